@@ -1,0 +1,171 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sealpost_global_optspecs
+    string join \n keystore= json q/quiet v/verbose passphrase-file= passphrase-fd= h/help V/version
+end
+
+function __fish_sealpost_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sealpost_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sealpost_using_subcommand
+    set -l cmd (__fish_sealpost_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sealpost -n "__fish_sealpost_needs_command" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_needs_command" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_needs_command" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_needs_command" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "compose" -d 'Compose an RFC 5322 message'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "list" -d 'List your identities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'The e-mail address the certificate is for' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'A display name for the certificate\'s subject [default: the address]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l bits -d 'RSA key size' -r -f -a "2048\t''
+3072\t''
+4096\t''"
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l days -d 'Days the certificate is valid' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts; shown in `key list`)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l cert -d 'The certificate for a PEM/DER private key' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l p12-password-file -d 'Read the PKCS#12 password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l p12-password-fd -d 'Read the PKCS#12 password from file descriptor N' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l key-password-file -d 'Read the passphrase of an encrypted PEM key being imported from FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l der -d 'DER instead of PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List your identities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 message'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "remove" -d 'Remove certificates by address or fingerprint'

@@ -1,0 +1,288 @@
+//! `sealpost key`: own identities (private key + certificate).
+
+use std::path::PathBuf;
+
+use clap::builder::TypedValueParser as _;
+use clap::{Args, Subcommand};
+use sealpost::certs::{self, format_time, CertInfo};
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::identity::{self, NewIdentity};
+use sealpost::keystore::{Identity, Keystore};
+use sealpost::privkey;
+use serde_json::json;
+
+use super::secrets::{read_secret, SecretSources};
+use super::{printable, read_input, write_stdout, Ask, Context};
+
+/// Manage your own keys and certificates (identities)
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost key generate --email alice@example.org --name 'Alice Liddell'\n  \
+    sealpost key import alice.p12\n  \
+    sealpost key import alice.key.pem --cert alice.crt\n  \
+    sealpost key export alice@example.org > alice.pem")]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    Generate(GenerateArgs),
+    Import(ImportArgs),
+    List(ListArgs),
+    Export(ExportArgs),
+}
+
+/// Create an RSA key and a self-signed S/MIME certificate
+///
+/// The certificate carries what S/MIME peers expect: keyUsage
+/// digitalSignature and keyEncipherment, extendedKeyUsage emailProtection,
+/// the address as subjectAltName, a subjectKeyIdentifier, and the
+/// SMIMECapabilities sealpost can read (AES-GCM, RSA-OAEP). The private key
+/// is stored encrypted under the keystore passphrase.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The e-mail address the certificate is for
+    #[arg(long, value_name = "ADDR")]
+    pub email: String,
+    /// A display name for the certificate's subject [default: the address]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// RSA key size
+    #[arg(long, default_value_t = 3072, value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s| s.parse::<usize>().unwrap_or(3072)))]
+    pub bits: usize,
+    /// Days the certificate is valid
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: u32,
+    /// Store the private key unencrypted (for unattended hosts; shown in `key list`)
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+/// Import a key and certificate from PKCS#12 or PEM
+///
+/// FILE is a PKCS#12 file (.p12/.pfx, as certificate authorities hand out,
+/// AES-based or legacy 3DES/RC2), or, with --cert, a PEM or DER private key
+/// (PKCS#8, encrypted PKCS#8, or PKCS#1). Use - for stdin. The key is
+/// re-encrypted under the keystore passphrase.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// PKCS#12 file, or private key file with --cert (- for stdin)
+    pub file: PathBuf,
+    /// The certificate for a PEM/DER private key
+    #[arg(long, value_name = "CERT")]
+    pub cert: Option<PathBuf>,
+    /// Read the PKCS#12 password from the first line of FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "p12_password_fd")]
+    pub p12_password_file: Option<PathBuf>,
+    /// Read the PKCS#12 password from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub p12_password_fd: Option<i32>,
+    /// Read the passphrase of an encrypted PEM key being imported from FILE
+    #[arg(long, value_name = "FILE")]
+    pub key_password_file: Option<PathBuf>,
+    /// Store the private key unencrypted (for unattended hosts)
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+/// List your identities
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only identities for this address
+    pub addr: Option<String>,
+}
+
+/// Print an identity's certificate (PEM) to send to correspondents
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Address or fingerprint (at least 8 hex digits) of the identity
+    pub who: String,
+    /// DER instead of PEM
+    #[arg(long)]
+    pub der: bool,
+}
+
+pub fn run(args: KeyArgs, ctx: &Context) -> anyhow::Result<()> {
+    match args.command {
+        KeyCommand::Generate(a) => generate(a, ctx),
+        KeyCommand::Import(a) => import(a, ctx),
+        KeyCommand::List(a) => list(a, ctx),
+        KeyCommand::Export(a) => export(a, ctx),
+    }
+}
+
+/// The passphrase for storing a new key: the keystore's, or none on request.
+fn passphrase_for_new_key<'c>(ctx: &'c Context, ks: &Keystore, none: bool) -> anyhow::Result<Option<&'c str>> {
+    if none {
+        return Ok(None);
+    }
+    // With keys already protected, the passphrase is the existing one: ask once.
+    let ask = if ks.needs_passphrase()? { Ask::Existing } else { Ask::New };
+    Ok(Some(ctx.passphrase(ask)?))
+}
+
+fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let email = certs::validate_address(&args.email)?;
+    // Ask for the passphrase before the slow key generation, so a missing one fails fast.
+    let pass = passphrase_for_new_key(ctx, &ks, args.no_passphrase)?;
+    if let Some(p) = pass {
+        ks.check_keystore_passphrase(p)?;
+    }
+    ctx.note(format!("generating a {}-bit RSA key for {email}…", args.bits));
+    let spec = NewIdentity { email: &email, name: args.name.as_deref(), bits: args.bits, days: args.days };
+    let (key, cert) = identity::generate(&spec, certs::now(), &mut rand_core::OsRng)?;
+    let ident = ks.add_identity(&key, &cert, pass)?;
+    report_identity(ctx, &ident, "created")
+}
+
+fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let data = zeroize::Zeroizing::new(read_input(&args.file)?);
+    let what = if args.file.as_os_str() == "-" { "stdin".to_string() } else { args.file.display().to_string() };
+    let (key, cert, chain) = match &args.cert {
+        Some(cert_path) => {
+            let key_pass = match &args.key_password_file {
+                Some(f) => Some(read_secret(
+                    &SecretSources { file: Some(f), fd: None, env_var: None, flags: "--key-password-file" },
+                    "key password",
+                    Ask::Existing,
+                    false,
+                )?),
+                None => None,
+            };
+            let key = privkey::import_key(&data, key_pass.as_deref().map(|s| s.as_str()), &what)
+                .map_err(|e| add_key_password_hint(e, &args))?;
+            let mut certs = certs::parse_bundle(&read_input(cert_path)?)?;
+            // The certificate that belongs to the key; the rest is its chain.
+            let pos = certs.iter().position(|c| privkey::key_matches_cert(&key, c)).ok_or_else(|| {
+                fail(Exit::DataErr, format!("{} holds no certificate for this private key", cert_path.display()))
+            })?;
+            let cert = certs.remove(pos);
+            (key, cert, certs)
+        }
+        None => {
+            let password = read_secret(
+                &SecretSources {
+                    file: args.p12_password_file.as_deref(),
+                    fd: args.p12_password_fd,
+                    env_var: None,
+                    flags: "--p12-password-file FILE or --p12-password-fd N (or --cert for a PEM key)",
+                },
+                "PKCS#12 password",
+                Ask::Existing,
+                ctx.stdin_is_terminal() && args.file.as_os_str() != "-",
+            )?;
+            let contents = privkey::import_pkcs12(&data, &password, &what)?;
+            (contents.key, contents.cert, contents.chain)
+        }
+    };
+    if cert.rsa_bits.is_none() {
+        return Err(fail(Exit::DataErr, "only RSA keys are supported"));
+    }
+    let pass = passphrase_for_new_key(ctx, &ks, args.no_passphrase)?;
+    let ident = ks.add_identity(&key, &cert, pass)?;
+    if !chain.is_empty() {
+        ks.import_certificates(&chain)?;
+    }
+    if cert.encryption_problems(cert.emails.first().map(String::as_str).unwrap_or(""), certs::now()).iter().any(|p| !matches!(p, certs::Unusable::AddressMismatch)) || cert.emails.is_empty() {
+        ctx.warn(format!("the imported certificate is not usable for encryption now: {}", problems_text(&cert)));
+    }
+    report_identity(ctx, &ident, "imported")
+}
+
+fn add_key_password_hint(e: anyhow::Error, args: &ImportArgs) -> anyhow::Error {
+    if args.key_password_file.is_none() && sealpost::error::classify(&e).0 == Exit::Config {
+        return fail_hint(Exit::Config, "the private key file is encrypted", "give its password with --key-password-file FILE");
+    }
+    e
+}
+
+fn problems_text(cert: &CertInfo) -> String {
+    let Some(addr) = cert.emails.first() else {
+        return "it names no e-mail address".to_string();
+    };
+    cert.encryption_problems(addr, certs::now()).iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn identity_json(ident: &Identity) -> serde_json::Value {
+    json!({
+        "fingerprint": ident.cert.fingerprint,
+        "emails": ident.cert.emails,
+        "subject": ident.cert.subject,
+        "serial": ident.cert.serial,
+        "not_before": format_time(ident.cert.not_before),
+        "not_after": format_time(ident.cert.not_after),
+        "expired": certs::now() > ident.cert.not_after,
+        "rsa_bits": ident.cert.rsa_bits,
+        "passphrase_protected": ident.encrypted,
+        "key_file": ident.key_path,
+    })
+}
+
+fn report_identity(ctx: &Context, ident: &Identity, verb: &str) -> anyhow::Result<()> {
+    if ctx.global.json {
+        return ctx.print_json(&identity_json(ident));
+    }
+    ctx.note(format!(
+        "{verb} identity {} for {}{}",
+        ident.cert.fingerprint,
+        printable(&ident.cert.emails.join(", ")),
+        if ident.encrypted { "" } else { " (key NOT passphrase-protected)" }
+    ));
+    Ok(())
+}
+
+fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let idents = match &args.addr {
+        Some(a) => ks.identities_for(a)?,
+        None => ks.identities()?,
+    };
+    if ctx.global.json {
+        return ctx.print_json(&serde_json::Value::Array(idents.iter().map(identity_json).collect()));
+    }
+    let now = certs::now();
+    let mut out = String::new();
+    for i in &idents {
+        let status = if now > i.cert.not_after { "expired" } else { "valid" };
+        out.push_str(&format!(
+            "{}  {}  {} until {}  {}\n",
+            &i.cert.fingerprint[..16],
+            printable(&i.cert.emails.join(",")),
+            status,
+            format_time(i.cert.not_after),
+            if i.encrypted { "protected" } else { "UNPROTECTED" }
+        ));
+    }
+    if idents.is_empty() {
+        ctx.note("no identities (create one with: sealpost key generate --email ADDR)");
+    }
+    write_stdout(out.as_bytes(), false)
+}
+
+fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let idents = ks.identities()?;
+    let chosen = if args.who.contains('@') {
+        let now = certs::now();
+        let mine: Vec<&Identity> = idents.iter().filter(|i| i.cert.matches_address(&args.who)).collect();
+        mine.iter().find(|i| now <= i.cert.not_after).or(mine.first()).copied()
+    } else {
+        let prefix = args.who.to_ascii_lowercase().replace(':', "");
+        if prefix.len() < 8 {
+            return Err(fail(Exit::Usage, "a fingerprint needs at least 8 hex digits"));
+        }
+        idents.iter().find(|i| i.cert.fingerprint.starts_with(&prefix))
+    };
+    let ident = chosen.ok_or_else(|| {
+        fail_hint(Exit::NoUser, format!("no identity for {}", args.who), "list them with: sealpost key list")
+    })?;
+    if args.der {
+        write_stdout(&ident.cert.der, true)
+    } else {
+        write_stdout(ident.cert.to_pem().as_bytes(), false)
+    }
+}

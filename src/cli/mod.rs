@@ -1,0 +1,257 @@
+//! The command-line layer: one file per subcommand, each holding its clap
+//! arguments (whose doc comments are the help text) and one `run` function
+//! that parses, calls the library, and prints.
+
+use std::cell::OnceCell;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use sealpost::error::{classify, fail, fail_hint, single_line, Exit};
+use sealpost::keystore::{self, Keystore};
+use sealpost::privkey::Passphrase;
+
+mod cert;
+mod compose;
+mod docs;
+mod key;
+mod secrets;
+
+pub use secrets::Ask;
+
+/// Encrypted e-mail from the command line.
+///
+/// sealpost composes RFC 5322 messages, encrypts them as S/MIME so that no
+/// Bcc recipient is ever revealed to anyone else, and keeps the keys and
+/// certificates that takes in a local keystore directory.
+#[derive(Debug, Parser)]
+#[command(name = "sealpost", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]
+    #[arg(long, global = true, env = "SEALPOST_KEYSTORE", value_name = "DIR")]
+    pub keystore: Option<PathBuf>,
+    /// Machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing on stderr but errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Read the keystore passphrase from the first line of FILE
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)
+    #[arg(long, global = true, value_name = "N")]
+    pub passphrase_fd: Option<i32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Key(key::KeyArgs),
+    Cert(cert::CertArgs),
+    Compose(compose::ComposeArgs),
+    #[command(name = "generate-docs", hide = true)]
+    GenerateDocs(docs::GenerateDocsArgs),
+}
+
+/// The environment variable holding the keystore passphrase, for unattended use.
+pub const PASSPHRASE_ENV: &str = "SEALPOST_PASSPHRASE";
+
+/// What every subcommand's `run` gets besides its own arguments.
+pub struct Context {
+    pub global: GlobalArgs,
+    passphrase: OnceCell<Passphrase>,
+}
+
+impl Context {
+    /// Status lines for people, on stderr, unless `--quiet`.
+    pub fn note(&self, line: impl AsRef<str>) {
+        if !self.global.quiet {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// A warning, shown even with `--quiet`? No: quiet means errors only.
+    pub fn warn(&self, line: impl AsRef<str>) {
+        if !self.global.quiet {
+            eprintln!("sealpost: warning: {}", line.as_ref());
+        }
+    }
+
+    pub fn stdin_is_terminal(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    /// Opens (creating on first use) the keystore.
+    pub fn keystore(&self) -> anyhow::Result<Keystore> {
+        let dir = match &self.global.keystore {
+            Some(dir) => dir.clone(),
+            None => keystore::default_dir().ok_or_else(|| {
+                fail_hint(
+                    Exit::Config,
+                    "cannot determine a default keystore directory (no home directory)",
+                    "give one with --keystore DIR or SEALPOST_KEYSTORE",
+                )
+            })?,
+        };
+        Keystore::open(&dir)
+    }
+
+    /// The keystore passphrase, asked for at most once per run.
+    pub fn passphrase(&self, ask: Ask) -> anyhow::Result<&str> {
+        if let Some(p) = self.passphrase.get() {
+            return Ok(p.as_str());
+        }
+        let sources = secrets::SecretSources {
+            file: self.global.passphrase_file.as_deref(),
+            fd: self.global.passphrase_fd,
+            env_var: Some(PASSPHRASE_ENV),
+            flags: "--passphrase-file FILE or --passphrase-fd N",
+        };
+        let p = secrets::read_secret(&sources, "keystore passphrase", ask, self.stdin_is_terminal())?;
+        Ok(self.passphrase.get_or_init(|| p).as_str())
+    }
+
+    /// Prints a JSON value on stdout (for `--json`).
+    pub fn print_json(&self, value: &serde_json::Value) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+/// `--help` text for the top level: the exit status table, from the one source.
+fn exit_status_help() -> String {
+    let mut text = String::from("Exit status:\n");
+    for (exit, name, meaning) in Exit::TABLE {
+        let name = if name.is_empty() { String::new() } else { format!(" ({name})") };
+        text.push_str(&format!("  {:>3}  {meaning}{name}\n", exit.code()));
+    }
+    text.push_str("\nEnvironment:\n");
+    for (var, meaning) in ENVIRONMENT {
+        text.push_str(&format!("  {var}\n      {meaning}\n"));
+    }
+    text
+}
+
+/// Environment variables sealpost reads, for `--help` and the man page.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("SEALPOST_KEYSTORE", "keystore directory, like --keystore"),
+    (
+        "SEALPOST_PASSPHRASE",
+        "keystore passphrase for unattended use (cron); other processes of the same user can \
+         read it from /proc, so prefer --passphrase-file or --passphrase-fd where you can",
+    ),
+];
+
+/// The full clap command, with the generated help sections attached.
+pub fn command() -> clap::Command {
+    Cli::command().after_long_help(exit_status_help())
+}
+
+pub fn main() -> i32 {
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage.code() } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Exit::Usage.code();
+        }
+    };
+    let ctx = Context { global: cli.global, passphrase: OnceCell::new() };
+    let result = match cli.command {
+        Command::Key(args) => key::run(args, &ctx),
+        Command::Cert(args) => cert::run(args, &ctx),
+        Command::Compose(args) => compose::run(args, &ctx),
+        Command::GenerateDocs(args) => docs::run(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints `sealpost: error: …` (and `hint: …`) on stderr; returns the exit status.
+fn report(err: &anyhow::Error) -> i32 {
+    // A closed pipe on stdout is how `sealpost … | head` ends: no message, but
+    // still a failure because the output was cut short.
+    if is_broken_pipe(err) {
+        return Exit::IoErr.code();
+    }
+    let (exit, hint) = classify(err);
+    eprintln!("sealpost: error: {}", single_line(err));
+    if let Some(hint) = hint {
+        eprintln!("sealpost: hint: {hint}");
+    }
+    exit.code()
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Reads a whole input: a file path, or stdin for `-`.
+pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    if path.as_os_str() == "-" {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut data)
+            .map_err(|e| fail(Exit::IoErr, format!("cannot read stdin: {e}")))?;
+        return Ok(data);
+    }
+    std::fs::read(path).map_err(|e| {
+        let exit = match e.kind() {
+            std::io::ErrorKind::NotFound => Exit::NoInput,
+            std::io::ErrorKind::PermissionDenied => Exit::NoPerm,
+            _ => Exit::IoErr,
+        };
+        fail(exit, format!("cannot read {}: {e}", path.display()))
+    })
+}
+
+/// Writes data to stdout, refusing binary on a terminal.
+pub fn write_stdout(data: &[u8], binary: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if binary && out.is_terminal() {
+        return Err(fail_hint(
+            Exit::Usage,
+            "refusing to write binary data to a terminal",
+            "redirect stdout to a file or a pipe",
+        ));
+    }
+    out.write_all(data)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Escapes text that came from outside (certificate names, headers) for display.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! Passphrases and passwords: from a file, a file descriptor, an environment
+//! variable, or, only when stdin is a terminal, a prompt (rpassword reads the
+//! terminal itself, so stdin stays free for the message). Without any of
+//! them and without a terminal the command fails at once instead of hanging.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::path::Path;
+
+use anyhow::Context as _;
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::privkey::Passphrase;
+use zeroize::Zeroizing;
+
+/// Where a secret may come from, in the order they are tried.
+pub struct SecretSources<'a> {
+    pub file: Option<&'a Path>,
+    pub fd: Option<i32>,
+    pub env_var: Option<&'a str>,
+    /// Flag names for the error message, e.g. "--passphrase-file F, --passphrase-fd N".
+    pub flags: &'a str,
+}
+
+/// Whether a new secret is being chosen (asked twice) or an existing one entered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    Existing,
+    New,
+}
+
+/// Reads a secret from the first source given; prompts only on a terminal.
+pub fn read_secret(
+    sources: &SecretSources<'_>,
+    what: &str,
+    ask: Ask,
+    stdin_is_terminal: bool,
+) -> anyhow::Result<Passphrase> {
+    if let Some(path) = sources.file {
+        let mut text = Zeroizing::new(String::new());
+        File::open(path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .with_context(|| format!("cannot read {what} from {}", path.display()))
+            .map_err(|e| fail(Exit::NoInput, sealpost::error::single_line(&e)))?;
+        return Ok(first_line(&text));
+    }
+    if let Some(fd) = sources.fd {
+        return read_fd(fd, what);
+    }
+    if let Some(var) = sources.env_var {
+        if let Some(value) = std::env::var_os(var) {
+            let value = value
+                .into_string()
+                .map_err(|_| fail(Exit::Config, format!("{var} is not valid UTF-8")))?;
+            return Ok(Zeroizing::new(value));
+        }
+    }
+    if !stdin_is_terminal {
+        let env = sources.env_var.map(|v| format!(", or {v}")).unwrap_or_default();
+        return Err(fail_hint(
+            Exit::Config,
+            format!("{what} needed but stdin is not a terminal, so it cannot be asked for"),
+            format!("give it with {}{env}", sources.flags),
+        ));
+    }
+    let first = Zeroizing::new(
+        rpassword::prompt_password(format!("{}: ", capitalize(what)))
+            .with_context(|| format!("cannot read {what} from the terminal"))?,
+    );
+    if ask == Ask::New {
+        let again = Zeroizing::new(
+            rpassword::prompt_password(format!("Repeat {what}: "))
+                .with_context(|| format!("cannot read {what} from the terminal"))?,
+        );
+        if *first != *again {
+            return Err(fail(Exit::Usage, format!("the two {what}s differ")));
+        }
+        if first.is_empty() {
+            return Err(fail_hint(
+                Exit::Usage,
+                format!("empty {what}"),
+                "use --no-passphrase to store the key unencrypted on purpose",
+            ));
+        }
+    }
+    Ok(first)
+}
+
+fn read_fd(fd: i32, what: &str) -> anyhow::Result<Passphrase> {
+    // SAFETY: fcntl only inspects the descriptor; we take ownership only when it is open.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        return Err(fail(Exit::NoInput, format!("file descriptor {fd} for the {what} is not open")));
+    }
+    // SAFETY: the descriptor is open and handed to us by the caller for this purpose;
+    // it is closed when `file` is dropped, after we read it to the end.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .map_err(|e| fail(Exit::IoErr, format!("cannot read {what} from fd {fd}: {e}")))?;
+    Ok(first_line(&text))
+}
+
+/// The first line, without its line ending: files written by `echo` end in one.
+fn first_line(text: &str) -> Passphrase {
+    let line = text.split('\n').next().unwrap_or("");
+    Zeroizing::new(line.strip_suffix('\r').unwrap_or(line).to_string())
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,94 @@
+//! Shared test helpers: a throwaway keystore and the fixture keys.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub const PASSPHRASE: &str = "test passphrase";
+
+/// A temporary keystore with a passphrase file; dropped at the end of the test.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let env = Env { dir: tempfile::tempdir().unwrap() };
+        std::fs::write(env.pass_file(), format!("{PASSPHRASE}\n")).unwrap();
+        env
+    }
+
+    pub fn keystore(&self) -> PathBuf {
+        self.dir.path().join("keystore")
+    }
+
+    pub fn pass_file(&self) -> PathBuf {
+        self.dir.path().join("passphrase")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `sealpost` with this keystore, no passphrase source, stdin empty (not a terminal).
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("sealpost").unwrap();
+        cmd.env("SEALPOST_KEYSTORE", self.keystore())
+            .env_remove("SEALPOST_PASSPHRASE")
+            .write_stdin("");
+        cmd
+    }
+
+    /// `sealpost` with this keystore and the passphrase file.
+    pub fn cmd_pw(&self) -> Command {
+        let mut cmd = self.cmd();
+        cmd.arg("--passphrase-file").arg(self.pass_file());
+        cmd
+    }
+
+    /// Imports a fixture identity (tests/data/NAME.{key,cert}.pem) under the passphrase.
+    pub fn import_identity(&self, name: &str) {
+        self.cmd_pw()
+            .args(["key", "import"])
+            .arg(data(&format!("{name}.key.pem")))
+            .arg("--cert")
+            .arg(data(&format!("{name}.cert.pem")))
+            .assert()
+            .success();
+    }
+}
+
+/// A file under tests/data.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+/// Runs a command line in a shell-less way and returns stdout, panicking on failure.
+pub fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Asserts the failure shape every command shares: the given exit code, one
+/// `sealpost: error:` line (plus an optional hint), nothing on stdout.
+pub fn assert_clean_failure(output: &std::process::Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
+    assert!(output.stdout.is_empty(), "stdout not empty: {:?}", String::from_utf8_lossy(&output.stdout));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with("sealpost: error: "), "stderr: {stderr}");
+    assert!(
+        lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("sealpost: hint: ")),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
