@@ -22,11 +22,20 @@ _sealpost() {
             sealpost,compose)
                 cmd="sealpost__subcmd__compose"
                 ;;
+            sealpost,decrypt)
+                cmd="sealpost__subcmd__decrypt"
+                ;;
+            sealpost,encrypt)
+                cmd="sealpost__subcmd__encrypt"
+                ;;
             sealpost,generate-docs)
                 cmd="sealpost__subcmd__generate__subcmd__docs"
                 ;;
             sealpost,help)
                 cmd="sealpost__subcmd__help"
+                ;;
+            sealpost,inspect)
+                cmd="sealpost__subcmd__inspect"
                 ;;
             sealpost,key)
                 cmd="sealpost__subcmd__key"
@@ -40,6 +49,9 @@ _sealpost() {
             sealpost__subcmd__cert,list)
                 cmd="sealpost__subcmd__cert__subcmd__list"
                 ;;
+            sealpost__subcmd__cert,prefer)
+                cmd="sealpost__subcmd__cert__subcmd__prefer"
+                ;;
             sealpost__subcmd__cert,remove)
                 cmd="sealpost__subcmd__cert__subcmd__remove"
                 ;;
@@ -52,6 +64,9 @@ _sealpost() {
             sealpost__subcmd__cert__subcmd__help,list)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__list"
                 ;;
+            sealpost__subcmd__cert__subcmd__help,prefer)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__prefer"
+                ;;
             sealpost__subcmd__cert__subcmd__help,remove)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__remove"
                 ;;
@@ -61,11 +76,20 @@ _sealpost() {
             sealpost__subcmd__help,compose)
                 cmd="sealpost__subcmd__help__subcmd__compose"
                 ;;
+            sealpost__subcmd__help,decrypt)
+                cmd="sealpost__subcmd__help__subcmd__decrypt"
+                ;;
+            sealpost__subcmd__help,encrypt)
+                cmd="sealpost__subcmd__help__subcmd__encrypt"
+                ;;
             sealpost__subcmd__help,generate-docs)
                 cmd="sealpost__subcmd__help__subcmd__generate__subcmd__docs"
                 ;;
             sealpost__subcmd__help,help)
                 cmd="sealpost__subcmd__help__subcmd__help"
+                ;;
+            sealpost__subcmd__help,inspect)
+                cmd="sealpost__subcmd__help__subcmd__inspect"
                 ;;
             sealpost__subcmd__help,key)
                 cmd="sealpost__subcmd__help__subcmd__key"
@@ -75,6 +99,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__cert,list)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__list"
+                ;;
+            sealpost__subcmd__help__subcmd__cert,prefer)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__prefer"
                 ;;
             sealpost__subcmd__help__subcmd__cert,remove)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__remove"
@@ -128,7 +155,7 @@ _sealpost() {
 
     case "${cmd}" in
         sealpost)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose generate-docs help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,7 +181,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list remove help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list remove prefer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,7 +207,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__help)
-            opts="import list remove help"
+            opts="import list remove prefer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +249,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__prefer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -301,6 +342,32 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__cert__subcmd__prefer)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version modern compatible auto"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__cert__subcmd__remove)
             opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -328,12 +395,144 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__compose)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-s -H -a -q -v -h -V --from --to --cc --bcc --reply-to --subject --header --attach --body-file --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bcc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reply-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subject)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__decrypt)
+            opts="-o -q -v -h -V --require-signature --no-learn --output --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__encrypt)
+            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --outdir --eml --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bcc-mode)
+                    COMPREPLY=($(compgen -W "separate shared" -- "${cur}"))
+                    return 0
+                    ;;
+                --cipher)
+                    COMPREPLY=($(compgen -W "aes128-gcm aes256-gcm aes128-cbc aes192-cbc aes256-cbc" -- "${cur}"))
+                    return 0
+                    ;;
+                --key-transport)
+                    COMPREPLY=($(compgen -W "oaep pkcs1" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -384,7 +583,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help)
-            opts="key cert compose generate-docs help"
+            opts="key cert compose encrypt decrypt inspect generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -398,7 +597,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert)
-            opts="import list remove"
+            opts="import list remove prefer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +625,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__prefer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -467,6 +680,34 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__help__subcmd__decrypt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__encrypt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__help__subcmd__generate__subcmd__docs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -482,6 +723,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -558,6 +813,36 @@ _sealpost() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__inspect)
+            opts="-q -v -h -V --rcpt --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rcpt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

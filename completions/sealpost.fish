@@ -34,7 +34,10 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -s h -l help -d 'Print h
 complete -c sealpost -n "__fish_sealpost_needs_command" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "key" -d 'Manage your own keys and certificates (identities)'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "cert" -d 'Manage correspondents\' certificates'
-complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "compose" -d 'Compose an RFC 5322 message'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "decrypt" -d 'Decrypt an S/MIME message'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -100,18 +103,19 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -l json -d 'Machine-readable JSON on stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s h -l help -d 'Print help'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
@@ -136,18 +140,82 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l from -d 'Sender: one address, also the domain of the Message-ID' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l to -d 'Recipient (repeatable; comma-separated lists accepted)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l cc -d 'Copy recipient (repeatable; comma-separated lists accepted)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l bcc -d 'Blind copy recipient (repeatable; comma-separated lists accepted); kept as a Bcc header for `sealpost encrypt`' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l reply-to -d 'Where replies should go (repeatable; comma-separated lists accepted)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s s -l subject -d 'Subject line (UTF-8); without it the message has no Subject header' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s H -l header -d 'Extra header field \'Name: value\' (repeatable), e.g. \'In-Reply-To: <id@host>\'. From, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID, MIME-Version and Content-* are refused (exit 64): use the flags, sealpost writes the rest' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s a -l attach -d 'Attach a file (repeatable): FILE[;type=TYPE][;name=NAME]. TYPE is the content type (default: guessed from the name, else application/octet-stream); NAME is the file name the recipient sees (default: FILE\'s base name). FILE ends at the first \';type=\' or \';name=\', so it may contain \':\' and \';\'' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l body-file -d 'Read the body (UTF-8 text) from FILE; \'-\' is stdin [default: stdin]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l bcc-mode -d 'How to group Bcc recipients: one envelope each, or one shared by all of them' -r -f -a "separate\t''
+shared\t''"
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l cipher -d 'Force the content cipher for every envelope' -r -f -a "aes128-gcm\t''
+aes256-gcm\t''
+aes128-cbc\t''
+aes192-cbc\t''
+aes256-cbc\t''"
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l key-transport -d 'Force the RSA key transport for every recipient' -r -f -a "oaep\t'RSAES-OAEP with SHA-256'
+pkcs1\t'RSAES-PKCS1-v1_5'"
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s o -l output -d 'Write the Batch SMTP stream (or with --eml, the message) to FILE instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l outdir -d 'Write one .eml file per envelope and manifest.json into DIR' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l no-self -d 'Do not add the sender\'s own certificate (the sender cannot read their sent copy)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l bcc-self-header -d 'Give each Bcc recipient\'s copy a Bcc header naming only that recipient'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l skip-unknown -d 'Leave out recipients without a usable certificate (and report them) instead of failing'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keyid -d 'Name recipients by subjectKeyIdentifier instead of issuer and serial number'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l sign -d 'Sign with the sender\'s key before encrypting (SHA-256, RSA PKCS#1 v1.5)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l pss -d 'With --sign: RSASSA-PSS instead of PKCS#1 v1.5'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l eml -d 'Write the encrypted message itself (fails unless there is exactly one envelope)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s o -l output -d 'Write the plaintext to FILE (atomically) instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate and capabilities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l rcpt -d 'The SMTP recipients of this copy (when the input is a single message)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -157,11 +225,14 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 message'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
@@ -169,3 +240,4 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'

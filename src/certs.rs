@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use const_oid::db::rfc5280::{ANY_EXTENDED_KEY_USAGE, ID_KP_EMAIL_PROTECTION};
 use const_oid::db::rfc3280::EMAIL_ADDRESS as ID_EMAIL_ADDRESS;
+use const_oid::db::rfc5280::{ANY_EXTENDED_KEY_USAGE, ID_KP_EMAIL_PROTECTION};
 use const_oid::db::rfc5912::RSA_ENCRYPTION;
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
@@ -45,10 +45,12 @@ pub fn validate_address(addr: &str) -> anyhow::Result<String> {
         Some((local, domain)) => {
             !local.is_empty()
                 && !domain.is_empty()
-                && !a.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-                && domain
+                && !a
                     .chars()
-                    .all(|c| c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':')
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+                && domain.chars().all(|c| {
+                    c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':'
+                })
         }
         None => false,
     };
@@ -57,7 +59,10 @@ pub fn validate_address(addr: &str) -> anyhow::Result<String> {
     } else {
         Err(fail(
             Exit::Usage,
-            format!("'{}' is not an e-mail address (expected local@domain)", a.escape_debug()),
+            format!(
+                "'{}' is not an e-mail address (expected local@domain)",
+                a.escape_debug()
+            ),
         ))
     }
 }
@@ -83,6 +88,8 @@ pub struct CertInfo {
     pub subject_key_id: Option<Vec<u8>>,
     /// RSA modulus size in bits; `None` for keys sealpost cannot use.
     pub rsa_bits: Option<usize>,
+    /// Algorithms from an SMIMECapabilities extension (RFC 4262), if any.
+    pub advertised_capabilities: Vec<const_oid::ObjectIdentifier>,
 }
 
 impl fmt::Debug for CertInfo {
@@ -92,6 +99,31 @@ impl fmt::Debug for CertInfo {
             .field("subject", &self.subject)
             .field("emails", &self.emails)
             .finish()
+    }
+}
+
+/// What a correspondent's software is known to read beyond the algorithms
+/// every S/MIME client reads (AES-CBC, RSAES-PKCS1-v1_5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Support {
+    /// AES-256-GCM in AuthEnvelopedData (RFC 5083/5084).
+    pub aes_gcm: bool,
+    /// RSAES-OAEP key transport (RFC 3560/4055).
+    pub rsa_oaep: bool,
+}
+
+impl Support {
+    pub const MODERN: Support = Support {
+        aes_gcm: true,
+        rsa_oaep: true,
+    };
+
+    /// From an SMIMECapabilities list (certificate extension or signed attribute).
+    pub fn from_capabilities(oids: &[const_oid::ObjectIdentifier]) -> Support {
+        Support {
+            aes_gcm: oids.contains(&crate::identity::ID_AES256_GCM),
+            rsa_oaep: oids.contains(&crate::identity::ID_RSAES_OAEP),
+        }
     }
 }
 
@@ -123,7 +155,8 @@ impl fmt::Display for Unusable {
 
 /// Formats a Unix time as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn format_time(t: UnixTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| d.format(&fmt).ok())
@@ -143,7 +176,10 @@ impl CertInfo {
             .map_err(|e| fail(Exit::DataErr, format!("cannot encode certificate: {e}")))?;
         let tbs = &cert.tbs_certificate;
         let bad_ext = |what: &str, e: der::Error| {
-            fail(Exit::DataErr, format!("certificate has a malformed {what} extension: {e}"))
+            fail(
+                Exit::DataErr,
+                format!("certificate has a malformed {what} extension: {e}"),
+            )
         };
         let san = tbs
             .get::<SubjectAltName>()
@@ -172,6 +208,18 @@ impl CertInfo {
             .get::<SubjectKeyIdentifier>()
             .map_err(|e| bad_ext("subjectKeyIdentifier", e))?
             .map(|(_, ski)| ski.0.as_bytes().to_vec());
+        let advertised_capabilities = tbs
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == crate::identity::ID_SMIME_CAPABILITIES)
+            .map(|e| {
+                Vec::<spki::AlgorithmIdentifierOwned>::from_der(e.extn_value.as_bytes())
+                    .map(|caps| caps.into_iter().map(|c| c.oid).collect())
+                    .map_err(|e| bad_ext("smimeCapabilities", e))
+            })
+            .transpose()?
+            .unwrap_or_default();
         let rsa_bits = rsa_public_key(&cert).ok().map(|k| {
             use rsa::traits::PublicKeyParts;
             k.n().bits()
@@ -188,6 +236,7 @@ impl CertInfo {
             extended_key_usage,
             subject_key_id,
             rsa_bits,
+            advertised_capabilities,
             der,
             cert,
         })
@@ -200,7 +249,7 @@ impl CertInfo {
 
     pub fn matches_address(&self, addr: &str) -> bool {
         let addr = normalize_address(addr);
-        self.emails.iter().any(|e| *e == addr)
+        self.emails.contains(&addr)
     }
 
     /// Every reason this certificate may not encrypt mail for `addr` at `now`.
@@ -280,8 +329,7 @@ pub fn rsa_public_key(cert: &Certificate) -> anyhow::Result<rsa::RsaPublicKey> {
 
 /// PEM-encodes `der` under `label`, lines of 64 characters, LF endings.
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
-        .unwrap_or_default()
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
 }
 
 /// Reads every certificate from PEM (one or many `CERTIFICATE` blocks, or a
@@ -289,7 +337,9 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
 /// certificates, or a DER PKCS#7 certs-only bundle (`.p7b`, `.p7c`).
 pub fn parse_bundle(data: &[u8]) -> anyhow::Result<Vec<CertInfo>> {
     let mut out = Vec::new();
-    let text = std::str::from_utf8(data).ok().filter(|t| t.contains("-----BEGIN "));
+    let text = std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "));
     if let Some(text) = text {
         for (label, der) in pem_blocks(text)? {
             match label.as_str() {
@@ -299,7 +349,10 @@ pub fn parse_bundle(data: &[u8]) -> anyhow::Result<Vec<CertInfo>> {
             }
         }
         if out.is_empty() {
-            return Err(fail(Exit::DataErr, "no CERTIFICATE block found in the PEM input"));
+            return Err(fail(
+                Exit::DataErr,
+                "no CERTIFICATE block found in the PEM input",
+            ));
         }
         return Ok(out);
     }
@@ -308,12 +361,12 @@ pub fn parse_bundle(data: &[u8]) -> anyhow::Result<Vec<CertInfo>> {
     }
     let mut rest = data;
     while !rest.is_empty() {
-        let len = der_total_len(rest).ok_or_else(|| {
-            fail(Exit::DataErr, "input is neither PEM nor DER certificates")
-        })?;
-        out.push(CertInfo::from_der(&rest[..len]).map_err(|_| {
-            fail(Exit::DataErr, "input is neither PEM nor DER certificates")
-        })?);
+        let len = der_total_len(rest)
+            .ok_or_else(|| fail(Exit::DataErr, "input is neither PEM nor DER certificates"))?;
+        out.push(
+            CertInfo::from_der(&rest[..len])
+                .map_err(|_| fail(Exit::DataErr, "input is neither PEM nor DER certificates"))?,
+        );
         rest = &rest[len..];
     }
     if out.is_empty() {
@@ -333,9 +386,12 @@ pub fn pem_blocks(text: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
             .ok_or_else(|| fail(Exit::DataErr, "malformed PEM: unterminated BEGIN line"))?;
         let label = &after[11..11 + label_end];
         let end_marker = format!("-----END {label}-----");
-        let end = after
-            .find(&end_marker)
-            .ok_or_else(|| fail(Exit::DataErr, format!("malformed PEM: no END line for {label}")))?;
+        let end = after.find(&end_marker).ok_or_else(|| {
+            fail(
+                Exit::DataErr,
+                format!("malformed PEM: no END line for {label}"),
+            )
+        })?;
         let block = &after[..end + end_marker.len()];
         let (decoded_label, der) = pem_rfc7468::decode_vec(block.as_bytes())
             .map_err(|e| fail(Exit::DataErr, format!("malformed PEM block {label}: {e}")))?;
@@ -403,7 +459,9 @@ pub fn select_for_encryption<'a>(
         Err(fail_hint(
             Exit::NoUser,
             format!("no certificate for {addr}"),
-            format!("import one with: sealpost cert import FILE (e.g. from a signed message by {addr})"),
+            format!(
+                "import one with: sealpost cert import FILE (e.g. from a signed message by {addr})"
+            ),
         ))
     } else {
         Err(fail(
@@ -418,8 +476,11 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> CertInfo {
-        let pem = std::fs::read(format!("{}/tests/data/{name}.cert.pem", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
+        let pem = std::fs::read(format!(
+            "{}/tests/data/{name}.cert.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         parse_bundle(&pem).unwrap().remove(0)
     }
 
@@ -444,19 +505,36 @@ mod tests {
     fn selection_reports_expiry_and_absence() {
         let bob = fixture("bob");
         let all = vec![bob.clone()];
-        assert_eq!(select_for_encryption("bob@example.org", &all, now()).unwrap().len(), 1);
+        assert_eq!(
+            select_for_encryption("bob@example.org", &all, now())
+                .unwrap()
+                .len(),
+            1
+        );
         let later = bob.not_after + 10;
         let err = select_for_encryption("bob@example.org", &all, later).unwrap_err();
         assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
         assert!(err.to_string().contains("expired"), "{err}");
         let err = select_for_encryption("zed@example.org", &all, now()).unwrap_err();
-        assert!(err.to_string().contains("no certificate for zed@example.org"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("no certificate for zed@example.org"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bundle_of_pem_and_der_forms() {
-        let a = std::fs::read(format!("{}/tests/data/alice.cert.pem", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let b = std::fs::read(format!("{}/tests/data/bob.cert.pem", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let a = std::fs::read(format!(
+            "{}/tests/data/alice.cert.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let b = std::fs::read(format!(
+            "{}/tests/data/bob.cert.pem",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let both = [a.clone(), b.clone()].concat();
         assert_eq!(parse_bundle(&both).unwrap().len(), 2);
         let ders: Vec<u8> = parse_bundle(&both)

@@ -76,7 +76,11 @@ impl Exit {
             "EX_CANTCREAT",
             "an output file could not be created",
         ),
-        (Exit::IoErr, "EX_IOERR", "an I/O error while reading or writing"),
+        (
+            Exit::IoErr,
+            "EX_IOERR",
+            "an I/O error while reading or writing",
+        ),
         (
             Exit::TempFail,
             "EX_TEMPFAIL",

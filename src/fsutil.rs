@@ -81,8 +81,7 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Refuses a secret file that group or others can read or write.
 pub fn check_private_file(path: &Path) -> anyhow::Result<()> {
-    let meta =
-        fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(fail_hint(

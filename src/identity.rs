@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use const_oid::db::rfc5280::ID_KP_EMAIL_PROTECTION;
 use const_oid::db::rfc4519::CN as ID_AT_COMMON_NAME;
+use const_oid::db::rfc5280::ID_KP_EMAIL_PROTECTION;
 use const_oid::{AssociatedOid, ObjectIdentifier};
 use der::asn1::{Any, Ia5String, SetOfVec, Utf8StringRef};
 use der::referenced::OwnedToRef;
@@ -14,6 +14,7 @@ use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
 use sha2::Sha256;
 use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned};
+use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
@@ -22,7 +23,6 @@ use x509_cert::ext::pkix::{
 };
 use x509_cert::ext::{AsExtension, Extension};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
@@ -52,10 +52,19 @@ pub const ID_SMIME_CAPABILITIES: ObjectIdentifier =
 
 /// The SMIMECapabilities sealpost advertises for its own keys.
 pub fn own_capabilities() -> Vec<AlgorithmIdentifierOwned> {
-    [ID_AES256_GCM, ID_AES128_GCM, ID_AES256_CBC, ID_AES128_CBC, ID_RSAES_OAEP]
-        .into_iter()
-        .map(|oid| AlgorithmIdentifierOwned { oid, parameters: None })
-        .collect()
+    [
+        ID_AES256_GCM,
+        ID_AES128_GCM,
+        ID_AES256_CBC,
+        ID_AES128_CBC,
+        ID_RSAES_OAEP,
+    ]
+    .into_iter()
+    .map(|oid| AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    })
+    .collect()
 }
 
 /// The RFC 4262 SMIMECapabilities certificate extension.
@@ -110,7 +119,10 @@ pub fn generate(
     if !ALLOWED_BITS.contains(&spec.bits) {
         return Err(fail(
             Exit::Usage,
-            format!("unsupported key size {} (choose 2048, 3072 or 4096)", spec.bits),
+            format!(
+                "unsupported key size {} (choose 2048, 3072 or 4096)",
+                spec.bits
+            ),
         ));
     }
     let key = RsaPrivateKey::new(rng, spec.bits)
@@ -131,7 +143,10 @@ pub fn self_signed_certificate(
         return Err(fail(Exit::Usage, "--days must be at least 1"));
     }
     let err = |what: &str, e: &dyn std::fmt::Display| {
-        fail(Exit::Software, format!("cannot build certificate ({what}): {e}"))
+        fail(
+            Exit::Software,
+            format!("cannot build certificate ({what}): {e}"),
+        )
     };
     let common_name = spec.name.unwrap_or(&email);
     let subject = Name::from(RdnSequence(vec![RelativeDistinguishedName(
@@ -146,7 +161,8 @@ pub fn self_signed_certificate(
     let end = Duration::from_secs(now.max(0) as u64 + u64::from(spec.days) * 86_400);
     let validity = Validity {
         not_before: Time::GeneralTime(
-            der::asn1::GeneralizedTime::from_unix_duration(start).map_err(|e| err("validity", &e))?,
+            der::asn1::GeneralizedTime::from_unix_duration(start)
+                .map_err(|e| err("validity", &e))?,
         ),
         not_after: Time::GeneralTime(
             der::asn1::GeneralizedTime::from_unix_duration(end).map_err(|e| err("validity", &e))?,
@@ -155,7 +171,8 @@ pub fn self_signed_certificate(
     let mut serial = [0u8; 16];
     rng.fill_bytes(&mut serial);
     serial[0] = (serial[0] & 0x7f) | 0x40; // positive, and a full 16 bytes
-    let spki = SubjectPublicKeyInfoOwned::from_key(key.to_public_key()).map_err(|e| err("key", &e))?;
+    let spki =
+        SubjectPublicKeyInfoOwned::from_key(key.to_public_key()).map_err(|e| err("key", &e))?;
     let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key.clone());
     let mut builder = CertificateBuilder::new(
         Profile::Manual { issuer: None },
@@ -169,10 +186,16 @@ pub fn self_signed_certificate(
     let spki_ref = spki.owned_to_ref();
     let ski = SubjectKeyIdentifier::try_from(spki_ref.clone()).map_err(|e| err("ski", &e))?;
     let aki = AuthorityKeyIdentifier::try_from(spki_ref).map_err(|e| err("aki", &e))?;
-    builder.add_extension(&BasicConstraints { ca: false, path_len_constraint: None })
+    builder
+        .add_extension(&BasicConstraints {
+            ca: false,
+            path_len_constraint: None,
+        })
         .map_err(|e| err("basicConstraints", &e))?;
     builder
-        .add_extension(&KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment))
+        .add_extension(&KeyUsage(
+            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        ))
         .map_err(|e| err("keyUsage", &e))?;
     builder
         .add_extension(&WithCriticality {
@@ -182,13 +205,25 @@ pub fn self_signed_certificate(
         .map_err(|e| err("extendedKeyUsage", &e))?;
     builder
         .add_extension(&SubjectAltName(vec![GeneralName::Rfc822Name(
-            Ia5String::new(&email).map_err(|_| fail(Exit::Usage, format!("'{email}' must be ASCII for a certificate")))?,
+            Ia5String::new(&email).map_err(|_| {
+                fail(
+                    Exit::Usage,
+                    format!("'{email}' must be ASCII for a certificate"),
+                )
+            })?,
         )]))
         .map_err(|e| err("subjectAltName", &e))?;
-    builder.add_extension(&ski).map_err(|e| err("subjectKeyIdentifier", &e))?;
-    builder.add_extension(&aki).map_err(|e| err("authorityKeyIdentifier", &e))?;
     builder
-        .add_extension(&WithCriticality { value: SmimeCapabilities(own_capabilities()), critical: false })
+        .add_extension(&ski)
+        .map_err(|e| err("subjectKeyIdentifier", &e))?;
+    builder
+        .add_extension(&aki)
+        .map_err(|e| err("authorityKeyIdentifier", &e))?;
+    builder
+        .add_extension(&WithCriticality {
+            value: SmimeCapabilities(own_capabilities()),
+            critical: false,
+        })
         .map_err(|e| err("smimeCapabilities", &e))?;
     let cert = builder
         .build_with_rng::<rsa::pkcs1v15::Signature>(rng)
@@ -211,10 +246,17 @@ mod tests {
         .unwrap();
         let key = crate::privkey::open(&pem, None, "alice").unwrap();
         let now = crate::certs::now();
-        let spec = NewIdentity { email: "Alice@Example.ORG", name: Some("Alice, Q."), bits: 2048, days: 30 };
+        let spec = NewIdentity {
+            email: "Alice@Example.ORG",
+            name: Some("Alice, Q."),
+            bits: 2048,
+            days: 30,
+        };
         let cert = self_signed_certificate(&key, &spec, now, &mut rand_core::OsRng).unwrap();
         assert_eq!(cert.emails, vec!["Alice@example.org".to_string()]);
-        assert!(cert.encryption_problems("Alice@example.org", now).is_empty());
+        assert!(cert
+            .encryption_problems("Alice@example.org", now)
+            .is_empty());
         assert!(crate::privkey::key_matches_cert(&key, &cert));
         assert!(cert.not_after - now >= 30 * 86_400);
         assert!(cert.subject.contains("Alice"));
@@ -222,7 +264,12 @@ mod tests {
 
     #[test]
     fn refuses_odd_key_sizes() {
-        let spec = NewIdentity { email: "a@b.c", name: None, bits: 1024, days: 1 };
+        let spec = NewIdentity {
+            email: "a@b.c",
+            name: None,
+            bits: 1024,
+            days: 1,
+        };
         assert!(generate(&spec, 0, &mut rand_core::OsRng).is_err());
     }
 }

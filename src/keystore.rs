@@ -8,6 +8,9 @@
 //!     <fingerprint>.cert.pem     its certificate, 0644
 //!   certs/                       correspondents' certificates, 0700
 //!     <fingerprint>.pem          one certificate, 0644
+//!   capabilities.toml            per certificate fingerprint: which algorithms its
+//!                                holder reads, learned from signed mail or set by
+//!                                `sealpost cert prefer`
 //! ```
 //!
 //! `<fingerprint>` is the SHA-256 of the certificate's DER encoding in hex,
@@ -23,16 +26,27 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use rsa::RsaPrivateKey;
 
-use crate::certs::{self, CertInfo, UnixTime};
+use crate::certs::{self, CertInfo, Support, UnixTime};
 use crate::error::{fail, fail_hint, Exit};
 use crate::fsutil::{self, PRIVATE_FILE, PUBLIC_FILE};
 use crate::privkey;
 
 const CONFIG_FILE: &str = "config.toml";
+const CAPABILITIES_FILE: &str = "capabilities.toml";
 const IDENTITIES_DIR: &str = "identities";
 const CERTS_DIR: &str = "certs";
 const DEFAULT_CONFIG: &str = "# sealpost keystore settings. Accounts and groups are added by\n\
 # `sealpost account add` and `sealpost group join`; edit with care.\n";
+
+/// A recorded [`Support`] and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SupportRecord {
+    #[serde(flatten)]
+    pub support: Support,
+    /// "user" (from `cert prefer`) or "signed mail" (learned by `decrypt`).
+    pub source: String,
+    pub updated: String,
+}
 
 /// An own key pair in the keystore.
 #[derive(Debug, Clone)]
@@ -63,16 +77,25 @@ impl Keystore {
                 format!("keystore {} exists but is not a directory", root.display()),
             ));
         }
-        for dir in [root.to_path_buf(), root.join(IDENTITIES_DIR), root.join(CERTS_DIR)] {
+        for dir in [
+            root.to_path_buf(),
+            root.join(IDENTITIES_DIR),
+            root.join(CERTS_DIR),
+        ] {
             fsutil::create_private_dir(&dir).map_err(|e| {
-                fail(Exit::CantCreate, format!("cannot create keystore: {}", crate::error::single_line(&e)))
+                fail(
+                    Exit::CantCreate,
+                    format!("cannot create keystore: {}", crate::error::single_line(&e)),
+                )
             })?;
         }
         let config = root.join(CONFIG_FILE);
         if !config.exists() {
             fsutil::atomic_write(&config, DEFAULT_CONFIG.as_bytes(), PRIVATE_FILE)?;
         }
-        Ok(Keystore { root: root.to_path_buf() })
+        Ok(Keystore {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -96,15 +119,23 @@ impl Keystore {
             }
             let key_text = fs::read_to_string(&key_path)
                 .with_context(|| format!("cannot read {}", key_path.display()))?;
-            out.push(Identity { encrypted: privkey::is_encrypted(&key_text), cert, key_path });
+            out.push(Identity {
+                encrypted: privkey::is_encrypted(&key_text),
+                cert,
+                key_path,
+            });
         }
-        out.sort_by(|a, b| b.cert.not_before.cmp(&a.cert.not_before));
+        out.sort_by_key(|i| std::cmp::Reverse(i.cert.not_before));
         Ok(out)
     }
 
     /// Identities whose certificate names `addr`, newest first.
     pub fn identities_for(&self, addr: &str) -> anyhow::Result<Vec<Identity>> {
-        Ok(self.identities()?.into_iter().filter(|i| i.cert.matches_address(addr)).collect())
+        Ok(self
+            .identities()?
+            .into_iter()
+            .filter(|i| i.cert.matches_address(addr))
+            .collect())
     }
 
     /// The identity to act as for `addr`: the newest one currently valid.
@@ -138,7 +169,10 @@ impl Keystore {
         passphrase: Option<&str>,
     ) -> anyhow::Result<Identity> {
         if !privkey::key_matches_cert(key, cert) {
-            return Err(fail(Exit::DataErr, "the private key does not belong to the certificate"));
+            return Err(fail(
+                Exit::DataErr,
+                "the private key does not belong to the certificate",
+            ));
         }
         if let Some(pass) = passphrase {
             self.check_keystore_passphrase(pass)?;
@@ -156,7 +190,11 @@ impl Keystore {
         // Key first: a certificate without its key is ignored, the reverse would be an orphan secret.
         fsutil::atomic_write(&key_path, sealed.as_bytes(), PRIVATE_FILE)?;
         fsutil::atomic_write(&cert_path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
-        Ok(Identity { cert: cert.clone(), key_path, encrypted: passphrase.is_some() })
+        Ok(Identity {
+            cert: cert.clone(),
+            key_path,
+            encrypted: passphrase.is_some(),
+        })
     }
 
     /// Fails with [`Exit::NoPerm`] when `pass` does not open the keystore's existing keys.
@@ -181,7 +219,11 @@ impl Keystore {
     }
 
     /// Decrypts an identity's private key, refusing a key file others can read.
-    pub fn unlock(&self, identity: &Identity, passphrase: Option<&str>) -> anyhow::Result<RsaPrivateKey> {
+    pub fn unlock(
+        &self,
+        identity: &Identity,
+        passphrase: Option<&str>,
+    ) -> anyhow::Result<RsaPrivateKey> {
         fsutil::check_private_file(&identity.key_path)?;
         let text = zeroize::Zeroizing::new(
             fs::read_to_string(&identity.key_path)
@@ -192,7 +234,10 @@ impl Keystore {
         if !privkey::key_matches_cert(&key, &identity.cert) {
             return Err(fail(
                 Exit::DataErr,
-                format!("{} does not match its certificate", identity.key_path.display()),
+                format!(
+                    "{} does not match its certificate",
+                    identity.key_path.display()
+                ),
             ));
         }
         Ok(key)
@@ -227,36 +272,39 @@ impl Keystore {
     pub fn remove_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         let matching = self.select_certificates(selector)?;
         for cert in &matching {
-            fsutil::durable_remove(&self.root.join(CERTS_DIR).join(format!("{}.pem", cert.fingerprint)))?;
+            fsutil::durable_remove(
+                &self
+                    .root
+                    .join(CERTS_DIR)
+                    .join(format!("{}.pem", cert.fingerprint)),
+            )?;
         }
         Ok(matching)
     }
 
     /// Correspondents' certificates for an address or fingerprint prefix.
     pub fn select_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
-        let all = self.certificates()?;
-        let matching: Vec<CertInfo> = if selector.contains('@') {
-            all.into_iter().filter(|c| c.matches_address(selector)).collect()
-        } else {
-            let prefix = selector.to_ascii_lowercase().replace(':', "");
-            if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(fail(
-                    Exit::Usage,
-                    format!("'{selector}' is neither an address nor a fingerprint (at least 8 hex digits)"),
-                ));
+        select(self.certificates()?, selector)
+    }
+
+    /// Like [`Self::select_certificates`], own identities' certificates included.
+    pub fn select_known_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
+        let mut all = self.certificates()?;
+        for ident in self.identities()? {
+            if !all.iter().any(|c| c.fingerprint == ident.cert.fingerprint) {
+                all.push(ident.cert);
             }
-            all.into_iter().filter(|c| c.fingerprint.starts_with(&prefix)).collect()
-        };
-        if matching.is_empty() {
-            return Err(fail(Exit::NoUser, format!("no certificate matches {selector}")));
         }
-        Ok(matching)
+        select(all, selector)
     }
 
     /// Every certificate that names `addr`: correspondents' and own.
     pub fn certificates_for(&self, addr: &str) -> anyhow::Result<Vec<CertInfo>> {
-        let mut out: Vec<CertInfo> =
-            self.certificates()?.into_iter().filter(|c| c.matches_address(addr)).collect();
+        let mut out: Vec<CertInfo> = self
+            .certificates()?
+            .into_iter()
+            .filter(|c| c.matches_address(addr))
+            .collect();
         for ident in self.identities_for(addr)? {
             if !out.iter().any(|c| c.fingerprint == ident.cert.fingerprint) {
                 out.push(ident.cert);
@@ -266,7 +314,11 @@ impl Keystore {
     }
 
     /// The certificates to encrypt to `addr` at `now` (see [`certs::select_for_encryption`]).
-    pub fn encryption_certificates(&self, addr: &str, now: UnixTime) -> anyhow::Result<Vec<CertInfo>> {
+    pub fn encryption_certificates(
+        &self,
+        addr: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<CertInfo>> {
         let candidates = self.certificates_for(addr)?;
         Ok(certs::select_for_encryption(addr, &candidates, now)?
             .into_iter()
@@ -275,14 +327,133 @@ impl Keystore {
     }
 }
 
+impl Keystore {
+    fn read_support_records(
+        &self,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, SupportRecord>> {
+        let path = self.root.join(CAPABILITIES_FILE);
+        match fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| fail(Exit::Config, format!("{} is damaged: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    fn write_support_records(
+        &self,
+        records: &std::collections::BTreeMap<String, SupportRecord>,
+    ) -> anyhow::Result<()> {
+        let text = toml::to_string(records)
+            .map_err(|e| fail(Exit::Software, format!("capabilities: {e}")))?;
+        let text = format!(
+            "# Which algorithms each certificate's holder reads, by certificate fingerprint.\n\
+             # Written by `sealpost cert prefer` and by `sealpost decrypt` from signed mail.\n{text}"
+        );
+        fsutil::atomic_write(
+            &self.root.join(CAPABILITIES_FILE),
+            text.as_bytes(),
+            PUBLIC_FILE,
+        )
+    }
+
+    /// The recorded support for a certificate, if any.
+    pub fn support_record(&self, fingerprint: &str) -> anyhow::Result<Option<SupportRecord>> {
+        Ok(self.read_support_records()?.remove(fingerprint))
+    }
+
+    /// Records what a certificate's holder reads. A user's choice is not
+    /// overwritten by what is learned from mail.
+    pub fn record_support(
+        &self,
+        fingerprint: &str,
+        support: Support,
+        source: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<bool> {
+        let mut records = self.read_support_records()?;
+        if source != "user" && records.get(fingerprint).is_some_and(|r| r.source == "user") {
+            return Ok(false);
+        }
+        let record = SupportRecord {
+            support,
+            source: source.to_string(),
+            updated: certs::format_time(now),
+        };
+        if records.get(fingerprint).map(|r| r.support) == Some(support) && source != "user" {
+            return Ok(false);
+        }
+        records.insert(fingerprint.to_string(), record);
+        self.write_support_records(&records)?;
+        Ok(true)
+    }
+
+    /// Forgets what was recorded for a certificate.
+    pub fn forget_support(&self, fingerprint: &str) -> anyhow::Result<bool> {
+        let mut records = self.read_support_records()?;
+        let had = records.remove(fingerprint).is_some();
+        if had {
+            self.write_support_records(&records)?;
+        }
+        Ok(had)
+    }
+
+    /// What `encrypt` may assume about a certificate's holder: the recorded
+    /// support if any, else what the certificate itself advertises, else
+    /// nothing beyond AES-CBC and PKCS#1 v1.5.
+    pub fn support_for(&self, cert: &CertInfo) -> anyhow::Result<Support> {
+        if let Some(record) = self.support_record(&cert.fingerprint)? {
+            return Ok(record.support);
+        }
+        Ok(Support::from_capabilities(&cert.advertised_capabilities))
+    }
+}
+
+/// Certificates among `all` for an address or a fingerprint prefix.
+fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
+    let matching: Vec<CertInfo> = if selector.contains('@') {
+        all.into_iter()
+            .filter(|c| c.matches_address(selector))
+            .collect()
+    } else {
+        let prefix = selector.to_ascii_lowercase().replace(':', "");
+        if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "'{selector}' is neither an address nor a fingerprint (at least 8 hex digits)"
+                ),
+            ));
+        }
+        all.into_iter()
+            .filter(|c| c.fingerprint.starts_with(&prefix))
+            .collect()
+    };
+    if matching.is_empty() {
+        return Err(fail(
+            Exit::NoUser,
+            format!("no certificate matches {selector}"),
+        ));
+    }
+    Ok(matching)
+}
+
 fn read_cert_file(path: &Path) -> anyhow::Result<CertInfo> {
     let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     certs::parse_bundle(&data)
-        .and_then(|mut v| v.drain(..).next().ok_or_else(|| fail(Exit::DataErr, "empty")))
+        .and_then(|mut v| {
+            v.drain(..)
+                .next()
+                .ok_or_else(|| fail(Exit::DataErr, "empty"))
+        })
         .map_err(|e| {
             fail(
                 Exit::DataErr,
-                format!("keystore file {} is damaged: {}", path.display(), crate::error::single_line(&e)),
+                format!(
+                    "keystore file {} is damaged: {}",
+                    path.display(),
+                    crate::error::single_line(&e)
+                ),
             )
         })
 }
@@ -314,8 +485,15 @@ mod tests {
 
     fn fixture(name: &str) -> (RsaPrivateKey, CertInfo) {
         let base = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let key = privkey::open(&fs::read_to_string(format!("{base}.key.pem")).unwrap(), None, name).unwrap();
-        let cert = certs::parse_bundle(&fs::read(format!("{base}.cert.pem")).unwrap()).unwrap().remove(0);
+        let key = privkey::open(
+            &fs::read_to_string(format!("{base}.key.pem")).unwrap(),
+            None,
+            name,
+        )
+        .unwrap();
+        let cert = certs::parse_bundle(&fs::read(format!("{base}.cert.pem")).unwrap())
+            .unwrap()
+            .remove(0);
         (key, cert)
     }
 
@@ -324,17 +502,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("ks");
         let ks = Keystore::open(&root).unwrap();
-        assert_eq!(fs::metadata(&root).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&root).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let (key, cert) = fixture("alice");
         let ident = ks.add_identity(&key, &cert, Some("pw")).unwrap();
         assert!(ident.encrypted);
-        assert_eq!(fs::metadata(&ident.key_path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&ident.key_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let found = ks.identities_for("alice@example.org").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(ks.unlock(&found[0], Some("pw")).unwrap(), key);
         // A second identity must use the same passphrase.
         let (bob_key, bob_cert) = fixture("bob");
-        let err = ks.add_identity(&bob_key, &bob_cert, Some("other")).unwrap_err();
+        let err = ks
+            .add_identity(&bob_key, &bob_cert, Some("other"))
+            .unwrap_err();
         assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
         // A world-readable key file is refused.
         fs::set_permissions(&ident.key_path, fs::Permissions::from_mode(0o644)).unwrap();
@@ -348,10 +534,17 @@ mod tests {
         let ks = Keystore::open(dir.path()).unwrap();
         let (_, bob) = fixture("bob");
         let (_, carol) = fixture("carol");
-        let added = ks.import_certificates(&[bob.clone(), carol.clone()]).unwrap();
+        let added = ks
+            .import_certificates(&[bob.clone(), carol.clone()])
+            .unwrap();
         assert!(added.iter().all(|(_, new)| *new));
-        assert!(!ks.import_certificates(&[bob.clone()]).unwrap()[0].1);
-        assert_eq!(ks.encryption_certificates("bob@example.org", certs::now()).unwrap().len(), 1);
+        assert!(!ks.import_certificates(std::slice::from_ref(&bob)).unwrap()[0].1);
+        assert_eq!(
+            ks.encryption_certificates("bob@example.org", certs::now())
+                .unwrap()
+                .len(),
+            1
+        );
         let removed = ks.remove_certificates(&carol.fingerprint[..12]).unwrap();
         assert_eq!(removed.len(), 1);
         assert_eq!(ks.certificates().unwrap().len(), 1);

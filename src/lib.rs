@@ -18,17 +18,31 @@
 //! | `keystore`  | the keystore directory: layout, identities, certificates   | `certs`, `privkey`, `fsutil` |
 //! | `message`   | composing RFC 5322 messages, reading their recipients       | `error`                  |
 //! | `envelope`  | CMS EnvelopedData / AuthEnvelopedData: build and open       | `error`, `certs`         |
+//! | `bcc`       | which recipients share which envelope (Bcc privacy rules)   | `certs`                  |
+//! | `encrypt`   | a message → Bcc-private S/MIME envelopes (the whole pipeline) | `message`, `bcc`, `envelope` |
+//! | `mime`      | byte-exact MIME reading: S/MIME payloads, multipart/signed   | `message`                |
+//! | `decrypt`   | S/MIME message → plaintext through every layer; key seam     | `envelope`, `signed`, `mime` |
+//! | `inspect`   | what a message discloses without decrypting it              | `envelope`, `message`    |
+//! | `signed`    | CMS SignedData: sign, verify (opaque and detached)          | `certs`, `identity`, `envelope::ber` |
+//! | `bsmtp`     | Batch SMTP streams (RFC 2442): write and parse              | `error`                  |
 //!
 //! Nothing below `keystore` knows where files live; nothing in the library
 //! knows about the terminal.
 
+pub mod bcc;
+pub mod bsmtp;
 pub mod certs;
+pub mod decrypt;
+pub mod encrypt;
 pub mod envelope;
 pub mod error;
 pub mod fsutil;
 pub mod identity;
+pub mod inspect;
 pub mod keystore;
 pub mod message;
+pub mod mime;
 pub mod privkey;
+pub mod signed;
 
 pub use error::{fail, fail_hint, Exit, Failure};

@@ -78,10 +78,17 @@ fn from_der_labelled(
     match label {
         PEM_ENCRYPTED => {
             let pass = passphrase.ok_or_else(|| {
-                fail(Exit::Config, format!("{what} is encrypted and no passphrase was given"))
+                fail(
+                    Exit::Config,
+                    format!("{what} is encrypted and no passphrase was given"),
+                )
             })?;
-            let info = EncryptedPrivateKeyInfo::from_der(der)
-                .map_err(|e| fail(Exit::DataErr, format!("{what}: malformed encrypted key: {e}")))?;
+            let info = EncryptedPrivateKeyInfo::from_der(der).map_err(|e| {
+                fail(
+                    Exit::DataErr,
+                    format!("{what}: malformed encrypted key: {e}"),
+                )
+            })?;
             let plain = info.decrypt(pass.as_bytes()).map_err(|_| {
                 fail_hint(
                     Exit::NoPerm,
@@ -94,7 +101,10 @@ fn from_der_labelled(
         PEM_PLAIN => rsa_from_pkcs8(der, what),
         PEM_PKCS1 => RsaPrivateKey::from_pkcs1_der(der)
             .map_err(|e| fail(Exit::DataErr, format!("{what}: malformed PKCS#1 key: {e}"))),
-        other => Err(fail(Exit::DataErr, format!("{what}: unsupported key type {other}"))),
+        other => Err(fail(
+            Exit::DataErr,
+            format!("{what}: unsupported key type {other}"),
+        )),
     }
 }
 
@@ -112,7 +122,11 @@ fn rsa_from_pkcs8(der: &[u8], what: &str) -> anyhow::Result<RsaPrivateKey> {
 
 /// Reads a key file for import: PEM (PKCS#8 plain or encrypted, PKCS#1) or
 /// DER (PKCS#8 or PKCS#1). `passphrase` opens an encrypted PKCS#8 input.
-pub fn import_key(data: &[u8], passphrase: Option<&str>, what: &str) -> anyhow::Result<RsaPrivateKey> {
+pub fn import_key(
+    data: &[u8],
+    passphrase: Option<&str>,
+    what: &str,
+) -> anyhow::Result<RsaPrivateKey> {
     if let Ok(text) = std::str::from_utf8(data) {
         if text.contains("-----BEGIN ") {
             return open(text, passphrase, what);
@@ -145,9 +159,10 @@ pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<
     if pkcs12_looks_malformed(data) {
         return Err(fail(Exit::DataErr, format!("{what}: not a PKCS#12 file")));
     }
-    let store = p12_keystore::KeyStore::from_pkcs12(data, password).map_err(|e| {
-        use p12_keystore::error::Error as E;
-        match e {
+    let store =
+        p12_keystore::KeyStore::from_pkcs12(data, password).map_err(|e| {
+            use p12_keystore::error::Error as E;
+            match e {
             E::MacError(_) | E::UnpadError | E::Pkcs5Error(_) => fail_hint(
                 Exit::NoPerm,
                 format!("wrong password for {what} (integrity check failed)"),
@@ -155,10 +170,13 @@ pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<
             ),
             other => fail(Exit::DataErr, format!("{what}: cannot read PKCS#12: {other}")),
         }
+        })?;
+    let (_, chain) = store.private_key_chain().ok_or_else(|| {
+        fail(
+            Exit::DataErr,
+            format!("{what}: contains no private key with a certificate"),
+        )
     })?;
-    let (_, chain) = store
-        .private_key_chain()
-        .ok_or_else(|| fail(Exit::DataErr, format!("{what}: contains no private key with a certificate")))?;
     let key_der = Zeroizing::new(chain.key().to_vec());
     let key = import_key(&key_der, None, what)?;
     let mut certs = chain
@@ -167,10 +185,17 @@ pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<
         .map(|c| CertInfo::from_der(c.as_der()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if certs.is_empty() {
-        return Err(fail(Exit::DataErr, format!("{what}: no certificate for the private key")));
+        return Err(fail(
+            Exit::DataErr,
+            format!("{what}: no certificate for the private key"),
+        ));
     }
     let cert = certs.remove(0);
-    Ok(Pkcs12Contents { key, cert, chain: certs })
+    Ok(Pkcs12Contents {
+        key,
+        cert,
+        chain: certs,
+    })
 }
 
 /// A cheap structural check so that random files get "not a PKCS#12 file"
@@ -179,7 +204,9 @@ fn pkcs12_looks_malformed(data: &[u8]) -> bool {
     let Ok(mut reader) = der::SliceReader::new(data) else {
         return true;
     };
-    der::Header::decode(&mut reader).map(|h| h.tag != der::Tag::Sequence).unwrap_or(true)
+    der::Header::decode(&mut reader)
+        .map(|h| h.tag != der::Tag::Sequence)
+        .unwrap_or(true)
 }
 
 /// Whether a private key belongs to a certificate's public key.

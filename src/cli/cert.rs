@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sealpost::certs::{self, format_time, CertInfo};
+use sealpost::certs::{self, format_time, CertInfo, Support};
 use serde_json::json;
 
 use super::{printable, read_input, write_stdout, Context};
@@ -25,6 +25,31 @@ pub enum CertCommand {
     Import(ImportArgs),
     List(ListArgs),
     Remove(RemoveArgs),
+    Prefer(PreferArgs),
+}
+
+/// Say which algorithms a correspondent's software reads
+///
+/// `encrypt` uses AES-256-GCM (AuthEnvelopedData) with RSA-OAEP only for
+/// envelopes whose every reader is known to read them, and AES-256-CBC with
+/// RSA PKCS#1 v1.5, which every S/MIME client reads, otherwise. It learns this
+/// from the SMIMECapabilities in certificates and in verified signed mail;
+/// this command overrides what was learned.
+#[derive(Debug, Args)]
+pub struct PreferArgs {
+    /// An address (all its certificates) or a fingerprint (at least 8 hex digits)
+    pub who: String,
+    /// modern: AES-GCM and RSA-OAEP; compatible: AES-CBC and PKCS#1 v1.5 only;
+    /// auto: forget the override and use what the certificate or mail says
+    #[arg(value_enum)]
+    pub choice: Preference,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Preference {
+    Modern,
+    Compatible,
+    Auto,
 }
 
 /// Import certificates (PEM, DER, or PKCS#7 bundles of several)
@@ -54,6 +79,7 @@ pub fn run(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
         CertCommand::Import(a) => import(a, ctx),
         CertCommand::List(a) => list(a, ctx),
         CertCommand::Remove(a) => remove(a, ctx),
+        CertCommand::Prefer(a) => prefer(a, ctx),
     }
 }
 
@@ -64,7 +90,12 @@ fn problems(cert: &CertInfo) -> Option<String> {
         return Some("names no e-mail address".into());
     };
     let p = cert.encryption_problems(addr, now);
-    (!p.is_empty()).then(|| p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+    (!p.is_empty()).then(|| {
+        p.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 fn cert_json(cert: &CertInfo) -> serde_json::Value {
@@ -81,6 +112,50 @@ fn cert_json(cert: &CertInfo) -> serde_json::Value {
     })
 }
 
+fn prefer(args: PreferArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let certs = ks.select_known_certificates(&args.who)?;
+    let mut rows = Vec::new();
+    for cert in &certs {
+        match args.choice {
+            Preference::Modern => {
+                ks.record_support(&cert.fingerprint, Support::MODERN, "user", certs::now())?
+            }
+            Preference::Compatible => {
+                ks.record_support(&cert.fingerprint, Support::default(), "user", certs::now())?
+            }
+            Preference::Auto => ks.forget_support(&cert.fingerprint)?,
+        };
+        let support = ks.support_for(cert)?;
+        rows.push(json!({
+            "fingerprint": cert.fingerprint,
+            "emails": cert.emails,
+            "aes_gcm": support.aes_gcm,
+            "rsa_oaep": support.rsa_oaep,
+        }));
+        ctx.note(format!(
+            "{} {}: {}",
+            &cert.fingerprint[..16],
+            printable(&cert.emails.join(", ")),
+            describe(support)
+        ));
+    }
+    if ctx.global.json {
+        return ctx.print_json(&serde_json::Value::Array(rows));
+    }
+    Ok(())
+}
+
+/// How `encrypt` will treat a reader with this support.
+pub fn describe(support: Support) -> &'static str {
+    match (support.aes_gcm, support.rsa_oaep) {
+        (true, true) => "AES-GCM and RSA-OAEP",
+        (true, false) => "AES-GCM, RSA PKCS#1 v1.5",
+        (false, true) => "AES-CBC, RSA-OAEP",
+        (false, false) => "AES-CBC and RSA PKCS#1 v1.5 (compatible)",
+    }
+}
+
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     // Read and parse everything first: one bad file imports nothing.
@@ -89,7 +164,10 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
         let data = read_input(file)?;
         let certs = certs::parse_bundle(&data).map_err(|e| {
             let (exit, _) = sealpost::error::classify(&e);
-            sealpost::error::fail(exit, format!("{}: {}", file.display(), sealpost::error::single_line(&e)))
+            sealpost::error::fail(
+                exit,
+                format!("{}: {}", file.display(), sealpost::error::single_line(&e)),
+            )
         })?;
         all.extend(certs);
     }
@@ -113,7 +191,10 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
             printable(&cert.emails.join(", "))
         ));
         if let Some(p) = problems(cert) {
-            ctx.warn(format!("{} cannot be used to encrypt: {p}", &cert.fingerprint[..16]));
+            ctx.warn(format!(
+                "{} cannot be used to encrypt: {p}",
+                &cert.fingerprint[..16]
+            ));
         }
     }
     Ok(())
@@ -126,7 +207,9 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
         certs.retain(|c| c.matches_address(addr));
     }
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(certs.iter().map(cert_json).collect()));
+        return ctx.print_json(&serde_json::Value::Array(
+            certs.iter().map(cert_json).collect(),
+        ));
     }
     let mut out = String::new();
     for c in &certs {
@@ -135,7 +218,9 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
             &c.fingerprint[..16],
             printable(&c.emails.join(",")),
             format_time(c.not_after),
-            problems(c).map(|p| format!("unusable: {p}")).unwrap_or_else(|| "usable".into())
+            problems(c)
+                .map(|p| format!("unusable: {p}"))
+                .unwrap_or_else(|| "usable".into())
         ));
     }
     write_stdout(out.as_bytes(), false)
@@ -145,10 +230,16 @@ fn remove(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     let removed = ks.remove_certificates(&args.who)?;
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(removed.iter().map(cert_json).collect()));
+        return ctx.print_json(&serde_json::Value::Array(
+            removed.iter().map(cert_json).collect(),
+        ));
     }
     for c in &removed {
-        ctx.note(format!("removed {} {}", &c.fingerprint[..16], printable(&c.emails.join(", "))));
+        ctx.note(format!(
+            "removed {} {}",
+            &c.fingerprint[..16],
+            printable(&c.emails.join(", "))
+        ));
     }
     Ok(())
 }

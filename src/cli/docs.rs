@@ -18,13 +18,19 @@ pub struct GenerateDocsArgs {
 pub fn run(args: GenerateDocsArgs) -> anyhow::Result<()> {
     let man_dir = args.out.join("man");
     let comp_dir = args.out.join("completions");
-    std::fs::create_dir_all(&man_dir).with_context(|| format!("cannot create {}", man_dir.display()))?;
-    std::fs::create_dir_all(&comp_dir).with_context(|| format!("cannot create {}", comp_dir.display()))?;
+    std::fs::create_dir_all(&man_dir)
+        .with_context(|| format!("cannot create {}", man_dir.display()))?;
+    std::fs::create_dir_all(&comp_dir)
+        .with_context(|| format!("cannot create {}", comp_dir.display()))?;
     // The man pages carry exit status and environment as proper sections, so
     // they start from the bare command rather than the one with --help extras.
     let cmd = <super::Cli as clap::CommandFactory>::command();
     write_man_pages(&cmd, &man_dir, "sealpost")?;
-    for (shell, file) in [(Shell::Bash, "sealpost.bash"), (Shell::Zsh, "_sealpost"), (Shell::Fish, "sealpost.fish")] {
+    for (shell, file) in [
+        (Shell::Bash, "sealpost.bash"),
+        (Shell::Zsh, "_sealpost"),
+        (Shell::Fish, "sealpost.fish"),
+    ] {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut super::command(), "sealpost", &mut buf);
         write(&comp_dir.join(file), &buf)?;
@@ -34,7 +40,10 @@ pub fn run(args: GenerateDocsArgs) -> anyhow::Result<()> {
 
 /// One page per command and subcommand: sealpost.1, sealpost-key.1, sealpost-key-generate.1, …
 fn write_man_pages(cmd: &clap::Command, dir: &Path, name: &str) -> anyhow::Result<()> {
-    let mut cmd = cmd.clone().name(name.to_string()).bin_name(name.replace('-', " "));
+    let mut cmd = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "));
     cmd.build();
     let man = clap_mangen::Man::new(cmd.clone()).date("");
     let mut buf = Vec::new();
@@ -51,7 +60,10 @@ fn write_man_pages(cmd: &clap::Command, dir: &Path, name: &str) -> anyhow::Resul
     render_environment(&mut buf)?;
     man.render_version_section(&mut buf)?;
     write(&dir.join(format!("{name}.1")), &buf)?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
         write_man_pages(sub, dir, &format!("{name}-{}", sub.get_name()))?;
     }
     Ok(())
@@ -64,7 +76,11 @@ fn render_exit_status(w: &mut Vec<u8>) -> std::io::Result<()> {
     roff.control("SH", ["EXIT STATUS"]);
     for (exit, name, meaning) in sealpost::error::Exit::TABLE {
         roff.control("TP", []);
-        let label = if name.is_empty() { exit.code().to_string() } else { format!("{} ({name})", exit.code()) };
+        let label = if name.is_empty() {
+            exit.code().to_string()
+        } else {
+            format!("{} ({name})", exit.code())
+        };
         roff.text([bold(label)]);
         roff.text([roman(*meaning)]);
     }

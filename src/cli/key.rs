@@ -114,12 +114,20 @@ pub fn run(args: KeyArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// The passphrase for storing a new key: the keystore's, or none on request.
-fn passphrase_for_new_key<'c>(ctx: &'c Context, ks: &Keystore, none: bool) -> anyhow::Result<Option<&'c str>> {
+fn passphrase_for_new_key<'c>(
+    ctx: &'c Context,
+    ks: &Keystore,
+    none: bool,
+) -> anyhow::Result<Option<&'c str>> {
     if none {
         return Ok(None);
     }
     // With keys already protected, the passphrase is the existing one: ask once.
-    let ask = if ks.needs_passphrase()? { Ask::Existing } else { Ask::New };
+    let ask = if ks.needs_passphrase()? {
+        Ask::Existing
+    } else {
+        Ask::New
+    };
     Ok(Some(ctx.passphrase(ask)?))
 }
 
@@ -131,8 +139,16 @@ fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
     if let Some(p) = pass {
         ks.check_keystore_passphrase(p)?;
     }
-    ctx.note(format!("generating a {}-bit RSA key for {email}…", args.bits));
-    let spec = NewIdentity { email: &email, name: args.name.as_deref(), bits: args.bits, days: args.days };
+    ctx.note(format!(
+        "generating a {}-bit RSA key for {email}…",
+        args.bits
+    ));
+    let spec = NewIdentity {
+        email: &email,
+        name: args.name.as_deref(),
+        bits: args.bits,
+        days: args.days,
+    };
     let (key, cert) = identity::generate(&spec, certs::now(), &mut rand_core::OsRng)?;
     let ident = ks.add_identity(&key, &cert, pass)?;
     report_identity(ctx, &ident, "created")
@@ -141,12 +157,21 @@ fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     let data = zeroize::Zeroizing::new(read_input(&args.file)?);
-    let what = if args.file.as_os_str() == "-" { "stdin".to_string() } else { args.file.display().to_string() };
+    let what = if args.file.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        args.file.display().to_string()
+    };
     let (key, cert, chain) = match &args.cert {
         Some(cert_path) => {
             let key_pass = match &args.key_password_file {
                 Some(f) => Some(read_secret(
-                    &SecretSources { file: Some(f), fd: None, env_var: None, flags: "--key-password-file" },
+                    &SecretSources {
+                        file: Some(f),
+                        fd: None,
+                        env_var: None,
+                        flags: "--key-password-file",
+                    },
                     "key password",
                     Ask::Existing,
                     false,
@@ -157,9 +182,18 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
                 .map_err(|e| add_key_password_hint(e, &args))?;
             let mut certs = certs::parse_bundle(&read_input(cert_path)?)?;
             // The certificate that belongs to the key; the rest is its chain.
-            let pos = certs.iter().position(|c| privkey::key_matches_cert(&key, c)).ok_or_else(|| {
-                fail(Exit::DataErr, format!("{} holds no certificate for this private key", cert_path.display()))
-            })?;
+            let pos = certs
+                .iter()
+                .position(|c| privkey::key_matches_cert(&key, c))
+                .ok_or_else(|| {
+                    fail(
+                        Exit::DataErr,
+                        format!(
+                            "{} holds no certificate for this private key",
+                            cert_path.display()
+                        ),
+                    )
+                })?;
             let cert = certs.remove(pos);
             (key, cert, certs)
         }
@@ -169,7 +203,8 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
                     file: args.p12_password_file.as_deref(),
                     fd: args.p12_password_fd,
                     env_var: None,
-                    flags: "--p12-password-file FILE or --p12-password-fd N (or --cert for a PEM key)",
+                    flags:
+                        "--p12-password-file FILE or --p12-password-fd N (or --cert for a PEM key)",
                 },
                 "PKCS#12 password",
                 Ask::Existing,
@@ -187,15 +222,30 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
     if !chain.is_empty() {
         ks.import_certificates(&chain)?;
     }
-    if cert.encryption_problems(cert.emails.first().map(String::as_str).unwrap_or(""), certs::now()).iter().any(|p| !matches!(p, certs::Unusable::AddressMismatch)) || cert.emails.is_empty() {
-        ctx.warn(format!("the imported certificate is not usable for encryption now: {}", problems_text(&cert)));
+    if cert
+        .encryption_problems(
+            cert.emails.first().map(String::as_str).unwrap_or(""),
+            certs::now(),
+        )
+        .iter()
+        .any(|p| !matches!(p, certs::Unusable::AddressMismatch))
+        || cert.emails.is_empty()
+    {
+        ctx.warn(format!(
+            "the imported certificate is not usable for encryption now: {}",
+            problems_text(&cert)
+        ));
     }
     report_identity(ctx, &ident, "imported")
 }
 
 fn add_key_password_hint(e: anyhow::Error, args: &ImportArgs) -> anyhow::Error {
     if args.key_password_file.is_none() && sealpost::error::classify(&e).0 == Exit::Config {
-        return fail_hint(Exit::Config, "the private key file is encrypted", "give its password with --key-password-file FILE");
+        return fail_hint(
+            Exit::Config,
+            "the private key file is encrypted",
+            "give its password with --key-password-file FILE",
+        );
     }
     e
 }
@@ -204,7 +254,11 @@ fn problems_text(cert: &CertInfo) -> String {
     let Some(addr) = cert.emails.first() else {
         return "it names no e-mail address".to_string();
     };
-    cert.encryption_problems(addr, certs::now()).iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    cert.encryption_problems(addr, certs::now())
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn identity_json(ident: &Identity) -> serde_json::Value {
@@ -230,7 +284,11 @@ fn report_identity(ctx: &Context, ident: &Identity, verb: &str) -> anyhow::Resul
         "{verb} identity {} for {}{}",
         ident.cert.fingerprint,
         printable(&ident.cert.emails.join(", ")),
-        if ident.encrypted { "" } else { " (key NOT passphrase-protected)" }
+        if ident.encrypted {
+            ""
+        } else {
+            " (key NOT passphrase-protected)"
+        }
     ));
     Ok(())
 }
@@ -242,19 +300,29 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
         None => ks.identities()?,
     };
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(idents.iter().map(identity_json).collect()));
+        return ctx.print_json(&serde_json::Value::Array(
+            idents.iter().map(identity_json).collect(),
+        ));
     }
     let now = certs::now();
     let mut out = String::new();
     for i in &idents {
-        let status = if now > i.cert.not_after { "expired" } else { "valid" };
+        let status = if now > i.cert.not_after {
+            "expired"
+        } else {
+            "valid"
+        };
         out.push_str(&format!(
             "{}  {}  {} until {}  {}\n",
             &i.cert.fingerprint[..16],
             printable(&i.cert.emails.join(",")),
             status,
             format_time(i.cert.not_after),
-            if i.encrypted { "protected" } else { "UNPROTECTED" }
+            if i.encrypted {
+                "protected"
+            } else {
+                "UNPROTECTED"
+            }
         ));
     }
     if idents.is_empty() {
@@ -268,17 +336,32 @@ fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
     let idents = ks.identities()?;
     let chosen = if args.who.contains('@') {
         let now = certs::now();
-        let mine: Vec<&Identity> = idents.iter().filter(|i| i.cert.matches_address(&args.who)).collect();
-        mine.iter().find(|i| now <= i.cert.not_after).or(mine.first()).copied()
+        let mine: Vec<&Identity> = idents
+            .iter()
+            .filter(|i| i.cert.matches_address(&args.who))
+            .collect();
+        mine.iter()
+            .find(|i| now <= i.cert.not_after)
+            .or(mine.first())
+            .copied()
     } else {
         let prefix = args.who.to_ascii_lowercase().replace(':', "");
         if prefix.len() < 8 {
-            return Err(fail(Exit::Usage, "a fingerprint needs at least 8 hex digits"));
+            return Err(fail(
+                Exit::Usage,
+                "a fingerprint needs at least 8 hex digits",
+            ));
         }
-        idents.iter().find(|i| i.cert.fingerprint.starts_with(&prefix))
+        idents
+            .iter()
+            .find(|i| i.cert.fingerprint.starts_with(&prefix))
     };
     let ident = chosen.ok_or_else(|| {
-        fail_hint(Exit::NoUser, format!("no identity for {}", args.who), "list them with: sealpost key list")
+        fail_hint(
+            Exit::NoUser,
+            format!("no identity for {}", args.who),
+            "list them with: sealpost key list",
+        )
     })?;
     if args.der {
         write_stdout(&ident.cert.der, true)

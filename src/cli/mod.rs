@@ -13,9 +13,13 @@ use sealpost::privkey::Passphrase;
 
 mod cert;
 mod compose;
+mod decrypt;
 mod docs;
+mod encrypt;
+mod inspect;
 mod key;
 mod secrets;
+mod sign;
 
 pub use secrets::Ask;
 
@@ -25,7 +29,12 @@ pub use secrets::Ask;
 /// Bcc recipient is ever revealed to anyone else, and keeps the keys and
 /// certificates that takes in a local keystore directory.
 #[derive(Debug, Parser)]
-#[command(name = "sealpost", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "sealpost",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -35,6 +44,7 @@ pub struct Cli {
 
 /// Options every subcommand accepts.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]
     #[arg(long, global = true, env = "SEALPOST_KEYSTORE", value_name = "DIR")]
@@ -49,7 +59,12 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Read the keystore passphrase from the first line of FILE
-    #[arg(long, global = true, value_name = "FILE", conflicts_with = "passphrase_fd")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "passphrase_fd"
+    )]
     pub passphrase_file: Option<PathBuf>,
     /// Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)
     #[arg(long, global = true, value_name = "N")]
@@ -61,6 +76,9 @@ pub enum Command {
     Key(key::KeyArgs),
     Cert(cert::CertArgs),
     Compose(compose::ComposeArgs),
+    Encrypt(encrypt::EncryptArgs),
+    Decrypt(decrypt::DecryptArgs),
+    Inspect(inspect::InspectArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -82,7 +100,14 @@ impl Context {
         }
     }
 
-    /// A warning, shown even with `--quiet`? No: quiet means errors only.
+    /// Extra detail shown with `-v`.
+    pub fn detail(&self, line: impl AsRef<str>) {
+        if self.global.verbose > 0 && !self.global.quiet {
+            eprintln!("{}", line.as_ref());
+        }
+    }
+
+    /// A warning on stderr (suppressed by `--quiet`, which means errors only).
     pub fn warn(&self, line: impl AsRef<str>) {
         if !self.global.quiet {
             eprintln!("sealpost: warning: {}", line.as_ref());
@@ -119,7 +144,12 @@ impl Context {
             env_var: Some(PASSPHRASE_ENV),
             flags: "--passphrase-file FILE or --passphrase-fd N",
         };
-        let p = secrets::read_secret(&sources, "keystore passphrase", ask, self.stdin_is_terminal())?;
+        let p = secrets::read_secret(
+            &sources,
+            "keystore passphrase",
+            ask,
+            self.stdin_is_terminal(),
+        )?;
         Ok(self.passphrase.get_or_init(|| p).as_str())
     }
 
@@ -137,7 +167,11 @@ impl Context {
 fn exit_status_help() -> String {
     let mut text = String::from("Exit status:\n");
     for (exit, name, meaning) in Exit::TABLE {
-        let name = if name.is_empty() { String::new() } else { format!(" ({name})") };
+        let name = if name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({name})")
+        };
         text.push_str(&format!("  {:>3}  {meaning}{name}\n", exit.code()));
     }
     text.push_str("\nEnvironment:\n");
@@ -166,7 +200,11 @@ pub fn main() -> i32 {
     let matches = match command().try_get_matches() {
         Ok(m) => m,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Usage.code() } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            };
             let _ = e.print();
             return code;
         }
@@ -178,11 +216,17 @@ pub fn main() -> i32 {
             return Exit::Usage.code();
         }
     };
-    let ctx = Context { global: cli.global, passphrase: OnceCell::new() };
+    let ctx = Context {
+        global: cli.global,
+        passphrase: OnceCell::new(),
+    };
     let result = match cli.command {
         Command::Key(args) => key::run(args, &ctx),
         Command::Cert(args) => cert::run(args, &ctx),
         Command::Compose(args) => compose::run(args, &ctx),
+        Command::Encrypt(args) => encrypt::run(args, &ctx),
+        Command::Decrypt(args) => decrypt::run(args, &ctx),
+        Command::Inspect(args) => inspect::run(args, &ctx),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {
@@ -252,6 +296,12 @@ pub fn write_stdout(data: &[u8], binary: bool) -> anyhow::Result<()> {
 /// Escapes text that came from outside (certificate names, headers) for display.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
         .collect()
 }

@@ -56,7 +56,10 @@ pub fn read_secret(
         }
     }
     if !stdin_is_terminal {
-        let env = sources.env_var.map(|v| format!(", or {v}")).unwrap_or_default();
+        let env = sources
+            .env_var
+            .map(|v| format!(", or {v}"))
+            .unwrap_or_default();
         return Err(fail_hint(
             Exit::Config,
             format!("{what} needed but stdin is not a terminal, so it cannot be asked for"),
@@ -89,7 +92,10 @@ pub fn read_secret(
 fn read_fd(fd: i32, what: &str) -> anyhow::Result<Passphrase> {
     // SAFETY: fcntl only inspects the descriptor; we take ownership only when it is open.
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-        return Err(fail(Exit::NoInput, format!("file descriptor {fd} for the {what} is not open")));
+        return Err(fail(
+            Exit::NoInput,
+            format!("file descriptor {fd} for the {what} is not open"),
+        ));
     }
     // SAFETY: the descriptor is open and handed to us by the caller for this purpose;
     // it is closed when `file` is dropped, after we read it to the end.

@@ -13,7 +13,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        let env = Env { dir: tempfile::tempdir().unwrap() };
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
         std::fs::write(env.pass_file(), format!("{PASSPHRASE}\n")).unwrap();
         env
     }
@@ -60,7 +62,9 @@ impl Env {
 
 /// A file under tests/data.
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// Runs a command line in a shell-less way and returns stdout, panicking on failure.
@@ -82,9 +86,16 @@ pub fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
 pub fn assert_clean_failure(output: &std::process::Output, code: i32) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
-    assert!(output.stdout.is_empty(), "stdout not empty: {:?}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.stdout.is_empty(),
+        "stdout not empty: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let lines: Vec<&str> = stderr.lines().collect();
-    assert!(lines[0].starts_with("sealpost: error: "), "stderr: {stderr}");
+    assert!(
+        lines[0].starts_with("sealpost: error: "),
+        "stderr: {stderr}"
+    );
     assert!(
         lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("sealpost: hint: ")),
         "stderr: {stderr}"

@@ -8,7 +8,12 @@ fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -34,7 +39,10 @@ fn man_pages_and_completions_are_current() {
             "{sub}/ is stale: run `cargo run -- generate-docs` and commit"
         );
         for ((name, a), (_, b)) in committed.iter().zip(fresh.iter()) {
-            assert!(a == b, "{sub}/{name} is stale: run `cargo run -- generate-docs` and commit");
+            assert!(
+                a == b,
+                "{sub}/{name} is stale: run `cargo run -- generate-docs` and commit"
+            );
         }
     }
     assert!(root.join("man/sealpost-key-generate.1").exists());
@@ -42,8 +50,13 @@ fn man_pages_and_completions_are_current() {
 
 #[test]
 fn exit_status_table_is_in_the_man_page() {
-    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/sealpost.1")).unwrap();
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/sealpost.1"))
+            .unwrap();
     for code in ["65", "67", "75", "77", "78"] {
-        assert!(page.contains(code), "exit status {code} missing from man/sealpost.1");
+        assert!(
+            page.contains(code),
+            "exit status {code} missing from man/sealpost.1"
+        );
     }
 }

@@ -1,7 +1,12 @@
 //! End-to-end tests of the `sealpost` binary: one test binary, a module per
-//! command. Every test works in its own throwaway keystore.
+//! command. Every test works in its own throwaway keystores.
 
 mod cert;
 mod common;
+mod demo;
 mod docs;
+mod encrypt;
+mod interop;
 mod key;
+mod tamper;
+mod world;

@@ -1,0 +1,214 @@
+//! Batch SMTP (RFC 2442): SMTP transactions written to a stream.
+//!
+//! `sealpost encrypt` writes one transaction per envelope, `sealpost submit`
+//! reads them back, and `exim -bS` accepts the same stream. A transaction is
+//! `MAIL FROM:<sender>`, one `RCPT TO:<addr>` per recipient, `DATA`, the
+//! message with dot-stuffing and CRLF line endings, and a line holding `.`.
+
+use std::io::Write;
+
+use crate::error::{fail, Exit};
+
+/// One SMTP transaction: the envelope and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+/// Writes transactions as Batch SMTP. The message gets CRLF line endings
+/// (bare LF is converted) and a final CRLF if it lacks one.
+pub fn write(out: &mut impl Write, transactions: &[Transaction]) -> std::io::Result<()> {
+    for t in transactions {
+        write!(out, "MAIL FROM:<{}>\r\n", t.mail_from)?;
+        for r in &t.rcpt_to {
+            write!(out, "RCPT TO:<{r}>\r\n")?;
+        }
+        out.write_all(b"DATA\r\n")?;
+        write_dot_stuffed(out, &t.data)?;
+        out.write_all(b".\r\n")?;
+    }
+    Ok(())
+}
+
+fn write_dot_stuffed(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
+    let mut lines = data.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let last = lines.peek().is_none();
+        if last && line.is_empty() {
+            break; // the data ended with a newline
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first() == Some(&b'.') {
+            out.write_all(b".")?;
+        }
+        out.write_all(line)?;
+        out.write_all(b"\r\n")?;
+    }
+    Ok(())
+}
+
+/// Reads a Batch SMTP stream. HELO/EHLO/RSET/NOOP/QUIT lines are accepted and
+/// ignored; anything else out of place is an error naming the line.
+pub fn parse(input: &[u8]) -> anyhow::Result<Vec<Transaction>> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, Vec<String>)> = None;
+    let mut lines = input.split(|&b| b == b'\n').enumerate().peekable();
+    while let Some((n, raw)) = lines.next() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() && lines.peek().is_none() {
+            break;
+        }
+        let text = String::from_utf8_lossy(line);
+        let upper = text.to_ascii_uppercase();
+        let bad = |why: &str| {
+            fail(
+                Exit::DataErr,
+                format!("batch SMTP line {}: {why}: {:?}", n + 1, truncate(&text)),
+            )
+        };
+        if upper.starts_with("MAIL FROM:") {
+            if current.is_some() {
+                return Err(bad("MAIL FROM inside a transaction"));
+            }
+            current = Some((
+                path_arg(&text[10..]).ok_or_else(|| bad("malformed MAIL FROM"))?,
+                Vec::new(),
+            ));
+        } else if upper.starts_with("RCPT TO:") {
+            let (_, rcpts) = current
+                .as_mut()
+                .ok_or_else(|| bad("RCPT TO before MAIL FROM"))?;
+            let addr = path_arg(&text[8..])
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| bad("malformed RCPT TO"))?;
+            rcpts.push(addr);
+        } else if upper == "DATA" {
+            let (from, rcpts) = current.take().ok_or_else(|| bad("DATA before MAIL FROM"))?;
+            if rcpts.is_empty() {
+                return Err(bad("DATA without RCPT TO"));
+            }
+            let mut data = Vec::new();
+            let mut terminated = false;
+            for (_, raw) in lines.by_ref() {
+                let l = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if l == b"." {
+                    terminated = true;
+                    break;
+                }
+                data.extend_from_slice(
+                    l.strip_prefix(b".")
+                        .filter(|_| l.starts_with(b".."))
+                        .unwrap_or(l),
+                );
+                data.extend_from_slice(b"\r\n");
+            }
+            if !terminated {
+                return Err(fail(
+                    Exit::DataErr,
+                    "batch SMTP: message data not terminated by a line with '.'",
+                ));
+            }
+            out.push(Transaction {
+                mail_from: from,
+                rcpt_to: rcpts,
+                data,
+            });
+        } else if ["HELO", "EHLO", "RSET", "NOOP", "QUIT"]
+            .iter()
+            .any(|c| upper.starts_with(c))
+        {
+            if upper.starts_with("RSET") {
+                current = None;
+            }
+        } else {
+            return Err(bad("unexpected command"));
+        }
+    }
+    if current.is_some() {
+        return Err(fail(
+            Exit::DataErr,
+            "batch SMTP: transaction without DATA at end of input",
+        ));
+    }
+    if out.is_empty() {
+        return Err(fail(
+            Exit::DataErr,
+            "batch SMTP: no transaction in the input",
+        ));
+    }
+    Ok(out)
+}
+
+/// The address in `<addr>` (ESMTP parameters after it are ignored).
+fn path_arg(s: &str) -> Option<String> {
+    let s = s.trim_start();
+    let rest = s.strip_prefix('<')?;
+    let end = rest.find('>')?;
+    let addr = &rest[..end];
+    if addr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    Some(addr.to_string())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_dot_stuffing() {
+        let t = vec![
+            Transaction {
+                mail_from: "a@x.org".into(),
+                rcpt_to: vec!["b@x.org".into(), "c@x.org".into()],
+                data: b"Subject: x\r\n\r\n.leading dot\r\n..two\r\n.\r\nend\r\n".to_vec(),
+            },
+            Transaction {
+                mail_from: "".into(),
+                rcpt_to: vec!["d@x.org".into()],
+                data: b"no final newline".to_vec(),
+            },
+        ];
+        let mut buf = Vec::new();
+        write(&mut buf, &t).unwrap();
+        let text = String::from_utf8(buf.clone()).unwrap();
+        assert!(
+            text.contains("\r\n..leading dot\r\n...two\r\n..\r\nend\r\n.\r\n"),
+            "{text}"
+        );
+        let back = parse(&buf).unwrap();
+        assert_eq!(back[0], t[0]);
+        assert_eq!(back[1].data, b"no final newline\r\n");
+        assert_eq!(back[1].mail_from, "");
+    }
+
+    #[test]
+    fn malformed_streams_are_refused() {
+        for bad in [
+            &b"RCPT TO:<a@b>\r\n"[..],
+            b"MAIL FROM:<a@b>\r\nDATA\r\nx\r\n.\r\n",
+            b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nunterminated\r\n",
+            b"MAIL FROM:a@b\r\n",
+            b"hello\r\n",
+            b"",
+            b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, Exit::DataErr);
+        }
+    }
+
+    #[test]
+    fn accepts_lf_helo_and_quit() {
+        let t =
+            parse(b"HELO me\nMAIL FROM:<a@b> SIZE=10\nRCPT TO:<c@d>\nDATA\nhi\n.\nQUIT\n").unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].data, b"hi\r\n");
+    }
+}

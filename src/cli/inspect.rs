@@ -1,0 +1,113 @@
+//! `sealpost inspect`: what a message reveals, without decrypting it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sealpost::inspect::{self, Report};
+use serde_json::json;
+
+use super::{printable, read_input, write_stdout, Context};
+
+/// Show what an S/MIME message reveals without decrypting it
+///
+/// Prints the content type, the algorithms, each RecipientInfo (whom it names,
+/// matched to keystore certificates where known), certificates carried in
+/// signed data, and the recipient headers. Given the SMTP envelope — a Batch
+/// SMTP stream as `sealpost encrypt` writes, or --rcpt — it lists every
+/// identity a copy discloses to its readers beyond the people it is addressed
+/// to: for sealpost's own output that list is always empty.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost inspect message.eml\n  \
+    sealpost encrypt message.eml | sealpost --json inspect -")]
+pub struct InspectArgs {
+    /// The message or Batch SMTP stream (- for stdin)
+    #[arg(default_value = "-")]
+    pub file: PathBuf,
+    /// The SMTP recipients of this copy (when the input is a single message)
+    #[arg(long, value_name = "ADDR", value_delimiter = ',')]
+    pub rcpt: Vec<String>,
+}
+
+pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
+    let data = read_input(&args.file)?;
+    let ks = ctx.keystore()?;
+    let mut known = ks.certificates()?;
+    known.extend(ks.identities()?.into_iter().map(|i| i.cert));
+    let mut reports = Vec::new();
+    if looks_like_bsmtp(&data) {
+        for t in sealpost::bsmtp::parse(&data)? {
+            reports.push(inspect::inspect(&t.data, &known, Some(&t.rcpt_to))?);
+        }
+    } else {
+        let rcpt = (!args.rcpt.is_empty()).then_some(args.rcpt.as_slice());
+        reports.push(inspect::inspect(&data, &known, rcpt)?);
+    }
+    if ctx.global.json {
+        return ctx.print_json(&json!({ "messages": reports }));
+    }
+    let mut out = String::new();
+    for (i, r) in reports.iter().enumerate() {
+        if reports.len() > 1 {
+            out.push_str(&format!("message {}:\n", i + 1));
+        }
+        describe(r, &mut out);
+    }
+    write_stdout(out.as_bytes(), false)
+}
+
+fn looks_like_bsmtp(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(16)];
+    let upper = String::from_utf8_lossy(head).to_ascii_uppercase();
+    ["MAIL FROM:", "HELO", "EHLO"]
+        .iter()
+        .any(|p| upper.starts_with(p))
+}
+
+fn describe(r: &Report, out: &mut String) {
+    let line =
+        |out: &mut String, k: &str, v: &str| out.push_str(&format!("  {k:<22} {}\n", printable(v)));
+    line(out, "content type", &r.content_type);
+    line(out, "cms type", r.cms_type.as_deref().unwrap_or("none"));
+    if let Some(c) = &r.content_cipher {
+        line(out, "content cipher", c);
+    }
+    for ri in &r.recipients {
+        let who = if ri.known_as.is_empty() {
+            "unknown".to_string()
+        } else {
+            ri.known_as.join(", ")
+        };
+        line(
+            out,
+            "recipient info",
+            &format!("{who}: {} ({}, {})", ri.id, ri.kind, ri.algorithm),
+        );
+    }
+    for c in &r.certificates {
+        line(out, "certificate", c);
+    }
+    for (k, v) in [
+        ("from", &r.header_from),
+        ("to", &r.header_to),
+        ("cc", &r.header_cc),
+        ("bcc", &r.header_bcc),
+    ] {
+        if !v.is_empty() {
+            line(out, &format!("header {k}"), &v.join(", "));
+        }
+    }
+    if let Some(rcpt) = &r.rcpt_to {
+        line(out, "smtp rcpt to", &rcpt.join(", "));
+    }
+    line(out, "disclosed to readers", &r.disclosed.join(", "));
+    line(
+        out,
+        "beyond its addressees",
+        &if r.disclosed_beyond_addressees.is_empty() {
+            "none".to_string()
+        } else {
+            r.disclosed_beyond_addressees.join(", ")
+        },
+    );
+}

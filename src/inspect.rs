@@ -1,0 +1,181 @@
+//! What a message reveals without being decrypted: its algorithms, whom each
+//! RecipientInfo names (matched to known certificates where possible), the
+//! certificates it carries, its recipient headers, and — given the SMTP
+//! envelope — which identities a copy discloses to its readers beyond the
+//! people it was addressed to.
+
+use serde::Serialize;
+
+use crate::certs::CertInfo;
+use crate::decrypt::cms_payload;
+use crate::envelope::Envelope;
+use crate::error::{fail, Exit};
+use crate::message;
+
+/// One RecipientInfo as seen from outside.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientView {
+    pub kind: String,
+    pub id: String,
+    pub algorithm: String,
+    /// Addresses of the known certificate it names (empty when unknown).
+    pub known_as: Vec<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// What one message shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub content_type: String,
+    /// enveloped-data, authEnveloped-data, signed-data, or none.
+    pub cms_type: Option<String>,
+    pub content_cipher: Option<String>,
+    pub recipients: Vec<RecipientView>,
+    /// Subjects and fingerprints of certificates carried in SignedData.
+    pub certificates: Vec<String>,
+    pub header_from: Vec<String>,
+    pub header_to: Vec<String>,
+    pub header_cc: Vec<String>,
+    pub header_bcc: Vec<String>,
+    /// RCPT TO of this copy, when known.
+    pub rcpt_to: Option<Vec<String>>,
+    /// Every identity a reader of this copy can see: header addresses and
+    /// the holders of the certificates its RecipientInfos name.
+    pub disclosed: Vec<String>,
+    /// Disclosed identities that are neither in the visible headers nor
+    /// among this copy's own recipients: what a Bcc-leaking client exposes.
+    pub disclosed_beyond_addressees: Vec<String>,
+}
+
+/// Inspects one message (S/MIME MIME message, PEM, or DER/BER).
+pub fn inspect(
+    data: &[u8],
+    known: &[CertInfo],
+    rcpt_to: Option<&[String]>,
+) -> anyhow::Result<Report> {
+    let mut report = Report {
+        content_type: String::new(),
+        cms_type: None,
+        content_cipher: None,
+        recipients: Vec::new(),
+        certificates: Vec::new(),
+        header_from: Vec::new(),
+        header_to: Vec::new(),
+        header_cc: Vec::new(),
+        header_bcc: Vec::new(),
+        rcpt_to: rcpt_to.map(|r| r.to_vec()),
+        disclosed: Vec::new(),
+        disclosed_beyond_addressees: Vec::new(),
+    };
+    if let Some(entity) = crate::mime::Entity::parse(data) {
+        report.content_type = entity
+            .field("Content-Type")
+            .unwrap_or("text/plain")
+            .to_string();
+        if let Ok(info) = message::parse_message(data) {
+            let addrs =
+                |l: &[message::Mailbox]| l.iter().map(|m| m.address.clone()).collect::<Vec<_>>();
+            report.header_from = vec![info.from.address.clone()];
+            report.header_to = addrs(&info.to);
+            report.header_cc = addrs(&info.cc);
+            report.header_bcc = addrs(&info.bcc);
+        }
+    } else {
+        report.content_type = "(bare CMS)".into();
+    }
+    if let Some(payload) = cms_payload(data)? {
+        let der = crate::envelope::ber::to_der(&payload)?;
+        let info = <cms::content_info::ContentInfo as der::Decode>::from_der(&der)
+            .map_err(|e| fail(Exit::DataErr, format!("malformed CMS message: {e}")))?;
+        if info.content_type == const_oid::db::rfc5911::ID_SIGNED_DATA {
+            report.cms_type = Some("signed-data".into());
+            let sd: cms::signed_data::SignedData = info
+                .content
+                .decode_as()
+                .map_err(|e| fail(Exit::DataErr, format!("malformed signed-data: {e}")))?;
+            for choice in sd.certificates.iter().flat_map(|s| s.0.iter()) {
+                if let cms::cert::CertificateChoices::Certificate(c) = choice {
+                    let ci = CertInfo::from_cert(c.clone())?;
+                    report.certificates.push(format!(
+                        "{} {} {}",
+                        &ci.fingerprint[..16],
+                        ci.emails.join(","),
+                        ci.subject
+                    ));
+                    report.disclosed.extend(ci.emails.iter().cloned());
+                }
+            }
+        } else {
+            let envelope = Envelope::parse(&payload)?;
+            report.cms_type = Some(
+                match envelope.kind() {
+                    crate::envelope::EnvelopeKind::Enveloped => "enveloped-data",
+                    crate::envelope::EnvelopeKind::AuthEnveloped => "authEnveloped-data",
+                }
+                .into(),
+            );
+            report.content_cipher = Some(envelope.content_algorithm());
+            let summaries = envelope.recipients();
+            for (i, summary) in summaries.iter().enumerate() {
+                let matched = known
+                    .iter()
+                    .find(|c| envelope.recipient_for(&c.cert) == Some(i));
+                report.recipients.push(RecipientView {
+                    kind: summary.kind.to_string(),
+                    id: summary
+                        .ids
+                        .iter()
+                        .map(|id| id.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    algorithm: summary.algorithm.clone(),
+                    known_as: matched.map(|c| c.emails.clone()).unwrap_or_default(),
+                    fingerprint: matched.map(|c| c.fingerprint.clone()),
+                });
+                match matched {
+                    Some(c) => report.disclosed.extend(c.emails.iter().cloned()),
+                    None => report
+                        .disclosed
+                        .push(format!("unknown certificate ({})", report.recipients[i].id)),
+                }
+            }
+        }
+    }
+    for list in [
+        &report.header_from,
+        &report.header_to,
+        &report.header_cc,
+        &report.header_bcc,
+    ] {
+        report.disclosed.extend(list.iter().cloned());
+    }
+    dedup_case_insensitive(&mut report.disclosed);
+    let addressed: Vec<String> = report
+        .header_from
+        .iter()
+        .chain(&report.header_to)
+        .chain(&report.header_cc)
+        .chain(rcpt_to.unwrap_or(&[]))
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    report.disclosed_beyond_addressees = report
+        .disclosed
+        .iter()
+        .filter(|d| !addressed.contains(&d.to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    Ok(report)
+}
+
+fn dedup_case_insensitive(list: &mut Vec<String>) {
+    let mut seen: Vec<String> = Vec::new();
+    list.retain(|a| {
+        let k = a.to_ascii_lowercase();
+        if seen.contains(&k) {
+            false
+        } else {
+            seen.push(k);
+            true
+        }
+    });
+}

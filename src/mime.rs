@@ -1,0 +1,252 @@
+//! Just enough MIME to find S/MIME payloads: header fields of an entity
+//! (unfolded, byte-safe), its media type and parameters, the body decoded
+//! from its transfer encoding, and the parts of a multipart/signed entity.
+//!
+//! This is deliberately separate from `message`, which rewrites line endings
+//! for composing: here the body bytes must stay exactly as they arrived,
+//! because a binary CMS body or a signed part changes meaning if one byte does.
+
+use base64::Engine;
+
+use crate::error::{fail, Exit};
+
+/// An entity split at its blank line.
+pub struct Entity<'a> {
+    /// (name, unfolded value) pairs in order.
+    pub fields: Vec<(String, String)>,
+    pub body: &'a [u8],
+}
+
+impl<'a> Entity<'a> {
+    /// Splits `data` into header fields and body; `None` if it does not start
+    /// with a header section.
+    pub fn parse(data: &'a [u8]) -> Option<Entity<'a>> {
+        let (head, body) = split_head(data)?;
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for raw_line in head.split(|&b| b == b'\n') {
+            let line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
+            if line.is_empty() {
+                continue;
+            }
+            if line[0] == b' ' || line[0] == b'\t' {
+                let (_, value) = fields.last_mut()?;
+                value.push(' ');
+                value.push_str(String::from_utf8_lossy(line).trim());
+                continue;
+            }
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?.trim();
+            if name.is_empty() || name.bytes().any(|b| !(33..=126).contains(&b)) {
+                return None;
+            }
+            fields.push((
+                name.to_string(),
+                String::from_utf8_lossy(&line[colon + 1..])
+                    .trim()
+                    .to_string(),
+            ));
+        }
+        if fields.is_empty() {
+            return None;
+        }
+        Some(Entity { fields, body })
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The media type, lowercased (`text/plain` when absent, RFC 2045 §5.2).
+    pub fn media_type(&self) -> String {
+        self.field("Content-Type")
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "text/plain".to_string())
+    }
+
+    /// A Content-Type parameter, unquoted (names compared case-insensitively).
+    pub fn content_type_param(&self, param: &str) -> Option<String> {
+        let value = self.field("Content-Type")?;
+        parameters(value)
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(param))
+            .map(|(_, v)| v)
+    }
+
+    /// The body with its Content-Transfer-Encoding undone (base64; others as is).
+    pub fn decoded_body(&self) -> anyhow::Result<Vec<u8>> {
+        let cte = self
+            .field("Content-Transfer-Encoding")
+            .unwrap_or("7bit")
+            .trim()
+            .to_ascii_lowercase();
+        match cte.as_str() {
+            "base64" => decode_base64(self.body),
+            "7bit" | "8bit" | "binary" => Ok(self.body.to_vec()),
+            other => Err(fail(
+                Exit::DataErr,
+                format!("unsupported Content-Transfer-Encoding {other} for an S/MIME body"),
+            )),
+        }
+    }
+}
+
+/// Head and body of an entity: split at the first empty line (CRLF or LF).
+fn split_head(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut pos = 0;
+    while pos < data.len() {
+        let end = data[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| pos + i)?;
+        let line = &data[pos..end];
+        if line.is_empty() || line == b"\r" {
+            return Some((&data[..pos], &data[end + 1..]));
+        }
+        pos = end + 1;
+    }
+    None
+}
+
+/// `type/subtype; a=b; c="d e"` → [(a, b), (c, d e)].
+fn parameters(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = match value.find(';') {
+        Some(i) => &value[i + 1..],
+        None => return out,
+    };
+    while !rest.trim().is_empty() {
+        let Some(eq) = rest.find('=') else { break };
+        let name = rest[..eq].trim().trim_start_matches(';').trim().to_string();
+        let after = rest[eq + 1..].trim_start();
+        let (val, next) = if let Some(q) = after.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = q.char_indices();
+            let mut end = q.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            v.push(n)
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => v.push(c),
+                }
+            }
+            (v, &q[end.min(q.len())..])
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            (after[..end].trim().to_string(), &after[end..])
+        };
+        out.push((name, val));
+        rest = next.trim_start().strip_prefix(';').unwrap_or(next);
+    }
+    out
+}
+
+/// Base64 with line breaks and other whitespace ignored.
+pub fn decode_base64(data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let clean: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(&clean)
+        .map_err(|e| fail(Exit::DataErr, format!("malformed base64 body: {e}")))
+}
+
+/// The two parts of a multipart/signed entity (RFC 1847): the signed part's
+/// exact bytes (as signed: CRLF line endings) and the signature part's entity.
+pub fn multipart_signed_parts<'a>(entity: &Entity<'a>) -> anyhow::Result<(Vec<u8>, &'a [u8])> {
+    let boundary = entity
+        .content_type_param("boundary")
+        .ok_or_else(|| fail(Exit::DataErr, "multipart/signed without a boundary"))?;
+    let delimiter = format!("--{boundary}");
+    let body = entity.body;
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    // Delimiters are at the start of a line.
+    while let Some(i) = find(&body[pos..], delimiter.as_bytes()) {
+        let at = pos + i;
+        if at == 0 || body[at - 1] == b'\n' {
+            starts.push(at);
+        }
+        pos = at + delimiter.len();
+    }
+    if starts.len() < 3 {
+        return Err(fail(
+            Exit::DataErr,
+            "malformed multipart/signed: expected two parts",
+        ));
+    }
+    let part = |n: usize| -> &'a [u8] {
+        let start = starts[n] + delimiter.len();
+        let start = start
+            + body[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| i + 1)
+                .unwrap_or(0);
+        let mut end = starts[n + 1];
+        // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+        if end > start && body[end - 1] == b'\n' {
+            end -= 1;
+            if end > start && body[end - 1] == b'\r' {
+                end -= 1;
+            }
+        }
+        &body[start..end]
+    };
+    let signed = crate::message::to_crlf(part(0)).into_owned();
+    Ok((signed, part(1)))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fields_params_and_base64() {
+        let e = Entity::parse(
+            b"Content-Type: application/pkcs7-mime;\r\n smime-type=\"enveloped-data\"; name=smime.p7m\r\nContent-Transfer-Encoding: BASE64\r\n\r\naGVs\r\nbG8=\r\n",
+        )
+        .unwrap();
+        assert_eq!(e.media_type(), "application/pkcs7-mime");
+        assert_eq!(
+            e.content_type_param("SMIME-TYPE").as_deref(),
+            Some("enveloped-data")
+        );
+        assert_eq!(e.content_type_param("name").as_deref(), Some("smime.p7m"));
+        assert_eq!(e.decoded_body().unwrap(), b"hello");
+        assert!(Entity::parse(b"\x30\x80binary").is_none());
+        assert!(Entity::parse(b"no colon line\r\n\r\nbody").is_none());
+    }
+
+    #[test]
+    fn splits_multipart_signed() {
+        let msg = b"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=\"XX\"\r\n\r\n\
+preamble\r\n--XX\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XX\r\nContent-Type: application/pkcs7-signature\r\n\r\nSIG\r\n--XX--\r\n";
+        let e = Entity::parse(msg).unwrap();
+        let (signed, sig) = multipart_signed_parts(&e).unwrap();
+        assert_eq!(signed, b"Content-Type: text/plain\r\n\r\nhi");
+        assert_eq!(sig, b"Content-Type: application/pkcs7-signature\r\n\r\nSIG");
+    }
+}

@@ -1,0 +1,590 @@
+//! Interoperability with real peers, both directions: OpenSSL (`openssl cms`)
+//! and GnuPG (`gpgsm`).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::data;
+use crate::world::World;
+
+/// Runs a tool, panicking with its stderr on failure; returns stdout.
+fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The entity `encrypt` puts inside: what every peer must get back.
+fn inner_of(message: &[u8]) -> Vec<u8> {
+    sealpost::message::split_for_encryption(message)
+        .unwrap()
+        .inner
+}
+
+const CIPHERS: &[&str] = &[
+    "aes128-gcm",
+    "aes256-gcm",
+    "aes128-cbc",
+    "aes192-cbc",
+    "aes256-cbc",
+];
+
+#[test]
+fn openssl_decrypts_every_sealpost_combination() {
+    let w = World::new();
+    let msg = w.compose(
+        &["bob"],
+        &[],
+        &[],
+        "Grüße from sealpost.\r\n.\r\nline after a dot\r\n",
+    );
+    let expected = inner_of(&msg);
+    for cipher in CIPHERS {
+        for transport in ["oaep", "pkcs1"] {
+            for keyid in [false, true] {
+                let mut flags = vec![
+                    "--eml",
+                    "--no-self",
+                    "--cipher",
+                    cipher,
+                    "--key-transport",
+                    transport,
+                ];
+                if keyid {
+                    flags.push("--keyid");
+                }
+                let out = w
+                    .as_("alice")
+                    .arg("encrypt")
+                    .args(&flags)
+                    .write_stdin(msg.clone())
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{flags:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let eml = w.path("to-openssl.eml");
+                std::fs::write(&eml, &out.stdout).unwrap();
+                let plain = tool(
+                    "openssl",
+                    &[
+                        "cms",
+                        "-decrypt",
+                        "-binary",
+                        "-in",
+                        p(&eml),
+                        "-recip",
+                        p(&data("bob.cert.pem")),
+                        "-inkey",
+                        p(&data("bob.key.pem")),
+                    ],
+                    None,
+                );
+                assert_eq!(plain, expected, "openssl output differs for {flags:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sealpost_decrypts_openssl_output() {
+    let w = World::new();
+    let content =
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nfrom OpenSSL \xe2\x9c\x93\r\n".repeat(50);
+    let input = w.path("content.txt");
+    std::fs::write(&input, &content).unwrap();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-aes128"],
+        &["-aes192"],
+        &["-aes256"],
+        &["-des3"],
+        &["-aes-128-gcm"],
+        &["-aes-256-gcm"],
+        &["-aes256", "-stream"],
+        &["-aes-256-gcm", "-stream"],
+        &["-aes256", "-keyid"],
+        &["-aes256", "-keyopt", "rsa_padding_mode:oaep"],
+        &[
+            "-aes256",
+            "-keyopt",
+            "rsa_padding_mode:oaep",
+            "-keyopt",
+            "rsa_oaep_md:sha256",
+        ],
+        &[
+            "-aes-256-gcm",
+            "-stream",
+            "-keyid",
+            "-keyopt",
+            "rsa_padding_mode:oaep",
+            "-keyopt",
+            "rsa_oaep_md:sha256",
+        ],
+    ];
+    let bob_cert = data("bob.cert.pem");
+    for opts in cases {
+        for outform in ["SMIME", "DER", "PEM"] {
+            let out = w.path("from-openssl");
+            let mut args = vec![
+                "cms",
+                "-encrypt",
+                "-binary",
+                "-in",
+                p(&input),
+                "-out",
+                p(&out),
+                "-outform",
+                outform,
+            ];
+            // -keyopt applies to the -recip before it.
+            args.extend(["-recip", p(&bob_cert)]);
+            args.extend_from_slice(opts);
+            tool("openssl", &args, None);
+            let got = w.decrypt("bob", &std::fs::read(&out).unwrap(), &[]);
+            assert!(
+                got.status.success(),
+                "{opts:?} {outform}: {}",
+                String::from_utf8_lossy(&got.stderr)
+            );
+            assert_eq!(got.stdout, content, "{opts:?} {outform}");
+        }
+    }
+}
+
+#[test]
+fn signed_then_encrypted_both_ways_with_openssl() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &[], &[], "signed and sealed\r\n");
+    let expected = inner_of(&msg);
+    for pss in [false, true] {
+        let mut flags = vec!["--eml", "--sign"];
+        if pss {
+            flags.push("--pss");
+        }
+        let out = w
+            .as_("alice")
+            .arg("encrypt")
+            .args(&flags)
+            .write_stdin(msg.clone())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let eml = w.path("signed.eml");
+        std::fs::write(&eml, &out.stdout).unwrap();
+        // OpenSSL: decrypt, then verify the signed layer; the content is the original entity.
+        let signed = tool(
+            "openssl",
+            &[
+                "cms",
+                "-decrypt",
+                "-binary",
+                "-in",
+                p(&eml),
+                "-recip",
+                p(&data("bob.cert.pem")),
+                "-inkey",
+                p(&data("bob.key.pem")),
+            ],
+            None,
+        );
+        let signed_path = w.path("signed-layer.eml");
+        std::fs::write(&signed_path, &signed).unwrap();
+        let verified = tool(
+            "openssl",
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-in",
+                p(&signed_path),
+                "-CAfile",
+                p(&data("alice.cert.pem")),
+                "-purpose",
+                "any",
+            ],
+            None,
+        );
+        assert_eq!(verified, expected);
+        // sealpost reports the good signature and outputs the entity.
+        let got = w.decrypt("bob", &out.stdout, &["--require-signature"]);
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(got.stdout, expected);
+        assert!(
+            String::from_utf8_lossy(&got.stderr).contains("good signature from alice@example.org")
+        );
+    }
+
+    // OpenSSL signs (opaque) and encrypts; sealpost verifies and learns alice's capabilities.
+    let content = w.path("c.txt");
+    std::fs::write(
+        &content,
+        b"Content-Type: text/plain\r\n\r\nopenssl signed this\r\n",
+    )
+    .unwrap();
+    let signed = w.path("s.eml");
+    tool(
+        "openssl",
+        &[
+            "cms",
+            "-sign",
+            "-nodetach",
+            "-binary",
+            "-in",
+            p(&content),
+            "-signer",
+            p(&data("alice.cert.pem")),
+            "-inkey",
+            p(&data("alice.key.pem")),
+            "-out",
+            p(&signed),
+        ],
+        None,
+    );
+    let enc = w.path("se.eml");
+    tool(
+        "openssl",
+        &[
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-aes256",
+            "-in",
+            p(&signed),
+            "-out",
+            p(&enc),
+            "-recip",
+            p(&data("bob.cert.pem")),
+        ],
+        None,
+    );
+    let got = w.decrypt(
+        "bob",
+        &std::fs::read(&enc).unwrap(),
+        &["--require-signature"],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(got.stdout, std::fs::read(&content).unwrap());
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        stderr.contains("good signature from alice@example.org"),
+        "{stderr}"
+    );
+    // bob learned alice's certificate from the signature.
+    let list = w
+        .as_("bob")
+        .args(["cert", "list", "alice@example.org"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("alice@example.org"));
+
+    // A multipart/signed (detached) message inside the encryption is verified and kept as is.
+    let detached = w.path("d.eml");
+    tool(
+        "openssl",
+        &[
+            "cms",
+            "-sign",
+            "-in",
+            p(&content),
+            "-signer",
+            p(&data("alice.cert.pem")),
+            "-inkey",
+            p(&data("alice.key.pem")),
+            "-out",
+            p(&detached),
+        ],
+        None,
+    );
+    let enc2 = w.path("de.eml");
+    tool(
+        "openssl",
+        &[
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-aes256",
+            "-in",
+            p(&detached),
+            "-out",
+            p(&enc2),
+            "-recip",
+            p(&data("bob.cert.pem")),
+        ],
+        None,
+    );
+    let got = w.decrypt(
+        "bob",
+        &std::fs::read(&enc2).unwrap(),
+        &["--require-signature"],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(String::from_utf8_lossy(&got.stdout).contains("multipart/signed"));
+
+    // Unsigned mail with --require-signature: an error, and no plaintext.
+    let plain = w
+        .as_("alice")
+        .args(["encrypt", "--eml"])
+        .write_stdin(msg.clone())
+        .output()
+        .unwrap();
+    let got = w.decrypt("bob", &plain.stdout, &["--require-signature"]);
+    crate::common::assert_clean_failure(&got, 65);
+}
+
+/// A throwaway GnuPG home with bob's key and everyone's certificates trusted.
+struct Gpgsm {
+    home: tempfile::TempDir,
+}
+
+impl Gpgsm {
+    fn new(w: &World) -> Gpgsm {
+        let home = tempfile::Builder::new()
+            .prefix("gpg")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::write(
+            home.path().join("gpg-agent.conf"),
+            "allow-loopback-pinentry\n",
+        )
+        .unwrap();
+        let g = Gpgsm { home };
+        // gpgsm 2.2 reads only 3DES-protected PKCS#12.
+        let p12 = w.path("bob-gpgsm.p12");
+        tool(
+            "openssl",
+            &[
+                "pkcs12",
+                "-export",
+                "-legacy",
+                "-certpbe",
+                "PBE-SHA1-3DES",
+                "-keypbe",
+                "PBE-SHA1-3DES",
+                "-macalg",
+                "sha1",
+                "-inkey",
+                p(&data("bob.key.pem")),
+                "-in",
+                p(&data("bob.cert.pem")),
+                "-passout",
+                "pass:pw",
+                "-out",
+                p(&p12),
+            ],
+            None,
+        );
+        g.run(&["--import", p(&p12)], Some(b"pw\npw\npw\n"));
+        let mut trust = String::new();
+        for who in crate::world::PEOPLE {
+            g.run(&["--import", p(&data(&format!("{who}.cert.pem")))], None);
+            let fp = tool(
+                "openssl",
+                &[
+                    "x509",
+                    "-in",
+                    p(&data(&format!("{who}.cert.pem"))),
+                    "-noout",
+                    "-fingerprint",
+                    "-sha1",
+                ],
+                None,
+            );
+            let fp = String::from_utf8(fp).unwrap();
+            trust.push_str(&format!(
+                "{} S relax\n",
+                fp.trim().split('=').nth(1).unwrap()
+            ));
+        }
+        std::fs::write(g.home.path().join("trustlist.txt"), trust).unwrap();
+        g
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = Command::new("gpgsm")
+            .env("GNUPGHOME", self.home.path())
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase-fd",
+                "0",
+                "--disable-crl-checks",
+                "--disable-policy-checks",
+            ])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpgsm");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or(b"pw\n"))
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpgsm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+impl Drop for Gpgsm {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+#[test]
+fn gpgsm_both_directions() {
+    let w = World::new();
+    let g = Gpgsm::new(&w);
+    let msg = w.compose(&["bob"], &[], &[], "hello gpgsm\r\n");
+    let expected = inner_of(&msg);
+    // sealpost → gpgsm: gpgsm 2.2 reads AES-CBC with PKCS#1 v1.5 (not GCM, not
+    // OAEP-SHA-256, not subjectKeyIdentifier), which is sealpost's default for
+    // correspondents whose capabilities are unknown.
+    for cipher in ["aes128-cbc", "aes192-cbc", "aes256-cbc"] {
+        let out = w
+            .as_("alice")
+            .args(["encrypt", "--eml", "--cipher", cipher])
+            .write_stdin(msg.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        // gpgsm reads CMS, not MIME: hand it the payload.
+        let der = w.path("to-gpgsm.der");
+        std::fs::write(
+            &der,
+            sealpost::decrypt::cms_payload(&out.stdout)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let plain = g.run(&["-o", "-", "--decrypt", p(&der)], None);
+        assert_eq!(plain, expected, "{cipher}");
+    }
+    // gpgsm → sealpost: encrypted (AES-128-CBC, gpgsm's default), and signed then encrypted.
+    let content = w.path("g.txt");
+    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nfrom gpgsm\r\n").unwrap();
+    let enc = g.run(
+        &["-r", "bob@example.org", "-o", "-", "--encrypt", p(&content)],
+        None,
+    );
+    let got = w.decrypt("bob", &enc, &[]);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(got.stdout, std::fs::read(&content).unwrap());
+    for armor in [false, true] {
+        let mut args = vec![
+            "-u",
+            "bob@example.org",
+            "--include-certs",
+            "1",
+            "-o",
+            "-",
+            "--sign",
+            p(&content),
+        ];
+        if armor {
+            args.insert(0, "--armor");
+        }
+        let signed = g.run(&args, None);
+        let signed_path = w.path("g-signed");
+        std::fs::write(&signed_path, &signed).unwrap();
+        let enc = g.run(
+            &[
+                "-r",
+                "bob@example.org",
+                "-o",
+                "-",
+                "--encrypt",
+                p(&signed_path),
+            ],
+            None,
+        );
+        let got = w.decrypt("bob", &enc, &["--require-signature"]);
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(got.stdout, std::fs::read(&content).unwrap());
+    }
+    // A sealpost signature verifies in gpgsm.
+    let out = w
+        .as_("alice")
+        .args(["encrypt", "--eml", "--sign", "--cipher", "aes256-cbc"])
+        .write_stdin(msg.clone())
+        .output()
+        .unwrap();
+    let enc_der = w.path("signed-to-gpgsm.der");
+    std::fs::write(
+        &enc_der,
+        sealpost::decrypt::cms_payload(&out.stdout)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let signed_layer = g.run(&["-o", "-", "--decrypt", p(&enc_der)], None);
+    let der = sealpost::decrypt::cms_payload(&signed_layer)
+        .unwrap()
+        .unwrap();
+    let der_path = w.path("signed-layer.der");
+    std::fs::write(&der_path, der).unwrap();
+    let verified = g.run(&["-o", "-", "--verify", p(&der_path)], None);
+    assert_eq!(verified, expected);
+}
