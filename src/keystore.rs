@@ -409,6 +409,52 @@ impl Keystore {
     }
 }
 
+/// Every certificate the keystore knows, by address, with what each holder
+/// reads: loaded once, so encrypting to a thousand recipients reads the
+/// keystore once rather than once per recipient.
+pub struct CertIndex {
+    by_address: std::collections::HashMap<String, Vec<CertInfo>>,
+    support: std::collections::BTreeMap<String, SupportRecord>,
+}
+
+impl CertIndex {
+    /// The certificates to encrypt to `addr` at `now` (see [`certs::select_for_encryption`]).
+    pub fn encryption_certificates(&self, addr: &str, now: UnixTime) -> anyhow::Result<Vec<CertInfo>> {
+        let candidates = self
+            .by_address
+            .get(&certs::normalize_address(addr))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(certs::select_for_encryption(addr, candidates, now)?.into_iter().cloned().collect())
+    }
+
+    /// Like [`Keystore::support_for`].
+    pub fn support_for(&self, cert: &CertInfo) -> Support {
+        self.support
+            .get(&cert.fingerprint)
+            .map(|r| r.support)
+            .unwrap_or_else(|| Support::from_capabilities(&cert.advertised_capabilities))
+    }
+}
+
+impl Keystore {
+    /// Loads a [`CertIndex`] of correspondents' and own certificates.
+    pub fn certificate_index(&self) -> anyhow::Result<CertIndex> {
+        let mut by_address: std::collections::HashMap<String, Vec<CertInfo>> = Default::default();
+        let mut seen = std::collections::HashSet::new();
+        let own = self.identities()?.into_iter().map(|i| i.cert);
+        for cert in self.certificates()?.into_iter().chain(own) {
+            if !seen.insert(cert.fingerprint.clone()) {
+                continue;
+            }
+            for email in &cert.emails {
+                by_address.entry(email.clone()).or_default().push(cert.clone());
+            }
+        }
+        Ok(CertIndex { by_address, support: self.read_support_records()? })
+    }
+}
+
 /// Certificates among `all` for an address or a fingerprint prefix.
 fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
     let matching: Vec<CertInfo> = if selector.contains('@') {

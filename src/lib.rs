@@ -24,6 +24,7 @@
 //! | `decrypt`   | S/MIME message → plaintext through every layer; key seam     | `envelope`, `signed`, `mime` |
 //! | `inspect`   | what a message discloses without decrypting it              | `envelope`, `message`    |
 //! | `signed`    | CMS SignedData: sign, verify (opaque and detached)          | `certs`, `identity`, `envelope::ber` |
+//! | `fanout`    | writing many envelopes around one shared ciphertext, fast   | —                        |
 //! | `bsmtp`     | Batch SMTP streams (RFC 2442): write and parse              | `error`                  |
 //!
 //! Nothing below `keystore` knows where files live; nothing in the library
@@ -36,6 +37,7 @@ pub mod decrypt;
 pub mod encrypt;
 pub mod envelope;
 pub mod error;
+pub mod fanout;
 pub mod fsutil;
 pub mod identity;
 pub mod inspect;

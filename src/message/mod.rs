@@ -34,5 +34,5 @@ mod split;
 pub use address::{normalize_address, Mailbox};
 pub use compose::{AttachSpec, Attachment, Compose, Composed, ExtraHeader};
 pub use read::{parse_message, MessageInfo};
-pub use smime::{write_smime_message, SmimeType};
+pub use smime::{smime_headers, write_smime_message, SmimeType};
 pub use split::{split_for_encryption, to_crlf, HeaderField, RawMessage, Split};

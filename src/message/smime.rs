@@ -47,7 +47,19 @@ pub fn write_smime_message(
     smime_type: SmimeType,
 ) -> Vec<u8> {
     let encoded = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = Vec::with_capacity(1024 + encoded.len() + encoded.len() / 38);
+    let mut out = smime_headers(outer, bcc, smime_type);
+    out.reserve(encoded.len() + encoded.len() / 38);
+    for line in encoded.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// The header section of [`write_smime_message`], blank line included: for
+/// writers that stream the base64 body themselves.
+pub fn smime_headers(outer: &[HeaderField], bcc: Option<&Mailbox>, smime_type: SmimeType) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
     for field in outer {
         if field.is_bcc() || field.is_content() || field.is("MIME-Version") {
             continue;
@@ -65,10 +77,6 @@ pub fn write_smime_message(
     out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
     out.extend_from_slice(b"Content-Disposition: attachment; filename=smime.p7m\r\n");
     out.extend_from_slice(b"\r\n");
-    for line in encoded.as_bytes().chunks(76) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
     out
 }
 
