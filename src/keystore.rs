@@ -594,6 +594,12 @@ mod tests {
         let removed = ks.remove_certificates(&carol.fingerprint[..12]).unwrap();
         assert_eq!(removed.len(), 1);
         assert_eq!(ks.certificates().unwrap().len(), 1);
+        let index = ks.certificate_index().unwrap();
+        assert_eq!(index.encryption_certificates("bob@EXAMPLE.org", certs::now()).unwrap().len(), 1);
+        assert!(index.encryption_certificates("zed@example.org", certs::now()).is_err());
+        assert_eq!(index.support_for(&bob), Support::default());
+        ks.record_support(&bob.fingerprint, Support::MODERN, "user", certs::now()).unwrap();
+        assert_eq!(ks.certificate_index().unwrap().support_for(&bob), Support::MODERN);
         assert!(ks.remove_certificates("nobody@example.org").is_err());
         assert!(ks.remove_certificates("abc").is_err());
     }
