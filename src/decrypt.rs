@@ -8,6 +8,8 @@
 //! keystore implements it, and it is the seam where a group key release
 //! (asking a server for the content key) plugs in when no own key matches.
 
+use std::io::{Read, Seek, SeekFrom, Write};
+
 use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
 use x509_cert::Certificate;
@@ -220,8 +222,18 @@ fn decrypt_layer(
     keys: &mut dyn KeySource,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<(Vec<u8>, Option<CertInfo>)> {
+    let (cek, by) = content_key(envelope, keys, rng)?;
+    Ok((envelope.decrypt(&cek)?, by))
+}
+
+/// The content key of `envelope`: from the first own certificate it names
+/// (only that key is unlocked), else from [`KeySource::content_key_elsewhere`].
+fn content_key(
+    envelope: &Envelope,
+    keys: &mut dyn KeySource,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<(ContentKey, Option<CertInfo>)> {
     let own = keys.certificates();
-    // The first own certificate named by the message; only its key is unlocked.
     if let Some(info) = own
         .iter()
         .find(|c| envelope.recipient_for(&c.cert).is_some())
@@ -232,10 +244,10 @@ fn decrypt_layer(
             .find_key(&[OwnKey { cert, key: &key }])
             .ok_or_else(|| fail(Exit::Software, "recipient matched but key did not"))?;
         let cek = envelope.unwrap_key(&m, rng)?;
-        return Ok((envelope.decrypt(&cek)?, Some(info.clone())));
+        return Ok((cek, Some(info.clone())));
     }
     match keys.content_key_elsewhere(envelope)? {
-        Some(cek) => Ok((envelope.decrypt(&cek)?, None)),
+        Some(cek) => Ok((cek, None)),
         None => Err(envelope.no_key_error()),
     }
 }
@@ -275,4 +287,393 @@ fn capability_list(v: &signed::Verified) -> Vec<const_oid::ObjectIdentifier> {
         .as_ref()
         .map(|c| c.algorithms.clone())
         .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Streaming: encrypted messages too large to hold in memory
+// ---------------------------------------------------------------------------
+
+/// The result of [`open_streaming`].
+#[derive(Debug)]
+pub enum Streamed {
+    /// Decrypted and written; `plaintext` is empty (it went to the output).
+    Done(Opened),
+    /// Not a plain encrypted message this path handles (signed outside or
+    /// inside the encryption, multipart/signed, PEM, an unusual MIME
+    /// shape): nothing was written; use [`open`] on the whole input.
+    NotStreamable,
+}
+
+/// Plaintext bytes decrypted ahead (after verification, in memory only) to
+/// tell a final MIME entity from another layer.
+const PEEK: usize = 64 << 10;
+/// Bytes of input searched for the end of the outer header section.
+const HEAD_SEARCH: usize = 256 << 10;
+/// Read buffer for the base64 decoder.
+const B64_CHUNK: usize = 256 << 10;
+
+/// Where the CMS bytes are in the input.
+struct Payload {
+    start: u64,
+    base64: bool,
+}
+
+fn read_io(e: std::io::Error) -> anyhow::Error {
+    fail(Exit::IoErr, format!("cannot read the message: {e}"))
+}
+
+/// Finds the CMS payload the way [`cms_payload`] does, from the start of the
+/// input only: bare DER/BER, or an application/pkcs7-mime entity (base64 or
+/// binary). `None` for anything else.
+fn locate<F: Read + Seek>(input: &mut F) -> anyhow::Result<Option<Payload>> {
+    input.seek(SeekFrom::Start(0)).map_err(read_io)?;
+    let mut head = Vec::with_capacity(HEAD_SEARCH);
+    input
+        .by_ref()
+        .take(HEAD_SEARCH as u64)
+        .read_to_end(&mut head)
+        .map_err(read_io)?;
+    let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    match head.get(lead) {
+        Some(0x30) => {
+            return Ok(Some(Payload {
+                start: lead as u64,
+                base64: false,
+            }))
+        }
+        Some(b'-') | None => return Ok(None),
+        _ => {}
+    }
+    // The whole header section must be in what was read.
+    if mime::split_head(&head).is_none() {
+        return Ok(None);
+    }
+    let Some(entity) = Entity::parse(&head) else {
+        return Ok(None);
+    };
+    if !matches!(
+        entity.media_type().as_str(),
+        "application/pkcs7-mime" | "application/x-pkcs7-mime"
+    ) {
+        return Ok(None);
+    }
+    let base64 = match entity
+        .field("Content-Transfer-Encoding")
+        .unwrap_or("7bit")
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "base64" => true,
+        "7bit" | "8bit" | "binary" => false,
+        _ => return Ok(None),
+    };
+    Ok(Some(Payload {
+        start: (head.len() - entity.body.len()) as u64,
+        base64,
+    }))
+}
+
+/// Decodes base64 as it is read, ignoring whitespace, accepting exactly what
+/// [`mime::decode_base64`] accepts for the whole body.
+struct Base64Reader<R> {
+    inner: R,
+    raw: Vec<u8>,
+    decoder: Option<mime::Base64Decoder>,
+    out: Vec<u8>,
+    out_pos: usize,
+}
+
+impl<R: Read> Base64Reader<R> {
+    fn new(inner: R) -> Self {
+        Base64Reader {
+            inner,
+            raw: vec![0; B64_CHUNK],
+            decoder: Some(mime::Base64Decoder::default()),
+            out: Vec::with_capacity(B64_CHUNK),
+            out_pos: 0,
+        }
+    }
+
+    fn refill(&mut self) -> std::io::Result<()> {
+        let invalid = |e: anyhow::Error| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                crate::error::single_line(&e),
+            )
+        };
+        self.out.clear();
+        self.out_pos = 0;
+        while self.out.is_empty() {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(());
+            };
+            let n = loop {
+                match self.inner.read(&mut self.raw) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if n == 0 {
+                if let Some(d) = self.decoder.take() {
+                    d.finish().map_err(invalid)?;
+                }
+                return Ok(());
+            }
+            decoder
+                .update(&self.raw[..n], &mut self.out)
+                .map_err(invalid)?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Base64Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.out_pos == self.out.len() {
+            self.refill()?;
+        }
+        let n = (self.out.len() - self.out_pos).min(buf.len());
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+/// Whether a decrypted entity starting with `prefix` (the whole plaintext
+/// when `complete`) is certainly final: [`open`] would stop at it without
+/// looking for another layer or a multipart/signed signature.
+fn certainly_final(prefix: &[u8], complete: bool) -> bool {
+    let trimmed = trim_ascii_start(prefix);
+    if trimmed.is_empty() && !complete {
+        return false;
+    }
+    if trimmed.first() == Some(&0x30)
+        || trimmed.starts_with(b"-----BEGIN ")
+        || (!complete && b"-----BEGIN ".starts_with(trimmed))
+    {
+        return false;
+    }
+    let layered = |e: &Entity<'_>| {
+        matches!(
+            e.media_type().as_str(),
+            "application/pkcs7-mime" | "application/x-pkcs7-mime" | "multipart/signed"
+        )
+    };
+    if complete || mime::split_head(prefix).is_some() {
+        // The header section is all here: the answer is the whole message's.
+        return Entity::parse(prefix).is_none_or(|e| !layered(&e));
+    }
+    // No end of the header section yet: final only if a line already seen
+    // rules out a header section altogether.
+    let Some(last_nl) = prefix.iter().rposition(|&b| b == b'\n') else {
+        return false;
+    };
+    let mut lines = prefix[..=last_nl].to_vec();
+    lines.extend_from_slice(b"\r\n");
+    Entity::parse(&lines).is_none()
+}
+
+/// Pass one: finds the key at the first sight of the envelope, then checks
+/// the ciphertext. Keeps the first [`PEEK`] bytes of ciphertext.
+struct VerifyPass<'k, R> {
+    keys: &'k mut dyn KeySource,
+    rng: &'k mut R,
+    key: Option<(ContentKey, Option<CertInfo>)>,
+    aad: Vec<u8>,
+    verifier: Option<crate::envelope::ContentVerifier>,
+    peek: Vec<u8>,
+}
+
+impl<R: CryptoRngCore> crate::envelope::ContentSink for VerifyPass<'_, R> {
+    fn begin(&mut self, head: &Envelope) -> anyhow::Result<()> {
+        if self.key.is_none() {
+            self.key = Some(content_key(head, self.keys, self.rng)?);
+        }
+        let (cek, _) = self
+            .key
+            .as_ref()
+            .ok_or_else(|| fail(Exit::Software, "no key"))?;
+        head.check_key(cek)?;
+        self.verifier = Some(crate::envelope::ContentVerifier::new(
+            cek,
+            head.content_encryption_algorithm(),
+            head.kind() == crate::envelope::EnvelopeKind::AuthEnveloped,
+            &self.aad,
+        )?);
+        self.peek.clear();
+        Ok(())
+    }
+
+    fn content(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+        if let Some(v) = &mut self.verifier {
+            v.update(chunk);
+        }
+        if self.peek.len() < PEEK {
+            let take = (PEEK - self.peek.len()).min(chunk.len());
+            self.peek.extend_from_slice(&chunk[..take]);
+        }
+        Ok(())
+    }
+}
+
+/// Pass two: decrypts and writes.
+struct DecryptPass<'o> {
+    cek: &'o ContentKey,
+    aad: &'o [u8],
+    decryptor: Option<crate::envelope::ContentDecryptor>,
+    out: &'o mut dyn Write,
+    buf: zeroize::Zeroizing<Vec<u8>>,
+}
+
+fn write_err(e: std::io::Error) -> anyhow::Error {
+    fail(Exit::IoErr, format!("cannot write the plaintext: {e}"))
+}
+
+impl crate::envelope::ContentSink for DecryptPass<'_> {
+    fn begin(&mut self, head: &Envelope) -> anyhow::Result<()> {
+        head.check_key(self.cek)?;
+        self.decryptor = Some(crate::envelope::ContentDecryptor::new(
+            self.cek,
+            head.content_encryption_algorithm(),
+            head.kind() == crate::envelope::EnvelopeKind::AuthEnveloped,
+            self.aad,
+        )?);
+        Ok(())
+    }
+
+    fn content(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+        let d = self
+            .decryptor
+            .as_mut()
+            .ok_or_else(|| fail(Exit::Software, "content before the envelope"))?;
+        self.buf.clear();
+        d.update(chunk, &mut self.buf)?;
+        self.out.write_all(&self.buf).map_err(write_err)
+    }
+}
+
+/// Opens a message too large for [`open`] without holding it in memory:
+/// `input` (a file, or a spool of stdin: it is read more than once) holds
+/// an S/MIME message or bare CMS whose one encryption layer wraps a final
+/// MIME entity.
+///
+/// Fail-closed: pass one reads the ciphertext and verifies the GCM tag (or
+/// the CBC padding) while producing no plaintext; `before_output` then sees
+/// the outcome and may still refuse; only then does pass two decrypt and
+/// write the plaintext to `out`. Pass two checks again that the envelope is
+/// unchanged and the tag still verifies; that can only fail if `input` was
+/// modified between the passes, and is then reported after the output.
+///
+/// Anything else (a signature inside or outside the encryption, nested
+/// encryption, multipart/signed, PEM) is [`Streamed::NotStreamable`], with
+/// nothing written.
+pub fn open_streaming<F: Read + Seek>(
+    input: &mut F,
+    keys: &mut dyn KeySource,
+    out: &mut dyn Write,
+    before_output: &mut dyn FnMut(&Opened) -> anyhow::Result<()>,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<Streamed> {
+    let Some(payload) = locate(input)? else {
+        return Ok(Streamed::NotStreamable);
+    };
+    let walk = |input: &mut F,
+                sink: &mut dyn crate::envelope::ContentSink|
+     -> anyhow::Result<crate::envelope::Walked> {
+        input
+            .seek(SeekFrom::Start(payload.start))
+            .map_err(read_io)?;
+        if payload.base64 {
+            crate::envelope::walk(Base64Reader::new(&mut *input), sink)
+        } else {
+            crate::envelope::walk(&mut *input, sink)
+        }
+    };
+
+    // Pass one: key, tag or padding.
+    let mut verify = VerifyPass {
+        keys,
+        rng,
+        key: None,
+        aad: Vec::new(),
+        verifier: None,
+        peek: Vec::new(),
+    };
+    let (mut envelope, mut skeleton) = match walk(input, &mut verify)? {
+        crate::envelope::Walked::Envelope { envelope, skeleton } => (envelope, skeleton),
+        crate::envelope::Walked::Other(_) => return Ok(Streamed::NotStreamable),
+    };
+    if !envelope.authenticated_attributes().is_empty() {
+        // The attributes follow the content but GHASH needs them first: again, knowing them.
+        verify.aad = envelope.authenticated_attributes().to_vec();
+        let first = skeleton;
+        match walk(input, &mut verify)? {
+            crate::envelope::Walked::Envelope {
+                envelope: e,
+                skeleton: s,
+            } if s == first => (envelope, skeleton) = (e, s),
+            _ => return Err(fail(Exit::IoErr, "the message changed while it was read")),
+        }
+    }
+    let verifier = verify
+        .verifier
+        .take()
+        .ok_or_else(|| fail(Exit::Software, "no content verified"))?;
+    verifier.finish(envelope.mac())?;
+    let (cek, opened_by) = verify
+        .key
+        .take()
+        .ok_or_else(|| fail(Exit::Software, "no content key"))?;
+    let cipher = envelope.check_key(&cek)?;
+    let aad = envelope.authenticated_attributes().to_vec();
+    let authenticated = envelope.kind() == crate::envelope::EnvelopeKind::AuthEnveloped;
+
+    // Verified: what does the plaintext start with?
+    let mut peek = zeroize::Zeroizing::new(Vec::new());
+    let mut d = crate::envelope::ContentDecryptor::new(
+        &cek,
+        envelope.content_encryption_algorithm(),
+        authenticated,
+        &aad,
+    )?;
+    d.update(&verify.peek, &mut peek)?;
+    let complete = verify.peek.len() < PEEK;
+    if complete {
+        d.finish(envelope.mac(), &mut peek)?;
+    }
+    if !certainly_final(&peek, complete) {
+        return Ok(Streamed::NotStreamable);
+    }
+    drop(peek);
+
+    let opened = Opened {
+        plaintext: Vec::new(),
+        decryptions: vec![(cipher, opened_by)],
+        signatures: Vec::new(),
+    };
+    before_output(&opened)?;
+
+    // Pass two: decrypt and write.
+    let mut pass = DecryptPass {
+        cek: &cek,
+        aad: &aad,
+        decryptor: None,
+        out,
+        buf: zeroize::Zeroizing::new(Vec::with_capacity(B64_CHUNK + 64)),
+    };
+    match walk(input, &mut pass)? {
+        crate::envelope::Walked::Envelope { skeleton: s, .. } if s == skeleton => {}
+        _ => return Err(fail(Exit::IoErr, "the message changed while it was read")),
+    }
+    let d = pass
+        .decryptor
+        .take()
+        .ok_or_else(|| fail(Exit::Software, "no content decrypted"))?;
+    pass.buf.clear();
+    d.finish(envelope.mac(), &mut pass.buf)?;
+    pass.out.write_all(&pass.buf).map_err(write_err)?;
+    pass.out.flush().map_err(write_err)?;
+    Ok(Streamed::Done(opened))
 }

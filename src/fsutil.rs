@@ -7,11 +7,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::error::{fail_hint, Exit};
+use crate::error::{fail, fail_hint, Exit};
 
 /// Mode for files holding secrets.
 pub const PRIVATE_FILE: u32 = 0o600;
@@ -95,6 +96,90 @@ pub fn check_private_file(path: &Path) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A file written under a temporary name and renamed into place by
+/// [`commit`](Self::commit); removed if dropped before that.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path, mode: u32) -> anyhow::Result<AtomicFile> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path.file_name().ok_or_else(|| {
+            fail(
+                Exit::CantCreate,
+                format!("{} is not a file path", path.display()),
+            )
+        })?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}-{:08x}",
+            name.to_string_lossy(),
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+            .and_then(|f| {
+                f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+                Ok(f)
+            })
+            .map_err(|e| {
+                fail(
+                    Exit::CantCreate,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    fn err(&self, e: std::io::Error) -> anyhow::Error {
+        fail(
+            Exit::IoErr,
+            format!("cannot write {}: {e}", self.path.display()),
+        )
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        let Some(f) = self.file.as_mut() else {
+            return Err(fail(Exit::Software, "write after commit"));
+        };
+        f.write_all(data).map_err(|e| self.err(e))
+    }
+
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let Some(f) = self.file.take() else {
+            return Ok(());
+        };
+        let file = f.into_inner().map_err(|e| self.err(e.into_error()))?;
+        file.sync_all().map_err(|e| self.err(e))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))?;
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty());
+        sync_dir(dir.unwrap_or(Path::new("."))).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! `sealpost decrypt`: an S/MIME message to its plaintext MIME entity.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use clap::Args;
 use rsa::RsaPrivateKey;
 use sealpost::certs::{self, CertInfo, Support};
-use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome};
+use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::keystore::{Identity, Keystore};
 use serde_json::json;
@@ -75,7 +77,18 @@ impl KeySource for KeystoreKeys<'_> {
 }
 
 pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
-    let input = read_input(&args.file)?;
+    // --json without -o puts the content into the JSON: that needs it in memory.
+    let input = if ctx.global.json && args.output.is_none() {
+        read_input(&args.file)?
+    } else {
+        match open_input(&args.file)? {
+            Input::Whole(data) => data,
+            Input::Large(mut file) => match run_streaming(&args, ctx, &mut file)? {
+                true => return Ok(()),
+                false => read_whole(&mut file)?,
+            },
+        }
+    };
     let ks = ctx.keystore()?;
     let mut keys = KeystoreKeys {
         ks: &ks,
@@ -203,4 +216,149 @@ fn summary(opened: &Opened, include_content: bool) -> serde_json::Value {
         }
     }
     v
+}
+
+// ---------------------------------------------------------------------------
+// Streaming large messages
+// ---------------------------------------------------------------------------
+
+/// Messages up to this size are decrypted in memory; larger ones stream
+/// (through a temporary copy of the raw input when it comes from stdin).
+const STREAM_THRESHOLD: usize = 4 << 20;
+
+enum Input {
+    Whole(Vec<u8>),
+    /// A large message in a file that can be read more than once.
+    Large(File),
+}
+
+fn read_err(path: &Path, e: std::io::Error) -> anyhow::Error {
+    if path.as_os_str() == "-" {
+        return fail(Exit::IoErr, format!("cannot read stdin: {e}"));
+    }
+    let exit = match e.kind() {
+        std::io::ErrorKind::NotFound => Exit::NoInput,
+        std::io::ErrorKind::PermissionDenied => Exit::NoPerm,
+        _ => Exit::IoErr,
+    };
+    fail(exit, format!("cannot read {}: {e}", path.display()))
+}
+
+fn open_input(path: &Path) -> anyhow::Result<Input> {
+    if path.as_os_str() != "-" {
+        let file = File::open(path).map_err(|e| read_err(path, e))?;
+        let meta = file.metadata().map_err(|e| read_err(path, e))?;
+        if meta.is_file() && meta.len() > STREAM_THRESHOLD as u64 {
+            return Ok(Input::Large(file));
+        }
+        return read_input(path).map(Input::Whole);
+    }
+    // stdin: read ahead; a large message is copied (as it came, encrypted) to
+    // an unlinked temporary file, which disappears on every exit path.
+    let mut stdin = std::io::stdin().lock();
+    let mut data = Vec::new();
+    (&mut stdin)
+        .take(STREAM_THRESHOLD as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| read_err(path, e))?;
+    if data.len() <= STREAM_THRESHOLD {
+        return Ok(Input::Whole(data));
+    }
+    let spool_err = |e: std::io::Error| {
+        fail(
+            Exit::IoErr,
+            format!("cannot write the temporary copy of the message: {e}"),
+        )
+    };
+    let mut spool = tempfile::tempfile().map_err(spool_err)?;
+    spool.write_all(&data).map_err(spool_err)?;
+    drop(data);
+    std::io::copy(&mut stdin, &mut spool).map_err(|e| read_err(path, e))?;
+    Ok(Input::Large(spool))
+}
+
+fn read_whole(file: &mut File) -> anyhow::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut data))
+        .map_err(|e| fail(Exit::IoErr, format!("cannot read the message: {e}")))?;
+    Ok(data)
+}
+
+/// Where streamed plaintext goes: stdout, or `-o FILE` written atomically.
+enum PlainOut {
+    Stdout(std::io::StdoutLock<'static>),
+    File(sealpost::fsutil::AtomicFile),
+}
+
+impl Write for PlainOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            PlainOut::Stdout(out) => out.write(buf),
+            PlainOut::File(f) => {
+                f.write(buf).map_err(std::io::Error::other)?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            PlainOut::Stdout(out) => out.flush(),
+            PlainOut::File(_) => Ok(()),
+        }
+    }
+}
+
+/// Decrypts a large message without holding it in memory. `Ok(false)`: the
+/// message is not a plain encrypted one (signed, nested, multipart/signed,
+/// PEM); nothing was written and the caller takes the in-memory path.
+fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::Result<bool> {
+    let ks = ctx.keystore()?;
+    let mut keys = KeystoreKeys {
+        ks: &ks,
+        ctx,
+        identities: ks.identities()?,
+    };
+    if keys.identities.is_empty() {
+        return Err(fail_hint(
+            Exit::NoUser,
+            "the keystore holds no own key to decrypt with",
+            "import yours with `sealpost key import`, or create one with `sealpost key generate`",
+        ));
+    }
+    let mut out = match &args.output {
+        Some(path) => PlainOut::File(sealpost::fsutil::AtomicFile::create(path, 0o600)?),
+        None => PlainOut::Stdout(std::io::stdout().lock()),
+    };
+    let require_signature = args.require_signature;
+    let mut check = |_: &Opened| -> anyhow::Result<()> {
+        // The streaming path only takes messages without signatures.
+        if require_signature {
+            return Err(fail(
+                Exit::DataErr,
+                "signature required: the message is not signed",
+            ));
+        }
+        Ok(())
+    };
+    let opened = match decrypt::open_streaming(
+        file,
+        &mut keys,
+        &mut out,
+        &mut check,
+        &mut rand_core::OsRng,
+    )? {
+        Streamed::Done(opened) => opened,
+        Streamed::NotStreamable => return Ok(false),
+    };
+    if let PlainOut::File(f) = out {
+        f.commit()?;
+    }
+    if ctx.global.json {
+        ctx.print_json(&summary(&opened, false))?;
+        return Ok(true);
+    }
+    report(ctx, &opened);
+    Ok(true)
 }

@@ -1,13 +1,16 @@
 //! `sealpost encrypt`: a message into Bcc-private S/MIME envelopes.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use sealpost::bcc::{BccMode, EnvelopeKind};
 use sealpost::certs;
-use sealpost::encrypt::{self, Encrypted, Options, ReaderCert};
+use sealpost::keystore::CertIndex;
+use sealpost::encrypt::{self, Encrypted, EnvelopeSummary, Options, ReaderCert};
 use sealpost::envelope::{ContentCipher, KeyTransport, RecipientIdKind};
-use sealpost::error::{fail_hint, Exit};
+use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::fsutil;
 use serde_json::json;
 
@@ -127,10 +130,50 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
             "add -o FILE (or --outdir DIR) to get the JSON summary on stdout",
         ));
     }
-    let raw = read_input(&args.file)?;
+    // Large messages stream (unless signed: the signature needs the whole entity).
+    let raw = if args.sign {
+        read_input(&args.file)?
+    } else {
+        match open_input(&args.file)? {
+            Input::Whole(raw) => raw,
+            Input::Large(large) => return run_streaming(&args, ctx, large),
+        }
+    };
     let ks = ctx.keystore()?;
     let now = certs::now();
-    let options = Options {
+    let options = options(&args);
+    let index = ks.certificate_index()?;
+    let mut lookup = |addr: &str| reader_certs(&index, addr, now);
+    let mut signer = if args.sign {
+        Some(super::sign::inner_signer(ctx, &ks, &raw, args.pss, now)?)
+    } else {
+        None
+    };
+    let result = encrypt::encrypt(
+        &raw,
+        &options,
+        &mut lookup,
+        signer.as_deref_mut(),
+        &mut rand_core::OsRng,
+    )?;
+    for (addr, why) in &result.skipped {
+        ctx.warn(format!("left out {addr}: {why}"));
+    }
+    let files = write_output(&args, &result)?;
+    let summaries: Vec<EnvelopeSummary> = result.envelopes.iter().map(Into::into).collect();
+    finish_report(
+        &args,
+        ctx,
+        &summaries,
+        &files,
+        &result.skipped,
+        result.content_encryptions,
+        result.signed,
+    )
+}
+
+fn options(args: &EncryptArgs) -> Options {
+    Options {
         bcc_mode: match args.bcc_mode {
             BccModeArg::Separate => BccMode::Separate,
             BccModeArg::Shared => BccMode::Shared,
@@ -148,35 +191,20 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
         } else {
             RecipientIdKind::IssuerAndSerial
         },
-    };
-    let mut lookup = |addr: &str| -> anyhow::Result<Vec<ReaderCert>> {
-        ks.encryption_certificates(addr, now)?
-            .into_iter()
-            .map(|cert| {
-                Ok(ReaderCert {
-                    support: ks.support_for(&cert)?,
-                    cert,
-                })
-            })
-            .collect()
-    };
-    let mut signer = if args.sign {
-        Some(super::sign::inner_signer(ctx, &ks, &raw, args.pss, now)?)
-    } else {
-        None
-    };
-    let result = encrypt::encrypt(
-        &raw,
-        &options,
-        &mut lookup,
-        signer.as_deref_mut(),
-        &mut rand_core::OsRng,
-    )?;
-    for (addr, why) in &result.skipped {
-        ctx.warn(format!("left out {addr}: {why}"));
     }
-    let files = write_output(&args, &result)?;
-    for env in &result.envelopes {
+}
+
+/// The per-envelope details and the closing note (or the JSON summary).
+fn finish_report(
+    args: &EncryptArgs,
+    ctx: &Context,
+    envelopes: &[EnvelopeSummary],
+    files: &[Option<PathBuf>],
+    skipped: &[(String, String)],
+    content_encryptions: usize,
+    signed: bool,
+) -> anyhow::Result<()> {
+    for env in envelopes {
         ctx.detail(format!(
             "envelope to {}: {}, {}",
             env.rcpt_to.join(", "),
@@ -185,28 +213,22 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     if ctx.global.json {
-        return ctx.print_json(&summary(&result, &files));
+        return ctx.print_json(&summary(
+            envelopes,
+            files,
+            skipped,
+            content_encryptions,
+            signed,
+        ));
     }
+    let _ = args;
+    let recipients = envelopes.iter().map(|e| e.rcpt_to.len()).sum::<usize>();
     ctx.note(format!(
         "encrypted into {} envelope{} for {} recipient{}",
-        result.envelopes.len(),
-        if result.envelopes.len() == 1 { "" } else { "s" },
-        result
-            .envelopes
-            .iter()
-            .map(|e| e.rcpt_to.len())
-            .sum::<usize>(),
-        if result
-            .envelopes
-            .iter()
-            .map(|e| e.rcpt_to.len())
-            .sum::<usize>()
-            == 1
-        {
-            ""
-        } else {
-            "s"
-        },
+        envelopes.len(),
+        if envelopes.len() == 1 { "" } else { "s" },
+        recipients,
+        if recipients == 1 { "" } else { "s" },
     ));
     Ok(())
 }
@@ -282,9 +304,14 @@ fn write_output(args: &EncryptArgs, result: &Encrypted) -> anyhow::Result<Vec<Op
     }
 }
 
-fn summary(result: &Encrypted, files: &[Option<PathBuf>]) -> serde_json::Value {
-    let envelopes: Vec<_> = result
-        .envelopes
+fn summary(
+    envelopes: &[EnvelopeSummary],
+    files: &[Option<PathBuf>],
+    skipped: &[(String, String)],
+    content_encryptions: usize,
+    signed: bool,
+) -> serde_json::Value {
+    let envelopes: Vec<_> = envelopes
         .iter()
         .zip(files)
         .map(|(e, file)| {
@@ -295,15 +322,372 @@ fn summary(result: &Encrypted, files: &[Option<PathBuf>]) -> serde_json::Value {
                 "cipher": e.cipher.to_string(),
                 "key_transport": transport_name(e.key_transport),
                 "recipient_infos": e.recipient_infos.iter().map(|(a, fp)| json!({"address": a, "fingerprint": fp})).collect::<Vec<_>>(),
-                "bytes": e.message.len(),
+                "bytes": e.bytes,
                 "file": file,
             })
         })
         .collect();
     json!({
         "envelopes": envelopes,
-        "skipped": result.skipped.iter().map(|(a, r)| json!({"address": a, "reason": r})).collect::<Vec<_>>(),
-        "content_encryptions": result.content_encryptions,
-        "signed": result.signed,
+        "skipped": skipped.iter().map(|(a, r)| json!({"address": a, "reason": r})).collect::<Vec<_>>(),
+        "content_encryptions": content_encryptions,
+        "signed": signed,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Streaming large messages
+// ---------------------------------------------------------------------------
+
+/// A message whose body is longer than this streams; shorter ones take the
+/// in-memory path (identical output, byte for byte, for the same randomness).
+const STREAM_THRESHOLD: usize = 1 << 20;
+/// A header section longer than this is not looked for further: the message
+/// is read whole.
+const MAX_HEAD: usize = 8 << 20;
+
+enum Input {
+    /// The whole message (small, or no header section end found).
+    Whole(Vec<u8>),
+    Large(LargeInput),
+}
+
+struct LargeInput {
+    /// The header section through its blank line.
+    head: Vec<u8>,
+    /// The body: what was read ahead, then the rest.
+    body: Box<dyn Read + Send>,
+    /// The body's length after CRLF conversion, for a regular file.
+    body_len: Option<u64>,
+}
+
+fn read_err(path: &Path, e: std::io::Error) -> anyhow::Error {
+    let exit = match e.kind() {
+        std::io::ErrorKind::NotFound => Exit::NoInput,
+        std::io::ErrorKind::PermissionDenied => Exit::NoPerm,
+        _ => Exit::IoErr,
+    };
+    if path.as_os_str() == "-" {
+        fail(Exit::IoErr, format!("cannot read stdin: {e}"))
+    } else {
+        fail(exit, format!("cannot read {}: {e}", path.display()))
+    }
+}
+
+/// End of the header section in `data` (after the blank line), if complete.
+fn head_end(data: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        let line = &data[pos..nl];
+        if line.is_empty() || line == b"\r" {
+            return Some(nl + 1);
+        }
+        pos = nl + 1;
+    }
+    None
+}
+
+fn read_some(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + want, 0);
+    let n = loop {
+        match r.read(&mut buf[start..]) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    };
+    buf.truncate(start + n);
+    Ok(n)
+}
+
+/// Reads the header section and enough of the body to tell whether the
+/// message is large.
+fn open_input(path: &Path) -> anyhow::Result<Input> {
+    let stdin = path.as_os_str() == "-";
+    let mut file = if stdin {
+        None
+    } else {
+        Some(File::open(path).map_err(|e| read_err(path, e))?)
+    };
+    let mut reader: Box<dyn Read + Send> = match &file {
+        Some(f) => Box::new(f.try_clone().map_err(|e| read_err(path, e))?),
+        None => Box::new(std::io::stdin()),
+    };
+    let mut data = Vec::new();
+    let mut eof = false;
+    let mut head = None;
+    while head.is_none() && !eof && data.len() < MAX_HEAD {
+        let scan_from = data.len().saturating_sub(2);
+        eof = read_some(&mut *reader, &mut data, 64 << 10).map_err(|e| read_err(path, e))? == 0;
+        // A line break may straddle the reads: look again from just before them.
+        let from = data[..scan_from]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        head = head_end(&data[from..]).map(|e| e + from);
+    }
+    let Some(head_len) = head else {
+        // No end of the header section (or an absurdly long one): read it whole.
+        reader
+            .read_to_end(&mut data)
+            .map_err(|e| read_err(path, e))?;
+        return Ok(Input::Whole(data));
+    };
+    while !eof && data.len() - head_len <= STREAM_THRESHOLD {
+        eof = read_some(&mut *reader, &mut data, 256 << 10).map_err(|e| read_err(path, e))? == 0;
+    }
+    if eof {
+        return Ok(Input::Whole(data));
+    }
+    let body_len = match &mut file {
+        Some(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => {
+            // A regular file: its body's length makes the envelope definite-length DER.
+            f.seek(SeekFrom::Start(head_len as u64))
+                .map_err(|e| read_err(path, e))?;
+            let len = encrypt::crlf_body_len(f).map_err(|e| read_err(path, e))?;
+            f.seek(SeekFrom::Start(data.len() as u64))
+                .map_err(|e| read_err(path, e))?;
+            Some(len)
+        }
+        _ => None,
+    };
+    let ahead = data.split_off(head_len);
+    Ok(Input::Large(LargeInput {
+        head: data,
+        body: Box::new(std::io::Cursor::new(ahead).chain(reader)),
+        body_len,
+    }))
+}
+
+/// The certificates `encrypt` may use for `addr`, with what each holder reads.
+fn reader_certs(index: &CertIndex, addr: &str, now: certs::UnixTime) -> anyhow::Result<Vec<ReaderCert>> {
+    Ok(index
+        .encryption_certificates(addr, now)?
+        .into_iter()
+        .map(|cert| ReaderCert { support: index.support_for(&cert), cert })
+        .collect())
+}
+
+/// Where streamed envelopes go.
+enum Dest {
+    Stdout(std::io::StdoutLock<'static>),
+    File(Option<fsutil::AtomicFile>),
+}
+
+impl Dest {
+    fn new(output: &Option<PathBuf>) -> anyhow::Result<Dest> {
+        Ok(match output {
+            Some(path) if path.as_os_str() != "-" => {
+                Dest::File(Some(fsutil::AtomicFile::create(path, fsutil::PUBLIC_FILE)?))
+            }
+            _ => Dest::Stdout(std::io::stdout().lock()),
+        })
+    }
+
+    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        match self {
+            Dest::Stdout(out) => out
+                .write_all(data)
+                .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
+            Dest::File(Some(f)) => f.write(data),
+            Dest::File(None) => Err(fail(Exit::Software, "write after commit")),
+        }
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        match self {
+            Dest::Stdout(out) => out
+                .flush()
+                .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
+            Dest::File(f) => f.take().map_or(Ok(()), fsutil::AtomicFile::commit),
+        }
+    }
+}
+
+/// `--eml`: the one message as it is.
+struct EmlOut(Dest);
+
+impl encrypt::EnvelopeOutput for EmlOut {
+    fn begin(&mut self, _: usize, _: &EnvelopeSummary) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        self.0.write(data)
+    }
+    fn end(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The default: one Batch SMTP transaction per envelope. The S/MIME body is
+/// base64 (no line starts with a dot), so only the header section needs the
+/// dot-stuffing that `bsmtp::write` applies.
+struct BsmtpOut {
+    dest: Dest,
+    /// Whether the next byte starts a line.
+    line_start: bool,
+}
+
+impl encrypt::EnvelopeOutput for BsmtpOut {
+    fn begin(&mut self, _: usize, env: &EnvelopeSummary) -> anyhow::Result<()> {
+        let mut start = Vec::new();
+        sealpost::bsmtp::write(
+            &mut start,
+            &[sealpost::bsmtp::Transaction {
+                mail_from: env.mail_from.clone(),
+                rcpt_to: env.rcpt_to.clone(),
+                data: Vec::new(),
+            }],
+        )?;
+        // Without the final ".\r\n": the message follows.
+        start.truncate(start.len() - 3);
+        self.line_start = true;
+        self.dest.write(&start)
+    }
+    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        // Header sections come through here too: stuff any line starting with a dot.
+        let was_line_start = self.line_start;
+        let needs_stuffing = (was_line_start && data.first() == Some(&b'.'))
+            || memchr::memmem::find(data, b"\n.").is_some();
+        if let Some(&last) = data.last() {
+            self.line_start = last == b'\n';
+        }
+        if !needs_stuffing {
+            return self.dest.write(data);
+        }
+        let mut buf = Vec::with_capacity(data.len() + 16);
+        for (i, &b) in data.iter().enumerate() {
+            let line_start = if i == 0 {
+                was_line_start
+            } else {
+                data[i - 1] == b'\n'
+            };
+            if b == b'.' && line_start {
+                buf.push(b'.');
+            }
+            buf.push(b);
+        }
+        self.dest.write(&buf)
+    }
+    fn end(&mut self) -> anyhow::Result<()> {
+        self.dest.write(b".\r\n")
+    }
+}
+
+/// `--outdir`: one file per envelope.
+struct DirOut {
+    dir: PathBuf,
+    current: Option<fsutil::AtomicFile>,
+    files: Vec<(String, EnvelopeSummary)>,
+}
+
+impl encrypt::EnvelopeOutput for DirOut {
+    fn begin(&mut self, index: usize, env: &EnvelopeSummary) -> anyhow::Result<()> {
+        let name = format!("{:03}-{}.eml", index + 1, kind_name(env.kind));
+        self.current = Some(fsutil::AtomicFile::create(
+            &self.dir.join(&name),
+            fsutil::PUBLIC_FILE,
+        )?);
+        self.files.push((name, env.clone()));
+        Ok(())
+    }
+    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        match &mut self.current {
+            Some(f) => f.write(data),
+            None => Err(fail(Exit::Software, "write outside an envelope")),
+        }
+    }
+    fn end(&mut self) -> anyhow::Result<()> {
+        self.current.take().map_or(Ok(()), fsutil::AtomicFile::commit)
+    }
+}
+
+fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow::Result<()> {
+    let LargeInput {
+        head,
+        mut body,
+        body_len,
+    } = input;
+    let ks = ctx.keystore()?;
+    let now = certs::now();
+    let options = options(args);
+    let index = ks.certificate_index()?;
+    let mut lookup = |addr: &str| reader_certs(&index, addr, now);
+    let plan = encrypt::plan_stream(&head, &options, &mut lookup)?;
+    for (addr, why) in plan.skipped() {
+        ctx.warn(format!("left out {addr}: {why}"));
+    }
+    let mut rng = rand_core::OsRng;
+    let (result, files) = if let Some(dir) = &args.outdir {
+        fsutil::create_private_dir(dir)?;
+        let manifest_path = dir.join("manifest.json");
+        if manifest_path.exists() {
+            return Err(fail_hint(
+                Exit::CantCreate,
+                format!("{} already holds a manifest.json", dir.display()),
+                "choose an empty or new directory",
+            ));
+        }
+        let mut out = DirOut {
+            dir: dir.clone(),
+            current: None,
+            files: Vec::new(),
+        };
+        let result = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+        let manifest: Vec<_> = out
+            .files
+            .iter()
+            .map(|(name, env)| json!({"file": name, "mail_from": env.mail_from, "rcpt_to": env.rcpt_to, "kind": kind_name(env.kind)}))
+            .collect();
+        let mut text = serde_json::to_vec_pretty(&json!({ "envelopes": manifest }))?;
+        text.push(b'\n');
+        // The manifest last: its presence says the directory is complete.
+        fsutil::atomic_write(&manifest_path, &text, fsutil::PUBLIC_FILE)?;
+        let files = out.files.iter().map(|(n, _)| Some(dir.join(n))).collect();
+        (result, files)
+    } else {
+        if args.eml && plan.envelope_count() != 1 {
+            return Err(fail_hint(
+                Exit::Usage,
+                format!(
+                    "--eml needs exactly one envelope, this message makes {}",
+                    plan.envelope_count()
+                ),
+                "use --outdir DIR, or the default Batch SMTP output",
+            ));
+        }
+        let file = match &args.output {
+            Some(path) if path.as_os_str() != "-" => Some(path.clone()),
+            _ => None,
+        };
+        let count = plan.envelope_count();
+        let result = if args.eml {
+            let mut out = EmlOut(Dest::new(&args.output)?);
+            let r = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+            out.0.finish()?;
+            r
+        } else {
+            let mut out = BsmtpOut {
+                dest: Dest::new(&args.output)?,
+                line_start: true,
+            };
+            let r = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+            out.dest.finish()?;
+            r
+        };
+        (result, vec![file; count])
+    };
+    finish_report(
+        args,
+        ctx,
+        &result.envelopes,
+        &files,
+        &result.skipped,
+        result.content_encryptions,
+        false,
+    )
 }

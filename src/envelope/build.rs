@@ -15,7 +15,7 @@ use crate::error::{fail, Exit, ResultExt};
 
 /// `EnvelopedData` version (RFC 5652 §6.1) for these recipient entries, with
 /// neither originatorInfo nor unprotectedAttrs present.
-fn enveloped_version(recipients: &[RecipientInfo]) -> CmsVersion {
+pub(super) fn enveloped_version(recipients: &[RecipientInfo]) -> CmsVersion {
     if recipients
         .iter()
         .any(|ri| matches!(ri, RecipientInfo::Pwri(_) | RecipientInfo::Ori(_)))

@@ -362,7 +362,7 @@ pub(crate) fn decrypt(
 /// Length of the plaintext after removing PKCS#7 padding from `buf` (whose
 /// length is a non-zero multiple of `block`), computed without branching on
 /// the padding bytes. `None` if the padding is invalid.
-fn pkcs7_unpadded_len(buf: &[u8], block: usize) -> Option<usize> {
+pub(super) fn pkcs7_unpadded_len(buf: &[u8], block: usize) -> Option<usize> {
     let len = buf.len();
     if len == 0 || len % block != 0 || block > 255 {
         return None;

@@ -51,6 +51,7 @@ mod content;
 mod oids;
 mod open;
 mod recipient;
+mod stream;
 mod types;
 
 pub use build::{assemble, seal_for};
@@ -60,6 +61,10 @@ pub use open::{open, Envelope, EnvelopeKind, KeyMatch, OwnKey};
 pub use recipient::{
     key_trans_recipient, KeyTransport, RecipientId, RecipientIdKind, RecipientKind,
     RecipientOptions, RecipientSummary,
+};
+pub use stream::{
+    content_chunk_header, envelope_prefix, envelope_suffix, walk, ContentDecryptor,
+    ContentEncryptor, ContentSink, ContentVerifier, StreamedContent, Walked, GCM_TAG_LEN,
 };
 pub use types::AuthEnvelopedData;
 

@@ -12,6 +12,7 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
+use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
 use super::ber;
@@ -271,9 +272,10 @@ impl Envelope {
         unwrap_ktri(ktri, m.own.key, cipher, rng)
     }
 
-    /// Decrypts the content with `cek` and returns the plaintext (the MIME
-    /// entity, byte for byte). For GCM the tag is verified first.
-    pub fn decrypt(&self, cek: &ContentKey) -> Result<Vec<u8>> {
+    /// Checks that `cek` can decrypt this envelope's content (supported
+    /// cipher fitting the envelope kind, id-data content, a key for that
+    /// cipher); returns the cipher.
+    pub fn check_key(&self, cek: &ContentKey) -> Result<ContentCipher> {
         let cipher = self.cipher()?;
         if self.content.content_type != oids::ID_DATA {
             return Err(fail(
@@ -293,6 +295,28 @@ impl Envelope {
                 ),
             ));
         }
+        Ok(cipher)
+    }
+
+    /// The content-encryption algorithm with its parameters (IV or nonce).
+    pub fn content_encryption_algorithm(&self) -> &AlgorithmIdentifierOwned {
+        &self.content.content_enc_alg
+    }
+
+    /// The authentication tag (`AuthEnvelopedData` only).
+    pub fn mac(&self) -> Option<&[u8]> {
+        self.mac.as_ref().map(OctetString::as_bytes)
+    }
+
+    /// DER of the authenticated attributes (the GCM AAD); empty if none.
+    pub fn authenticated_attributes(&self) -> &[u8] {
+        &self.aad
+    }
+
+    /// Decrypts the content with `cek` and returns the plaintext (the MIME
+    /// entity, byte for byte). For GCM the tag is verified first.
+    pub fn decrypt(&self, cek: &ContentKey) -> Result<Vec<u8>> {
+        self.check_key(cek)?;
         let ciphertext = self.content.encrypted_content.as_ref().ok_or_else(|| {
             fail(
                 Exit::DataErr,

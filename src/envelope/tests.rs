@@ -775,3 +775,78 @@ fn der_to_ber(der: &[u8], chunk: usize) -> Vec<u8> {
     walk(der, chunk, &mut out);
     out
 }
+
+/// Streamed framing: definite-length DER identical to `assemble`, BER that
+/// `Envelope::parse` and `walk` read, the same content either way.
+#[test]
+fn streamed_envelopes_match_assembled_ones_and_walk_back() {
+    struct Collect(Vec<u8>, usize);
+    impl ContentSink for Collect {
+        fn begin(&mut self, _: &Envelope) -> anyhow::Result<()> {
+            self.1 += 1;
+            Ok(())
+        }
+        fn content(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+            self.0.extend_from_slice(chunk);
+            Ok(())
+        }
+    }
+    let bob = fixture("bob");
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes128Cbc] {
+        for len in [0usize, 1, 200, 70_000] {
+            let mut rng = StdRng::seed_from_u64(len as u64);
+            let cek = ContentKey::generate(cipher, &mut rng).unwrap();
+            let plain: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let mut enc = cek.encryptor(&mut rng).unwrap();
+            let mut ct = Vec::new();
+            enc.update(&plain, &mut ct).unwrap();
+            let done = enc.finish(&mut ct).unwrap();
+            let ri = key_trans_recipient(&bob.cert, &cek, RecipientOptions::default(), &mut rng)
+                .unwrap();
+
+            // The one-shot content with the same IV/nonce and ciphertext.
+            let one_shot = EncryptedContent {
+                cipher,
+                info: cms::enveloped_data::EncryptedContentInfo {
+                    content_type: super::oids::ID_DATA,
+                    content_enc_alg: done.alg.clone(),
+                    encrypted_content: Some(OctetString::new(ct.clone()).unwrap()),
+                },
+                mac: done.mac.map(|m| OctetString::new(m.to_vec()).unwrap()),
+            };
+            let assembled = assemble(&one_shot, vec![ri.clone()]).unwrap();
+            let mut definite =
+                envelope_prefix(cipher, &done.alg, vec![ri.clone()], Some(done.len)).unwrap();
+            definite.extend_from_slice(&ct);
+            definite.extend_from_slice(&envelope_suffix(done.mac.as_ref(), true));
+            assert_eq!(definite, assembled, "{cipher} {len}");
+
+            let mut ber = envelope_prefix(cipher, &done.alg, vec![ri], None).unwrap();
+            for piece in ct.chunks(1000) {
+                ber.extend_from_slice(&content_chunk_header(piece.len()));
+                ber.extend_from_slice(piece);
+            }
+            ber.extend_from_slice(&envelope_suffix(done.mac.as_ref(), false));
+            for encoding in [&definite, &ber] {
+                assert_eq!(open(encoding, &[bob.own()], &mut rng).unwrap(), plain);
+                let mut sink = Collect(Vec::new(), 0);
+                let Walked::Envelope { envelope, .. } = walk(&encoding[..], &mut sink).unwrap()
+                else {
+                    panic!("not an envelope")
+                };
+                assert_eq!(sink.0, ct);
+                assert_eq!(sink.1, 1);
+                assert_eq!(envelope.mac(), done.mac.as_ref().map(|m| &m[..]));
+                // Every truncation is an error, never a panic.
+                for cut in (0..encoding.len()).step_by(97) {
+                    let mut sink = Collect(Vec::new(), 0);
+                    assert!(walk(&encoding[..cut], &mut sink).is_err(), "cut {cut}");
+                }
+                // Trailing data is refused.
+                let mut longer = encoding.clone();
+                longer.push(0);
+                assert!(walk(&longer[..], &mut Collect(Vec::new(), 0)).is_err());
+            }
+        }
+    }
+}

@@ -9,5 +9,6 @@ mod encrypt;
 mod inspect;
 mod interop;
 mod key;
+mod large;
 mod tamper;
 mod world;
