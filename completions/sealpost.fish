@@ -38,6 +38,10 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "compose" -d 'Comp
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "decrypt" -d 'Decrypt an S/MIME message'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -216,6 +220,127 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s q -l quiet
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Add (or with --replace, change) an account'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List the accounts (never their passwords)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove an account (its outbox entries and fetched mail stay)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l smtp -d 'Submission server URLs, tried in order (smtps://HOST:465, smtp://HOST:587)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l imap -d 'IMAP server URLs, tried in order (imaps://HOST:993, imap://HOST:143)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l pop3 -d 'POP3 server URLs, tried in order (pop3s://HOST:995, pop3://HOST:110)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l user -d 'The user name to log in as (often the e-mail address)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l password-file -d 'A file whose first line is the password. Without --store-password its path is recorded and the file read at each run; with it, the password is read now and stored' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l password-fd -d 'Read the password to store from file descriptor N (needs --store-password)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l ca-file -d 'A PEM file with CA certificates to trust besides the system roots' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l maildir -d 'Maildir for fetched mail [default: KEYSTORE/mail/NAME]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l store-password -d 'Store the password in config.toml (mode 0600), in plain text'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l insecure-plaintext -d 'Allow servers without TLS (URLs with the +plain schemes)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l replace -d 'Replace an existing account of the same name'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add (or with --replace, change) an account'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the accounts (never their passwords)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an account (its outbox entries and fetched mail stay)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l account -d 'The account to send with [default: the only account]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l timeout -d 'Seconds to wait for a connection or a reply' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-file -d 'Read the account password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-fd -d 'Read the account password from file descriptor N' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l outbox -d 'Send what is queued in the outbox and due for a retry, reading no input'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "list" -d 'List queued and failed envelopes'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l account -d 'Only this account\'s envelopes' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l timeout -d 'Seconds to wait for a connection or a reply' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-file -d 'Read the account password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-fd -d 'Read the account password from file descriptor N' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "list" -d 'List queued and failed envelopes'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l timeout -d 'Seconds to wait for a connection or a reply' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-file -d 'Read the account password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-fd -d 'Read the account password from file descriptor N' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l all -d 'Fetch every account'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l delete -d 'Delete fetched messages from the server (only once stored locally)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -225,14 +350,18 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
@@ -241,3 +370,9 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "remove" -d 'Remove certificates by address or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "add" -d 'Add (or with --replace, change) an account'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "list" -d 'List the accounts (never their passwords)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "remove" -d 'Remove an account (its outbox entries and fetched mail stay)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "list" -d 'List queued and failed envelopes'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'

@@ -639,6 +639,22 @@ impl<'o> Base64Lines<'o> {
         self.flush_if_full()
     }
 
+    /// Already-encoded bytes, handed to the output without a copy.
+    fn encoded(&mut self, data: &[u8]) -> anyhow::Result<()> {
+        if !self.carry.is_empty() {
+            return Err(fail(
+                Exit::Software,
+                "encoded bytes in the middle of a base64 line",
+            ));
+        }
+        self.written += self.buf.len() as u64 + data.len() as u64;
+        if !self.buf.is_empty() {
+            self.out.write(&self.buf)?;
+            self.buf.clear();
+        }
+        self.out.write(data)
+    }
+
     fn line(&mut self, input: &[u8]) {
         crate::mime::encode_base64_into(input, &mut self.buf);
         self.buf.extend_from_slice(b"\r\n");
@@ -687,6 +703,19 @@ impl<'o> Base64Lines<'o> {
         self.out.write(&self.buf)?;
         self.out.end()?;
         Ok(self.written)
+    }
+}
+
+/// Pre-encoded base64 lines into a [`Base64Lines`], as an `io::Write`.
+struct EncodedSink<'b, 'o>(&'b mut Base64Lines<'o>);
+
+impl std::io::Write for EncodedSink<'_, '_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.encoded(data).map_err(std::io::Error::other)?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -855,30 +884,51 @@ impl StreamPlan {
         ))?;
         pending[0].summary.bytes = b64.finish()?;
 
-        // Every later envelope replays its cipher's ciphertext, as DER.
+        // Every later envelope replays its cipher's ciphertext, as DER. A
+        // ciphertext small enough to be in memory is base64-encoded once per
+        // alignment and shared by every envelope (see `fanout`): a thousand
+        // Bcc envelopes then cost a thousand RecipientInfo sets and copies.
+        let memory: Vec<Option<Vec<u8>>> = spools
+            .iter_mut()
+            .map(|s| match s {
+                Some(Spool::Memory(v)) => Some(std::mem::take(v)),
+                _ => None,
+            })
+            .collect();
+        let mut shared: Vec<Option<crate::fanout::SharedBody<'_>>> = memory
+            .iter()
+            .map(|m| m.as_deref().map(crate::fanout::SharedBody::new))
+            .collect();
         for (index, p) in pending.iter_mut().enumerate().skip(1) {
             let content = &results[p.cipher_index];
-            let spool = spools[p.cipher_index]
-                .as_mut()
-                .ok_or_else(|| fail(Exit::Software, "ciphertext was not kept"))?;
-            if spool.len() != content.len {
-                return Err(fail(Exit::Software, "ciphertext length mismatch"));
-            }
             let prefix = crate::envelope::envelope_prefix(
                 content.cipher,
                 &content.alg,
                 std::mem::take(&mut p.infos),
                 Some(content.len),
             )?;
+            let suffix = crate::envelope::envelope_suffix(content.mac.as_ref(), true);
             out.begin(index, &p.summary)?;
             let mut b64 = Base64Lines::new(out);
             b64.raw(&p.headers)?;
-            b64.write(&prefix)?;
-            spool.replay(&mut |piece| b64.write(piece))?;
-            b64.write(&crate::envelope::envelope_suffix(
-                content.mac.as_ref(),
-                true,
-            ))?;
+            if let Some(body) = shared[p.cipher_index].as_mut() {
+                if body.len() as u64 != content.len {
+                    return Err(fail(Exit::Software, "ciphertext length mismatch"));
+                }
+                let mut encoded = EncodedSink(&mut b64);
+                body.write_base64(&mut encoded, &prefix, &suffix)
+                    .map_err(|e| fail(Exit::IoErr, format!("cannot write: {e}")))?;
+            } else {
+                let spool = spools[p.cipher_index]
+                    .as_mut()
+                    .ok_or_else(|| fail(Exit::Software, "ciphertext was not kept"))?;
+                if spool.len() != content.len {
+                    return Err(fail(Exit::Software, "ciphertext length mismatch"));
+                }
+                b64.write(&prefix)?;
+                spool.replay(&mut |piece| b64.write(piece))?;
+                b64.write(&suffix)?;
+            }
             p.summary.bytes = b64.finish()?;
         }
         Ok(StreamEncrypted {

@@ -27,7 +27,9 @@ fn encode_lines(data: &[u8], out: &mut Vec<u8>) {
     let engine = &base64::engine::general_purpose::STANDARD;
     let mut line = [0u8; 76];
     for chunk in data.chunks(LINE_BYTES) {
-        let n = engine.encode_slice(chunk, &mut line).expect("76 bytes hold 57 encoded");
+        let n = engine
+            .encode_slice(chunk, &mut line)
+            .expect("76 bytes hold 57 encoded");
         out.extend_from_slice(&line[..n]);
         out.extend_from_slice(b"\r\n");
     }
@@ -35,12 +37,29 @@ fn encode_lines(data: &[u8], out: &mut Vec<u8>) {
 
 impl<'a> SharedBody<'a> {
     pub fn new(ciphertext: &'a [u8]) -> SharedBody<'a> {
-        SharedBody { ciphertext, encoded: HashMap::new() }
+        SharedBody {
+            ciphertext,
+            encoded: HashMap::new(),
+        }
+    }
+
+    /// The shared ciphertext's length.
+    pub fn len(&self) -> usize {
+        self.ciphertext.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ciphertext.is_empty()
     }
 
     /// Writes base64(`prefix ‖ ciphertext ‖ suffix`) in CRLF lines of 76
     /// characters, exactly as a one-shot encoder would.
-    pub fn write_base64(&mut self, out: &mut impl Write, prefix: &[u8], suffix: &[u8]) -> io::Result<()> {
+    pub fn write_base64(
+        &mut self,
+        out: &mut impl Write,
+        prefix: &[u8],
+        suffix: &[u8],
+    ) -> io::Result<()> {
         let ct = self.ciphertext;
         // Ciphertext bytes needed to complete the prefix's last line.
         let k = (LINE_BYTES - prefix.len() % LINE_BYTES) % LINE_BYTES;
@@ -97,7 +116,10 @@ mod tests {
                         want.extend_from_slice(line);
                         want.extend_from_slice(b"\r\n");
                     }
-                    assert_eq!(got, want, "ct {ct_len} prefix {prefix_len} suffix {suffix_len}");
+                    assert_eq!(
+                        got, want,
+                        "ct {ct_len} prefix {prefix_len} suffix {suffix_len}"
+                    );
                 }
             }
         }

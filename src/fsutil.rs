@@ -5,9 +5,9 @@
 //! a crash leaves either the old file or the new one, never half of either.
 
 use std::fs::{self, File, OpenOptions};
+use std::io::BufWriter;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;

@@ -419,13 +419,20 @@ pub struct CertIndex {
 
 impl CertIndex {
     /// The certificates to encrypt to `addr` at `now` (see [`certs::select_for_encryption`]).
-    pub fn encryption_certificates(&self, addr: &str, now: UnixTime) -> anyhow::Result<Vec<CertInfo>> {
+    pub fn encryption_certificates(
+        &self,
+        addr: &str,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<CertInfo>> {
         let candidates = self
             .by_address
             .get(&certs::normalize_address(addr))
             .map(Vec::as_slice)
             .unwrap_or_default();
-        Ok(certs::select_for_encryption(addr, candidates, now)?.into_iter().cloned().collect())
+        Ok(certs::select_for_encryption(addr, candidates, now)?
+            .into_iter()
+            .cloned()
+            .collect())
     }
 
     /// Like [`Keystore::support_for`].
@@ -448,10 +455,16 @@ impl Keystore {
                 continue;
             }
             for email in &cert.emails {
-                by_address.entry(email.clone()).or_default().push(cert.clone());
+                by_address
+                    .entry(email.clone())
+                    .or_default()
+                    .push(cert.clone());
             }
         }
-        Ok(CertIndex { by_address, support: self.read_support_records()? })
+        Ok(CertIndex {
+            by_address,
+            support: self.read_support_records()?,
+        })
     }
 }
 
@@ -595,11 +608,23 @@ mod tests {
         assert_eq!(removed.len(), 1);
         assert_eq!(ks.certificates().unwrap().len(), 1);
         let index = ks.certificate_index().unwrap();
-        assert_eq!(index.encryption_certificates("bob@EXAMPLE.org", certs::now()).unwrap().len(), 1);
-        assert!(index.encryption_certificates("zed@example.org", certs::now()).is_err());
+        assert_eq!(
+            index
+                .encryption_certificates("bob@EXAMPLE.org", certs::now())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(index
+            .encryption_certificates("zed@example.org", certs::now())
+            .is_err());
         assert_eq!(index.support_for(&bob), Support::default());
-        ks.record_support(&bob.fingerprint, Support::MODERN, "user", certs::now()).unwrap();
-        assert_eq!(ks.certificate_index().unwrap().support_for(&bob), Support::MODERN);
+        ks.record_support(&bob.fingerprint, Support::MODERN, "user", certs::now())
+            .unwrap();
+        assert_eq!(
+            ks.certificate_index().unwrap().support_for(&bob),
+            Support::MODERN
+        );
         assert!(ks.remove_certificates("nobody@example.org").is_err());
         assert!(ks.remove_certificates("abc").is_err());
     }

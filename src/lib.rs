@@ -26,10 +26,16 @@
 //! | `signed`    | CMS SignedData: sign, verify (opaque and detached)          | `certs`, `identity`, `envelope::ber` |
 //! | `fanout`    | writing many envelopes around one shared ciphertext, fast   | —                        |
 //! | `bsmtp`     | Batch SMTP streams (RFC 2442): write and parse              | `error`                  |
+//! | `account`   | mail accounts in config.toml: server URLs, trust, passwords  | `error`, `fsutil`        |
+//! | `smtp`      | SMTP submission: host failover, TLS, AUTH, per-recipient replies | `account`, `bsmtp`   |
+//! | `outbox`    | the durable outbox spool: queue, retry, sent and failed records | `fsutil`, `bsmtp`, `smtp` |
+//! | `maildir`   | durable Maildir delivery with stable, idempotent names       | `fsutil`                 |
+//! | `fetch`     | IMAP/POP3 clients over rustls, UID/UIDL journal, resumable sync | `account`, `maildir` |
 //!
 //! Nothing below `keystore` knows where files live; nothing in the library
 //! knows about the terminal.
 
+pub mod account;
 pub mod bcc;
 pub mod bsmtp;
 pub mod certs;
@@ -38,13 +44,17 @@ pub mod encrypt;
 pub mod envelope;
 pub mod error;
 pub mod fanout;
+pub mod fetch;
 pub mod fsutil;
 pub mod identity;
 pub mod inspect;
 pub mod keystore;
+pub mod maildir;
 pub mod message;
 pub mod mime;
+pub mod outbox;
 pub mod privkey;
 pub mod signed;
+pub mod smtp;
 
 pub use error::{fail, fail_hint, Exit, Failure};

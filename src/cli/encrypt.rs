@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use sealpost::bcc::{BccMode, EnvelopeKind};
 use sealpost::certs;
-use sealpost::keystore::CertIndex;
 use sealpost::encrypt::{self, Encrypted, EnvelopeSummary, Options, ReaderCert};
 use sealpost::envelope::{ContentCipher, KeyTransport, RecipientIdKind};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::fsutil;
+use sealpost::keystore::CertIndex;
 use serde_json::json;
 
 use super::{read_input, Context};
@@ -464,11 +464,18 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
 }
 
 /// The certificates `encrypt` may use for `addr`, with what each holder reads.
-fn reader_certs(index: &CertIndex, addr: &str, now: certs::UnixTime) -> anyhow::Result<Vec<ReaderCert>> {
+fn reader_certs(
+    index: &CertIndex,
+    addr: &str,
+    now: certs::UnixTime,
+) -> anyhow::Result<Vec<ReaderCert>> {
     Ok(index
         .encryption_certificates(addr, now)?
         .into_iter()
-        .map(|cert| ReaderCert { support: index.support_for(&cert), cert })
+        .map(|cert| ReaderCert {
+            support: index.support_for(&cert),
+            cert,
+        })
         .collect())
 }
 
@@ -602,7 +609,9 @@ impl encrypt::EnvelopeOutput for DirOut {
         }
     }
     fn end(&mut self) -> anyhow::Result<()> {
-        self.current.take().map_or(Ok(()), fsutil::AtomicFile::commit)
+        self.current
+            .take()
+            .map_or(Ok(()), fsutil::AtomicFile::commit)
     }
 }
 

@@ -11,15 +11,19 @@ use sealpost::error::{classify, fail, fail_hint, single_line, Exit};
 use sealpost::keystore::{self, Keystore};
 use sealpost::privkey::Passphrase;
 
+mod account;
 mod cert;
 mod compose;
 mod decrypt;
 mod docs;
 mod encrypt;
+mod fetch;
 mod inspect;
 mod key;
+mod outbox;
 mod secrets;
 mod sign;
+mod submit;
 
 pub use secrets::Ask;
 
@@ -79,6 +83,10 @@ pub enum Command {
     Encrypt(encrypt::EncryptArgs),
     Decrypt(decrypt::DecryptArgs),
     Inspect(inspect::InspectArgs),
+    Account(account::AccountArgs),
+    Submit(submit::SubmitArgs),
+    Outbox(outbox::OutboxArgs),
+    Fetch(fetch::FetchArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -189,6 +197,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "keystore passphrase for unattended use (cron); other processes of the same user can \
          read it from /proc, so prefer --passphrase-file or --passphrase-fd where you can",
     ),
+    (
+        "SEALPOST_PASSWORD_<NAME>",
+        "the server password of account NAME (upper case) for submit and fetch; the same \
+         caution applies as for SEALPOST_PASSPHRASE",
+    ),
 ];
 
 /// The full clap command, with the generated help sections attached.
@@ -227,6 +240,10 @@ pub fn main() -> i32 {
         Command::Encrypt(args) => encrypt::run(args, &ctx),
         Command::Decrypt(args) => decrypt::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
+        Command::Account(args) => account::run(args, &ctx),
+        Command::Submit(args) => submit::run(args, &ctx),
+        Command::Outbox(args) => outbox::run(args, &ctx),
+        Command::Fetch(args) => fetch::run(args, &ctx),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {

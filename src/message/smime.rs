@@ -58,7 +58,11 @@ pub fn write_smime_message(
 
 /// The header section of [`write_smime_message`], blank line included: for
 /// writers that stream the base64 body themselves.
-pub fn smime_headers(outer: &[HeaderField], bcc: Option<&Mailbox>, smime_type: SmimeType) -> Vec<u8> {
+pub fn smime_headers(
+    outer: &[HeaderField],
+    bcc: Option<&Mailbox>,
+    smime_type: SmimeType,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     for field in outer {
         if field.is_bcc() || field.is_content() || field.is("MIME-Version") {

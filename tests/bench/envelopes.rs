@@ -40,7 +40,12 @@ fn setup(bcc: usize) -> Setup {
     let mut cert_files = Vec::new();
     for i in 0..=bcc {
         let email = recipient(i);
-        let spec = NewIdentity { email: &email, name: None, bits: 2048, days: 30 };
+        let spec = NewIdentity {
+            email: &email,
+            name: None,
+            bits: 2048,
+            days: 30,
+        };
         let cert = self_signed_certificate(&key, &spec, now, &mut rand_core::OsRng).unwrap();
         let pem = cert.to_pem();
         let file = dir.path().join(format!("r{i}.pem"));
@@ -50,12 +55,22 @@ fn setup(bcc: usize) -> Setup {
     }
     let ks = dir.path().join("ks");
     let sp = |args: &[&str]| {
-        let ok = Command::new(sealpost_bin()).env("SEALPOST_KEYSTORE", &ks).args(args).stdout(null()).status().unwrap();
+        let ok = Command::new(sealpost_bin())
+            .env("SEALPOST_KEYSTORE", &ks)
+            .args(args)
+            .stdout(null())
+            .status()
+            .unwrap();
         assert!(ok.success(), "{args:?}");
     };
     sp(&[
-        "key", "import", "-q", "--no-passphrase",
-        data.join("alice.key.pem").to_str().unwrap(), "--cert", data.join("alice.cert.pem").to_str().unwrap(),
+        "key",
+        "import",
+        "-q",
+        "--no-passphrase",
+        data.join("alice.key.pem").to_str().unwrap(),
+        "--cert",
+        data.join("alice.cert.pem").to_str().unwrap(),
     ]);
     let bundle_path = dir.path().join("all.pem");
     std::fs::write(&bundle_path, bundle).unwrap();
@@ -67,8 +82,11 @@ fn setup(bcc: usize) -> Setup {
     while body.len() < 1 << 20 {
         let line: String = (0..76)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(state >> 58) as usize] as char
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(state >> 58) as usize] as char
             })
             .collect();
         body.push_str(&line);
@@ -82,15 +100,25 @@ fn setup(bcc: usize) -> Setup {
     );
     let message_path = dir.path().join("message.eml");
     std::fs::write(&message_path, &message).unwrap();
-    let inner = sealpost::message::split_for_encryption(message.as_bytes()).unwrap().inner;
+    let inner = sealpost::message::split_for_encryption(message.as_bytes())
+        .unwrap()
+        .inner;
     let inner_path = dir.path().join("inner.txt");
     std::fs::write(&inner_path, inner).unwrap();
-    Setup { dir, message: message_path, inner: inner_path, cert_files }
+    Setup {
+        dir,
+        message: message_path,
+        inner: inner_path,
+        cert_files,
+    }
 }
 
 fn openssl(inner: &Path, out: &Path, certs: &[&Path]) -> Command {
     let mut cmd = Command::new("openssl");
-    cmd.args(["cms", "-encrypt", "-binary", "-aes256", "-in"]).arg(inner).arg("-out").arg(out);
+    cmd.args(["cms", "-encrypt", "-binary", "-aes256", "-in"])
+        .arg(inner)
+        .arg("-out")
+        .arg(out);
     cmd.args(certs).stdout(null());
     cmd
 }
@@ -99,24 +127,47 @@ fn bench(bcc: usize) {
     let s = setup(bcc);
     let alice = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/alice.cert.pem");
     let out = s.dir.path().join("out");
-    header(&format!("1 MiB message, 1 To + {bcc} Bcc recipients ({} envelopes, sender copy in each)", bcc + 1));
+    header(&format!(
+        "1 MiB message, 1 To + {bcc} Bcc recipients ({} envelopes, sender copy in each)",
+        bcc + 1
+    ));
 
     // Reference: one openssl call per envelope, as a shell user keeping Bcc private must.
     let loop_cost = {
         let start = std::time::Instant::now();
         let mut peak = 0;
-        let mut envelope = |certs: &[&Path]| peak = peak.max(run(&mut openssl(&s.inner, &out, certs)).peak_rss);
+        let mut envelope =
+            |certs: &[&Path]| peak = peak.max(run(&mut openssl(&s.inner, &out, certs)).peak_rss);
         envelope(&[&s.cert_files[0], &alice]);
         for cert in &s.cert_files[1..] {
             envelope(&[cert, &alice]);
         }
-        Cost { wall: start.elapsed(), peak_rss: peak }
+        Cost {
+            wall: start.elapsed(),
+            peak_rss: peak,
+        }
     };
-    row(&format!("openssl cms -encrypt, once per envelope ({} calls)", bcc + 1), loop_cost, None);
+    row(
+        &format!(
+            "openssl cms -encrypt, once per envelope ({} calls)",
+            bcc + 1
+        ),
+        loop_cost,
+        None,
+    );
 
-    let all: Vec<&Path> = s.cert_files.iter().map(|p| p.as_path()).chain([alice.as_path()]).collect();
+    let all: Vec<&Path> = s
+        .cert_files
+        .iter()
+        .map(|p| p.as_path())
+        .chain([alice.as_path()])
+        .collect();
     let single = best_of(3, || openssl(&s.inner, &out, &all));
-    row("openssl cms -encrypt, one call to all (leaks Bcc)", single, Some(loop_cost));
+    row(
+        "openssl cms -encrypt, one call to all (leaks Bcc)",
+        single,
+        Some(loop_cost),
+    );
 
     let sealpost = |extra: &[&str]| {
         let ks = s.dir.path().join("ks");
@@ -125,14 +176,26 @@ fn bench(bcc: usize) {
         let extra: Vec<String> = extra.iter().map(|x| x.to_string()).collect();
         best_of(3, move || {
             let mut cmd = Command::new(sealpost_bin());
-            cmd.env("SEALPOST_KEYSTORE", &ks).args(["encrypt", "-q", "-o"]).arg(&out).args(&extra).arg(&msg);
+            cmd.env("SEALPOST_KEYSTORE", &ks)
+                .args(["encrypt", "-q", "-o"])
+                .arg(&out)
+                .args(&extra)
+                .arg(&msg);
             cmd
         })
     };
     let same_algs = sealpost(&["--cipher", "aes256-cbc", "--key-transport", "pkcs1"]);
-    row("sealpost encrypt, AES-256-CBC + PKCS#1 (as openssl)", same_algs, Some(loop_cost));
+    row(
+        "sealpost encrypt, AES-256-CBC + PKCS#1 (as openssl)",
+        same_algs,
+        Some(loop_cost),
+    );
     let default_algs = sealpost(&[]);
-    row("sealpost encrypt, default (AES-256-GCM + RSA-OAEP)", default_algs, Some(loop_cost));
+    row(
+        "sealpost encrypt, default (AES-256-GCM + RSA-OAEP)",
+        default_algs,
+        Some(loop_cost),
+    );
     println!(
         "  sealpost (same algorithms) vs one leaking openssl call: {:.2}x the time (target: at most 2x)",
         same_algs.wall.as_secs_f64() / single.wall.as_secs_f64()
@@ -142,7 +205,10 @@ fn bench(bcc: usize) {
         loop_cost.wall.as_secs_f64() / same_algs.wall.as_secs_f64()
     );
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-    println!("  sealpost output: {:.1} MB of Batch SMTP", size as f64 / 1e6);
+    println!(
+        "  sealpost output: {:.1} MB of Batch SMTP",
+        size as f64 / 1e6
+    );
 }
 
 fn main() {

@@ -20,7 +20,10 @@ pub struct Cost {
 /// and returns its cost; panics if it fails, since a failed run measures nothing.
 pub fn run(cmd: &mut Command) -> Cost {
     let start = Instant::now();
-    let child = cmd.stderr(Stdio::inherit()).spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let child = cmd
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
@@ -31,17 +34,26 @@ pub fn run(cmd: &mut Command) -> Cost {
     let status = std::process::ExitStatus::from_raw(status);
     assert!(status.success(), "{cmd:?} failed: {status}");
     std::mem::forget(child); // already reaped
-    Cost { wall, peak_rss: usage.ru_maxrss as u64 * 1024 }
+    Cost {
+        wall,
+        peak_rss: usage.ru_maxrss as u64 * 1024,
+    }
 }
 
 /// The best (lowest wall time) of `n` runs; memory of that run.
 pub fn best_of(n: usize, mut make: impl FnMut() -> Command) -> Cost {
-    (0..n).map(|_| run(&mut make())).min_by_key(|c| c.wall).unwrap()
+    (0..n)
+        .map(|_| run(&mut make()))
+        .min_by_key(|c| c.wall)
+        .unwrap()
 }
 
 pub fn header(title: &str) {
     println!("\n{title}");
-    println!("{:<58} {:>10} {:>11} {:>9}", "", "wall", "peak RSS", "vs ref");
+    println!(
+        "{:<58} {:>10} {:>11} {:>9}",
+        "", "wall", "peak RSS", "vs ref"
+    );
 }
 
 /// One row; `reference` is the row it is compared with (ratio = reference / this, so >1 is faster).

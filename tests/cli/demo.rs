@@ -15,8 +15,16 @@ fn readme_demo_runs_end_to_end() {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("demo finished"), "{stdout}");
     // Each reader saw the message body.
-    assert_eq!(stdout.matches("The meeting moves to Thursday.").count(), 4, "{stdout}");
+    assert_eq!(
+        stdout.matches("The meeting moves to Thursday.").count(),
+        4,
+        "{stdout}"
+    );
     // inspect: no copy discloses anyone beyond its addressees.
     assert!(!stdout.contains("beyond its addressees   dave"), "{stdout}");
-    assert_eq!(stdout.matches("beyond its addressees").count(), stdout.matches("beyond its addressees  none").count(), "{stdout}");
+    assert_eq!(
+        stdout.matches("beyond its addressees").count(),
+        stdout.matches("beyond its addressees  none").count(),
+        "{stdout}"
+    );
 }

@@ -5,8 +5,18 @@ use crate::common::{assert_clean_failure, data};
 use crate::world::World;
 
 fn inspect_json(w: &World, input: &[u8], extra: &[&str]) -> serde_json::Value {
-    let out = w.as_("alice").args(["--json", "inspect"]).args(extra).write_stdin(input.to_vec()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = w
+        .as_("alice")
+        .args(["--json", "inspect"])
+        .args(extra)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -14,20 +24,43 @@ fn inspect_json(w: &World, input: &[u8], extra: &[&str]) -> serde_json::Value {
 fn sealpost_copies_disclose_nobody_beyond_their_addressees() {
     let w = World::new();
     let msg = w.compose(&["bob"], &["carol"], &["dave", "erin"], "inspect me\r\n");
-    let out = w.as_("alice").arg("encrypt").write_stdin(msg).output().unwrap();
+    let out = w
+        .as_("alice")
+        .arg("encrypt")
+        .write_stdin(msg)
+        .output()
+        .unwrap();
     let report = inspect_json(&w, &out.stdout, &[]);
     let messages = report["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 3);
     for m in messages {
         assert_eq!(m["cms_type"], "enveloped-data");
-        assert_eq!(m["disclosed_beyond_addressees"].as_array().unwrap().len(), 0, "{m}");
+        assert_eq!(
+            m["disclosed_beyond_addressees"].as_array().unwrap().len(),
+            0,
+            "{m}"
+        );
         assert!(m["header_bcc"].as_array().unwrap().is_empty());
         // Every RecipientInfo is matched to a known certificate.
-        assert!(m["recipients"].as_array().unwrap().iter().all(|r| !r["known_as"].as_array().unwrap().is_empty()));
+        assert!(m["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["known_as"].as_array().unwrap().is_empty()));
     }
     let to_cc = &messages[0];
-    let named: Vec<&str> = to_cc["recipients"].as_array().unwrap().iter().map(|r| r["known_as"][0].as_str().unwrap()).collect();
-    assert_eq!(named, ["bob@example.org", "carol@example.org", "alice@example.org"]);
+    // RecipientInfos are a DER SET OF: their order follows their encoding.
+    let mut named: Vec<&str> = to_cc["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["known_as"][0].as_str().unwrap())
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        ["alice@example.org", "bob@example.org", "carol@example.org"]
+    );
 }
 
 #[test]
@@ -47,20 +80,47 @@ fn a_single_message_to_everyone_is_shown_to_leak_bcc() {
         .status()
         .unwrap();
     assert!(status.success());
-    let report = inspect_json(&w, &std::fs::read(&enc).unwrap(), &["--rcpt", "bob@example.org"]);
+    let report = inspect_json(
+        &w,
+        &std::fs::read(&enc).unwrap(),
+        &["--rcpt", "bob@example.org"],
+    );
     let m = &report["messages"][0];
-    assert_eq!(m["disclosed_beyond_addressees"], serde_json::json!(["dave@example.org"]), "{m}");
+    assert_eq!(
+        m["disclosed_beyond_addressees"],
+        serde_json::json!(["dave@example.org"]),
+        "{m}"
+    );
     // Text output says the same.
-    let out = w.as_("alice").args(["inspect", "--rcpt", "bob@example.org"]).arg(&enc).output().unwrap();
+    let out = w
+        .as_("alice")
+        .args(["inspect", "--rcpt", "bob@example.org"])
+        .arg(&enc)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.contains("beyond its addressees") && l.contains("dave@example.org")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("beyond its addressees") && l.contains("dave@example.org")),
+        "{text}"
+    );
 }
 
 #[test]
 fn inspect_rejects_garbage() {
     let w = World::new();
-    let out = w.as_("alice").arg("inspect").write_stdin(b"\x30\x03\x02\x01".to_vec()).output().unwrap();
+    let out = w
+        .as_("alice")
+        .arg("inspect")
+        .write_stdin(b"\x30\x03\x02\x01".to_vec())
+        .output()
+        .unwrap();
     assert_clean_failure(&out, 65);
-    let out = w.as_("alice").arg("inspect").write_stdin(b"MAIL FROM:<a@b>\r\nDATA\r\n".to_vec()).output().unwrap();
+    let out = w
+        .as_("alice")
+        .arg("inspect")
+        .write_stdin(b"MAIL FROM:<a@b>\r\nDATA\r\n".to_vec())
+        .output()
+        .unwrap();
     assert_clean_failure(&out, 65);
 }

@@ -501,12 +501,34 @@ fn wrong_passphrase_unlocks_nothing_and_prints_nothing() {
     let content = env.path("c.txt");
     std::fs::write(&content, "Content-Type: text/plain\r\n\r\nsecret\r\n").unwrap();
     let enc = env.path("m.eml");
-    run_tool("openssl", &["cms", "-encrypt", "-aes256", "-in", content.to_str().unwrap(), "-out", enc.to_str().unwrap(), data("bob.cert.pem").to_str().unwrap()]);
+    run_tool(
+        "openssl",
+        &[
+            "cms",
+            "-encrypt",
+            "-aes256",
+            "-in",
+            content.to_str().unwrap(),
+            "-out",
+            enc.to_str().unwrap(),
+            data("bob.cert.pem").to_str().unwrap(),
+        ],
+    );
     std::fs::write(env.path("wrong"), "not the passphrase\n").unwrap();
-    let out = env.cmd().arg("--passphrase-file").arg(env.path("wrong")).arg("decrypt").arg(&enc).output().unwrap();
+    let out = env
+        .cmd()
+        .arg("--passphrase-file")
+        .arg(env.path("wrong"))
+        .arg("decrypt")
+        .arg(&enc)
+        .output()
+        .unwrap();
     let stderr = assert_clean_failure(&out, 77);
     assert!(stderr.contains("wrong passphrase"), "{stderr}");
-    assert!(!stderr.contains("not the passphrase"), "the passphrase must never be echoed");
+    assert!(
+        !stderr.contains("not the passphrase"),
+        "the passphrase must never be echoed"
+    );
     // Without any passphrase source and no terminal: config error, at once.
     let out = env.cmd().arg("decrypt").arg(&enc).output().unwrap();
     assert_clean_failure(&out, 78);

@@ -437,3 +437,65 @@ fn large_signed_messages_take_the_in_memory_path() {
     let smime = encrypt_file(&w, &path, &[]);
     assert_clean_failure(&w.decrypt("bob", &smime, &["--require-signature"]), 65);
 }
+
+/// Between the streaming threshold (1 MiB) and the in-memory spool limit
+/// (4 MiB), Bcc envelopes share one base64 encoding of the ciphertext: every
+/// copy must still be exactly what a one-shot encoder writes, for every
+/// alignment the RecipientInfos produce (different key ids, numbers of
+/// recipients and transports give different prefix lengths).
+#[test]
+fn shared_encoding_of_mid_size_bcc_envelopes_is_exact() {
+    let w = World::new();
+    let bccs = ["carol", "dave", "erin", "frank", "grace"];
+    let list: Vec<String> = bccs.iter().map(|b| format!("{b}@example.org")).collect();
+    let msg = big_message(2 << 20, Some(&list.join(", ")), 7);
+    let path = w.path("mid.eml");
+    std::fs::write(&path, &msg).unwrap();
+    let expected = inner_of(&msg);
+    for flags in [
+        &["--keyid"][..],
+        &["--cipher", "aes256-gcm"],
+        &["--key-transport", "oaep", "--cipher", "aes128-cbc"],
+    ] {
+        let out = w
+            .as_("alice")
+            .arg("encrypt")
+            .args(flags)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let txns = sealpost::bsmtp::parse(&out.stdout).unwrap();
+        assert_eq!(txns.len(), 1 + bccs.len());
+        for t in &txns {
+            // The base64 body re-encoded in one shot must equal what was written.
+            let text = String::from_utf8_lossy(&t.data);
+            let (_, body) = text.split_once("\r\n\r\n").unwrap();
+            let der = sealpost::mime::decode_base64(body.as_bytes()).unwrap();
+            use base64::Engine;
+            let one_shot = base64::engine::general_purpose::STANDARD.encode(&der);
+            let mut wrapped = String::new();
+            for line in one_shot.as_bytes().chunks(76) {
+                wrapped.push_str(std::str::from_utf8(line).unwrap());
+                wrapped.push_str("\r\n");
+            }
+            assert_eq!(
+                body, wrapped,
+                "envelope to {:?} is not canonical base64",
+                t.rcpt_to
+            );
+            let who = t.rcpt_to[0].split('@').next().unwrap();
+            let got = w.decrypt(who, &t.data, &[]);
+            assert!(
+                got.status.success(),
+                "{who}: {}",
+                String::from_utf8_lossy(&got.stderr)
+            );
+            assert_eq!(got.stdout, expected, "{who} {flags:?}");
+        }
+    }
+}

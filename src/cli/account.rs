@@ -1,0 +1,348 @@
+//! `sealpost account add|list|remove`: mail accounts in the keystore's
+//! config.toml, and how a command gets an account's password at run time.
+
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args, Subcommand};
+use sealpost::account::{Account, AccountStore, Endpoint, Incoming, Protocol};
+use sealpost::error::{fail, fail_hint, Exit};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::secrets::{self, Ask, SecretSources};
+use super::{printable, write_stdout, Context};
+
+/// Manage mail accounts (submission and fetch servers)
+///
+/// An account names the submission servers (SMTP), the servers mail is
+/// fetched from (IMAP or POP3), and the user to log in as. Each server
+/// setting may list several URLs, separated by commas: they are tried in
+/// order, and when all fail the error names each one and why.
+///
+/// URLs: smtps://HOST[:465] (TLS), smtp://HOST[:587] (STARTTLS, required),
+/// imaps://HOST[:993], imap://HOST[:143] (STARTTLS), pop3s://HOST[:995],
+/// pop3://HOST[:110] (STLS). A connection without TLS must be asked for twice:
+/// the scheme smtp+plain://, imap+plain:// or pop3+plain://, and
+/// --insecure-plaintext.
+///
+/// Passwords are not stored unless --store-password says so. At run time a
+/// command that logs in takes the password from, in order: its own
+/// --password-file or --password-fd, the environment variable
+/// SEALPOST_PASSWORD_<NAME> (the account name in upper case, other characters
+/// as _), the file given as --password-file to `account add`, the password
+/// stored with --store-password, or a prompt when stdin is a terminal.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub command: AccountCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    Add(AddArgs),
+    List(ListArgs),
+    Remove(RemoveArgs),
+}
+
+/// Add (or with --replace, change) an account
+#[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("incoming").required(true).args(["imap", "pop3"])),
+    after_help = "Examples:\n  \
+    sealpost account add work --smtp smtps://mail.example.org --imap imaps://mail.example.org \\\n      \
+    --user alice@example.org --password-file ~/.config/work-pass\n  \
+    sealpost account add home --smtp smtp://a.example:587,smtps://b.example \\\n      \
+    --pop3 pop3s://pop.example --user alice --store-password"
+)]
+pub struct AddArgs {
+    /// Account name: letters, digits, '-', '_' and '.'
+    pub name: String,
+    /// Submission server URLs, tried in order (smtps://HOST:465, smtp://HOST:587)
+    #[arg(long, value_name = "URL[,URL…]")]
+    pub smtp: String,
+    /// IMAP server URLs, tried in order (imaps://HOST:993, imap://HOST:143)
+    #[arg(long, value_name = "URL[,URL…]")]
+    pub imap: Option<String>,
+    /// POP3 server URLs, tried in order (pop3s://HOST:995, pop3://HOST:110)
+    #[arg(long, value_name = "URL[,URL…]")]
+    pub pop3: Option<String>,
+    /// The user name to log in as (often the e-mail address)
+    #[arg(long)]
+    pub user: String,
+    /// A file whose first line is the password. Without --store-password its
+    /// path is recorded and the file read at each run; with it, the password
+    /// is read now and stored
+    #[arg(long, value_name = "FILE", conflicts_with = "password_fd")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password to store from file descriptor N (needs --store-password)
+    #[arg(long, value_name = "N", requires = "store_password")]
+    pub password_fd: Option<i32>,
+    /// Store the password in config.toml (mode 0600), in plain text
+    #[arg(long)]
+    pub store_password: bool,
+    /// A PEM file with CA certificates to trust besides the system roots
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow servers without TLS (URLs with the +plain schemes)
+    #[arg(long)]
+    pub insecure_plaintext: bool,
+    /// Maildir for fetched mail [default: KEYSTORE/mail/NAME]
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// Replace an existing account of the same name
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// List the accounts (never their passwords)
+#[derive(Debug, Args)]
+pub struct ListArgs {}
+
+/// Remove an account (its outbox entries and fetched mail stay)
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    pub name: String,
+}
+
+/// Run-time password options of the commands that log in.
+#[derive(Debug, Args, Clone)]
+pub struct PasswordArgs {
+    /// Read the account password from the first line of FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "password_fd")]
+    pub password_file: Option<PathBuf>,
+    /// Read the account password from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub password_fd: Option<i32>,
+}
+
+pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let mut store = AccountStore::load(&ks.config_path())?;
+    match args.command {
+        AccountCommand::Add(a) => add(a, &mut store, ctx),
+        AccountCommand::List(_) => list(&store, ctx),
+        AccountCommand::Remove(r) => {
+            store.remove(&r.name)?;
+            store.save()?;
+            ctx.note(format!("removed account {}", r.name));
+            Ok(())
+        }
+    }
+}
+
+fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()> {
+    sealpost::account::check_name(&a.name)?;
+    let smtp = Endpoint::parse_list(Protocol::Smtp, &a.smtp)?;
+    let incoming = match (&a.imap, &a.pop3) {
+        (Some(i), None) => Incoming::Imap(Endpoint::parse_list(Protocol::Imap, i)?),
+        (None, Some(p)) => Incoming::Pop3(Endpoint::parse_list(Protocol::Pop3, p)?),
+        _ => return Err(fail(Exit::Usage, "give exactly one of --imap and --pop3")),
+    };
+    let ca_file = match &a.ca_file {
+        Some(p) => {
+            let abs = absolute(p)?;
+            let pem = std::fs::read(&abs)
+                .map_err(|e| fail(Exit::NoInput, format!("cannot read {}: {e}", abs.display())))?;
+            lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|_| {
+                fail(
+                    Exit::DataErr,
+                    format!("{} holds no PEM certificate", abs.display()),
+                )
+            })?;
+            Some(abs)
+        }
+        None => None,
+    };
+    let mut account = Account {
+        name: a.name.clone(),
+        user: a.user.clone(),
+        smtp,
+        incoming,
+        ca_file,
+        insecure_plaintext: a.insecure_plaintext,
+        password_file: None,
+        stored_password: None,
+        maildir: a.maildir.as_deref().map(absolute).transpose()?,
+    };
+    if a.store_password {
+        let env = account.password_env_var();
+        let sources = SecretSources {
+            file: a.password_file.as_deref(),
+            fd: a.password_fd,
+            env_var: Some(&env),
+            flags: "--password-file FILE or --password-fd N",
+        };
+        let pw = secrets::read_secret(
+            &sources,
+            "account password",
+            Ask::New,
+            ctx.stdin_is_terminal(),
+        )?;
+        account.stored_password = Some(pw.to_string());
+    } else if let Some(p) = &a.password_file {
+        let abs = absolute(p)?;
+        if !abs.is_file() {
+            return Err(fail(
+                Exit::NoInput,
+                format!("password file {} does not exist", abs.display()),
+            ));
+        }
+        account.password_file = Some(abs);
+    }
+    store.add(&account, a.replace)?;
+    store.save()?;
+    ctx.note(format!(
+        "added account {} ({} at {})",
+        account.name,
+        printable(&account.user),
+        account.smtp[0]
+    ));
+    Ok(())
+}
+
+fn password_source(a: &Account) -> String {
+    if a.password_file.is_some() {
+        "file".into()
+    } else if a.stored_password.is_some() {
+        "stored".into()
+    } else {
+        format!("{} or prompt", a.password_env_var())
+    }
+}
+
+fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
+    let accounts = store.list()?;
+    let urls = |v: &[Endpoint]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    if ctx.global.json {
+        let items: Vec<_> = accounts
+            .iter()
+            .map(|a| {
+                let (kind, inc) = match &a.incoming {
+                    Incoming::Imap(v) => ("imap", urls(v)),
+                    Incoming::Pop3(v) => ("pop3", urls(v)),
+                };
+                json!({
+                    "name": a.name,
+                    "user": a.user,
+                    "smtp": urls(&a.smtp),
+                    kind: inc,
+                    "ca_file": a.ca_file,
+                    "insecure_plaintext": a.insecure_plaintext,
+                    "password_file": a.password_file,
+                    "password_stored": a.stored_password.is_some(),
+                    "password_env": a.password_env_var(),
+                })
+            })
+            .collect();
+        return ctx.print_json(&json!({ "accounts": items }));
+    }
+    let mut out = String::new();
+    for a in &accounts {
+        let (kind, inc) = match &a.incoming {
+            Incoming::Imap(v) => ("imap", urls(v)),
+            Incoming::Pop3(v) => ("pop3", urls(v)),
+        };
+        out.push_str(&format!(
+            "{}\n  user      {}\n  smtp      {}\n  {kind}      {}\n  password  {}\n",
+            a.name,
+            printable(&a.user),
+            urls(&a.smtp).join(", "),
+            inc.join(", "),
+            password_source(a),
+        ));
+        if let Some(ca) = &a.ca_file {
+            out.push_str(&format!("  ca-file   {}\n", ca.display()));
+        }
+    }
+    if accounts.is_empty() {
+        ctx.note("no accounts; add one with `sealpost account add`");
+    }
+    write_stdout(out.as_bytes(), false)
+}
+
+/// The account a command acts for: the one named, else the only one.
+pub fn choose(store: &AccountStore, name: Option<&str>) -> anyhow::Result<Account> {
+    if let Some(n) = name {
+        return store.get(n);
+    }
+    let all = store.list()?;
+    match all.len() {
+        1 => Ok(all.into_iter().next().unwrap()),
+        0 => Err(fail_hint(
+            Exit::Config,
+            "no account configured",
+            "add one with `sealpost account add NAME --smtp URL --imap URL --user USER`",
+        )),
+        _ => Err(fail_hint(
+            Exit::Usage,
+            "several accounts are configured; say which",
+            "give --account NAME (see `sealpost account list`)",
+        )),
+    }
+}
+
+/// The account's password, from the sources in the order documented on
+/// `sealpost account`.
+pub fn password(
+    account: &Account,
+    args: &PasswordArgs,
+    ctx: &Context,
+) -> anyhow::Result<Zeroizing<String>> {
+    let env = account.password_env_var();
+    let what = format!("password of account {}", account.name);
+    let flags = "--password-file FILE or --password-fd N";
+    if args.password_file.is_some()
+        || args.password_fd.is_some()
+        || std::env::var_os(&env).is_some()
+    {
+        let sources = SecretSources {
+            file: args.password_file.as_deref(),
+            fd: args.password_fd,
+            env_var: Some(&env),
+            flags,
+        };
+        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal());
+    }
+    if let Some(file) = &account.password_file {
+        let sources = SecretSources {
+            file: Some(file),
+            fd: None,
+            env_var: None,
+            flags,
+        };
+        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal());
+    }
+    if let Some(p) = &account.stored_password {
+        return Ok(Zeroizing::new(p.clone()));
+    }
+    let sources = SecretSources {
+        file: None,
+        fd: None,
+        env_var: Some(&env),
+        flags,
+    };
+    secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal())
+}
+
+/// The extra CA certificates of an account, if it names a file.
+pub fn ca_pem(account: &Account) -> anyhow::Result<Option<Vec<u8>>> {
+    match &account.ca_file {
+        None => Ok(None),
+        Some(p) => std::fs::read(p).map(Some).map_err(|e| {
+            fail_hint(
+                Exit::Config,
+                format!(
+                    "cannot read the CA file {} of account {}: {e}",
+                    p.display(),
+                    account.name
+                ),
+                "fix it with `sealpost account add --replace`",
+            )
+        }),
+    }
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p)
+        .map_err(|e| fail(Exit::Usage, format!("cannot resolve {}: {e}", p.display())))
+}

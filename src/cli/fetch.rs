@@ -1,0 +1,229 @@
+//! `sealpost fetch`: new mail from IMAP or POP3 into a Maildir per account.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::Args;
+use sealpost::account::{Account, AccountStore, Incoming};
+use sealpost::error::{fail, single_line, Exit};
+use sealpost::fetch::{self, imap::Imap, pop3::Pop3, tls::TlsSetup, Remote, Summary};
+use serde_json::json;
+
+use super::account::{self, PasswordArgs};
+use super::Context;
+
+/// Download new mail into a local Maildir, losing and doubling nothing
+///
+/// Each account's mail goes to its Maildir (KEYSTORE/mail/NAME unless
+/// `account add --maildir` chose another). IMAP (INBOX) is fetched by UID
+/// and UIDVALIDITY, POP3 by UIDL. Every message is written to tmp/, fsynced
+/// and renamed into new/ before it is recorded as fetched, and its file name
+/// comes from the server's identity for it, so a run interrupted at any
+/// moment is resumed by the next with no message lost or stored twice. When
+/// the server's UIDVALIDITY changes the whole mailbox is fetched again and
+/// messages already stored (same SHA-256) are skipped.
+///
+/// Several accounts (--all, or more than one named) are fetched at the same
+/// time, each over its own connection; passwords are gathered first.
+///
+/// With --delete, messages are removed from the server only once they are
+/// durable locally; if the connection drops before the server commits the
+/// deletion, the next --delete run finishes it.
+///
+/// Exit status 69 when no server of an account could be used, 75 when a
+/// connection broke mid-run (run again: it resumes), 77 for a refused login.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost fetch                  # the only account\n  \
+    sealpost fetch work --delete\n  \
+    sealpost fetch --all")]
+pub struct FetchArgs {
+    /// Accounts to fetch [default: the only account]
+    #[arg(value_name = "ACCOUNT", conflicts_with = "all")]
+    pub accounts: Vec<String>,
+    /// Fetch every account
+    #[arg(long)]
+    pub all: bool,
+    /// Delete fetched messages from the server (only once stored locally)
+    #[arg(long)]
+    pub delete: bool,
+    /// Seconds to wait for a connection or a reply
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let store = AccountStore::load(&ks.config_path())?;
+    let accounts: Vec<Account> = if args.all {
+        store.list()?
+    } else if args.accounts.is_empty() {
+        vec![account::choose(&store, None)?]
+    } else {
+        args.accounts
+            .iter()
+            .map(|n| store.get(n))
+            .collect::<anyhow::Result<_>>()?
+    };
+    if accounts.is_empty() {
+        return Err(fail(Exit::Config, "no account configured"));
+    }
+    if (args.password.password_file.is_some() || args.password.password_fd.is_some())
+        && accounts.len() > 1
+    {
+        return Err(fail(
+            Exit::Usage,
+            "--password-file and --password-fd name one account's password: fetch one account",
+        ));
+    }
+    // Passwords first, one account after the other (a prompt must not race
+    // another); then every account is fetched at the same time.
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let prepared: Vec<anyhow::Result<Prepared>> = accounts
+        .iter()
+        .map(|acct| {
+            Ok(Prepared {
+                password: account::password(acct, &args.password, ctx)?,
+                tls: TlsSetup::new(account::ca_pem(acct)?.as_deref())?,
+            })
+        })
+        .collect();
+    let bars = (!ctx.global.quiet && !ctx.global.json && std::io::stderr().is_terminal())
+        .then(indicatif::MultiProgress::new);
+    let outcomes: Vec<anyhow::Result<Summary>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = accounts
+            .iter()
+            .zip(prepared)
+            .map(|(acct, prep)| {
+                let maildir = acct.maildir_path(ks.root());
+                let bars = bars.as_ref();
+                let delete = args.delete;
+                scope.spawn(move || fetch_one(acct, &maildir, prep?, timeout, delete, bars))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(fail(Exit::Software, "a fetch thread panicked")))
+            })
+            .collect()
+    });
+    let mut results = Vec::new();
+    let mut first_error: Option<anyhow::Error> = None;
+    for (acct, outcome) in accounts.iter().zip(outcomes) {
+        let maildir = acct.maildir_path(ks.root());
+        match outcome {
+            Ok(sum) => {
+                if !ctx.global.json {
+                    ctx.note(format!(
+                        "{}: {} new message(s) in {}{}{}",
+                        acct.name,
+                        sum.new,
+                        maildir.display(),
+                        if sum.deleted > 0 {
+                            format!(", {} deleted from the server", sum.deleted)
+                        } else {
+                            String::new()
+                        },
+                        if sum.resynced {
+                            " (UIDVALIDITY changed: resynchronised)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    ctx.detail(format!(
+                        "{}: {} bytes on the wire",
+                        acct.name, sum.wire_bytes
+                    ));
+                }
+                results.push(json!({
+                    "account": acct.name,
+                    "maildir": maildir,
+                    "summary": sum,
+                }));
+            }
+            Err(e) => {
+                if accounts.len() > 1 {
+                    ctx.warn(format!("{}: {}", acct.name, single_line(&e)));
+                }
+                results.push(json!({ "account": acct.name, "error": single_line(&e) }));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if ctx.global.json {
+        ctx.print_json(&json!({ "accounts": results }))?;
+    }
+    match first_error {
+        Some(e) if accounts.len() == 1 => Err(e),
+        Some(e) => {
+            let (exit, _) = sealpost::error::classify(&e);
+            Err(fail(
+                exit,
+                "some accounts could not be fetched (see the warnings)",
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+/// What an account's fetch needs from the main thread.
+struct Prepared {
+    password: zeroize::Zeroizing<String>,
+    tls: TlsSetup,
+}
+
+fn fetch_one(
+    acct: &Account,
+    maildir: &std::path::Path,
+    prep: Prepared,
+    timeout: Duration,
+    delete: bool,
+    bars: Option<&indicatif::MultiProgress>,
+) -> anyhow::Result<Summary> {
+    let mut remote: Box<dyn Remote> = match &acct.incoming {
+        Incoming::Imap(eps) => Box::new(fetch::tls::connect::<Imap>(
+            eps,
+            &prep.tls,
+            &acct.user,
+            &prep.password,
+            timeout,
+        )?),
+        Incoming::Pop3(eps) => Box::new(fetch::tls::connect::<Pop3>(
+            eps,
+            &prep.tls,
+            &acct.user,
+            &prep.password,
+            timeout,
+        )?),
+    };
+    let bar = bars.map(|m| {
+        let b = m.add(indicatif::ProgressBar::new(0));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+            "{} {{bar:30}} {{pos}}/{{len}} messages",
+            acct.name
+        )) {
+            b.set_style(style);
+        }
+        b
+    });
+    let result = fetch::sync(
+        &acct.name,
+        remote.as_mut(),
+        maildir,
+        delete,
+        &mut |done, total| {
+            if let Some(b) = &bar {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            }
+        },
+    );
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    result
+}

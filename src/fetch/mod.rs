@@ -1,0 +1,515 @@
+//! Fetching mail into a Maildir so that no interruption loses or doubles a
+//! message.
+//!
+//! For each server message not yet fetched: download it, write it to the
+//! Maildir (tmp/, fsync, rename into new/, fsync — see [`crate::maildir`]),
+//! and only then append "fetched" to the journal (fsynced). A run killed
+//! between the rename and the journal line finds the message on the next run
+//! by its file name, which is derived from the server's identity for it
+//! (IMAP UIDVALIDITY + UID, POP3 UIDL), and records it without a second copy.
+//!
+//! IMAP UIDs mean nothing once UIDVALIDITY changes: the next run fetches the
+//! whole mailbox again and skips every message whose SHA-256 matches one
+//! fetched before, so a resync never duplicates.
+//!
+//! `--delete` removes from the server only messages the journal records as
+//! fetched (hence durable locally). If the connection drops before the
+//! deletion is committed (POP3 QUIT, IMAP EXPUNGE), the messages stay on the
+//! server, are still recorded, and the next `--delete` run removes them.
+//!
+//! The journal, `.sealpost-fetch` in the Maildir, is one JSON object per
+//! line; a torn last line (crash mid-write) is ignored. It is rewritten
+//! compactly (atomically) at the end of each run.
+
+pub mod imap;
+pub mod pop3;
+pub mod tls;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{fail, Exit};
+use crate::fsutil::{self, PRIVATE_FILE};
+use crate::maildir::Maildir;
+
+const JOURNAL: &str = ".sealpost-fetch";
+const LOCK: &str = ".sealpost-fetch.lock";
+
+/// One message on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMessage {
+    /// IMAP UID (decimal) or POP3 UIDL.
+    pub key: String,
+    pub size: u64,
+}
+
+/// What the server holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// IMAP UIDVALIDITY; `None` for POP3.
+    pub validity: Option<u32>,
+    pub messages: Vec<RemoteMessage>,
+}
+
+/// A logged-in mailbox on a server.
+pub trait Remote {
+    fn list(&mut self) -> anyhow::Result<Listing>;
+    fn fetch(&mut self, key: &str) -> anyhow::Result<Vec<u8>>;
+    /// Marks messages for deletion and commits the deletion.
+    fn delete(&mut self, keys: &[String]) -> anyhow::Result<()>;
+    /// Logs out (POP3: QUIT, which commits deletions).
+    fn finish(&mut self) -> anyhow::Result<()>;
+    /// Bytes read from and written to the network so far.
+    fn wire_bytes(&self) -> u64 {
+        0
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "t", rename_all = "lowercase")]
+enum Line {
+    /// The IMAP UIDVALIDITY the following keys belong to.
+    Validity { v: Option<u32> },
+    /// A message now durable in the Maildir.
+    Got { k: String, h: String },
+    /// A message deleted from the server (no longer listed).
+    Gone { k: String },
+}
+
+/// What has been fetched from one mailbox.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct State {
+    pub validity: Option<u32>,
+    /// Server key → SHA-256 (hex) of the message, for keys of `validity`.
+    pub fetched: BTreeMap<String, String>,
+    /// Hashes of messages fetched under an earlier UIDVALIDITY.
+    pub old_hashes: HashSet<String>,
+}
+
+impl State {
+    fn apply(&mut self, line: Line) {
+        match line {
+            Line::Validity { v } => {
+                if v != self.validity {
+                    self.old_hashes
+                        .extend(std::mem::take(&mut self.fetched).into_values());
+                    self.validity = v;
+                }
+            }
+            Line::Got { k, h } => {
+                self.fetched.insert(k, h);
+            }
+            Line::Gone { k } => {
+                self.fetched.remove(&k);
+            }
+        }
+    }
+}
+
+/// The journal of one Maildir, open for appending.
+pub struct Journal {
+    path: PathBuf,
+    file: fs::File,
+    pub state: State,
+}
+
+impl Journal {
+    /// Reads the journal in `maildir` (empty if none).
+    pub fn open(maildir: &Path) -> anyhow::Result<Journal> {
+        let path = maildir.join(JOURNAL);
+        let mut state = State::default();
+        match fs::read(&path) {
+            Ok(data) => {
+                let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+                let last = lines.len().saturating_sub(1);
+                for (i, l) in lines.iter().enumerate() {
+                    if l.is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_slice::<Line>(l) {
+                        Ok(line) => state.apply(line),
+                        // A torn last line: the write it belongs to never completed.
+                        Err(_) if i == last => {}
+                        Err(e) => {
+                            return Err(fail(
+                                Exit::DataErr,
+                                format!("{} line {} is damaged: {e}", path.display(), i + 1),
+                            ))
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+        let mut journal = Journal {
+            file: Self::append_handle(&path)?,
+            path,
+            state,
+        };
+        // Start from a compact, well-formed file (drops a torn last line).
+        journal.compact()?;
+        Ok(journal)
+    }
+
+    fn append_handle(path: &Path) -> anyhow::Result<fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))
+    }
+
+    fn append(&mut self, line: Line) -> anyhow::Result<()> {
+        let mut text = serde_json::to_vec(&line)?;
+        text.push(b'\n');
+        self.file
+            .write_all(&text)
+            .and_then(|_| self.file.sync_data())
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.state.apply(line);
+        Ok(())
+    }
+
+    /// Rewrites the journal as the current state, atomically.
+    pub fn compact(&mut self) -> anyhow::Result<()> {
+        let mut text = Vec::new();
+        for line in self.lines() {
+            text.extend(serde_json::to_vec(&line)?);
+            text.push(b'\n');
+        }
+        fsutil::atomic_write(&self.path, &text, PRIVATE_FILE)?;
+        self.file = Self::append_handle(&self.path)?;
+        Ok(())
+    }
+
+    fn lines(&self) -> Vec<Line> {
+        let mut out = Vec::new();
+        if !self.state.old_hashes.is_empty() {
+            // Old hashes survive as the keys of a past validity.
+            out.push(Line::Validity { v: Some(0) });
+            let mut hashes: Vec<&String> = self.state.old_hashes.iter().collect();
+            hashes.sort();
+            for (i, h) in hashes.into_iter().enumerate() {
+                out.push(Line::Got {
+                    k: format!("old-{i}"),
+                    h: h.clone(),
+                });
+            }
+        }
+        out.push(Line::Validity {
+            v: self.state.validity,
+        });
+        for (k, h) in &self.state.fetched {
+            out.push(Line::Got {
+                k: k.clone(),
+                h: h.clone(),
+            });
+        }
+        out
+    }
+}
+
+/// An exclusive lock on a Maildir's fetch state, so two runs never interleave.
+pub struct FetchLock {
+    _file: fs::File,
+}
+
+pub fn lock(maildir: &Path) -> anyhow::Result<FetchLock> {
+    fsutil::create_private_dir(maildir)?;
+    let path = maildir.join(LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(fail(
+            Exit::TempFail,
+            format!("another sealpost is fetching into {}", maildir.display()),
+        ));
+    }
+    Ok(FetchLock { _file: file })
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Messages written to the Maildir.
+    pub new: usize,
+    /// Messages found already in the Maildir (an interrupted run, or a resync).
+    pub already_local: usize,
+    /// Messages deleted from the server.
+    pub deleted: usize,
+    /// Messages on the server after the run.
+    pub on_server: usize,
+    /// Whether UIDVALIDITY changed since the last run.
+    pub resynced: bool,
+    pub wire_bytes: u64,
+}
+
+/// The Maildir file name of a server message: stable across runs.
+pub fn file_name(account: &str, validity: Option<u32>, key: &str) -> String {
+    let scope = match validity {
+        Some(v) => format!("i{v}"),
+        None => "p".to_string(),
+    };
+    let safe: String = if key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        key.to_string()
+    } else {
+        hex::encode(key.as_bytes())
+    };
+    let account: String = account.replace(['/', ':', '.'], "_");
+    format!("sealpost.{account}.{scope}.{safe}")
+}
+
+/// Brings `maildir` up to date with `remote`; see the module documentation.
+/// `progress` is called after each message with (done, total).
+pub fn sync(
+    account: &str,
+    remote: &mut dyn Remote,
+    maildir_path: &Path,
+    delete: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<Summary> {
+    let _lock = lock(maildir_path)?;
+    let mut maildir = Maildir::open(maildir_path)?;
+    let mut journal = Journal::open(maildir_path)?;
+    let listing = remote.list()?;
+    let mut summary = Summary::default();
+    if listing.validity != journal.state.validity {
+        summary.resynced = journal.state.validity.is_some() || !journal.state.fetched.is_empty();
+        journal.append(Line::Validity {
+            v: listing.validity,
+        })?;
+    }
+    // Forget keys the server no longer has: they never come back.
+    let listed: HashSet<&str> = listing.messages.iter().map(|m| m.key.as_str()).collect();
+    let gone: Vec<String> = journal
+        .state
+        .fetched
+        .keys()
+        .filter(|k| !listed.contains(k.as_str()))
+        .cloned()
+        .collect();
+    for k in gone {
+        journal.append(Line::Gone { k })?;
+    }
+    let todo: Vec<&RemoteMessage> = listing
+        .messages
+        .iter()
+        .filter(|m| !journal.state.fetched.contains_key(&m.key))
+        .collect();
+    let total = todo.len();
+    for (i, m) in todo.into_iter().enumerate() {
+        let data = remote.fetch(&m.key)?;
+        let hash = hex::encode(Sha256::digest(&data));
+        let name = file_name(account, listing.validity, &m.key);
+        // Fetched before under an earlier UIDVALIDITY: already local.
+        let known = journal.state.old_hashes.contains(&hash);
+        if known || !maildir.deliver(&name, &data)? {
+            summary.already_local += 1;
+        } else {
+            summary.new += 1;
+        }
+        journal.append(Line::Got {
+            k: m.key.clone(),
+            h: hash,
+        })?;
+        progress(i + 1, total);
+    }
+    summary.on_server = listing.messages.len();
+    if delete {
+        let keys: Vec<String> = listing
+            .messages
+            .iter()
+            .filter(|m| journal.state.fetched.contains_key(&m.key))
+            .map(|m| m.key.clone())
+            .collect();
+        if !keys.is_empty() {
+            remote.delete(&keys)?;
+            summary.deleted = keys.len();
+            summary.on_server -= keys.len();
+        }
+    }
+    remote.finish()?;
+    summary.wire_bytes = remote.wire_bytes();
+    if summary.deleted > 0 {
+        // Deleted keys are gone for good once the server committed the deletion.
+        let keys: Vec<String> = journal.state.fetched.keys().cloned().collect();
+        for k in keys.into_iter().filter(|k| listed.contains(k.as_str())) {
+            journal.append(Line::Gone { k })?;
+        }
+    }
+    journal.compact()?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An in-memory server.
+    struct Fake {
+        validity: Option<u32>,
+        messages: Vec<(String, Vec<u8>)>,
+        fail_fetch_after: Option<usize>,
+        fetched: usize,
+        deleted: Vec<String>,
+        commit_delete: bool,
+    }
+
+    impl Remote for Fake {
+        fn list(&mut self) -> anyhow::Result<Listing> {
+            Ok(Listing {
+                validity: self.validity,
+                messages: self
+                    .messages
+                    .iter()
+                    .map(|(k, d)| RemoteMessage {
+                        key: k.clone(),
+                        size: d.len() as u64,
+                    })
+                    .collect(),
+            })
+        }
+        fn fetch(&mut self, key: &str) -> anyhow::Result<Vec<u8>> {
+            if Some(self.fetched) == self.fail_fetch_after {
+                return Err(fail(Exit::TempFail, "connection lost"));
+            }
+            self.fetched += 1;
+            Ok(self
+                .messages
+                .iter()
+                .find(|(k, _)| k == key)
+                .unwrap()
+                .1
+                .clone())
+        }
+        fn delete(&mut self, keys: &[String]) -> anyhow::Result<()> {
+            if !self.commit_delete {
+                return Err(fail(Exit::TempFail, "connection lost before QUIT"));
+            }
+            self.deleted.extend(keys.iter().cloned());
+            self.messages.retain(|(k, _)| !keys.contains(k));
+            Ok(())
+        }
+        fn finish(&mut self) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn server(validity: Option<u32>, n: usize) -> Fake {
+        Fake {
+            validity,
+            messages: (1..=n)
+                .map(|i| {
+                    (
+                        i.to_string(),
+                        format!("Subject: {i}\r\n\r\nbody {i}\r\n").into_bytes(),
+                    )
+                })
+                .collect(),
+            fail_fetch_after: None,
+            fetched: 0,
+            deleted: Vec::new(),
+            commit_delete: true,
+        }
+    }
+
+    fn count(md: &Path) -> usize {
+        fs::read_dir(md.join("new")).unwrap().count()
+            + fs::read_dir(md.join("cur")).unwrap().count()
+    }
+
+    #[test]
+    fn interrupted_runs_resume_without_loss_or_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let mut s = server(Some(7), 5);
+        s.fail_fetch_after = Some(2);
+        assert!(sync("a", &mut s, &md, false, &mut |_, _| {}).is_err());
+        assert_eq!(count(&md), 2);
+        // Simulate a kill after the rename but before the journal line: remove it.
+        let journal = fs::read_to_string(md.join(JOURNAL)).unwrap();
+        let trimmed: Vec<&str> = journal
+            .lines()
+            .filter(|l| !l.contains("\"k\":\"2\""))
+            .collect();
+        fs::write(
+            md.join(JOURNAL),
+            trimmed.join("\n") + "\n{\"t\":\"got\",\"k\"",
+        )
+        .unwrap();
+        s.fail_fetch_after = None;
+        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        assert_eq!((sum.new, sum.already_local), (3, 1));
+        assert_eq!(count(&md), 5);
+        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        assert_eq!((sum.new, sum.already_local), (0, 0));
+    }
+
+    #[test]
+    fn uidvalidity_change_resyncs_without_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let mut s = server(Some(1), 3);
+        sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        // The server renumbers everything and gets one new message.
+        s.validity = Some(2);
+        for (k, _) in s.messages.iter_mut() {
+            *k = format!("{}", k.parse::<u32>().unwrap() + 100);
+        }
+        s.messages
+            .push(("200".into(), b"Subject: new\r\n\r\nnew\r\n".to_vec()));
+        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        assert!(sum.resynced);
+        assert_eq!((sum.new, sum.already_local), (1, 3));
+        assert_eq!(count(&md), 4);
+        // The old hashes survive compaction.
+        s.validity = Some(3);
+        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        assert_eq!((sum.new, sum.already_local), (0, 4));
+    }
+
+    #[test]
+    fn delete_only_what_is_local_and_finish_after_a_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let mut s = server(None, 3);
+        s.commit_delete = false;
+        assert!(sync("a", &mut s, &md, true, &mut |_, _| {}).is_err());
+        assert_eq!(count(&md), 3);
+        assert_eq!(s.messages.len(), 3, "nothing deleted before the commit");
+        s.commit_delete = true;
+        s.messages
+            .push(("4".into(), b"Subject: 4\r\n\r\nfour\r\n".to_vec()));
+        s.fail_fetch_after = Some(s.fetched);
+        // Message 4 cannot be fetched: the run fails before deleting anything.
+        assert!(sync("a", &mut s, &md, true, &mut |_, _| {}).is_err());
+        assert_eq!(s.messages.len(), 4);
+        s.fail_fetch_after = None;
+        let sum = sync("a", &mut s, &md, true, &mut |_, _| {}).unwrap();
+        assert_eq!((sum.new, sum.deleted, sum.on_server), (1, 4, 0));
+        assert!(s.messages.is_empty());
+        assert_eq!(count(&md), 4);
+        assert!(Journal::open(&md).unwrap().state.fetched.is_empty());
+    }
+
+    #[test]
+    fn file_names_are_stable_and_safe() {
+        assert_eq!(file_name("work", Some(5), "17"), "sealpost.work.i5.17");
+        assert_eq!(file_name("a.b", None, "x/y:z"), "sealpost.a_b.p.782f793a7a");
+    }
+}

@@ -1,0 +1,275 @@
+//! Connections for IMAP and POP3: TCP with a timeout, rustls (system roots
+//! plus an optional extra CA), implicit TLS or STARTTLS/STLS, host failover,
+//! and a count of the bytes on the wire.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+
+use crate::account::{Endpoint, Security};
+use crate::error::{fail, fail_hint, Exit};
+
+/// A TCP stream, TLS or not.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A buffered line-oriented connection that counts bytes both ways.
+pub struct Conn {
+    reader: BufReader<Counted>,
+}
+
+struct Counted {
+    inner: Stream,
+    bytes: u64,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Longest line accepted from a server (a guard against garbage).
+const MAX_LINE: usize = 64 * 1024;
+
+impl Conn {
+    fn new(stream: Stream) -> Conn {
+        Conn {
+            reader: BufReader::new(Counted {
+                inner: stream,
+                bytes: 0,
+            }),
+        }
+    }
+
+    /// Reads one line, without its CRLF. End of stream is an error.
+    pub fn read_line(&mut self) -> io::Result<Vec<u8>> {
+        let mut line = Vec::new();
+        let n = (&mut self.reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection",
+            ));
+        }
+        if !line.ends_with(b"\n") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server sent an overlong line",
+            ));
+        }
+        line.pop();
+        if line.ends_with(b"\r") {
+            line.pop();
+        }
+        Ok(line)
+    }
+
+    /// Reads exactly `n` bytes.
+    pub fn read_exact(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        self.reader.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Writes and flushes.
+    pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        let s = &mut self.reader.get_mut().inner;
+        s.write_all(data)?;
+        s.flush()?;
+        self.reader.get_mut().bytes += data.len() as u64;
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.reader.get_ref().bytes
+    }
+
+    /// Replaces the plain stream with TLS (after STARTTLS/STLS). Anything
+    /// the server sent after its reply and before the handshake is refused.
+    pub fn upgrade(self, tls: &TlsSetup, host: &str) -> anyhow::Result<Conn> {
+        if !self.reader.buffer().is_empty() {
+            return Err(anyhow::anyhow!(
+                "the server sent data before the TLS handshake"
+            ));
+        }
+        let counted = self.reader.into_inner();
+        let bytes = counted.bytes;
+        let Stream::Plain(tcp) = counted.inner else {
+            return Err(anyhow::anyhow!("already encrypted"));
+        };
+        let mut conn = Conn::new(tls.wrap(tcp, host)?);
+        conn.reader.get_mut().bytes = bytes;
+        Ok(conn)
+    }
+}
+
+/// The TLS client settings.
+pub struct TlsSetup {
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl TlsSetup {
+    /// System roots plus the certificates in `extra_ca_pem`.
+    pub fn new(extra_ca_pem: Option<&[u8]>) -> anyhow::Result<TlsSetup> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        if let Some(pem) = extra_ca_pem {
+            let mut n = 0;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| fail(Exit::Config, format!("bad CA file: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| fail(Exit::Config, format!("bad CA certificate: {e}")))?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err(fail(Exit::Config, "the CA file holds no certificate"));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| fail(Exit::Software, format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(TlsSetup {
+            config: Arc::new(config),
+        })
+    }
+
+    fn wrap(&self, tcp: TcpStream, host: &str) -> anyhow::Result<Stream> {
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| anyhow::anyhow!("invalid server name {host:?}: {e}"))?;
+        let conn = rustls::ClientConnection::new(self.config.clone(), name)?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        // Handshake now, so certificate errors surface here and not mid-protocol.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+/// How a protocol turns a plain connection into TLS and logs in.
+pub trait Dialect {
+    type Session;
+    /// After connect (before TLS for STARTTLS): read the greeting, send
+    /// STARTTLS/STLS. Returns the connection ready for the handshake.
+    fn starttls(conn: &mut Conn) -> anyhow::Result<()>;
+    /// Reads the greeting on a TLS or plain connection.
+    fn greeting(conn: &mut Conn) -> anyhow::Result<()>;
+    /// Logs in. `Err(Login)` for a refused login.
+    fn login(conn: Conn, user: &str, password: &str) -> Result<Self::Session, LoginError>;
+}
+
+/// Why logging in failed.
+pub enum LoginError {
+    /// The server refused the credentials.
+    Refused(String),
+    /// Anything else (connection, protocol).
+    Other(anyhow::Error),
+}
+
+/// Connects to the first endpoint that works and logs in. A refused login
+/// stops the search with [`Exit::NoPerm`]; when every endpoint fails, the
+/// error names each and why ([`Exit::Unavailable`]).
+pub fn connect<D: Dialect>(
+    endpoints: &[Endpoint],
+    tls: &TlsSetup,
+    user: &str,
+    password: &str,
+    timeout: Duration,
+) -> anyhow::Result<D::Session> {
+    let mut reasons = Vec::new();
+    for e in endpoints {
+        let attempt = (|| -> Result<D::Session, LoginError> {
+            let tcp = tcp_connect(e, timeout).map_err(LoginError::Other)?;
+            let mut conn = match e.security {
+                Security::Tls => Conn::new(tls.wrap(tcp, &e.host).map_err(LoginError::Other)?),
+                Security::Plain => Conn::new(Stream::Plain(tcp)),
+                Security::StartTls => {
+                    let mut c = Conn::new(Stream::Plain(tcp));
+                    D::starttls(&mut c).map_err(LoginError::Other)?;
+                    let c = c.upgrade(tls, &e.host).map_err(LoginError::Other)?;
+                    return D::login(c, user, password);
+                }
+            };
+            D::greeting(&mut conn).map_err(LoginError::Other)?;
+            D::login(conn, user, password)
+        })();
+        match attempt {
+            Ok(s) => return Ok(s),
+            Err(LoginError::Refused(why)) => {
+                return Err(fail_hint(
+                    Exit::NoPerm,
+                    format!("{e} refused the login of {user}: {why}"),
+                    "check the account's password (see `sealpost account list` for where it comes from)",
+                ))
+            }
+            Err(LoginError::Other(err)) => {
+                reasons.push(format!("{e}: {}", crate::error::single_line(&err)))
+            }
+        }
+    }
+    Err(fail(
+        Exit::Unavailable,
+        format!("no server could be used: {}", reasons.join("; ")),
+    ))
+}
+
+fn tcp_connect(e: &Endpoint, timeout: Duration) -> anyhow::Result<TcpStream> {
+    let addrs: Vec<_> = (e.host.as_str(), e.port)
+        .to_socket_addrs()
+        .map_err(|err| anyhow::anyhow!("cannot resolve {}: {err}", e.host))?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => {
+                s.set_read_timeout(Some(timeout))?;
+                s.set_write_timeout(Some(timeout))?;
+                return Ok(s);
+            }
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(match last {
+        Some(err) => anyhow::anyhow!("{err}"),
+        None => anyhow::anyhow!("{} has no address", e.host),
+    })
+}

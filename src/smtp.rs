@@ -1,0 +1,328 @@
+//! SMTP submission over lettre's low-level `SmtpConnection`: host failover,
+//! implicit TLS or required STARTTLS (rustls, system roots plus an optional
+//! extra CA), AUTH, and one reply per command, so that every recipient's
+//! RCPT outcome is known.
+//!
+//! [`Transport`] is the seam the outbox drives: [`Session`] implements it
+//! over the network, the outbox tests with a scripted fake.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::Address;
+use zeroize::Zeroizing;
+
+use crate::account::{Endpoint, Security};
+use crate::error::{fail, fail_hint, Exit};
+
+/// What is needed to reach and log in to a submission server.
+pub struct SmtpConfig {
+    /// Tried in order until one accepts the connection, TLS and login.
+    pub endpoints: Vec<Endpoint>,
+    pub user: String,
+    pub password: Zeroizing<String>,
+    /// Extra trust anchors (PEM), besides the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Per connection attempt and per command.
+    pub timeout: Duration,
+    /// The name sent in EHLO.
+    pub hello_name: String,
+}
+
+/// The server's reply to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcptReply {
+    Accepted,
+    /// 4xx: try this recipient again later.
+    Deferred(String),
+    /// 5xx: this recipient will not be accepted.
+    Refused(String),
+}
+
+/// How one transaction ended, when the connection survived it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// DATA got 250: the accepted recipients are the server's business now.
+    Accepted {
+        rcpt: Vec<(String, RcptReply)>,
+        reply: String,
+    },
+    /// Nothing was sent: MAIL FROM was refused, no recipient was accepted, or
+    /// DATA (or the message) got a negative reply. `permanent` is true for 5xx.
+    NotAccepted {
+        rcpt: Vec<(String, RcptReply)>,
+        reply: String,
+        permanent: bool,
+    },
+}
+
+/// The connection broke (network error, timeout, or an unreadable reply)
+/// in the middle of a transaction: its outcome is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLost(pub String);
+
+impl fmt::Display for ConnectionLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection lost: {}", self.0)
+    }
+}
+
+/// The hook [`Transport::send`] calls with the RCPT replies before DATA.
+pub type BeforeData<'a> = dyn FnMut(&[(String, RcptReply)]) -> Result<(), String> + 'a;
+
+/// One open, authenticated submission connection.
+pub trait Transport {
+    /// Sends one transaction to `rcpt` (RSET first when needed).
+    /// `before_data` is called with the RCPT replies once at least one
+    /// recipient was accepted and before DATA, so that the caller can prepare
+    /// its record of success while nothing can yet be delivered; if it
+    /// fails, nothing is sent and the error comes back as [`ConnectionLost`].
+    fn send(
+        &mut self,
+        mail_from: &str,
+        rcpt: &[String],
+        data: &[u8],
+        before_data: &mut BeforeData<'_>,
+    ) -> Result<SendOutcome, ConnectionLost>;
+    /// Ends the session politely.
+    fn quit(&mut self);
+    /// `host:port` for messages.
+    fn server(&self) -> String;
+}
+
+/// A live connection to one of the configured servers.
+pub struct Session {
+    conn: SmtpConnection,
+    endpoint: Endpoint,
+    dirty: bool,
+}
+
+impl Session {
+    /// Connects to the first endpoint that works. When all fail the error
+    /// names each one and why, on one line. A refused login stops the search
+    /// (the same credentials will not work elsewhere) with [`Exit::NoPerm`];
+    /// otherwise the failure is temporary ([`Exit::TempFail`]).
+    pub fn connect(cfg: &SmtpConfig) -> anyhow::Result<Session> {
+        let mut reasons = Vec::new();
+        for endpoint in &cfg.endpoints {
+            match connect_one(cfg, endpoint) {
+                Ok(conn) => {
+                    return Ok(Session {
+                        conn,
+                        endpoint: endpoint.clone(),
+                        dirty: false,
+                    })
+                }
+                Err(Attempt::Auth(reply)) => {
+                    return Err(fail_hint(
+                        Exit::NoPerm,
+                        format!(
+                            "{endpoint} refused the login of {}: {reply}",
+                            cfg.user
+                        ),
+                        "check the account's password (see `sealpost account list` for where it comes from)",
+                    ))
+                }
+                Err(Attempt::Failed(why)) => reasons.push(format!("{endpoint}: {why}")),
+            }
+        }
+        Err(fail_hint(
+            Exit::TempFail,
+            format!("no submission server could be used: {}", reasons.join("; ")),
+            "the messages stay in the outbox; retry with `sealpost outbox flush`",
+        ))
+    }
+}
+
+enum Attempt {
+    Failed(String),
+    Auth(String),
+}
+
+fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<SmtpConnection, Attempt> {
+    let hello = ClientId::Domain(cfg.hello_name.clone());
+    let tls = || -> Result<TlsParameters, Attempt> {
+        let mut b = TlsParameters::builder(endpoint.host.clone());
+        if let Some(pem) = &cfg.ca_pem {
+            let cert = Certificate::from_pem(pem)
+                .map_err(|e| Attempt::Failed(format!("unusable CA file: {e}")))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls()
+            .map_err(|e| Attempt::Failed(format!("TLS setup: {}", error_text(&e))))
+    };
+    let addr = (endpoint.host.as_str(), endpoint.port);
+    let mut conn = match endpoint.security {
+        Security::Tls => {
+            let params = tls()?;
+            SmtpConnection::connect(addr, Some(cfg.timeout), &hello, Some(&params), None)
+        }
+        Security::StartTls | Security::Plain => {
+            SmtpConnection::connect(addr, Some(cfg.timeout), &hello, None, None)
+        }
+    }
+    .map_err(|e| Attempt::Failed(error_text(&e)))?;
+    if endpoint.security == Security::StartTls {
+        if !conn.can_starttls() {
+            conn.abort();
+            return Err(Attempt::Failed(
+                "the server does not offer STARTTLS, which is required".into(),
+            ));
+        }
+        let params = tls()?;
+        conn.starttls(&params, &hello)
+            .map_err(|e| Attempt::Failed(format!("STARTTLS: {}", error_text(&e))))?;
+    }
+    let creds = Credentials::new(cfg.user.clone(), cfg.password.to_string());
+    match conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds) {
+        Ok(_) => Ok(conn),
+        Err(e) if e.is_permanent() => {
+            conn.abort();
+            Err(Attempt::Auth(error_text(&e)))
+        }
+        Err(e) => {
+            conn.abort();
+            Err(Attempt::Failed(format!("login: {}", error_text(&e))))
+        }
+    }
+}
+
+/// A lettre error on one line, with the server's reply when there is one.
+fn error_text(e: &lettre::transport::smtp::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text.replace(['\r', '\n'], " ")
+}
+
+/// Whether an error means the connection is unusable (as opposed to a reply).
+fn is_reply(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_transient() || e.is_permanent()
+}
+
+impl Transport for Session {
+    fn send(
+        &mut self,
+        mail_from: &str,
+        rcpt: &[String],
+        data: &[u8],
+        before_data: &mut BeforeData<'_>,
+    ) -> Result<SendOutcome, ConnectionLost> {
+        let lost = |e: &lettre::transport::smtp::Error| ConnectionLost(error_text(e));
+        if self.dirty {
+            self.conn.command(Rset).map_err(|e| lost(&e))?;
+            self.dirty = false;
+        }
+        let from = if mail_from.is_empty() {
+            None
+        } else {
+            Some(Address::from_str(mail_from).map_err(|e| {
+                ConnectionLost(format!("invalid sender address {mail_from:?}: {e}"))
+            })?)
+        };
+        let mut params = Vec::new();
+        if !data.is_ascii()
+            && self
+                .conn
+                .server_info()
+                .supports_feature(Extension::EightBitMime)
+        {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        self.dirty = true;
+        if let Err(e) = self.conn.command(Mail::new(from, params)) {
+            if !is_reply(&e) {
+                return Err(lost(&e));
+            }
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: Vec::new(),
+                reply: format!("MAIL FROM: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        let mut replies = Vec::new();
+        for r in rcpt {
+            let reply = match Address::from_str(r) {
+                Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
+                Ok(addr) => match self.conn.command(Rcpt::new(addr, Vec::new())) {
+                    Ok(_) => RcptReply::Accepted,
+                    Err(e) if e.is_permanent() => RcptReply::Refused(error_text(&e)),
+                    Err(e) if e.is_transient() => RcptReply::Deferred(error_text(&e)),
+                    Err(e) => return Err(lost(&e)),
+                },
+            };
+            replies.push((r.clone(), reply));
+        }
+        if !replies.iter().any(|(_, r)| *r == RcptReply::Accepted) {
+            let permanent = replies
+                .iter()
+                .all(|(_, r)| matches!(r, RcptReply::Refused(_)));
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: replies,
+                reply: "no recipient was accepted".into(),
+                permanent,
+            });
+        }
+        before_data(&replies)
+            .map_err(|why| ConnectionLost(format!("cannot prepare the local record: {why}")))?;
+        if let Err(e) = self.conn.command(Data) {
+            if !is_reply(&e) {
+                return Err(lost(&e));
+            }
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: replies,
+                reply: format!("DATA: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        match self.conn.message(data) {
+            Ok(resp) => {
+                self.dirty = false;
+                Ok(SendOutcome::Accepted {
+                    rcpt: replies,
+                    reply: format!(
+                        "{} {}",
+                        resp.code(),
+                        resp.message().collect::<Vec<_>>().join(" ")
+                    ),
+                })
+            }
+            Err(e) if is_reply(&e) => {
+                self.dirty = false;
+                Ok(SendOutcome::NotAccepted {
+                    rcpt: replies,
+                    reply: format!("message: {}", error_text(&e)),
+                    permanent: e.is_permanent(),
+                })
+            }
+            Err(e) => Err(lost(&e)),
+        }
+    }
+
+    fn quit(&mut self) {
+        let _ = self.conn.quit();
+    }
+
+    fn server(&self) -> String {
+        self.endpoint.to_string()
+    }
+}
+
+/// Validates an address for SMTP before it is queued.
+pub fn check_address(addr: &str) -> anyhow::Result<()> {
+    Address::from_str(addr)
+        .map(|_| ())
+        .map_err(|e| fail(Exit::DataErr, format!("invalid address {addr:?}: {e}")))
+}

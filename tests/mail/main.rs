@@ -1,0 +1,14 @@
+//! Tests against real mail servers on loopback: Postfix and Dovecot started
+//! by the harness in `servers`, shared by every test of this binary.
+
+mod servers;
+
+mod accounts;
+mod client;
+mod e2e;
+mod faults;
+mod fetch;
+mod harness;
+mod kills;
+mod relay;
+mod submit;

@@ -1,0 +1,321 @@
+//! `sealpost submit` and `sealpost outbox` against the real Postfix.
+
+use crate::client::{assert_failure, closed_port, output, url, Client};
+use crate::servers::{servers, Servers};
+
+fn imap(s: &Servers) -> String {
+    format!("--imap={}", url("imaps", s.ports.imaps))
+}
+
+fn message(from: &str, to: &[&str], cc: &[&str], bcc: &[&str], body: &str) -> Vec<u8> {
+    let mut m = format!(
+        "From: Sender <{from}>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{}@sealpost.test>\r\nSubject: test\r\n",
+        rand::random::<u64>()
+    );
+    for (name, list) in [("To", to), ("Cc", cc), ("Bcc", bcc)] {
+        if !list.is_empty() {
+            m.push_str(&format!("{name}: {}\r\n", list.join(", ")));
+        }
+    }
+    m.push_str(&format!("\r\n{body}\r\n.leading dot line\r\n"));
+    m.into_bytes()
+}
+
+fn outbox_entries(c: &Client) -> Vec<serde_json::Value> {
+    let out = output(c.cmd().args(["--json", "outbox", "list"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["entries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_message_goes_to_to_cc_and_bcc_once_without_its_bcc_header() {
+    let s = servers();
+    let sender = Client::new(&s, "sub1-sender");
+    let to = s.add_user("sub1-to", "x");
+    let cc = s.add_user("sub1-cc", "x");
+    let bcc = s.add_user("sub1-bcc", "x");
+    // STARTTLS on the submission port.
+    sender.add_account(&s, "main", &url("smtp", s.ports.submission), &imap(&s));
+    let msg = message(&sender.addr, &[&to], &[&cc], &[&bcc], "hello over STARTTLS");
+    let out = output(sender.cmd().args(["submit", "-"]).write_stdin(msg));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.logs()
+    );
+    for who in [&to, &cc, &bcc] {
+        let got = s.wait_delivered(who, 1);
+        let text = String::from_utf8_lossy(&got[0]);
+        assert!(text.contains("hello over STARTTLS"), "{text}");
+        assert!(text.contains("\r\n.leading dot line") || text.contains("\n.leading dot line"));
+        assert!(
+            !text.to_ascii_lowercase().contains("\nbcc:"),
+            "Bcc header sent: {text}"
+        );
+        assert!(!text.contains(bcc.as_str()) || who == &bcc && !text.contains("Bcc:"));
+    }
+    assert!(outbox_entries(&sender).is_empty());
+    // Nothing is sent twice: a retry run finds nothing to do.
+    sender.cmd().args(["submit", "--outbox"]).assert().success();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for who in [&to, &cc, &bcc] {
+        assert_eq!(s.delivered(who).len(), 1, "{who}");
+    }
+}
+
+#[test]
+fn batch_smtp_over_implicit_tls_with_failover() {
+    let s = servers();
+    let sender = Client::new(&s, "sub2-sender");
+    let a = s.add_user("sub2-a", "x");
+    let b = s.add_user("sub2-b", "x");
+    let dead = closed_port();
+    sender.add_account(
+        &s,
+        "main",
+        &format!("{},{}", url("smtps", dead), url("smtps", s.ports.smtps)),
+        &imap(&s),
+    );
+    let mut bsmtp = Vec::new();
+    sealpost::bsmtp::write(
+        &mut bsmtp,
+        &[
+            sealpost::bsmtp::Transaction {
+                mail_from: sender.addr.clone(),
+                rcpt_to: vec![a.clone()],
+                data: b"Subject: one\r\n\r\nfirst envelope\r\n".to_vec(),
+            },
+            sealpost::bsmtp::Transaction {
+                mail_from: sender.addr.clone(),
+                rcpt_to: vec![b.clone(), a.clone()],
+                data: b"Subject: two\r\n\r\nsecond envelope\r\n".to_vec(),
+            },
+        ],
+    )
+    .unwrap();
+    std::fs::write(sender.path("out.bsmtp"), &bsmtp).unwrap();
+    let out = output(
+        sender
+            .cmd()
+            .args(["--json", "submit", "--account", "main"])
+            .arg(sender.path("out.bsmtp")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sent"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["sent"][0]["server"],
+        format!("smtps://127.0.0.1:{}", s.ports.smtps)
+    );
+    let got_a = s.wait_delivered(&a, 2);
+    let got_b = s.wait_delivered(&b, 1);
+    assert_eq!(got_b.len(), 1);
+    let all_a: String = got_a
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    assert!(all_a.contains("first envelope") && all_a.contains("second envelope"));
+}
+
+#[test]
+fn refused_and_deferred_recipients_are_reported_and_accepted_ones_never_resent() {
+    let s = servers();
+    let sender = Client::new(&s, "sub3-sender");
+    let ok = s.add_user("sub3-ok", "x");
+    let refused = "reject-sub3@example.org";
+    let deferred = "defer-sub3@example.org";
+    sender.add_account(&s, "main", &url("smtps", s.ports.smtps), &imap(&s));
+    let msg = message(&sender.addr, &[&ok, refused], &[deferred], &[], "partial");
+    let out = output(sender.cmd().args(["submit"]).write_stdin(msg));
+    let err = assert_failure(&out, 75);
+    assert!(
+        err.contains(&format!("recipient {refused} refused")),
+        "{err}"
+    );
+    assert!(err.contains("still queued"), "{err}");
+    s.wait_delivered(&ok, 1);
+    let entries = outbox_entries(&sender);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["pending"], serde_json::json!([deferred]));
+    assert_eq!(entries[0]["delivered"], serde_json::json!([ok]));
+    assert!(entries[0]["last_error"].as_str().unwrap().contains("450"));
+    // Not due yet: submit --outbox leaves it; flush retries only the deferred one.
+    sender.cmd().args(["submit", "--outbox"]).assert().success();
+    let out = output(sender.cmd().args(["outbox", "flush"]));
+    assert_failure(&out, 75);
+    let entries = outbox_entries(&sender);
+    assert_eq!(entries[0]["attempts"], 2);
+    let id = entries[0]["id"].as_str().unwrap().to_string();
+    assert_failure(&output(sender.cmd().args(["outbox", "drop", "9999"])), 66);
+    sender
+        .cmd()
+        .args(["outbox", "drop", &id[..20]])
+        .assert()
+        .success();
+    assert!(outbox_entries(&sender).is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        s.delivered(&ok).len(),
+        1,
+        "the accepted recipient got it once"
+    );
+}
+
+#[test]
+fn all_recipients_refused_moves_the_envelope_aside() {
+    let s = servers();
+    let sender = Client::new(&s, "sub4-sender");
+    sender.add_account(&s, "main", &url("smtps", s.ports.smtps), &imap(&s));
+    let msg = message(
+        &sender.addr,
+        &["reject-sub4@example.org"],
+        &[],
+        &[],
+        "nobody",
+    );
+    let err = assert_failure(&output(sender.cmd().arg("submit").write_stdin(msg)), 69);
+    assert!(err.contains("reject-sub4@example.org"), "{err}");
+    let entries = outbox_entries(&sender);
+    assert_eq!(entries[0]["state"], "failed");
+    let reply = entries[0]["refused"][0]["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("554") && reply.contains("no such user here"),
+        "{reply}"
+    );
+    let out = output(sender.cmd().args(["outbox", "list"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed"));
+}
+
+#[test]
+fn wrong_password_keeps_the_message_queued_and_is_not_printed() {
+    let s = servers();
+    let sender = Client::new(&s, "sub5-sender");
+    let to = s.add_user("sub5-to", "x");
+    sender.add_account(&s, "main", &url("smtp", s.ports.submission), &imap(&s));
+    std::fs::write(sender.path("wrong"), "not-the-password-9x\n").unwrap();
+    let msg = message(&sender.addr, &[&to], &[], &[], "auth");
+    let out = output(
+        sender
+            .cmd()
+            .arg("submit")
+            .arg("--password-file")
+            .arg(sender.path("wrong"))
+            .write_stdin(msg),
+    );
+    let err = assert_failure(&out, 77);
+    assert!(err.contains("refused the login"), "{err}");
+    assert!(!err.contains("not-the-password-9x") && !err.contains(&sender.password()));
+    assert_eq!(outbox_entries(&sender).len(), 1);
+    // The right password (the account's file) sends it.
+    sender.cmd().args(["outbox", "flush"]).assert().success();
+    s.wait_delivered(&to, 1);
+    assert!(outbox_entries(&sender).is_empty());
+}
+
+#[test]
+fn unreachable_servers_are_each_named_and_nothing_is_lost() {
+    let s = servers();
+    let sender = Client::new(&s, "sub6-sender");
+    let to = s.add_user("sub6-to", "x");
+    let (p1, p2) = (closed_port(), closed_port());
+    sender.add_account(
+        &s,
+        "main",
+        &format!("{},{}", url("smtps", p1), url("smtp", p2)),
+        &imap(&s),
+    );
+    let msg = message(&sender.addr, &[&to], &[], &[], "later");
+    let err = assert_failure(&output(sender.cmd().arg("submit").write_stdin(msg)), 75);
+    assert!(err.contains(&format!("smtps://127.0.0.1:{p1}")), "{err}");
+    assert!(err.contains(&format!("smtp://127.0.0.1:{p2}")), "{err}");
+    let entries = outbox_entries(&sender);
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("no submission server"));
+    // Point the account at the real server and flush.
+    sender
+        .cmd()
+        .args(["account", "add", "main", "--replace", "--smtp"])
+        .arg(url("smtps", s.ports.smtps))
+        .arg("--imap")
+        .arg(url("imaps", s.ports.imaps))
+        .arg("--user")
+        .arg(&sender.addr)
+        .arg("--password-file")
+        .arg(sender.password_file())
+        .arg("--ca-file")
+        .arg(s.ca_file())
+        .assert()
+        .success();
+    sender.cmd().args(["outbox", "flush"]).assert().success();
+    assert_eq!(s.wait_delivered(&to, 1).len(), 1);
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused() {
+    let s = servers();
+    let sender = Client::new(&s, "sub7-sender");
+    let to = s.add_user("sub7-to", "x");
+    // No --ca-file: the test CA is not among the system roots.
+    sender
+        .cmd()
+        .args(["account", "add", "main", "--smtp"])
+        .arg(url("smtps", s.ports.smtps))
+        .arg("--imap")
+        .arg(url("imaps", s.ports.imaps))
+        .arg("--user")
+        .arg(&sender.addr)
+        .arg("--password-file")
+        .arg(sender.password_file())
+        .assert()
+        .success();
+    let msg = message(&sender.addr, &[&to], &[], &[], "untrusted");
+    let err = assert_failure(&output(sender.cmd().arg("submit").write_stdin(msg)), 75);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(outbox_entries(&sender).len(), 1);
+}
+
+#[test]
+fn malformed_input_is_refused_before_anything_is_queued() {
+    let s = servers();
+    let sender = Client::new(&s, "sub8-sender");
+    sender.add_account(&s, "main", &url("smtps", s.ports.smtps), &imap(&s));
+    for bad in [
+        &b"MAIL FROM:<a@example.org>\r\nDATA\r\nx\r\n.\r\n"[..],
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nunterminated\r\n",
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<not an address>\r\nDATA\r\nx\r\n.\r\n",
+        b"Subject: no recipients\r\nFrom: a@example.org\r\n\r\nbody\r\n",
+        b"\x00\x01 binary junk",
+    ] {
+        let out = output(sender.cmd().arg("submit").write_stdin(bad.to_vec()));
+        assert_failure(&out, 65);
+    }
+    assert!(outbox_entries(&sender).is_empty());
+    // No password source at all, and no terminal: fails at once, nothing queued.
+    let other = Client::new(&s, "sub8-nopw");
+    other
+        .cmd()
+        .args(["account", "add", "main", "--smtp"])
+        .arg(url("smtps", s.ports.smtps))
+        .arg("--imap")
+        .arg(url("imaps", s.ports.imaps))
+        .args(["--user", &other.addr])
+        .assert()
+        .success();
+    let msg = message(&other.addr, &["x@example.org"], &[], &[], "b");
+    assert_failure(&output(other.cmd().arg("submit").write_stdin(msg)), 78);
+    assert!(outbox_entries(&other).is_empty());
+}
