@@ -128,6 +128,7 @@ pub fn encrypt(
     };
 
     let mut contents: HashMap<ContentCipher, (ContentKey, EncryptedContent)> = HashMap::new();
+    let mut wrapped = RecipientInfoCache::default();
     let mut envelopes = Vec::with_capacity(plans.len());
     for plan in &plans {
         let (readers, cipher, transport) = choose(plan, &certs, options);
@@ -146,7 +147,7 @@ pub fn encrypt(
             transport,
             rid: options.rid,
         };
-        let infos = recipient_infos(&readers, cek, ri_options, rng)?;
+        let infos = wrapped.infos(&readers, cek, ri_options, rng)?;
         let der = assemble(encrypted, infos)?;
         let smime_type = if cipher.is_authenticated() {
             SmimeType::AuthEnvelopedData
@@ -298,23 +299,46 @@ fn choose<'c>(
 }
 
 /// RecipientInfos for `readers`, wrapping `cek`.
-fn recipient_infos(
-    readers: &[(&String, &ReaderCert)],
-    cek: &ContentKey,
-    options: RecipientOptions,
-    rng: &mut impl CryptoRngCore,
-) -> anyhow::Result<Vec<cms::enveloped_data::RecipientInfo>> {
-    let mut infos = Vec::with_capacity(readers.len());
-    for (addr, reader) in readers {
-        let ri = key_trans_recipient(&reader.cert.cert, cek, options, rng).map_err(|e| {
-            fail(
-                Exit::DataErr,
-                format!("cannot encrypt to {addr}: {}", single_line(&e)),
-            )
-        })?;
-        infos.push(ri);
+/// RecipientInfos already made, by certificate, cipher and options. The
+/// sender's certificate reads every envelope: wrapping the same content key
+/// to it again for each would cost an RSA operation per envelope and reveal
+/// nothing more than the identical entry does, since every copy carries the
+/// same ciphertext anyway. So each (certificate, content key) pair is
+/// wrapped once per message.
+#[derive(Default)]
+struct RecipientInfoCache(
+    HashMap<(String, ContentCipher, RecipientOptions), cms::enveloped_data::RecipientInfo>,
+);
+
+impl RecipientInfoCache {
+    fn infos(
+        &mut self,
+        readers: &[(&String, &ReaderCert)],
+        cek: &ContentKey,
+        options: RecipientOptions,
+        rng: &mut impl CryptoRngCore,
+    ) -> anyhow::Result<Vec<cms::enveloped_data::RecipientInfo>> {
+        let mut infos = Vec::with_capacity(readers.len());
+        for (addr, reader) in readers {
+            let key = (reader.cert.fingerprint.clone(), cek.cipher(), options);
+            let ri = match self.0.get(&key) {
+                Some(ri) => ri.clone(),
+                None => {
+                    let ri =
+                        key_trans_recipient(&reader.cert.cert, cek, options, rng).map_err(|e| {
+                            fail(
+                                Exit::DataErr,
+                                format!("cannot encrypt to {addr}: {}", single_line(&e)),
+                            )
+                        })?;
+                    self.0.insert(key, ri.clone());
+                    ri
+                }
+            };
+            infos.push(ri);
+        }
+        Ok(infos)
     }
-    Ok(infos)
 }
 
 /// The mailbox (with its display name) for a Bcc copy's own `Bcc:` header.
@@ -757,6 +781,7 @@ impl StreamPlan {
         // Keys, RecipientInfos and header sections first: all small.
         let mut ciphers: Vec<(ContentKey, crate::envelope::ContentEncryptor)> = Vec::new();
         let mut pending: Vec<Pending> = Vec::with_capacity(self.plans.len());
+        let mut wrapped = RecipientInfoCache::default();
         for plan in &self.plans {
             let (readers, cipher, transport) = choose(plan, &self.certs, &self.options);
             let cipher_index = match ciphers.iter().position(|(k, _)| k.cipher() == cipher) {
@@ -772,7 +797,7 @@ impl StreamPlan {
                 transport,
                 rid: self.options.rid,
             };
-            let infos = recipient_infos(&readers, &ciphers[cipher_index].0, ri_options, rng)?;
+            let infos = wrapped.infos(&readers, &ciphers[cipher_index].0, ri_options, rng)?;
             let smime_type = if cipher.is_authenticated() {
                 SmimeType::AuthEnvelopedData
             } else {
