@@ -323,6 +323,26 @@ pub(crate) fn decrypt(
             format!("{cipher} content outside an authenticated envelope"),
         )
     })?;
+    let (nonce, icv_len) = gcm_parameters(alg)?;
+    if mac.len() != icv_len {
+        return Err(malformed(
+            "authenticated envelope: tag length does not match its parameters",
+        ));
+    }
+    gcm::open(
+        cipher,
+        &key.bytes,
+        &nonce,
+        aad,
+        ciphertext,
+        mac,
+    )
+}
+
+/// The nonce and tag length of GCM content (RFC 5084 `GCMParameters`),
+/// refusing what sealpost does not read: tags shorter than 12 bytes and
+/// nonces other than 12 bytes.
+pub(super) fn gcm_parameters(alg: &AlgorithmIdentifierOwned) -> Result<(Vec<u8>, usize)> {
     let params = alg
         .parameters
         .as_ref()
@@ -344,19 +364,7 @@ pub(crate) fn decrypt(
             ),
         ));
     }
-    if mac.len() != icv_len {
-        return Err(malformed(
-            "authenticated envelope: tag length does not match its parameters",
-        ));
-    }
-    gcm::open(
-        cipher,
-        &key.bytes,
-        params.nonce.as_bytes(),
-        aad,
-        ciphertext,
-        mac,
-    )
+    Ok((params.nonce.as_bytes().to_vec(), icv_len))
 }
 
 /// Length of the plaintext after removing PKCS#7 padding from `buf` (whose

@@ -48,7 +48,9 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::build::enveloped_version;
-use super::content::{pkcs7_unpadded_len, ContentCipher, ContentKey, DECRYPTION_FAILED};
+use super::content::{
+    gcm_parameters, pkcs7_unpadded_len, ContentCipher, ContentKey, DECRYPTION_FAILED,
+};
 use super::oids;
 use super::open::Envelope;
 use super::types::GcmParameters;
@@ -485,30 +487,10 @@ fn params(key: &ContentKey, alg: &AlgorithmIdentifierOwned, authenticated: bool)
             format!("{cipher} content outside an authenticated envelope"),
         ));
     }
-    let params = alg
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<GcmParameters>().ok())
-        .ok_or_else(|| malformed("gcm parameters"))?;
-    let icv_len = usize::from(params.icv_len.unwrap_or(12));
-    if !(12..=16).contains(&icv_len) {
-        return Err(fail(
-            Exit::DataErr,
-            format!("unsupported gcm tag length {icv_len}"),
-        ));
-    }
-    if params.nonce.as_bytes().len() != GCM_NONCE_LEN {
-        return Err(fail(
-            Exit::DataErr,
-            format!(
-                "unsupported gcm nonce length {}",
-                params.nonce.as_bytes().len()
-            ),
-        ));
-    }
+    let (nonce, icv_len) = gcm_parameters(alg)?;
     Ok(Params::Gcm {
         cipher,
-        nonce: params.nonce.as_bytes().to_vec(),
+        nonce,
         icv_len,
     })
 }
