@@ -329,6 +329,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l timeout -d 'Seconds to wait for a connection or a reply' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l exec -d 'Pipe each new message to `sh -c CMD` and store its output instead' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -336,6 +337,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-f
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l all -d 'Fetch every account'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l delete -d 'Delete fetched messages from the server (only once stored locally)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l no-compress -d 'Do not use IMAP COMPRESS=DEFLATE even when the server offers it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose -d 'More detail on stderr'

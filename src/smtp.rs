@@ -144,6 +144,57 @@ enum Attempt {
     Auth(String),
 }
 
+/// Sets TCP_NODELAY on this process's TCP sockets whose peer port is `port`.
+///
+/// NOTE: lettre writes a message and its final `\r\n.\r\n` as two writes and
+/// gives no access to its socket. With Nagle's algorithm the small second
+/// write waits for the server's (delayed, ~40 ms) ACK of the first, so every
+/// message cost 40 ms of idle line: 1000 envelopes took 50 s against the test
+/// Postfix. The socket is found by its peer port among our own descriptors.
+fn disable_nagle_to_port(port: u16) {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in fds.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<libc::c_int>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: getpeername and setsockopt only read or write the buffers
+        // passed with their true sizes; a descriptor that is not a socket
+        // (or closed meanwhile) just makes them fail.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            if libc::getpeername(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+                continue;
+            }
+            let peer_port = match addr.ss_family as libc::c_int {
+                libc::AF_INET => {
+                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in)).sin_port)
+                }
+                libc::AF_INET6 => {
+                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in6)).sin6_port)
+                }
+                _ => continue,
+            };
+            if peer_port == port {
+                let one: libc::c_int = 1;
+                libc::setsockopt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_NODELAY,
+                    &one as *const _ as *const libc::c_void,
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                );
+            }
+        }
+    }
+}
+
 fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<SmtpConnection, Attempt> {
     let hello = ClientId::Domain(cfg.hello_name.clone());
     let tls = || -> Result<TlsParameters, Attempt> {
@@ -167,6 +218,7 @@ fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<SmtpConnection, 
         }
     }
     .map_err(|e| Attempt::Failed(error_text(&e)))?;
+    disable_nagle_to_port(endpoint.port);
     if endpoint.security == Security::StartTls {
         if !conn.can_starttls() {
             conn.abort();

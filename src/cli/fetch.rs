@@ -30,13 +30,28 @@ use super::Context;
 /// durable locally; if the connection drops before the server commits the
 /// deletion, the next --delete run finishes it.
 ///
+/// With --exec CMD each new message is piped to `sh -c CMD` and what CMD
+/// writes to its standard output is stored instead of the message (for
+/// example `--exec 'sealpost decrypt'`). When CMD fails on a message (non-zero
+/// exit, killed, or no output), that message is stored as received, so
+/// nothing is lost; it is named on standard error (and under `exec_failed`
+/// with --json), is not piped again by later runs, and the run exits with
+/// status 65 once every account is done. CMD's standard error is shown.
+///
+/// IMAP connections are compressed (COMPRESS=DEFLATE, RFC 4978) when the
+/// server offers it after login, unless --no-compress; -v and --json report
+/// per account the bytes on the wire (after TLS, compressed) and the same
+/// bytes uncompressed.
+///
 /// Exit status 69 when no server of an account could be used, 75 when a
-/// connection broke mid-run (run again: it resumes), 77 for a refused login.
+/// connection broke mid-run (run again: it resumes), 77 for a refused login,
+/// 65 when --exec failed on some message (stored as received).
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealpost fetch                  # the only account\n  \
     sealpost fetch work --delete\n  \
-    sealpost fetch --all")]
+    sealpost fetch --all\n  \
+    sealpost fetch --exec 'sealpost decrypt'")]
 pub struct FetchArgs {
     /// Accounts to fetch [default: the only account]
     #[arg(value_name = "ACCOUNT", conflicts_with = "all")]
@@ -50,6 +65,12 @@ pub struct FetchArgs {
     /// Seconds to wait for a connection or a reply
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    /// Pipe each new message to `sh -c CMD` and store its output instead
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Do not use IMAP COMPRESS=DEFLATE even when the server offers it
+    #[arg(long)]
+    pub no_compress: bool,
     #[command(flatten)]
     pub password: PasswordArgs,
 }
@@ -99,8 +120,13 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
             .map(|(acct, prep)| {
                 let maildir = acct.maildir_path(ks.root());
                 let bars = bars.as_ref();
-                let delete = args.delete;
-                scope.spawn(move || fetch_one(acct, &maildir, prep?, timeout, delete, bars))
+                let opts = Options {
+                    timeout,
+                    delete: args.delete,
+                    compress: !args.no_compress,
+                    exec: args.exec.as_deref(),
+                };
+                scope.spawn(move || fetch_one(acct, &maildir, prep?, &opts, bars))
             })
             .collect();
         handles
@@ -113,10 +139,20 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     });
     let mut results = Vec::new();
     let mut first_error: Option<anyhow::Error> = None;
+    let mut exec_failed = 0;
     for (acct, outcome) in accounts.iter().zip(outcomes) {
         let maildir = acct.maildir_path(ks.root());
         match outcome {
             Ok(sum) => {
+                exec_failed += sum.exec_failed.len();
+                for f in &sum.exec_failed {
+                    ctx.warn(format!(
+                        "{}: {}; stored as received: {}",
+                        acct.name,
+                        f.reason,
+                        maildir.join("new").join(&f.file).display()
+                    ));
+                }
                 if !ctx.global.json {
                     ctx.note(format!(
                         "{}: {} new message(s) in {}{}{}",
@@ -135,8 +171,15 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
                         }
                     ));
                     ctx.detail(format!(
-                        "{}: {} bytes on the wire",
-                        acct.name, sum.wire_bytes
+                        "{}: {} bytes on the wire, {} uncompressed{}",
+                        acct.name,
+                        sum.wire_bytes,
+                        sum.uncompressed_bytes,
+                        if sum.compressed {
+                            " (COMPRESS=DEFLATE)"
+                        } else {
+                            ""
+                        }
                     ));
                 }
                 results.push(json!({
@@ -166,6 +209,12 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
                 "some accounts could not be fetched (see the warnings)",
             ))
         }
+        None if exec_failed > 0 => Err(fail(
+            Exit::DataErr,
+            format!(
+                "--exec failed on {exec_failed} message(s), stored as received (see the warnings)"
+            ),
+        )),
         None => Ok(()),
     }
 }
@@ -176,22 +225,31 @@ struct Prepared {
     tls: TlsSetup,
 }
 
+/// How every account is fetched.
+struct Options<'a> {
+    timeout: Duration,
+    delete: bool,
+    compress: bool,
+    exec: Option<&'a str>,
+}
+
 fn fetch_one(
     acct: &Account,
     maildir: &std::path::Path,
     prep: Prepared,
-    timeout: Duration,
-    delete: bool,
+    opts: &Options<'_>,
     bars: Option<&indicatif::MultiProgress>,
 ) -> anyhow::Result<Summary> {
+    let (timeout, delete) = (opts.timeout, opts.delete);
     let mut remote: Box<dyn Remote> = match &acct.incoming {
-        Incoming::Imap(eps) => Box::new(fetch::tls::connect::<Imap>(
-            eps,
-            &prep.tls,
-            &acct.user,
-            &prep.password,
-            timeout,
-        )?),
+        Incoming::Imap(eps) => {
+            let mut session =
+                fetch::tls::connect::<Imap>(eps, &prep.tls, &acct.user, &prep.password, timeout)?;
+            if opts.compress {
+                session.compress()?;
+            }
+            Box::new(session)
+        }
         Incoming::Pop3(eps) => Box::new(fetch::tls::connect::<Pop3>(
             eps,
             &prep.tls,
@@ -215,6 +273,7 @@ fn fetch_one(
         remote.as_mut(),
         maildir,
         delete,
+        opts.exec,
         &mut |done, total| {
             if let Some(b) = &bar {
                 b.set_length(total as u64);

@@ -329,14 +329,7 @@ pub(crate) fn decrypt(
             "authenticated envelope: tag length does not match its parameters",
         ));
     }
-    gcm::open(
-        cipher,
-        &key.bytes,
-        &nonce,
-        aad,
-        ciphertext,
-        mac,
-    )
+    gcm::open(cipher, &key.bytes, &nonce, aad, ciphertext, mac)
 }
 
 /// The nonce and tag length of GCM content (RFC 5084 `GCMParameters`),

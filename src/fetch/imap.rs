@@ -1,6 +1,7 @@
 //! A small IMAP4rev1 client (RFC 3501) for fetching one mailbox: STARTTLS,
-//! LOGIN, SELECT (UIDVALIDITY), UID FETCH, UID STORE, UID EXPUNGE (RFC 4315;
-//! plain EXPUNGE without UIDPLUS), LOGOUT. Responses are read as lines with
+//! LOGIN, COMPRESS DEFLATE (RFC 4978, when offered), SELECT (UIDVALIDITY),
+//! UID FETCH, UID STORE, UID EXPUNGE (RFC 4315; plain EXPUNGE without
+//! UIDPLUS), LOGOUT. Responses are read as lines with
 //! their literals and tokenized; anything unexpected is an error, never a
 //! panic.
 
@@ -160,6 +161,27 @@ fn quote(s: &str) -> anyhow::Result<String> {
 }
 
 impl Session {
+    /// Turns on COMPRESS=DEFLATE (RFC 4978) if the server offers it; returns
+    /// whether the connection is now compressed. A refusal (NO) leaves the
+    /// connection as it was.
+    pub fn compress(&mut self) -> anyhow::Result<bool> {
+        if self.conn.is_compressed() {
+            return Ok(true);
+        }
+        if !self.capabilities.iter().any(|c| c == "COMPRESS=DEFLATE") {
+            return Ok(false);
+        }
+        match run_raw(&mut self.conn, &mut self.tag, "COMPRESS DEFLATE")? {
+            Done::No(_) => Ok(false),
+            Done::Ok(_) => {
+                self.conn
+                    .start_deflate()
+                    .map_err(|e| protocol(format!("IMAP: {e}")))?;
+                Ok(true)
+            }
+        }
+    }
+
     /// Sends a tagged command; returns the untagged responses, or the
     /// server's NO/BAD as an error.
     fn run(&mut self, cmd: &str, what: &str) -> anyhow::Result<Vec<Response>> {
@@ -424,6 +446,14 @@ impl Remote for Session {
 
     fn wire_bytes(&self) -> u64 {
         self.conn.bytes()
+    }
+
+    fn uncompressed_bytes(&self) -> u64 {
+        self.conn.plain_bytes()
+    }
+
+    fn compressed(&self) -> bool {
+        self.conn.is_compressed()
     }
 }
 

@@ -17,6 +17,15 @@
 //! deletion is committed (POP3 QUIT, IMAP EXPUNGE), the messages stay on the
 //! server, are still recorded, and the next `--delete` run removes them.
 //!
+//! With `--exec CMD` each new message is piped to `sh -c CMD` and the
+//! command's standard output is stored instead of the message. If the command
+//! fails (non-zero exit, killed, or no output at all), the message is stored
+//! as received, so nothing is lost, and the run names it in
+//! [`Summary::exec_failed`] (the caller then exits non-zero). Such a message
+//! is recorded as fetched like any other and is not piped again by later
+//! runs: run the command on the named file by hand. The journal hash is of
+//! the message as received, so a UIDVALIDITY resync still recognises it.
+//!
 //! The journal, `.sealpost-fetch` in the Maildir, is one JSON object per
 //! line; a torn last line (crash mid-write) is ignored. It is rewritten
 //! compactly (atomically) at the end of each run.
@@ -69,6 +78,14 @@ pub trait Remote {
     /// Bytes read from and written to the network so far.
     fn wire_bytes(&self) -> u64 {
         0
+    }
+    /// The same bytes before compression (equal to `wire_bytes` without it).
+    fn uncompressed_bytes(&self) -> u64 {
+        self.wire_bytes()
+    }
+    /// Whether the connection is compressed (IMAP COMPRESS=DEFLATE).
+    fn compressed(&self) -> bool {
+        false
     }
 }
 
@@ -256,7 +273,60 @@ pub struct Summary {
     pub on_server: usize,
     /// Whether UIDVALIDITY changed since the last run.
     pub resynced: bool,
+    /// Bytes read and written on the connection (after TLS decryption, before
+    /// decompression): what COMPRESS saves shows here.
     pub wire_bytes: u64,
+    /// The protocol bytes uncompressed; equal to `wire_bytes` without COMPRESS.
+    pub uncompressed_bytes: u64,
+    /// Whether IMAP COMPRESS=DEFLATE was in use.
+    pub compressed: bool,
+    /// Maildir files stored as received because `--exec` failed on them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exec_failed: Vec<ExecFailure>,
+}
+
+/// A message `--exec` failed on: stored unchanged under `file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecFailure {
+    pub file: String,
+    pub reason: String,
+}
+
+/// Pipes `data` to `sh -c cmd` and returns its standard output; a non-zero
+/// exit, a signal, or empty output is an error. The command's standard
+/// error goes to ours.
+pub fn run_exec(cmd: &str, data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run sh -c {cmd:?}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let out = std::thread::scope(|scope| {
+        // Written from another thread so a command that writes before it has
+        // read everything cannot deadlock; a command that stops reading
+        // early (broken pipe) is judged by its exit status.
+        scope.spawn(move || {
+            let _ = stdin.write_all(data);
+        });
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let status = child.wait().context("waiting for the --exec command")?;
+    let out = out.context("reading the --exec command's output")?;
+    if !status.success() {
+        anyhow::bail!("`{cmd}` failed ({status})");
+    }
+    if out.is_empty() {
+        anyhow::bail!("`{cmd}` wrote nothing");
+    }
+    Ok(out)
 }
 
 /// The Maildir file name of a server message: stable across runs.
@@ -281,6 +351,7 @@ pub fn sync(
     remote: &mut dyn Remote,
     maildir_path: &Path,
     delete: bool,
+    exec: Option<&str>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<Summary> {
     let _lock = lock(maildir_path)?;
@@ -317,8 +388,21 @@ pub fn sync(
         let hash = hex::encode(Sha256::digest(&data));
         let name = file_name(account, listing.validity, &m.key);
         // Fetched before under an earlier UIDVALIDITY: already local.
-        let known = journal.state.old_hashes.contains(&hash);
-        if known || !maildir.deliver(&name, &data)? {
+        let known = journal.state.old_hashes.contains(&hash) || maildir.contains(&name);
+        let stored = match exec {
+            Some(cmd) if !known => match run_exec(cmd, &data) {
+                Ok(out) => out,
+                Err(e) => {
+                    summary.exec_failed.push(ExecFailure {
+                        file: name.clone(),
+                        reason: crate::error::single_line(&e),
+                    });
+                    data
+                }
+            },
+            _ => data,
+        };
+        if known || !maildir.deliver(&name, &stored)? {
             summary.already_local += 1;
         } else {
             summary.new += 1;
@@ -345,6 +429,8 @@ pub fn sync(
     }
     remote.finish()?;
     summary.wire_bytes = remote.wire_bytes();
+    summary.uncompressed_bytes = remote.uncompressed_bytes();
+    summary.compressed = remote.compressed();
     if summary.deleted > 0 {
         // Deleted keys are gone for good once the server committed the deletion.
         let keys: Vec<String> = journal.state.fetched.keys().cloned().collect();
@@ -439,7 +525,7 @@ mod tests {
         let md = dir.path().join("md");
         let mut s = server(Some(7), 5);
         s.fail_fetch_after = Some(2);
-        assert!(sync("a", &mut s, &md, false, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, false, None, &mut |_, _| {}).is_err());
         assert_eq!(count(&md), 2);
         // Simulate a kill after the rename but before the journal line: remove it.
         let journal = fs::read_to_string(md.join(JOURNAL)).unwrap();
@@ -453,10 +539,10 @@ mod tests {
         )
         .unwrap();
         s.fail_fetch_after = None;
-        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (3, 1));
         assert_eq!(count(&md), 5);
-        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (0, 0));
     }
 
@@ -465,7 +551,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let md = dir.path().join("md");
         let mut s = server(Some(1), 3);
-        sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         // The server renumbers everything and gets one new message.
         s.validity = Some(2);
         for (k, _) in s.messages.iter_mut() {
@@ -473,13 +559,13 @@ mod tests {
         }
         s.messages
             .push(("200".into(), b"Subject: new\r\n\r\nnew\r\n".to_vec()));
-        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         assert!(sum.resynced);
         assert_eq!((sum.new, sum.already_local), (1, 3));
         assert_eq!(count(&md), 4);
         // The old hashes survive compaction.
         s.validity = Some(3);
-        let sum = sync("a", &mut s, &md, false, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (0, 4));
     }
 
@@ -489,7 +575,7 @@ mod tests {
         let md = dir.path().join("md");
         let mut s = server(None, 3);
         s.commit_delete = false;
-        assert!(sync("a", &mut s, &md, true, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, true, None, &mut |_, _| {}).is_err());
         assert_eq!(count(&md), 3);
         assert_eq!(s.messages.len(), 3, "nothing deleted before the commit");
         s.commit_delete = true;
@@ -497,14 +583,60 @@ mod tests {
             .push(("4".into(), b"Subject: 4\r\n\r\nfour\r\n".to_vec()));
         s.fail_fetch_after = Some(s.fetched);
         // Message 4 cannot be fetched: the run fails before deleting anything.
-        assert!(sync("a", &mut s, &md, true, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, true, None, &mut |_, _| {}).is_err());
         assert_eq!(s.messages.len(), 4);
         s.fail_fetch_after = None;
-        let sum = sync("a", &mut s, &md, true, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, true, None, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.deleted, sum.on_server), (1, 4, 0));
         assert!(s.messages.is_empty());
         assert_eq!(count(&md), 4);
         assert!(Journal::open(&md).unwrap().state.fetched.is_empty());
+    }
+
+    fn contents(md: &Path) -> Vec<Vec<u8>> {
+        let mut names: Vec<_> = fs::read_dir(md.join("new"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names.into_iter().map(|p| fs::read(p).unwrap()).collect()
+    }
+
+    #[test]
+    fn exec_output_is_stored_and_a_failure_keeps_the_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let mut s = server(Some(1), 2);
+        let sum = sync("a", &mut s, &md, false, Some("tr a-z A-Z"), &mut |_, _| {}).unwrap();
+        assert_eq!(sum.new, 2);
+        assert!(sum.exec_failed.is_empty());
+        assert_eq!(contents(&md)[0], b"SUBJECT: 1\r\n\r\nBODY 1\r\n");
+        s.messages
+            .push(("3".into(), b"Subject: 3\r\n\r\nthree\r\n".to_vec()));
+        let sum = sync(
+            "a",
+            &mut s,
+            &md,
+            false,
+            Some("cat >/dev/null; exit 3"),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(sum.new, 1);
+        assert_eq!(sum.exec_failed.len(), 1);
+        assert_eq!(sum.exec_failed[0].file, "sealpost.a.i1.3");
+        assert!(
+            sum.exec_failed[0].reason.contains("exit status: 3"),
+            "{:?}",
+            sum.exec_failed
+        );
+        assert_eq!(contents(&md)[2], b"Subject: 3\r\n\r\nthree\r\n");
+        // No output counts as a failure too: nothing is stored empty.
+        s.messages
+            .push(("4".into(), b"Subject: 4\r\n\r\n4\r\n".to_vec()));
+        let sum = sync("a", &mut s, &md, false, Some("true"), &mut |_, _| {}).unwrap();
+        assert_eq!(sum.exec_failed.len(), 1);
+        assert_eq!(contents(&md)[3], b"Subject: 4\r\n\r\n4\r\n");
     }
 
     #[test]

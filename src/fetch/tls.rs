@@ -49,14 +49,71 @@ pub struct Conn {
 
 struct Counted {
     inner: Stream,
+    /// Bytes read and written on the connection (compressed, if COMPRESS is on).
     bytes: u64,
+    /// The same bytes before compression and after decompression.
+    plain: u64,
+    deflate: Option<Box<Deflate>>,
+}
+
+/// Raw deflate both ways (RFC 4978): every write ends with a sync flush.
+struct Deflate {
+    out: flate2::write::DeflateEncoder<Vec<u8>>,
+    inflate: flate2::Decompress,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("bad compressed data from the server: {e}"),
+    )
 }
 
 impl Read for Counted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
+        let Some(z) = self.deflate.as_mut() else {
+            let n = self.inner.read(buf)?;
+            self.bytes += n as u64;
+            self.plain += n as u64;
+            return Ok(n);
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // Output still held by the inflater comes first (empty input).
+            let (in0, out0) = (z.inflate.total_in(), z.inflate.total_out());
+            let status = z
+                .inflate
+                .decompress(&z.buf[z.pos..z.len], buf, flate2::FlushDecompress::None)
+                .map_err(corrupt)?;
+            let used = (z.inflate.total_in() - in0) as usize;
+            let made = (z.inflate.total_out() - out0) as usize;
+            z.pos += used;
+            if made > 0 {
+                self.plain += made as u64;
+                return Ok(made);
+            }
+            if status == flate2::Status::StreamEnd {
+                return Ok(0);
+            }
+            if used > 0 {
+                continue;
+            }
+            if z.pos < z.len {
+                return Err(corrupt("the stream makes no progress"));
+            }
+            let n = self.inner.read(&mut z.buf)?;
+            self.bytes += n as u64;
+            if n == 0 {
+                return Ok(0);
+            }
+            z.pos = 0;
+            z.len = n;
+        }
     }
 }
 
@@ -69,6 +126,8 @@ impl Conn {
             reader: BufReader::new(Counted {
                 inner: stream,
                 bytes: 0,
+                plain: 0,
+                deflate: None,
             }),
         }
     }
@@ -105,17 +164,57 @@ impl Conn {
         Ok(buf)
     }
 
-    /// Writes and flushes.
+    /// Writes and flushes (compressed, with a sync flush, once
+    /// [`Conn::start_deflate`] ran).
     pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
-        let s = &mut self.reader.get_mut().inner;
-        s.write_all(data)?;
-        s.flush()?;
-        self.reader.get_mut().bytes += data.len() as u64;
+        let c = self.reader.get_mut();
+        let wire = match c.deflate.as_mut() {
+            Some(z) => {
+                z.out.write_all(data)?;
+                z.out.flush()?;
+                std::mem::take(z.out.get_mut())
+            }
+            None => data.to_vec(),
+        };
+        c.inner.write_all(&wire)?;
+        c.inner.flush()?;
+        c.bytes += wire.len() as u64;
+        c.plain += data.len() as u64;
         Ok(())
     }
 
+    /// Bytes on the wire so far, both ways (compressed when compression is on).
     pub fn bytes(&self) -> u64 {
         self.reader.get_ref().bytes
+    }
+
+    /// The same bytes uncompressed (equal to [`Conn::bytes`] without compression).
+    pub fn plain_bytes(&self) -> u64 {
+        self.reader.get_ref().plain
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.reader.get_ref().deflate.is_some()
+    }
+
+    /// Wraps the connection in raw deflate both ways (after the server's OK
+    /// to IMAP `COMPRESS DEFLATE`). Data the server sent after that OK and
+    /// before this call would be compressed already: it is refused.
+    pub fn start_deflate(&mut self) -> io::Result<()> {
+        if !self.reader.buffer().is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server sent data right after accepting COMPRESS",
+            ));
+        }
+        self.reader.get_mut().deflate = Some(Box::new(Deflate {
+            out: flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()),
+            inflate: flate2::Decompress::new(false),
+            buf: vec![0; 16 * 1024],
+            pos: 0,
+            len: 0,
+        }));
+        Ok(())
     }
 
     /// Replaces the plain stream with TLS (after STARTTLS/STLS). Anything
@@ -127,12 +226,13 @@ impl Conn {
             ));
         }
         let counted = self.reader.into_inner();
-        let bytes = counted.bytes;
+        let (bytes, plain) = (counted.bytes, counted.plain);
         let Stream::Plain(tcp) = counted.inner else {
             return Err(anyhow::anyhow!("already encrypted"));
         };
         let mut conn = Conn::new(tls.wrap(tcp, host)?);
         conn.reader.get_mut().bytes = bytes;
+        conn.reader.get_mut().plain = plain;
         Ok(conn)
     }
 }

@@ -245,3 +245,114 @@ fn all_accounts_are_fetched_together() {
         "{err}"
     );
 }
+
+/// IMAP COMPRESS=DEFLATE (Dovecot's imap_zlib): the same Maildir content as
+/// without it, in fewer bytes on the wire.
+#[test]
+fn compress_deflate_gives_the_same_mail_in_fewer_bytes() {
+    let s = servers();
+    let c = Client::new(&s, "f8-compress");
+    let imaps = format!("--imap={}", url("imaps", s.ports.imaps));
+    c.add_account(&s, "plain", &url("smtps", s.ports.smtps), &imaps);
+    c.add_account(&s, "deflate", &url("smtps", s.ports.smtps), &imaps);
+    let n = 120;
+    for i in 0..n {
+        let mut m = msg(i);
+        // Mail-like, compressible text: repeated header-ish lines.
+        for j in 0..40 {
+            m.extend(format!("line {j} of message {i}: the quick brown fox\r\n").into_bytes());
+        }
+        s.inject(&c.addr, &m);
+    }
+    s.wait_delivered(&c.addr, n);
+    let off = fetch_ok(&c, &s, &["plain", "--no-compress"]);
+    let on = fetch_ok(&c, &s, &["deflate"]);
+    let (off, on) = (
+        &off["accounts"][0]["summary"],
+        &on["accounts"][0]["summary"],
+    );
+    assert_eq!(off["new"], n, "{off}");
+    assert_eq!(on["new"], n, "{on}");
+    assert_eq!(off["compressed"], false, "{off}");
+    assert_eq!(on["compressed"], true, "{on}");
+    let plain = local(&maildir(&c, "plain"));
+    assert_eq!(plain.len(), n);
+    assert_eq!(plain, local(&maildir(&c, "deflate")), "identical Maildirs");
+    let (off_wire, on_wire) = (
+        off["wire_bytes"].as_u64().unwrap(),
+        on["wire_bytes"].as_u64().unwrap(),
+    );
+    assert_eq!(off["uncompressed_bytes"].as_u64(), Some(off_wire), "{off}");
+    assert!(
+        on_wire < off_wire / 2,
+        "compressed {on_wire} vs plain {off_wire}"
+    );
+    assert!(on["uncompressed_bytes"].as_u64().unwrap() > on_wire, "{on}");
+    eprintln!(
+        "COMPRESS=DEFLATE: {n} messages, {off_wire} bytes on the wire without, {on_wire} with"
+    );
+    // -v reports both figures; the next run is incremental and still works compressed.
+    s.inject(&c.addr, &msg(999));
+    let out = output(c.cmd().args(["-v", "fetch", "deflate"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("bytes on the wire") && err.contains("uncompressed (COMPRESS=DEFLATE)"),
+        "{err}"
+    );
+    assert_eq!(local(&maildir(&c, "deflate")).len(), n + 1);
+}
+
+/// `--exec CMD` stores CMD's output; when CMD fails the message is stored as
+/// received, named, and the run exits 65.
+#[test]
+fn exec_stores_the_output_and_keeps_the_original_when_it_fails() {
+    let s = servers();
+    let c = Client::new(&s, "f9-exec");
+    c.add_account(
+        &s,
+        "in",
+        &url("smtps", s.ports.smtps),
+        &format!("--pop3={}", url("pop3s", s.ports.pop3s)),
+    );
+    s.inject(&c.addr, &msg(1));
+    s.inject(&c.addr, &msg(2));
+    let v = fetch_ok(&c, &s, &["--exec", "tr a-z A-Z"]);
+    assert_eq!(v["accounts"][0]["summary"]["new"], 2, "{v}");
+    let mut want: Vec<String> = sorted(s.delivered(&c.addr))
+        .into_iter()
+        .map(|m| m.to_uppercase())
+        .collect();
+    want.sort();
+    assert_eq!(sorted(local(&maildir(&c, "in"))), want);
+    // A failing command: the message is kept as received, and reported.
+    s.inject(&c.addr, &msg(3));
+    let out = output(c.cmd().args([
+        "--json",
+        "fetch",
+        "--delete",
+        "--exec",
+        "cat >/dev/null; echo cannot-decrypt >&2; exit 9",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(err.contains("cannot-decrypt"), "{err}");
+    assert!(
+        err.contains("stored as received") && err.contains("exit status: 9"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sum = &v["accounts"][0]["summary"];
+    assert_eq!(sum["new"], 1, "{v}");
+    assert_eq!(sum["exec_failed"].as_array().unwrap().len(), 1, "{v}");
+    let here = local(&maildir(&c, "in"));
+    assert_eq!(here.len(), 3);
+    let kept: Vec<_> = here
+        .iter()
+        .filter(|m| String::from_utf8_lossy(m).contains("body 3\r\n"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the original of message 3 is stored");
+    // Stored locally, so --delete removed it; the next run has nothing new.
+    let v = fetch_ok(&c, &s, &["--exec", "false"]);
+    assert_eq!(v["accounts"][0]["summary"]["new"], 0, "{v}");
+}

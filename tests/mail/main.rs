@@ -8,6 +8,7 @@ mod client;
 mod e2e;
 mod faults;
 mod fetch;
+mod garbage;
 mod harness;
 mod kills;
 mod relay;
