@@ -124,7 +124,12 @@ impl State {
                 self.fetched.insert(k, h);
             }
             Line::Gone { k } => {
-                self.fetched.remove(&k);
+                // Its content stays known: a server that renumbers its
+                // messages (new UIDs, with or without a new UIDVALIDITY)
+                // must not make a message already on disk count as new.
+                if let Some(h) = self.fetched.remove(&k) {
+                    self.old_hashes.insert(h);
+                }
             }
         }
     }
@@ -250,14 +255,22 @@ pub fn lock(maildir: &Path) -> anyhow::Result<FetchLock> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(fail(
-            Exit::TempFail,
-            format!("another sealpost is fetching into {}", maildir.display()),
-        ));
+    // A lock can outlive its holder by a moment: a child that another thread
+    // of this process forks (`--exec`) shares the descriptor until it execs.
+    // So wait briefly before concluding another sealpost holds it.
+    for attempt in 0..50 {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(FetchLock { _file: file });
+        }
+        if attempt < 49 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
-    Ok(FetchLock { _file: file })
+    Err(fail(
+        Exit::TempFail,
+        format!("another sealpost is fetching into {}", maildir.display()),
+    ))
 }
 
 /// What one run did.
@@ -383,12 +396,15 @@ pub fn sync(
         .filter(|m| !journal.state.fetched.contains_key(&m.key))
         .collect();
     let total = todo.len();
+    let mut current: HashSet<String> = journal.state.fetched.values().cloned().collect();
     for (i, m) in todo.into_iter().enumerate() {
         let data = remote.fetch(&m.key)?;
         let hash = hex::encode(Sha256::digest(&data));
         let name = file_name(account, listing.validity, &m.key);
         // Fetched before under an earlier UIDVALIDITY: already local.
-        let known = journal.state.old_hashes.contains(&hash) || maildir.contains(&name);
+        let known = journal.state.old_hashes.contains(&hash)
+            || current.contains(&hash)
+            || maildir.contains(&name);
         let stored = match exec {
             Some(cmd) if !known => match run_exec(cmd, &data) {
                 Ok(out) => out,
@@ -407,6 +423,7 @@ pub fn sync(
         } else {
             summary.new += 1;
         }
+        current.insert(hash.clone());
         journal.append(Line::Got {
             k: m.key.clone(),
             h: hash,
@@ -567,6 +584,34 @@ mod tests {
         s.validity = Some(3);
         let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (0, 4));
+    }
+
+    /// Regression (seen with Dovecot whose UID list was lost while a process
+    /// held the mailbox): UIDs renumbered *without* a new UIDVALIDITY, then a
+    /// real UIDVALIDITY change; no message may be fetched twice.
+    #[test]
+    fn renumbering_without_new_uidvalidity_duplicates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        let mut s = server(Some(1), 2);
+        sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        for (k, _) in s.messages.iter_mut() {
+            *k = format!("{}", k.parse::<u32>().unwrap() + 10);
+        }
+        s.messages
+            .push(("13".into(), b"Subject: 3\r\n\r\nthree\r\n".to_vec()));
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        assert_eq!((sum.new, sum.already_local), (1, 2));
+        s.validity = Some(2);
+        for (k, _) in s.messages.iter_mut() {
+            *k = format!("{}", k.parse::<u32>().unwrap() + 10);
+        }
+        s.messages
+            .push(("30".into(), b"Subject: 4\r\n\r\nfour\r\n".to_vec()));
+        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        assert!(sum.resynced);
+        assert_eq!((sum.new, sum.already_local), (1, 3));
+        assert_eq!(count(&md), 4);
     }
 
     #[test]
