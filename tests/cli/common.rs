@@ -67,18 +67,37 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs a command line in a shell-less way and returns stdout, panicking on failure.
-pub fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
-    let out = std::process::Command::new(program)
+/// Runs a tool (openssl, gpgsm, …) with optional stdin, panicking with its
+/// stderr on failure; returns its stdout.
+pub fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(program)
         .args(args)
-        .output()
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{program} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out
+    out.stdout
+}
+
+/// [`tool`] without stdin.
+pub fn run_tool(program: &str, args: &[&str]) -> Vec<u8> {
+    tool(program, args, None)
 }
 
 /// Asserts the failure shape every command shares: the given exit code, one

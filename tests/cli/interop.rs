@@ -4,34 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::data;
+use crate::common::{data, tool};
 use crate::world::World;
-
-/// Runs a tool, panicking with its stderr on failure; returns stdout.
-fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()

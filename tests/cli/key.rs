@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{assert_clean_failure, data, run_tool, Env};
+use crate::common::{assert_clean_failure, data, run_tool, tool, Env};
 
 fn keystore_key_files(env: &Env) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(env.keystore().join("identities"))
@@ -83,7 +83,7 @@ fn generate_then_openssl_accepts_the_certificate() {
             "-text",
         ],
     );
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = String::from_utf8_lossy(&text);
     for needle in [
         "Digital Signature, Key Encipherment",
         "E-mail Protection",
@@ -105,7 +105,7 @@ fn generate_then_openssl_accepts_the_certificate() {
             cert_path.to_str().unwrap(),
         ],
     );
-    assert!(String::from_utf8_lossy(&verify.stdout).contains(": OK"));
+    assert!(String::from_utf8_lossy(&verify).contains(": OK"));
 
     // DER export is the same certificate.
     let der = env
@@ -114,25 +114,11 @@ fn generate_then_openssl_accepts_the_certificate() {
         .output()
         .unwrap();
     assert!(der.status.success());
-    let pem_from_der = run_tool_stdin("openssl", &["x509", "-inform", "DER"], &der.stdout);
+    let pem_from_der = tool("openssl", &["x509", "-inform", "DER"], Some(&der.stdout));
     assert_eq!(
         String::from_utf8_lossy(&pem_from_der).trim(),
         String::from_utf8_lossy(&cert.stdout).trim()
     );
-}
-
-fn run_tool_stdin(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = std::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    out.stdout
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! damaged message writes nothing at all to stdout.
 
 use std::path::Path;
-use std::process::{Command as StdCommand, Output, Stdio};
+use std::process::Output;
 
-use crate::common::{assert_clean_failure, data};
+use crate::common::{assert_clean_failure, data, tool};
 use crate::world::World;
 
 /// Body size: well above the streaming thresholds (1 MiB encrypt, 4 MiB decrypt).
@@ -53,18 +53,8 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-fn openssl(args: &[&str]) -> Output {
-    let out = StdCommand::new("openssl")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+fn openssl(args: &[&str]) -> Vec<u8> {
+    tool("openssl", args, None)
 }
 
 /// `sealpost encrypt --eml` as alice from a file.
@@ -152,7 +142,7 @@ fn large_stdin_streams_both_ways_and_bare_lf_is_converted() {
         "-inkey",
         p(&data("bob.key.pem")),
     ]);
-    assert!(plain.stdout == expected, "openssl plaintext differs");
+    assert!(plain == expected, "openssl plaintext differs");
     // And decrypt reads it from stdin (spooled, encrypted, to a temporary file).
     let got = w.decrypt("bob", &out.stdout, &[]);
     assert!(
@@ -189,10 +179,7 @@ fn openssl_reads_our_large_output() {
             "-inkey",
             p(&data("bob.key.pem")),
         ]);
-        assert!(
-            plain.stdout == expected,
-            "{cipher}: openssl plaintext differs"
-        );
+        assert!(plain == expected, "{cipher}: openssl plaintext differs");
     }
 }
 
