@@ -3,6 +3,16 @@
 //! extra CA), AUTH, and one reply per command, so that every recipient's
 //! RCPT outcome is known.
 //!
+//! When the server offers PIPELINING (RFC 2920), MAIL FROM, every RCPT TO
+//! and DATA go out in one write and their replies are read afterwards, in
+//! order: a transaction costs two round trips (the group, then the message)
+//! instead of three plus one per recipient. lettre has no pipelining of its
+//! own, but its public API suffices: `SmtpConnection::command` writes any
+//! `Display` value in a single write and reads one reply, and
+//! `read_response` reads the next ones from the same buffered stream.
+//! lettre does not keep the EHLO keywords it does not know, so PIPELINING is
+//! learnt from one more EHLO of ours, sent before AUTH.
+//!
 //! [`Transport`] is the seam the outbox drives: [`Session`] implements it
 //! over the network, the outbox tests with a scripted fake.
 
@@ -12,8 +22,9 @@ use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 use lettre::Address;
 use zeroize::Zeroizing;
 
@@ -97,9 +108,25 @@ pub trait Transport {
 
 /// A live connection to one of the configured servers.
 pub struct Session {
-    conn: SmtpConnection,
+    /// None once closed on purpose (see [`Session::close`]).
+    conn: Option<SmtpConnection>,
     endpoint: Endpoint,
     dirty: bool,
+    pipelining: bool,
+}
+
+/// Commands at most per pipelined write: RFC 2920 §3.1 warns that a client
+/// writing more than the TCP windows hold, without reading, can deadlock with
+/// a server blocked writing its replies. 100 short commands are a few KiB.
+const PIPELINE_MAX: usize = 100;
+
+/// Text written as it is, for [`SmtpConnection::command`].
+struct Raw<'a>(&'a str);
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 impl Session {
@@ -111,11 +138,12 @@ impl Session {
         let mut reasons = Vec::new();
         for endpoint in &cfg.endpoints {
             match connect_one(cfg, endpoint) {
-                Ok(conn) => {
+                Ok((conn, pipelining)) => {
                     return Ok(Session {
-                        conn,
+                        conn: Some(conn),
                         endpoint: endpoint.clone(),
                         dirty: false,
+                        pipelining,
                     })
                 }
                 Err(Attempt::Auth(reply)) => {
@@ -195,7 +223,8 @@ fn disable_nagle_to_port(port: u16) {
     }
 }
 
-fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<SmtpConnection, Attempt> {
+/// Connects, secures and logs in; also says whether PIPELINING is offered.
+fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(SmtpConnection, bool), Attempt> {
     let hello = ClientId::Domain(cfg.hello_name.clone());
     let tls = || -> Result<TlsParameters, Attempt> {
         let mut b = TlsParameters::builder(endpoint.host.clone());
@@ -230,9 +259,17 @@ fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<SmtpConnection, 
         conn.starttls(&params, &hello)
             .map_err(|e| Attempt::Failed(format!("STARTTLS: {}", error_text(&e))))?;
     }
+    // Before AUTH: a later EHLO would reset the session (RFC 5321 §4.1.4).
+    let pipelining = match conn.command(Ehlo::new(hello.clone())) {
+        Ok(reply) => offers(&reply, "PIPELINING"),
+        Err(e) => {
+            conn.abort();
+            return Err(Attempt::Failed(format!("EHLO: {}", error_text(&e))));
+        }
+    };
     let creds = Credentials::new(cfg.user.clone(), cfg.password.to_string());
     match conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds) {
-        Ok(_) => Ok(conn),
+        Ok(_) => Ok((conn, pipelining)),
         Err(e) if e.is_permanent() => {
             conn.abort();
             Err(Attempt::Auth(error_text(&e)))
@@ -264,91 +301,78 @@ fn is_reply(e: &lettre::transport::smtp::Error) -> bool {
     e.is_transient() || e.is_permanent()
 }
 
-impl Transport for Session {
-    fn send(
+/// Whether an EHLO reply lists `keyword` (the first word of a line after the first).
+fn offers(ehlo: &Response, keyword: &str) -> bool {
+    ehlo.message().skip(1).any(|line| {
+        line.split_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+    })
+}
+
+type Reply = Result<Response, lettre::transport::smtp::Error>;
+
+/// A reply as the server sent it, or the broken connection.
+fn replied(r: Reply) -> Result<Reply, ConnectionLost> {
+    match r {
+        Err(e) if !is_reply(&e) => Err(ConnectionLost(error_text(&e))),
+        other => Ok(other),
+    }
+}
+
+fn rcpt_reply(r: Reply) -> RcptReply {
+    match r {
+        Ok(_) => RcptReply::Accepted,
+        Err(e) if e.is_permanent() => RcptReply::Refused(error_text(&e)),
+        Err(e) => RcptReply::Deferred(error_text(&e)),
+    }
+}
+
+fn accepted(resp: &Response) -> String {
+    format!(
+        "{} {}",
+        resp.code(),
+        resp.message().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// The outcome when no recipient was accepted.
+fn nobody(replies: Vec<(String, RcptReply)>) -> SendOutcome {
+    let permanent = replies
+        .iter()
+        .all(|(_, r)| matches!(r, RcptReply::Refused(_)));
+    SendOutcome::NotAccepted {
+        rcpt: replies,
+        reply: "no recipient was accepted".into(),
+        permanent,
+    }
+}
+
+impl Session {
+    fn conn(&mut self) -> Result<&mut SmtpConnection, ConnectionLost> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| ConnectionLost("the connection was closed".into()))
+    }
+
+    /// Drops the connection without another byte: in DATA, a connection
+    /// closed before the final "." makes the server discard the message.
+    fn close(&mut self) {
+        self.conn = None;
+    }
+
+    /// Sends the message after DATA's 354 and reads the verdict.
+    fn finish_data(
         &mut self,
-        mail_from: &str,
-        rcpt: &[String],
+        replies: Vec<(String, RcptReply)>,
         data: &[u8],
-        before_data: &mut BeforeData<'_>,
     ) -> Result<SendOutcome, ConnectionLost> {
-        let lost = |e: &lettre::transport::smtp::Error| ConnectionLost(error_text(e));
-        if self.dirty {
-            self.conn.command(Rset).map_err(|e| lost(&e))?;
-            self.dirty = false;
-        }
-        let from = if mail_from.is_empty() {
-            None
-        } else {
-            Some(Address::from_str(mail_from).map_err(|e| {
-                ConnectionLost(format!("invalid sender address {mail_from:?}: {e}"))
-            })?)
-        };
-        let mut params = Vec::new();
-        if !data.is_ascii()
-            && self
-                .conn
-                .server_info()
-                .supports_feature(Extension::EightBitMime)
-        {
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
-        self.dirty = true;
-        if let Err(e) = self.conn.command(Mail::new(from, params)) {
-            if !is_reply(&e) {
-                return Err(lost(&e));
-            }
-            return Ok(SendOutcome::NotAccepted {
-                rcpt: Vec::new(),
-                reply: format!("MAIL FROM: {}", error_text(&e)),
-                permanent: e.is_permanent(),
-            });
-        }
-        let mut replies = Vec::new();
-        for r in rcpt {
-            let reply = match Address::from_str(r) {
-                Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
-                Ok(addr) => match self.conn.command(Rcpt::new(addr, Vec::new())) {
-                    Ok(_) => RcptReply::Accepted,
-                    Err(e) if e.is_permanent() => RcptReply::Refused(error_text(&e)),
-                    Err(e) if e.is_transient() => RcptReply::Deferred(error_text(&e)),
-                    Err(e) => return Err(lost(&e)),
-                },
-            };
-            replies.push((r.clone(), reply));
-        }
-        if !replies.iter().any(|(_, r)| *r == RcptReply::Accepted) {
-            let permanent = replies
-                .iter()
-                .all(|(_, r)| matches!(r, RcptReply::Refused(_)));
-            return Ok(SendOutcome::NotAccepted {
-                rcpt: replies,
-                reply: "no recipient was accepted".into(),
-                permanent,
-            });
-        }
-        before_data(&replies)
-            .map_err(|why| ConnectionLost(format!("cannot prepare the local record: {why}")))?;
-        if let Err(e) = self.conn.command(Data) {
-            if !is_reply(&e) {
-                return Err(lost(&e));
-            }
-            return Ok(SendOutcome::NotAccepted {
-                rcpt: replies,
-                reply: format!("DATA: {}", error_text(&e)),
-                permanent: e.is_permanent(),
-            });
-        }
-        match self.conn.message(data) {
+        match self.conn()?.message(data) {
             Ok(resp) => {
                 self.dirty = false;
                 Ok(SendOutcome::Accepted {
                     rcpt: replies,
-                    reply: format!(
-                        "{} {}",
-                        resp.code(),
-                        resp.message().collect::<Vec<_>>().join(" ")
-                    ),
+                    reply: accepted(&resp),
                 })
             }
             Err(e) if is_reply(&e) => {
@@ -359,16 +383,197 @@ impl Transport for Session {
                     permanent: e.is_permanent(),
                 })
             }
-            Err(e) => Err(lost(&e)),
+            Err(e) => Err(ConnectionLost(error_text(&e))),
         }
     }
 
+    /// One transaction with PIPELINING: [RSET,] MAIL, every RCPT and DATA
+    /// written together (in groups of [`PIPELINE_MAX`]), then every reply
+    /// read, so that each recipient's outcome is still known exactly.
+    fn send_pipelined(
+        &mut self,
+        mail: Mail,
+        rcpt: &[String],
+        data: &[u8],
+        before_data: &mut BeforeData<'_>,
+    ) -> Result<SendOutcome, ConnectionLost> {
+        // Addresses lettre cannot write are refused here, never sent.
+        let parsed: Vec<Result<Address, String>> = rcpt
+            .iter()
+            .map(|r| Address::from_str(r).map_err(|e| format!("invalid address: {e}")))
+            .collect();
+        if parsed.iter().all(|p| p.is_err()) {
+            let replies = rcpt
+                .iter()
+                .zip(parsed)
+                .map(|(r, p)| (r.clone(), RcptReply::Refused(p.unwrap_err())))
+                .collect();
+            return Ok(nobody(replies));
+        }
+        let mut commands = Vec::with_capacity(rcpt.len() + 3);
+        let rset = self.dirty;
+        if rset {
+            commands.push(Rset.to_string());
+        }
+        commands.push(mail.to_string());
+        for addr in parsed.iter().flatten() {
+            commands.push(Rcpt::new(addr.clone(), Vec::new()).to_string());
+        }
+        commands.push(Data.to_string());
+        self.dirty = true;
+        let conn = self.conn()?;
+        let mut got: Vec<Reply> = Vec::with_capacity(commands.len());
+        for group in commands.chunks(PIPELINE_MAX) {
+            got.push(replied(conn.command(Raw(&group.concat())))?);
+            for _ in 1..group.len() {
+                got.push(replied(conn.read_response())?);
+            }
+        }
+        let mut got = got.into_iter();
+        let mut next = || got.next().expect("one reply per command");
+        if rset {
+            if let Err(e) = next() {
+                return Err(ConnectionLost(format!("RSET: {}", error_text(&e))));
+            }
+        }
+        let mail = next();
+        let replies: Vec<(String, RcptReply)> = rcpt
+            .iter()
+            .zip(parsed)
+            .map(|(r, p)| {
+                let reply = match p {
+                    Err(why) => RcptReply::Refused(why),
+                    Ok(_) => rcpt_reply(next()),
+                };
+                (r.clone(), reply)
+            })
+            .collect();
+        let data_reply = next();
+        // DATA may have been accepted even though nobody can receive it
+        // (RFC 2920 §3.1): end it with a lone "." so that the session stays
+        // in step; with no recipient, nothing is delivered.
+        let end_empty = |s: &mut Session| -> Result<(), ConnectionLost> {
+            match s.conn()?.message(b"") {
+                Err(e) if !is_reply(&e) => Err(ConnectionLost(error_text(&e))),
+                _ => Ok(()),
+            }
+        };
+        if let Err(e) = mail {
+            if data_reply.is_ok() {
+                end_empty(self)?;
+            }
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: Vec::new(),
+                reply: format!("MAIL FROM: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        if !replies.iter().any(|(_, r)| *r == RcptReply::Accepted) {
+            if data_reply.is_ok() {
+                end_empty(self)?;
+            }
+            return Ok(nobody(replies));
+        }
+        if let Err(e) = data_reply {
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: replies,
+                reply: format!("DATA: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        // The server waits for the message: nothing is delivered before the
+        // final ".", so the record of success can still be prepared. If it
+        // cannot, the connection is dropped mid-DATA and the server discards
+        // what it has.
+        if let Err(why) = before_data(&replies) {
+            self.close();
+            return Err(ConnectionLost(format!(
+                "cannot prepare the local record: {why}"
+            )));
+        }
+        self.finish_data(replies, data)
+    }
+}
+
+impl Transport for Session {
+    fn send(
+        &mut self,
+        mail_from: &str,
+        rcpt: &[String],
+        data: &[u8],
+        before_data: &mut BeforeData<'_>,
+    ) -> Result<SendOutcome, ConnectionLost> {
+        let from = if mail_from.is_empty() {
+            None
+        } else {
+            Some(Address::from_str(mail_from).map_err(|e| {
+                ConnectionLost(format!("invalid sender address {mail_from:?}: {e}"))
+            })?)
+        };
+        let mut params = Vec::new();
+        if !data.is_ascii()
+            && self
+                .conn()?
+                .server_info()
+                .supports_feature(Extension::EightBitMime)
+        {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let mail = Mail::new(from, params);
+        if self.pipelining {
+            return self.send_pipelined(mail, rcpt, data, before_data);
+        }
+        let lost = |e: &lettre::transport::smtp::Error| ConnectionLost(error_text(e));
+        if self.dirty {
+            self.conn()?.command(Rset).map_err(|e| lost(&e))?;
+            self.dirty = false;
+        }
+        self.dirty = true;
+        if let Err(e) = replied(self.conn()?.command(mail))? {
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: Vec::new(),
+                reply: format!("MAIL FROM: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        let mut replies = Vec::new();
+        for r in rcpt {
+            let reply = match Address::from_str(r) {
+                Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
+                Ok(addr) => rcpt_reply(replied(self.conn()?.command(Rcpt::new(addr, Vec::new())))?),
+            };
+            replies.push((r.clone(), reply));
+        }
+        if !replies.iter().any(|(_, r)| *r == RcptReply::Accepted) {
+            return Ok(nobody(replies));
+        }
+        before_data(&replies)
+            .map_err(|why| ConnectionLost(format!("cannot prepare the local record: {why}")))?;
+        if let Err(e) = replied(self.conn()?.command(Data))? {
+            return Ok(SendOutcome::NotAccepted {
+                rcpt: replies,
+                reply: format!("DATA: {}", error_text(&e)),
+                permanent: e.is_permanent(),
+            });
+        }
+        self.finish_data(replies, data)
+    }
+
     fn quit(&mut self) {
-        let _ = self.conn.quit();
+        if let Some(conn) = self.conn.as_mut() {
+            let _ = conn.quit();
+        }
     }
 
     fn server(&self) -> String {
         self.endpoint.to_string()
+    }
+}
+
+impl Session {
+    /// Whether the server offered PIPELINING and it is used.
+    pub fn pipelining(&self) -> bool {
+        self.pipelining
     }
 }
 

@@ -1,5 +1,7 @@
 //! A TCP relay on loopback that cuts each connection after a set number of
-//! bytes (both directions together): a dropped line, on demand.
+//! bytes (both directions together): a dropped line, on demand. It also
+//! counts the client's turns: how often the client spoke after the server
+//! had, which is the number of round trips a lock-step client waits for.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,6 +14,8 @@ pub struct Relay {
     cuts: Arc<AtomicUsize>,
     /// Bytes relayed by the last connection (to size the cut points).
     last_total: Arc<AtomicU64>,
+    /// Client turns of the last connection.
+    last_turns: Arc<AtomicU64>,
 }
 
 impl Relay {
@@ -23,11 +27,13 @@ impl Relay {
             limit: Arc::new(AtomicU64::new(u64::MAX)),
             cuts: Arc::new(AtomicUsize::new(0)),
             last_total: Arc::new(AtomicU64::new(0)),
+            last_turns: Arc::new(AtomicU64::new(0)),
         };
-        let (limit, cuts, last_total) = (
+        let (limit, cuts, last_total, last_turns) = (
             relay.limit.clone(),
             relay.cuts.clone(),
             relay.last_total.clone(),
+            relay.last_turns.clone(),
         );
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -41,14 +47,27 @@ impl Relay {
                     bytes: AtomicU64::new(0),
                     limit,
                     cut: AtomicUsize::new(0),
+                    last_speaker: AtomicUsize::new(SERVER),
                 });
                 last_total.store(0, Ordering::SeqCst);
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
+                last_turns.store(0, Ordering::SeqCst);
+                for (side, from, to) in [
+                    (
+                        CLIENT,
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                    ),
+                    (SERVER, server, client),
                 ] {
-                    let (conn, cuts, last_total) = (conn.clone(), cuts.clone(), last_total.clone());
-                    std::thread::spawn(move || pump(from, to, &conn, &cuts, &last_total));
+                    let (conn, cuts, last_total, last_turns) = (
+                        conn.clone(),
+                        cuts.clone(),
+                        last_total.clone(),
+                        last_turns.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        pump(side, from, to, &conn, &cuts, &last_total, &last_turns)
+                    });
                 }
             }
         });
@@ -69,21 +88,32 @@ impl Relay {
     pub fn last_total(&self) -> u64 {
         self.last_total.load(Ordering::SeqCst)
     }
+
+    /// How often the client of the most recent connection spoke after the server.
+    pub fn last_turns(&self) -> u64 {
+        self.last_turns.load(Ordering::SeqCst)
+    }
 }
+
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
 
 struct Conn {
     streams: [TcpStream; 2],
     bytes: AtomicU64,
     limit: u64,
     cut: AtomicUsize,
+    last_speaker: AtomicUsize,
 }
 
 fn pump(
+    side: usize,
     mut from: TcpStream,
     mut to: TcpStream,
     conn: &Conn,
     cuts: &AtomicUsize,
     total: &AtomicU64,
+    turns: &AtomicU64,
 ) {
     let mut buf = [0u8; 4096];
     loop {
@@ -91,6 +121,9 @@ fn pump(
             Ok(0) | Err(_) => break,
             Ok(n) => n as u64,
         };
+        if conn.last_speaker.swap(side, Ordering::SeqCst) != side && side == CLIENT {
+            turns.fetch_add(1, Ordering::SeqCst);
+        }
         let before = conn.bytes.fetch_add(n, Ordering::SeqCst);
         total.fetch_add(n, Ordering::SeqCst);
         if before + n > conn.limit {

@@ -41,6 +41,9 @@ pub struct Ports {
     pub submission: u16,
     /// Postfix submission, implicit TLS.
     pub smtps: u16,
+    /// The same without PIPELINING in EHLO, and refusing a client that
+    /// pipelines anyway (`reject_unauth_pipelining`).
+    pub smtps_nopipe: u16,
     pub imap: u16,
     pub imaps: u16,
     pub pop3: u16,
@@ -366,6 +369,7 @@ fn try_start() -> Result<Servers, String> {
         ("dovecot lmtp", p.lmtp, "220"),
         ("postfix submission", p.submission, "220"),
         ("postfix smtps", p.smtps, ""),
+        ("postfix smtps without pipelining", p.smtps_nopipe, ""),
     ] {
         wait_ready(&servers, name, port, greeting, deadline)?;
     }
@@ -457,7 +461,7 @@ fn spawn(mut cmd: Command) -> Result<Child, String> {
 }
 
 fn free_ports() -> Ports {
-    let listeners: Vec<TcpListener> = (0..7)
+    let listeners: Vec<TcpListener> = (0..8)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     let p: Vec<u16> = listeners
@@ -472,6 +476,7 @@ fn free_ports() -> Ports {
         pop3: p[4],
         pop3s: p[5],
         lmtp: p[6],
+        smtps_nopipe: p[7],
     }
 }
 
@@ -690,6 +695,7 @@ maximal_backoff_time = 2s
     let master = format!(
         r#"127.0.0.1:{sub} inet n - n - - smtpd
 127.0.0.1:{smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+127.0.0.1:{nopipe} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_discard_ehlo_keywords=pipelining -o smtpd_data_restrictions=reject_unauth_pipelining
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -715,6 +721,7 @@ postlog   unix-dgram n - n - 1 postlogd
 "#,
         sub = p.submission,
         smtps = p.smtps,
+        nopipe = p.smtps_nopipe,
     );
     let access = "/^reject[^@]*@/ REJECT 5.1.1 no such user here (test rule)\n\
                   /^defer[^@]*@/ DEFER_IF_PERMIT 4.2.0 try again later (test rule)\n";

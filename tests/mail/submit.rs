@@ -1,6 +1,7 @@
 //! `sealpost submit` and `sealpost outbox` against the real Postfix.
 
 use crate::client::{assert_failure, closed_port, output, url, Client};
+use crate::relay::Relay;
 use crate::servers::{servers, Servers};
 
 fn imap(s: &Servers) -> String {
@@ -318,4 +319,80 @@ fn malformed_input_is_refused_before_anything_is_queued() {
     let msg = message(&other.addr, &["x@example.org"], &[], &[], "b");
     assert_failure(&output(other.cmd().arg("submit").write_stdin(msg)), 78);
     assert!(outbox_entries(&other).is_empty());
+}
+
+/// One envelope to `rcpt` through a counting relay to `port`: the JSON
+/// report and how many round trips the client waited for.
+fn submit_counting(
+    sender: &Client,
+    s: &Servers,
+    account: &str,
+    port: u16,
+    rcpt: &[String],
+    marker: &str,
+) -> (serde_json::Value, u64) {
+    let relay = Relay::new(port);
+    sender.add_account(s, account, &url("smtps", relay.port), &imap(s));
+    let mut bsmtp = Vec::new();
+    sealpost::bsmtp::write(
+        &mut bsmtp,
+        &[sealpost::bsmtp::Transaction {
+            mail_from: sender.addr.clone(),
+            rcpt_to: rcpt.to_vec(),
+            data: format!("Subject: {marker}\r\n\r\n{marker}\r\n").into_bytes(),
+        }],
+    )
+    .unwrap();
+    let out = output(
+        sender
+            .cmd()
+            .args(["--json", "submit", "--account", account, "-"])
+            .write_stdin(bsmtp),
+    );
+    // The deferred recipient keeps the envelope queued: 75.
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        relay.last_turns(),
+    )
+}
+
+#[test]
+fn recipients_are_pipelined_when_offered_with_exact_outcomes() {
+    let s = servers();
+    let sender = Client::new(&s, "pipe-sender");
+    let ok: Vec<String> = (0..10)
+        .map(|i| s.add_user(&format!("pipe-r{i}"), "x"))
+        .collect();
+    let mut rcpt = ok.clone();
+    rcpt.insert(3, "reject-pipe@example.org".into());
+    rcpt.insert(7, "defer-pipe@example.org".into());
+    let mut turns = Vec::new();
+    // PIPELINING offered; then a port that hides it and refuses a client
+    // that pipelines anyway, so that both paths must be right.
+    for (account, port) in [("pipe", s.ports.smtps), ("nopipe", s.ports.smtps_nopipe)] {
+        let (v, t) = submit_counting(&sender, &s, account, port, &rcpt, account);
+        turns.push(t);
+        let e = &v["queued"][0];
+        assert_eq!(e["delivered"], serde_json::json!(ok), "{v}");
+        assert_eq!(e["pending"], serde_json::json!(["defer-pipe@example.org"]));
+        assert_eq!(e["refused"][0]["recipient"], "reject-pipe@example.org");
+        assert!(
+            e["refused"][0]["reply"].as_str().unwrap().contains("5.1.1"),
+            "{v}"
+        );
+        assert!(e["last_error"].as_str().unwrap().contains("450"), "{v}");
+    }
+    for who in &ok {
+        let got = s.wait_for_markers(who, &["pipe".into(), "nopipe".into()]);
+        assert_eq!(got.len(), 2, "{who} got each envelope once");
+    }
+    // Without pipelining the client waits for MAIL, each of the 12 RCPTs and
+    // DATA in turn; with it, for the whole group at once.
+    assert!(turns[1] >= turns[0] + 12, "client turns {turns:?}");
 }
