@@ -297,12 +297,16 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__account__subcmd__add)
-            opts="-q -v -h -V --smtp --imap --pop3 --user --password-file --password-fd --store-password --ca-file --insecure-plaintext --maildir --replace --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --domain --smtp --imap --pop3 --user --password-file --password-fd --store-password --ca-file --insecure-plaintext --maildir --replace --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --smtp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -10,6 +10,12 @@
 //! insecure_plaintext = false                 # allow smtp/imap/pop3 without TLS
 //! password_file = "/home/alice/.mailpass"    # optional: read at run time
 //! password = "..."                           # only with --store-password
+//!
+//! [accounts.home]                            # servers from DNS (RFC 6186)
+//! user = "alice@example.net"
+//! domain = "example.net"
+//! smtp = "srv"                               # looked up at each connection
+//! pop3 = "srv"
 //! ```
 //!
 //! The file is edited with `toml_edit`, so comments and every other section
@@ -170,11 +176,40 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Where incoming mail is fetched from.
+/// The value of a server setting that asks for DNS SRV discovery.
+pub const SRV: &str = "srv";
+
+/// Parses a server setting: URLs (see [`Endpoint::parse_list`]), or
+/// [`SRV`] alone, which gives an empty list: the servers are looked up in
+/// the DNS SRV records of the account's domain at each connection.
+pub fn parse_servers(protocol: Protocol, setting: &str) -> anyhow::Result<Vec<Endpoint>> {
+    if setting.trim().eq_ignore_ascii_case(SRV) {
+        return Ok(Vec::new());
+    }
+    Endpoint::parse_list(protocol, setting)
+}
+
+/// Where incoming mail is fetched from. An empty list means "from the DNS
+/// SRV records of the account's domain".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
     Imap(Vec<Endpoint>),
     Pop3(Vec<Endpoint>),
+}
+
+impl Incoming {
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Incoming::Imap(_) => Protocol::Imap,
+            Incoming::Pop3(_) => Protocol::Pop3,
+        }
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        match self {
+            Incoming::Imap(v) | Incoming::Pop3(v) => v,
+        }
+    }
 }
 
 /// One account.
@@ -182,6 +217,9 @@ pub enum Incoming {
 pub struct Account {
     pub name: String,
     pub user: String,
+    /// The mail domain whose DNS SRV records name the servers not listed.
+    pub domain: Option<String>,
+    /// Empty: from the DNS SRV records of `domain`.
     pub smtp: Vec<Endpoint>,
     pub incoming: Incoming,
     pub ca_file: Option<PathBuf>,
@@ -200,6 +238,7 @@ impl fmt::Debug for Account {
         f.debug_struct("Account")
             .field("name", &self.name)
             .field("user", &self.user)
+            .field("domain", &self.domain)
             .field("smtp", &self.smtp)
             .field("incoming", &self.incoming)
             .field("ca_file", &self.ca_file)
@@ -224,14 +263,23 @@ impl Account {
                 "the user name is empty or has control characters",
             ));
         }
+        match &self.domain {
+            Some(d) => check_domain(d)?,
+            None => {
+                if self.smtp.is_empty() || self.incoming.endpoints().is_empty() {
+                    return Err(fail_hint(
+                        Exit::Usage,
+                        "servers can be looked up in DNS (srv) only for an account with a domain",
+                        "give --domain DOMAIN, or the servers' URLs",
+                    ));
+                }
+            }
+        }
         if !self.insecure_plaintext {
-            let incoming = match &self.incoming {
-                Incoming::Imap(v) | Incoming::Pop3(v) => v,
-            };
             if let Some(e) = self
                 .smtp
                 .iter()
-                .chain(incoming)
+                .chain(self.incoming.endpoints())
                 .find(|e| e.security == Security::Plain)
             {
                 return Err(fail_hint(
@@ -291,6 +339,29 @@ pub fn check_name(name: &str) -> anyhow::Result<()> {
             format!(
                 "invalid account name {name:?}: use letters, digits, '-', '_' and '.' (at most 64)"
             ),
+        ))
+    }
+}
+
+/// Checks a mail domain's syntax (before it is stored).
+pub fn check_domain(domain: &str) -> anyhow::Result<()> {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Exit::Usage,
+            format!("invalid mail domain {domain:?}: write it like example.org"),
         ))
     }
 }
@@ -383,11 +454,12 @@ impl AccountStore {
         }
         let mut t = toml_edit::Table::new();
         t["user"] = toml_edit::value(account.user.as_str());
-        t["smtp"] = toml_edit::value(url_array(&account.smtp));
-        match &account.incoming {
-            Incoming::Imap(v) => t["imap"] = toml_edit::value(url_array(v)),
-            Incoming::Pop3(v) => t["pop3"] = toml_edit::value(url_array(v)),
+        if let Some(d) = &account.domain {
+            t["domain"] = toml_edit::value(d.as_str());
         }
+        t["smtp"] = servers_value(&account.smtp);
+        let key = account.incoming.protocol().name();
+        t[key] = servers_value(account.incoming.endpoints());
         if let Some(ca) = &account.ca_file {
             t["ca_file"] = toml_edit::value(path_str(ca)?);
         }
@@ -449,6 +521,9 @@ impl AccountStore {
                 return Ok(None);
             };
             let list: Vec<&str> = if let Some(s) = v.as_str() {
+                if s.trim().eq_ignore_ascii_case(SRV) {
+                    return Ok(Some(Vec::new()));
+                }
                 vec![s]
             } else if let Some(a) = v.as_array() {
                 a.iter()
@@ -463,10 +538,16 @@ impl AccountStore {
                 .map_err(|e| bad(crate::error::single_line(&e)))
         };
         let user = string("user")?.ok_or_else(|| bad("no 'user'".into()))?;
-        let smtp = urls("smtp", Protocol::Smtp)?.ok_or_else(|| bad("no 'smtp'".into()))?;
+        // With a domain, a missing setting means "srv" (IMAP for incoming mail).
+        let domain = string("domain")?;
+        let discovered = || domain.is_some().then(Vec::new);
+        let smtp = urls("smtp", Protocol::Smtp)?
+            .or_else(discovered)
+            .ok_or_else(|| bad("no 'smtp'".into()))?;
         let incoming = match (urls("imap", Protocol::Imap)?, urls("pop3", Protocol::Pop3)?) {
             (Some(i), None) => Incoming::Imap(i),
             (None, Some(p)) => Incoming::Pop3(p),
+            (None, None) if domain.is_some() => Incoming::Imap(Vec::new()),
             _ => return Err(bad("exactly one of 'imap' and 'pop3' is needed".into())),
         };
         let insecure_plaintext = match t.get("insecure_plaintext") {
@@ -478,6 +559,7 @@ impl AccountStore {
         let account = Account {
             name: name.to_string(),
             user,
+            domain,
             smtp,
             incoming,
             ca_file: string("ca_file")?.map(PathBuf::from),
@@ -493,8 +575,15 @@ impl AccountStore {
     }
 }
 
-fn url_array(list: &[Endpoint]) -> toml_edit::Array {
-    list.iter().map(|e| e.to_string()).collect()
+fn servers_value(list: &[Endpoint]) -> toml_edit::Item {
+    if list.is_empty() {
+        return toml_edit::value(SRV);
+    }
+    toml_edit::value(
+        list.iter()
+            .map(|e| e.to_string())
+            .collect::<toml_edit::Array>(),
+    )
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
@@ -543,6 +632,7 @@ mod tests {
         Account {
             name: name.into(),
             user: "alice@example.org".into(),
+            domain: None,
             smtp: Endpoint::parse_list(Protocol::Smtp, "smtps://a:465,smtp://b").unwrap(),
             incoming: Incoming::Imap(Endpoint::parse_list(Protocol::Imap, "imaps://a").unwrap()),
             ca_file: Some("/tmp/ca.pem".into()),
@@ -615,6 +705,54 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(password_env_var("my-work.1"), "SEALPOST_PASSWORD_MY_WORK_1");
+        assert!(check_domain("example.org").is_ok());
+        for bad in ["", "a..b", "-a.org", "a b.org", "x/y"] {
+            assert!(check_domain(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn srv_settings_round_trip_and_need_a_domain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut a = account("dns");
+        a.smtp = parse_servers(Protocol::Smtp, "SRV").unwrap();
+        a.incoming = Incoming::Pop3(parse_servers(Protocol::Pop3, " srv ").unwrap());
+        let mut store = AccountStore::load(&path).unwrap();
+        assert_eq!(
+            crate::error::classify(&store.add(&a, false).unwrap_err()).0,
+            Exit::Usage,
+            "srv without a domain"
+        );
+        a.domain = Some("bad domain".into());
+        assert!(store.add(&a, false).is_err());
+        a.domain = Some("example.org".into());
+        store.add(&a, false).unwrap();
+        store.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("smtp = \"srv\"") && text.contains("pop3 = \"srv\""),
+            "{text}"
+        );
+        assert_eq!(AccountStore::load(&path).unwrap().get("dns").unwrap(), a);
+        // Written by hand: settings left out mean srv, IMAP for incoming mail.
+        std::fs::write(
+            &path,
+            "[accounts.short]\nuser = \"u\"\ndomain = \"example.org\"\n\
+             [accounts.mixed]\nuser = \"u\"\ndomain = \"example.org\"\nsmtp = \"smtps://a\"\n\
+             [accounts.nodomain]\nuser = \"u\"\nsmtp = \"srv\"\nimap = \"imaps://a\"\n",
+        )
+        .unwrap();
+        let store = AccountStore::load(&path).unwrap();
+        let short = store.get("short").unwrap();
+        assert!(short.smtp.is_empty());
+        assert_eq!(short.incoming, Incoming::Imap(Vec::new()));
+        assert_eq!(store.get("mixed").unwrap().smtp.len(), 1);
+        assert_eq!(
+            crate::error::classify(&store.get("nodomain").unwrap_err()).0,
+            Exit::Config
+        );
+        assert!(parse_servers(Protocol::Smtp, "srv,smtps://a").is_err());
     }
 
     #[test]

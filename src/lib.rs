@@ -27,7 +27,8 @@
 //! | `fanout`    | writing many envelopes around one shared ciphertext, fast   | —                        |
 //! | `bsmtp`     | Batch SMTP streams (RFC 2442): write and parse              | `error`                  |
 //! | `account`   | mail accounts in config.toml: server URLs, trust, passwords  | `error`, `fsutil`        |
-//! | `smtp`      | SMTP submission: host failover, TLS, AUTH, per-recipient replies | `account`, `bsmtp`   |
+//! | `smtp`      | SMTP submission: host failover, TLS, AUTH, PIPELINING, per-recipient replies | `account`, `bsmtp` |
+//! | `srv`       | server discovery from DNS SRV records (RFC 6186), stub resolver | `account`           |
 //! | `outbox`    | the durable outbox spool: queue, retry, sent and failed records | `fsutil`, `bsmtp`, `smtp` |
 //! | `maildir`   | durable Maildir delivery with stable, idempotent names       | `fsutil`                 |
 //! | `fetch`     | IMAP/POP3 clients over rustls, UID/UIDL journal, resumable sync | `account`, `maildir` |
@@ -56,5 +57,6 @@ pub mod outbox;
 pub mod privkey;
 pub mod signed;
 pub mod smtp;
+pub mod srv;
 
 pub use error::{fail, fail_hint, Exit, Failure};

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
-use sealpost::account::{Account, AccountStore, Endpoint, Incoming, Protocol};
+use sealpost::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use sealpost::error::{fail, fail_hint, Exit};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -24,6 +24,18 @@ use super::{printable, write_stdout, Context};
 /// pop3://HOST[:110] (STLS). A connection without TLS must be asked for twice:
 /// the scheme smtp+plain://, imap+plain:// or pop3+plain://, and
 /// --insecure-plaintext.
+///
+/// An account may name only its mail domain (--domain): the servers are
+/// then found in the domain's DNS SRV records (RFC 6186), looked up again at
+/// every connection so that a provider's changes are followed. Submission
+/// tries _submissions._tcp (implicit TLS, RFC 8314) before _submission._tcp
+/// (STARTTLS); IMAP _imaps._tcp before _imap._tcp; POP3 _pop3s._tcp before
+/// _pop3._tcp; each by priority and weight, with the usual failover. The
+/// nameservers are those of /etc/resolv.conf, or SEALPOST_DNS_SERVER. As DNS
+/// answers are not authenticated, only servers inside the domain (the
+/// domain itself or its subdomains) are used; a server elsewhere must be
+/// named with its URL. Any server setting may still be given explicitly;
+/// the value "srv" asks for discovery in its place.
 ///
 /// Passwords are not stored unless --store-password says so. At run time a
 /// command that logs in takes the password from, in order: its own
@@ -47,24 +59,35 @@ pub enum AccountCommand {
 /// Add (or with --replace, change) an account
 #[derive(Debug, Args)]
 #[command(
-    group(ArgGroup::new("incoming").required(true).args(["imap", "pop3"])),
+    group(ArgGroup::new("incoming").args(["imap", "pop3"])),
     after_help = "Examples:\n  \
     sealpost account add work --smtp smtps://mail.example.org --imap imaps://mail.example.org \\\n      \
     --user alice@example.org --password-file ~/.config/work-pass\n  \
     sealpost account add home --smtp smtp://a.example:587,smtps://b.example \\\n      \
-    --pop3 pop3s://pop.example --user alice --store-password"
+    --pop3 pop3s://pop.example --user alice --store-password\n  \
+    sealpost account add mine --domain example.net --user alice@example.net   # DNS SRV\n  \
+    sealpost account add mine --domain example.net --pop3 srv --user alice@example.net"
 )]
 pub struct AddArgs {
     /// Account name: letters, digits, '-', '_' and '.'
     pub name: String,
-    /// Submission server URLs, tried in order (smtps://HOST:465, smtp://HOST:587)
-    #[arg(long, value_name = "URL[,URL…]")]
-    pub smtp: String,
-    /// IMAP server URLs, tried in order (imaps://HOST:993, imap://HOST:143)
-    #[arg(long, value_name = "URL[,URL…]")]
+    /// Mail domain whose DNS SRV records name the servers not given as URLs;
+    /// with it, --smtp defaults to "srv" and incoming mail to --imap srv
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Submission server URLs, tried in order (smtps://HOST:465, smtp://HOST:587),
+    /// or "srv" (needs --domain)
+    #[arg(
+        long,
+        value_name = "URL[,URL…]|srv",
+        required_unless_present = "domain"
+    )]
+    pub smtp: Option<String>,
+    /// IMAP server URLs, tried in order (imaps://HOST:993, imap://HOST:143), or "srv"
+    #[arg(long, value_name = "URL[,URL…]|srv")]
     pub imap: Option<String>,
-    /// POP3 server URLs, tried in order (pop3s://HOST:995, pop3://HOST:110)
-    #[arg(long, value_name = "URL[,URL…]")]
+    /// POP3 server URLs, tried in order (pop3s://HOST:995, pop3://HOST:110), or "srv"
+    #[arg(long, value_name = "URL[,URL…]|srv")]
     pub pop3: Option<String>,
     /// The user name to log in as (often the e-mail address)
     #[arg(long)]
@@ -131,12 +154,25 @@ pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()> {
-    sealpost::account::check_name(&a.name)?;
-    let smtp = Endpoint::parse_list(Protocol::Smtp, &a.smtp)?;
+    acct::check_name(&a.name)?;
+    if let Some(d) = &a.domain {
+        acct::check_domain(d)?;
+    }
+    let srv = || a.domain.as_ref().map(|_| acct::SRV.to_string());
+    let smtp = acct::parse_servers(
+        Protocol::Smtp,
+        &a.smtp.clone().or_else(srv).unwrap_or_default(),
+    )?;
     let incoming = match (&a.imap, &a.pop3) {
-        (Some(i), None) => Incoming::Imap(Endpoint::parse_list(Protocol::Imap, i)?),
-        (None, Some(p)) => Incoming::Pop3(Endpoint::parse_list(Protocol::Pop3, p)?),
-        _ => return Err(fail(Exit::Usage, "give exactly one of --imap and --pop3")),
+        (Some(i), None) => Incoming::Imap(acct::parse_servers(Protocol::Imap, i)?),
+        (None, Some(p)) => Incoming::Pop3(acct::parse_servers(Protocol::Pop3, p)?),
+        (None, None) if a.domain.is_some() => Incoming::Imap(Vec::new()),
+        _ => {
+            return Err(fail(
+                Exit::Usage,
+                "give exactly one of --imap and --pop3 (or --domain)",
+            ))
+        }
     };
     let ca_file = match &a.ca_file {
         Some(p) => {
@@ -156,6 +192,10 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
     let mut account = Account {
         name: a.name.clone(),
         user: a.user.clone(),
+        domain: a
+            .domain
+            .as_deref()
+            .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
         smtp,
         incoming,
         ca_file,
@@ -195,7 +235,7 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
         "added account {} ({} at {})",
         account.name,
         printable(&account.user),
-        account.smtp[0]
+        servers_text(&account, &account.smtp)
     ));
     Ok(())
 }
@@ -210,22 +250,38 @@ fn password_source(a: &Account) -> String {
     }
 }
 
+/// A server setting for people: its URLs, or where DNS is asked.
+fn servers_text(a: &Account, list: &[Endpoint]) -> String {
+    if list.is_empty() {
+        return format!("DNS SRV of {}", a.domain.as_deref().unwrap_or("?"));
+    }
+    list.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
     let accounts = store.list()?;
-    let urls = |v: &[Endpoint]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+    // JSON: a list of URLs, or "srv" as in config.toml.
+    let urls = |v: &[Endpoint]| {
+        if v.is_empty() {
+            json!(acct::SRV)
+        } else {
+            json!(v.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        }
+    };
     if ctx.global.json {
         let items: Vec<_> = accounts
             .iter()
             .map(|a| {
-                let (kind, inc) = match &a.incoming {
-                    Incoming::Imap(v) => ("imap", urls(v)),
-                    Incoming::Pop3(v) => ("pop3", urls(v)),
-                };
+                let kind = a.incoming.protocol().name();
                 json!({
                     "name": a.name,
                     "user": a.user,
+                    "domain": a.domain,
                     "smtp": urls(&a.smtp),
-                    kind: inc,
+                    kind: urls(a.incoming.endpoints()),
                     "ca_file": a.ca_file,
                     "insecure_plaintext": a.insecure_plaintext,
                     "password_file": a.password_file,
@@ -238,16 +294,13 @@ fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
     }
     let mut out = String::new();
     for a in &accounts {
-        let (kind, inc) = match &a.incoming {
-            Incoming::Imap(v) => ("imap", urls(v)),
-            Incoming::Pop3(v) => ("pop3", urls(v)),
-        };
         out.push_str(&format!(
-            "{}\n  user      {}\n  smtp      {}\n  {kind}      {}\n  password  {}\n",
+            "{}\n  user      {}\n  smtp      {}\n  {}      {}\n  password  {}\n",
             a.name,
             printable(&a.user),
-            urls(&a.smtp).join(", "),
-            inc.join(", "),
+            servers_text(a, &a.smtp),
+            a.incoming.protocol().name(),
+            servers_text(a, a.incoming.endpoints()),
             password_source(a),
         ));
         if let Some(ca) = &a.ca_file {
@@ -322,6 +375,57 @@ pub fn password(
         flags,
     };
     secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal())
+}
+
+/// The environment variable naming the DNS server for SRV discovery.
+pub const DNS_SERVER_ENV: &str = "SEALPOST_DNS_SERVER";
+
+/// The servers to try for one of the account's settings: its URLs, or
+/// those its domain publishes in DNS SRV records now.
+pub fn servers(
+    account: &Account,
+    listed: &[Endpoint],
+    protocol: Protocol,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Vec<Endpoint>> {
+    if !listed.is_empty() {
+        return Ok(listed.to_vec());
+    }
+    let domain = account.domain.as_deref().ok_or_else(|| {
+        fail(
+            Exit::Config,
+            format!("account {} names no servers and no domain", account.name),
+        )
+    })?;
+    // DNS answers come fast or not at all; the connection timeout is for servers.
+    let dns_timeout = timeout.min(std::time::Duration::from_secs(3));
+    let resolver = match std::env::var(DNS_SERVER_ENV) {
+        Ok(addr) if !addr.is_empty() => sealpost::srv::Resolver {
+            servers: vec![parse_dns_server(&addr)?],
+            timeout: dns_timeout,
+        },
+        _ => sealpost::srv::Resolver::system(dns_timeout),
+    };
+    let mut rng = rand::thread_rng();
+    sealpost::srv::discover(&resolver, domain, protocol, &mut |total| {
+        rand::Rng::gen_range(&mut rng, 0..=total)
+    })
+    .map_err(|e| e.context(format!("account {}", account.name)))
+}
+
+/// `IP`, `IP:PORT` or `[IPv6]:PORT`.
+fn parse_dns_server(text: &str) -> anyhow::Result<std::net::SocketAddr> {
+    text.parse::<std::net::SocketAddr>()
+        .or_else(|_| {
+            text.parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| {
+            fail(
+                Exit::Config,
+                format!("{DNS_SERVER_ENV}={text:?} is not an address: write IP or IP:PORT"),
+            )
+        })
 }
 
 /// The extra CA certificates of an account, if it names a file.

@@ -241,8 +241,14 @@ fn fetch_one(
     bars: Option<&indicatif::MultiProgress>,
 ) -> anyhow::Result<Summary> {
     let (timeout, delete) = (opts.timeout, opts.delete);
+    let eps = &account::servers(
+        acct,
+        acct.incoming.endpoints(),
+        acct.incoming.protocol(),
+        timeout,
+    )?;
     let mut remote: Box<dyn Remote> = match &acct.incoming {
-        Incoming::Imap(eps) => {
+        Incoming::Imap(_) => {
             let mut session =
                 fetch::tls::connect::<Imap>(eps, &prep.tls, &acct.user, &prep.password, timeout)?;
             if opts.compress {
@@ -250,7 +256,7 @@ fn fetch_one(
             }
             Box::new(session)
         }
-        Incoming::Pop3(eps) => Box::new(fetch::tls::connect::<Pop3>(
+        Incoming::Pop3(_) => Box::new(fetch::tls::connect::<Pop3>(
             eps,
             &prep.tls,
             &acct.user,

@@ -202,6 +202,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "the server password of account NAME (upper case) for submit and fetch; the same \
          caution applies as for SEALPOST_PASSPHRASE",
     ),
+    (
+        "SEALPOST_DNS_SERVER",
+        "the DNS server (IP or IP:PORT) asked for the SRV records of accounts added with \
+         --domain, instead of the nameservers in /etc/resolv.conf",
+    ),
 ];
 
 /// The full clap command, with the generated help sections attached.

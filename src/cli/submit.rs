@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost::account::Account;
+use sealpost::account::{Account, Protocol};
 use sealpost::bsmtp::{self, Transaction};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
 use sealpost::message::{parse_message, RawMessage};
@@ -188,12 +188,20 @@ fn send_with(
             "it sends them when done, or run `sealpost outbox flush` later",
         )
     })?;
+    let timeout = Duration::from_secs(timeout.max(1));
+    let endpoints = match account::servers(acct, &acct.smtp, Protocol::Smtp, timeout) {
+        Ok(e) => e,
+        Err(e) => {
+            outbox.record_failure(&mut entries, &single_line(&e), unix_now())?;
+            return Err(e.context(format!("{queued} envelope(s) stay queued")));
+        }
+    };
     let cfg = SmtpConfig {
-        endpoints: acct.smtp.clone(),
+        endpoints,
         user: acct.user.clone(),
         password,
         ca_pem: account::ca_pem(acct)?,
-        timeout: Duration::from_secs(timeout.max(1)),
+        timeout,
         hello_name: hostname(),
     };
     let mut session = match Session::connect(&cfg) {

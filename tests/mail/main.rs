@@ -5,6 +5,8 @@ mod servers;
 
 mod accounts;
 mod client;
+mod discovery;
+mod dns;
 mod e2e;
 mod faults;
 mod fetch;

@@ -427,7 +427,7 @@ fn wait_ready(
 /// Spawns a server from a thread that lives as long as the process, so that
 /// PR_SET_PDEATHSIG (which fires when the spawning *thread* ends) only fires
 /// when the test binary dies.
-fn spawn(mut cmd: Command) -> Result<Child, String> {
+pub fn spawn(mut cmd: Command) -> Result<Child, String> {
     type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     let sender = SPAWNER.get_or_init(|| {
