@@ -184,6 +184,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__outbox,list)
                 cmd="sealpost__subcmd__help__subcmd__outbox__subcmd__list"
                 ;;
+            sealpost__subcmd__help__subcmd__outbox,prune)
+                cmd="sealpost__subcmd__help__subcmd__outbox__subcmd__prune"
+                ;;
             sealpost__subcmd__key,export)
                 cmd="sealpost__subcmd__key__subcmd__export"
                 ;;
@@ -226,6 +229,9 @@ _sealpost() {
             sealpost__subcmd__outbox,list)
                 cmd="sealpost__subcmd__outbox__subcmd__list"
                 ;;
+            sealpost__subcmd__outbox,prune)
+                cmd="sealpost__subcmd__outbox__subcmd__prune"
+                ;;
             sealpost__subcmd__outbox__subcmd__help,drop)
                 cmd="sealpost__subcmd__outbox__subcmd__help__subcmd__drop"
                 ;;
@@ -237,6 +243,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__outbox__subcmd__help,list)
                 cmd="sealpost__subcmd__outbox__subcmd__help__subcmd__list"
+                ;;
+            sealpost__subcmd__outbox__subcmd__help,prune)
+                cmd="sealpost__subcmd__outbox__subcmd__help__subcmd__prune"
                 ;;
             *)
                 ;;
@@ -1233,7 +1242,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__outbox)
-            opts="list flush drop"
+            opts="list flush drop prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1275,6 +1284,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__outbox__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__outbox__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1579,7 +1602,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version list flush drop help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version list flush drop prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,7 +1696,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox__subcmd__help)
-            opts="list flush drop help"
+            opts="list flush drop prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1742,6 +1765,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__outbox__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__outbox__subcmd__list)
             opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1749,6 +1786,36 @@ _sealpost() {
                 return 0
             fi
             case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__outbox__subcmd__prune)
+            opts="-q -v -h -V --older-than --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -285,18 +285,19 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s q -l quiet 
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -l json -d 'Machine-readable JSON on stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "list" -d 'List queued and failed envelopes'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "list" -d 'List queued and failed envelopes'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
@@ -325,9 +326,19 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l older-than -d 'Age of the records to remove: a number and a unit (s, m, h, d, w), or 0 for all [default: [outbox] keep_sent in config.toml, else 30d]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "list" -d 'List queued and failed envelopes'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l timeout -d 'Seconds to wait for a connection or a reply' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l exec -d 'Pipe each new message to `sh -c CMD` and store its output instead' -r
@@ -379,3 +390,4 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "list" -d 'List queued and failed envelopes'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'

@@ -16,6 +16,9 @@
 //! domain = "example.net"
 //! smtp = "srv"                               # looked up at each connection
 //! pop3 = "srv"
+//!
+//! [outbox]
+//! keep_sent = "30d"                          # see AccountStore::keep_sent
 //! ```
 //!
 //! The file is edited with `toml_edit`, so comments and every other section
@@ -479,6 +482,32 @@ impl AccountStore {
         Ok(())
     }
 
+    /// How long records of sent envelopes are kept, in seconds, from
+    /// `[outbox] keep_sent` ("30d", "12h", …; "forever" keeps them):
+    /// `Ok(None)` for forever, the outbox default when unset.
+    pub fn keep_sent(&self) -> anyhow::Result<Option<i64>> {
+        let Some(v) = self.doc.get("outbox").and_then(|t| t.get("keep_sent")) else {
+            return Ok(Some(crate::outbox::DEFAULT_KEEP_SENT));
+        };
+        let bad = || {
+            fail_hint(
+                Exit::Config,
+                format!(
+                    "{}: [outbox] keep_sent must be a duration like \"30d\", or \"forever\"",
+                    self.path.display()
+                ),
+                "units: s, m, h, d, w",
+            )
+        };
+        let text = v.as_str().ok_or_else(bad)?;
+        if text.trim() == "forever" {
+            return Ok(None);
+        }
+        crate::outbox::parse_duration(text)
+            .map(Some)
+            .map_err(|_| bad())
+    }
+
     /// Removes an account; fails when there is none of that name.
     pub fn remove(&mut self, name: &str) -> anyhow::Result<()> {
         let removed = self
@@ -765,6 +794,24 @@ mod tests {
             crate::error::classify(&store.list().unwrap_err()).0,
             Exit::Config
         );
+        let store = AccountStore::load(&path).unwrap();
+        assert_eq!(
+            store.keep_sent().unwrap(),
+            Some(crate::outbox::DEFAULT_KEEP_SENT)
+        );
+        for (text, want) in [
+            ("\"12h\"", Some(Some(43200))),
+            ("\"forever\"", Some(None)),
+            ("3", None),
+            ("\"soon\"", None),
+        ] {
+            std::fs::write(&path, format!("[outbox]\nkeep_sent = {text}\n")).unwrap();
+            let got = AccountStore::load(&path).unwrap().keep_sent();
+            match want {
+                Some(w) => assert_eq!(got.unwrap(), w, "{text}"),
+                None => assert_eq!(crate::error::classify(&got.unwrap_err()).0, Exit::Config),
+            }
+        }
         std::fs::write(&path, "[[[").unwrap();
         assert_eq!(
             crate::error::classify(&AccountStore::load(&path).err().unwrap()).0,

@@ -34,6 +34,15 @@
 //! `queue/` (killed between the record and the removal of the queue files)
 //! counts as sent and its queue files are removed; hidden prepared records
 //! left by a killed process are removed when the next one takes the lock.
+//!
+//! # Pruning
+//!
+//! Records in `sent/` would pile up forever; [`Outbox::prune`] removes those
+//! older than a retention time. A sent record is what makes a queue entry
+//! left behind by a killed process count as sent, so a record is pruned
+//! only under the lock (no delivery is between its commit and its cleanup)
+//! and only once no file of its id is left in `queue/`: with nothing left
+//! to send, removing the record cannot make anything be sent again.
 
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -89,6 +98,10 @@ pub struct Entry {
     pub server_reply: Option<String>,
     /// Which server took or refused it.
     pub server: Option<String>,
+    /// Unix time the last recipients were accepted (sent entries; records
+    /// older than this field have none, and their file time is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
 }
 
 /// The outbox spool directory.
@@ -149,12 +162,44 @@ fn after_success(entry: &Entry, rcpt: &[(String, RcptReply)], now: i64) -> Entry
     after.pending = deferred;
     if after.pending.is_empty() {
         after.state = State::Sent;
+        after.sent_at = Some(now);
     } else {
         after.attempts += 1;
         after.last_error = last_deferral;
         after.next_attempt = now + backoff_secs(after.attempts);
     }
     after
+}
+
+/// How long sent records are kept unless configured: long enough to answer
+/// "did that go out last week?", short enough not to pile up.
+pub const DEFAULT_KEEP_SENT: i64 = 30 * 86400;
+
+/// Parses a retention time: a number with a unit, `s`, `m`, `h`, `d` or `w`
+/// (`90d`, `12h`); `0` alone means no time at all. Returns seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    let t = text.trim();
+    let bad = || {
+        fail(
+            Exit::Usage,
+            format!("invalid duration {text:?}: write a number and a unit, like 30d, 12h, 90m"),
+        )
+    };
+    if t == "0" {
+        return Ok(0);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
 }
 
 /// Delay before retry number `attempts` (1 = after the first failure).
@@ -258,6 +303,7 @@ impl Outbox {
                 last_error: None,
                 server_reply: None,
                 server: None,
+                sent_at: None,
             };
             fsutil::atomic_write(&self.path(State::Queued, &id, "msg"), &t.data, PRIVATE_FILE)?;
             self.write_state(&entry)?;
@@ -529,6 +575,37 @@ impl Outbox {
         Ok((tmp, target))
     }
 
+    /// Removes the records of sent entries that were sent more than
+    /// `older_than` seconds before `now` and have nothing left in the queue
+    /// (see "Pruning" above); returns their ids. The lock must be held.
+    pub fn prune(&self, _lock: &Lock, now: i64, older_than: i64) -> anyhow::Result<Vec<String>> {
+        let mut pruned = Vec::new();
+        for entry in self.read_dir(State::Sent)? {
+            let record = self.path(State::Sent, &entry.id, "json");
+            let sent_at = match entry.sent_at {
+                Some(t) => t,
+                None => fs::metadata(&record)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(now),
+            };
+            if now.saturating_sub(sent_at) < older_than {
+                continue;
+            }
+            if ["json", "msg"]
+                .iter()
+                .any(|ext| self.path(State::Queued, &entry.id, ext).exists())
+            {
+                continue;
+            }
+            fsutil::durable_remove(&record)?;
+            pruned.push(entry.id);
+        }
+        Ok(pruned)
+    }
+
     /// Records a failure to connect on every given entry (they stay queued).
     pub fn record_failure(&self, entries: &mut [Entry], why: &str, now: i64) -> anyhow::Result<()> {
         for entry in entries {
@@ -740,6 +817,52 @@ mod tests {
         ob.drop_entry(&all[0].id).unwrap();
         assert!(ob.drop_entry(&all[0].id).is_err());
         assert_eq!(ob.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn prune_removes_old_records_but_never_one_still_queued() {
+        let (_d, ob) = setup();
+        let queued = ob
+            .enqueue(
+                "a",
+                &[tx(&["b@x.org"]), tx(&["c@x.org"]), tx(&["d@x.org"])],
+                100,
+            )
+            .unwrap();
+        let lock = ob.lock().unwrap();
+        let mut t = fake(vec![ok(), ok()]);
+        let report = ob
+            .deliver(&lock, &mut t, queued[..2].to_vec(), 1000, &mut |_| {})
+            .unwrap();
+        assert_eq!(report.sent[0].sent_at, Some(1000));
+        // A third entry recorded as sent whose queue files a killed process
+        // left behind: its record is what keeps it from going out again.
+        let mut left = queued[2].clone();
+        left.state = State::Sent;
+        left.sent_at = Some(500);
+        ob.write_state(&left).unwrap();
+        assert!(ob.path(State::Queued, &left.id, "msg").exists());
+        // Too young: nothing goes.
+        assert!(ob.prune(&lock, 1000 + 99, 100).unwrap().is_empty());
+        let pruned = ob.prune(&lock, 1000 + 100, 100).unwrap();
+        assert_eq!(pruned, vec![queued[0].id.clone(), queued[1].id.clone()]);
+        assert_eq!(ob.sent().unwrap().len(), 1);
+        // Once list() has cleaned its queue files, it may go too.
+        assert!(ob.list().unwrap().is_empty());
+        assert_eq!(ob.prune(&lock, 1100, 100).unwrap(), vec![left.id.clone()]);
+        assert!(ob.sent().unwrap().is_empty());
+        assert!(ob.list().unwrap().is_empty(), "nothing to send again");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("30d").unwrap(), 30 * 86400);
+        assert_eq!(parse_duration(" 12h").unwrap(), 43200);
+        assert_eq!(parse_duration("2w").unwrap(), 14 * 86400);
+        assert_eq!(parse_duration("0").unwrap(), 0);
+        for bad in ["", "d", "10", "-1d", "1.5d", "3y", "99999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `sealpost outbox list|flush|drop`: the queue of envelopes not yet sent.
+//! `sealpost outbox list|flush|drop|prune`: the queue of envelopes not yet
+//! sent, and the records of those sent.
 
 use clap::{Args, Subcommand};
 use sealpost::account::AccountStore;
@@ -8,6 +9,7 @@ use serde_json::json;
 use super::account::PasswordArgs;
 use super::submit::{self, unix_now};
 use super::{printable, write_stdout, Context};
+use sealpost::error::{fail_hint, Exit};
 
 /// Show, retry or remove what waits in the outbox
 ///
@@ -15,6 +17,19 @@ use super::{printable, write_stdout, Context};
 /// not yet handed to a server: queued ones wait for a retry after a
 /// temporary failure; failed ones were refused for good and are kept with
 /// the server's reply until dropped.
+///
+/// A record of each sent envelope (which recipients the server accepted or
+/// refused) is kept in KEYSTORE/outbox/sent. Records older than 30 days are
+/// removed after every delivery run that did not lose its connection; set
+/// another time in config.toml, or keep them forever:
+///
+///     [outbox]
+///     keep_sent = "90d"      # s, m, h, d or w; "forever" never prunes
+///
+/// `outbox prune` removes them on demand. A record is never removed while
+/// any file of its envelope is left in the queue (a process killed between
+/// the server's acceptance and the cleanup leaves one; the record is what
+/// keeps it from being sent again).
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
     #[command(subcommand)]
@@ -26,6 +41,7 @@ pub enum OutboxCommand {
     List(ListArgs),
     Flush(FlushArgs),
     Drop(DropArgs),
+    Prune(PruneArgs),
 }
 
 /// List queued and failed envelopes
@@ -52,6 +68,18 @@ pub struct DropArgs {
     pub id: String,
 }
 
+/// Remove records of sent envelopes older than a given time
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost outbox prune                   # older than [outbox] keep_sent (default 30d)\n  \
+    sealpost outbox prune --older-than 0    # every record with nothing left in the queue")]
+pub struct PruneArgs {
+    /// Age of the records to remove: a number and a unit (s, m, h, d, w),
+    /// or 0 for all [default: [outbox] keep_sent in config.toml, else 30d]
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+}
+
 pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     let outbox = Outbox::open(&ks.root().join("outbox"))?;
@@ -63,6 +91,30 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
                 "dropped {} (to {})",
                 e.id,
                 printable(&e.pending.join(", "))
+            ));
+            Ok(())
+        }
+        OutboxCommand::Prune(p) => {
+            let older_than = match &p.older_than {
+                Some(d) => sealpost::outbox::parse_duration(d)?,
+                None => AccountStore::load(&ks.config_path())?
+                    .keep_sent()?
+                    .ok_or_else(|| {
+                        fail_hint(
+                            Exit::Usage,
+                            "config.toml says to keep sent records forever",
+                            "give --older-than DURATION to prune anyway",
+                        )
+                    })?,
+            };
+            let lock = outbox.lock()?;
+            let pruned = outbox.prune(&lock, unix_now(), older_than)?;
+            if ctx.global.json {
+                return ctx.print_json(&json!({ "pruned": pruned }));
+            }
+            ctx.note(format!(
+                "removed {} record(s) of sent envelopes",
+                pruned.len()
             ));
             Ok(())
         }

@@ -224,7 +224,34 @@ fn send_with(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if report.connection_lost.is_none() {
+        prune_sent(outbox, &lock, ctx);
+    }
     Ok(report)
+}
+
+/// Removes sent records past the configured retention. A failure here only
+/// keeps records longer, so it is a warning, not the run's outcome.
+fn prune_sent(outbox: &Outbox, lock: &sealpost::outbox::Lock, ctx: &Context) {
+    let pruned = ctx
+        .keystore()
+        .and_then(|ks| sealpost::account::AccountStore::load(&ks.config_path()))
+        .and_then(|store| store.keep_sent())
+        .and_then(|keep| match keep {
+            Some(secs) => outbox.prune(lock, unix_now(), secs),
+            None => Ok(Vec::new()),
+        });
+    match pruned {
+        Ok(ids) if !ids.is_empty() => ctx.detail(format!(
+            "removed {} old record(s) of sent envelopes",
+            ids.len()
+        )),
+        Ok(_) => {}
+        Err(e) => ctx.warn(format!(
+            "cannot remove old records of sent envelopes: {}",
+            single_line(&e)
+        )),
+    }
 }
 
 fn progress_bar(len: u64, ctx: &Context) -> Option<indicatif::ProgressBar> {

@@ -396,3 +396,88 @@ fn recipients_are_pipelined_when_offered_with_exact_outcomes() {
     // DATA in turn; with it, for the whole group at once.
     assert!(turns[1] >= turns[0] + 12, "client turns {turns:?}");
 }
+
+fn sent_records(c: &Client) -> Vec<std::path::PathBuf> {
+    let dir = c.keystore().join("outbox/sent");
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sent_records_are_pruned_but_never_reopen_a_double_send() {
+    let s = servers();
+    let sender = Client::new(&s, "prune-sender");
+    let to = s.add_user("prune-to", "x");
+    sender.add_account(&s, "main", &url("smtps", s.ports.smtps), &imap(&s));
+    let send = |body: &str| {
+        let msg = message(&sender.addr, &[&to], &[], &[], body);
+        let out = output(sender.cmd().args(["submit", "-"]).write_stdin(msg));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    send("prune one");
+    let records = sent_records(&sender);
+    assert_eq!(records.len(), 1);
+    // Younger than the default 30 days: kept, by hand and after a run.
+    sender.cmd().args(["outbox", "prune"]).assert().success();
+    send("prune two");
+    assert_eq!(sent_records(&sender).len(), 2);
+    s.wait_for_markers(&to, &["prune one".into(), "prune two".into()]);
+
+    // A process killed after the server's 250 and the record, before the
+    // queue files were removed: the record must outlive them.
+    let id = records[0]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let queue = sender.keystore().join("outbox/queue");
+    let mut entry: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&records[0]).unwrap()).unwrap();
+    entry["state"] = "queued".into();
+    std::fs::write(
+        queue.join(format!("{id}.msg")),
+        message(&sender.addr, &[&to], &[], &[], "prune one"),
+    )
+    .unwrap();
+    std::fs::write(queue.join(format!("{id}.json")), entry.to_string()).unwrap();
+    let out = output(
+        sender
+            .cmd()
+            .args(["--json", "outbox", "prune", "--older-than", "0"]),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pruned"].as_array().unwrap().len(), 1, "{v}");
+    assert!(records[0].exists(), "the record of a leftover stays");
+    // The retry sees the record, sends nothing, and cleans the leftover.
+    sender.cmd().args(["outbox", "flush"]).assert().success();
+    assert!(!queue.join(format!("{id}.json")).exists());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(s.delivered(&to).len(), 2, "nothing was sent twice");
+
+    // Configured retention, applied after a successful run.
+    let config = sender.keystore().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[outbox]\nkeep_sent = \"0s\"\n");
+    std::fs::write(&config, text).unwrap();
+    send("prune three");
+    assert!(sent_records(&sender).is_empty());
+    assert!(outbox_entries(&sender).is_empty());
+    s.wait_for_markers(&to, &["prune three".into()]);
+    assert_eq!(s.delivered(&to).len(), 3);
+    // Bad input: a clear usage error.
+    let out = output(
+        sender
+            .cmd()
+            .args(["outbox", "prune", "--older-than", "soon"]),
+    );
+    assert!(assert_failure(&out, 64).contains("30d"));
+}
