@@ -755,16 +755,16 @@ mod tests {
         assert_eq!(rec.refused[0].recipient, "no@x.org");
     }
 
+    /// Three one-recipient entries queued at time 100.
+    fn three(ob: &Outbox) -> Vec<Entry> {
+        let txs = [tx(&["b@x.org"]), tx(&["c@x.org"]), tx(&["d@x.org"])];
+        ob.enqueue("a", &txs, 100).unwrap()
+    }
+
     #[test]
     fn lost_connection_keeps_everything_queued() {
         let (_d, ob) = setup();
-        let queued = ob
-            .enqueue(
-                "a",
-                &[tx(&["b@x.org"]), tx(&["c@x.org"]), tx(&["d@x.org"])],
-                100,
-            )
-            .unwrap();
+        let queued = three(&ob);
         let lock = ob.lock().unwrap();
         let mut t = fake(vec![ok(), Err(ConnectionLost("reset".into()))]);
         let report = ob.deliver(&lock, &mut t, queued, 100, &mut |_| {}).unwrap();
@@ -822,13 +822,7 @@ mod tests {
     #[test]
     fn prune_removes_old_records_but_never_one_still_queued() {
         let (_d, ob) = setup();
-        let queued = ob
-            .enqueue(
-                "a",
-                &[tx(&["b@x.org"]), tx(&["c@x.org"]), tx(&["d@x.org"])],
-                100,
-            )
-            .unwrap();
+        let queued = three(&ob);
         let lock = ob.lock().unwrap();
         let mut t = fake(vec![ok(), ok()]);
         let report = ob

@@ -607,12 +607,13 @@ mod tests {
 
     #[test]
     fn parses_srv_records_with_compression() {
+        // 0xC01E points at "example.org" in the question: offset
+        // 12 + len("\x0c_submissions\x04_tcp") = 12 + 18.
         let a = rr(
             &[0xC0, 12],
             TYPE_SRV,
             &srv_data(10, 5, 465, b"\x04mail\xC0\x1E"),
         );
-        // Offset 0x1E = 12 + len("\x0c_submissions\x04_tcp") = 12 + 18: "example.org".
         let b = rr(
             &[0xC0, 12],
             TYPE_SRV,

@@ -51,7 +51,7 @@ pub struct AccountArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     List(ListArgs),
     Remove(RemoveArgs),
 }
@@ -142,7 +142,7 @@ pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     let mut store = AccountStore::load(&ks.config_path())?;
     match args.command {
-        AccountCommand::Add(a) => add(a, &mut store, ctx),
+        AccountCommand::Add(a) => add(*a, &mut store, ctx),
         AccountCommand::List(_) => list(&store, ctx),
         AccountCommand::Remove(r) => {
             store.remove(&r.name)?;

@@ -34,6 +34,22 @@ fn submit(c: &Client, dns: &Dns, account: &str, to: &str, marker: &str) -> std::
     )
 }
 
+/// Fetches with `dns` as the DNS server; the number of new messages.
+fn fetch_new(c: &Client, dns: &Dns) -> u64 {
+    let out = output(
+        c.cmd()
+            .env("SEALPOST_DNS_SERVER", dns.address())
+            .args(["--json", "fetch"]),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["accounts"][0]["summary"]["new"].as_u64().unwrap()
+}
+
 #[test]
 fn servers_come_from_srv_records_in_order_at_each_connection() {
     let s = servers();
@@ -78,18 +94,7 @@ fn servers_come_from_srv_records_in_order_at_each_connection() {
 
     // Fetch over what DNS names for IMAP: STARTTLS on the imap port.
     s.inject(&c.addr, b"Subject: in\r\n\r\nfound by SRV\r\n");
-    let out = output(
-        c.cmd()
-            .env("SEALPOST_DNS_SERVER", dns.address())
-            .args(["--json", "fetch"]),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["accounts"][0]["summary"]["new"], 1, "{v}");
+    assert_eq!(fetch_new(&c, &dns), 1);
 
     // The records change: the next run follows them (looked up again).
     drop(dns);
@@ -140,18 +145,7 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
         &["--smtp", "smtps://127.0.0.1:1", "--pop3", "srv"],
     );
     s.inject(&c.addr, b"Subject: pop\r\n\r\nover POP3 found by SRV\r\n");
-    let out = output(
-        c.cmd()
-            .env("SEALPOST_DNS_SERVER", dns.address())
-            .args(["--json", "fetch"]),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["accounts"][0]["summary"]["new"], 1, "{v}");
+    assert_eq!(fetch_new(&c, &dns), 1);
 }
 
 #[test]
