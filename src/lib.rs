@@ -32,6 +32,9 @@
 //! | `outbox`    | the durable outbox spool: queue, retry, sent and failed records | `fsutil`, `bsmtp`, `smtp` |
 //! | `maildir`   | durable Maildir delivery with stable, idempotent names       | `fsutil`                 |
 //! | `fetch`     | IMAP/POP3 clients over rustls, UID/UIDL journal, resumable sync | `account`, `maildir` |
+//! | `http`      | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)  | —                        |
+//! | `release`   | key release protocol (signed requests, grants, refusals) and its HTTPS client | `envelope`, `http` |
+//! | `group`     | the group server: store (SQLite), release checks, HTTPS service, audit | `release`, `privkey` |
 //!
 //! Nothing below `keystore` knows where files live; nothing in the library
 //! knows about the terminal.
@@ -47,6 +50,8 @@ pub mod error;
 pub mod fanout;
 pub mod fetch;
 pub mod fsutil;
+pub mod group;
+pub mod http;
 pub mod identity;
 pub mod inspect;
 pub mod keystore;
@@ -55,6 +60,7 @@ pub mod message;
 pub mod mime;
 pub mod outbox;
 pub mod privkey;
+pub mod release;
 pub mod signed;
 pub mod smtp;
 pub mod srv;

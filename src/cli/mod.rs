@@ -18,6 +18,7 @@ mod decrypt;
 mod docs;
 mod encrypt;
 mod fetch;
+mod group;
 mod inspect;
 mod key;
 mod outbox;
@@ -87,6 +88,7 @@ pub enum Command {
     Submit(submit::SubmitArgs),
     Outbox(outbox::OutboxArgs),
     Fetch(fetch::FetchArgs),
+    Group(group::GroupArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -249,6 +251,7 @@ pub fn main() -> i32 {
         Command::Submit(args) => submit::run(args, &ctx),
         Command::Outbox(args) => outbox::run(args, &ctx),
         Command::Fetch(args) => fetch::run(args, &ctx),
+        Command::Group(args) => group::run(args, &ctx),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {

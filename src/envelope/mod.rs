@@ -51,17 +51,21 @@ mod content;
 mod oids;
 mod open;
 mod recipient;
+mod rewrite;
 mod stream;
 mod types;
 
 pub use build::{assemble, seal_for};
 pub use content::{ContentCipher, ContentKey, EncryptedContent};
 pub use oids::ID_AUTH_ENVELOPED_DATA;
+pub(crate) use open::check_ktri_version;
 pub use open::{open, Envelope, EnvelopeKind, KeyMatch, OwnKey};
 pub use recipient::{
     key_trans_recipient, KeyTransport, RecipientId, RecipientIdKind, RecipientKind,
     RecipientOptions, RecipientSummary,
 };
+pub(crate) use recipient::{rid_matches, KeyTransportAlg, OaepHash};
+pub use rewrite::add_recipient;
 pub use stream::{
     content_chunk_header, envelope_prefix, envelope_suffix, walk, ContentDecryptor,
     ContentEncryptor, ContentSink, ContentVerifier, StreamedContent, Walked, GCM_TAG_LEN,

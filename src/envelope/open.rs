@@ -6,7 +6,7 @@ use std::fmt;
 use anyhow::Result;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, RecipientIdentifier, RecipientInfo,
+    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
 };
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
@@ -227,6 +227,43 @@ impl Envelope {
         })
     }
 
+    /// The DER of the recipient entry at `index`: what a key release request
+    /// carries to the group server.
+    pub fn recipient_info_der(&self, index: usize) -> Result<Vec<u8>> {
+        let ri = self
+            .recipients
+            .get(index)
+            .ok_or_else(|| fail(Exit::Software, "no recipient entry at that index"))?;
+        ri.to_der().map_err(|e| malformed("recipient info", e))
+    }
+
+    /// Recovers the content key from a key-transport entry obtained
+    /// elsewhere (a group server's release grant) that names `cert`, with
+    /// its private `key`. The entry is checked like one of the message's own.
+    pub fn unwrap_granted(
+        &self,
+        granted: &RecipientInfo,
+        cert: &Certificate,
+        key: &RsaPrivateKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<ContentKey> {
+        let RecipientInfo::Ktri(ktri) = granted else {
+            return Err(fail(
+                Exit::DataErr,
+                "the release answer is not a key transport entry",
+            ));
+        };
+        if !rid_matches(&ktri.rid, cert) {
+            return Err(fail(
+                Exit::DataErr,
+                "the release answer is not addressed to our certificate",
+            ));
+        }
+        let cipher = self.cipher()?;
+        check_ktri_version(ktri)?;
+        unwrap_ktri(ktri, key, cipher, rng)
+    }
+
     /// The `NoUser` error for a message none of our keys opens, naming the
     /// recipients it is for.
     pub fn no_key_error(&self) -> anyhow::Error {
@@ -259,16 +296,7 @@ impl Envelope {
                 "key match does not point at a key transport entry",
             ));
         };
-        let version_ok = match ktri.rid {
-            RecipientIdentifier::IssuerAndSerialNumber(_) => ktri.version == CmsVersion::V0,
-            RecipientIdentifier::SubjectKeyIdentifier(_) => ktri.version == CmsVersion::V2,
-        };
-        if !version_ok {
-            return Err(fail(
-                Exit::DataErr,
-                "malformed recipient info: version does not match its identifier",
-            ));
-        }
+        check_ktri_version(ktri)?;
         unwrap_ktri(ktri, m.own.key, cipher, rng)
     }
 
@@ -345,4 +373,20 @@ impl Envelope {
 /// Parses `input` (DER or BER) and opens it with one of `keys`.
 pub fn open(input: &[u8], keys: &[OwnKey<'_>], rng: &mut impl CryptoRngCore) -> Result<Vec<u8>> {
     Envelope::parse(input)?.open(keys, rng)
+}
+
+/// RFC 5652 §6.2.1: version 0 with issuerAndSerialNumber, 2 with a key id.
+pub(crate) fn check_ktri_version(ktri: &KeyTransRecipientInfo) -> Result<()> {
+    let version_ok = match ktri.rid {
+        RecipientIdentifier::IssuerAndSerialNumber(_) => ktri.version == CmsVersion::V0,
+        RecipientIdentifier::SubjectKeyIdentifier(_) => ktri.version == CmsVersion::V2,
+    };
+    if version_ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Exit::DataErr,
+            "malformed recipient info: version does not match its identifier",
+        ))
+    }
 }

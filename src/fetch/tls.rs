@@ -272,6 +272,11 @@ impl TlsSetup {
         })
     }
 
+    /// The rustls configuration, for other TLS clients (key release).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.config.clone()
+    }
+
     fn wrap(&self, tcp: TcpStream, host: &str) -> anyhow::Result<Stream> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|e| anyhow::anyhow!("invalid server name {host:?}: {e}"))?;

@@ -1,0 +1,31 @@
+//! `sealpost group …`: mailing-list group keys. The server side (create,
+//! members, audit, serve) and the member side (join) share the command;
+//! each subcommand has its own file.
+
+use clap::{Args, Subcommand};
+
+use super::Context;
+
+mod join;
+
+/// Group keys for encrypted mailing lists, and the key release server
+///
+/// A list has a group key pair; senders encrypt to the group certificate.
+/// The group server holds the private key and releases a message's content
+/// key, re-wrapped to the member's own key, to current members only.
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    #[command(subcommand)]
+    pub command: GroupCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    Join(join::JoinArgs),
+}
+
+pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
+    match args.command {
+        GroupCommand::Join(a) => join::run(a, ctx),
+    }
+}

@@ -1,0 +1,492 @@
+//! The key release protocol: what a member sends to the group server, what
+//! is signed, and what comes back. Pure data and encoding; the client
+//! ([`super::client`]) and the server (`crate::group::server`) share it.
+//!
+//! # Wire format
+//!
+//! `POST /v1/release` with a JSON body ([`ReleaseRequest::to_json`]):
+//!
+//! ```json
+//! {"version":1,"group":"list","recipient_info":"<base64 DER RecipientInfo>",
+//!  "certificate":"<base64 DER>","timestamp":1795000000,"nonce":"<base64, 16 bytes>",
+//!  "signature_algorithm":"rsassa-pss-sha256","signature":"<base64>"}
+//! ```
+//!
+//! The signature is RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) by the
+//! requester's key over [`ReleaseRequest::signed_bytes`]: a fixed domain
+//! string, then every field as a 4-byte big-endian length and its bytes, in a
+//! fixed order. The domain string keeps this signature from ever being
+//! mistaken for a signature on mail or on any other protocol message; the
+//! length prefixes make the encoding injective (no two requests sign the same
+//! bytes).
+//!
+//! A success is `200` with [`ReleaseGrant`]: a `KeyTransRecipientInfo` for the
+//! requester's certificate (RSAES-OAEP SHA-256), ready to be added to the
+//! message. A refusal has the status and code of [`RefusalCode`].
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Exit;
+
+/// The request path.
+pub const RELEASE_PATH: &str = "/v1/release";
+/// Protocol version carried in every request.
+pub const VERSION: u32 = 1;
+/// The only signature algorithm accepted.
+pub const SIGNATURE_ALGORITHM: &str = "rsassa-pss-sha256";
+/// Domain separation for the signed encoding.
+pub const SIGNING_DOMAIN: &[u8] = b"sealpost key release request v1\0";
+/// A request body larger than this is refused unread. A RecipientInfo for a
+/// 16384-bit key plus a large certificate stays far below it.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+/// How far a request's timestamp may be from the server's clock, seconds.
+pub const MAX_CLOCK_SKEW: u64 = 300;
+/// Length of the random nonce, bytes.
+pub const NONCE_LEN: usize = 16;
+
+/// A signed request for the content key wrapped in one RecipientInfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseRequest {
+    /// The group's name on the server.
+    pub group: String,
+    /// DER of the `RecipientInfo` addressed to the group certificate.
+    pub recipient_info: Vec<u8>,
+    /// DER of the requester's certificate (a member's).
+    pub certificate: Vec<u8>,
+    /// Seconds since the Unix epoch when the request was made.
+    pub timestamp: u64,
+    /// Random, never reused: the server refuses a nonce seen within the skew window.
+    pub nonce: [u8; NONCE_LEN],
+    /// RSASSA-PSS signature over [`Self::signed_bytes`].
+    pub signature: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestJson {
+    version: u32,
+    group: String,
+    recipient_info: String,
+    certificate: String,
+    timestamp: u64,
+    nonce: String,
+    signature_algorithm: String,
+    signature: String,
+}
+
+/// Why a request could not be read; the server answers [`RefusalCode::Malformed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    // Fields are bounded by MAX_REQUEST_BODY, far below u32::MAX.
+    out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+    out.extend_from_slice(field);
+}
+
+impl ReleaseRequest {
+    /// The exact bytes the requester signs and the server verifies.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        signed_bytes(
+            &self.group,
+            &self.recipient_info,
+            &self.certificate,
+            self.timestamp,
+            &self.nonce,
+        )
+    }
+
+    /// The JSON body sent to the server.
+    pub fn to_json(&self) -> Vec<u8> {
+        let body = RequestJson {
+            version: VERSION,
+            group: self.group.clone(),
+            recipient_info: B64.encode(&self.recipient_info),
+            certificate: B64.encode(&self.certificate),
+            timestamp: self.timestamp,
+            nonce: B64.encode(self.nonce),
+            signature_algorithm: SIGNATURE_ALGORITHM.to_string(),
+            signature: B64.encode(&self.signature),
+        };
+        serde_json::to_vec(&body).expect("plain strings and numbers always serialise")
+    }
+
+    /// Parses a request body. Anything unexpected (unknown fields, another
+    /// version or algorithm, bad base64, a nonce of the wrong length) is malformed.
+    pub fn from_json(body: &[u8]) -> Result<Self, Malformed> {
+        let json: RequestJson = serde_json::from_slice(body)
+            .map_err(|e| Malformed(format!("not a release request: {e}")))?;
+        if json.version != VERSION {
+            return Err(Malformed(format!(
+                "unsupported protocol version {}",
+                json.version
+            )));
+        }
+        if json.signature_algorithm != SIGNATURE_ALGORITHM {
+            return Err(Malformed(format!(
+                "unsupported signature algorithm {:?}",
+                json.signature_algorithm
+            )));
+        }
+        let decode = |what: &str, text: &str| {
+            B64.decode(text)
+                .map_err(|_| Malformed(format!("{what} is not valid base64")))
+        };
+        let nonce: [u8; NONCE_LEN] = decode("nonce", &json.nonce)?
+            .try_into()
+            .map_err(|_| Malformed(format!("nonce must be {NONCE_LEN} bytes")))?;
+        if json.group.is_empty() {
+            return Err(Malformed("group name is empty".into()));
+        }
+        Ok(Self {
+            group: json.group,
+            recipient_info: decode("recipient_info", &json.recipient_info)?,
+            certificate: decode("certificate", &json.certificate)?,
+            timestamp: json.timestamp,
+            nonce,
+            signature: decode("signature", &json.signature)?,
+        })
+    }
+
+    /// A hash naming the wrapped key, for audit records and logs: SHA-256 of
+    /// the RecipientInfo DER, hex. It identifies the message's key without
+    /// revealing anything about it.
+    pub fn key_hash(&self) -> String {
+        key_hash(&self.recipient_info)
+    }
+}
+
+/// See [`ReleaseRequest::signed_bytes`].
+pub fn signed_bytes(
+    group: &str,
+    recipient_info: &[u8],
+    certificate: &[u8],
+    timestamp: u64,
+    nonce: &[u8; NONCE_LEN],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        SIGNING_DOMAIN.len()
+            + 5 * 4
+            + group.len()
+            + recipient_info.len()
+            + certificate.len()
+            + 8
+            + NONCE_LEN,
+    );
+    out.extend_from_slice(SIGNING_DOMAIN);
+    push_field(&mut out, group.as_bytes());
+    push_field(&mut out, recipient_info);
+    push_field(&mut out, certificate);
+    push_field(&mut out, &timestamp.to_be_bytes());
+    push_field(&mut out, nonce);
+    out
+}
+
+/// SHA-256 of a RecipientInfo's DER, hex: how audit records name a wrapped key.
+pub fn key_hash(recipient_info_der: &[u8]) -> String {
+    hex::encode(Sha256::digest(recipient_info_der))
+}
+
+/// The server's answer to a successful request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseGrant {
+    /// DER of a `RecipientInfo` (ktri, RSAES-OAEP SHA-256) for the requester.
+    pub recipient_info: Vec<u8>,
+    /// [`key_hash`] of the request's RecipientInfo, as audited.
+    pub key_hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct GrantJson {
+    recipient_info: String,
+    key_hash: String,
+}
+
+impl ReleaseGrant {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&GrantJson {
+            recipient_info: B64.encode(&self.recipient_info),
+            key_hash: self.key_hash.clone(),
+        })
+        .expect("plain strings always serialise")
+    }
+
+    pub fn from_json(body: &[u8]) -> Result<Self, Malformed> {
+        let json: GrantJson = serde_json::from_slice(body)
+            .map_err(|e| Malformed(format!("not a release answer: {e}")))?;
+        Ok(Self {
+            recipient_info: B64
+                .decode(&json.recipient_info)
+                .map_err(|_| Malformed("recipient_info is not valid base64".into()))?,
+            key_hash: json.key_hash,
+        })
+    }
+}
+
+/// Every way the server refuses a request: HTTP status, machine-readable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalCode {
+    /// The body could not be parsed as a release request.
+    Malformed,
+    /// The signature does not verify with the certificate sent.
+    BadSignature,
+    /// The certificate is not a current member of the group.
+    NotMember,
+    /// No group of that name on this server.
+    UnknownGroup,
+    /// The RecipientInfo does not name this group's certificate.
+    WrongGroup,
+    /// The timestamp is too far from the server's clock.
+    Stale,
+    /// The nonce was already used within the skew window.
+    Replay,
+    /// The body exceeds [`MAX_REQUEST_BODY`].
+    TooLarge,
+    /// Too many requests from this member; retry after a while.
+    RateLimited,
+    /// The key could not be unwrapped: one answer for every cause.
+    UnwrapFailed,
+    /// Unknown path.
+    NotFound,
+    /// Wrong method for the path.
+    MethodNotAllowed,
+    /// A fault on the server (storage, a bug); the request may be retried.
+    Internal,
+}
+
+impl RefusalCode {
+    pub const ALL: &'static [RefusalCode] = &[
+        Self::Malformed,
+        Self::BadSignature,
+        Self::NotMember,
+        Self::UnknownGroup,
+        Self::WrongGroup,
+        Self::Stale,
+        Self::Replay,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::UnwrapFailed,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Internal,
+    ];
+
+    /// The HTTP status. Each refusal a client can cause has its own.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Malformed => 400,
+            Self::BadSignature => 401,
+            Self::NotMember => 403,
+            Self::UnknownGroup => 404,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::Replay => 409,
+            Self::Stale => 412,
+            Self::TooLarge => 413,
+            Self::WrongGroup => 421,
+            Self::UnwrapFailed => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The machine-readable code in the JSON body and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::BadSignature => "bad_signature",
+            Self::NotMember => "not_member",
+            Self::UnknownGroup => "unknown_group",
+            Self::WrongGroup => "wrong_group",
+            Self::Stale => "stale",
+            Self::Replay => "replay",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::UnwrapFailed => "unwrap_failed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal => "internal",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
+    /// A one-line explanation for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Malformed => "the request was malformed",
+            Self::BadSignature => "the request's signature does not verify",
+            Self::NotMember => "not a member of the group",
+            Self::UnknownGroup => "no such group on the server",
+            Self::WrongGroup => "the message's recipient entry is not for this group's certificate",
+            Self::Stale => "the request's timestamp is too far from the server's clock",
+            Self::Replay => "the request was already seen (replay)",
+            Self::TooLarge => "the request is too large",
+            Self::RateLimited => "too many requests; try again later",
+            Self::UnwrapFailed => "the group key cannot open this message's key",
+            Self::NotFound => "no such endpoint on the server",
+            Self::MethodNotAllowed => "wrong method for the endpoint",
+            Self::Internal => "the server failed internally",
+        }
+    }
+
+    /// The exit status a client reports for this refusal.
+    pub fn exit(self) -> Exit {
+        match self {
+            Self::NotMember | Self::BadSignature => Exit::NoPerm,
+            Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
+                Exit::Config
+            }
+            Self::Stale | Self::RateLimited | Self::Internal | Self::Replay => Exit::TempFail,
+            Self::UnwrapFailed => Exit::DataErr,
+            Self::Malformed | Self::TooLarge => Exit::Software,
+        }
+    }
+
+    /// Whether another server of the same group might answer differently
+    /// (failover goes on) or the answer is final (every server shares the
+    /// same membership and key).
+    pub fn try_next_server(self) -> bool {
+        matches!(
+            self,
+            Self::Internal
+                | Self::RateLimited
+                | Self::NotFound
+                | Self::MethodNotAllowed
+                | Self::UnknownGroup
+        )
+    }
+}
+
+impl fmt::Display for RefusalCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The JSON body of a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub error: String,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: RefusalCode) -> Self {
+        Self {
+            error: code.as_str().to_string(),
+            message: code.describe().to_string(),
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("plain strings always serialise")
+    }
+
+    /// The code, when the server sent one we know.
+    pub fn code(&self) -> Option<RefusalCode> {
+        RefusalCode::parse(&self.error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ReleaseRequest {
+        ReleaseRequest {
+            group: "list".into(),
+            recipient_info: vec![0x30, 0x03, 1, 2, 3],
+            certificate: vec![0x30, 0x01, 9],
+            timestamp: 1_795_000_000,
+            nonce: [7; NONCE_LEN],
+            signature: vec![1; 256],
+        }
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let req = sample();
+        assert_eq!(ReleaseRequest::from_json(&req.to_json()).unwrap(), req);
+        let grant = ReleaseGrant {
+            recipient_info: vec![1, 2, 3],
+            key_hash: "ab".into(),
+        };
+        assert_eq!(ReleaseGrant::from_json(&grant.to_json()).unwrap(), grant);
+    }
+
+    #[test]
+    fn signed_bytes_are_domain_separated_and_injective() {
+        let req = sample();
+        let bytes = req.signed_bytes();
+        assert!(bytes.starts_with(SIGNING_DOMAIN));
+        // Moving a byte from one field to the next changes the encoding.
+        let mut shifted = req.clone();
+        shifted.group = "lis".into();
+        shifted.recipient_info.insert(0, b't');
+        assert_ne!(shifted.signed_bytes(), bytes);
+        // Every field is covered.
+        let mut other = req.clone();
+        other.timestamp += 1;
+        assert_ne!(other.signed_bytes(), bytes);
+        let mut other = req.clone();
+        other.nonce[0] ^= 1;
+        assert_ne!(other.signed_bytes(), bytes);
+        let mut other = req;
+        other.certificate.push(0);
+        assert_ne!(other.signed_bytes(), bytes);
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused() {
+        let good = String::from_utf8(sample().to_json()).unwrap();
+        for bad in [
+            String::new(),
+            "{}".into(),
+            good.replace("\"version\":1", "\"version\":2"),
+            good.replace(SIGNATURE_ALGORITHM, "rsa-pkcs1-sha1"),
+            good.replace("\"group\":\"list\"", "\"group\":\"\""),
+            good.replace("\"nonce\":\"", "\"nonce\":\"AAAA"),
+            good.replace('}', ",\"extra\":1}"),
+            good[..good.len() / 2].to_string(),
+        ] {
+            assert!(ReleaseRequest::from_json(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refusal_statuses_are_distinct_for_client_caused_refusals() {
+        let client_caused = [
+            RefusalCode::Malformed,
+            RefusalCode::BadSignature,
+            RefusalCode::NotMember,
+            RefusalCode::UnknownGroup,
+            RefusalCode::WrongGroup,
+            RefusalCode::Stale,
+            RefusalCode::Replay,
+            RefusalCode::TooLarge,
+            RefusalCode::RateLimited,
+            RefusalCode::UnwrapFailed,
+        ];
+        let mut statuses: Vec<u16> = client_caused.iter().map(|c| c.status()).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        assert_eq!(statuses.len(), client_caused.len());
+        for code in RefusalCode::ALL {
+            assert_eq!(RefusalCode::parse(code.as_str()), Some(*code));
+        }
+    }
+}
