@@ -9,8 +9,11 @@ use clap::Args;
 use rsa::RsaPrivateKey;
 use sealpost::certs::{self, CertInfo, Support};
 use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
+use sealpost::envelope::{ContentKey, Envelope};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::keystore::{Identity, Keystore};
+use sealpost::release::joined::Memberships;
+use sealpost::release::{self, Released};
 use serde_json::json;
 
 use super::{printable, read_input, Ask, Context};
@@ -47,13 +50,33 @@ pub struct DecryptArgs {
     /// Write the plaintext to FILE (atomically) instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Make no network request: a message that needs a group key release fails instead
+    #[arg(long)]
+    pub offline: bool,
 }
 
-/// Own keys from the keystore, each unlocked only when a message names it.
-struct KeystoreKeys<'a> {
-    ks: &'a Keystore,
-    ctx: &'a Context,
-    identities: Vec<Identity>,
+/// Own keys from the keystore, each unlocked only when a message names it;
+/// and, for mail to a joined group, the key released by the group server.
+pub(super) struct KeystoreKeys<'a> {
+    pub ks: &'a Keystore,
+    pub ctx: &'a Context,
+    pub identities: Vec<Identity>,
+    /// Forbid key release requests.
+    pub offline: bool,
+    /// Key releases made, for the report.
+    pub released: Vec<(String, Released)>,
+}
+
+impl<'a> KeystoreKeys<'a> {
+    pub fn new(ks: &'a Keystore, ctx: &'a Context, offline: bool) -> anyhow::Result<Self> {
+        Ok(Self {
+            ks,
+            ctx,
+            identities: ks.identities()?,
+            offline,
+            released: Vec::new(),
+        })
+    }
 }
 
 impl KeySource for KeystoreKeys<'_> {
@@ -74,6 +97,64 @@ impl KeySource for KeystoreKeys<'_> {
         };
         self.ks.unlock(ident, pass)
     }
+
+    fn content_key_elsewhere(&mut self, envelope: &Envelope) -> anyhow::Result<Option<ContentKey>> {
+        let groups = Memberships::new(self.ks.root()).list()?;
+        let Some((group, index)) = groups
+            .into_iter()
+            .find_map(|g| envelope.recipient_for(&g.cert.cert).map(|i| (g, i)))
+        else {
+            return Ok(None);
+        };
+        if self.offline {
+            return Err(fail_hint(
+                Exit::Unavailable,
+                format!(
+                    "the message is for group {:?}; its key must be released by the group server, and --offline forbids network requests",
+                    group.name
+                ),
+                "run without --offline once, or `sealpost release` it while online to read it offline later",
+            ));
+        }
+        let member = self
+            .identities
+            .iter()
+            .find(|i| i.cert.fingerprint == group.member)
+            .cloned()
+            .ok_or_else(|| {
+                fail_hint(
+                    Exit::Config,
+                    format!(
+                        "the member identity of group {:?} is no longer in the keystore",
+                        group.name
+                    ),
+                    "join the group again with `sealpost group join ... --as ADDR`",
+                )
+            })?;
+        let key = self.unlock(&member.cert.fingerprint)?;
+        self.ctx.detail(format!(
+            "asking {} to release the key of group {}",
+            group.servers[0], group.name
+        ));
+        let (cek, released) = release::obtain(
+            envelope,
+            index,
+            &group,
+            &member.cert.cert,
+            &key,
+            unix_now(),
+            &mut rand_core::OsRng,
+        )?;
+        self.released.push((group.name, released));
+        Ok(Some(cek))
+    }
+}
+
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -90,11 +171,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     let ks = ctx.keystore()?;
-    let mut keys = KeystoreKeys {
-        ks: &ks,
-        ctx,
-        identities: ks.identities()?,
-    };
+    let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
     if keys.identities.is_empty() {
         return Err(fail_hint(
             Exit::NoUser,
@@ -120,12 +197,12 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
         sealpost::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
     }
     if ctx.global.json {
-        return ctx.print_json(&summary(&opened, args.output.is_none()));
+        return ctx.print_json(&summary(&opened, args.output.is_none(), &keys.released));
     }
     if args.output.is_none() {
         super::write_stdout(&opened.plaintext, false)?;
     }
-    report(ctx, &opened);
+    report(ctx, &opened, &keys.released);
     Ok(())
 }
 
@@ -170,7 +247,10 @@ fn signer_text(s: &SignatureOutcome) -> String {
     }
 }
 
-fn report(ctx: &Context, opened: &Opened) {
+fn report(ctx: &Context, opened: &Opened, released: &[(String, Released)]) {
+    for (group, r) in released {
+        ctx.note(format!("key of group {group} released by {}", r.server));
+    }
     for (cipher, by) in &opened.decryptions {
         match by {
             Some(c) => ctx.note(format!(
@@ -191,8 +271,17 @@ fn report(ctx: &Context, opened: &Opened) {
     }
 }
 
-fn summary(opened: &Opened, include_content: bool) -> serde_json::Value {
+fn summary(
+    opened: &Opened,
+    include_content: bool,
+    released: &[(String, Released)],
+) -> serde_json::Value {
     let mut v = json!({
+        "released": released.iter().map(|(group, r)| json!({
+            "group": group,
+            "server": r.server.to_string(),
+            "key_hash": r.key_hash,
+        })).collect::<Vec<_>>(),
         "decrypted_with": opened.decryptions.iter().map(|(cipher, by)| json!({
             "cipher": cipher.to_string(),
             "fingerprint": by.as_ref().map(|c| c.fingerprint.clone()),
@@ -315,11 +404,7 @@ impl Write for PlainOut {
 /// PEM); nothing was written and the caller takes the in-memory path.
 fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::Result<bool> {
     let ks = ctx.keystore()?;
-    let mut keys = KeystoreKeys {
-        ks: &ks,
-        ctx,
-        identities: ks.identities()?,
-    };
+    let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
     if keys.identities.is_empty() {
         return Err(fail_hint(
             Exit::NoUser,
@@ -356,9 +441,9 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
         f.commit()?;
     }
     if ctx.global.json {
-        ctx.print_json(&summary(&opened, false))?;
+        ctx.print_json(&summary(&opened, false, &keys.released))?;
         return Ok(true);
     }
-    report(ctx, &opened);
+    report(ctx, &opened, &keys.released);
     Ok(true)
 }

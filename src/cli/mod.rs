@@ -14,7 +14,7 @@ use sealpost::privkey::Passphrase;
 mod account;
 mod cert;
 mod compose;
-mod decrypt;
+pub(crate) mod decrypt;
 mod docs;
 mod encrypt;
 mod fetch;
@@ -22,6 +22,7 @@ mod group;
 mod inspect;
 mod key;
 mod outbox;
+mod release;
 mod secrets;
 mod sign;
 mod submit;
@@ -89,6 +90,7 @@ pub enum Command {
     Outbox(outbox::OutboxArgs),
     Fetch(fetch::FetchArgs),
     Group(group::GroupArgs),
+    Release(release::ReleaseArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -252,6 +254,7 @@ pub fn main() -> i32 {
         Command::Outbox(args) => outbox::run(args, &ctx),
         Command::Fetch(args) => fetch::run(args, &ctx),
         Command::Group(args) => group::run(args, &ctx),
+        Command::Release(args) => release::run(args, &ctx),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {

@@ -3,16 +3,30 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use sealpost::certs;
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::keystore::Identity;
+use sealpost::release::client::ServerUrl;
+use sealpost::release::joined::{check_group_name, JoinedGroup, Memberships};
+use serde_json::json;
 
-use super::Context;
-use sealpost::error::{fail, Exit};
+use super::super::{read_input, Context};
 
 /// Record a group certificate, its release servers and which own identity is the member
+///
+/// After joining, `sealpost decrypt` opens mail encrypted to the group
+/// certificate by asking the servers (in the order given, moving on when one
+/// is unreachable) to release the message's key to this member. The group
+/// certificate is also imported, so that mail to the list address can be
+/// encrypted. Joining again replaces the record.
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    sealpost group join crypto-list --cert list.pem \\\n      \
+    --server https://keys1.example.org --server https://keys2.example.org --as me@example.org")]
 pub struct JoinArgs {
     /// The group's name on the server
     pub name: String,
-    /// The group certificate (PEM or DER), as `sealpost group cert` prints it
+    /// The group certificate (PEM or DER; - for stdin), as `sealpost group cert` prints it
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
     /// A release server, https://HOST[:PORT]; repeat for failover, tried in order
@@ -21,11 +35,100 @@ pub struct JoinArgs {
     /// Trust this CA (PEM) for the servers besides the system roots
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// The own identity (address or fingerprint) that is the member [default: the only identity]
+    /// The own identity (address or fingerprint prefix) that is the member [default: the only one]
     #[arg(long = "as", value_name = "ADDR")]
     pub member: Option<String>,
 }
 
-pub fn run(_args: JoinArgs, _ctx: &Context) -> anyhow::Result<()> {
-    Err(fail(Exit::Software, "group join is being built"))
+fn choose_member(identities: Vec<Identity>, selector: Option<&str>) -> anyhow::Result<Identity> {
+    let candidates: Vec<Identity> = match selector {
+        Some(sel) => {
+            let lower = sel.to_ascii_lowercase();
+            identities
+                .into_iter()
+                .filter(|i| {
+                    i.cert.matches_address(sel)
+                        || (lower.len() >= 8 && i.cert.fingerprint.starts_with(&lower))
+                })
+                .collect()
+        }
+        None => identities,
+    };
+    match candidates.len() {
+        1 => Ok(candidates.into_iter().next().expect("one candidate")),
+        0 => Err(fail_hint(
+            Exit::NoUser,
+            match selector {
+                Some(sel) => format!("no own identity matches {sel:?}"),
+                None => "the keystore holds no own identity to be the member".into(),
+            },
+            "list them with `sealpost key list`",
+        )),
+        n => Err(fail_hint(
+            Exit::Usage,
+            format!("{n} own identities match; say which one is the member"),
+            "use --as ADDR or --as FINGERPRINT (at least 8 hex digits)",
+        )),
+    }
+}
+
+pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
+    check_group_name(&args.name)?;
+    let servers = args
+        .servers
+        .iter()
+        .map(|s| s.parse::<ServerUrl>())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut found = certs::parse_bundle(&read_input(&args.cert)?)?;
+    if found.len() != 1 {
+        return Err(fail(
+            Exit::DataErr,
+            format!(
+                "{} holds {} certificates; give exactly the group certificate",
+                args.cert.display(),
+                found.len()
+            ),
+        ));
+    }
+    let cert = found.remove(0);
+    let ca_pem = match &args.ca_file {
+        Some(path) => {
+            let pem = read_input(path)?;
+            // Refuse a CA file that would fail at the first release.
+            sealpost::fetch::tls::TlsSetup::new(Some(&pem))?;
+            Some(pem)
+        }
+        None => None,
+    };
+    let ks = ctx.keystore()?;
+    let member = choose_member(ks.identities()?, args.member.as_deref())?;
+    let group = JoinedGroup {
+        name: args.name.clone(),
+        cert: cert.clone(),
+        servers: servers.clone(),
+        ca_pem,
+        member: member.cert.fingerprint.clone(),
+    };
+    Memberships::new(ks.root()).join(&group)?;
+    ks.import_certificates(std::slice::from_ref(&cert))?;
+    if ctx.global.json {
+        return ctx.print_json(&json!({
+            "group": args.name,
+            "certificate": {"fingerprint": cert.fingerprint, "emails": cert.emails},
+            "servers": servers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "member": {"fingerprint": member.cert.fingerprint, "emails": member.cert.emails},
+        }));
+    }
+    ctx.note(format!(
+        "joined group {} ({}) as {}; released by {}",
+        args.name,
+        cert.emails.join(", "),
+        member.cert.emails.join(", "),
+        servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(())
 }

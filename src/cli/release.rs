@@ -1,0 +1,116 @@
+//! `sealpost release`: obtain a group message's key once, and keep it in
+//! the message for the member's own key.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sealpost::decrypt::{cms_payload, KeySource};
+use sealpost::envelope::Envelope;
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::release::with_recipient_added;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::decrypt::KeystoreKeys;
+use super::{read_input, Context};
+
+/// Ask the group server for a message's key and add an entry for your own key
+///
+/// For mail encrypted to a joined group's certificate (see `sealpost group
+/// join`): performs the key release, checks that the released key opens
+/// the message, and writes the message back with one more recipient entry,
+/// for the member's own certificate (RSAES-OAEP SHA-256). Nothing else
+/// changes: headers, ciphertext and the other entries stay as they were.
+/// From then on the message can be decrypted offline, by `sealpost decrypt
+/// --offline` or by any S/MIME client holding the member's key, e.g.
+/// `openssl cms -decrypt -recip me.pem -inkey me.key`.
+///
+/// A message your own key already opens is written back unchanged.
+/// No plaintext is ever written.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost release list-mail.eml -o list-mail.eml\n  \
+    sealpost --json release -o released.eml < list-mail.eml")]
+pub struct ReleaseArgs {
+    /// The message (- for stdin): S/MIME, PEM or DER
+    #[arg(default_value = "-")]
+    pub file: PathBuf,
+    /// Write the message to FILE (atomically; may be the input) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
+    let input = read_input(&args.file)?;
+    let payload = cms_payload(&input)?.ok_or_else(|| {
+        fail(
+            Exit::DataErr,
+            "not an encrypted message: its outer layer is not application/pkcs7-mime",
+        )
+    })?;
+    let envelope = Envelope::parse(&payload)?;
+    let ks = ctx.keystore()?;
+    let mut keys = KeystoreKeys::new(&ks, ctx, false)?;
+    let own = keys
+        .certificates()
+        .into_iter()
+        .find(|c| envelope.recipient_for(&c.cert).is_some());
+    let (output, summary) = match own {
+        Some(cert) => {
+            ctx.note(format!(
+                "the message is already for your key ({}); nothing to release",
+                cert.emails.join(", ")
+            ));
+            (
+                input,
+                json!({"released": false, "readable_by": cert.fingerprint}),
+            )
+        }
+        None => {
+            let Some(cek) = keys.content_key_elsewhere(&envelope)? else {
+                return Err(fail_hint(
+                    Exit::NoUser,
+                    "the message is not for a joined group (nor for your own keys)",
+                    "join the list's group with `sealpost group join NAME --cert FILE --server URL`",
+                ));
+            };
+            // The grant's entry unwrapped; now prove the key opens the
+            // content before promising the member an offline copy.
+            drop(Zeroizing::new(envelope.decrypt(&cek)?));
+            let (group, released) = keys
+                .released
+                .pop()
+                .ok_or_else(|| fail(Exit::Software, "release made no record"))?;
+            let output = with_recipient_added(&input, released.granted.clone())?;
+            ctx.note(format!(
+                "key of group {group} released by {}; the message now opens with your own key",
+                released.server
+            ));
+            (
+                output,
+                json!({
+                    "released": true,
+                    "group": group,
+                    "server": released.server.to_string(),
+                    "key_hash": released.key_hash,
+                }),
+            )
+        }
+    };
+    match &args.output {
+        Some(path) => sealpost::fsutil::atomic_write(path, &output, 0o644)?,
+        None if !ctx.global.json => super::write_stdout(&output, output.first() == Some(&0x30))?,
+        None => {}
+    }
+    if ctx.global.json {
+        let mut summary = summary;
+        if args.output.is_none() {
+            summary["message_base64"] = json!(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                &output
+            ));
+        }
+        ctx.print_json(&summary)?;
+    }
+    Ok(())
+}
