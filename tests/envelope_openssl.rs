@@ -316,3 +316,91 @@ fn we_open_large_streamed_messages() {
         assert!(got == plain, "{cipher_arg}: plaintext differs");
     }
 }
+
+/// `sealpost release` adds the member's entry to a message encrypted to the
+/// group certificate; OpenSSL must then open it with the member's key alone,
+/// for both envelope kinds and for the S/MIME, PEM and DER forms.
+#[test]
+fn a_recipient_added_later_opens_in_openssl() {
+    use cms::enveloped_data::RecipientInfo;
+    use sealpost::envelope::key_trans_recipient;
+    use sealpost::release::with_recipient_added;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let (group_cert, group_key) = (cert("alice"), key("alice"));
+    let member = data("bob.cert.pem");
+    let member_key = data("bob.key.pem");
+
+    // A message sealpost encrypts to the group (both envelope kinds).
+    let mut messages: Vec<(String, Vec<u8>)> = Vec::new();
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::Aes256Cbc] {
+        let cek = ContentKey::generate(cipher, &mut rng).unwrap();
+        let content = cek.encrypt(MIME, &mut rng).unwrap();
+        let env = seal_for(
+            &content,
+            &cek,
+            &[&group_cert],
+            RecipientOptions {
+                transport: KeyTransport::RsaPkcs1v15,
+                ..Default::default()
+            },
+            &mut rng,
+        )
+        .unwrap();
+        messages.push((format!("sealpost {cipher:?} DER"), env));
+    }
+    // And one OpenSSL writes as S/MIME, and its PEM form.
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, MIME).unwrap();
+    let smime = openssl(&[
+        "cms", "-encrypt", "-aes-256-cbc", "-in", path_str(&plain), "-binary",
+        "-subject", "List mail", path_str(&data("alice.cert.pem")),
+    ]);
+    messages.push(("openssl S/MIME".into(), smime));
+    let pem = openssl(&[
+        "cms", "-encrypt", "-aes128", "-in", path_str(&plain), "-binary", "-outform", "PEM",
+        path_str(&data("alice.cert.pem")),
+    ]);
+    messages.push(("openssl PEM".into(), pem));
+
+    for (what, message) in messages {
+        let payload = sealpost::decrypt::cms_payload(&message).unwrap().unwrap();
+        let envelope = Envelope::parse(&payload).unwrap();
+        // What the group server does: unwrap with the group key, wrap to the member.
+        let m = envelope
+            .find_key(&[OwnKey {
+                cert: &group_cert,
+                key: &group_key,
+            }])
+            .unwrap();
+        let cek = envelope.unwrap_key(&m, &mut rng).unwrap();
+        let granted: RecipientInfo =
+            key_trans_recipient(&cert("bob"), &cek, RecipientOptions::default(), &mut rng).unwrap();
+        let released = with_recipient_added(&message, granted).unwrap();
+
+        let form = if what.ends_with("S/MIME") {
+            "SMIME"
+        } else if what.ends_with("PEM") {
+            "PEM"
+        } else {
+            "DER"
+        };
+        if form == "SMIME" {
+            let text = String::from_utf8(released.clone()).unwrap();
+            assert!(text.contains("Subject: List mail"), "{what}: headers kept");
+            assert_eq!(text.matches("Content-Transfer-Encoding").count(), 1, "{what}");
+        }
+        let input = dir.path().join("released");
+        std::fs::write(&input, &released).unwrap();
+        let out = openssl(&[
+            "cms", "-decrypt", "-inform", form, "-in", path_str(&input),
+            "-recip", path_str(&member), "-inkey", path_str(&member_key), "-binary",
+        ]);
+        assert_eq!(out, MIME, "{what}");
+        // The group's own entry still works too: nothing else changed.
+        let again = Envelope::parse(&sealpost::decrypt::cms_payload(&released).unwrap().unwrap()).unwrap();
+        assert_eq!(again.recipient_infos().len(), envelope.recipient_infos().len() + 1);
+        assert_eq!(again.decrypt(&cek).unwrap(), MIME, "{what}");
+    }
+}
