@@ -10,5 +10,6 @@ mod inspect;
 mod interop;
 mod key;
 mod large;
+mod release;
 mod tamper;
 mod world;
