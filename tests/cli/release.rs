@@ -280,3 +280,35 @@ fn failover_skips_a_dead_server_and_names_every_failure() {
     assert!(err.contains(&dead_url), "{err}");
     assert!(err.contains("https://localhost:"), "{err}");
 }
+
+/// Mail to the list from another S/MIME implementation: OpenSSL with
+/// PKCS#1 v1.5 and issuer/serial, and with RSA-OAEP SHA-256 and a key
+/// identifier; both open for a member through the server.
+#[test]
+fn foreign_mail_to_the_group_opens_via_release() {
+    let l = list();
+    let w = &l.world;
+    let plain = w.path("plain.txt");
+    std::fs::write(&plain, format!("Content-Type: text/plain\r\n\r\n{BODY}")).unwrap();
+    let list_pem = w.path("list.pem");
+    let oaep = [
+        "-keyopt",
+        "rsa_padding_mode:oaep",
+        "-keyopt",
+        "rsa_oaep_md:sha256",
+    ];
+    for (before, after) in [
+        (&[][..], &[][..]),
+        (&["-keyid", "-aes-256-gcm"][..], &oaep[..]),
+    ] {
+        let extra = (before, after);
+        let mut args = vec!["cms", "-encrypt", "-in", plain.to_str().unwrap()];
+        args.extend_from_slice(before);
+        args.push("-recip");
+        args.push(list_pem.to_str().unwrap());
+        args.extend_from_slice(after);
+        let message = run_tool("openssl", &args);
+        let out = w.decrypt("carol", &message, &[]);
+        assert!(plaintext_body(&out).contains(BODY), "openssl {extra:?}");
+    }
+}
