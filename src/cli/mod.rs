@@ -207,6 +207,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          caution applies as for SEALPOST_PASSPHRASE",
     ),
     (
+        "SEALPOST_GROUP_STORE",
+        "the group server's store (SQLite file), like --store of the group subcommands",
+    ),
+    (
         "SEALPOST_DNS_SERVER",
         "the DNS server (IP or IP:PORT) asked for the SRV records of accounts added with \
          --domain, instead of the nameservers in /etc/resolv.conf",

@@ -64,7 +64,7 @@ pub use recipient::{
     key_trans_recipient, KeyTransport, RecipientId, RecipientIdKind, RecipientKind,
     RecipientOptions, RecipientSummary,
 };
-pub(crate) use recipient::{rid_matches, KeyTransportAlg, OaepHash};
+pub(crate) use recipient::{oaep_sha256_identifier, rid_matches, KeyTransportAlg, OaepHash};
 pub use rewrite::add_recipient;
 pub use stream::{
     content_chunk_header, envelope_prefix, envelope_suffix, walk, ContentDecryptor,

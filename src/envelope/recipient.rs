@@ -137,7 +137,7 @@ pub fn key_trans_recipient(
 
 /// id-RSAES-OAEP with SHA-256 and MGF1-SHA-256 written out, label omitted
 /// (it is the DEFAULT, so DER leaves it out).
-fn oaep_sha256_identifier() -> Result<AlgorithmIdentifierOwned> {
+pub(crate) fn oaep_sha256_identifier() -> Result<AlgorithmIdentifierOwned> {
     let sha256 = AlgorithmIdentifierOwned {
         oid: oids::SHA256,
         parameters: None,

@@ -6,7 +6,9 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 
+mod admin;
 mod join;
+mod serve;
 
 /// Group keys for encrypted mailing lists, and the key release server
 ///
@@ -21,11 +23,25 @@ pub struct GroupArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
+    Create(admin::CreateArgs),
+    Cert(admin::CertArgs),
+    AddMember(admin::AddMemberArgs),
+    RemoveMember(admin::RemoveMemberArgs),
+    Members(admin::MembersArgs),
+    Audit(admin::AuditArgs),
+    Serve(serve::ServeArgs),
     Join(join::JoinArgs),
 }
 
 pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
+        GroupCommand::Create(a) => admin::create(a, ctx),
+        GroupCommand::Cert(a) => admin::cert(a, ctx),
+        GroupCommand::AddMember(a) => admin::add_member(a, ctx),
+        GroupCommand::RemoveMember(a) => admin::remove_member(a, ctx),
+        GroupCommand::Members(a) => admin::members(a, ctx),
+        GroupCommand::Audit(a) => admin::audit(a, ctx),
+        GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
     }
 }

@@ -1,0 +1,316 @@
+//! `sealpost group create | cert | add-member | remove-member | members |
+//! audit`: administering the group server's store.
+
+use std::path::PathBuf;
+
+use clap::builder::TypedValueParser;
+use clap::Args;
+use serde_json::json;
+
+use super::Context;
+use crate::cli::{printable, read_input, write_stdout, Ask};
+use sealpost::certs::{format_time, now, pem_encode};
+use sealpost::error::{fail_hint, Exit};
+use sealpost::group::admin::{self, existing_group, NewGroup};
+use sealpost::group::store::{AuditRecord, MemberRecord, MemberSelector, SqliteStore, Store};
+
+/// Where the group store is; shared by every server-side subcommand.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The group store (SQLite) [default: KEYSTORE/groups.sqlite3]
+    #[arg(long = "store", value_name = "PATH", env = "SEALPOST_GROUP_STORE")]
+    pub path: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    pub fn open(&self, ctx: &Context) -> anyhow::Result<SqliteStore> {
+        let path = match &self.path {
+            Some(p) => p.clone(),
+            None => {
+                let dir = match &ctx.global.keystore {
+                    Some(dir) => dir.clone(),
+                    None => sealpost::keystore::default_dir().ok_or_else(|| {
+                        fail_hint(
+                            Exit::Config,
+                            "cannot determine a default group store (no home directory)",
+                            "give one with --store PATH or SEALPOST_GROUP_STORE",
+                        )
+                    })?,
+                };
+                dir.join(sealpost::group::store::DEFAULT_FILE)
+            }
+        };
+        SqliteStore::open(&path)
+    }
+}
+
+/// Create a group: a key pair and a self-signed group certificate
+///
+/// The certificate has the S/MIME extensions of an identity, for LIST_ADDR.
+/// The private key is stored in the group store, encrypted with the server
+/// passphrase (the keystore passphrase sources: --passphrase-file,
+/// --passphrase-fd, SEALPOST_PASSPHRASE, or the terminal). Every group on a
+/// server shares that passphrase.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The group's name (lower-case letters, digits, '.', '_', '-')
+    pub name: String,
+    /// The list's address, which senders write to
+    #[arg(long, value_name = "LIST_ADDR")]
+    pub email: String,
+    /// RSA key size
+    #[arg(long, default_value_t = 3072, value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s| s.parse::<usize>().unwrap_or(3072)))]
+    pub bits: usize,
+    /// Days the group certificate is valid
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: u32,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
+    admin::validate_name(&args.name)?;
+    let store = args.store.open(ctx)?;
+    let ask = if store.groups()?.is_empty() {
+        Ask::New
+    } else {
+        Ask::Existing
+    };
+    let passphrase = ctx.passphrase(ask)?;
+    let spec = NewGroup {
+        name: &args.name,
+        email: &args.email,
+        bits: args.bits,
+        days: args.days,
+    };
+    let group = admin::create_group(&store, &spec, passphrase, now(), &mut rand_core::OsRng)?;
+    let info = sealpost::certs::CertInfo::from_der(&group.certificate)?;
+    if args.json {
+        return ctx.print_json(&json!({
+            "group": group.name,
+            "email": group.email,
+            "fingerprint": info.fingerprint,
+            "not_after": format_time(info.not_after),
+        }));
+    }
+    ctx.note(format!(
+        "created group {} <{}>, certificate {}",
+        group.name, group.email, info.fingerprint
+    ));
+    ctx.note(format!(
+        "senders import it with: sealpost group cert {} > {}.pem && sealpost cert import {}.pem",
+        group.name, group.name, group.name
+    ));
+    Ok(())
+}
+
+/// Print a group's certificate (PEM), for senders and members
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    pub name: String,
+    /// DER instead of PEM
+    #[arg(long)]
+    pub der: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn cert(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    let group = existing_group(&store, &args.name)?;
+    if args.der {
+        write_stdout(&group.certificate, true)
+    } else {
+        write_stdout(
+            pem_encode("CERTIFICATE", &group.certificate).as_bytes(),
+            false,
+        )
+    }
+}
+
+/// Add a member: a certificate whose e-mail address is the member's
+///
+/// Takes effect on the server's next request, without a restart.
+#[derive(Debug, Args)]
+pub struct AddMemberArgs {
+    pub name: String,
+    /// The member's certificate, PEM or DER (- for stdin)
+    pub cert_file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn member_json(m: &MemberRecord) -> serde_json::Value {
+    json!({
+        "address": m.address,
+        "fingerprint": m.fingerprint,
+        "added": format_time(m.added),
+    })
+}
+
+pub fn add_member(args: AddMemberArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    let data = read_input(&args.cert_file)?;
+    let (member, added) = admin::add_member(&store, &args.name, &data, now())?;
+    if args.json {
+        let mut value = member_json(&member);
+        value["new"] = json!(added);
+        return ctx.print_json(&value);
+    }
+    if added {
+        ctx.note(format!(
+            "added {} ({}) to group {}",
+            printable(&member.address),
+            member.fingerprint,
+            args.name
+        ));
+    } else {
+        ctx.note(format!(
+            "{} ({}) already is a member of group {}",
+            printable(&member.address),
+            member.fingerprint,
+            args.name
+        ));
+    }
+    Ok(())
+}
+
+/// Remove a member by address (all their certificates) or fingerprint
+///
+/// The server refuses the removed member's very next request.
+#[derive(Debug, Args)]
+pub struct RemoveMemberArgs {
+    pub name: String,
+    /// The member's address
+    #[arg(
+        required_unless_present = "fingerprint",
+        conflicts_with = "fingerprint"
+    )]
+    pub address: Option<String>,
+    /// One certificate's SHA-256 fingerprint (hex, colons allowed)
+    #[arg(long, value_name = "FP")]
+    pub fingerprint: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the removed members as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    let which = match (args.address, args.fingerprint) {
+        (_, Some(fp)) => MemberSelector::Fingerprint(fp),
+        (Some(addr), None) => MemberSelector::Address(addr),
+        (None, None) => {
+            return Err(sealpost::error::fail(
+                Exit::Usage,
+                "name the member: ADDR or --fingerprint FP",
+            ))
+        }
+    };
+    let removed = admin::remove_members(&store, &args.name, &which)?;
+    if args.json {
+        return ctx.print_json(&json!(removed.iter().map(member_json).collect::<Vec<_>>()));
+    }
+    for m in &removed {
+        ctx.note(format!(
+            "removed {} ({}) from group {}",
+            printable(&m.address),
+            m.fingerprint,
+            args.name
+        ));
+    }
+    Ok(())
+}
+
+/// List a group's members
+#[derive(Debug, Args)]
+pub struct MembersArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn members(args: MembersArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    existing_group(&store, &args.name)?;
+    let members = store.members(&args.name)?;
+    if args.json {
+        return ctx.print_json(&json!(members.iter().map(member_json).collect::<Vec<_>>()));
+    }
+    let mut out = String::new();
+    for m in &members {
+        out.push_str(&format!(
+            "{}  {}  added {}\n",
+            m.fingerprint,
+            printable(&m.address),
+            format_time(m.added)
+        ));
+    }
+    write_stdout(out.as_bytes(), false)
+}
+
+/// Show a group's audit log: every release and refusal
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    pub name: String,
+    /// Only rows from this time on: RFC 3339, or a duration back such as 1h, 30m, 2d
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn audit_json(r: &AuditRecord) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "time": format_time(r.time),
+        "group": r.group,
+        "member": r.member_address,
+        "fingerprint": r.member_fingerprint,
+        "key_hash": r.key_hash,
+        "outcome": r.outcome,
+        "remote": r.remote,
+        "nonce": r.nonce.map(hex::encode),
+    })
+}
+
+pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    existing_group(&store, &args.name)?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| admin::parse_since(s, now()))
+        .transpose()?;
+    let rows = store.audit(&args.name, since)?;
+    if args.json {
+        return ctx.print_json(&json!(rows.iter().map(audit_json).collect::<Vec<_>>()));
+    }
+    let dash = |v: &Option<String>| v.as_deref().map(printable).unwrap_or_else(|| "-".into());
+    let mut out = String::new();
+    for r in &rows {
+        out.push_str(&format!(
+            "{}  {:<14} {}  key {}  from {}\n",
+            format_time(r.time),
+            r.outcome,
+            dash(&r.member_address),
+            dash(&r.key_hash),
+            dash(&r.remote),
+        ));
+    }
+    write_stdout(out.as_bytes(), false)
+}

@@ -1,0 +1,231 @@
+//! Administering groups: creating a group (key pair, certificate, sealed
+//! private key), adding and removing members, and reading times for the
+//! audit listing. The CLI (`sealpost group …`) only wires these to I/O.
+
+use rand_core::CryptoRngCore;
+
+use super::store::{GroupRecord, MemberRecord, MemberSelector, Store};
+use crate::certs::{normalize_address, parse_bundle, UnixTime};
+use crate::error::{fail, fail_hint, Exit};
+use crate::identity::{generate, NewIdentity};
+
+/// Longest group name.
+const MAX_NAME: usize = 64;
+
+/// Group names travel in URLs-free JSON but also in logs and file listings:
+/// keep them to lower-case letters, digits, `.`, `_` and `-`.
+pub fn validate_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && !name.starts_with(['.', '-']);
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Exit::Usage,
+            format!(
+                "invalid group name {name:?}: use 1 to {MAX_NAME} lower-case letters, digits, '.', '_' or '-'"
+            ),
+        ))
+    }
+}
+
+/// A group that must exist.
+pub fn existing_group(store: &dyn Store, name: &str) -> anyhow::Result<GroupRecord> {
+    store.group(name)?.ok_or_else(|| {
+        fail_hint(
+            Exit::NoInput,
+            format!("no group named {name}"),
+            "create it with: sealpost group create NAME --email LIST_ADDR",
+        )
+    })
+}
+
+/// What a new group is.
+pub struct NewGroup<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub bits: usize,
+    pub days: u32,
+}
+
+/// Creates a group: key pair, self-signed S/MIME group certificate, private
+/// key sealed under `passphrase`. Every group of a server is sealed under
+/// the same passphrase (the server opens them all with one), so an existing
+/// group's key must open with it first.
+pub fn create_group(
+    store: &dyn Store,
+    spec: &NewGroup<'_>,
+    passphrase: &str,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<GroupRecord> {
+    validate_name(spec.name)?;
+    if store.group(spec.name)?.is_some() {
+        return Err(fail(
+            Exit::CantCreate,
+            format!("group {} already exists", spec.name),
+        ));
+    }
+    if let Some(other) = store.groups()?.first() {
+        crate::privkey::open(
+            &other.sealed_key,
+            Some(passphrase),
+            &format!("the private key of group {}", other.name),
+        )
+        .map_err(|_| {
+            fail_hint(
+                Exit::NoPerm,
+                "wrong server passphrase: it does not open the existing groups' keys",
+                "use the passphrase the group server was set up with",
+            )
+        })?;
+    }
+    let (key, cert) = generate(
+        &NewIdentity {
+            email: spec.email,
+            name: Some(&format!("{} (sealpost group)", spec.name)),
+            bits: spec.bits,
+            days: spec.days,
+        },
+        now,
+        rng,
+    )?;
+    let sealed = crate::privkey::seal(&key, Some(passphrase))?;
+    let record = GroupRecord {
+        name: spec.name.to_string(),
+        email: cert.emails.first().cloned().unwrap_or_default(),
+        certificate: cert.der,
+        sealed_key: sealed.to_string(),
+        created: now,
+    };
+    store.create_group(&record)?;
+    Ok(record)
+}
+
+/// Adds the certificate in `data` (PEM or DER, exactly one) as a member;
+/// its e-mail address is the member's. Returns the member and whether it
+/// was new.
+pub fn add_member(
+    store: &dyn Store,
+    group: &str,
+    data: &[u8],
+    now: UnixTime,
+) -> anyhow::Result<(MemberRecord, bool)> {
+    existing_group(store, group)?;
+    let mut certs = parse_bundle(data)?;
+    if certs.len() != 1 {
+        return Err(fail(
+            Exit::DataErr,
+            format!("expected one member certificate, found {}", certs.len()),
+        ));
+    }
+    let cert = certs.remove(0);
+    let Some(address) = cert.emails.first().cloned() else {
+        return Err(fail(
+            Exit::DataErr,
+            format!("certificate {} names no e-mail address", cert.fingerprint),
+        ));
+    };
+    if cert.rsa_bits.is_none_or(|b| b < 2048) {
+        return Err(fail(
+            Exit::DataErr,
+            format!(
+                "certificate of {address} has no RSA key of 2048 bits or more (release signatures are RSASSA-PSS)"
+            ),
+        ));
+    }
+    let member = MemberRecord {
+        fingerprint: cert.fingerprint.clone(),
+        address,
+        certificate: cert.der,
+        added: now,
+    };
+    let added = store.add_member(group, &member)?;
+    Ok((member, added))
+}
+
+/// Removes members by address or fingerprint; none matching is an error.
+pub fn remove_members(
+    store: &dyn Store,
+    group: &str,
+    which: &MemberSelector,
+) -> anyhow::Result<Vec<MemberRecord>> {
+    existing_group(store, group)?;
+    let which = match which {
+        MemberSelector::Address(a) => MemberSelector::Address(normalize_address(a)),
+        MemberSelector::Fingerprint(f) => {
+            MemberSelector::Fingerprint(f.replace(':', "").to_ascii_lowercase())
+        }
+    };
+    let removed = store.remove_members(group, &which)?;
+    if removed.is_empty() {
+        let what = match &which {
+            MemberSelector::Address(a) => a.clone(),
+            MemberSelector::Fingerprint(f) => format!("fingerprint {f}"),
+        };
+        return Err(fail_hint(
+            Exit::NoUser,
+            format!("{what} is not a member of group {group}"),
+            format!("list the members with: sealpost group members {group}"),
+        ));
+    }
+    Ok(removed)
+}
+
+/// Reads `--since`: an RFC 3339 time, or a duration back from `now` such as
+/// `90s`, `15m`, `1h`, `2d`.
+pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
+    let text = text.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(t.unix_timestamp());
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale = match unit {
+        "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(3600),
+        "d" => Some(86_400),
+        _ => None,
+    };
+    match (digits.parse::<i64>(), scale) {
+        (Ok(n), Some(scale)) if !digits.is_empty() => Ok(now - n.saturating_mul(scale)),
+        _ => Err(fail(
+            Exit::Usage,
+            format!(
+                "cannot read --since {text:?}: give an RFC 3339 time (2026-01-31T12:00:00Z) or a duration (90s, 15m, 1h, 2d)"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_times() {
+        for good in ["list", "a", "dev-team.2", "x_y"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "List", "-x", ".x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_since("1h", 10_000).unwrap(), 6_400);
+        assert_eq!(parse_since("30m", 10_000).unwrap(), 8_200);
+        assert_eq!(
+            parse_since("2026-01-01T00:00:00Z", 0).unwrap(),
+            1_767_225_600
+        );
+        for bad in ["", "h", "1w", "yesterday", "-1h"] {
+            assert!(parse_since(bad, 0).is_err(), "{bad}");
+        }
+    }
+}

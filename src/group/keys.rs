@@ -1,0 +1,255 @@
+//! The server's RSA operations, all with aws-lc-rs: unwrapping a content key
+//! with a group private key, verifying a member's RSASSA-PSS signature, and
+//! re-wrapping the content key to the member with RSAES-OAEP SHA-256.
+//!
+//! NOTE: aws-lc-rs rather than the `rsa` crate used on the client side: the
+//! server performs private-key operations on ciphertexts that requesters
+//! choose, so it needs a constant-time implementation (`rsa` 0.9 has the
+//! Marvin timing advisory RUSTSEC-2023-0071), and aws-lc-rs is about 7 times
+//! faster per private operation, which is this server's whole cost.
+
+use aws_lc_rs::rsa::{
+    OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
+};
+use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PSS_2048_8192_SHA256};
+use cms::cert::IssuerAndSerialNumber;
+use cms::content_info::CmsVersion;
+use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo};
+use der::asn1::OctetString;
+use der::{Decode, Encode};
+use rsa::pkcs8::EncodePrivateKey;
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+use crate::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash};
+use crate::error::{fail, Exit};
+
+/// Content-key lengths a release may carry: AES-128, AES-192, AES-256.
+pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
+
+/// A group's certificate and private key, ready for unwrapping.
+pub struct GroupKey {
+    pub certificate: Certificate,
+    pkcs1: Pkcs1PrivateDecryptingKey,
+    oaep: OaepPrivateDecryptingKey,
+    modulus_len: usize,
+}
+
+/// The one answer for every failure to unwrap (no padding oracle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnwrapFailed;
+
+impl GroupKey {
+    /// Loads a group key from the `rsa` crate's key (as [`crate::privkey::open`]
+    /// returns it) and the group certificate DER.
+    pub fn new(key: &rsa::RsaPrivateKey, certificate_der: &[u8]) -> anyhow::Result<GroupKey> {
+        let certificate = Certificate::from_der(certificate_der)
+            .map_err(|e| fail(Exit::DataErr, format!("malformed group certificate: {e}")))?;
+        // SecretDocument: the PKCS#8 bytes are wiped when dropped.
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| fail(Exit::Software, format!("cannot encode group key: {e}")))?;
+        let load = || {
+            PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes())
+                .map_err(|e| fail(Exit::DataErr, format!("group key rejected: {e}")))
+        };
+        let private = load()?;
+        let modulus_len = private.key_size_bytes();
+        let failed = |_| fail(Exit::Software, "cannot prepare the group key");
+        Ok(GroupKey {
+            certificate,
+            pkcs1: Pkcs1PrivateDecryptingKey::new(private).map_err(failed)?,
+            oaep: OaepPrivateDecryptingKey::new(load()?).map_err(failed)?,
+            modulus_len,
+        })
+    }
+
+    /// Recovers the content key from a KeyTransRecipientInfo addressed to
+    /// this group. Every failure (an algorithm other than PKCS#1 v1.5, OAEP
+    /// SHA-1 or OAEP SHA-256, bad padding, a length that is no content key)
+    /// is the same [`UnwrapFailed`].
+    pub fn unwrap(&self, ktri: &KeyTransRecipientInfo) -> Result<Zeroizing<Vec<u8>>, UnwrapFailed> {
+        let enc = ktri.enc_key.as_bytes();
+        if enc.len() != self.modulus_len {
+            return Err(UnwrapFailed);
+        }
+        let mut out = Zeroizing::new(vec![0u8; self.modulus_len]);
+        let len = match KeyTransportAlg::parse(&ktri.key_enc_alg).map_err(|_| UnwrapFailed)? {
+            KeyTransportAlg::Pkcs1v15 => self.pkcs1.decrypt(enc, &mut out).map(|k| k.len()),
+            KeyTransportAlg::Oaep {
+                hash: OaepHash::Sha256,
+                mgf: OaepHash::Sha256,
+            } => self
+                .oaep
+                .decrypt(&OAEP_SHA256_MGF1SHA256, enc, &mut out, None)
+                .map(|k| k.len()),
+            KeyTransportAlg::Oaep {
+                hash: OaepHash::Sha1,
+                mgf: OaepHash::Sha1,
+            } => self
+                .oaep
+                .decrypt(&OAEP_SHA1_MGF1SHA1, enc, &mut out, None)
+                .map(|k| k.len()),
+            KeyTransportAlg::Oaep { .. } => return Err(UnwrapFailed),
+        }
+        .map_err(|_| UnwrapFailed)?;
+        if !CONTENT_KEY_LENGTHS.contains(&len) {
+            return Err(UnwrapFailed);
+        }
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
+fn spki_der(cert: &Certificate) -> Option<Vec<u8>> {
+    cert.tbs_certificate.subject_public_key_info.to_der().ok()
+}
+
+/// Whether `signature` is a valid RSASSA-PSS (SHA-256, MGF1-SHA-256,
+/// 32-byte salt) signature over `message` by the key of `cert`.
+pub fn verify_pss(cert: &Certificate, message: &[u8], signature: &[u8]) -> bool {
+    let Some(spki) = spki_der(cert) else {
+        return false;
+    };
+    // aws-lc-rs reads a SubjectPublicKeyInfo as well as a bare RSAPublicKey.
+    UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, &spki)
+        .verify(message, signature)
+        .is_ok()
+}
+
+/// A KeyTransRecipientInfo for `cert` (issuerAndSerialNumber, RSAES-OAEP
+/// SHA-256 with the parameters written out, as `envelope::key_trans_recipient`
+/// writes them) wrapping `content_key`, DER.
+pub fn wrap_for(cert: &Certificate, content_key: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let no_key = || {
+        fail(
+            Exit::DataErr,
+            "the member certificate has no usable RSA key",
+        )
+    };
+    let public = spki_der(cert)
+        .and_then(|der| PublicEncryptingKey::from_der(&der).ok())
+        .ok_or_else(no_key)?;
+    let public = OaepPublicEncryptingKey::new(public).map_err(|_| no_key())?;
+    let mut enc = vec![0u8; public.ciphertext_size()];
+    let enc = public
+        .encrypt(&OAEP_SHA256_MGF1SHA256, content_key, &mut enc, None)
+        .map_err(|_| fail(Exit::DataErr, "cannot wrap the content key to the member"))?;
+    let tbs = &cert.tbs_certificate;
+    let ri = RecipientInfo::Ktri(KeyTransRecipientInfo {
+        version: CmsVersion::V0,
+        rid: RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer.clone(),
+            serial_number: tbs.serial_number.clone(),
+        }),
+        key_enc_alg: oaep_sha256_identifier()?,
+        enc_key: OctetString::new(enc.to_vec())?,
+    });
+    Ok(ri.to_der()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::{
+        key_trans_recipient, ContentCipher, ContentKey, KeyTransport, RecipientOptions,
+    };
+    use rand_core::OsRng;
+
+    fn fixture(name: &str) -> (rsa::RsaPrivateKey, Vec<u8>) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
+        let key = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
+        let key = crate::privkey::open(&key, None, name).unwrap();
+        let cert = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
+        let cert = crate::certs::parse_bundle(&cert).unwrap().remove(0).der;
+        (key, cert)
+    }
+
+    fn ktri(ri: RecipientInfo) -> KeyTransRecipientInfo {
+        match ri {
+            RecipientInfo::Ktri(k) => k,
+            _ => panic!("not a ktri"),
+        }
+    }
+
+    #[test]
+    fn unwraps_every_supported_transport_and_rewraps_for_the_member() {
+        let (group_key, group_cert) = fixture("alice");
+        let gk = GroupKey::new(&group_key, &group_cert).unwrap();
+        let (bob_key, bob_cert) = fixture("bob");
+        let bob = Certificate::from_der(&bob_cert).unwrap();
+        for (cipher, transport) in [
+            (ContentCipher::Aes256Gcm, KeyTransport::RsaOaepSha256),
+            (ContentCipher::Aes128Cbc, KeyTransport::RsaPkcs1v15),
+        ] {
+            let cek = ContentKey::generate(cipher, &mut OsRng).unwrap();
+            let opts = RecipientOptions {
+                transport,
+                ..Default::default()
+            };
+            let ri = key_trans_recipient(&gk.certificate, &cek, opts, &mut OsRng).unwrap();
+            let got = gk.unwrap(&ktri(ri)).unwrap();
+            assert_eq!(&got[..], cek.bytes());
+            // The re-wrapped key opens with bob's key through the client's code.
+            let wrapped = RecipientInfo::from_der(&wrap_for(&bob, &got).unwrap()).unwrap();
+            let wrapped = ktri(wrapped);
+            assert_eq!(wrapped.key_enc_alg, oaep_sha256_identifier().unwrap());
+            assert!(crate::envelope::rid_matches(&wrapped.rid, &bob));
+            let back = bob_key
+                .decrypt(rsa::Oaep::new::<sha2::Sha256>(), wrapped.enc_key.as_bytes())
+                .unwrap();
+            assert_eq!(back, cek.bytes());
+        }
+    }
+
+    #[test]
+    fn every_unwrap_failure_is_the_same() {
+        let (group_key, group_cert) = fixture("alice");
+        let gk = GroupKey::new(&group_key, &group_cert).unwrap();
+        let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
+        let good = ktri(
+            key_trans_recipient(&gk.certificate, &cek, Default::default(), &mut OsRng).unwrap(),
+        );
+        let mut flipped = good.clone();
+        let mut bytes = flipped.enc_key.as_bytes().to_vec();
+        bytes[10] ^= 1;
+        flipped.enc_key = OctetString::new(bytes.clone()).unwrap();
+        let mut short = good.clone();
+        short.enc_key = OctetString::new(bytes[1..].to_vec()).unwrap();
+        // A 20-byte "key" wrapped correctly is still no content key.
+        let odd = {
+            let public = rsa::RsaPublicKey::from(&group_key);
+            let enc = public
+                .encrypt(&mut OsRng, rsa::Pkcs1v15Encrypt, &[1u8; 20])
+                .unwrap();
+            let mut k = good.clone();
+            k.key_enc_alg = spki::AlgorithmIdentifierOwned {
+                oid: const_oid::db::rfc5912::RSA_ENCRYPTION,
+                parameters: Some(der::Any::null()),
+            };
+            k.enc_key = OctetString::new(enc).unwrap();
+            k
+        };
+        for bad in [flipped, short, odd] {
+            assert_eq!(gk.unwrap(&bad), Err(UnwrapFailed));
+        }
+    }
+
+    #[test]
+    fn pss_signatures_verify_only_for_the_signed_bytes() {
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let (key, cert) = fixture("bob");
+        let cert = Certificate::from_der(&cert).unwrap();
+        let signer = rsa::pss::BlindedSigningKey::<sha2::Sha256>::new(key);
+        let sig = signer.sign_with_rng(&mut OsRng, b"message").to_vec();
+        assert!(verify_pss(&cert, b"message", &sig));
+        assert!(!verify_pss(&cert, b"messagf", &sig));
+        let (_, other) = fixture("carol");
+        assert!(!verify_pss(
+            &Certificate::from_der(&other).unwrap(),
+            b"message",
+            &sig
+        ));
+    }
+}

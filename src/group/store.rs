@@ -1,0 +1,531 @@
+//! Where the group server keeps its state: groups (certificate and sealed
+//! private key), members (certificates) and the audit log.
+//!
+//! [`Store`] is the interface the server and the admin commands use, so that
+//! another backend (a replicated database) can be added without touching
+//! them; [`SqliteStore`] is the embedded default.
+//!
+//! The SQLite file is in WAL mode with `synchronous=FULL`: a committed
+//! transaction has been fsynced, so after `kill -9` or a power cut no group,
+//! member or audit row that was acknowledged is lost. (NORMAL would only fsync
+//! at checkpoints, and a key released just before a crash could lose its
+//! audit row, which the server promises never happens.) Membership is read
+//! from the database on every request and never cached, so a `remove-member`
+//! run by another process applies to the very next request.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{fail, fail_hint, Exit};
+use crate::fsutil::create_private_dir;
+use crate::release::protocol::NONCE_LEN;
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The store's file name in the keystore directory.
+pub const DEFAULT_FILE: &str = "groups.sqlite3";
+
+/// A group: its certificate (what senders encrypt to) and its private key,
+/// sealed under the server passphrase ([`crate::privkey::seal`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub name: String,
+    pub email: String,
+    pub certificate: Vec<u8>,
+    /// Encrypted PKCS#8 PEM; never plaintext.
+    pub sealed_key: String,
+    pub created: i64,
+}
+
+/// A member: one certificate, identified by its SHA-256 fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// SHA-256 of the certificate DER, lowercase hex.
+    pub fingerprint: String,
+    pub address: String,
+    pub certificate: Vec<u8>,
+    pub added: i64,
+}
+
+/// Which members to remove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberSelector {
+    /// Every certificate of this address.
+    Address(String),
+    /// One certificate.
+    Fingerprint(String),
+}
+
+/// One audit row: a release or a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AuditRecord {
+    /// Assigned by the store; 0 before insertion.
+    pub id: i64,
+    /// Seconds since the Unix epoch (server clock).
+    pub time: i64,
+    /// The group named by the request, if it could be read.
+    pub group: Option<String>,
+    pub member_fingerprint: Option<String>,
+    pub member_address: Option<String>,
+    /// [`crate::release::protocol::key_hash`] of the wrapped key.
+    pub key_hash: Option<String>,
+    /// `released` or a refusal code.
+    pub outcome: String,
+    pub remote: Option<String>,
+    pub nonce: Option<[u8; NONCE_LEN]>,
+    /// Whether the nonce was consumed (a replay of it is refused); only such
+    /// nonces are reloaded at startup.
+    pub nonce_used: bool,
+}
+
+/// The outcome string of a successful release.
+pub const RELEASED: &str = "released";
+
+/// The storage interface of the group server.
+pub trait Store: Send + Sync {
+    /// Adds a group; an existing name is an error ([`Exit::CantCreate`]).
+    fn create_group(&self, group: &GroupRecord) -> anyhow::Result<()>;
+    fn group(&self, name: &str) -> anyhow::Result<Option<GroupRecord>>;
+    fn groups(&self) -> anyhow::Result<Vec<GroupRecord>>;
+    /// Adds a member; false when that certificate already is one.
+    fn add_member(&self, group: &str, member: &MemberRecord) -> anyhow::Result<bool>;
+    /// Removes the selected members, returning them.
+    fn remove_members(
+        &self,
+        group: &str,
+        which: &MemberSelector,
+    ) -> anyhow::Result<Vec<MemberRecord>>;
+    fn members(&self, group: &str) -> anyhow::Result<Vec<MemberRecord>>;
+    /// The member with this certificate fingerprint, read now (never cached).
+    fn member(&self, group: &str, fingerprint: &str) -> anyhow::Result<Option<MemberRecord>>;
+    /// Appends rows in one durable transaction (all or none).
+    fn append_audit(&self, rows: &[AuditRecord]) -> anyhow::Result<()>;
+    /// A group's audit rows from `since` (inclusive), oldest first.
+    fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>>;
+    /// Consumed nonces recorded at or after `since`, with their row's time.
+    fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>>;
+}
+
+/// The SQLite backend: a small pool of connections (readers run in
+/// parallel in WAL mode), opened on demand.
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+fn db_error(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    fail(Exit::IoErr, format!("group store {}: {e}", path.display()))
+}
+
+const SCHEMA: &str = "
+CREATE TABLE groups (
+    name TEXT PRIMARY KEY NOT NULL,
+    email TEXT NOT NULL,
+    certificate BLOB NOT NULL,
+    sealed_key TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE members (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    fingerprint TEXT NOT NULL,
+    address TEXT NOT NULL,
+    certificate BLOB NOT NULL,
+    added INTEGER NOT NULL,
+    PRIMARY KEY (grp, fingerprint)
+);
+CREATE INDEX members_by_address ON members(grp, address);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    grp TEXT,
+    member_fingerprint TEXT,
+    member_address TEXT,
+    key_hash TEXT,
+    outcome TEXT NOT NULL,
+    remote TEXT,
+    nonce TEXT,
+    nonce_used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX audit_by_group ON audit(grp, time);
+CREATE INDEX audit_used_nonces ON audit(time) WHERE nonce_used = 1;
+";
+
+impl SqliteStore {
+    /// Opens (creating, with mode 0600 in a 0700 directory) the store at `path`
+    /// and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        // Create the file ourselves so that it is 0600 from the first byte;
+        // SQLite gives the -wal and -shm files the database file's mode.
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| {
+                fail(
+                    Exit::CantCreate,
+                    format!("cannot open group store {}: {e}", path.display()),
+                )
+            })?;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| db_error(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(fail_hint(
+                Exit::NoPerm,
+                format!(
+                    "group store {} is accessible by others (mode {:04o})",
+                    path.display(),
+                    mode & 0o777
+                ),
+                format!("restrict it with: chmod 600 '{}'", path.display()),
+            ));
+        }
+        let store = SqliteStore {
+            path: path.to_path_buf(),
+            pool: Mutex::new(Vec::new()),
+        };
+        let mut conn = store.connect()?;
+        migrate(&mut conn, path)?;
+        store.give_back(conn);
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> anyhow::Result<Connection> {
+        let conn = Connection::open(&self.path).map_err(|e| db_error(&self.path, e))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| db_error(&self.path, e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(|e| db_error(&self.path, e))?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+    }
+
+    /// Runs `f` on a pooled connection; an SQLite error becomes a classified failure.
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> anyhow::Result<T> {
+        let conn = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match conn {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let result = f(&mut conn).map_err(|e| db_error(&self.path, e));
+        self.give_back(conn);
+        result
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
+    let err = |e| db_error(path, e);
+    // IMMEDIATE: two processes opening a new store at once must not both create it.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version == 0 {
+        tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .map_err(err)?;
+    } else if version > SCHEMA_VERSION {
+        return Err(fail_hint(
+            Exit::Config,
+            format!(
+                "group store {} has schema version {version}, newer than this sealpost understands ({SCHEMA_VERSION})",
+                path.display()
+            ),
+            "upgrade sealpost",
+        ));
+    }
+    tx.commit().map_err(err)
+}
+
+fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRecord> {
+    Ok(GroupRecord {
+        name: r.get(0)?,
+        email: r.get(1)?,
+        certificate: r.get(2)?,
+        sealed_key: r.get(3)?,
+        created: r.get(4)?,
+    })
+}
+
+fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
+    Ok(MemberRecord {
+        fingerprint: r.get(0)?,
+        address: r.get(1)?,
+        certificate: r.get(2)?,
+        added: r.get(3)?,
+    })
+}
+
+fn parse_nonce(text: Option<String>) -> Option<[u8; NONCE_LEN]> {
+    text.and_then(|t| hex::decode(t).ok())
+        .and_then(|b| b.try_into().ok())
+}
+
+const GROUP_COLUMNS: &str = "name, email, certificate, sealed_key, created";
+const MEMBER_COLUMNS: &str = "fingerprint, address, certificate, added";
+
+impl Store for SqliteStore {
+    fn create_group(&self, g: &GroupRecord) -> anyhow::Result<()> {
+        let inserted = self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO groups (name, email, certificate, sealed_key, created) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![g.name, g.email, g.certificate, g.sealed_key, g.created],
+            )
+        })?;
+        if inserted == 0 {
+            return Err(fail(
+                Exit::CantCreate,
+                format!("group {} already exists", g.name),
+            ));
+        }
+        Ok(())
+    }
+
+    fn group(&self, name: &str) -> anyhow::Result<Option<GroupRecord>> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {GROUP_COLUMNS} FROM groups WHERE name = ?1"
+            ))?
+            .query_row([name], group_row)
+            .optional()
+        })
+    }
+
+    fn groups(&self) -> anyhow::Result<Vec<GroupRecord>> {
+        self.with(|c| {
+            c.prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups ORDER BY name"))?
+                .query_map([], group_row)?
+                .collect()
+        })
+    }
+
+    fn add_member(&self, group: &str, m: &MemberRecord) -> anyhow::Result<bool> {
+        let n = self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO members (grp, fingerprint, address, certificate, added) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![group, m.fingerprint, m.address, m.certificate, m.added],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn remove_members(
+        &self,
+        group: &str,
+        which: &MemberSelector,
+    ) -> anyhow::Result<Vec<MemberRecord>> {
+        let (column, value) = match which {
+            MemberSelector::Address(a) => ("address", a.as_str()),
+            MemberSelector::Fingerprint(f) => ("fingerprint", f.as_str()),
+        };
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let removed: Vec<MemberRecord> = tx
+                .prepare(&format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members WHERE grp = ?1 AND {column} = ?2"
+                ))?
+                .query_map([group, value], member_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            tx.execute(
+                &format!("DELETE FROM members WHERE grp = ?1 AND {column} = ?2"),
+                [group, value],
+            )?;
+            tx.commit()?;
+            Ok(removed)
+        })
+    }
+
+    fn members(&self, group: &str) -> anyhow::Result<Vec<MemberRecord>> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE grp = ?1 ORDER BY address, added"
+            ))?
+            .query_map([group], member_row)?
+            .collect()
+        })
+    }
+
+    fn member(&self, group: &str, fingerprint: &str) -> anyhow::Result<Option<MemberRecord>> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE grp = ?1 AND fingerprint = ?2"
+            ))?
+            .query_row([group, fingerprint], member_row)
+            .optional()
+        })
+    }
+
+    fn append_audit(&self, rows: &[AuditRecord]) -> anyhow::Result<()> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO audit (time, grp, member_fingerprint, member_address, key_hash, \
+                     outcome, remote, nonce, nonce_used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for r in rows {
+                    insert.execute(params![
+                        r.time,
+                        r.group,
+                        r.member_fingerprint,
+                        r.member_address,
+                        r.key_hash,
+                        r.outcome,
+                        r.remote,
+                        r.nonce.map(hex::encode),
+                        r.nonce_used,
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT id, time, grp, member_fingerprint, member_address, key_hash, outcome, \
+                 remote, nonce, nonce_used FROM audit WHERE grp = ?1 AND time >= ?2 ORDER BY id",
+            )?
+            .query_map(params![group, since.unwrap_or(i64::MIN)], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    time: r.get(1)?,
+                    group: r.get(2)?,
+                    member_fingerprint: r.get(3)?,
+                    member_address: r.get(4)?,
+                    key_hash: r.get(5)?,
+                    outcome: r.get(6)?,
+                    remote: r.get(7)?,
+                    nonce: parse_nonce(r.get(8)?),
+                    nonce_used: r.get(9)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>> {
+        let rows: Vec<(Option<String>, i64)> = self.with(|c| {
+            c.prepare_cached("SELECT nonce, time FROM audit WHERE nonce_used = 1 AND time >= ?1")?
+                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(n, t)| parse_nonce(n).map(|n| (n, t)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str) -> GroupRecord {
+        GroupRecord {
+            name: name.into(),
+            email: format!("{name}@lists.example"),
+            certificate: vec![0x30, 0],
+            sealed_key: "sealed".into(),
+            created: 1,
+        }
+    }
+
+    fn member(fp: &str, addr: &str) -> MemberRecord {
+        MemberRecord {
+            fingerprint: fp.into(),
+            address: addr.into(),
+            certificate: vec![1],
+            added: 2,
+        }
+    }
+
+    #[test]
+    fn groups_members_and_audit_persist_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/groups.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_group(&group("list")).unwrap();
+        assert!(store.create_group(&group("list")).is_err());
+        assert!(store.add_member("list", &member("aa", "a@x")).unwrap());
+        assert!(!store.add_member("list", &member("aa", "a@x")).unwrap());
+        assert!(store.add_member("list", &member("bb", "b@x")).unwrap());
+        assert!(store.add_member("list", &member("cc", "b@x")).unwrap());
+        // A member of a group that does not exist is refused by the foreign key.
+        assert!(store.add_member("nope", &member("dd", "d@x")).is_err());
+        let row = AuditRecord {
+            time: 100,
+            group: Some("list".into()),
+            outcome: RELEASED.into(),
+            nonce: Some([7; NONCE_LEN]),
+            nonce_used: true,
+            ..Default::default()
+        };
+        store.append_audit(&[row.clone(), row.clone()]).unwrap();
+        drop(store);
+
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.groups().unwrap(), vec![group("list")]);
+        assert_eq!(store.members("list").unwrap().len(), 3);
+        let removed = store
+            .remove_members("list", &MemberSelector::Address("b@x".into()))
+            .unwrap();
+        assert_eq!(removed.len(), 2);
+        assert!(store.member("list", "bb").unwrap().is_none());
+        assert!(store.member("list", "aa").unwrap().is_some());
+        let audit = store.audit("list", None).unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[0].nonce, Some([7; NONCE_LEN]));
+        assert!(store.audit("list", Some(101)).unwrap().is_empty());
+        assert_eq!(store.used_nonces(50).unwrap().len(), 2);
+        assert!(store.used_nonces(101).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_a_store_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("groups.sqlite3");
+        SqliteStore::open(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(SqliteStore::open(&path).is_err());
+    }
+}
