@@ -42,6 +42,8 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "account" -d 'Mana
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "group" -d 'Group keys for encrypted mailing lists, and the key release server'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "release" -d 'Ask the group server for a message\'s key and add an entry for your own key'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -206,6 +208,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate and capabilities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l offline -d 'Make no network request: a message that needs a group key release fails instead'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s v -l verbose -d 'More detail on stderr'
@@ -355,6 +358,131 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s q -l quiet -
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "members" -d 'List a group\'s members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l email -d 'The list\'s address, which senders write to' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l bits -d 'RSA key size' -r -f -a "2048\t''
+3072\t''
+4096\t''"
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l days -d 'Days the group certificate is valid' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l der -d 'DER instead of PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l fingerprint -d 'One certificate\'s SHA-256 fingerprint (hex, colons allowed)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json -d 'Print the removed members as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json -d 'Print as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l since -d 'Only rows from this time on: RFC 3339, or a duration back such as 1h, 30m, 2d' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json -d 'Print as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l listen -d 'Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l tls-cert -d 'The server\'s TLS certificate chain (PEM)' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l tls-key -d 'The TLS certificate\'s private key (PEM, unencrypted)' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l rate-limit -d 'Requests per second each member may make, sustained' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l burst -d 'Requests a member may make at once, above the sustained rate' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l max-connections -d 'Most simultaneous connections; more are closed at once' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l idle-timeout -d 'Seconds a connection may stay idle' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l cert -d 'The group certificate (PEM or DER; - for stdin), as `sealpost group cert` prints it' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l server -d 'A release server, https://HOST[:PORT]; repeat for failover, tried in order' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l ca-file -d 'Trust this CA (PEM) for the servers besides the system roots' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l as -d 'The own identity (address or fingerprint prefix) that is the member [default: the only one]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "members" -d 'List a group\'s members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s o -l output -d 'Write the message to FILE (atomically; may be the input) instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -364,18 +492,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "group" -d 'Group keys for encrypted mailing lists, and the key release server'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "release" -d 'Ask the group server for a message\'s key and add an entry for your own key'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
@@ -391,3 +521,11 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "flush" -d 'Send every queued envelope now, ignoring retry times'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "drop" -d 'Remove a queued or failed envelope without sending it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "members" -d 'List a group\'s members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
