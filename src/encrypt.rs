@@ -67,6 +67,15 @@ pub type CertLookup<'a> = dyn FnMut(&str) -> anyhow::Result<Vec<ReaderCert>> + '
 /// Signs the inner MIME entity; returns DER SignedData with the content encapsulated.
 pub type InnerSigner<'a> = dyn FnMut(&[u8]) -> anyhow::Result<Vec<u8>> + 'a;
 
+/// Instead of wrapping the content key to each reader's certificate: the
+/// one recipient entry of an envelope, given its readers (a key deposit at
+/// a group server, `encrypt --deposit`).
+pub type DepositWrap<'a> = dyn FnMut(
+        &[(&String, &ReaderCert)],
+        &ContentKey,
+    ) -> anyhow::Result<cms::enveloped_data::RecipientInfo>
+    + 'a;
+
 /// One finished envelope.
 #[derive(Debug, Clone)]
 pub struct Envelope {
@@ -104,12 +113,15 @@ pub struct Encrypted {
     pub signed: bool,
 }
 
-/// Encrypts `raw` (an RFC 5322 message) into envelopes.
+/// Encrypts `raw` (an RFC 5322 message) into envelopes. With `deposit`,
+/// each envelope's one recipient entry comes from it instead of a key
+/// transport entry per reader.
 pub fn encrypt(
     raw: &[u8],
     options: &Options,
     lookup: &mut CertLookup<'_>,
     signer: Option<&mut InnerSigner<'_>>,
+    mut deposit: Option<&mut DepositWrap<'_>>,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<Encrypted> {
     let info = message::parse_message(raw)?;
@@ -147,7 +159,10 @@ pub fn encrypt(
             transport,
             rid: options.rid,
         };
-        let infos = wrapped.infos(&readers, cek, ri_options, rng)?;
+        let infos = match deposit.as_deref_mut() {
+            Some(wrap) => vec![wrap(&readers, cek)?],
+            None => wrapped.infos(&readers, cek, ri_options, rng)?,
+        };
         let der = assemble(encrypted, infos)?;
         let smime_type = if cipher.is_authenticated() {
             SmimeType::AuthEnvelopedData
@@ -434,6 +449,8 @@ pub struct StreamPlan {
     certs: HashMap<String, Vec<ReaderCert>>,
     missing: Vec<(String, String)>,
     options: Options,
+    /// Convert bare LF in the body to CRLF (not for an entity that may be signed).
+    crlf: bool,
 }
 
 /// Plans the encryption of a message whose header section (up to and
@@ -462,6 +479,47 @@ pub fn plan_stream(
         certs,
         missing,
         options: *options,
+        crlf: true,
+    })
+}
+
+/// Plans the re-encryption of a complete MIME entity for a list's members
+/// (`explode --reencrypt`): the original message's outer header fields
+/// (`outer`), then one envelope per member, with that member alone as
+/// reader and SMTP recipient, from `mail_from`. The entity, given to
+/// [`StreamPlan::encrypt`] as the body, is encrypted byte for byte: it may
+/// be signed, and converting its line endings would break the signature.
+pub fn plan_members(
+    outer: Vec<message::HeaderField>,
+    mail_from: &str,
+    members: Vec<(String, Vec<ReaderCert>)>,
+    options: &Options,
+) -> anyhow::Result<StreamPlan> {
+    if members.is_empty() {
+        return Err(fail(Exit::NoUser, "the list has no member to send to"));
+    }
+    let plans = members
+        .iter()
+        .map(|(addr, _)| EnvelopePlan {
+            kind: EnvelopeKind::Visible,
+            rcpt_to: vec![addr.clone()],
+            readers: vec![addr.clone()],
+            bcc_header: None,
+        })
+        .collect();
+    Ok(StreamPlan {
+        bcc: Vec::new(),
+        outer,
+        inner_head: Vec::new(),
+        who: Addressees {
+            from: mail_from.to_string(),
+            ..Default::default()
+        },
+        plans,
+        certs: members.into_iter().collect(),
+        missing: Vec::new(),
+        options: *options,
+        crlf: false,
     })
 }
 
@@ -776,6 +834,7 @@ impl StreamPlan {
         body: &mut (dyn Read + Send),
         body_len: Option<u64>,
         out: &mut dyn EnvelopeOutput,
+        mut deposit: Option<&mut DepositWrap<'_>>,
         rng: &mut impl CryptoRngCore,
     ) -> anyhow::Result<StreamEncrypted> {
         // Keys, RecipientInfos and header sections first: all small.
@@ -797,7 +856,11 @@ impl StreamPlan {
                 transport,
                 rid: self.options.rid,
             };
-            let infos = wrapped.infos(&readers, &ciphers[cipher_index].0, ri_options, rng)?;
+            let cek = &ciphers[cipher_index].0;
+            let infos = match deposit.as_deref_mut() {
+                Some(wrap) => vec![wrap(&readers, cek)?],
+                None => wrapped.infos(&readers, cek, ri_options, rng)?,
+            };
             let smime_type = if cipher.is_authenticated() {
                 SmimeType::AuthEnvelopedData
             } else {
@@ -858,8 +921,9 @@ impl StreamPlan {
         let results = std::thread::scope(|scope| -> anyhow::Result<Vec<StreamedContent>> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<Batch>>(4);
             let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
+            let crlf = self.crlf;
             scope.spawn(move || {
-                let result = encrypt_body(ciphers, inner_head, body, &tx, &recycle_rx);
+                let result = encrypt_body(ciphers, inner_head, body, crlf, &tx, &recycle_rx);
                 if let Err(e) = result {
                     let _ = tx.send(Err(e));
                 }
@@ -978,6 +1042,7 @@ fn encrypt_body(
     ciphers: Vec<(ContentKey, crate::envelope::ContentEncryptor)>,
     inner_head: &[u8],
     body: &mut (dyn Read + Send),
+    crlf_body: bool,
     tx: &std::sync::mpsc::SyncSender<anyhow::Result<Batch>>,
     recycle: &std::sync::mpsc::Receiver<Vec<Vec<u8>>>,
 ) -> anyhow::Result<()> {
@@ -1007,7 +1072,11 @@ fn encrypt_body(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(fail(Exit::IoErr, format!("cannot read the message: {e}"))),
         };
-        let data = crlf.convert(&input[..n], &mut scratch);
+        let data = if crlf_body {
+            crlf.convert(&input[..n], &mut scratch)
+        } else {
+            &input[..n]
+        };
         let cts = encrypt(data, &mut encryptors)?;
         tx.send(Ok(Batch::Chunk(cts))).map_err(|_| stopped())?;
     }

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::certs::CertInfo;
 use crate::decrypt::cms_payload;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, RecipientKind};
 use crate::error::{fail, Exit};
 use crate::message;
+use crate::release::keyref::{KeyRef, KeyRefKind};
 
 /// One RecipientInfo as seen from outside.
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +118,27 @@ pub fn inspect(
             report.content_cipher = Some(envelope.content_algorithm());
             let summaries = envelope.recipients();
             for (i, summary) in summaries.iter().enumerate() {
+                // A sealpost key reference names a list's key, never a reader.
+                if let Some(keyref) = sealpost_keyref(&envelope, i) {
+                    let id = match keyref.kind {
+                        KeyRefKind::GroupSecret => {
+                            format!("group secret {} of group {}", keyref.id_hex(), keyref.group)
+                        }
+                        KeyRefKind::Deposit => format!(
+                            "key deposit {} at the server of group {}",
+                            keyref.id_hex(),
+                            keyref.group
+                        ),
+                    };
+                    report.recipients.push(RecipientView {
+                        kind: summary.kind.to_string(),
+                        id,
+                        algorithm: summary.algorithm.clone(),
+                        known_as: Vec::new(),
+                        fingerprint: None,
+                    });
+                    continue;
+                }
                 let matched = known
                     .iter()
                     .find(|c| envelope.recipient_for(&c.cert) == Some(i));
@@ -132,11 +154,15 @@ pub fn inspect(
                     known_as: matched.map(|c| c.emails.clone()).unwrap_or_default(),
                     fingerprint: matched.map(|c| c.fingerprint.clone()),
                 });
+                let shown = &report.recipients[report.recipients.len() - 1];
                 match matched {
                     Some(c) => report.disclosed.extend(c.emails.iter().cloned()),
+                    None if summary.kind == RecipientKind::Kek => report
+                        .disclosed
+                        .push(format!("holders of a shared key ({})", shown.id)),
                     None => report
                         .disclosed
-                        .push(format!("unknown certificate ({})", report.recipients[i].id)),
+                        .push(format!("unknown certificate ({})", shown.id)),
                 }
             }
         }
@@ -165,6 +191,16 @@ pub fn inspect(
         .cloned()
         .collect();
     Ok(report)
+}
+
+/// The sealpost key reference of the KEK entry at `index`, if it is one.
+fn sealpost_keyref(envelope: &Envelope, index: usize) -> Option<KeyRef> {
+    match envelope.recipient_infos().get(index)? {
+        cms::enveloped_data::RecipientInfo::Kekri(k) => {
+            KeyRef::from_der(k.kek_id.kek_identifier.as_bytes())
+        }
+        _ => None,
+    }
 }
 
 fn dedup_case_insensitive(list: &mut Vec<String>) {

@@ -47,6 +47,7 @@ pub mod decrypt;
 pub mod encrypt;
 pub mod envelope;
 pub mod error;
+pub mod explode;
 pub mod fanout;
 pub mod fetch;
 pub mod fsutil;

@@ -12,7 +12,9 @@ use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
 use sealpost::envelope::{ContentKey, Envelope};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::keystore::{Identity, Keystore};
-use sealpost::release::joined::Memberships;
+use sealpost::release::joined::{JoinedGroup, Memberships};
+use sealpost::release::keyref::{KeyRef, KeyRefKind};
+use sealpost::release::secrets::SecretStore;
 use sealpost::release::{self, Released};
 use serde_json::json;
 
@@ -98,24 +100,91 @@ impl KeySource for KeystoreKeys<'_> {
         self.ks.unlock(ident, pass)
     }
 
+    /// Mail to a joined group: with a group secret this keystore holds
+    /// (offline), else released by the group server, for the group's own
+    /// entry or a key deposit.
     fn content_key_elsewhere(&mut self, envelope: &Envelope) -> anyhow::Result<Option<ContentKey>> {
         let groups = Memberships::new(self.ks.root()).list()?;
-        let Some((group, index)) = groups
-            .into_iter()
-            .find_map(|g| envelope.recipient_for(&g.cert.cert).map(|i| (g, i)))
-        else {
+        let joined = |name: &str| groups.iter().find(|g| g.name == name);
+        let mut missing_secret = None;
+        let mut deposit = None;
+        for (index, kekri) in envelope.kek_entries() {
+            let Some(keyref) = KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes()) else {
+                continue;
+            };
+            let Some(group) = joined(&keyref.group) else {
+                continue;
+            };
+            match keyref.kind {
+                KeyRefKind::GroupSecret => {
+                    let store = SecretStore::new(self.ks.root());
+                    match store.get(&group.name, &keyref.id_hex())? {
+                        Some(entry) => {
+                            let secret = self.open_group_secret(group, &entry)?;
+                            self.ctx.detail(format!(
+                                "opened with the secret {} of group {}",
+                                keyref.id_hex(),
+                                group.name
+                            ));
+                            return envelope.unwrap_kek(index, &secret).map(Some);
+                        }
+                        None => missing_secret = Some((group.name.clone(), keyref.id_hex())),
+                    }
+                }
+                KeyRefKind::Deposit => deposit = deposit.or(Some((group.clone(), index))),
+            }
+        }
+        let group_entry = groups
+            .iter()
+            .find_map(|g| envelope.recipient_for(&g.cert.cert).map(|i| (g.clone(), i)));
+        let Some((group, index)) = group_entry.or(deposit) else {
+            if let Some((group, id)) = missing_secret {
+                return Err(fail_hint(
+                    Exit::NoUser,
+                    format!("the message is wrapped under secret {id} of group {group:?}, which this keystore does not hold"),
+                    format!("fetch the group's secrets with `sealpost group secret fetch {group}`"),
+                ));
+            }
             return Ok(None);
         };
         if self.offline {
+            let hint = match &missing_secret {
+                Some((g, _)) => format!(
+                    "fetch the group's secrets with `sealpost group secret fetch {g}`, or run without --offline"
+                ),
+                None => "run without --offline once, or `sealpost release` it while online to read it offline later".into(),
+            };
             return Err(fail_hint(
                 Exit::Unavailable,
                 format!(
                     "the message is for group {:?}; its key must be released by the group server, and --offline forbids network requests",
                     group.name
                 ),
-                "run without --offline once, or `sealpost release` it while online to read it offline later",
+                hint,
             ));
         }
+        let (member, key) = self.member_of(&group)?;
+        self.ctx.detail(format!(
+            "asking the server of group {} to release the key",
+            group.name
+        ));
+        let (cek, released) = release::obtain(
+            envelope,
+            index,
+            &group,
+            &member.cert.cert,
+            &key,
+            unix_now(),
+            &mut rand_core::OsRng,
+        )?;
+        self.released.push((group.name, released));
+        Ok(Some(cek))
+    }
+}
+
+impl KeystoreKeys<'_> {
+    /// The own identity recorded as `group`'s member, and its unlocked key.
+    pub fn member_of(&mut self, group: &JoinedGroup) -> anyhow::Result<(Identity, RsaPrivateKey)> {
         let member = self
             .identities
             .iter()
@@ -132,21 +201,30 @@ impl KeySource for KeystoreKeys<'_> {
                 )
             })?;
         let key = self.unlock(&member.cert.fingerprint)?;
-        self.ctx.detail(format!(
-            "asking {} to release the key of group {}",
-            group.servers[0], group.name
-        ));
-        let (cek, released) = release::obtain(
-            envelope,
-            index,
-            &group,
+        Ok((member, key))
+    }
+
+    /// A stored group secret (an entry wrapping it to the member), unwrapped.
+    fn open_group_secret(
+        &mut self,
+        group: &JoinedGroup,
+        entry_der: &[u8],
+    ) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+        let entry = <cms::enveloped_data::RecipientInfo as der::Decode>::from_der(entry_der)
+            .map_err(|_| {
+                fail(
+                    Exit::DataErr,
+                    format!("a stored secret of group {} is damaged", group.name),
+                )
+            })?;
+        let (member, key) = self.member_of(group)?;
+        sealpost::envelope::unwrap_key_bytes(
+            &entry,
             &member.cert.cert,
             &key,
-            unix_now(),
+            sealpost::envelope::KEK_LEN,
             &mut rand_core::OsRng,
-        )?;
-        self.released.push((group.name, released));
-        Ok(Some(cek))
+        )
     }
 }
 

@@ -1,20 +1,23 @@
 //! `sealpost encrypt`: a message into Bcc-private S/MIME envelopes.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use sealpost::bcc::{BccMode, EnvelopeKind};
 use sealpost::certs;
 use sealpost::encrypt::{self, Encrypted, EnvelopeSummary, Options, ReaderCert};
-use sealpost::envelope::{ContentCipher, KeyTransport, RecipientIdKind};
+use sealpost::envelope::{ContentCipher, ContentKey, KeyTransport, RecipientIdKind};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::fsutil;
 use sealpost::keystore::CertIndex;
 use serde_json::json;
 
+use super::deposit::{Depositor, ReadersArg};
+use super::output::{BsmtpOut, Dest, EmlOut};
 use super::{read_input, Context};
+use sealpost::release::secrets::DepositNote;
 
 /// Encrypt a message as S/MIME, keeping Bcc recipients private
 ///
@@ -80,6 +83,22 @@ pub struct EncryptArgs {
     /// Write the encrypted message itself (fails unless there is exactly one envelope)
     #[arg(long)]
     pub eml: bool,
+    /// Deposit the message's key at the server of GROUP (a joined group)
+    /// instead of wrapping it to certificates: each reader's `sealpost
+    /// decrypt` asks the server, which checks who they are (and that the
+    /// deposit has not expired) before it releases the key; `sealpost revoke`
+    /// deletes it. The copies carry one entry naming the deposit (no reader),
+    /// AES-256-GCM, and no sender copy: the sender reads like the others.
+    #[arg(long, value_name = "GROUP", conflicts_with_all = ["cipher", "key_transport", "keyid", "no_self"])]
+    pub deposit: Option<String>,
+    /// With --deposit: who may read: the group's members at the time they
+    /// ask, or each envelope's own recipients (one deposit per envelope)
+    #[arg(long, value_enum, default_value_t = ReadersArg::Members, requires = "deposit")]
+    pub readers: ReadersArg,
+    /// With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody
+    /// can read the message afterwards
+    #[arg(long, value_name = "DURATION", requires = "deposit")]
+    pub expires: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -149,31 +168,62 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     } else {
         None
     };
+    let mut depositor = depositor(&args, ctx, &ks, &raw)?;
+    let mut wrap = depositor
+        .as_mut()
+        .map(|d| move |r: &[(&String, &ReaderCert)], k: &ContentKey| d.wrap(r, k));
     let result = encrypt::encrypt(
         &raw,
         &options,
         &mut lookup,
         signer.as_deref_mut(),
+        wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>),
         &mut rand_core::OsRng,
     )?;
+    drop(wrap);
     for (addr, why) in &result.skipped {
         ctx.warn(format!("left out {addr}: {why}"));
     }
     let files = write_output(&args, &result)?;
     let summaries: Vec<EnvelopeSummary> = result.envelopes.iter().map(Into::into).collect();
     finish_report(
-        &args,
         ctx,
         &summaries,
         &files,
         &result.skipped,
         result.content_encryptions,
         result.signed,
+        depositor
+            .as_ref()
+            .map(|d| d.made.as_slice())
+            .unwrap_or_default(),
     )
 }
 
+/// The depositor for `--deposit`, which needs the message's Message-ID
+/// (from `head`, its header section) for the record `revoke` reads.
+fn depositor(
+    args: &EncryptArgs,
+    ctx: &Context,
+    ks: &sealpost::keystore::Keystore,
+    head: &[u8],
+) -> anyhow::Result<Option<Depositor>> {
+    let Some(group) = &args.deposit else {
+        return Ok(None);
+    };
+    let expires = match &args.expires {
+        Some(text) => {
+            let secs = sealpost::outbox::parse_duration(text)?;
+            Some(super::decrypt::unix_now() + secs.max(1) as u64)
+        }
+        None => None,
+    };
+    let message_id = sealpost::message::parse_message(head)?.message_id;
+    Depositor::new(ctx, ks, group, args.readers, expires, message_id).map(Some)
+}
+
 fn options(args: &EncryptArgs) -> Options {
-    Options {
+    let mut options = Options {
         bcc_mode: match args.bcc_mode {
             BccModeArg::Separate => BccMode::Separate,
             BccModeArg::Shared => BccMode::Shared,
@@ -191,18 +241,26 @@ fn options(args: &EncryptArgs) -> Options {
         } else {
             RecipientIdKind::IssuerAndSerial
         },
+    };
+    if args.deposit.is_some() {
+        // Only sealpost reads a deposit entry, and it reads GCM; the sender
+        // reads through the server like everyone else, so that a revoked
+        // key locks everyone out.
+        options.cipher = Some(ContentCipher::Aes256Gcm);
+        options.sender_copy = false;
     }
+    options
 }
 
 /// The per-envelope details and the closing note (or the JSON summary).
 fn finish_report(
-    args: &EncryptArgs,
     ctx: &Context,
     envelopes: &[EnvelopeSummary],
     files: &[Option<PathBuf>],
     skipped: &[(String, String)],
     content_encryptions: usize,
     signed: bool,
+    deposits: &[DepositNote],
 ) -> anyhow::Result<()> {
     for env in envelopes {
         ctx.detail(format!(
@@ -213,15 +271,21 @@ fn finish_report(
         ));
     }
     if ctx.global.json {
-        return ctx.print_json(&summary(
-            envelopes,
-            files,
-            skipped,
-            content_encryptions,
-            signed,
+        let mut value = summary(envelopes, files, skipped, content_encryptions, signed);
+        value["deposits"] = serde_json::to_value(deposits)?;
+        return ctx.print_json(&value);
+    }
+    for d in deposits {
+        ctx.note(format!(
+            "key deposited at {} as {}{}; `sealpost revoke {}` deletes it",
+            d.server,
+            d.id,
+            d.expires
+                .map(|e| format!(", until {}", certs::format_time(e)))
+                .unwrap_or_default(),
+            d.id
         ));
     }
-    let _ = args;
     let recipients = envelopes.iter().map(|e| e.rcpt_to.len()).sum::<usize>();
     ctx.note(format!(
         "encrypted into {} envelope{} for {} recipient{}",
@@ -479,112 +543,6 @@ fn reader_certs(
         .collect())
 }
 
-/// Where streamed envelopes go.
-enum Dest {
-    Stdout(std::io::StdoutLock<'static>),
-    File(Option<fsutil::AtomicFile>),
-}
-
-impl Dest {
-    fn new(output: &Option<PathBuf>) -> anyhow::Result<Dest> {
-        Ok(match output {
-            Some(path) if path.as_os_str() != "-" => {
-                Dest::File(Some(fsutil::AtomicFile::create(path, fsutil::PUBLIC_FILE)?))
-            }
-            _ => Dest::Stdout(std::io::stdout().lock()),
-        })
-    }
-
-    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
-        match self {
-            Dest::Stdout(out) => out
-                .write_all(data)
-                .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
-            Dest::File(Some(f)) => f.write(data),
-            Dest::File(None) => Err(fail(Exit::Software, "write after commit")),
-        }
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        match self {
-            Dest::Stdout(out) => out
-                .flush()
-                .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
-            Dest::File(f) => f.take().map_or(Ok(()), fsutil::AtomicFile::commit),
-        }
-    }
-}
-
-/// `--eml`: the one message as it is.
-struct EmlOut(Dest);
-
-impl encrypt::EnvelopeOutput for EmlOut {
-    fn begin(&mut self, _: usize, _: &EnvelopeSummary) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
-        self.0.write(data)
-    }
-    fn end(&mut self) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
-/// The default: one Batch SMTP transaction per envelope. The S/MIME body is
-/// base64 (no line starts with a dot), so only the header section needs the
-/// dot-stuffing that `bsmtp::write` applies.
-struct BsmtpOut {
-    dest: Dest,
-    /// Whether the next byte starts a line.
-    line_start: bool,
-}
-
-impl encrypt::EnvelopeOutput for BsmtpOut {
-    fn begin(&mut self, _: usize, env: &EnvelopeSummary) -> anyhow::Result<()> {
-        let mut start = Vec::new();
-        sealpost::bsmtp::write(
-            &mut start,
-            &[sealpost::bsmtp::Transaction {
-                mail_from: env.mail_from.clone(),
-                rcpt_to: env.rcpt_to.clone(),
-                data: Vec::new(),
-            }],
-        )?;
-        // Without the final ".\r\n": the message follows.
-        start.truncate(start.len() - 3);
-        self.line_start = true;
-        self.dest.write(&start)
-    }
-    fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
-        // Header sections come through here too: stuff any line starting with a dot.
-        let was_line_start = self.line_start;
-        let needs_stuffing = (was_line_start && data.first() == Some(&b'.'))
-            || memchr::memmem::find(data, b"\n.").is_some();
-        if let Some(&last) = data.last() {
-            self.line_start = last == b'\n';
-        }
-        if !needs_stuffing {
-            return self.dest.write(data);
-        }
-        let mut buf = Vec::with_capacity(data.len() + 16);
-        for (i, &b) in data.iter().enumerate() {
-            let line_start = if i == 0 {
-                was_line_start
-            } else {
-                data[i - 1] == b'\n'
-            };
-            if b == b'.' && line_start {
-                buf.push(b'.');
-            }
-            buf.push(b);
-        }
-        self.dest.write(&buf)
-    }
-    fn end(&mut self) -> anyhow::Result<()> {
-        self.dest.write(b".\r\n")
-    }
-}
-
 /// `--outdir`: one file per envelope.
 struct DirOut {
     dir: PathBuf,
@@ -630,6 +588,11 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
     for (addr, why) in plan.skipped() {
         ctx.warn(format!("left out {addr}: {why}"));
     }
+    let mut depositor = depositor(args, ctx, &ks, &head)?;
+    let mut wrap = depositor
+        .as_mut()
+        .map(|d| move |r: &[(&String, &ReaderCert)], k: &ContentKey| d.wrap(r, k));
+    let deposit = wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>);
     let mut rng = rand_core::OsRng;
     let (result, files) = if let Some(dir) = &args.outdir {
         fsutil::create_private_dir(dir)?;
@@ -646,7 +609,7 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
             current: None,
             files: Vec::new(),
         };
-        let result = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+        let result = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
         let manifest: Vec<_> = out
             .files
             .iter()
@@ -676,7 +639,7 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
         let count = plan.envelope_count();
         let result = if args.eml {
             let mut out = EmlOut(Dest::new(&args.output)?);
-            let r = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+            let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
             out.0.finish()?;
             r
         } else {
@@ -684,19 +647,23 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
                 dest: Dest::new(&args.output)?,
                 line_start: true,
             };
-            let r = plan.encrypt(&mut body, body_len, &mut out, &mut rng)?;
+            let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
             out.dest.finish()?;
             r
         };
         (result, vec![file; count])
     };
+    drop(wrap);
     finish_report(
-        args,
         ctx,
         &result.envelopes,
         &files,
         &result.skipped,
         result.content_encryptions,
         false,
+        depositor
+            .as_ref()
+            .map(|d| d.made.as_slice())
+            .unwrap_or_default(),
     )
 }

@@ -15,14 +15,18 @@ mod account;
 mod cert;
 mod compose;
 pub(crate) mod decrypt;
+mod deposit;
 mod docs;
 mod encrypt;
+mod explode;
 mod fetch;
 mod group;
 mod inspect;
 mod key;
 mod outbox;
+mod output;
 mod release;
+mod revoke;
 mod secrets;
 mod sign;
 mod submit;
@@ -91,6 +95,8 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Group(group::GroupArgs),
     Release(release::ReleaseArgs),
+    Revoke(revoke::RevokeArgs),
+    Explode(explode::ExplodeArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -259,6 +265,8 @@ pub fn main() -> i32 {
         Command::Fetch(args) => fetch::run(args, &ctx),
         Command::Group(args) => group::run(args, &ctx),
         Command::Release(args) => release::run(args, &ctx),
+        Command::Revoke(args) => revoke::run(args, &ctx),
+        Command::Explode(args) => explode::run(args, &ctx),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {

@@ -48,6 +48,7 @@
 pub mod ber;
 mod build;
 mod content;
+mod kek;
 mod oids;
 mod open;
 mod recipient;
@@ -57,12 +58,16 @@ mod types;
 
 pub use build::{assemble, seal_for};
 pub use content::{ContentCipher, ContentKey, EncryptedContent};
+pub use kek::{
+    aes_unwrap, aes_wrap, kek_recipient, kek_recipient_for_bytes, unwrap_kekri, unwrap_kekri_bytes,
+    KeyWrapFailed, AES128_WRAP, AES192_WRAP, AES256_WRAP, KEK_LEN,
+};
 pub use oids::ID_AUTH_ENVELOPED_DATA;
 pub(crate) use open::check_ktri_version;
 pub use open::{open, Envelope, EnvelopeKind, KeyMatch, OwnKey};
 pub use recipient::{
-    key_trans_recipient, KeyTransport, RecipientId, RecipientIdKind, RecipientKind,
-    RecipientOptions, RecipientSummary,
+    key_trans_recipient, unwrap_key_bytes, KeyTransport, RecipientId, RecipientIdKind,
+    RecipientKind, RecipientOptions, RecipientSummary,
 };
 pub(crate) use recipient::{oaep_sha256_identifier, rid_matches, KeyTransportAlg, OaepHash};
 pub use rewrite::add_recipient;

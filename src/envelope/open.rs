@@ -6,7 +6,8 @@ use std::fmt;
 use anyhow::Result;
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{
-    EncryptedContentInfo, EnvelopedData, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
+    EncryptedContentInfo, EnvelopedData, KekRecipientInfo, KeyTransRecipientInfo,
+    RecipientIdentifier, RecipientInfo,
 };
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
@@ -225,6 +226,29 @@ impl Envelope {
             RecipientInfo::Ktri(k) => rid_matches(&k.rid, cert),
             _ => false,
         })
+    }
+
+    /// The key-encryption-key entries (`KEKRecipientInfo`) with their index:
+    /// group secrets, key deposits, or keys shared by other means.
+    pub fn kek_entries(&self) -> impl Iterator<Item = (usize, &KekRecipientInfo)> {
+        self.recipients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, ri)| match ri {
+                RecipientInfo::Kekri(k) => Some((i, k)),
+                _ => None,
+            })
+    }
+
+    /// Recovers the content key from the KEK entry at `index` with `kek`.
+    pub fn unwrap_kek(&self, index: usize, kek: &[u8]) -> Result<ContentKey> {
+        let Some(RecipientInfo::Kekri(kekri)) = self.recipients.get(index) else {
+            return Err(fail(
+                Exit::Software,
+                "no key-encryption-key entry at that index",
+            ));
+        };
+        super::kek::unwrap_kekri(kekri, kek, self.cipher()?)
     }
 
     /// The DER of the recipient entry at `index`: what a key release request

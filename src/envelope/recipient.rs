@@ -344,7 +344,40 @@ pub(crate) fn unwrap_ktri(
     cipher: ContentCipher,
     rng: &mut impl CryptoRngCore,
 ) -> Result<ContentKey> {
-    let want = cipher.key_len();
+    let bytes = unwrap_ktri_bytes(ktri, key, cipher.key_len(), rng)?;
+    ContentKey::from_bytes(cipher, &bytes)
+}
+
+/// Unwraps a key of `want` bytes from a key-transport entry, with the
+/// PKCS#1 v1.5 random-key fallback of [`unwrap_ktri`]: for keys that are
+/// not content keys (a group secret, a deposit's key-encryption key) sent
+/// by a group server in such an entry.
+pub fn unwrap_key_bytes(
+    ri: &RecipientInfo,
+    cert: &Certificate,
+    key: &RsaPrivateKey,
+    want: usize,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let RecipientInfo::Ktri(ktri) = ri else {
+        return Err(fail(Exit::DataErr, "not a key transport entry"));
+    };
+    if !rid_matches(&ktri.rid, cert) {
+        return Err(fail(
+            Exit::DataErr,
+            "the entry is not addressed to our certificate",
+        ));
+    }
+    super::open::check_ktri_version(ktri)?;
+    unwrap_ktri_bytes(ktri, key, want, rng)
+}
+
+fn unwrap_ktri_bytes(
+    ktri: &KeyTransRecipientInfo,
+    key: &RsaPrivateKey,
+    want: usize,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Zeroizing<Vec<u8>>> {
     let enc = ktri.enc_key.as_bytes();
     match KeyTransportAlg::parse(&ktri.key_enc_alg)? {
         KeyTransportAlg::Pkcs1v15 => {
@@ -360,7 +393,7 @@ pub(crate) fn unwrap_ktri(
                 let real = got.get(i).copied().unwrap_or(0);
                 *byte = u8::conditional_select(&fallback[i], &real, ok);
             }
-            ContentKey::from_bytes(cipher, &out)
+            Ok(out)
         }
         KeyTransportAlg::Oaep { hash, mgf } => {
             let failed = || fail(Exit::DataErr, DECRYPTION_FAILED);
@@ -371,7 +404,7 @@ pub(crate) fn unwrap_ktri(
             if got.len() != want {
                 return Err(failed());
             }
-            ContentKey::from_bytes(cipher, &got)
+            Ok(got)
         }
     }
 }

@@ -4,10 +4,12 @@
 
 use rand_core::CryptoRngCore;
 
-use super::store::{GroupRecord, MemberRecord, MemberSelector, Store};
+use super::store::{GroupRecord, MemberRecord, MemberSelector, Role, SecretRecord, Store};
+use super::vault::{purpose, Vault};
 use crate::certs::{normalize_address, parse_bundle, UnixTime};
 use crate::error::{fail, fail_hint, Exit};
 use crate::identity::{generate, NewIdentity};
+use crate::release::keyref::KEY_ID_LEN;
 
 /// Longest group name.
 const MAX_NAME: usize = 64;
@@ -71,18 +73,7 @@ pub fn create_group(
         ));
     }
     if let Some(other) = store.groups()?.first() {
-        crate::privkey::open(
-            &other.sealed_key,
-            Some(passphrase),
-            &format!("the private key of group {}", other.name),
-        )
-        .map_err(|_| {
-            fail_hint(
-                Exit::NoPerm,
-                "wrong server passphrase: it does not open the existing groups' keys",
-                "use the passphrase the group server was set up with",
-            )
-        })?;
+        check_passphrase(other, passphrase)?;
     }
     let (key, cert) = generate(
         &NewIdentity {
@@ -106,13 +97,14 @@ pub fn create_group(
     Ok(record)
 }
 
-/// Adds the certificate in `data` (PEM or DER, exactly one) as a member;
-/// its e-mail address is the member's. Returns the member and whether it
-/// was new.
+/// Adds the certificate in `data` (PEM or DER, exactly one) in `role`;
+/// its e-mail address is the member's. Returns the record and whether it
+/// was new (a certificate already registered keeps its first role).
 pub fn add_member(
     store: &dyn Store,
     group: &str,
     data: &[u8],
+    role: Role,
     now: UnixTime,
 ) -> anyhow::Result<(MemberRecord, bool)> {
     existing_group(store, group)?;
@@ -143,6 +135,7 @@ pub fn add_member(
         address,
         certificate: cert.der,
         added: now,
+        role,
     };
     let added = store.add_member(group, &member)?;
     Ok((member, added))
@@ -228,4 +221,57 @@ mod tests {
             assert!(parse_since(bad, 0).is_err(), "{bad}");
         }
     }
+}
+
+/// The vault purpose of a group secret.
+pub fn secret_purpose(group: &str, id: &str) -> Vec<u8> {
+    purpose("group-secret", group, id)
+}
+
+/// Issues a new group secret for `group`: 32 random bytes under a random
+/// id, sealed by the store's vault (created on first use). From now on the
+/// server re-wraps message keys under it; older secrets stay, so mail
+/// wrapped under them stays readable to whoever holds them.
+pub fn rotate_secret(
+    store: &dyn Store,
+    group: &str,
+    passphrase: &str,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<SecretRecord> {
+    let record = existing_group(store, group)?;
+    check_passphrase(&record, passphrase)?;
+    let vault = Vault::open_or_create(store, passphrase, rng)?;
+    let mut id = [0u8; KEY_ID_LEN];
+    rng.fill_bytes(&mut id);
+    let id = hex::encode(id);
+    let mut secret = zeroize::Zeroizing::new([0u8; crate::envelope::KEK_LEN]);
+    rng.fill_bytes(&mut secret[..]);
+    let sealed = vault.seal(&secret_purpose(group, &id), &secret[..], rng)?;
+    let record = SecretRecord {
+        id,
+        sealed,
+        created: now,
+    };
+    store.add_secret(group, &record)?;
+    Ok(record)
+}
+
+/// Fails unless `passphrase` opens `group`'s private key: the one check
+/// that the server passphrase is the right one before anything is sealed
+/// under it.
+fn check_passphrase(group: &GroupRecord, passphrase: &str) -> anyhow::Result<()> {
+    crate::privkey::open(
+        &group.sealed_key,
+        Some(passphrase),
+        &format!("the private key of group {}", group.name),
+    )
+    .map(drop)
+    .map_err(|_| {
+        fail_hint(
+            Exit::NoPerm,
+            "wrong server passphrase: it does not open the existing groups' keys",
+            "use the passphrase the group server was set up with",
+        )
+    })
 }

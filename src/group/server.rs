@@ -18,6 +18,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use super::service::{Answer, Service};
 use crate::error::{fail, Exit};
 use crate::http::{self, ReadError};
+use crate::release::calls::Op;
 use crate::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
 
 /// How the server listens.
@@ -100,8 +101,17 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Accepts connections until the process ends.
+    /// Accepts connections until the process ends. A background thread
+    /// deletes the keys of expired deposits once a minute (a release of an
+    /// expired one is refused whether or not it has run).
     pub fn run(self) -> anyhow::Result<()> {
+        let purging = Arc::clone(&self.service);
+        let _ = std::thread::Builder::new()
+            .name("deposit-purge".into())
+            .spawn(move || loop {
+                let _ = purging.purge_expired(unix_now());
+                std::thread::sleep(Duration::from_secs(60));
+            });
         let active = Arc::new(AtomicUsize::new(0));
         for tcp in self.listener.incoming() {
             let Ok(tcp) = tcp else {
@@ -194,9 +204,11 @@ impl Connection {
 
     fn route(&self, req: &http::Request, remote: &str) -> Answer {
         let path = req.path.split('?').next().unwrap_or_default();
-        if path != RELEASE_PATH || req.method != "POST" {
-            // Not a release request: nothing to audit.
-            let code = if path == RELEASE_PATH {
+        let op = Op::from_path(path);
+        let known = path == RELEASE_PATH || op.is_some();
+        if !known || req.method != "POST" {
+            // Not a request the server knows: nothing to audit.
+            let code = if known {
                 RefusalCode::MethodNotAllowed
             } else {
                 RefusalCode::NotFound
@@ -209,9 +221,14 @@ impl Connection {
                 row: Default::default(),
             };
         }
-        let answer = self
-            .service
-            .handle(&req.body, remote, unix_now(), Instant::now());
+        let answer = match op {
+            Some(op) => self
+                .service
+                .handle_call(op, &req.body, remote, unix_now(), Instant::now()),
+            None => self
+                .service
+                .handle(&req.body, remote, unix_now(), Instant::now()),
+        };
         self.log_refusal(&answer);
         answer
     }

@@ -4,22 +4,35 @@
 //! feeds it request bodies, tests can call it directly.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use cms::enveloped_data::RecipientInfo;
-use der::Decode;
+use cms::enveloped_data::{KekRecipientInfo, RecipientInfo};
+use der::{Decode, Encode};
+use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
+use zeroize::Zeroizing;
 
+use super::admin::secret_purpose;
 use super::audit::AuditWriter;
-use super::keys::{verify_pss, wrap_for, GroupKey};
+use super::keys::{verify_pss, wrap_for, GroupKey, CONTENT_KEY_LENGTHS};
 use super::limits::{NonceCache, RateLimiter};
-use super::store::{AuditRecord, GroupRecord, Store, RELEASED};
-use crate::envelope::{check_ktri_version, rid_matches};
+use super::store::{
+    AuditRecord, DepositRecord, DepositState, GroupRecord, MemberRecord, Role, Store, RELEASED,
+};
+use super::vault::{purpose, Vault};
+use crate::envelope::{
+    check_ktri_version, kek_recipient_for_bytes, rid_matches, unwrap_kekri_bytes, KEK_LEN,
+};
 use crate::privkey::Passphrase;
+use crate::release::calls::{
+    DepositAnswer, DepositPayload, MemberEntry, MembersAnswer, Op, Readers, RevokeAnswer,
+    RevokePayload, RewrapAnswer, RewrapPayload, SecretEntry, SecretsAnswer, SignedCall,
+};
+use crate::release::keyref::{parse_id, KeyRef, KeyRefKind, KEY_ID_LEN};
 use crate::release::protocol::{
-    Refusal, RefusalCode, ReleaseGrant, ReleaseRequest, MAX_CLOCK_SKEW,
+    key_hash, Refusal, RefusalCode, ReleaseGrant, ReleaseRequest, MAX_CLOCK_SKEW, NONCE_LEN,
 };
 
 /// Per-member rate limit.
@@ -75,6 +88,8 @@ pub struct Service {
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
+    /// Opened on first need (group secrets, deposits).
+    vault: Mutex<Option<Arc<Vault>>>,
 }
 
 /// Opens a group's private key with the server passphrase.
@@ -115,6 +130,7 @@ impl Service {
             nonces,
             limiter: RateLimiter::new(limits.rate, limits.burst),
             audit,
+            vault: Mutex::new(None),
         })
     }
 
@@ -154,7 +170,9 @@ impl Service {
             remote: Some(remote.to_string()),
             ..Default::default()
         };
-        let result = self.decide(body, now, instant, &mut row);
+        let result = self
+            .decide(body, now, instant, &mut row)
+            .map(|grant| grant.to_json());
         self.answer(row, result)
     }
 
@@ -169,7 +187,7 @@ impl Service {
         self.answer(row, Err(code.into()))
     }
 
-    fn answer(&self, mut row: AuditRecord, result: Result<ReleaseGrant, Refused>) -> Answer {
+    fn answer(&self, mut row: AuditRecord, result: Result<Vec<u8>, Refused>) -> Answer {
         row.outcome = match &result {
             Ok(_) => RELEASED.to_string(),
             Err(r) => r.code.as_str().to_string(),
@@ -181,9 +199,9 @@ impl Service {
             Err(RefusalCode::Internal.into())
         };
         match result {
-            Ok(grant) => Answer {
+            Ok(body) => Answer {
                 status: 200,
-                body: grant.to_json(),
+                body,
                 retry_after: None,
                 refusal: None,
                 row,
@@ -214,52 +232,416 @@ impl Service {
         let ri =
             RecipientInfo::from_der(&req.recipient_info).map_err(|_| RefusalCode::Malformed)?;
         let cert = Certificate::from_der(&req.certificate).map_err(|_| RefusalCode::Malformed)?;
+        let caller = Caller {
+            cert: &cert,
+            fingerprint: &fingerprint,
+            signed: req.signed_bytes(),
+            signature: &req.signature,
+            timestamp: req.timestamp,
+            nonce: req.nonce,
+        };
 
         let group = self
             .group_key(&req.group)?
             .ok_or(RefusalCode::UnknownGroup)?;
-        let ktri = match &ri {
+        let content_key = match &ri {
             RecipientInfo::Ktri(k)
                 if check_ktri_version(k).is_ok() && rid_matches(&k.rid, &group.certificate) =>
             {
-                k
+                // Read now, never cached: a removal applies to the very next request.
+                self.member_in_role(&req.group, &fingerprint, &[Role::Member], row)?
+                    .ok_or(RefusalCode::NotMember)?;
+                self.admit(&req.group, &caller, now, instant, row)?;
+                group.unwrap(k).map_err(|_| RefusalCode::UnwrapFailed)?
+            }
+            RecipientInfo::Kekri(k) => {
+                self.open_deposit(&req.group, k, &caller, now, instant, row)?
             }
             _ => return Err(RefusalCode::WrongGroup.into()),
         };
-        // Read now, never cached: a removal applies to the very next request.
-        let member = self
-            .store
-            .member(&req.group, &fingerprint)
-            .map_err(|_| RefusalCode::Internal)?
-            .ok_or(RefusalCode::NotMember)?;
-        row.member_address = Some(member.address);
-        if !verify_pss(&cert, &req.signed_bytes(), &req.signature) {
-            return Err(RefusalCode::BadSignature.into());
-        }
-        if now.abs_diff(req.timestamp) > MAX_CLOCK_SKEW {
-            return Err(RefusalCode::Stale.into());
-        }
-        if !self.nonces.insert(req.nonce, req.timestamp, now) {
-            return Err(RefusalCode::Replay.into());
-        }
-        row.nonce_used = true;
-        if let Err(wait) = self
-            .limiter
-            .check(&format!("{}\0{fingerprint}", req.group), instant)
-        {
-            // Not processed: the same signed request may be retried later.
-            self.nonces.forget(&req.nonce);
-            row.nonce_used = false;
-            return Err(Refused {
-                code: RefusalCode::RateLimited,
-                retry_after: Some(wait),
-            });
-        }
-        let content_key = group.unwrap(ktri).map_err(|_| RefusalCode::UnwrapFailed)?;
         let recipient_info = wrap_for(&cert, &content_key).map_err(|_| RefusalCode::Internal)?;
         Ok(ReleaseGrant {
             recipient_info,
             key_hash: req.key_hash(),
         })
     }
+
+    /// The registration of `fingerprint` with `group` if it has one of
+    /// `roles`; `NotAuthorized` if it is registered in another role.
+    fn member_in_role(
+        &self,
+        group: &str,
+        fingerprint: &str,
+        roles: &[Role],
+        row: &mut AuditRecord,
+    ) -> Result<Option<MemberRecord>, Refused> {
+        let Some(member) = self
+            .store
+            .member(group, fingerprint)
+            .map_err(|_| RefusalCode::Internal)?
+        else {
+            return Ok(None);
+        };
+        row.member_address = Some(member.address.clone());
+        if !roles.contains(&member.role) {
+            // An exploder or sender never gets a key released.
+            return Err(RefusalCode::NotAuthorized.into());
+        }
+        Ok(Some(member))
+    }
+
+    /// The checks every request ends with, in the protocol's order: the
+    /// signature, the clock, the nonce, the rate limit.
+    fn admit(
+        &self,
+        group: &str,
+        caller: &Caller<'_>,
+        now: u64,
+        instant: Instant,
+        row: &mut AuditRecord,
+    ) -> Result<(), Refused> {
+        if !verify_pss(caller.cert, &caller.signed, caller.signature) {
+            return Err(RefusalCode::BadSignature.into());
+        }
+        if now.abs_diff(caller.timestamp) > MAX_CLOCK_SKEW {
+            return Err(RefusalCode::Stale.into());
+        }
+        if !self.nonces.insert(caller.nonce, caller.timestamp, now) {
+            return Err(RefusalCode::Replay.into());
+        }
+        row.nonce_used = true;
+        if let Err(wait) = self
+            .limiter
+            .check(&format!("{group}\0{}", caller.fingerprint), instant)
+        {
+            // Not processed: the same signed request may be retried later.
+            self.nonces.forget(&caller.nonce);
+            row.nonce_used = false;
+            return Err(Refused {
+                code: RefusalCode::RateLimited,
+                retry_after: Some(wait),
+            });
+        }
+        Ok(())
+    }
+
+    /// The vault, opened (or created) on first use with the kept passphrase.
+    fn vault(&self) -> Result<Arc<Vault>, RefusalCode> {
+        let mut slot = self.vault.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = slot.as_ref() {
+            return Ok(Arc::clone(v));
+        }
+        let vault = Arc::new(
+            Vault::open_or_create(&*self.store, &self.passphrase, &mut OsRng)
+                .map_err(|_| RefusalCode::Internal)?,
+        );
+        *slot = Some(Arc::clone(&vault));
+        Ok(vault)
+    }
+
+    /// A deposit release: the reader must be allowed by the deposit, the
+    /// deposit live and unexpired; then its key-encryption key opens the
+    /// message's entry.
+    fn open_deposit(
+        &self,
+        group: &str,
+        kekri: &KekRecipientInfo,
+        caller: &Caller<'_>,
+        now: u64,
+        instant: Instant,
+        row: &mut AuditRecord,
+    ) -> Result<Zeroizing<Vec<u8>>, Refused> {
+        let keyref = KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes())
+            .filter(|r| r.kind == KeyRefKind::Deposit)
+            .ok_or(RefusalCode::WrongGroup)?;
+        if keyref.group != group {
+            return Err(RefusalCode::WrongGroup.into());
+        }
+        let deposit = self
+            .store
+            .deposit(&keyref.id_hex())
+            .map_err(|_| RefusalCode::Internal)?
+            .filter(|d| d.group == group)
+            .ok_or(RefusalCode::UnknownDeposit)?;
+        row.key_hash = Some(deposit.id.clone());
+        let readers: Readers =
+            serde_json::from_str(&deposit.readers).map_err(|_| RefusalCode::Internal)?;
+        let allowed = caller.fingerprint == deposit.depositor
+            || match &readers {
+                Readers::Members => self
+                    .member_in_role(group, caller.fingerprint, &[Role::Member], row)?
+                    .is_some(),
+                Readers::Certificates(list) => list.iter().any(|f| f == caller.fingerprint),
+            };
+        if !allowed {
+            return Err(RefusalCode::NotMember.into());
+        }
+        self.admit(group, caller, now, instant, row)?;
+        let sealed = self.live_deposit_key(&deposit, now)?;
+        let kek = self
+            .vault()?
+            .unseal(&deposit_purpose(group, &deposit.id), &sealed)
+            .map_err(|_| RefusalCode::Internal)?;
+        let content_key = unwrap_kekri_bytes(kekri, &kek).map_err(|_| RefusalCode::UnwrapFailed)?;
+        if !CONTENT_KEY_LENGTHS.contains(&content_key.len()) {
+            return Err(RefusalCode::UnwrapFailed.into());
+        }
+        Ok(content_key)
+    }
+
+    /// The sealed key of a deposit that is still live; an expired one is
+    /// ended here (its key deleted) if the purge has not done it yet.
+    fn live_deposit_key(&self, deposit: &DepositRecord, now: u64) -> Result<Vec<u8>, Refused> {
+        match deposit.state {
+            DepositState::Revoked => return Err(RefusalCode::Revoked.into()),
+            DepositState::Expired => return Err(RefusalCode::Expired.into()),
+            DepositState::Live => {}
+        }
+        if deposit.expires.is_some_and(|e| e <= now as i64) {
+            let _ = self
+                .store
+                .end_deposit(&deposit.id, DepositState::Expired, now as i64);
+            return Err(RefusalCode::Expired.into());
+        }
+        deposit
+            .sealed_kek
+            .clone()
+            .ok_or_else(|| RefusalCode::Expired.into())
+    }
+
+    /// Deletes the keys of deposits that expired by `now`; returns how many.
+    pub fn purge_expired(&self, now: u64) -> anyhow::Result<usize> {
+        self.store.expire_deposits(now as i64)
+    }
+
+    /// Answers a call (`op` from the path) received from `remote`.
+    pub fn handle_call(
+        &self,
+        op: Op,
+        body: &[u8],
+        remote: &str,
+        now: u64,
+        instant: Instant,
+    ) -> Answer {
+        let mut row = AuditRecord {
+            time: now as i64,
+            remote: Some(remote.to_string()),
+            op: op.as_str().to_string(),
+            ..Default::default()
+        };
+        let result = self.decide_call(op, body, now, instant, &mut row);
+        self.answer(row, result)
+    }
+
+    fn decide_call(
+        &self,
+        op: Op,
+        body: &[u8],
+        now: u64,
+        instant: Instant,
+        row: &mut AuditRecord,
+    ) -> Result<Vec<u8>, Refused> {
+        let call = SignedCall::from_json(op, body).map_err(|_| RefusalCode::Malformed)?;
+        row.group = Some(call.group.clone());
+        row.nonce = Some(call.nonce);
+        let fingerprint = hex::encode(Sha256::digest(&call.certificate));
+        row.member_fingerprint = Some(fingerprint.clone());
+        let cert = Certificate::from_der(&call.certificate).map_err(|_| RefusalCode::Malformed)?;
+        let group = self
+            .group_key(&call.group)?
+            .ok_or(RefusalCode::UnknownGroup)?;
+        let caller = Caller {
+            cert: &cert,
+            fingerprint: &fingerprint,
+            signed: call.signed_bytes(),
+            signature: &call.signature,
+            timestamp: call.timestamp,
+            nonce: call.nonce,
+        };
+        let (roles, unregistered): (&[Role], RefusalCode) = match op {
+            Op::Members | Op::Rewrap => (&[Role::Exploder], RefusalCode::NotAuthorized),
+            Op::Secrets => (&[Role::Member], RefusalCode::NotMember),
+            Op::Deposit => (&[Role::Member, Role::Sender], RefusalCode::NotAuthorized),
+            // Whoever deposited may revoke, registered or not (any more).
+            Op::Revoke => (&[], RefusalCode::NotAuthorized),
+        };
+        if op != Op::Revoke {
+            self.member_in_role(&call.group, &fingerprint, roles, row)?
+                .ok_or(unregistered)?;
+        }
+        self.admit(&call.group, &caller, now, instant, row)?;
+        match op {
+            Op::Members => {
+                let members = self
+                    .store
+                    .members(&call.group)
+                    .map_err(|_| RefusalCode::Internal)?
+                    .into_iter()
+                    .filter(|m| m.role == Role::Member)
+                    .map(|m| MemberEntry {
+                        address: m.address,
+                        certificate: m.certificate,
+                    })
+                    .collect();
+                Ok(json(&MembersAnswer { members }))
+            }
+            Op::Rewrap => {
+                let payload: RewrapPayload =
+                    call.payload_as().map_err(|_| RefusalCode::Malformed)?;
+                row.key_hash = Some(key_hash(&payload.recipient_info));
+                let ktri = match RecipientInfo::from_der(&payload.recipient_info) {
+                    Ok(RecipientInfo::Ktri(k))
+                        if check_ktri_version(&k).is_ok()
+                            && rid_matches(&k.rid, &group.certificate) =>
+                    {
+                        k
+                    }
+                    Ok(_) => return Err(RefusalCode::WrongGroup.into()),
+                    Err(_) => return Err(RefusalCode::Malformed.into()),
+                };
+                let secret = self
+                    .store
+                    .secrets(&call.group)
+                    .map_err(|_| RefusalCode::Internal)?
+                    .pop()
+                    .ok_or(RefusalCode::NoSecret)?;
+                let content_key = group.unwrap(&ktri).map_err(|_| RefusalCode::UnwrapFailed)?;
+                let secret_bytes = self
+                    .vault()?
+                    .unseal(&secret_purpose(&call.group, &secret.id), &secret.sealed)
+                    .map_err(|_| RefusalCode::Internal)?;
+                let id = parse_id(&secret.id).ok_or(RefusalCode::Internal)?;
+                let keyref = KeyRef::new(KeyRefKind::GroupSecret, &call.group, id);
+                let ri = kek_recipient_for_bytes(&keyref.to_der(), &secret_bytes, &content_key)
+                    .map_err(|_| RefusalCode::Internal)?;
+                Ok(json(&RewrapAnswer {
+                    recipient_info: ri.to_der().map_err(|_| RefusalCode::Internal)?,
+                    key_id: secret.id,
+                }))
+            }
+            Op::Secrets => {
+                let records = self
+                    .store
+                    .secrets(&call.group)
+                    .map_err(|_| RefusalCode::Internal)?;
+                let newest = records.last().map(|r| r.id.clone());
+                let vault = if records.is_empty() {
+                    None
+                } else {
+                    Some(self.vault()?)
+                };
+                let mut secrets = Vec::with_capacity(records.len());
+                for r in records {
+                    let vault = vault.as_ref().ok_or(RefusalCode::Internal)?;
+                    let bytes = vault
+                        .unseal(&secret_purpose(&call.group, &r.id), &r.sealed)
+                        .map_err(|_| RefusalCode::Internal)?;
+                    secrets.push(SecretEntry {
+                        current: Some(&r.id) == newest.as_ref(),
+                        recipient_info: wrap_for(&cert, &bytes)
+                            .map_err(|_| RefusalCode::Internal)?,
+                        key_id: r.id,
+                        created: r.created,
+                    });
+                }
+                Ok(json(&SecretsAnswer { secrets }))
+            }
+            Op::Deposit => {
+                let payload: DepositPayload =
+                    call.payload_as().map_err(|_| RefusalCode::Malformed)?;
+                check_readers(&payload, now)?;
+                let mut id = [0u8; KEY_ID_LEN];
+                OsRng.fill_bytes(&mut id);
+                let id = hex::encode(id);
+                row.key_hash = Some(id.clone());
+                let mut kek = Zeroizing::new([0u8; KEK_LEN]);
+                OsRng.fill_bytes(&mut kek[..]);
+                let sealed = self
+                    .vault()?
+                    .seal(&deposit_purpose(&call.group, &id), &kek[..], &mut OsRng)
+                    .map_err(|_| RefusalCode::Internal)?;
+                let key = wrap_for(&cert, &kek[..]).map_err(|_| RefusalCode::Internal)?;
+                self.store
+                    .create_deposit(&DepositRecord {
+                        id: id.clone(),
+                        group: call.group.clone(),
+                        depositor: fingerprint.clone(),
+                        readers: serde_json::to_string(&payload.readers)
+                            .map_err(|_| RefusalCode::Internal)?,
+                        created: now as i64,
+                        expires: payload.expires.map(|e| e as i64),
+                        sealed_kek: Some(sealed),
+                        state: DepositState::Live,
+                        ended: None,
+                    })
+                    .map_err(|_| RefusalCode::Internal)?;
+                Ok(json(&DepositAnswer {
+                    deposit_id: id,
+                    key,
+                    expires: payload.expires,
+                }))
+            }
+            Op::Revoke => {
+                let payload: RevokePayload =
+                    call.payload_as().map_err(|_| RefusalCode::Malformed)?;
+                row.key_hash = Some(payload.deposit_id.clone());
+                let deposit = self
+                    .store
+                    .deposit(&payload.deposit_id)
+                    .map_err(|_| RefusalCode::Internal)?
+                    .filter(|d| d.group == call.group)
+                    .ok_or(RefusalCode::UnknownDeposit)?;
+                if deposit.depositor != fingerprint {
+                    return Err(RefusalCode::NotAuthorized.into());
+                }
+                let revoked = self
+                    .store
+                    .end_deposit(&deposit.id, DepositState::Revoked, now as i64)
+                    .map_err(|_| RefusalCode::Internal)?;
+                Ok(json(&RevokeAnswer { revoked }))
+            }
+        }
+    }
+}
+
+/// Most certificates a deposit may name as readers.
+pub const MAX_DEPOSIT_READERS: usize = 256;
+
+/// Readers must be fingerprints (64 hex digits), not too many; an expiry
+/// must lie in the future.
+fn check_readers(payload: &DepositPayload, now: u64) -> Result<(), Refused> {
+    if let Readers::Certificates(list) = &payload.readers {
+        let fingerprint = |f: &String| {
+            f.len() == 64
+                && f.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if list.is_empty() || list.len() > MAX_DEPOSIT_READERS || !list.iter().all(fingerprint) {
+            return Err(RefusalCode::Malformed.into());
+        }
+    }
+    if payload.expires.is_some_and(|e| e <= now) {
+        return Err(RefusalCode::Malformed.into());
+    }
+    Ok(())
+}
+
+/// The vault purpose of a deposit's key-encryption key.
+fn deposit_purpose(group: &str, id: &str) -> Vec<u8> {
+    purpose("deposit", group, id)
+}
+
+/// Who is asking, and what they signed.
+struct Caller<'a> {
+    cert: &'a Certificate,
+    fingerprint: &'a str,
+    signed: Vec<u8>,
+    signature: &'a [u8],
+    timestamp: u64,
+    nonce: [u8; NONCE_LEN],
+}
+
+/// An answer body: they are all plain data.
+fn json(answer: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(answer).expect("answers are plain data")
 }

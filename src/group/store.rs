@@ -1,5 +1,6 @@
 //! Where the group server keeps its state: groups (certificate and sealed
-//! private key), members (certificates) and the audit log.
+//! private key), members (certificates, each in a role), group secrets,
+//! key deposits, and the audit log.
 //!
 //! [`Store`] is the interface the server and the admin commands use, so that
 //! another backend (a replicated database) can be added without touching
@@ -26,7 +27,7 @@ use crate::fsutil::create_private_dir;
 use crate::release::protocol::NONCE_LEN;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The store's file name in the keystore directory.
 pub const DEFAULT_FILE: &str = "groups.sqlite3";
@@ -43,7 +44,37 @@ pub struct GroupRecord {
     pub created: i64,
 }
 
-/// A member: one certificate, identified by its SHA-256 fingerprint.
+/// What a certificate registered with a group may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Reads the list's mail: key releases, group secrets, deposits for members.
+    #[default]
+    Member,
+    /// May deposit keys for the list's mail, reads nothing.
+    Sender,
+    /// The list exploder: may read the member list and have keys re-wrapped
+    /// under the group secret, and never gets a key released.
+    Exploder,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Member, Role::Sender, Role::Exploder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Sender => "sender",
+            Role::Exploder => "exploder",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A certificate registered with a group (a member, or a sender or
+/// exploder), identified by its SHA-256 fingerprint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRecord {
     /// SHA-256 of the certificate DER, lowercase hex.
@@ -51,6 +82,63 @@ pub struct MemberRecord {
     pub address: String,
     pub certificate: Vec<u8>,
     pub added: i64,
+    pub role: Role,
+}
+
+/// A group secret, sealed by the store's vault ([`super::vault`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// The random id, hex.
+    pub id: String,
+    pub sealed: Vec<u8>,
+    pub created: i64,
+}
+
+/// Whether a deposit's key still exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepositState {
+    Live,
+    Revoked,
+    Expired,
+}
+
+impl DepositState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::Live => "live",
+            DepositState::Revoked => "revoked",
+            DepositState::Expired => "expired",
+        }
+    }
+
+    fn parse(text: &str) -> DepositState {
+        match text {
+            "live" => DepositState::Live,
+            "revoked" => DepositState::Revoked,
+            // Anything else is treated as gone: fail closed.
+            _ => DepositState::Expired,
+        }
+    }
+}
+
+/// A key deposit: the key-encryption key that opens one message's key,
+/// who may have it, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepositRecord {
+    /// The random id, hex.
+    pub id: String,
+    pub group: String,
+    /// Fingerprint of the depositor's certificate: the one who may revoke.
+    pub depositor: String,
+    /// [`crate::release::calls::Readers`] as JSON.
+    pub readers: String,
+    pub created: i64,
+    pub expires: Option<i64>,
+    /// Sealed by the vault; `None` once revoked or expired.
+    pub sealed_kek: Option<Vec<u8>>,
+    pub state: DepositState,
+    /// When it was revoked or expired.
+    pub ended: Option<i64>,
 }
 
 /// Which members to remove.
@@ -77,6 +165,8 @@ pub struct AuditRecord {
     pub key_hash: Option<String>,
     /// `released` or a refusal code.
     pub outcome: String,
+    /// The request: `release` (also when empty) or a call's operation.
+    pub op: String,
     pub remote: Option<String>,
     pub nonce: Option<[u8; NONCE_LEN]>,
     /// Whether the nonce was consumed (a replay of it is refused); only such
@@ -110,6 +200,22 @@ pub trait Store: Send + Sync {
     fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>>;
     /// Consumed nonces recorded at or after `since`, with their row's time.
     fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>>;
+
+    /// The vault key (sealed under the passphrase) and its check value.
+    fn vault(&self) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Stores the vault unless one exists (then the existing one stays).
+    fn create_vault(&self, sealed_key: &[u8], check: &[u8]) -> anyhow::Result<()>;
+    fn add_secret(&self, group: &str, secret: &SecretRecord) -> anyhow::Result<()>;
+    /// A group's secrets, oldest first: the last is the current one.
+    fn secrets(&self, group: &str) -> anyhow::Result<Vec<SecretRecord>>;
+    fn create_deposit(&self, deposit: &DepositRecord) -> anyhow::Result<()>;
+    fn deposit(&self, id: &str) -> anyhow::Result<Option<DepositRecord>>;
+    /// Deletes a live deposit's key, marking it `state` at `now`; false if
+    /// it was not live (or does not exist).
+    fn end_deposit(&self, id: &str, state: DepositState, now: i64) -> anyhow::Result<bool>;
+    /// Deletes the keys of live deposits whose expiry is at or before `now`;
+    /// returns how many.
+    fn expire_deposits(&self, now: i64) -> anyhow::Result<usize>;
 }
 
 /// The SQLite backend: a small pool of connections (readers run in
@@ -154,6 +260,36 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_group ON audit(grp, time);
 CREATE INDEX audit_used_nonces ON audit(time) WHERE nonce_used = 1;
+";
+
+/// Version 1 to 2: roles, the vault, group secrets, deposits.
+const SCHEMA_2: &str = "
+ALTER TABLE members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+ALTER TABLE audit ADD COLUMN op TEXT NOT NULL DEFAULT 'release';
+CREATE TABLE vault (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed_key BLOB NOT NULL,
+    check_value BLOB NOT NULL
+);
+CREATE TABLE secrets (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    id TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (grp, id)
+);
+CREATE TABLE deposits (
+    id TEXT PRIMARY KEY NOT NULL,
+    grp TEXT NOT NULL REFERENCES groups(name),
+    depositor TEXT NOT NULL,
+    readers TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    sealed_kek BLOB,
+    state TEXT NOT NULL,
+    ended INTEGER
+);
+CREATE INDEX deposits_live_by_expiry ON deposits(expires) WHERE state = 'live';
 ";
 
 impl SqliteStore {
@@ -211,8 +347,11 @@ impl SqliteStore {
         let conn = Connection::open(&self.path).map_err(|e| db_error(&self.path, e))?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(|e| db_error(&self.path, e))?;
+        // secure_delete: a revoked deposit's sealed key is overwritten with
+        // zeros in the file, not left in a free page.
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+             PRAGMA secure_delete=ON;",
         )
         .map_err(|e| db_error(&self.path, e))?;
         Ok(conn)
@@ -247,8 +386,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(err)?;
-    if version == 0 {
-        tx.execute_batch(SCHEMA).map_err(err)?;
+    if version < SCHEMA_VERSION {
+        if version == 0 {
+            tx.execute_batch(SCHEMA).map_err(err)?;
+        }
+        if version < 2 {
+            tx.execute_batch(SCHEMA_2).map_err(err)?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
     } else if version > SCHEMA_VERSION {
@@ -275,11 +419,35 @@ fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRecord> {
 }
 
 fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
+    let role: String = r.get(4)?;
     Ok(MemberRecord {
         fingerprint: r.get(0)?,
         address: r.get(1)?,
         certificate: r.get(2)?,
         added: r.get(3)?,
+        // An unknown role grants nothing a member could not do... so none at all.
+        role: Role::parse(&role).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                4,
+                rusqlite::types::Type::Text,
+                format!("unknown role {role:?}").into(),
+            )
+        })?,
+    })
+}
+
+fn deposit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DepositRecord> {
+    let state: String = r.get(7)?;
+    Ok(DepositRecord {
+        id: r.get(0)?,
+        group: r.get(1)?,
+        depositor: r.get(2)?,
+        readers: r.get(3)?,
+        created: r.get(4)?,
+        expires: r.get(5)?,
+        sealed_kek: r.get(6)?,
+        state: DepositState::parse(&state),
+        ended: r.get(8)?,
     })
 }
 
@@ -289,7 +457,9 @@ fn parse_nonce(text: Option<String>) -> Option<[u8; NONCE_LEN]> {
 }
 
 const GROUP_COLUMNS: &str = "name, email, certificate, sealed_key, created";
-const MEMBER_COLUMNS: &str = "fingerprint, address, certificate, added";
+const MEMBER_COLUMNS: &str = "fingerprint, address, certificate, added, role";
+const DEPOSIT_COLUMNS: &str =
+    "id, grp, depositor, readers, created, expires, sealed_kek, state, ended";
 
 impl Store for SqliteStore {
     fn create_group(&self, g: &GroupRecord) -> anyhow::Result<()> {
@@ -330,9 +500,9 @@ impl Store for SqliteStore {
     fn add_member(&self, group: &str, m: &MemberRecord) -> anyhow::Result<bool> {
         let n = self.with(|c| {
             c.execute(
-                "INSERT OR IGNORE INTO members (grp, fingerprint, address, certificate, added) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![group, m.fingerprint, m.address, m.certificate, m.added],
+                "INSERT OR IGNORE INTO members (grp, fingerprint, address, certificate, added, role) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![group, m.fingerprint, m.address, m.certificate, m.added, m.role.as_str()],
             )
         })?;
         Ok(n == 1)
@@ -390,7 +560,8 @@ impl Store for SqliteStore {
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO audit (time, grp, member_fingerprint, member_address, key_hash, \
-                     outcome, remote, nonce, nonce_used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     outcome, remote, nonce, nonce_used, op) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 for r in rows {
                     insert.execute(params![
@@ -403,6 +574,11 @@ impl Store for SqliteStore {
                         r.remote,
                         r.nonce.map(hex::encode),
                         r.nonce_used,
+                        if r.op.is_empty() {
+                            "release"
+                        } else {
+                            r.op.as_str()
+                        },
                     ])?;
                 }
             }
@@ -414,7 +590,7 @@ impl Store for SqliteStore {
         self.with(|c| {
             c.prepare_cached(
                 "SELECT id, time, grp, member_fingerprint, member_address, key_hash, outcome, \
-                 remote, nonce, nonce_used FROM audit WHERE grp = ?1 AND time >= ?2 ORDER BY id",
+                 remote, nonce, nonce_used, op FROM audit WHERE grp = ?1 AND time >= ?2 ORDER BY id",
             )?
             .query_map(params![group, since.unwrap_or(i64::MIN)], |r| {
                 Ok(AuditRecord {
@@ -428,6 +604,7 @@ impl Store for SqliteStore {
                     remote: r.get(7)?,
                     nonce: parse_nonce(r.get(8)?),
                     nonce_used: r.get(9)?,
+                    op: r.get(10)?,
                 })
             })?
             .collect()
@@ -444,6 +621,101 @@ impl Store for SqliteStore {
             .into_iter()
             .filter_map(|(n, t)| parse_nonce(n).map(|n| (n, t)))
             .collect())
+    }
+
+    fn vault(&self) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.with(|c| {
+            c.prepare_cached("SELECT sealed_key, check_value FROM vault WHERE id = 1")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+    }
+
+    fn create_vault(&self, sealed_key: &[u8], check: &[u8]) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO vault (id, sealed_key, check_value) VALUES (1, ?1, ?2)",
+                params![sealed_key, check],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn add_secret(&self, group: &str, secret: &SecretRecord) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO secrets (grp, id, sealed, created) VALUES (?1, ?2, ?3, ?4)",
+                params![group, secret.id, secret.sealed, secret.created],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn secrets(&self, group: &str) -> anyhow::Result<Vec<SecretRecord>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT id, sealed, created FROM secrets WHERE grp = ?1 ORDER BY created, rowid",
+            )?
+            .query_map([group], |r| {
+                Ok(SecretRecord {
+                    id: r.get(0)?,
+                    sealed: r.get(1)?,
+                    created: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn create_deposit(&self, d: &DepositRecord) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                &format!("INSERT INTO deposits ({DEPOSIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                params![
+                    d.id,
+                    d.group,
+                    d.depositor,
+                    d.readers,
+                    d.created,
+                    d.expires,
+                    d.sealed_kek,
+                    d.state.as_str(),
+                    d.ended
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn deposit(&self, id: &str) -> anyhow::Result<Option<DepositRecord>> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE id = ?1"
+            ))?
+            .query_row([id], deposit_row)
+            .optional()
+        })
+    }
+
+    fn end_deposit(&self, id: &str, state: DepositState, now: i64) -> anyhow::Result<bool> {
+        let n = self.with(|c| {
+            c.execute(
+                "UPDATE deposits SET sealed_kek = NULL, state = ?2, ended = ?3 \
+                 WHERE id = ?1 AND state = 'live'",
+                params![id, state.as_str(), now],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn expire_deposits(&self, now: i64) -> anyhow::Result<usize> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE deposits SET sealed_kek = NULL, state = 'expired', ended = ?1 \
+                 WHERE state = 'live' AND expires IS NOT NULL AND expires <= ?1",
+                [now],
+            )
+        })
     }
 }
 
@@ -467,6 +739,7 @@ mod tests {
             address: addr.into(),
             certificate: vec![1],
             added: 2,
+            role: Role::Member,
         }
     }
 

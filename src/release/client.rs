@@ -17,15 +17,18 @@ use rsa::RsaPrivateKey;
 use rustls::pki_types::ServerName;
 use sha2::Sha256;
 
+use super::calls::{Op, SignedCall};
 use super::protocol::{
     Refusal, RefusalCode, ReleaseGrant, ReleaseRequest, NONCE_LEN, RELEASE_PATH,
 };
-use crate::error::{fail, fail_hint, Exit};
+use crate::error::{fail, fail_hint, single_line, Exit};
 use crate::fetch::tls::TlsSetup;
 use crate::http;
 
 /// Largest answer accepted: a grant is a few hundred bytes.
 const MAX_ANSWER: usize = 64 * 1024;
+/// Largest answer to a call: a member list of many thousand certificates.
+const MAX_CALL_ANSWER: usize = 64 << 20;
 
 /// A release server, `https://HOST[:PORT]` (port 443 by default).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +111,48 @@ pub fn sign_request(
         .map_err(|_| fail(Exit::Software, "cannot sign the release request"))?;
     request.signature = signature.to_vec();
     Ok(request)
+}
+
+/// Signs a call `op` for `group` with `payload` (the operation's JSON).
+pub fn sign_call(
+    op: Op,
+    group: &str,
+    payload: Vec<u8>,
+    certificate: Vec<u8>,
+    key: &RsaPrivateKey,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<SignedCall> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    let mut call = SignedCall {
+        op,
+        group: group.to_string(),
+        payload,
+        certificate,
+        timestamp: now,
+        nonce,
+        signature: Vec::new(),
+    };
+    let signer = BlindedSigningKey::<Sha256>::new(key.clone());
+    let signature = signer
+        .try_sign_with_rng(rng, &call.signed_bytes())
+        .map_err(|_| fail(Exit::Software, "cannot sign the request"))?;
+    call.signature = signature.to_vec();
+    Ok(call)
+}
+
+/// What one server said to a call: the answer's JSON, or a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Ok(Vec<u8>),
+    Refused {
+        status: u16,
+        /// `None` when the server sent a code this version does not know.
+        code: Option<RefusalCode>,
+        message: String,
+        retry_after: Option<u64>,
+    },
 }
 
 /// What one server said.
@@ -202,27 +247,44 @@ impl Connection {
     /// Sends one request and reads the answer. `Err` is a transport or
     /// protocol failure (the request may or may not have been processed).
     pub fn release(&mut self, request: &ReleaseRequest) -> Result<Answer> {
+        match self.post(RELEASE_PATH, &request.to_json(), MAX_ANSWER)? {
+            Reply::Ok(body) => Ok(Answer::Granted(
+                ReleaseGrant::from_json(&body).map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
+            )),
+            Reply::Refused {
+                status,
+                code,
+                message,
+                retry_after,
+            } => Ok(Answer::Refused {
+                status,
+                code,
+                message,
+                retry_after,
+            }),
+        }
+    }
+
+    /// Sends one call and reads the answer, as [`Self::release`] does.
+    pub fn call(&mut self, call: &SignedCall) -> Result<Reply> {
+        self.post(&call.op.path(), &call.to_json(), MAX_CALL_ANSWER)
+    }
+
+    fn post(&mut self, path: &str, body: &[u8], max_answer: usize) -> Result<Reply> {
         if !self.open {
             return Err(anyhow::anyhow!("connection already closed by the server"));
         }
         let host = self.server.host.clone();
-        http::write_post(
-            self.stream.get_mut(),
-            &host,
-            RELEASE_PATH,
-            &request.to_json(),
-        )
-        .map_err(|e| anyhow::anyhow!("sending the request: {e}"))?;
-        let response = http::read_response(&mut self.stream, MAX_ANSWER)
+        http::write_post(self.stream.get_mut(), &host, path, body)
+            .map_err(|e| anyhow::anyhow!("sending the request: {e}"))?;
+        let response = http::read_response(&mut self.stream, max_answer)
             .map_err(|e| anyhow::anyhow!("reading the answer: {e}"))?;
         self.open = response.keep_alive;
         if response.status == 200 {
-            let grant = ReleaseGrant::from_json(&response.body)
-                .map_err(|e| anyhow::anyhow!("bad answer: {e}"))?;
-            return Ok(Answer::Granted(grant));
+            return Ok(Reply::Ok(response.body));
         }
         let refusal: Option<Refusal> = serde_json::from_slice(&response.body).ok();
-        Ok(Answer::Refused {
+        Ok(Reply::Refused {
             status: response.status,
             code: refusal.as_ref().and_then(Refusal::code),
             message: refusal
@@ -247,15 +309,60 @@ pub fn release_with_failover(
     servers: &[ServerUrl],
     make_request: &mut dyn FnMut() -> Result<ReleaseRequest>,
 ) -> Result<(ReleaseGrant, ServerUrl)> {
+    let (body, server) = with_failover(client, servers, "key release", group, &mut |conn| {
+        let reply = conn.post(RELEASE_PATH, &make_request()?.to_json(), MAX_ANSWER)?;
+        if let Reply::Ok(body) = &reply {
+            // A server answering nonsense is a failed attempt: try the next.
+            ReleaseGrant::from_json(body).map_err(|e| anyhow::anyhow!("bad answer: {e}"))?;
+        }
+        Ok(reply)
+    })?;
+    let grant = ReleaseGrant::from_json(&body)
+        .map_err(|e| fail(Exit::Software, format!("{server}: bad answer: {e}")))?;
+    Ok((grant, server))
+}
+
+/// [`release_with_failover`] for a call of `op`: the answer, parsed as `T`,
+/// and who sent it.
+pub fn call_with_failover<T: serde::de::DeserializeOwned>(
+    client: &ReleaseClient,
+    op: Op,
+    group: &str,
+    servers: &[ServerUrl],
+    make_call: &mut dyn FnMut() -> Result<SignedCall>,
+) -> Result<(T, ServerUrl)> {
+    let what = format!("{} request", op.as_str());
+    let mut answer = None;
+    let (_, server) = with_failover(client, servers, &what, group, &mut |conn| {
+        let reply = conn.call(&make_call()?)?;
+        if let Reply::Ok(body) = &reply {
+            answer = Some(
+                serde_json::from_slice::<T>(body)
+                    .map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
+            );
+        }
+        Ok(reply)
+    })?;
+    let answer = answer.ok_or_else(|| fail(Exit::Software, "an answer went missing"))?;
+    Ok((answer, server))
+}
+
+fn with_failover(
+    client: &ReleaseClient,
+    servers: &[ServerUrl],
+    what: &str,
+    group: &str,
+    attempt: &mut dyn FnMut(&mut Connection) -> Result<Reply>,
+) -> Result<(Vec<u8>, ServerUrl)> {
     let mut failures = Vec::new();
     let mut exit = Exit::Unavailable;
     for server in servers {
         let outcome = client
             .connect(server)
-            .and_then(|mut conn| conn.release(&make_request()?));
+            .and_then(|mut conn| attempt(&mut conn));
         match outcome {
-            Ok(Answer::Granted(grant)) => return Ok((grant, server.clone())),
-            Ok(Answer::Refused {
+            Ok(Reply::Ok(body)) => return Ok((body, server.clone())),
+            Ok(Reply::Refused {
                 status,
                 code,
                 message,
@@ -271,7 +378,7 @@ pub fn release_with_failover(
                     None => {}
                 }
             }
-            Err(e) => failures.push(format!("{server}: {}", crate::error::single_line(&e))),
+            Err(e) => failures.push(format!("{server}: {}", single_line(&e))),
         }
     }
     if servers.is_empty() {
@@ -279,10 +386,7 @@ pub fn release_with_failover(
     }
     Err(fail(
         exit,
-        format!(
-            "key release for group {group:?} failed: {}",
-            failures.join("; ")
-        ),
+        format!("{what} for group {group:?} failed: {}", failures.join("; ")),
     ))
 }
 

@@ -81,12 +81,6 @@ impl Memberships {
     /// Records (or replaces) a joined group.
     pub fn join(&self, group: &JoinedGroup) -> Result<()> {
         check_group_name(&group.name)?;
-        if group.servers.is_empty() {
-            return Err(fail(
-                Exit::Usage,
-                "a group needs at least one release server",
-            ));
-        }
         let record = Record {
             name: group.name.clone(),
             servers: group.servers.iter().map(ToString::to_string).collect(),

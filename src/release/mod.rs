@@ -3,9 +3,12 @@
 //! groups ([`joined`]), and [`obtain`], which turns a message's group entry
 //! into the content key.
 
+pub mod calls;
 pub mod client;
 pub mod joined;
+pub mod keyref;
 pub mod protocol;
+pub mod secrets;
 
 use std::time::Duration;
 
@@ -85,6 +88,35 @@ pub fn obtain(
             key_hash: grant.key_hash,
         },
     ))
+}
+
+/// Makes a signed call `op` with `payload` to `group`'s servers (in
+/// failover order) as `cert` with `key`; the parsed answer and who gave it.
+pub fn call<T: serde::de::DeserializeOwned>(
+    group: &JoinedGroup,
+    op: calls::Op,
+    payload: &impl serde::Serialize,
+    cert: &x509_cert::Certificate,
+    key: &RsaPrivateKey,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(T, ServerUrl)> {
+    let payload = serde_json::to_vec(payload)
+        .map_err(|e| fail(Exit::Software, format!("cannot encode the request: {e}")))?;
+    let cert_der = der::Encode::to_der(cert)
+        .map_err(|_| fail(Exit::Software, "cannot encode the certificate"))?;
+    let client = ReleaseClient::new(group.ca_pem.as_deref(), DEFAULT_TIMEOUT)?;
+    client::call_with_failover(&client, op, &group.name, &group.servers, &mut || {
+        client::sign_call(
+            op,
+            &group.name,
+            payload.clone(),
+            cert_der.clone(),
+            key,
+            now,
+            &mut *rng,
+        )
+    })
 }
 
 /// Escapes text a server sent before it reaches a terminal, and bounds it.

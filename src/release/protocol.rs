@@ -263,6 +263,18 @@ pub enum RefusalCode {
     MethodNotAllowed,
     /// A fault on the server (storage, a bug); the request may be retried.
     Internal,
+    /// The certificate is known to the group but not in the role the call
+    /// needs (an exploder's for `members`/`rewrap`, a member's or sender's
+    /// for `deposit`, the depositor's for `revoke`).
+    NotAuthorized,
+    /// The group has no group secret yet (`sealpost group rotate-secret`).
+    NoSecret,
+    /// No deposit with that id on this server.
+    UnknownDeposit,
+    /// The deposit's expiry has passed; its key is gone.
+    Expired,
+    /// The depositor revoked the deposit; its key is gone.
+    Revoked,
 }
 
 impl RefusalCode {
@@ -280,6 +292,11 @@ impl RefusalCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Internal,
+        Self::NotAuthorized,
+        Self::NoSecret,
+        Self::UnknownDeposit,
+        Self::Expired,
+        Self::Revoked,
     ];
 
     /// The HTTP status. Each refusal a client can cause has its own.
@@ -298,6 +315,11 @@ impl RefusalCode {
             Self::UnwrapFailed => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::NotAuthorized => 403,
+            Self::NoSecret => 424,
+            Self::UnknownDeposit => 404,
+            Self::Expired => 410,
+            Self::Revoked => 410,
         }
     }
 
@@ -317,6 +339,11 @@ impl RefusalCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal => "internal",
+            Self::NotAuthorized => "not_authorized",
+            Self::NoSecret => "no_secret",
+            Self::UnknownDeposit => "unknown_deposit",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
         }
     }
 
@@ -340,13 +367,26 @@ impl RefusalCode {
             Self::NotFound => "no such endpoint on the server",
             Self::MethodNotAllowed => "wrong method for the endpoint",
             Self::Internal => "the server failed internally",
+            Self::NotAuthorized => "the certificate is not authorized for this request",
+            Self::NoSecret => "the group has no group secret yet",
+            Self::UnknownDeposit => "no such key deposit on the server",
+            Self::Expired => "the deposited key has expired and is gone",
+            Self::Revoked => {
+                "the sender revoked the deposited key; nobody can read the message any more"
+            }
         }
     }
 
     /// The exit status a client reports for this refusal.
     pub fn exit(self) -> Exit {
         match self {
-            Self::NotMember | Self::BadSignature => Exit::NoPerm,
+            Self::NotMember
+            | Self::BadSignature
+            | Self::NotAuthorized
+            | Self::UnknownDeposit
+            | Self::Expired
+            | Self::Revoked => Exit::NoPerm,
+            Self::NoSecret => Exit::Unavailable,
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config
             }

@@ -18,15 +18,34 @@ pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     run_tool(
         "openssl",
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=sealpost test CA", "-keyout", &p("ca.key"), "-out", &p("ca.pem"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=sealpost test CA",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
         ],
     );
     run_tool(
         "openssl",
         &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-            &p("server.key"), "-out", &p("server.csr"),
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &p("server.key"),
+            "-out",
+            &p("server.csr"),
         ],
     );
     std::fs::write(
@@ -37,11 +56,28 @@ pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     run_tool(
         "openssl",
         &[
-            "x509", "-req", "-in", &p("server.csr"), "-CA", &p("ca.pem"), "-CAkey", &p("ca.key"),
-            "-CAcreateserial", "-days", "2", "-extfile", &p("san.cnf"), "-out", &p("server.pem"),
+            "x509",
+            "-req",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &p("san.cnf"),
+            "-out",
+            &p("server.pem"),
         ],
     );
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// The group server's keystore and store, as the list operator runs it.
@@ -60,13 +96,21 @@ impl Operator<'_> {
 
     fn run(&self, args: &[&str]) -> Vec<u8> {
         let out = self.cmd().args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
     fn serve(&self) -> Server {
         let dir = self.world.path("tls");
-        let (_, cert, key) = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+        let (_, cert, key) = (
+            dir.join("ca.pem"),
+            dir.join("server.pem"),
+            dir.join("server.key"),
+        );
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("sealpost"))
             .env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
             .env("SEALPOST_PASSPHRASE", "operator passphrase")
@@ -138,7 +182,9 @@ fn list() -> List {
             "group",
             "add-member",
             "list",
-            crate::common::data(&format!("{member}.cert.pem")).to_str().unwrap(),
+            crate::common::data(&format!("{member}.cert.pem"))
+                .to_str()
+                .unwrap(),
         ]);
     }
     let server = op.serve();
@@ -165,7 +211,11 @@ fn list() -> List {
         .write_stdin(composed)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     List {
         message: out.stdout,
         world,
@@ -174,7 +224,11 @@ fn list() -> List {
 }
 
 fn plaintext_body(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
 }
 
@@ -186,7 +240,10 @@ fn members_decrypt_through_the_group_server_and_removal_is_immediate() {
         let out = w.decrypt(member, &l.message, &[]);
         assert!(plaintext_body(&out).contains(BODY), "{member}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("released by https://localhost:"), "{stderr}");
+        assert!(
+            stderr.contains("released by https://localhost:"),
+            "{stderr}"
+        );
     }
     // dave joined, but is no member on the server.
     let out = w.decrypt("dave", &l.message, &[]);
@@ -218,7 +275,11 @@ fn release_makes_the_message_readable_offline_and_by_openssl() {
         .write_stdin(l.message.clone())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["released"], true);
     assert_eq!(summary["group"], "list");
@@ -236,11 +297,19 @@ fn release_makes_the_message_readable_offline_and_by_openssl() {
     let plain = run_tool(
         "openssl",
         &[
-            "cms", "-decrypt", "-in", released_path.to_str().unwrap(), "-recip",
-            bob_cert.to_str().unwrap(), "-inkey", bob_key.to_str().unwrap(),
+            "cms",
+            "-decrypt",
+            "-in",
+            released_path.to_str().unwrap(),
+            "-recip",
+            bob_cert.to_str().unwrap(),
+            "-inkey",
+            bob_key.to_str().unwrap(),
         ],
     );
-    assert!(String::from_utf8_lossy(&plain).replace("\r\n", "\n").contains(BODY));
+    assert!(String::from_utf8_lossy(&plain)
+        .replace("\r\n", "\n")
+        .contains(BODY));
     // The original still needs the server: the copy is not for carol.
     let out = w.decrypt("carol", &released, &["--offline"]);
     assert_clean_failure(&out, 69);
@@ -268,7 +337,13 @@ fn failover_skips_a_dead_server_and_names_every_failure() {
     w.as_("bob")
         .args(["group", "join", "list", "--cert"])
         .arg(w.path("list.pem"))
-        .args(["--server", &dead_url, "--server", &l.server.url(), "--ca-file"])
+        .args([
+            "--server",
+            &dead_url,
+            "--server",
+            &l.server.url(),
+            "--ca-file",
+        ])
         .arg(w.path("tls/ca.pem"))
         .assert()
         .success();

@@ -12,7 +12,7 @@ use crate::cli::{printable, read_input, write_stdout, Ask};
 use sealpost::certs::{format_time, now, pem_encode};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
-use sealpost::group::store::{AuditRecord, MemberRecord, MemberSelector, SqliteStore, Store};
+use sealpost::group::store::{AuditRecord, MemberRecord, MemberSelector, Role, SqliteStore, Store};
 
 /// Where the group store is; shared by every server-side subcommand.
 #[derive(Debug, Args)]
@@ -139,6 +139,12 @@ pub struct AddMemberArgs {
     pub name: String,
     /// The member's certificate, PEM or DER (- for stdin)
     pub cert_file: PathBuf,
+    /// What the certificate may do: member (read the list's mail), sender
+    /// (deposit keys for it, read nothing), exploder (the list exploder: get
+    /// the member list and keys re-wrapped under the group secret, read
+    /// nothing)
+    #[arg(long, default_value = "member", value_parser = parse_role)]
+    pub role: Role,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Print the result as JSON
@@ -146,18 +152,23 @@ pub struct AddMemberArgs {
     pub json: bool,
 }
 
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("{text:?} is not a role: member, sender or exploder"))
+}
+
 fn member_json(m: &MemberRecord) -> serde_json::Value {
     json!({
         "address": m.address,
         "fingerprint": m.fingerprint,
         "added": format_time(m.added),
+        "role": m.role.as_str(),
     })
 }
 
 pub fn add_member(args: AddMemberArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     let data = read_input(&args.cert_file)?;
-    let (member, added) = admin::add_member(&store, &args.name, &data, now())?;
+    let (member, added) = admin::add_member(&store, &args.name, &data, args.role, now())?;
     if args.json {
         let mut value = member_json(&member);
         value["new"] = json!(added);
@@ -165,14 +176,15 @@ pub fn add_member(args: AddMemberArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     if added {
         ctx.note(format!(
-            "added {} ({}) to group {}",
+            "added {} ({}) to group {} as {}",
             printable(&member.address),
             member.fingerprint,
-            args.name
+            args.name,
+            member.role.as_str()
         ));
     } else {
         ctx.note(format!(
-            "{} ({}) already is a member of group {}",
+            "{} ({}) already is registered with group {}",
             printable(&member.address),
             member.fingerprint,
             args.name
@@ -227,6 +239,12 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
             args.name
         ));
     }
+    if !store.secrets(&args.name)?.is_empty() {
+        ctx.note(format!(
+            "the removed member may hold the current group secret: run `sealpost group rotate-secret {}` so that new mail is wrapped under one they do not have",
+            args.name
+        ));
+    }
     Ok(())
 }
 
@@ -250,8 +268,12 @@ pub fn members(args: MembersArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     let mut out = String::new();
     for m in &members {
+        let role = match m.role {
+            Role::Member => String::new(),
+            other => format!("  ({})", other.as_str()),
+        };
         out.push_str(&format!(
-            "{}  {}  added {}\n",
+            "{}  {}  added {}{role}\n",
             m.fingerprint,
             printable(&m.address),
             format_time(m.added)
@@ -283,6 +305,7 @@ fn audit_json(r: &AuditRecord) -> serde_json::Value {
         "fingerprint": r.member_fingerprint,
         "key_hash": r.key_hash,
         "outcome": r.outcome,
+        "op": r.op,
         "remote": r.remote,
         "nonce": r.nonce.map(hex::encode),
     })
@@ -303,8 +326,13 @@ pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
     let dash = |v: &Option<String>| v.as_deref().map(printable).unwrap_or_else(|| "-".into());
     let mut out = String::new();
     for r in &rows {
+        let op = if r.op == "release" {
+            String::new()
+        } else {
+            format!("{} ", r.op)
+        };
         out.push_str(&format!(
-            "{}  {:<14} {}  key {}  from {}\n",
+            "{}  {op}{:<14} {}  key {}  from {}\n",
             format_time(r.time),
             r.outcome,
             dash(&r.member_address),
@@ -313,4 +341,42 @@ pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     write_stdout(out.as_bytes(), false)
+}
+
+/// Issue a new group secret, for list mail re-wrapped by the exploder
+///
+/// The exploder (`sealpost explode --rewrap`) has each message's key wrapped
+/// under the group's current secret; members fetch the secrets once
+/// (`sealpost group secret fetch NAME`) and then read such mail offline.
+/// Run this after removing a member: new mail is then wrapped under a
+/// secret they never had. Older secrets are kept, so mail wrapped under them
+/// stays readable to those who hold them. Needs the server passphrase.
+#[derive(Debug, Args)]
+pub struct RotateSecretArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn rotate_secret(args: RotateSecretArgs, ctx: &Context) -> anyhow::Result<()> {
+    let store = args.store.open(ctx)?;
+    existing_group(&store, &args.name)?;
+    let passphrase = ctx.passphrase(Ask::Existing)?;
+    let secret =
+        admin::rotate_secret(&store, &args.name, passphrase, now(), &mut rand_core::OsRng)?;
+    if args.json {
+        return ctx.print_json(&json!({
+            "group": args.name,
+            "key_id": secret.id,
+            "created": format_time(secret.created),
+        }));
+    }
+    ctx.note(format!(
+        "group {} has a new secret, key id {}; members get it with `sealpost group secret fetch {}`",
+        args.name, secret.id, args.name
+    ));
+    Ok(())
 }

@@ -30,7 +30,9 @@ pub struct JoinArgs {
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
     /// A release server, https://HOST[:PORT]; repeat for failover, tried in order
-    #[arg(long = "server", value_name = "URL", required = true)]
+    /// (none: for an exploder whose members come from a file, or a list
+    /// re-encrypted by its exploder)
+    #[arg(long = "server", value_name = "URL")]
     pub servers: Vec<String>,
     /// Trust this CA (PEM) for the servers besides the system roots
     #[arg(long, value_name = "FILE")]

@@ -8,6 +8,7 @@ use super::Context;
 
 mod admin;
 mod join;
+mod secret;
 mod serve;
 
 /// Group keys for encrypted mailing lists, and the key release server
@@ -29,8 +30,10 @@ pub enum GroupCommand {
     RemoveMember(admin::RemoveMemberArgs),
     Members(admin::MembersArgs),
     Audit(admin::AuditArgs),
+    RotateSecret(admin::RotateSecretArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
+    Secret(secret::SecretArgs),
 }
 
 pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -41,7 +44,9 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::RemoveMember(a) => admin::remove_member(a, ctx),
         GroupCommand::Members(a) => admin::members(a, ctx),
         GroupCommand::Audit(a) => admin::audit(a, ctx),
+        GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
+        GroupCommand::Secret(a) => secret::run(a, ctx),
     }
 }
