@@ -3,6 +3,9 @@
 
 mod servers;
 
+#[path = "../support/group_server.rs"]
+mod group_server;
+
 mod accounts;
 mod client;
 mod discovery;
@@ -13,5 +16,6 @@ mod fetch;
 mod garbage;
 mod harness;
 mod kills;
+mod lists;
 mod relay;
 mod submit;
