@@ -435,3 +435,59 @@ fn a_recipient_added_later_opens_in_openssl() {
         assert_eq!(again.decrypt(&cek).unwrap(), MIME, "{what}");
     }
 }
+
+/// KEK entries (group secrets, key deposits) are AES key wrap as OpenSSL
+/// writes and reads them: `-secretkey` / `-secretkeyid`, both ways, for
+/// EnvelopedData (CBC) and AuthEnvelopedData (GCM).
+#[test]
+fn kek_entries_interoperate_with_openssl_secretkey() {
+    use sealpost::envelope::{assemble, kek_recipient};
+    let dir = tempfile::tempdir().unwrap();
+    let kek = [0x5au8; 32];
+    let kek_hex = hex::encode(kek);
+    // Our key references are DER; OpenSSL takes any identifier in hex.
+    let keyref = sealpost::release::keyref::KeyRef::new(
+        sealpost::release::keyref::KeyRefKind::GroupSecret,
+        "list",
+        [7; 16],
+    );
+    let id = keyref.to_der();
+    let id_hex = hex::encode(&id);
+    let plain = dir.path().join("plain.bin");
+    std::fs::write(&plain, MIME).unwrap();
+    let mut rng = StdRng::seed_from_u64(9);
+    for (cipher, openssl_cipher) in [
+        (ContentCipher::Aes256Cbc, "-aes-256-cbc"),
+        (ContentCipher::Aes256Gcm, "-aes-256-gcm"),
+    ] {
+        // Ours → OpenSSL.
+        let cek = ContentKey::generate(cipher, &mut rng).unwrap();
+        let content = cek.encrypt(MIME, &mut rng).unwrap();
+        let der = assemble(&content, vec![kek_recipient(&id, &kek, &cek).unwrap()]).unwrap();
+        let env_path = dir.path().join("ours.der");
+        std::fs::write(&env_path, &der).unwrap();
+        let out = openssl(&[
+            "cms", "-decrypt", "-binary", "-inform", "DER", "-in", path_str(&env_path),
+            "-secretkey", &kek_hex, "-secretkeyid", &id_hex,
+        ]);
+        assert_eq!(out, MIME, "{cipher}");
+
+        // OpenSSL → ours, through the same identifier.
+        let theirs = openssl(&[
+            "cms", "-encrypt", "-binary", openssl_cipher, "-outform", "DER", "-in",
+            path_str(&plain), "-secretkey", &kek_hex, "-secretkeyid", &id_hex,
+        ]);
+        let envelope = Envelope::parse(&theirs).unwrap();
+        let (index, kekri) = envelope.kek_entries().next().expect("a kek entry");
+        assert_eq!(kekri.kek_id.kek_identifier.as_bytes(), id.as_slice());
+        assert_eq!(
+            sealpost::release::keyref::KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes()),
+            Some(keyref.clone())
+        );
+        let cek = envelope.unwrap_kek(index, &kek).unwrap();
+        assert_eq!(envelope.decrypt(&cek).unwrap(), MIME, "{cipher}");
+        let mut wrong = kek;
+        wrong[31] ^= 1;
+        assert!(envelope.unwrap_kek(index, &wrong).is_err());
+    }
+}

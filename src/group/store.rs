@@ -794,6 +794,72 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("groups.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute_batch("PRAGMA user_version = 1").unwrap();
+            c.execute(
+                "INSERT INTO groups VALUES ('list', 'l@x', x'3000', 'sealed', 1)",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO members VALUES ('list', 'aa', 'a@x', x'01', 2)",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO audit (time, grp, outcome) VALUES (3, 'list', 'released')",
+                [],
+            )
+            .unwrap();
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
+        let m = store.member("list", "aa").unwrap().unwrap();
+        assert_eq!(m.role, Role::Member);
+        assert_eq!(store.audit("list", None).unwrap()[0].op, "release");
+        assert!(store.secrets("list").unwrap().is_empty());
+        assert!(store.vault().unwrap().is_none());
+        let version: i64 = store
+            .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn deposits_end_once_and_lose_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("g.sqlite3")).unwrap();
+        store.create_group(&group("list")).unwrap();
+        let deposit = |id: &str, expires| DepositRecord {
+            id: id.into(),
+            group: "list".into(),
+            depositor: "fp".into(),
+            readers: "\"members\"".into(),
+            created: 1,
+            expires,
+            sealed_kek: Some(vec![9; 40]),
+            state: DepositState::Live,
+            ended: None,
+        };
+        store.create_deposit(&deposit("a", None)).unwrap();
+        store.create_deposit(&deposit("b", Some(50))).unwrap();
+        assert!(store.create_deposit(&deposit("a", None)).is_err());
+        assert!(store.end_deposit("a", DepositState::Revoked, 10).unwrap());
+        assert!(!store.end_deposit("a", DepositState::Revoked, 11).unwrap());
+        let a = store.deposit("a").unwrap().unwrap();
+        assert_eq!((a.state, a.sealed_kek, a.ended), (DepositState::Revoked, None, Some(10)));
+        assert_eq!(store.expire_deposits(49).unwrap(), 0);
+        assert_eq!(store.expire_deposits(50).unwrap(), 1);
+        assert_eq!(store.deposit("b").unwrap().unwrap().state, DepositState::Expired);
+        assert!(store.deposit("c").unwrap().is_none());
+    }
+
+    #[test]
     fn refuses_a_store_readable_by_others() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("groups.sqlite3");

@@ -168,3 +168,31 @@ pub fn purpose(kind: &str, group: &str, id: &str) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::store::SqliteStore;
+    use rand_core::OsRng;
+
+    #[test]
+    fn one_vault_per_store_opened_only_by_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("g.sqlite3")).unwrap();
+        assert!(Vault::open(&store, "pw").unwrap().is_none());
+        let vault = Vault::open_or_create(&store, "pw", &mut OsRng).unwrap();
+        let sealed = vault.seal(b"deposit\0list\0a", b"secret bytes", &mut OsRng).unwrap();
+        // Created once: a second open_or_create opens the same vault.
+        let again = Vault::open_or_create(&store, "pw", &mut OsRng).unwrap();
+        assert_eq!(&again.unseal(b"deposit\0list\0a", &sealed).unwrap()[..], b"secret bytes");
+        // Bound to its purpose, and to the key.
+        assert!(again.unseal(b"deposit\0list\0b", &sealed).is_err());
+        let mut flipped = sealed.clone();
+        flipped[20] ^= 1;
+        assert!(again.unseal(b"deposit\0list\0a", &flipped).is_err());
+        let err = Vault::open(&store, "other").err().unwrap();
+        assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
+        assert!(Vault::open_or_create(&store, "other", &mut OsRng).is_err());
+        assert_eq!(purpose("a", "b", "c"), b"a\0b\0c");
+    }
+}
