@@ -467,15 +467,34 @@ fn kek_entries_interoperate_with_openssl_secretkey() {
         let env_path = dir.path().join("ours.der");
         std::fs::write(&env_path, &der).unwrap();
         let out = openssl(&[
-            "cms", "-decrypt", "-binary", "-inform", "DER", "-in", path_str(&env_path),
-            "-secretkey", &kek_hex, "-secretkeyid", &id_hex,
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            path_str(&env_path),
+            "-secretkey",
+            &kek_hex,
+            "-secretkeyid",
+            &id_hex,
         ]);
         assert_eq!(out, MIME, "{cipher}");
 
         // OpenSSL → ours, through the same identifier.
         let theirs = openssl(&[
-            "cms", "-encrypt", "-binary", openssl_cipher, "-outform", "DER", "-in",
-            path_str(&plain), "-secretkey", &kek_hex, "-secretkeyid", &id_hex,
+            "cms",
+            "-encrypt",
+            "-binary",
+            openssl_cipher,
+            "-outform",
+            "DER",
+            "-in",
+            path_str(&plain),
+            "-secretkey",
+            &kek_hex,
+            "-secretkeyid",
+            &id_hex,
         ]);
         let envelope = Envelope::parse(&theirs).unwrap();
         let (index, kekri) = envelope.kek_entries().next().expect("a kek entry");

@@ -657,8 +657,8 @@ mod tests {
     };
     use crate::group::admin::{self, NewGroup};
     use crate::group::store::SqliteStore;
-    use crate::release::client::{sign_call, sign_request};
     use crate::release::calls::{MembersPayload, SecretsPayload};
+    use crate::release::client::{sign_call, sign_request};
     use crate::release::protocol::ReleaseGrant;
 
     const PASS: &str = "server passphrase";
@@ -700,8 +700,7 @@ mod tests {
             bits: 2048,
             days: 30,
         };
-        let group =
-            admin::create_group(&*store, &spec, PASS, NOW as i64 - 10, &mut OsRng).unwrap();
+        let group = admin::create_group(&*store, &spec, PASS, NOW as i64 - 10, &mut OsRng).unwrap();
         for (name, role) in [
             ("bob", Role::Member),
             ("carol", Role::Member),
@@ -785,10 +784,22 @@ mod tests {
         let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
         let entry = w.group_entry(&cek);
         // Only members get keys released; the exploder and the sender never do.
-        assert_eq!(granted_key(&w.release(&bob, &entry, NOW), &bob), cek.bytes());
-        assert_eq!(refused(&w.release(&erin, &entry, NOW)), Some(RefusalCode::NotAuthorized));
-        assert_eq!(refused(&w.release(&alice, &entry, NOW)), Some(RefusalCode::NotAuthorized));
-        assert_eq!(refused(&w.release(&dave, &entry, NOW)), Some(RefusalCode::NotMember));
+        assert_eq!(
+            granted_key(&w.release(&bob, &entry, NOW), &bob),
+            cek.bytes()
+        );
+        assert_eq!(
+            refused(&w.release(&erin, &entry, NOW)),
+            Some(RefusalCode::NotAuthorized)
+        );
+        assert_eq!(
+            refused(&w.release(&alice, &entry, NOW)),
+            Some(RefusalCode::NotAuthorized)
+        );
+        assert_eq!(
+            refused(&w.release(&dave, &entry, NOW)),
+            Some(RefusalCode::NotMember)
+        );
 
         // The member list is for the exploder alone, and lists members only.
         let a = w.call(Op::Members, &erin, &MembersPayload {}, NOW);
@@ -822,7 +833,9 @@ mod tests {
         assert_eq!(w.call(Op::Deposit, &bob, &deposit, NOW).status, 200);
         // Every call is audited under its operation.
         let rows = w.store.audit("list", None).unwrap();
-        assert!(rows.iter().any(|r| r.op == "members" && r.outcome == RELEASED));
+        assert!(rows
+            .iter()
+            .any(|r| r.op == "members" && r.outcome == RELEASED));
         assert!(rows
             .iter()
             .any(|r| r.op == "deposit" && r.outcome == "not_authorized"));
@@ -845,7 +858,8 @@ mod tests {
         let a = w.call(Op::Rewrap, &erin, &rewrap, NOW);
         assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
         let rewrapped: RewrapAnswer = serde_json::from_slice(&a.body).unwrap();
-        let RecipientInfo::Kekri(kekri) = RecipientInfo::from_der(&rewrapped.recipient_info).unwrap()
+        let RecipientInfo::Kekri(kekri) =
+            RecipientInfo::from_der(&rewrapped.recipient_info).unwrap()
         else {
             panic!("not a kek entry");
         };
@@ -862,8 +876,8 @@ mod tests {
         let opened = unwrap_kekri_bytes(&kekri, &secret).unwrap();
         assert_eq!(&opened[..], cek.bytes());
         // Another certificate's entry, or a broken one.
-        let other = key_trans_recipient(&who("carol").cert, &cek, Default::default(), &mut OsRng)
-            .unwrap();
+        let other =
+            key_trans_recipient(&who("carol").cert, &cek, Default::default(), &mut OsRng).unwrap();
         let a = w.call(
             Op::Rewrap,
             &erin,
@@ -900,14 +914,23 @@ mod tests {
 
     /// The sender's side of a deposit: the key-encryption key, and the
     /// message's entry made with it.
-    fn deposit(w: &World, by: &Who, readers: Readers, expires: Option<u64>) -> (String, RecipientInfo, ContentKey) {
+    fn deposit(
+        w: &World,
+        by: &Who,
+        readers: Readers,
+        expires: Option<u64>,
+    ) -> (String, RecipientInfo, ContentKey) {
         let a = w.call(Op::Deposit, by, &DepositPayload { readers, expires }, NOW);
         assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
         let answer: DepositAnswer = serde_json::from_slice(&a.body).unwrap();
         let key = RecipientInfo::from_der(&answer.key).unwrap();
         let kek = unwrap_key_bytes(&key, &by.cert, &by.key, KEK_LEN, &mut OsRng).unwrap();
         let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
-        let keyref = KeyRef::new(KeyRefKind::Deposit, "list", parse_id(&answer.deposit_id).unwrap());
+        let keyref = KeyRef::new(
+            KeyRefKind::Deposit,
+            "list",
+            parse_id(&answer.deposit_id).unwrap(),
+        );
         let entry = kek_recipient(&keyref.to_der(), &kek, &cek).unwrap();
         (answer.deposit_id, entry, cek)
     }
@@ -920,10 +943,22 @@ mod tests {
 
         // Readers by certificate: bob, and the depositor; carol is a member but not a reader.
         let (id, entry, cek) = deposit(&w, &alice, Readers::Certificates(vec![bob_fp]), None);
-        assert_eq!(granted_key(&w.release(&bob, &entry, NOW), &bob), cek.bytes());
-        assert_eq!(granted_key(&w.release(&alice, &entry, NOW), &alice), cek.bytes());
-        assert_eq!(refused(&w.release(&carol, &entry, NOW)), Some(RefusalCode::NotMember));
-        assert_eq!(refused(&w.release(&dave, &entry, NOW)), Some(RefusalCode::NotMember));
+        assert_eq!(
+            granted_key(&w.release(&bob, &entry, NOW), &bob),
+            cek.bytes()
+        );
+        assert_eq!(
+            granted_key(&w.release(&alice, &entry, NOW), &alice),
+            cek.bytes()
+        );
+        assert_eq!(
+            refused(&w.release(&carol, &entry, NOW)),
+            Some(RefusalCode::NotMember)
+        );
+        assert_eq!(
+            refused(&w.release(&dave, &entry, NOW)),
+            Some(RefusalCode::NotMember)
+        );
         // Only the depositor revokes; then nobody reads, and again is a no-op.
         let revoke = RevokePayload { deposit_id: id };
         assert_eq!(
@@ -931,26 +966,49 @@ mod tests {
             Some(RefusalCode::NotAuthorized)
         );
         let a = w.call(Op::Revoke, &alice, &revoke, NOW);
-        assert!(serde_json::from_slice::<RevokeAnswer>(&a.body).unwrap().revoked);
+        assert!(
+            serde_json::from_slice::<RevokeAnswer>(&a.body)
+                .unwrap()
+                .revoked
+        );
         let a = w.call(Op::Revoke, &alice, &revoke, NOW);
-        assert!(!serde_json::from_slice::<RevokeAnswer>(&a.body).unwrap().revoked);
+        assert!(
+            !serde_json::from_slice::<RevokeAnswer>(&a.body)
+                .unwrap()
+                .revoked
+        );
         for by in [&bob, &alice] {
-            assert_eq!(refused(&w.release(by, &entry, NOW)), Some(RefusalCode::Revoked));
+            assert_eq!(
+                refused(&w.release(by, &entry, NOW)),
+                Some(RefusalCode::Revoked)
+            );
         }
         let gone = w.store.deposit(&revoke.deposit_id).unwrap().unwrap();
         assert_eq!(gone.sealed_kek, None, "the revoked key is deleted");
 
         // Readers = members, with an expiry.
         let (id, entry, cek) = deposit(&w, &alice, Readers::Members, Some(NOW + 60));
-        assert_eq!(granted_key(&w.release(&carol, &entry, NOW + 59), &carol), cek.bytes());
-        assert_eq!(refused(&w.release(&dave, &entry, NOW)), Some(RefusalCode::NotMember));
-        assert_eq!(refused(&w.release(&carol, &entry, NOW + 60)), Some(RefusalCode::Expired));
+        assert_eq!(
+            granted_key(&w.release(&carol, &entry, NOW + 59), &carol),
+            cek.bytes()
+        );
+        assert_eq!(
+            refused(&w.release(&dave, &entry, NOW)),
+            Some(RefusalCode::NotMember)
+        );
+        assert_eq!(
+            refused(&w.release(&carol, &entry, NOW + 60)),
+            Some(RefusalCode::Expired)
+        );
         assert_eq!(w.store.deposit(&id).unwrap().unwrap().sealed_kek, None);
         // The purge deletes expired keys without a request.
         let (id, _, _) = deposit(&w, &alice, Readers::Members, Some(NOW + 5));
         assert_eq!(w.service.purge_expired(NOW + 4).unwrap(), 0);
         assert_eq!(w.service.purge_expired(NOW + 5).unwrap(), 1);
-        assert_eq!(w.store.deposit(&id).unwrap().unwrap().state, DepositState::Expired);
+        assert_eq!(
+            w.store.deposit(&id).unwrap().unwrap().state,
+            DepositState::Expired
+        );
 
         // Bad deposits and bad references.
         for bad in [
@@ -973,7 +1031,9 @@ mod tests {
             );
         }
         let (_, entry, _) = deposit(&w, &alice, Readers::Members, None);
-        let RecipientInfo::Kekri(mut kekri) = entry else { panic!() };
+        let RecipientInfo::Kekri(mut kekri) = entry else {
+            panic!()
+        };
         let unknown = KeyRef::new(KeyRefKind::Deposit, "list", [0; KEY_ID_LEN]);
         kekri.kek_id.kek_identifier = der::asn1::OctetString::new(unknown.to_der()).unwrap();
         assert_eq!(

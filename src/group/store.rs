@@ -852,10 +852,16 @@ mod tests {
         assert!(store.end_deposit("a", DepositState::Revoked, 10).unwrap());
         assert!(!store.end_deposit("a", DepositState::Revoked, 11).unwrap());
         let a = store.deposit("a").unwrap().unwrap();
-        assert_eq!((a.state, a.sealed_kek, a.ended), (DepositState::Revoked, None, Some(10)));
+        assert_eq!(
+            (a.state, a.sealed_kek, a.ended),
+            (DepositState::Revoked, None, Some(10))
+        );
         assert_eq!(store.expire_deposits(49).unwrap(), 0);
         assert_eq!(store.expire_deposits(50).unwrap(), 1);
-        assert_eq!(store.deposit("b").unwrap().unwrap().state, DepositState::Expired);
+        assert_eq!(
+            store.deposit("b").unwrap().unwrap().state,
+            DepositState::Expired
+        );
         assert!(store.deposit("c").unwrap().is_none());
     }
 

@@ -181,10 +181,15 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("g.sqlite3")).unwrap();
         assert!(Vault::open(&store, "pw").unwrap().is_none());
         let vault = Vault::open_or_create(&store, "pw", &mut OsRng).unwrap();
-        let sealed = vault.seal(b"deposit\0list\0a", b"secret bytes", &mut OsRng).unwrap();
+        let sealed = vault
+            .seal(b"deposit\0list\0a", b"secret bytes", &mut OsRng)
+            .unwrap();
         // Created once: a second open_or_create opens the same vault.
         let again = Vault::open_or_create(&store, "pw", &mut OsRng).unwrap();
-        assert_eq!(&again.unseal(b"deposit\0list\0a", &sealed).unwrap()[..], b"secret bytes");
+        assert_eq!(
+            &again.unseal(b"deposit\0list\0a", &sealed).unwrap()[..],
+            b"secret bytes"
+        );
         // Bound to its purpose, and to the key.
         assert!(again.unseal(b"deposit\0list\0b", &sealed).is_err());
         let mut flipped = sealed.clone();

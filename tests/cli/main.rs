@@ -10,6 +10,7 @@ mod inspect;
 mod interop;
 mod key;
 mod large;
+mod lists;
 mod release;
 mod tamper;
 mod world;

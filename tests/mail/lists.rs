@@ -370,6 +370,23 @@ fn relay_mode_members_read_through_the_server_and_a_removed_member_is_refused() 
         copies.push(copy);
     }
     l.assert_exploder_cannot_read(&copies[0]);
+    // The same message exploded again (an MTA retrying the pipe) queues nothing.
+    let first = l.exploded.iter().next().unwrap().clone();
+    let again = ok(
+        output(
+            l.exploder
+                .cmd()
+                .args(["--json", "explode", "--group", "relay", "--submit", "mail"])
+                .arg(&first),
+        ),
+        "explode again",
+    );
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (again["queued"].as_u64(), again["already_queued"].as_u64()),
+        (Some(0), Some(3)),
+        "{again}"
+    );
 
     l.remove(2);
     l.send(SECOND, &["--no-self"]);
