@@ -31,6 +31,9 @@ _sealpost() {
             sealpost,encrypt)
                 cmd="sealpost__subcmd__encrypt"
                 ;;
+            sealpost,explode)
+                cmd="sealpost__subcmd__explode"
+                ;;
             sealpost,fetch)
                 cmd="sealpost__subcmd__fetch"
                 ;;
@@ -54,6 +57,9 @@ _sealpost() {
                 ;;
             sealpost,release)
                 cmd="sealpost__subcmd__release"
+                ;;
+            sealpost,revoke)
+                cmd="sealpost__subcmd__revoke"
                 ;;
             sealpost,submit)
                 cmd="sealpost__subcmd__submit"
@@ -136,6 +142,12 @@ _sealpost() {
             sealpost__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group,rotate-secret)
+                cmd="sealpost__subcmd__group__subcmd__rotate__subcmd__secret"
+                ;;
+            sealpost__subcmd__group,secret)
+                cmd="sealpost__subcmd__group__subcmd__secret"
+                ;;
             sealpost__subcmd__group,serve)
                 cmd="sealpost__subcmd__group__subcmd__serve"
                 ;;
@@ -163,8 +175,38 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group__subcmd__help,rotate-secret)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret"
+                ;;
+            sealpost__subcmd__group__subcmd__help,secret)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret"
+                ;;
             sealpost__subcmd__group__subcmd__help,serve)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__serve"
+                ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__secret,fetch)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__secret,list)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__list"
+                ;;
+            sealpost__subcmd__group__subcmd__secret,fetch)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__secret,help)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__secret,list)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__list"
+                ;;
+            sealpost__subcmd__group__subcmd__secret__subcmd__help,fetch)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__secret__subcmd__help,help)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__secret__subcmd__help,list)
+                cmd="sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__list"
                 ;;
             sealpost__subcmd__help,account)
                 cmd="sealpost__subcmd__help__subcmd__account"
@@ -180,6 +222,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help,encrypt)
                 cmd="sealpost__subcmd__help__subcmd__encrypt"
+                ;;
+            sealpost__subcmd__help,explode)
+                cmd="sealpost__subcmd__help__subcmd__explode"
                 ;;
             sealpost__subcmd__help,fetch)
                 cmd="sealpost__subcmd__help__subcmd__fetch"
@@ -204,6 +249,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help,release)
                 cmd="sealpost__subcmd__help__subcmd__release"
+                ;;
+            sealpost__subcmd__help,revoke)
+                cmd="sealpost__subcmd__help__subcmd__revoke"
                 ;;
             sealpost__subcmd__help,submit)
                 cmd="sealpost__subcmd__help__subcmd__submit"
@@ -250,8 +298,20 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__help__subcmd__group,rotate-secret)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret"
+                ;;
+            sealpost__subcmd__help__subcmd__group,secret)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret"
+                ;;
             sealpost__subcmd__help__subcmd__group,serve)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__secret,fetch)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__fetch"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__secret,list)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__list"
                 ;;
             sealpost__subcmd__help__subcmd__key,export)
                 cmd="sealpost__subcmd__help__subcmd__key__subcmd__export"
@@ -344,7 +404,7 @@ _sealpost() {
 
     case "${cmd}" in
         sealpost)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -902,7 +962,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__encrypt)
-            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --outdir --eml --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --outdir --eml --deposit --readers --expires --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +989,80 @@ _sealpost() {
                     return 0
                     ;;
                 --outdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deposit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --readers)
+                    COMPREPLY=($(compgen -W "members recipients" -- "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__explode)
+            opts="-o -q -v -h -V --group --members --rewrap --reencrypt --pass-through --from --submit --output --timeout --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --members)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --submit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-fd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1024,7 +1158,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit serve join help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,12 +1184,16 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__add__subcmd__member)
-            opts="-q -v -h -V --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --role --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1186,7 +1324,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert add-member remove-member members audit serve join help"
+            opts="create cert add-member remove-member members audit rotate-secret serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1300,6 +1438,62 @@ _sealpost() {
         sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__secret)
+            opts="fetch list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1431,6 +1625,170 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__rotate__subcmd__secret)
+            opts="-q -v -h -V --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version fetch list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__fetch)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__help)
+            opts="fetch list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__secret__subcmd__list)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__serve)
             opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --idle-timeout --store --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1490,7 +1848,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help)
-            opts="key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help"
+            opts="key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1671,6 +2029,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__help__subcmd__explode)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1700,7 +2072,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert add-member remove-member members audit serve join"
+            opts="create cert add-member remove-member members audit rotate-secret serve join secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1800,6 +2172,62 @@ _sealpost() {
         sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__secret)
+            opts="fetch list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1994,6 +2422,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__release)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2546,6 +2988,32 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__revoke)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

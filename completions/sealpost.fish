@@ -44,6 +44,8 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "outbox" -d 'Show,
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "group" -d 'Group keys for encrypted mailing lists, and the key release server'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "release" -d 'Ask the group server for a message\'s key and add an entry for your own key'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "revoke" -d 'Delete a message\'s deposited key at the group server: nobody can read it afterwards'
+complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "explode" -d 'Send a message to a mailing list\'s members, one copy per member'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -187,6 +189,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l key-transp
 pkcs1\t'RSAES-PKCS1-v1_5'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s o -l output -d 'Write the Batch SMTP stream (or with --eml, the message) to FILE instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l outdir -d 'Write one .eml file per envelope and manifest.json into DIR' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l deposit -d 'Deposit the message\'s key at the server of GROUP (a joined group) instead of wrapping it to certificates: each reader\'s `sealpost decrypt` asks the server, which checks who they are (and that the deposit has not expired) before it releases the key; `sealpost revoke` deletes it. The copies carry one entry naming the deposit (no reader), AES-256-GCM, and no sender copy: the sender reads like the others' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l readers -d 'With --deposit: who may read: the group\'s members at the time they ask, or each envelope\'s own recipients (one deposit per envelope)' -r -f -a "members\t'Whoever is a member of the group when they ask'
+recipients\t'The envelope\'s own recipients, by their certificates'"
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l expires -d 'With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody can read the message afterwards' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
@@ -358,23 +364,25 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s q -l quiet -
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -l json -d 'Machine-readable JSON on stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "members" -d 'List a group\'s members'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit serve join help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "members" -d 'List a group\'s members'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "secret" -d 'Group secrets: read list mail the exploder re-wrapped, offline'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l email -d 'The list\'s address, which senders write to' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l bits -d 'RSA key size' -r -f -a "2048\t''
 3072\t''
@@ -399,6 +407,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l role -d 'What the certificate may do: member (read the list\'s mail), sender (deposit keys for it, read nothing), exploder (the list exploder: get the member list and keys re-wrapped under the group secret, read nothing)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -437,6 +446,15 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l listen -d 'Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l tls-cert -d 'The server\'s TLS certificate chain (PEM)' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l tls-key -d 'The TLS certificate\'s private key (PEM, unencrypted)' -r -F
@@ -454,7 +472,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l cert -d 'The group certificate (PEM or DER; - for stdin), as `sealpost group cert` prints it' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l server -d 'A release server, https://HOST[:PORT]; repeat for failover, tried in order' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l server -d 'A release server, https://HOST[:PORT]; repeat for failover, tried in order (none: for an exploder whose members come from a file, or a list re-encrypted by its exploder)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l ca-file -d 'Trust this CA (PEM) for the servers besides the system roots' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l as -d 'The own identity (address or fingerprint prefix) that is the member [default: the only one]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -465,14 +483,27 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -f -a "fetch" -d 'Fetch a joined group\'s secrets from its server (membership is checked)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -f -a "list" -d 'List the ids of a group\'s secrets this keystore holds'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a group: a key pair and a self-signed group certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "cert" -d 'Print a group\'s certificate (PEM), for senders and members'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "members" -d 'List a group\'s members'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "secret" -d 'Group secrets: read list mail the exploder re-wrapped, offline'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s o -l output -d 'Write the message to FILE (atomically; may be the input) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -483,6 +514,33 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s q -l quiet
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l group -d 'The group (joined as its exploder)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l members -d 'Member addresses from FILE instead of the group server' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l from -d 'MAIL FROM of the copies [default: the list address]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l submit -d 'Queue the copies in the outbox and send them through ACCOUNT' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s o -l output -d 'Write the Batch SMTP stream to FILE instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l timeout -d 'With --submit: seconds to wait for a connection or a reply' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-file -d 'Read the account password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-fd -d 'Read the account password from file descriptor N' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l rewrap -d 'Add the message key wrapped under the group\'s current secret'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l reencrypt -d 'Decrypt with the list\'s own key and encrypt again for each member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l pass-through -d 'Forward a message not encrypted to the group unchanged instead of refusing it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -492,20 +550,22 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "group" -d 'Group keys for encrypted mailing lists, and the key release server'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "release" -d 'Ask the group server for a message\'s key and add an entry for your own key'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "key" -d 'Manage your own keys and certificates (identities)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "cert" -d 'Manage correspondents\' certificates'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "compose" -d 'Compose an RFC 5322 / MIME message and write it to stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "encrypt" -d 'Encrypt a message as S/MIME, keeping Bcc recipients private'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "decrypt" -d 'Decrypt an S/MIME message'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "inspect" -d 'Show what an S/MIME message reveals without decrypting it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "account" -d 'Manage mail accounts (submission and fetch servers)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "submit" -d 'Send messages through the account\'s submission server, via the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "outbox" -d 'Show, retry or remove what waits in the outbox'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "fetch" -d 'Download new mail into a local Maildir, losing and doubling nothing'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "group" -d 'Group keys for encrypted mailing lists, and the key release server'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "release" -d 'Ask the group server for a message\'s key and add an entry for your own key'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "revoke" -d 'Delete a message\'s deposited key at the group server: nobody can read it afterwards'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "explode" -d 'Send a message to a mailing list\'s members, one copy per member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
@@ -527,5 +587,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "members" -d 'List a group\'s members'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "secret" -d 'Group secrets: read list mail the exploder re-wrapped, offline'

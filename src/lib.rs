@@ -33,8 +33,9 @@
 //! | `maildir`   | durable Maildir delivery with stable, idempotent names       | `fsutil`                 |
 //! | `fetch`     | IMAP/POP3 clients over rustls, UID/UIDL journal, resumable sync | `account`, `maildir` |
 //! | `http`      | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)  | —                        |
-//! | `release`   | key release protocol (signed requests, grants, refusals) and its HTTPS client | `envelope`, `http` |
-//! | `group`     | the group server: store (SQLite), release checks, HTTPS service, audit | `release`, `privkey` |
+//! | `release`   | key release protocol and signed calls, key references, its HTTPS client, joined groups, held secrets | `envelope`, `http` |
+//! | `group`     | the group server: store (SQLite), vault, release checks and calls, HTTPS service, audit | `release`, `privkey` |
+//! | `explode`   | the list exploder's decisions: list mail or not, member files, one copy per member | `envelope`, `release` |
 //!
 //! Nothing below `keystore` knows where files live; nothing in the library
 //! knows about the terminal.
