@@ -74,15 +74,21 @@ fn to_file(mut c: Command, out: &Path) -> Command {
     c
 }
 
-fn print_row(label: &str, cost: Cost, bytes: u64, reference: Option<Cost>) {
+/// One row; `envelopes` is false for `cat`, which makes none.
+fn print_row(label: &str, cost: Cost, bytes: u64, envelopes: bool, reference: Option<Cost>) {
     let ratio = reference
         .map(|r| format!("{:.2}x", r.wall.as_secs_f64() / cost.wall.as_secs_f64()))
         .unwrap_or_else(|| "ref".into());
+    let rate = if envelopes {
+        format!("{:.0}/s", MEMBERS as f64 / cost.wall.as_secs_f64())
+    } else {
+        "-".into()
+    };
     println!(
-        "{:<44} {:>8.3}s {:>9.0}/s {:>8.1} MB {:>9.1} MB {:>8}",
+        "{:<44} {:>8.3}s {:>11} {:>8.1} MB {:>9.1} MB {:>8}",
         label,
         cost.wall.as_secs_f64(),
-        MEMBERS as f64 / cost.wall.as_secs_f64(),
+        rate,
         cost.peak_rss as f64 / 1e6,
         bytes as f64 / 1e6,
         ratio
@@ -234,6 +240,6 @@ fn main() {
             .arg(&encrypted)
             .stdout(Stdio::null());
         let cost = run(&mut c);
-        print_row(label, cost, 0, None);
+        print_row(label, cost, 0, true, None);
     }
 }
