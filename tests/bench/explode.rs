@@ -222,9 +222,10 @@ fn main() {
             &format!("cat of the same {:.0} MB", bytes as f64 / 1e6),
             reference,
             bytes,
+            false,
             None,
         );
-        print_row(label, cost, bytes, Some(reference));
+        print_row(label, cost, bytes, true, Some(reference));
     }
     // One run of each writing to /dev/null: the work without the disk.
     for (label, extra) in [
