@@ -180,7 +180,6 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
         wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>),
         &mut rand_core::OsRng,
     )?;
-    drop(wrap);
     for (addr, why) in &result.skipped {
         ctx.warn(format!("left out {addr}: {why}"));
     }
@@ -653,7 +652,6 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
         };
         (result, vec![file; count])
     };
-    drop(wrap);
     finish_report(
         ctx,
         &result.envelopes,

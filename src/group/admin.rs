@@ -199,30 +199,6 @@ pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_times() {
-        for good in ["list", "a", "dev-team.2", "x_y"] {
-            assert!(validate_name(good).is_ok(), "{good}");
-        }
-        for bad in ["", "List", "-x", ".x", "a/b", "a b", &"x".repeat(65)] {
-            assert!(validate_name(bad).is_err(), "{bad}");
-        }
-        assert_eq!(parse_since("1h", 10_000).unwrap(), 6_400);
-        assert_eq!(parse_since("30m", 10_000).unwrap(), 8_200);
-        assert_eq!(
-            parse_since("2026-01-01T00:00:00Z", 0).unwrap(),
-            1_767_225_600
-        );
-        for bad in ["", "h", "1w", "yesterday", "-1h"] {
-            assert!(parse_since(bad, 0).is_err(), "{bad}");
-        }
-    }
-}
-
 /// The vault purpose of a group secret.
 pub fn secret_purpose(group: &str, id: &str) -> Vec<u8> {
     purpose("group-secret", group, id)
@@ -274,4 +250,28 @@ fn check_passphrase(group: &GroupRecord, passphrase: &str) -> anyhow::Result<()>
             "use the passphrase the group server was set up with",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_times() {
+        for good in ["list", "a", "dev-team.2", "x_y"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "List", "-x", ".x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_since("1h", 10_000).unwrap(), 6_400);
+        assert_eq!(parse_since("30m", 10_000).unwrap(), 8_200);
+        assert_eq!(
+            parse_since("2026-01-01T00:00:00Z", 0).unwrap(),
+            1_767_225_600
+        );
+        for bad in ["", "h", "1w", "yesterday", "-1h"] {
+            assert!(parse_since(bad, 0).is_err(), "{bad}");
+        }
+    }
 }
