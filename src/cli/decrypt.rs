@@ -210,21 +210,8 @@ impl KeystoreKeys<'_> {
         group: &JoinedGroup,
         entry_der: &[u8],
     ) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-        let entry = <cms::enveloped_data::RecipientInfo as der::Decode>::from_der(entry_der)
-            .map_err(|_| {
-                fail(
-                    Exit::DataErr,
-                    format!("a stored secret of group {} is damaged", group.name),
-                )
-            })?;
         let (member, key) = self.member_of(group)?;
-        sealpost::envelope::unwrap_key_bytes(
-            &entry,
-            &member.cert.cert,
-            &key,
-            sealpost::envelope::KEK_LEN,
-            &mut rand_core::OsRng,
-        )
+        sealpost::release::secrets::open_secret(entry_der, &member.cert.cert, &key)
     }
 }
 

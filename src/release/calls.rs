@@ -24,7 +24,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Malformed, NONCE_LEN, SIGNATURE_ALGORITHM, VERSION};
+use super::protocol::{
+    check_common, push_field, Malformed, NONCE_LEN, SIGNATURE_ALGORITHM, VERSION,
+};
 
 /// Domain separation for the signed encoding of calls.
 pub const CALL_DOMAIN: &[u8] = b"sealpost group call v1\0";
@@ -102,12 +104,6 @@ struct CallJson {
     signature: String,
 }
 
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    // Bounded by the request size limit, far below u32::MAX.
-    out.extend_from_slice(&(field.len() as u32).to_be_bytes());
-    out.extend_from_slice(field);
-}
-
 impl SignedCall {
     /// The exact bytes the caller signs and the server verifies.
     pub fn signed_bytes(&self) -> Vec<u8> {
@@ -144,12 +140,6 @@ impl SignedCall {
     pub fn from_json(op: Op, body: &[u8]) -> Result<SignedCall, Malformed> {
         let json: CallJson = serde_json::from_slice(body)
             .map_err(|e| Malformed(format!("not a {} call: {e}", op.as_str())))?;
-        if json.version != VERSION {
-            return Err(Malformed(format!(
-                "unsupported protocol version {}",
-                json.version
-            )));
-        }
         if json.op != op.as_str() {
             return Err(Malformed(format!(
                 "the body is a {:?} call, sent to {}",
@@ -157,18 +147,12 @@ impl SignedCall {
                 op.path()
             )));
         }
-        if json.signature_algorithm != SIGNATURE_ALGORITHM {
-            return Err(Malformed(format!(
-                "unsupported signature algorithm {:?}",
-                json.signature_algorithm
-            )));
-        }
-        if json.group.is_empty() {
-            return Err(Malformed("group name is empty".into()));
-        }
-        let nonce: [u8; NONCE_LEN] = decode("nonce", &json.nonce)?
-            .try_into()
-            .map_err(|_| Malformed(format!("nonce must be {NONCE_LEN} bytes")))?;
+        let nonce = check_common(
+            json.version,
+            &json.signature_algorithm,
+            &json.group,
+            &json.nonce,
+        )?;
         Ok(SignedCall {
             op,
             group: json.group,
@@ -187,10 +171,7 @@ impl SignedCall {
     }
 }
 
-fn decode(what: &str, text: &str) -> Result<Vec<u8>, Malformed> {
-    B64.decode(text)
-        .map_err(|_| Malformed(format!("{what} is not valid base64")))
-}
+use super::protocol::decode_base64 as decode;
 
 /// Serde for byte fields as standard base64 strings.
 pub mod base64_bytes {

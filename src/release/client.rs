@@ -105,11 +105,7 @@ pub fn sign_request(
         nonce,
         signature: Vec::new(),
     };
-    let signer = BlindedSigningKey::<Sha256>::new(key.clone());
-    let signature = signer
-        .try_sign_with_rng(rng, &request.signed_bytes())
-        .map_err(|_| fail(Exit::Software, "cannot sign the release request"))?;
-    request.signature = signature.to_vec();
+    request.signature = sign(key, &request.signed_bytes(), rng)?;
     Ok(request)
 }
 
@@ -134,12 +130,17 @@ pub fn sign_call(
         nonce,
         signature: Vec::new(),
     };
+    call.signature = sign(key, &call.signed_bytes(), rng)?;
+    Ok(call)
+}
+
+/// RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) over `bytes`.
+fn sign(key: &RsaPrivateKey, bytes: &[u8], rng: &mut impl CryptoRngCore) -> Result<Vec<u8>> {
     let signer = BlindedSigningKey::<Sha256>::new(key.clone());
     let signature = signer
-        .try_sign_with_rng(rng, &call.signed_bytes())
+        .try_sign_with_rng(rng, bytes)
         .map_err(|_| fail(Exit::Software, "cannot sign the request"))?;
-    call.signature = signature.to_vec();
-    Ok(call)
+    Ok(signature.to_vec())
 }
 
 /// What one server said to a call: the answer's JSON, or a refusal.

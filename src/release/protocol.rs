@@ -89,7 +89,7 @@ impl fmt::Display for Malformed {
     }
 }
 
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+pub(crate) fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     // Fields are bounded by MAX_REQUEST_BODY, far below u32::MAX.
     out.extend_from_slice(&(field.len() as u32).to_be_bytes());
     out.extend_from_slice(field);
@@ -127,28 +127,13 @@ impl ReleaseRequest {
     pub fn from_json(body: &[u8]) -> Result<Self, Malformed> {
         let json: RequestJson = serde_json::from_slice(body)
             .map_err(|e| Malformed(format!("not a release request: {e}")))?;
-        if json.version != VERSION {
-            return Err(Malformed(format!(
-                "unsupported protocol version {}",
-                json.version
-            )));
-        }
-        if json.signature_algorithm != SIGNATURE_ALGORITHM {
-            return Err(Malformed(format!(
-                "unsupported signature algorithm {:?}",
-                json.signature_algorithm
-            )));
-        }
-        let decode = |what: &str, text: &str| {
-            B64.decode(text)
-                .map_err(|_| Malformed(format!("{what} is not valid base64")))
-        };
-        let nonce: [u8; NONCE_LEN] = decode("nonce", &json.nonce)?
-            .try_into()
-            .map_err(|_| Malformed(format!("nonce must be {NONCE_LEN} bytes")))?;
-        if json.group.is_empty() {
-            return Err(Malformed("group name is empty".into()));
-        }
+        let nonce = check_common(
+            json.version,
+            &json.signature_algorithm,
+            &json.group,
+            &json.nonce,
+        )?;
+        let decode = decode_base64;
         Ok(Self {
             group: json.group,
             recipient_info: decode("recipient_info", &json.recipient_info)?,
@@ -165,6 +150,36 @@ impl ReleaseRequest {
     pub fn key_hash(&self) -> String {
         key_hash(&self.recipient_info)
     }
+}
+
+/// The checks every signed request's envelope gets: protocol version,
+/// signature algorithm, a group name, a nonce of the right length (returned).
+pub(crate) fn check_common(
+    version: u32,
+    signature_algorithm: &str,
+    group: &str,
+    nonce: &str,
+) -> Result<[u8; NONCE_LEN], Malformed> {
+    if version != VERSION {
+        return Err(Malformed(format!("unsupported protocol version {version}")));
+    }
+    if signature_algorithm != SIGNATURE_ALGORITHM {
+        return Err(Malformed(format!(
+            "unsupported signature algorithm {signature_algorithm:?}"
+        )));
+    }
+    if group.is_empty() {
+        return Err(Malformed("group name is empty".into()));
+    }
+    decode_base64("nonce", nonce)?
+        .try_into()
+        .map_err(|_| Malformed(format!("nonce must be {NONCE_LEN} bytes")))
+}
+
+/// Standard base64, or why `what` is not.
+pub(crate) fn decode_base64(what: &str, text: &str) -> Result<Vec<u8>, Malformed> {
+    B64.decode(text)
+        .map_err(|_| Malformed(format!("{what} is not valid base64")))
 }
 
 /// See [`ReleaseRequest::signed_bytes`].

@@ -48,6 +48,24 @@ fn read_dir_names(dir: &Path, suffix: &str) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
+/// Opens a held secret (an entry wrapping it to the member's certificate,
+/// as the server sent it) with the member's key.
+pub fn open_secret(
+    entry_der: &[u8],
+    cert: &x509_cert::Certificate,
+    key: &rsa::RsaPrivateKey,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let entry = <cms::enveloped_data::RecipientInfo as der::Decode>::from_der(entry_der)
+        .map_err(|_| fail(Exit::DataErr, "a group secret's entry is malformed"))?;
+    crate::envelope::unwrap_key_bytes(
+        &entry,
+        cert,
+        key,
+        crate::envelope::KEK_LEN,
+        &mut rand_core::OsRng,
+    )
+}
+
 /// The group secrets of one keystore.
 pub struct SecretStore {
     dir: PathBuf,

@@ -270,6 +270,19 @@ impl List {
         got.remove(0)
     }
 
+    /// Every member receives list message `n`, finds it private, and reads
+    /// `body` from it with `decrypt FLAGS`; returns the copies.
+    fn everyone_reads(&self, n: usize, body: &str, flags: &[&str]) -> Vec<Vec<u8>> {
+        let mut copies = Vec::new();
+        for i in 0..self.members.len() {
+            let copy = self.receive(i, n);
+            self.assert_private(&copy, i);
+            assert_reads(self.decrypt(&self.members[i], &copy, flags), body, "member");
+            copies.push(copy);
+        }
+        copies
+    }
+
     fn decrypt(&self, who: &Client, copy: &[u8], flags: &[&str]) -> std::process::Output {
         output(
             who.cmd()
@@ -362,13 +375,7 @@ fn relay_mode_members_read_through_the_server_and_a_removed_member_is_refused() 
     let summaries = l.explode(1, &[]);
     assert_eq!(summaries[0]["mode"], "relay");
     assert_eq!(summaries[0]["envelopes"], 3);
-    let mut copies = Vec::new();
-    for i in 0..3 {
-        let copy = l.receive(i, 1);
-        l.assert_private(&copy, i);
-        assert_reads(l.decrypt(&l.members[i], &copy, &[]), FIRST, "member");
-        copies.push(copy);
-    }
+    let copies = l.everyone_reads(1, FIRST, &[]);
     l.assert_exploder_cannot_read(&copies[0]);
     // The same message exploded again (an MTA retrying the pipe) queues nothing.
     let first = l.exploded.iter().next().unwrap().clone();
@@ -422,17 +429,7 @@ fn rewrap_mode_members_read_offline_and_rotation_locks_out_a_removed_member() {
     }
     l.send(FIRST, &["--no-self"]);
     assert_eq!(l.explode(1, &["--rewrap"])[0]["mode"], "rewrap");
-    let mut copies = Vec::new();
-    for i in 0..3 {
-        let copy = l.receive(i, 1);
-        l.assert_private(&copy, i);
-        assert_reads(
-            l.decrypt(&l.members[i], &copy, &["--offline"]),
-            FIRST,
-            "member offline",
-        );
-        copies.push(copy);
-    }
+    let copies = l.everyone_reads(1, FIRST, &["--offline"]);
     l.assert_exploder_cannot_read(&copies[0]);
 
     l.remove(2);
@@ -614,13 +611,7 @@ fn deposit_mode_revoke_and_expiry_close_the_message_for_everyone() {
     let mut l = List::new("depo");
     let first_id = l.send(FIRST, &["--deposit", "depo"]);
     assert_eq!(l.explode(1, &[])[0]["mode"], "relay");
-    let mut copies = Vec::new();
-    for i in 0..3 {
-        let copy = l.receive(i, 1);
-        l.assert_private(&copy, i);
-        assert_reads(l.decrypt(&l.members[i], &copy, &[]), FIRST, "member");
-        copies.push(copy);
-    }
+    let copies = l.everyone_reads(1, FIRST, &[]);
     l.assert_exploder_cannot_read(&copies[0]);
     // The sender reads their own deposit too.
     assert_reads(l.decrypt(&l.sender, &copies[0], &[]), FIRST, "sender");

@@ -6,10 +6,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::cli::decrypt::{unix_now, KeystoreKeys};
-use sealpost::error::{fail, Exit};
+use sealpost::error::{fail, single_line, Exit};
 use sealpost::release::calls::{Op, SecretsAnswer, SecretsPayload};
 use sealpost::release::joined::Memberships;
-use sealpost::release::secrets::SecretStore;
+use sealpost::release::secrets::{open_secret, SecretStore};
 
 /// Group secrets: read list mail the exploder re-wrapped, offline
 ///
@@ -73,16 +73,15 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     for secret in &answer.secrets {
         // Keep only what really opens with our key: a server mistake must
         // not leave a secret that fails when mail arrives.
-        let entry =
-            <cms::enveloped_data::RecipientInfo as der::Decode>::from_der(&secret.recipient_info)
-                .map_err(|_| fail(Exit::DataErr, format!("{server} sent a malformed secret")))?;
-        sealpost::envelope::unwrap_key_bytes(
-            &entry,
-            &member.cert.cert,
-            &key,
-            sealpost::envelope::KEK_LEN,
-            &mut rand_core::OsRng,
-        )?;
+        open_secret(&secret.recipient_info, &member.cert.cert, &key).map_err(|e| {
+            fail(
+                Exit::DataErr,
+                format!(
+                    "{server} sent a secret that does not open: {}",
+                    single_line(&e)
+                ),
+            )
+        })?;
         if store.save(&group.name, &secret.key_id, &secret.recipient_info)? {
             new += 1;
         }
