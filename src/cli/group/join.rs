@@ -121,16 +121,17 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
             "member": {"fingerprint": member.cert.fingerprint, "emails": member.cert.emails},
         }));
     }
+    let released_by = if servers.is_empty() {
+        "no release server".to_string()
+    } else {
+        let list: Vec<String> = servers.iter().map(ToString::to_string).collect();
+        format!("released by {}", list.join(", "))
+    };
     ctx.note(format!(
-        "joined group {} ({}) as {}; released by {}",
+        "joined group {} ({}) as {}; {released_by}",
         args.name,
         cert.emails.join(", "),
         member.cert.emails.join(", "),
-        servers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
     ));
     Ok(())
 }
