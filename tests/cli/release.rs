@@ -3,46 +3,14 @@
 //! encrypts to the list certificate, and `decrypt` / `release` asking the
 //! server. (The server's own checks are tested in tests/group.)
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../group/server.rs"]
+mod server;
 
 use crate::common::{assert_clean_failure, run_tool};
 use crate::world::{addr, World};
+use server::{serve_command, tls_files, Served, TlsFiles};
 
 const LIST: &str = "list@example.org";
-
-/// A test CA and a certificate for localhost/127.0.0.1 signed by it.
-pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    run_tool(
-        "openssl",
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=sealpost test CA", "-keyout", &p("ca.key"), "-out", &p("ca.pem"),
-        ],
-    );
-    run_tool(
-        "openssl",
-        &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout",
-            &p("server.key"), "-out", &p("server.csr"),
-        ],
-    );
-    std::fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run_tool(
-        "openssl",
-        &[
-            "x509", "-req", "-in", &p("server.csr"), "-CA", &p("ca.pem"), "-CAkey", &p("ca.key"),
-            "-CAcreateserial", "-days", "2", "-extfile", &p("san.cnf"), "-out", &p("server.pem"),
-        ],
-    );
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
-}
 
 /// The group server's keystore and store, as the list operator runs it.
 struct Operator<'w> {
@@ -60,57 +28,17 @@ impl Operator<'_> {
 
     fn run(&self, args: &[&str]) -> Vec<u8> {
         let out = self.cmd().args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
-    fn serve(&self) -> Server {
-        let dir = self.world.path("tls");
-        let (_, cert, key) = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sealpost"))
-            .env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
-            .env("SEALPOST_PASSPHRASE", "operator passphrase")
-            .args(["group", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-            .arg(cert)
-            .arg("--tls-key")
-            .arg(key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap();
-                break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, port }
-    }
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn url(&self) -> String {
-        format!("https://localhost:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn serve(&self, tls: &TlsFiles) -> Served {
+        let keystore = self.world.keystore("operator");
+        Served::start(serve_command(&keystore, "operator passphrase", tls, &[]))
     }
 }
 
@@ -118,7 +46,7 @@ impl Drop for Server {
 /// dave (not a member) joined, and alice's message to the list.
 struct List {
     world: World,
-    server: Server,
+    server: Served,
     message: Vec<u8>,
 }
 
@@ -126,9 +54,7 @@ const BODY: &str = "Minutes of the meeting.\nNothing decided.\n";
 
 fn list() -> List {
     let world = World::new();
-    let tls = world.path("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    let (ca, _, _) = tls_files(&tls);
+    let tls = tls_files(&world.path("tls"));
     let op = Operator { world: &world };
     op.run(&["group", "create", "list", "--email", LIST, "--bits", "2048"]);
     let list_pem = world.path("list.pem");
@@ -138,17 +64,19 @@ fn list() -> List {
             "group",
             "add-member",
             "list",
-            crate::common::data(&format!("{member}.cert.pem")).to_str().unwrap(),
+            crate::common::data(&format!("{member}.cert.pem"))
+                .to_str()
+                .unwrap(),
         ]);
     }
-    let server = op.serve();
+    let server = op.serve(&tls);
     for who in ["bob", "carol", "dave"] {
         world
             .as_(who)
             .args(["group", "join", "list", "--cert"])
             .arg(&list_pem)
             .args(["--server", &server.url(), "--ca-file"])
-            .arg(&ca)
+            .arg(&tls.ca)
             .assert()
             .success();
     }
@@ -165,7 +93,11 @@ fn list() -> List {
         .write_stdin(composed)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     List {
         message: out.stdout,
         world,
@@ -174,7 +106,11 @@ fn list() -> List {
 }
 
 fn plaintext_body(out: &std::process::Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
 }
 
@@ -186,7 +122,10 @@ fn members_decrypt_through_the_group_server_and_removal_is_immediate() {
         let out = w.decrypt(member, &l.message, &[]);
         assert!(plaintext_body(&out).contains(BODY), "{member}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("released by https://localhost:"), "{stderr}");
+        assert!(
+            stderr.contains("released by https://localhost:"),
+            "{stderr}"
+        );
     }
     // dave joined, but is no member on the server.
     let out = w.decrypt("dave", &l.message, &[]);
@@ -218,7 +157,11 @@ fn release_makes_the_message_readable_offline_and_by_openssl() {
         .write_stdin(l.message.clone())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["released"], true);
     assert_eq!(summary["group"], "list");
@@ -236,11 +179,19 @@ fn release_makes_the_message_readable_offline_and_by_openssl() {
     let plain = run_tool(
         "openssl",
         &[
-            "cms", "-decrypt", "-in", released_path.to_str().unwrap(), "-recip",
-            bob_cert.to_str().unwrap(), "-inkey", bob_key.to_str().unwrap(),
+            "cms",
+            "-decrypt",
+            "-in",
+            released_path.to_str().unwrap(),
+            "-recip",
+            bob_cert.to_str().unwrap(),
+            "-inkey",
+            bob_key.to_str().unwrap(),
         ],
     );
-    assert!(String::from_utf8_lossy(&plain).replace("\r\n", "\n").contains(BODY));
+    assert!(String::from_utf8_lossy(&plain)
+        .replace("\r\n", "\n")
+        .contains(BODY));
     // The original still needs the server: the copy is not for carol.
     let out = w.decrypt("carol", &released, &["--offline"]);
     assert_clean_failure(&out, 69);
@@ -268,7 +219,13 @@ fn failover_skips_a_dead_server_and_names_every_failure() {
     w.as_("bob")
         .args(["group", "join", "list", "--cert"])
         .arg(w.path("list.pem"))
-        .args(["--server", &dead_url, "--server", &l.server.url(), "--ca-file"])
+        .args([
+            "--server",
+            &dead_url,
+            "--server",
+            &l.server.url(),
+            "--ca-file",
+        ])
         .arg(w.path("tls/ca.pem"))
         .assert()
         .success();
