@@ -14,7 +14,6 @@
 mod server;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,7 @@ use sealpost::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
 use sealpost::release::protocol::{key_hash, ReleaseRequest};
 use x509_cert::Certificate;
 
-use server::{serve_command, tls_files, Served};
+use server::{admin, serve_command, tls_files, Served};
 
 const PASSPHRASE: &str = "bench passphrase";
 const GROUP: &str = "list";
@@ -81,20 +80,7 @@ fn seal(group_cert: &Certificate) -> Sealed {
 }
 
 fn sealpost(keystore: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealpost"))
-        .env("SEALPOST_KEYSTORE", keystore)
-        .env("SEALPOST_PASSPHRASE", PASSPHRASE)
-        .env_remove("SEALPOST_GROUP_STORE")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    admin(keystore, PASSPHRASE, args)
 }
 
 /// Private-key operations per second on `threads` threads, for LIMIT_TIME.

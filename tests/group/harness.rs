@@ -23,7 +23,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
-use crate::server::{serve_command, tls_files, Served, TlsFiles};
+use crate::server::{admin, serve_command, tls_files, Served, TlsFiles};
 
 pub const PASSPHRASE: &str = "group server passphrase";
 /// The group most tests use; bob and carol are its members, dave is not.
@@ -102,21 +102,7 @@ impl Operator {
 
     /// Runs `sealpost ARGS` on the store (a separate process), returning stdout.
     pub fn run(&self, args: &[&str]) -> Vec<u8> {
-        let out = assert_cmd::Command::cargo_bin("sealpost")
-            .unwrap()
-            .env("SEALPOST_KEYSTORE", self.keystore())
-            .env("SEALPOST_PASSPHRASE", PASSPHRASE)
-            .env_remove("SEALPOST_GROUP_STORE")
-            .args(args)
-            .write_stdin("")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        admin(&self.keystore(), PASSPHRASE, args)
     }
 
     fn run_json(&self, args: &[&str]) -> Vec<Value> {

@@ -60,14 +60,33 @@ pub fn tls_files(dir: &Path) -> TlsFiles {
     }
 }
 
-/// `sealpost group serve --listen 127.0.0.1:0` on the store in `keystore`,
-/// the passphrase in the environment, then `extra` arguments.
-pub fn serve_command(keystore: &Path, passphrase: &str, tls: &TlsFiles, extra: &[&str]) -> Command {
+/// `sealpost` on the group store in `keystore`, the passphrase in the environment.
+fn sealpost(keystore: &Path, passphrase: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealpost"));
     cmd.env("SEALPOST_KEYSTORE", keystore)
         .env("SEALPOST_PASSPHRASE", passphrase)
         .env_remove("SEALPOST_GROUP_STORE")
-        .args(["group", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `sealpost ARGS` (e.g. `group add-member`) on the store to the end,
+/// as a separate process; panics with its stderr if it fails. Returns stdout.
+pub fn admin(keystore: &Path, passphrase: &str, args: &[&str]) -> Vec<u8> {
+    let out = sealpost(keystore, passphrase).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `sealpost group serve --listen 127.0.0.1:0` on the store in `keystore`,
+/// then `extra` arguments.
+pub fn serve_command(keystore: &Path, passphrase: &str, tls: &TlsFiles, extra: &[&str]) -> Command {
+    let mut cmd = sealpost(keystore, passphrase);
+    cmd.args(["group", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
         .arg(&tls.cert)
         .arg("--tls-key")
         .arg(&tls.key)
@@ -87,7 +106,6 @@ impl Served {
     /// Starts `cmd` and waits for its `listening on ADDR` line.
     pub fn start(mut cmd: Command) -> Served {
         let mut child = cmd
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
