@@ -354,12 +354,26 @@ fn a_recipient_added_later_opens_in_openssl() {
     let plain = dir.path().join("plain.txt");
     std::fs::write(&plain, MIME).unwrap();
     let smime = openssl(&[
-        "cms", "-encrypt", "-aes-256-cbc", "-in", path_str(&plain), "-binary",
-        "-subject", "List mail", path_str(&data("alice.cert.pem")),
+        "cms",
+        "-encrypt",
+        "-aes-256-cbc",
+        "-in",
+        path_str(&plain),
+        "-binary",
+        "-subject",
+        "List mail",
+        path_str(&data("alice.cert.pem")),
     ]);
     messages.push(("openssl S/MIME".into(), smime));
     let pem = openssl(&[
-        "cms", "-encrypt", "-aes128", "-in", path_str(&plain), "-binary", "-outform", "PEM",
+        "cms",
+        "-encrypt",
+        "-aes128",
+        "-in",
+        path_str(&plain),
+        "-binary",
+        "-outform",
+        "PEM",
         path_str(&data("alice.cert.pem")),
     ]);
     messages.push(("openssl PEM".into(), pem));
@@ -389,18 +403,35 @@ fn a_recipient_added_later_opens_in_openssl() {
         if form == "SMIME" {
             let text = String::from_utf8(released.clone()).unwrap();
             assert!(text.contains("Subject: List mail"), "{what}: headers kept");
-            assert_eq!(text.matches("Content-Transfer-Encoding").count(), 1, "{what}");
+            assert_eq!(
+                text.matches("Content-Transfer-Encoding").count(),
+                1,
+                "{what}"
+            );
         }
         let input = dir.path().join("released");
         std::fs::write(&input, &released).unwrap();
         let out = openssl(&[
-            "cms", "-decrypt", "-inform", form, "-in", path_str(&input),
-            "-recip", path_str(&member), "-inkey", path_str(&member_key), "-binary",
+            "cms",
+            "-decrypt",
+            "-inform",
+            form,
+            "-in",
+            path_str(&input),
+            "-recip",
+            path_str(&member),
+            "-inkey",
+            path_str(&member_key),
+            "-binary",
         ]);
         assert_eq!(out, MIME, "{what}");
         // The group's own entry still works too: nothing else changed.
-        let again = Envelope::parse(&sealpost::decrypt::cms_payload(&released).unwrap().unwrap()).unwrap();
-        assert_eq!(again.recipient_infos().len(), envelope.recipient_infos().len() + 1);
+        let again =
+            Envelope::parse(&sealpost::decrypt::cms_payload(&released).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            again.recipient_infos().len(),
+            envelope.recipient_infos().len() + 1
+        );
         assert_eq!(again.decrypt(&cek).unwrap(), MIME, "{what}");
     }
 }
