@@ -3,82 +3,14 @@
 //! encrypts to the list certificate, and `decrypt` / `release` asking the
 //! server. (The server's own checks are tested in tests/group.)
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "../group/server.rs"]
+mod server;
 
 use crate::common::{assert_clean_failure, run_tool};
 use crate::world::{addr, World};
+use server::{serve_command, tls_files, Served, TlsFiles};
 
 const LIST: &str = "list@example.org";
-
-/// A test CA and a certificate for localhost/127.0.0.1 signed by it.
-pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=sealpost test CA",
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.pem"),
-        ],
-    );
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            &p("server.key"),
-            "-out",
-            &p("server.csr"),
-        ],
-    );
-    std::fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run_tool(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &p("server.csr"),
-            "-CA",
-            &p("ca.pem"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &p("san.cnf"),
-            "-out",
-            &p("server.pem"),
-        ],
-    );
-    (
-        dir.join("ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server.key"),
-    )
-}
 
 /// The group server's keystore and store, as the list operator runs it.
 struct Operator<'w> {
@@ -104,57 +36,9 @@ impl Operator<'_> {
         out.stdout
     }
 
-    fn serve(&self) -> Server {
-        let dir = self.world.path("tls");
-        let (_, cert, key) = (
-            dir.join("ca.pem"),
-            dir.join("server.pem"),
-            dir.join("server.key"),
-        );
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("sealpost"))
-            .env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
-            .env("SEALPOST_PASSPHRASE", "operator passphrase")
-            .args(["group", "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-            .arg(cert)
-            .arg("--tls-key")
-            .arg(key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap();
-                break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, port }
-    }
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn url(&self) -> String {
-        format!("https://localhost:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn serve(&self, tls: &TlsFiles) -> Served {
+        let keystore = self.world.keystore("operator");
+        Served::start(serve_command(&keystore, "operator passphrase", tls, &[]))
     }
 }
 
@@ -162,7 +46,7 @@ impl Drop for Server {
 /// dave (not a member) joined, and alice's message to the list.
 struct List {
     world: World,
-    server: Server,
+    server: Served,
     message: Vec<u8>,
 }
 
@@ -170,9 +54,7 @@ const BODY: &str = "Minutes of the meeting.\nNothing decided.\n";
 
 fn list() -> List {
     let world = World::new();
-    let tls = world.path("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    let (ca, _, _) = tls_files(&tls);
+    let tls = tls_files(&world.path("tls"));
     let op = Operator { world: &world };
     op.run(&["group", "create", "list", "--email", LIST, "--bits", "2048"]);
     let list_pem = world.path("list.pem");
@@ -187,14 +69,14 @@ fn list() -> List {
                 .unwrap(),
         ]);
     }
-    let server = op.serve();
+    let server = op.serve(&tls);
     for who in ["bob", "carol", "dave"] {
         world
             .as_(who)
             .args(["group", "join", "list", "--cert"])
             .arg(&list_pem)
             .args(["--server", &server.url(), "--ca-file"])
-            .arg(&ca)
+            .arg(&tls.ca)
             .assert()
             .success();
     }

@@ -10,7 +10,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::client::{assert_failure, output, url, Client};
-use crate::group_server::{Operator, Server};
+use crate::group_server::{admin, serve_command, Served as Server, TlsFiles};
+
+const OPERATOR_PASSPHRASE: &str = "operator passphrase";
+
+/// The list operator: the keystore holding the group store.
+struct Operator {
+    keystore: PathBuf,
+}
+
+impl Operator {
+    fn run(&self, args: &[&str]) -> Vec<u8> {
+        admin(&self.keystore, OPERATOR_PASSPHRASE, args)
+    }
+}
 use crate::servers::{servers, Servers};
 
 /// One list: its group server, sender, exploder and three members.
@@ -107,7 +120,9 @@ impl List {
     fn new(name: &str) -> List {
         let s = servers();
         let dir = tempfile::tempdir().unwrap();
-        let operator = Operator::new(dir.path().join("operator"));
+        let operator = Operator {
+            keystore: dir.path().join("operator"),
+        };
         let list_addr = format!("{name}-list@example.org");
         operator.run(&[
             "group", "create", name, "--email", &list_addr, "--bits", "2048",
@@ -163,7 +178,17 @@ impl List {
         ]);
         operator.run(&["group", "rotate-secret", name]);
         let tls = s.dir.join("tls");
-        let server = operator.serve(&tls.join("server.pem"), &tls.join("server.key"), &[]);
+        let tls = TlsFiles {
+            ca: s.ca_file(),
+            cert: tls.join("server.pem"),
+            key: tls.join("server.key"),
+        };
+        let server = Server::start(serve_command(
+            &operator.keystore,
+            OPERATOR_PASSPHRASE,
+            &tls,
+            &[],
+        ));
         for c in members.iter().chain([&sender]) {
             join(c, name, &list_pem, &server, &s, &c.addr);
         }

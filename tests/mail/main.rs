@@ -3,7 +3,7 @@
 
 mod servers;
 
-#[path = "../support/group_server.rs"]
+#[path = "../group/server.rs"]
 mod group_server;
 
 mod accounts;

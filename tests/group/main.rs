@@ -1,0 +1,16 @@
+//! The group server's own checks, end to end: a real `sealpost group serve`
+//! process on loopback, real HTTPS, requests built and signed with the
+//! library (`sign_request`) or written byte by byte on a raw TLS connection,
+//! and the store inspected through `sealpost group audit|members` run as
+//! separate processes. (The member's side, `group join`, `decrypt` and
+//! `release`, is tested in tests/cli/release.rs.)
+
+mod harness;
+mod server;
+
+mod audit;
+mod crash;
+mod load;
+mod rate;
+mod refusals;
+mod releases;
