@@ -119,12 +119,14 @@ fn one_row_per_request_with_its_outcome_and_no_key_material() {
                 "key_hash",
                 "member",
                 "nonce",
+                "op",
                 "outcome",
                 "remote",
                 "time"
             ]
         );
         assert_eq!(row["outcome"], e.outcome);
+        assert_eq!(row["op"], "release");
         assert_eq!(row["group"], LIST);
         assert_eq!(row["fingerprint"], e.who.fingerprint());
         let named = e.named.then_some(e.who.address.as_str());
