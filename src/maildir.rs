@@ -75,36 +75,80 @@ impl Maildir {
     /// already there (a previous run delivered it and was interrupted before
     /// recording it). Returns whether a file was written.
     pub fn deliver(&mut self, name: &str, data: &[u8]) -> anyhow::Result<bool> {
-        if name.is_empty() || name.contains(['/', ':']) || name.starts_with('.') {
-            return Err(fail(Exit::Software, format!("bad Maildir name {name:?}")));
-        }
-        if self.contains(name) {
-            return Ok(false);
-        }
-        let tmp = self.root.join("tmp").join(name);
-        let new = self.root.join("new").join(name);
-        let result = (|| -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new()
+        Ok(self.deliver_all(&[(name, data)])?[0])
+    }
+
+    /// Delivers several messages as [`Self::deliver`] does one, durable
+    /// together when this returns: all are written to `tmp/`, then fsynced
+    /// (after the first fsync has committed the file system's journal the
+    /// others find little left to write), renamed into `new/`, and `new/`
+    /// is fsynced once. Returns for each whether a file was written.
+    pub fn deliver_all(&mut self, batch: &[(&str, &[u8])]) -> anyhow::Result<Vec<bool>> {
+        let mut written = Vec::with_capacity(batch.len());
+        let mut pending: Vec<(&str, fs::File)> = Vec::new();
+        let mut in_batch = HashSet::new();
+        let cleanup = |pending: &[(&str, fs::File)], root: &Path| {
+            for (name, _) in pending {
+                let _ = fs::remove_file(root.join("tmp").join(name));
+            }
+        };
+        for (name, data) in batch {
+            if name.is_empty() || name.contains(['/', ':']) || name.starts_with('.') {
+                cleanup(&pending, &self.root);
+                return Err(fail(Exit::Software, format!("bad Maildir name {name:?}")));
+            }
+            if self.contains(name) || !in_batch.insert(*name) {
+                written.push(false);
+                continue;
+            }
+            let tmp = self.root.join("tmp").join(name);
+            let opened = fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(data)?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, &new)?;
-            fsutil::sync_dir(&self.root.join("new"))
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(fail(
-                Exit::IoErr,
-                format!("cannot write {}: {e}", new.display()),
-            ));
+                .open(&tmp)
+                .and_then(|mut f| f.write_all(data).map(|_| f));
+            match opened {
+                Ok(f) => pending.push((name, f)),
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    cleanup(&pending, &self.root);
+                    return Err(self.write_error(name, e));
+                }
+            }
+            written.push(true);
         }
-        self.names.insert(name.to_string());
-        Ok(true)
+        for (name, f) in &pending {
+            if let Err(e) = f.sync_all() {
+                cleanup(&pending, &self.root);
+                return Err(self.write_error(name, e));
+            }
+        }
+        for (i, (name, _)) in pending.iter().enumerate() {
+            let tmp = self.root.join("tmp").join(name);
+            if let Err(e) = fs::rename(&tmp, self.root.join("new").join(name)) {
+                cleanup(&pending[i..], &self.root);
+                return Err(self.write_error(name, e));
+            }
+        }
+        if let Some((name, _)) = pending.first() {
+            fsutil::sync_dir(&self.root.join("new")).map_err(|e| self.write_error(name, e))?;
+        }
+        for (name, _) in &pending {
+            self.names.insert(name.to_string());
+        }
+        Ok(written)
+    }
+
+    fn write_error(&self, name: &str, e: std::io::Error) -> anyhow::Error {
+        fail(
+            Exit::IoErr,
+            format!(
+                "cannot write {}: {e}",
+                self.root.join("new").join(name).display()
+            ),
+        )
     }
 }
 
@@ -128,5 +172,25 @@ mod tests {
         assert!(!md.deliver("a.1", b"x").unwrap());
         assert_eq!(md.len(), 1);
         assert!(md.deliver("a/b", b"x").is_err());
+    }
+
+    #[test]
+    fn batches_deliver_each_name_once_and_leave_nothing_in_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("md");
+        let mut md = Maildir::open(&root).unwrap();
+        md.deliver("old", b"0").unwrap();
+        let got = md
+            .deliver_all(&[("a", b"1"), ("old", b"x"), ("b", b"2"), ("a", b"y")])
+            .unwrap();
+        assert_eq!(got, [true, false, true, false]);
+        assert_eq!(fs::read(root.join("new/a")).unwrap(), b"1");
+        assert_eq!(fs::read(root.join("new/old")).unwrap(), b"0");
+        assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+        assert_eq!(md.len(), 3);
+        // A bad name fails the batch before anything is renamed.
+        assert!(md.deliver_all(&[("c", b"3"), ("d/e", b"4")]).is_err());
+        assert!(!root.join("new/c").exists());
+        assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
     }
 }
