@@ -38,16 +38,28 @@ fn setup() -> (World, std::path::PathBuf, Vec<u8>) {
     (w, members, out.stdout)
 }
 
+/// `sealpost explode --group list FLAGS --members FILE` as `who`, on `input`.
+fn explode(
+    w: &World,
+    who: &str,
+    flags: &[&str],
+    members: &std::path::Path,
+    input: &[u8],
+) -> std::process::Output {
+    w.as_(who)
+        .args(["explode", "--group", "list"])
+        .args(flags)
+        .arg("--members")
+        .arg(members)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
     let (w, members, message) = setup();
-    let out = w
-        .as_("bob")
-        .args(["explode", "--group", "list", "--members"])
-        .arg(&members)
-        .write_stdin(message.clone())
-        .output()
-        .unwrap();
+    let out = explode(&w, "bob", &[], &members, &message);
     assert!(
         out.status.success(),
         "{}",
@@ -71,13 +83,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
     // An mbox "From " line from the MTA is not part of the message.
     let mut piped = b"From alice@example.org Wed Dec  2 10:00:00 2026\n".to_vec();
     piped.extend_from_slice(&message);
-    let out = w
-        .as_("bob")
-        .args(["explode", "--group", "list", "--members"])
-        .arg(&members)
-        .write_stdin(piped)
-        .output()
-        .unwrap();
+    let out = explode(&w, "bob", &[], &members, &piped);
     let copies = sealpost::bsmtp::parse(&out.stdout).unwrap();
     assert!(!copies[0].data.starts_with(b"From "));
 
@@ -93,13 +99,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
             .stdout
     };
     for other in [&plain, &to_dave] {
-        let out = w
-            .as_("bob")
-            .args(["explode", "--group", "list", "--members"])
-            .arg(&members)
-            .write_stdin(other.clone())
-            .output()
-            .unwrap();
+        let out = explode(&w, "bob", &[], &members, &other);
         let err = assert_clean_failure(&out, 65);
         assert!(err.contains("not encrypted to group list"), "{err}");
     }
@@ -139,13 +139,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
 fn reencrypt_needs_the_lists_own_key_and_names_one_member_per_copy() {
     let (w, members, message) = setup();
     // bob holds no key for the list: refused, nothing written.
-    let out = w
-        .as_("bob")
-        .args(["explode", "--group", "list", "--reencrypt", "--members"])
-        .arg(&members)
-        .write_stdin(message.clone())
-        .output()
-        .unwrap();
+    let out = explode(&w, "bob", &["--reencrypt"], &members, &message);
     let err = assert_clean_failure(&out, 65);
     assert!(err.contains("the list's own key"), "{err}");
     // carol's keystore holds the list key (her own): she re-encrypts.
@@ -160,13 +154,7 @@ fn reencrypt_needs_the_lists_own_key_and_names_one_member_per_copy() {
         import.arg(crate::common::data(&format!("{who}.cert.pem")));
     }
     import.assert().success();
-    let out = w
-        .as_("carol")
-        .args(["explode", "--group", "list", "--reencrypt", "--members"])
-        .arg(&members)
-        .write_stdin(message)
-        .output()
-        .unwrap();
+    let out = explode(&w, "carol", &["--reencrypt"], &members, &message);
     assert!(
         out.status.success(),
         "{}",
