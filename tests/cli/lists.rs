@@ -99,7 +99,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
             .stdout
     };
     for other in [&plain, &to_dave] {
-        let out = explode(&w, "bob", &[], &members, &other);
+        let out = explode(&w, "bob", &[], &members, other);
         let err = assert_clean_failure(&out, 65);
         assert!(err.contains("not encrypted to group list"), "{err}");
     }
