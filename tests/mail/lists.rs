@@ -52,10 +52,8 @@ fn ok(out: std::process::Output, what: &str) -> std::process::Output {
     out
 }
 
-/// A mail user with a fresh sealpost identity for their address and an
-/// account (submission, and IMAPS or POP3S for fetching).
-fn person(s: &Servers, local: &str, pop3: bool) -> Client {
-    let c = Client::new(s, local);
+/// A fresh RSA-2048 identity for `email` in `c`'s keystore, unprotected.
+fn new_identity(c: &Client, email: &str) {
     ok(
         output(
             c.cmd()
@@ -67,10 +65,17 @@ fn person(s: &Servers, local: &str, pop3: bool) -> Client {
                     "2048",
                     "--email",
                 ])
-                .arg(&c.addr),
+                .arg(email),
         ),
         "key generate",
     );
+}
+
+/// A mail user with a fresh sealpost identity for their address and an
+/// account (submission, and IMAPS or POP3S for fetching).
+fn person(s: &Servers, local: &str, pop3: bool) -> Client {
+    let c = Client::new(s, local);
+    new_identity(&c, &c.addr);
     let incoming = if pop3 {
         format!("--pop3={}", url("pop3s", s.ports.pop3s))
     } else {
@@ -136,18 +141,7 @@ impl List {
             .collect();
         let exploder = Client::new(&s, &format!("{name}-list"));
         let exploder_addr = format!("{name}-exploder@example.org");
-        ok(
-            output(exploder.cmd().args([
-                "key",
-                "generate",
-                "--no-passphrase",
-                "--bits",
-                "2048",
-                "--email",
-                &exploder_addr,
-            ])),
-            "exploder key",
-        );
+        new_identity(&exploder, &exploder_addr);
         exploder.add_account(
             &s,
             "mail",
@@ -506,18 +500,7 @@ fn reencrypt_mode_copies_open_in_openssl_and_the_signature_survives() {
     let mut l = List::new("reenc");
     // The list's own identity, in the exploder's keystore; senders encrypt to it.
     let list_addr = l.list_addr();
-    ok(
-        output(l.exploder.cmd().args([
-            "key",
-            "generate",
-            "--no-passphrase",
-            "--bits",
-            "2048",
-            "--email",
-            &list_addr,
-        ])),
-        "list key",
-    );
+    new_identity(&l.exploder, &list_addr);
     let list_cert = cert_file(&l.exploder, &list_addr);
     // The group certificate (same address) goes; the list's own one stays.
     let group_fp =
