@@ -22,6 +22,9 @@ _sealpost() {
             sealpost,cert)
                 cmd="sealpost__subcmd__cert"
                 ;;
+            sealpost,completions)
+                cmd="sealpost__subcmd__completions"
+                ;;
             sealpost,compose)
                 cmd="sealpost__subcmd__compose"
                 ;;
@@ -51,6 +54,9 @@ _sealpost() {
                 ;;
             sealpost,key)
                 cmd="sealpost__subcmd__key"
+                ;;
+            sealpost,man)
+                cmd="sealpost__subcmd__man"
                 ;;
             sealpost,outbox)
                 cmd="sealpost__subcmd__outbox"
@@ -214,6 +220,9 @@ _sealpost() {
             sealpost__subcmd__help,cert)
                 cmd="sealpost__subcmd__help__subcmd__cert"
                 ;;
+            sealpost__subcmd__help,completions)
+                cmd="sealpost__subcmd__help__subcmd__completions"
+                ;;
             sealpost__subcmd__help,compose)
                 cmd="sealpost__subcmd__help__subcmd__compose"
                 ;;
@@ -243,6 +252,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help,key)
                 cmd="sealpost__subcmd__help__subcmd__key"
+                ;;
+            sealpost__subcmd__help,man)
+                cmd="sealpost__subcmd__help__subcmd__man"
                 ;;
             sealpost__subcmd__help,outbox)
                 cmd="sealpost__subcmd__help__subcmd__outbox"
@@ -404,7 +416,7 @@ _sealpost() {
 
     case "${cmd}" in
         sealpost)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,6 +842,32 @@ _sealpost() {
         sealpost__subcmd__cert__subcmd__remove)
             opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__completions)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1848,7 +1886,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help)
-            opts="key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode generate-docs help"
+            opts="key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1976,6 +2014,20 @@ _sealpost() {
         sealpost__subcmd__help__subcmd__cert__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2340,6 +2392,20 @@ _sealpost() {
         sealpost__subcmd__help__subcmd__key__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2720,6 +2786,36 @@ _sealpost() {
                 return 0
             fi
             case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__man)
+            opts="-q -v -h -V --out --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

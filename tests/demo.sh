@@ -9,8 +9,15 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${SEALPOST:-}" ]; then
-    cargo build --quiet --manifest-path "$here/Cargo.toml"
-    SEALPOST="$here/target/debug/sealpost"
+    # Ask cargo where it put the binary: CARGO_TARGET_DIR, a config's
+    # build.target-dir or the default ./target are all its business.
+    SEALPOST=$(cargo build --quiet --locked --bin sealpost --message-format=json-render-diagnostics \
+        --manifest-path "$here/Cargo.toml" |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    if [ -z "$SEALPOST" ] || [ ! -x "$SEALPOST" ]; then
+        echo "demo: cargo built no sealpost binary" >&2
+        exit 70
+    fi
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealpost-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -1,6 +1,7 @@
-//! `sealpost generate-docs` (hidden): writes the man pages and shell
-//! completions from the clap definitions. A test runs it and compares with
-//! the committed `man/` and `completions/`, so they cannot go stale.
+//! Documentation generated from the clap definitions: `sealpost man` and
+//! `sealpost completions SHELL` for installed binaries, and the hidden
+//! `sealpost generate-docs`, which writes the committed `man/` and
+//! `completions/` (a test compares them, so they cannot go stale).
 
 use std::path::{Path, PathBuf};
 
@@ -15,31 +16,103 @@ pub struct GenerateDocsArgs {
     pub out: PathBuf,
 }
 
+/// Print a man page (roff) on stdout
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost man | man -l -\n  \
+    sealpost man key-generate | man -l -\n  \
+    sealpost man --out ~/.local/share/man/man1")]
+pub struct ManArgs {
+    /// The page of a subcommand, its words joined by `-` (e.g. key-generate) [default: sealpost(1)]
+    #[arg(value_name = "COMMAND", conflicts_with = "out")]
+    pub page: Option<String>,
+    /// Write every page, sealpost.1 and one per subcommand, into DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Print a shell completion script on stdout
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    sealpost completions bash > ~/.local/share/bash-completion/completions/sealpost\n  \
+    sealpost completions zsh > ~/.zfunc/_sealpost\n  \
+    sealpost completions fish > ~/.config/fish/completions/sealpost.fish")]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+/// The completion files committed in `completions/`.
+const COMMITTED_COMPLETIONS: [(Shell, &str); 3] = [
+    (Shell::Bash, "sealpost.bash"),
+    (Shell::Zsh, "_sealpost"),
+    (Shell::Fish, "sealpost.fish"),
+];
+
 pub fn run(args: GenerateDocsArgs) -> anyhow::Result<()> {
     let man_dir = args.out.join("man");
     let comp_dir = args.out.join("completions");
-    std::fs::create_dir_all(&man_dir)
-        .with_context(|| format!("cannot create {}", man_dir.display()))?;
-    std::fs::create_dir_all(&comp_dir)
-        .with_context(|| format!("cannot create {}", comp_dir.display()))?;
-    // The man pages carry exit status and environment as proper sections, so
-    // they start from the bare command rather than the one with --help extras.
-    let cmd = <super::Cli as clap::CommandFactory>::command();
-    write_man_pages(&cmd, &man_dir, "sealpost")?;
-    for (shell, file) in [
-        (Shell::Bash, "sealpost.bash"),
-        (Shell::Zsh, "_sealpost"),
-        (Shell::Fish, "sealpost.fish"),
-    ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut super::command(), "sealpost", &mut buf);
-        write(&comp_dir.join(file), &buf)?;
+    write_man_pages(&man_dir)?;
+    create_dir(&comp_dir)?;
+    for (shell, file) in COMMITTED_COMPLETIONS {
+        write(&comp_dir.join(file), &completion(shell))?;
     }
     Ok(())
 }
 
-/// One page per command and subcommand: sealpost.1, sealpost-key.1, sealpost-key-generate.1, …
-fn write_man_pages(cmd: &clap::Command, dir: &Path, name: &str) -> anyhow::Result<()> {
+pub fn run_man(args: ManArgs) -> anyhow::Result<()> {
+    if let Some(dir) = args.out {
+        return write_man_pages(&dir);
+    }
+    let wanted = match args.page {
+        Some(page) => format!("sealpost-{}.1", page.trim_start_matches("sealpost-")),
+        None => "sealpost.1".to_string(),
+    };
+    let pages = man_pages()?;
+    match pages.into_iter().find(|(name, _)| *name == wanted) {
+        Some((_, page)) => super::write_stdout(&page, false),
+        None => Err(sealpost::fail_hint(
+            sealpost::Exit::Usage,
+            format!("no man page {wanted}"),
+            "name a subcommand with its words joined by '-', e.g. `sealpost man key-generate`",
+        )),
+    }
+}
+
+pub fn run_completions(args: CompletionsArgs) -> anyhow::Result<()> {
+    super::write_stdout(&completion(args.shell), false)
+}
+
+fn completion(shell: Shell) -> Vec<u8> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut super::command(), "sealpost", &mut buf);
+    buf
+}
+
+fn write_man_pages(dir: &Path) -> anyhow::Result<()> {
+    create_dir(dir)?;
+    for (name, page) in man_pages()? {
+        write(&dir.join(name), &page)?;
+    }
+    Ok(())
+}
+
+/// Every man page, named: sealpost.1, sealpost-key.1, sealpost-key-generate.1, …
+fn man_pages() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    // The man pages carry exit status and environment as proper sections, so
+    // they start from the bare command rather than the one with --help extras.
+    let cmd = <super::Cli as clap::CommandFactory>::command();
+    let mut pages = Vec::new();
+    render_man_pages(&cmd, "sealpost", &mut pages)?;
+    Ok(pages)
+}
+
+fn render_man_pages(
+    cmd: &clap::Command,
+    name: &str,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<()> {
     let mut cmd = cmd
         .clone()
         .name(name.to_string())
@@ -59,12 +132,12 @@ fn write_man_pages(cmd: &clap::Command, dir: &Path, name: &str) -> anyhow::Resul
     render_exit_status(&mut buf)?;
     render_environment(&mut buf)?;
     man.render_version_section(&mut buf)?;
-    write(&dir.join(format!("{name}.1")), &buf)?;
+    pages.push((format!("{name}.1"), buf));
     for sub in cmd
         .get_subcommands()
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
     {
-        write_man_pages(sub, dir, &format!("{name}-{}", sub.get_name()))?;
+        render_man_pages(sub, &format!("{name}-{}", sub.get_name()), pages)?;
     }
     Ok(())
 }
@@ -97,6 +170,10 @@ fn render_environment(w: &mut Vec<u8>) -> std::io::Result<()> {
         roff.text([roman(*meaning)]);
     }
     roff.to_writer(w)
+}
+
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {

@@ -97,6 +97,8 @@ pub enum Command {
     Release(release::ReleaseArgs),
     Revoke(revoke::RevokeArgs),
     Explode(explode::ExplodeArgs),
+    Man(docs::ManArgs),
+    Completions(docs::CompletionsArgs),
     #[command(name = "generate-docs", hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
 }
@@ -267,6 +269,8 @@ pub fn main() -> i32 {
         Command::Release(args) => release::run(args, &ctx),
         Command::Revoke(args) => revoke::run(args, &ctx),
         Command::Explode(args) => explode::run(args, &ctx),
+        Command::Man(args) => docs::run_man(args),
+        Command::Completions(args) => docs::run_completions(args),
         Command::GenerateDocs(args) => docs::run(args),
     };
     match result {
@@ -277,10 +281,11 @@ pub fn main() -> i32 {
 
 /// Prints `sealpost: error: …` (and `hint: …`) on stderr; returns the exit status.
 fn report(err: &anyhow::Error) -> i32 {
-    // A closed pipe on stdout is how `sealpost … | head` ends: no message, but
-    // still a failure because the output was cut short.
-    if is_broken_pipe(err) {
-        return Exit::IoErr.code();
+    // A closed pipe on stdout is how `sealpost … | head` ends. Unix tools die
+    // of SIGPIPE there, quietly, and the shell sees 128+13; so does sealpost.
+    // A broken pipe elsewhere (a `--exec` child that quit) is a real error.
+    if is_broken_pipe(err) && stdout_reader_gone() {
+        die_of_sigpipe();
     }
     let (exit, hint) = classify(err);
     eprintln!("sealpost: error: {}", single_line(err));
@@ -288,6 +293,32 @@ fn report(err: &anyhow::Error) -> i32 {
         eprintln!("sealpost: hint: {hint}");
     }
     exit.code()
+}
+
+/// Whether stdout is a pipe or socket whose reading end has been closed: poll
+/// reports an error (or hang-up) on the writing end then.
+fn stdout_reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a zero timeout.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready == 1 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Ends the process the way a write to a closed pipe ends `cat`: by SIGPIPE
+/// with its default action (Rust ignores SIGPIPE at startup).
+fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring a signal's default action and raising it; nothing
+    // else runs in between that could observe the change.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    // Not reached: the default action of SIGPIPE terminates the process.
+    std::process::exit(128 + libc::SIGPIPE)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

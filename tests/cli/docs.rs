@@ -60,3 +60,32 @@ fn exit_status_table_is_in_the_man_page() {
         );
     }
 }
+
+#[test]
+fn installed_binaries_print_the_same_man_pages_and_completions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (args, committed) in [
+        (vec!["man"], "man/sealpost.1"),
+        (vec!["man", "key-generate"], "man/sealpost-key-generate.1"),
+        (vec!["completions", "bash"], "completions/sealpost.bash"),
+        (vec!["completions", "zsh"], "completions/_sealpost"),
+        (vec!["completions", "fish"], "completions/sealpost.fish"),
+    ] {
+        let out = Command::cargo_bin("sealpost")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sealpost {args:?} failed");
+        assert_eq!(
+            out.stdout,
+            std::fs::read(root.join(committed)).unwrap(),
+            "sealpost {args:?} differs from {committed}"
+        );
+    }
+    Command::cargo_bin("sealpost")
+        .unwrap()
+        .args(["man", "no-such-command"])
+        .assert()
+        .code(64);
+}

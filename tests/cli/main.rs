@@ -11,6 +11,7 @@ mod interop;
 mod key;
 mod large;
 mod lists;
+mod pipes;
 mod release;
 mod tamper;
 mod world;

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The whole test suite, from a fresh machine: installs the Debian packages the
+# tests talk to (when it can), then runs every test binary.
+#
+#   sh tests/run.sh            every test (real Postfix, Dovecot, dnsmasq, group server)
+#   sh tests/run.sh --fast     only what needs no mail or group server: keys, compose,
+#                              encrypt, decrypt, OpenSSL/gpgsm interop (under a minute warm)
+#   sh tests/run.sh [--fast] [FILTER…]   test-name filters, as `cargo test -- FILTER`
+#
+# Packages are checked once, up front. As root (CI, containers) the missing ones
+# are installed with apt-get; otherwise the script stops at once with one line
+# naming them, before anything is built. `.ci/run` calls exactly this script.
+set -eu
+cd "$(dirname "$0")/.."
+
+tier=all
+if [ "${1:-}" = "--fast" ]; then
+    tier=fast
+    shift
+fi
+
+# What each tier needs: a command or file that proves a package is there.
+missing=""
+need() { # need PACKAGE PATH-OR-COMMAND
+    case "$2" in
+        /*) [ -e "$2" ] || missing="$missing $1" ;;
+        *) command -v "$2" >/dev/null 2>&1 || missing="$missing $1" ;;
+    esac
+}
+need openssl openssl
+need gpgsm gpgsm
+need gpg-agent gpg-agent
+if [ "$tier" = all ]; then
+    need postfix /usr/sbin/postfix
+    need dovecot-core /usr/sbin/dovecot
+    need dovecot-imapd /usr/lib/dovecot/imap
+    need dovecot-pop3d /usr/lib/dovecot/pop3
+    need dovecot-lmtpd /usr/lib/dovecot/lmtp
+    need dnsmasq-base /usr/sbin/dnsmasq
+fi
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "tests/run.sh: installing:$missing"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+        # shellcheck disable=SC2086 # one word per package
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing </dev/null
+    else
+        echo "tests/run.sh: missing Debian packages:$missing — install them with: sudo apt-get install$missing (or run this script as root)" >&2
+        exit 69
+    fi
+fi
+
+if [ "$tier" = fast ]; then
+    # The library's unit tests and the binaries that start no server; the
+    # CLI tests of key release (tests/cli/release.rs) start a group server.
+    status=0
+    cargo test --locked --no-fail-fast --lib --test compose \
+        --test envelope_openssl --test signed_openssl -- "$@" || status=$?
+    cargo test --locked --no-fail-fast --test cli -- --skip release:: "$@" || status=$?
+    exit "$status"
+fi
+# --no-fail-fast: one failing binary does not hide the results of the others.
+exec cargo test --locked --no-fail-fast -- "$@"
