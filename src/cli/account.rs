@@ -42,7 +42,7 @@ use super::{printable, write_stdout, Context};
 /// --password-file or --password-fd, the environment variable
 /// SEALPOST_PASSWORD_<NAME> (the account name in upper case, other characters
 /// as _), the file given as --password-file to `account add`, the password
-/// stored with --store-password, or a prompt when stdin is a terminal.
+/// stored with --store-password, or a prompt on the controlling terminal.
 #[derive(Debug, Args)]
 pub struct AccountArgs {
     #[command(subcommand)]
@@ -212,12 +212,7 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
             env_var: Some(&env),
             flags: "--password-file FILE or --password-fd N",
         };
-        let pw = secrets::read_secret(
-            &sources,
-            "account password",
-            Ask::New,
-            ctx.stdin_is_terminal(),
-        )?;
+        let pw = secrets::read_secret(&sources, "account password", Ask::New, ctx.can_prompt())?;
         account.stored_password = Some(pw.to_string());
     } else if let Some(p) = &a.password_file {
         let abs = absolute(p)?;
@@ -354,7 +349,7 @@ pub fn password(
             env_var: Some(&env),
             flags,
         };
-        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal());
+        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt());
     }
     if let Some(file) = &account.password_file {
         let sources = SecretSources {
@@ -363,7 +358,7 @@ pub fn password(
             env_var: None,
             flags,
         };
-        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal());
+        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt());
     }
     if let Some(p) = &account.stored_password {
         return Ok(Zeroizing::new(p.clone()));
@@ -374,7 +369,7 @@ pub fn password(
         env_var: Some(&env),
         flags,
     };
-    secrets::read_secret(&sources, &what, Ask::Existing, ctx.stdin_is_terminal())
+    secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt())
 }
 
 /// The environment variable naming the DNS server for SRV discovery.

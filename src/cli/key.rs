@@ -208,7 +208,7 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
                 },
                 "PKCS#12 password",
                 Ask::Existing,
-                ctx.stdin_is_terminal() && args.file.as_os_str() != "-",
+                ctx.can_prompt(),
             )?;
             let contents = privkey::import_pkcs12(&data, &password, &what)?;
             (contents.key, contents.cert, contents.chain)

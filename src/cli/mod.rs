@@ -138,6 +138,12 @@ impl Context {
         std::io::stdin().is_terminal()
     }
 
+    /// Whether a passphrase can be asked for: there is a controlling terminal
+    /// (stdin may be a pipe or a file; the prompt goes to /dev/tty).
+    pub fn can_prompt(&self) -> bool {
+        secrets::terminal_available()
+    }
+
     /// Opens (creating on first use) the keystore.
     pub fn keystore(&self) -> anyhow::Result<Keystore> {
         let dir = match &self.global.keystore {
@@ -164,12 +170,7 @@ impl Context {
             env_var: Some(PASSPHRASE_ENV),
             flags: "--passphrase-file FILE or --passphrase-fd N",
         };
-        let p = secrets::read_secret(
-            &sources,
-            "keystore passphrase",
-            ask,
-            self.stdin_is_terminal(),
-        )?;
+        let p = secrets::read_secret(&sources, "keystore passphrase", ask, self.can_prompt())?;
         Ok(self.passphrase.get_or_init(|| p).as_str())
     }
 

@@ -1,7 +1,8 @@
 //! Passphrases and passwords: from a file, a file descriptor, an environment
-//! variable, or, only when stdin is a terminal, a prompt (rpassword reads the
-//! terminal itself, so stdin stays free for the message). Without any of
-//! them and without a terminal the command fails at once instead of hanging.
+//! variable, or a prompt on the controlling terminal (`/dev/tty`, as age and
+//! sq do), so `cat msg.eml | sealpost decrypt` still asks: stdin stays free
+//! for the message. Without any of them and without a controlling terminal
+//! (cron, CI, a daemon) the command fails at once instead of hanging.
 
 use std::fs::File;
 use std::io::Read;
@@ -29,12 +30,23 @@ pub enum Ask {
     New,
 }
 
-/// Reads a secret from the first source given; prompts only on a terminal.
+/// Whether a person can be asked: the process has a controlling terminal
+/// that opens for reading and writing (rpassword prompts on it).
+pub fn terminal_available() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// Reads a secret from the first source given; prompts only when `can_prompt`
+/// (a controlling terminal exists and asking makes sense for this input).
 pub fn read_secret(
     sources: &SecretSources<'_>,
     what: &str,
     ask: Ask,
-    stdin_is_terminal: bool,
+    can_prompt: bool,
 ) -> anyhow::Result<Passphrase> {
     if let Some(path) = sources.file {
         let mut text = Zeroizing::new(String::new());
@@ -55,14 +67,14 @@ pub fn read_secret(
             return Ok(Zeroizing::new(value));
         }
     }
-    if !stdin_is_terminal {
+    if !can_prompt {
         let env = sources
             .env_var
             .map(|v| format!(", or {v}"))
             .unwrap_or_default();
         return Err(fail_hint(
             Exit::Config,
-            format!("{what} needed but stdin is not a terminal, so it cannot be asked for"),
+            format!("{what} needed but there is no terminal to ask on"),
             format!("give it with {}{env}", sources.flags),
         ));
     }

@@ -32,9 +32,10 @@ impl Env {
         self.dir.path().join(name)
     }
 
-    /// `sealpost` with this keystore, no passphrase source, stdin empty (not a terminal).
+    /// `sealpost` with this keystore, no passphrase source, stdin empty, and
+    /// no controlling terminal.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("sealpost").unwrap();
+        let mut cmd = sealpost_without_terminal();
         cmd.env("SEALPOST_KEYSTORE", self.keystore())
             .env_remove("SEALPOST_PASSPHRASE")
             .write_stdin("");
@@ -58,6 +59,22 @@ impl Env {
             .assert()
             .success();
     }
+}
+
+/// `sealpost` in a session of its own, without a controlling terminal, as
+/// under cron or CI: sealpost prompts on /dev/tty whenever it has one, and a
+/// test must never prompt on the terminal of whoever runs the tests.
+pub fn sealpost_without_terminal() -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealpost"));
+    // SAFETY: setsid is async-signal-safe; the child is not a group leader.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    Command::from_std(cmd)
 }
 
 /// A file under tests/data.

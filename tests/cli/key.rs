@@ -138,7 +138,7 @@ fn no_terminal_and_no_passphrase_fails_fast() {
         .output()
         .unwrap();
     let stderr = assert_clean_failure(&out, 78);
-    assert!(stderr.contains("not a terminal"), "{stderr}");
+    assert!(stderr.contains("no terminal to ask on"), "{stderr}");
     assert!(stderr.contains("--passphrase-file"), "{stderr}");
     // It failed before generating a key, not after (and certainly did not hang).
     assert!(start.elapsed().as_secs() < 20);

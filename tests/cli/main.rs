@@ -14,4 +14,5 @@ mod lists;
 mod pipes;
 mod release;
 mod tamper;
+mod tty;
 mod world;

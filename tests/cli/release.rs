@@ -19,7 +19,7 @@ struct Operator<'w> {
 
 impl Operator<'_> {
     fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("sealpost").unwrap();
+        let mut cmd = crate::common::sealpost_without_terminal();
         cmd.env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
             .env("SEALPOST_PASSPHRASE", "operator passphrase")
             .write_stdin("");

@@ -54,7 +54,7 @@ impl World {
 
     /// `sealpost` acting as `name`.
     pub fn as_(&self, name: &str) -> Command {
-        let mut cmd = Command::cargo_bin("sealpost").unwrap();
+        let mut cmd = crate::common::sealpost_without_terminal();
         cmd.env("SEALPOST_KEYSTORE", self.keystore(name))
             .env_remove("SEALPOST_PASSPHRASE")
             .write_stdin("");

@@ -44,7 +44,17 @@ impl Client {
 
     /// `sealpost` with this keystore; stdin empty, no secrets from the environment.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("sealpost").unwrap();
+        // No controlling terminal, as under cron: sealpost prompts on
+        // /dev/tty whenever it has one.
+        let mut std_cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealpost"));
+        // SAFETY: setsid is async-signal-safe; the child is not a group leader.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut std_cmd, || {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut cmd = Command::from_std(std_cmd);
         cmd.env("SEALPOST_KEYSTORE", self.keystore())
             .env_remove("SEALPOST_PASSPHRASE")
             .write_stdin("");

@@ -17,7 +17,7 @@ impl Dns {
     pub fn start(records: &[String]) -> Dns {
         assert!(
             std::path::Path::new("/usr/sbin/dnsmasq").exists(),
-            "/usr/sbin/dnsmasq is missing: apt-get install dnsmasq (.ci/run does)"
+            "/usr/sbin/dnsmasq is missing: apt-get install dnsmasq-base (sh tests/run.sh does)"
         );
         let mut last = String::new();
         for _ in 0..5 {
