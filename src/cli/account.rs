@@ -139,7 +139,10 @@ pub struct PasswordArgs {
 }
 
 pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ks = ctx.keystore()?;
+    let ks = match args.command {
+        AccountCommand::Add(_) => ctx.keystore_or_create()?,
+        _ => ctx.keystore()?,
+    };
     let mut store = AccountStore::load(&ks.config_path())?;
     match args.command {
         AccountCommand::Add(a) => add(*a, &mut store, ctx),

@@ -157,7 +157,7 @@ pub fn describe(support: Support) -> &'static str {
 }
 
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ks = ctx.keystore()?;
+    let ks = ctx.keystore_or_create()?;
     // Read and parse everything first: one bad file imports nothing.
     let mut all = Vec::new();
     for file in &args.files {

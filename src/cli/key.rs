@@ -132,7 +132,7 @@ fn passphrase_for_new_key<'c>(
 }
 
 fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ks = ctx.keystore()?;
+    let ks = ctx.keystore_or_create()?;
     let email = certs::validate_address(&args.email)?;
     // Ask for the passphrase before the slow key generation, so a missing one fails fast.
     let pass = passphrase_for_new_key(ctx, &ks, args.no_passphrase)?;
@@ -155,7 +155,7 @@ fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ks = ctx.keystore()?;
+    let ks = ctx.keystore_or_create()?;
     let data = zeroize::Zeroizing::new(read_input(&args.file)?);
     let what = if args.file.as_os_str() == "-" {
         "stdin".to_string()

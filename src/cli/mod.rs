@@ -144,19 +144,40 @@ impl Context {
         secrets::terminal_available()
     }
 
-    /// Opens (creating on first use) the keystore.
+    /// Opens the keystore, which must exist: a command that only reads or
+    /// uses what is there never creates one, so a mistyped `--keystore`
+    /// is an error rather than a new empty keystore.
     pub fn keystore(&self) -> anyhow::Result<Keystore> {
-        let dir = match &self.global.keystore {
-            Some(dir) => dir.clone(),
+        let dir = self.keystore_dir()?;
+        if !dir.exists() {
+            return Err(fail_hint(
+                Exit::NoInput,
+                format!("no keystore at {}", dir.display()),
+                "check --keystore and SEALPOST_KEYSTORE; `sealpost key generate`, `key import` \
+                 or `cert import` create a keystore",
+            ));
+        }
+        Keystore::open(&dir)
+    }
+
+    /// Opens the keystore, creating it on first use: for the commands that
+    /// store something in it (key generate/import, cert import, account add,
+    /// group join).
+    pub fn keystore_or_create(&self) -> anyhow::Result<Keystore> {
+        Keystore::open(&self.keystore_dir()?)
+    }
+
+    fn keystore_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.global.keystore {
+            Some(dir) => Ok(dir.clone()),
             None => keystore::default_dir().ok_or_else(|| {
                 fail_hint(
                     Exit::Config,
                     "cannot determine a default keystore directory (no home directory)",
                     "give one with --keystore DIR or SEALPOST_KEYSTORE",
                 )
-            })?,
-        };
-        Keystore::open(&dir)
+            }),
+        }
     }
 
     /// The keystore passphrase, asked for at most once per run.

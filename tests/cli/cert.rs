@@ -294,3 +294,38 @@ fn bad_input_is_refused_whole() {
         .unwrap();
     assert_clean_failure(&out, 65);
 }
+
+#[test]
+fn commands_that_only_read_never_create_a_keystore() {
+    let env = Env::new();
+    let missing = env.keystore();
+    let msg = env.path("m.eml");
+    std::fs::write(
+        &msg,
+        "From: a@example.org\r\nTo: b@example.org\r\n\r\nhi\r\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["cert", "list"],
+        vec!["key", "list"],
+        vec!["account", "list"],
+        vec!["inspect", msg.to_str().unwrap()],
+        vec!["decrypt", msg.to_str().unwrap()],
+        vec!["encrypt", msg.to_str().unwrap()],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        let stderr = assert_clean_failure(&out, 66);
+        assert!(
+            stderr.contains(&format!("no keystore at {}", missing.display())),
+            "{args:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created the keystore");
+    }
+    // A command that stores something creates it.
+    env.cmd()
+        .args(["cert", "import"])
+        .arg(data("alice.cert.pem"))
+        .assert()
+        .success();
+    assert!(missing.is_dir());
+}

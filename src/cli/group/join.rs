@@ -102,7 +102,7 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let ks = ctx.keystore()?;
+    let ks = ctx.keystore_or_create()?;
     let member = choose_member(ks.identities()?, args.member.as_deref())?;
     let group = JoinedGroup {
         name: args.name.clone(),
