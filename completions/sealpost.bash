@@ -88,6 +88,9 @@ _sealpost() {
             sealpost__subcmd__account__subcmd__help,remove)
                 cmd="sealpost__subcmd__account__subcmd__help__subcmd__remove"
                 ;;
+            sealpost__subcmd__cert,accept)
+                cmd="sealpost__subcmd__cert__subcmd__accept"
+                ;;
             sealpost__subcmd__cert,help)
                 cmd="sealpost__subcmd__cert__subcmd__help"
                 ;;
@@ -102,6 +105,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__cert,remove)
                 cmd="sealpost__subcmd__cert__subcmd__remove"
+                ;;
+            sealpost__subcmd__cert__subcmd__help,accept)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__accept"
                 ;;
             sealpost__subcmd__cert__subcmd__help,help)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__help"
@@ -264,6 +270,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__account,remove)
                 cmd="sealpost__subcmd__help__subcmd__account__subcmd__remove"
+                ;;
+            sealpost__subcmd__help__subcmd__cert,accept)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__accept"
                 ;;
             sealpost__subcmd__help__subcmd__cert,import)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__import"
@@ -640,7 +649,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list remove prefer help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,9 +674,49 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sealpost__subcmd__cert__subcmd__help)
-            opts="import list remove prefer help"
+        sealpost__subcmd__cert__subcmd__accept)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help)
+            opts="import list accept remove prefer help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1918,8 +1967,22 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert)
-            opts="import list remove prefer"
+            opts="import list accept remove prefer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
