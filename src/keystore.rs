@@ -295,8 +295,9 @@ impl Keystore {
     }
 
     /// Accepts learned certificates chosen by address or fingerprint prefix
-    /// (`cert accept`). An address must select exactly one, so that the user
-    /// accepts the certificate whose fingerprint they checked.
+    /// (`cert accept`). An address must select exactly one and have no
+    /// accepted certificate yet, so that the user accepts the certificate
+    /// whose fingerprint they checked, never a second one by mistake.
     pub fn accept_learned(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         let chosen = select(self.learned_certificates()?, selector).map_err(|e| {
             let accepted = self.select_certificates(selector).unwrap_or_default();
@@ -311,6 +312,25 @@ impl Keystore {
                 None => e,
             }
         })?;
+        // By address, only for an address nobody vouched for yet: a forger's
+        // certificate learned before the real one was imported must not be
+        // accepted beside it by a user who meant "alice".
+        let accepted = if selector.contains('@') {
+            self.certificates_for(selector)?
+        } else {
+            Vec::new()
+        };
+        if let Some(existing) = accepted.first() {
+            return Err(fail_hint(
+                Exit::Usage,
+                format!(
+                    "{selector} already has an accepted certificate ({}); the learned one ({}) would be a second",
+                    &existing.fingerprint[..16],
+                    &chosen[0].fingerprint[..16]
+                ),
+                "if its holder confirms it, accept it by its full fingerprint: sealpost cert accept FINGERPRINT",
+            ));
+        }
         if selector.contains('@') && chosen.len() > 1 {
             let fingerprints: Vec<&str> = chosen.iter().map(|c| &c.fingerprint[..16]).collect();
             return Err(fail_hint(

@@ -43,7 +43,8 @@ fn self_signed(w: &World, name: &str, email: &str) -> (PathBuf, PathBuf) {
 /// certificate, and bob's certificate to write to him. Returns the forged
 /// key and certificate files.
 fn forger_signing_as(w: &World, email: &str) -> (PathBuf, PathBuf) {
-    let (key, cert) = self_signed(w, "forged", email);
+    let name = format!("forged-{}", email.split('@').next().unwrap());
+    let (key, cert) = self_signed(w, &name, email);
     w.as_("forger")
         .args(["key", "import", "--no-passphrase"])
         .arg(&key)
@@ -280,5 +281,30 @@ fn a_second_certificate_for_a_learned_address_is_not_learned() {
     assert_eq!(
         listed[0]["fingerprint"],
         fingerprint(&data("carol.cert.pem"))
+    );
+
+    // A forger who writes first as dave is learned; once bob imports dave's
+    // real certificate, accepting "dave" by address is refused.
+    let (_, forged_dave) = forger_signing_as(&w, &addr("dave"));
+    let forged = signed_mail(&w, "forger", &addr("dave"), "bob", "first\r\n");
+    success(&w.decrypt("bob", &forged, &[]));
+    import_cert(&w, "bob", "dave");
+    let stderr = assert_clean_failure(
+        &w.as_("bob")
+            .args(["cert", "accept", &addr("dave")])
+            .output()
+            .unwrap(),
+        64,
+    );
+    assert!(
+        stderr.contains(&fingerprint(&forged_dave)[..16]),
+        "{stderr}"
+    );
+    let listed = cert_list(&w, "bob", &addr("dave"));
+    let accepted: Vec<_> = listed.iter().filter(|c| c["accepted"] == true).collect();
+    assert_eq!(accepted.len(), 1, "{listed:?}");
+    assert_eq!(
+        accepted[0]["fingerprint"],
+        fingerprint(&data("dave.cert.pem"))
     );
 }
