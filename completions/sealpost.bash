@@ -94,6 +94,9 @@ _sealpost() {
             sealpost__subcmd__account__subcmd__help,remove)
                 cmd="sealpost__subcmd__account__subcmd__help__subcmd__remove"
                 ;;
+            sealpost__subcmd__cert,accept)
+                cmd="sealpost__subcmd__cert__subcmd__accept"
+                ;;
             sealpost__subcmd__cert,help)
                 cmd="sealpost__subcmd__cert__subcmd__help"
                 ;;
@@ -108,6 +111,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__cert,remove)
                 cmd="sealpost__subcmd__cert__subcmd__remove"
+                ;;
+            sealpost__subcmd__cert__subcmd__help,accept)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__accept"
                 ;;
             sealpost__subcmd__cert__subcmd__help,help)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__help"
@@ -276,6 +282,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__account,remove)
                 cmd="sealpost__subcmd__help__subcmd__account__subcmd__remove"
+                ;;
+            sealpost__subcmd__help__subcmd__cert,accept)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__accept"
                 ;;
             sealpost__subcmd__help__subcmd__cert,import)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__import"
@@ -652,7 +661,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list remove prefer help"
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,9 +686,49 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sealpost__subcmd__cert__subcmd__help)
-            opts="import list remove prefer help"
+        sealpost__subcmd__cert__subcmd__accept)
+            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help)
+            opts="import list accept remove prefer help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1956,8 +2005,22 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert)
-            opts="import list remove prefer"
+            opts="import list accept remove prefer"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__accept)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

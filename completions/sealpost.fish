@@ -113,19 +113,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -l json -d 'Machine-readable JSON on stdout'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s h -l help -d 'Print help'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list remove prefer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "list" -d 'List correspondents\' certificates, accepted or learned, and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "accept" -d 'Accept a certificate learned from signed mail, so that encrypt uses it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "remove" -d 'Remove certificates, accepted or learned, by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
@@ -142,6 +143,14 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
@@ -159,8 +168,9 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "list" -d 'List correspondents\' certificates, accepted or learned, and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "accept" -d 'Accept a certificate learned from signed mail, so that encrypt uses it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove certificates, accepted or learned, by address or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l from -d 'Sender: one address, also the domain of the Message-ID' -r
@@ -214,8 +224,8 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s o -l outpu
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature'
-complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate and capabilities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature (by any certificate, verified or not: see the report, or `verified` in --json)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate (as learned) and capabilities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l offline -d 'Make no network request: a message that needs a group key release fails instead'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -592,8 +602,9 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates and whether each can be used to encrypt'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "remove" -d 'Remove certificates by address or fingerprint'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates, accepted or learned, and whether each can be used to encrypt'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "accept" -d 'Accept a certificate learned from signed mail, so that encrypt uses it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "remove" -d 'Remove certificates, accepted or learned, by address or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "add" -d 'Add (or with --replace, change) an account'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "list" -d 'List the accounts (never their passwords)'

@@ -42,7 +42,10 @@ pub trait KeySource {
 /// One signature met on the way, verified or not.
 #[derive(Debug, Clone)]
 pub struct SignatureOutcome {
-    /// The signer, when the signature names a certificate it carries.
+    /// The signer, when the signature names a certificate it carries. A
+    /// good signature proves only that this certificate's key signed: the
+    /// certificate is not verified (anyone can make one naming any address);
+    /// the keystore says whether the user vouched for it.
     pub signer: Option<CertInfo>,
     /// `Ok` when it verified; the reason otherwise.
     pub result: Result<(), String>,

@@ -6,7 +6,11 @@
 //!   identities/                  own keys, 0700
 //!     <fingerprint>.key.pem      private key, encrypted PKCS#8 (or plain if asked), 0600
 //!     <fingerprint>.cert.pem     its certificate, 0644
-//!   certs/                       correspondents' certificates, 0700
+//!   certs/                       correspondents' certificates the user accepted
+//!                                (`cert import`, `cert accept`), 0700
+//!     <fingerprint>.pem          one certificate, 0644
+//!   learned/                     certificates learned from signed mail and not
+//!                                accepted, created on first use, 0700
 //!     <fingerprint>.pem          one certificate, 0644
 //!   capabilities.toml            per certificate fingerprint: which algorithms its
 //!                                holder reads, learned from signed mail or set by
@@ -19,6 +23,19 @@
 //! from the certificates themselves; several certificates per address and
 //! several identities per address (renewals) coexist. Identities are never
 //! deleted by sealpost, so that old mail stays readable.
+//!
+//! # Trust in certificates
+//!
+//! sealpost does not validate certificate paths yet, so anyone can make a
+//! certificate naming any address and sign mail with it. What the user put
+//! into the keystore themselves (own identities, `cert import`, `cert accept`)
+//! is *accepted*; only accepted certificates are ever used to encrypt. A
+//! certificate met in a good signature is only *learned*: kept apart in
+//! `learned/`, shown by `cert list`, never used to encrypt until the user
+//! accepts it, and only when no other certificate names any of its addresses
+//! (see [`Keystore::learn_signer`]). So a forger who signs as someone the user
+//! already knows can neither add a certificate for that address nor change
+//! which certificate `encrypt` picks for it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,6 +52,7 @@ const CONFIG_FILE: &str = "config.toml";
 const CAPABILITIES_FILE: &str = "capabilities.toml";
 const IDENTITIES_DIR: &str = "identities";
 const CERTS_DIR: &str = "certs";
+const LEARNED_DIR: &str = "learned";
 const DEFAULT_CONFIG: &str = "# sealpost keystore settings. Accounts and groups are added by\n\
 # `sealpost account add` and `sealpost group join`; edit with care.\n";
 
@@ -243,15 +261,19 @@ impl Keystore {
         Ok(key)
     }
 
-    /// Correspondents' certificates.
+    /// Correspondents' certificates the user accepted: the only ones, with
+    /// own identities, that `encrypt` uses.
     pub fn certificates(&self) -> anyhow::Result<Vec<CertInfo>> {
-        list_files(&self.root.join(CERTS_DIR), ".pem")?
-            .iter()
-            .map(|p| read_cert_file(p))
-            .collect()
+        read_cert_dir(&self.root.join(CERTS_DIR))
     }
 
-    /// Adds certificates; returns each with whether it was new.
+    /// Certificates learned from signed mail and not accepted.
+    pub fn learned_certificates(&self) -> anyhow::Result<Vec<CertInfo>> {
+        read_cert_dir(&self.root.join(LEARNED_DIR))
+    }
+
+    /// Accepts certificates (the user imports them); returns each with
+    /// whether it was not accepted before. A learned copy is promoted.
     pub fn import_certificates(&self, certs: &[CertInfo]) -> anyhow::Result<Vec<(CertInfo, bool)>> {
         let dir = self.root.join(CERTS_DIR);
         let mut out = Vec::new();
@@ -261,28 +283,93 @@ impl Keystore {
             if new {
                 fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
             }
+            // Accepted first, then no longer learned: a crash between the two
+            // leaves it in both places, which reads as accepted.
+            let learned = self.learned_path(cert);
+            if learned.exists() {
+                fsutil::durable_remove(&learned)?;
+            }
             out.push((cert.clone(), new));
         }
         Ok(out)
     }
 
-    /// Removes correspondents' certificates chosen by address or by
-    /// fingerprint (a prefix of at least 8 hex digits). Own identities are
-    /// never removed this way.
+    /// Accepts learned certificates chosen by address or fingerprint prefix
+    /// (`cert accept`). An address must select exactly one and have no
+    /// accepted certificate yet, so that the user accepts the certificate
+    /// whose fingerprint they checked, never a second one by mistake.
+    pub fn accept_learned(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
+        let chosen = select(self.learned_certificates()?, selector).map_err(|e| {
+            let accepted = self.select_certificates(selector).unwrap_or_default();
+            match accepted.first() {
+                Some(c) => fail(
+                    Exit::NoUser,
+                    format!(
+                        "{selector} is already accepted ({}), nothing learned to accept",
+                        &c.fingerprint[..16]
+                    ),
+                ),
+                None => e,
+            }
+        })?;
+        // By address, only for an address nobody vouched for yet: a forger's
+        // certificate learned before the real one was imported must not be
+        // accepted beside it by a user who meant "alice".
+        let accepted = if selector.contains('@') {
+            self.certificates_for(selector)?
+        } else {
+            Vec::new()
+        };
+        if let Some(existing) = accepted.first() {
+            return Err(fail_hint(
+                Exit::Usage,
+                format!(
+                    "{selector} already has an accepted certificate ({}); the learned one ({}) would be a second",
+                    &existing.fingerprint[..16],
+                    &chosen[0].fingerprint[..16]
+                ),
+                "if its holder confirms it, accept it by its full fingerprint: sealpost cert accept FINGERPRINT",
+            ));
+        }
+        if selector.contains('@') && chosen.len() > 1 {
+            let fingerprints: Vec<&str> = chosen.iter().map(|c| &c.fingerprint[..16]).collect();
+            return Err(fail_hint(
+                Exit::Usage,
+                format!(
+                    "{selector} has {} learned certificates ({})",
+                    chosen.len(),
+                    fingerprints.join(", ")
+                ),
+                "accept one by its fingerprint: sealpost cert accept FINGERPRINT",
+            ));
+        }
+        self.import_certificates(&chosen)?;
+        Ok(chosen)
+    }
+
+    /// Removes correspondents' certificates, accepted or learned, chosen by
+    /// address or by fingerprint (a prefix of at least 8 hex digits). Own
+    /// identities are never removed this way.
     pub fn remove_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
-        let matching = self.select_certificates(selector)?;
+        let mut all = self.certificates()?;
+        all.extend(self.learned_certificates()?);
+        let matching = select(all, selector)?;
         for cert in &matching {
-            fsutil::durable_remove(
-                &self
-                    .root
+            for path in [
+                self.root
                     .join(CERTS_DIR)
                     .join(format!("{}.pem", cert.fingerprint)),
-            )?;
+                self.learned_path(cert),
+            ] {
+                if path.exists() {
+                    fsutil::durable_remove(&path)?;
+                }
+            }
         }
         Ok(matching)
     }
 
-    /// Correspondents' certificates for an address or fingerprint prefix.
+    /// Accepted correspondents' certificates for an address or fingerprint prefix.
     pub fn select_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         select(self.certificates()?, selector)
     }
@@ -298,7 +385,7 @@ impl Keystore {
         select(all, selector)
     }
 
-    /// Every certificate that names `addr`: correspondents' and own.
+    /// Every accepted certificate that names `addr`: correspondents' and own.
     pub fn certificates_for(&self, addr: &str) -> anyhow::Result<Vec<CertInfo>> {
         let mut out: Vec<CertInfo> = self
             .certificates()?
@@ -313,18 +400,193 @@ impl Keystore {
         Ok(out)
     }
 
-    /// The certificates to encrypt to `addr` at `now` (see [`certs::select_for_encryption`]).
+    /// The certificates to encrypt to `addr` at `now`: accepted ones only
+    /// (see [`certs::select_for_encryption`]); when none is and a learned
+    /// one names the address, the error names the command that accepts it.
     pub fn encryption_certificates(
         &self,
         addr: &str,
         now: UnixTime,
     ) -> anyhow::Result<Vec<CertInfo>> {
         let candidates = self.certificates_for(addr)?;
-        Ok(certs::select_for_encryption(addr, &candidates, now)?
-            .into_iter()
-            .cloned()
-            .collect())
+        choose_accepted(addr, &candidates, || self.learned_for(addr), now)
     }
+
+    /// Learned certificates naming `addr`, for an error's hint: unreadable
+    /// ones are left out rather than hiding the error being explained.
+    fn learned_for(&self, addr: &str) -> Vec<CertInfo> {
+        let mut learned = self.learned_certificates().unwrap_or_default();
+        learned.retain(|c| c.matches_address(addr));
+        learned
+    }
+
+    /// Where `cert` is kept while it is learned and not accepted.
+    fn learned_path(&self, cert: &CertInfo) -> PathBuf {
+        self.root
+            .join(LEARNED_DIR)
+            .join(format!("{}.pem", cert.fingerprint))
+    }
+
+    /// How far the user vouched for a signer's certificate, and which other
+    /// certificates the keystore holds for the addresses it names. Reads only.
+    pub fn assess_signer(&self, signer: &CertInfo) -> anyhow::Result<SignerTrust> {
+        let own: Vec<CertInfo> = self.identities()?.into_iter().map(|i| i.cert).collect();
+        let accepted = self.certificates()?;
+        let learned = self.learned_certificates()?;
+        let is_in = |set: &[CertInfo]| set.iter().any(|c| c.fingerprint == signer.fingerprint);
+        let standing = if is_in(&own) {
+            Standing::Own
+        } else if is_in(&accepted) {
+            Standing::Accepted
+        } else if is_in(&learned) {
+            Standing::Learned
+        } else {
+            Standing::Unknown
+        };
+        let mut others = Vec::new();
+        for addr in &signer.emails {
+            for other in own.iter().chain(&accepted).chain(&learned) {
+                let entry = (addr.clone(), other.fingerprint.clone());
+                if other.fingerprint != signer.fingerprint
+                    && other.matches_address(addr)
+                    && !others.contains(&entry)
+                {
+                    others.push(entry);
+                }
+            }
+        }
+        Ok(SignerTrust {
+            standing,
+            others,
+            learned_now: false,
+        })
+    }
+
+    /// What `decrypt` learns from a good signature by `signer`:
+    ///
+    /// - a certificate nobody vouched for is kept in `learned/` (not used to
+    ///   encrypt) only when no certificate at all (own, accepted or learned)
+    ///   names any of its addresses: learning never adds a second
+    ///   certificate for an address, so a forger cannot sit beside the real
+    ///   one, nor crowd it out;
+    /// - the algorithms the signer advertised (`capabilities`) are recorded
+    ///   only for an accepted certificate: they change how `encrypt` writes
+    ///   to it, and only the user decides whom `encrypt` writes to.
+    pub fn learn_signer(
+        &self,
+        signer: &CertInfo,
+        capabilities: &[const_oid::ObjectIdentifier],
+        now: UnixTime,
+    ) -> anyhow::Result<SignerTrust> {
+        let mut trust = self.assess_signer(signer)?;
+        match trust.standing {
+            Standing::Accepted if !capabilities.is_empty() => {
+                let support = Support::from_capabilities(capabilities);
+                self.record_support(&signer.fingerprint, support, "signed mail", now)?;
+            }
+            Standing::Unknown if trust.others.is_empty() && !signer.emails.is_empty() => {
+                fsutil::create_private_dir(&self.root.join(LEARNED_DIR))?;
+                fsutil::atomic_write(
+                    &self.learned_path(signer),
+                    signer.to_pem().as_bytes(),
+                    PUBLIC_FILE,
+                )?;
+                trust.standing = Standing::Learned;
+                trust.learned_now = true;
+            }
+            _ => {}
+        }
+        Ok(trust)
+    }
+}
+
+/// Whether the user vouched for a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The certificate of one of the user's own identities.
+    Own,
+    /// Imported with `cert import` or promoted with `cert accept`.
+    Accepted,
+    /// Learned from signed mail and not accepted: never used to encrypt.
+    Learned,
+    /// Not in the keystore.
+    Unknown,
+}
+
+impl Standing {
+    /// The name used in `--json` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Standing::Own => "own",
+            Standing::Accepted => "accepted",
+            Standing::Learned => "learned",
+            Standing::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the keystore says about a signer's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignerTrust {
+    pub standing: Standing,
+    /// (address, fingerprint) of every other certificate in the keystore
+    /// that names one of the signer's addresses. For a signer that is not
+    /// verified, each is a sign that someone may be impersonating.
+    pub others: Vec<(String, String)>,
+    /// Whether [`Keystore::learn_signer`] stored the certificate just now.
+    pub learned_now: bool,
+}
+
+impl SignerTrust {
+    /// Whether the user vouched for the certificate (own or accepted). A
+    /// good signature by an unverified certificate proves only that its key
+    /// signed, not who holds the key.
+    pub fn verified(&self) -> bool {
+        matches!(self.standing, Standing::Own | Standing::Accepted)
+    }
+}
+
+/// The accepted `candidates` to encrypt to `addr`; when none is usable and
+/// a learned certificate names the address (`learned`, asked only then),
+/// the error says so and names the command that accepts it.
+fn choose_accepted(
+    addr: &str,
+    candidates: &[CertInfo],
+    learned: impl FnOnce() -> Vec<CertInfo>,
+    now: UnixTime,
+) -> anyhow::Result<Vec<CertInfo>> {
+    match certs::select_for_encryption(addr, candidates, now) {
+        Ok(chosen) => Ok(chosen.into_iter().cloned().collect()),
+        Err(e) => {
+            let learned = learned();
+            match learned.first() {
+                None => Err(e),
+                Some(first) => Err(unaccepted_hint(addr, first, learned.len())),
+            }
+        }
+    }
+}
+
+/// The error for an address whose only certificates were learned from
+/// mail. The accept command is in the message itself, which survives when
+/// `encrypt` gathers the errors of several recipients into one line.
+fn unaccepted_hint(addr: &str, learned: &CertInfo, count: usize) -> anyhow::Error {
+    let more = if count > 1 {
+        format!(" (and {} more)", count - 1)
+    } else {
+        String::new()
+    };
+    fail_hint(
+        Exit::NoUser,
+        format!(
+            "no accepted certificate for {addr}: certificate {}{more} was learned from signed mail and is not verified; to use it: sealpost cert accept {}",
+            &learned.fingerprint[..16],
+            learned.fingerprint
+        ),
+        format!(
+            "compare the fingerprint with {addr} by another channel before accepting: anyone can sign as any address"
+        ),
+    )
 }
 
 impl Keystore {
@@ -413,7 +675,13 @@ impl Keystore {
 /// reads: loaded once, so encrypting to a thousand recipients reads the
 /// keystore once rather than once per recipient.
 pub struct CertIndex {
+    /// Accepted and own certificates.
     by_address: std::collections::HashMap<String, Vec<CertInfo>>,
+    /// Learned ones, read only when an address has no accepted one, to say
+    /// which command would accept one: so that a keystore with many learned
+    /// certificates costs nothing when every recipient is known.
+    learned: std::cell::OnceCell<std::collections::HashMap<String, Vec<CertInfo>>>,
+    keystore: Keystore,
     support: std::collections::BTreeMap<String, SupportRecord>,
 }
 
@@ -424,15 +692,22 @@ impl CertIndex {
         addr: &str,
         now: UnixTime,
     ) -> anyhow::Result<Vec<CertInfo>> {
+        let key = certs::normalize_address(addr);
         let candidates = self
             .by_address
-            .get(&certs::normalize_address(addr))
+            .get(&key)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        Ok(certs::select_for_encryption(addr, candidates, now)?
-            .into_iter()
-            .cloned()
-            .collect())
+        let learned = || {
+            self.learned
+                .get_or_init(|| {
+                    index_by_address(self.keystore.learned_certificates().unwrap_or_default())
+                })
+                .get(&key)
+                .cloned()
+                .unwrap_or_default()
+        };
+        choose_accepted(addr, candidates, learned, now)
     }
 
     /// Like [`Keystore::support_for`].
@@ -445,27 +720,36 @@ impl CertIndex {
 }
 
 impl Keystore {
-    /// Loads a [`CertIndex`] of correspondents' and own certificates.
+    /// Loads a [`CertIndex`] of correspondents' accepted and own certificates.
     pub fn certificate_index(&self) -> anyhow::Result<CertIndex> {
-        let mut by_address: std::collections::HashMap<String, Vec<CertInfo>> = Default::default();
-        let mut seen = std::collections::HashSet::new();
         let own = self.identities()?.into_iter().map(|i| i.cert);
-        for cert in self.certificates()?.into_iter().chain(own) {
-            if !seen.insert(cert.fingerprint.clone()) {
-                continue;
-            }
-            for email in &cert.emails {
-                by_address
-                    .entry(email.clone())
-                    .or_default()
-                    .push(cert.clone());
-            }
-        }
         Ok(CertIndex {
-            by_address,
+            by_address: index_by_address(self.certificates()?.into_iter().chain(own)),
+            learned: Default::default(),
+            keystore: self.clone(),
             support: self.read_support_records()?,
         })
     }
+}
+
+/// Certificates by each address they name, each certificate once.
+fn index_by_address(
+    certs: impl IntoIterator<Item = CertInfo>,
+) -> std::collections::HashMap<String, Vec<CertInfo>> {
+    let mut by_address: std::collections::HashMap<String, Vec<CertInfo>> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    for cert in certs {
+        if !seen.insert(cert.fingerprint.clone()) {
+            continue;
+        }
+        for email in &cert.emails {
+            by_address
+                .entry(email.clone())
+                .or_default()
+                .push(cert.clone());
+        }
+    }
+    by_address
 }
 
 /// Certificates among `all` for an address or a fingerprint prefix.
@@ -495,6 +779,14 @@ fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         ));
     }
     Ok(matching)
+}
+
+/// Every certificate file in `dir` (none when it does not exist).
+fn read_cert_dir(dir: &Path) -> anyhow::Result<Vec<CertInfo>> {
+    list_files(dir, ".pem")?
+        .iter()
+        .map(|p| read_cert_file(p))
+        .collect()
 }
 
 fn read_cert_file(path: &Path) -> anyhow::Result<CertInfo> {
@@ -585,6 +877,95 @@ mod tests {
         fs::set_permissions(&ident.key_path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = ks.unlock(&found[0], Some("pw")).unwrap_err();
         assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
+    }
+
+    #[test]
+    fn learning_from_mail_neither_accepts_nor_records_capabilities() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(dir.path()).unwrap();
+        let (alice_key, alice) = fixture("alice");
+        let (_, bob) = fixture("bob");
+        let (_, carol) = fixture("carol");
+        ks.add_identity(&alice_key, &alice, None).unwrap();
+        ks.import_certificates(std::slice::from_ref(&bob)).unwrap();
+        let modern = [
+            crate::identity::ID_AES256_GCM,
+            crate::identity::ID_RSAES_OAEP,
+        ];
+        let now = certs::now();
+
+        // Own and accepted certificates are verified; only an accepted one
+        // takes capabilities from mail.
+        let own = ks.learn_signer(&alice, &modern, now).unwrap();
+        assert_eq!((own.standing, own.verified()), (Standing::Own, true));
+        assert!(ks.support_record(&alice.fingerprint).unwrap().is_none());
+        let known = ks.learn_signer(&bob, &modern, now).unwrap();
+        assert_eq!(
+            (known.standing, known.verified()),
+            (Standing::Accepted, true)
+        );
+        assert_eq!(ks.support_for(&bob).unwrap(), Support::MODERN);
+
+        // A new correspondent is learned, not verified, not for encryption.
+        let new = ks.learn_signer(&carol, &modern, now).unwrap();
+        assert_eq!(new.standing, Standing::Learned);
+        assert!(new.learned_now && !new.verified() && new.others.is_empty());
+        assert!(ks.support_record(&carol.fingerprint).unwrap().is_none());
+        assert_eq!(ks.learned_certificates().unwrap().len(), 1);
+        assert!(ks.certificates_for("carol@example.org").unwrap().is_empty());
+        for err in [
+            ks.encryption_certificates("carol@example.org", now)
+                .unwrap_err(),
+            ks.certificate_index()
+                .unwrap()
+                .encryption_certificates("carol@example.org", now)
+                .unwrap_err(),
+        ] {
+            assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
+            let text = crate::error::single_line(&err);
+            assert!(
+                text.contains(&format!("sealpost cert accept {}", carol.fingerprint)),
+                "{text}"
+            );
+        }
+        let again = ks.learn_signer(&carol, &modern, now).unwrap();
+        assert_eq!(again.standing, Standing::Learned);
+        assert!(!again.learned_now);
+
+        // Accepting promotes it: then it encrypts, and it is no longer learned.
+        assert_eq!(ks.accept_learned("carol@example.org").unwrap().len(), 1);
+        assert!(ks.learned_certificates().unwrap().is_empty());
+        assert_eq!(
+            ks.encryption_certificates("carol@example.org", now)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            ks.assess_signer(&carol).unwrap().standing,
+            Standing::Accepted
+        );
+        let err = ks.accept_learned("carol@example.org").unwrap_err();
+        assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
+
+        // `cert import` accepts a learned certificate too; `cert remove`
+        // removes learned ones as well as accepted ones.
+        ks.remove_certificates(&carol.fingerprint).unwrap();
+        ks.learn_signer(&carol, &[], now).unwrap();
+        assert!(
+            ks.import_certificates(std::slice::from_ref(&carol))
+                .unwrap()[0]
+                .1
+        );
+        assert!(ks.learned_certificates().unwrap().is_empty());
+        ks.remove_certificates(&carol.fingerprint).unwrap();
+        ks.learn_signer(&carol, &[], now).unwrap();
+        assert_eq!(
+            ks.remove_certificates("carol@example.org").unwrap().len(),
+            1
+        );
+        assert!(ks.learned_certificates().unwrap().is_empty());
+        assert!(ks.certificates_for("carol@example.org").unwrap().is_empty());
     }
 
     #[test]

@@ -185,8 +185,10 @@ pub struct Verified {
 
 impl Verified {
     /// One line for the user, e.g. `signature by alice@example.org
-    /// (certificate 3f2a…, RSA-PSS/SHA-256) made 2025-01-01 12:00:00 UTC`.
-    /// It deliberately says nothing about trust.
+    /// (certificate 3f2a… not verified, RSA-PSS/SHA-256) made 2025-01-01
+    /// 12:00:00 UTC`. The certificate is not verified here: whoever made it
+    /// chose the address it names, so the line says so. A caller that knows
+    /// the user vouched for the certificate describes it itself.
     pub fn report(&self) -> String {
         SignerReport::from(self).to_string()
     }
@@ -243,7 +245,7 @@ impl fmt::Display for SignerReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "signature by {} (certificate {}, {})",
+            "signature by {} (certificate {} not verified, {})",
             printable(&self.who),
             self.fingerprint,
             self.algorithm

@@ -14,6 +14,7 @@ use super::{printable, read_input, write_stdout, Context};
     sealpost cert import bob.pem carol.der\n  \
     curl -s https://example.org/team.p7b | sealpost cert import -\n  \
     sealpost cert list bob@example.org\n  \
+    sealpost cert accept carol@example.org\n  \
     sealpost cert remove bob@example.org")]
 pub struct CertArgs {
     #[command(subcommand)]
@@ -24,8 +25,22 @@ pub struct CertArgs {
 pub enum CertCommand {
     Import(ImportArgs),
     List(ListArgs),
+    Accept(AcceptArgs),
     Remove(RemoveArgs),
     Prefer(PreferArgs),
+}
+
+/// Accept a certificate learned from signed mail, so that encrypt uses it
+///
+/// `decrypt` keeps the certificate of a new correspondent's good signature
+/// as learned, not verified: anyone can make a certificate naming any
+/// address. Compare its fingerprint (`cert list`) with its holder by another
+/// channel, then accept it. `cert import` of the same certificate accepts it
+/// too.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// A fingerprint (at least 8 hex digits), or an address with exactly one learned certificate
+    pub who: String,
 }
 
 /// Say which algorithms a correspondent's software reads
@@ -33,8 +48,8 @@ pub enum CertCommand {
 /// `encrypt` uses AES-256-GCM (AuthEnvelopedData) with RSA-OAEP only for
 /// envelopes whose every reader is known to read them, and AES-256-CBC with
 /// RSA PKCS#1 v1.5, which every S/MIME client reads, otherwise. It learns this
-/// from the SMIMECapabilities in certificates and in verified signed mail;
-/// this command overrides what was learned.
+/// from the SMIMECapabilities in certificates and in signed mail under an
+/// accepted certificate; this command overrides what was learned.
 #[derive(Debug, Args)]
 pub struct PreferArgs {
     /// An address (all its certificates) or a fingerprint (at least 8 hex digits)
@@ -60,14 +75,14 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// List correspondents' certificates and whether each can be used to encrypt
+/// List correspondents' certificates, accepted or learned, and whether each can be used to encrypt
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only certificates for this address
     pub addr: Option<String>,
 }
 
-/// Remove certificates by address or fingerprint
+/// Remove certificates, accepted or learned, by address or fingerprint
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// An address (removes all its certificates) or a fingerprint (at least 8 hex digits)
@@ -78,6 +93,7 @@ pub fn run(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         CertCommand::Import(a) => import(a, ctx),
         CertCommand::List(a) => list(a, ctx),
+        CertCommand::Accept(a) => accept(a, ctx),
         CertCommand::Remove(a) => remove(a, ctx),
         CertCommand::Prefer(a) => prefer(a, ctx),
     }
@@ -200,30 +216,88 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why a learned certificate is not used to encrypt, and what accepts it.
+fn not_accepted(cert: &CertInfo) -> String {
+    format!(
+        "learned from signed mail, NOT accepted (sealpost cert accept {})",
+        &cert.fingerprint[..16]
+    )
+}
+
 fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
-    let mut certs = ks.certificates()?;
+    let mut rows: Vec<(CertInfo, bool)> =
+        ks.certificates()?.into_iter().map(|c| (c, true)).collect();
+    rows.extend(ks.learned_certificates()?.into_iter().map(|c| (c, false)));
     if let Some(addr) = &args.addr {
-        certs.retain(|c| c.matches_address(addr));
+        rows.retain(|(c, _)| c.matches_address(addr));
     }
     if ctx.global.json {
         return ctx.print_json(&serde_json::Value::Array(
-            certs.iter().map(cert_json).collect(),
+            rows.iter()
+                .map(|(c, accepted)| {
+                    let mut v = cert_json(c);
+                    v["accepted"] = json!(accepted);
+                    if !accepted {
+                        v["usable_for_encryption"] = json!(false);
+                        v["problems"] = json!(match problems(c) {
+                            Some(p) => format!("{}, {p}", not_accepted(c)),
+                            None => not_accepted(c),
+                        });
+                    }
+                    v
+                })
+                .collect(),
         ));
     }
     let mut out = String::new();
-    for c in &certs {
+    for (c, accepted) in &rows {
+        let status = match (accepted, problems(c)) {
+            (false, _) => not_accepted(c),
+            (true, Some(p)) => format!("unusable: {p}"),
+            (true, None) => "usable".into(),
+        };
         out.push_str(&format!(
-            "{}  {}  until {}  {}\n",
+            "{}  {}  until {}  {status}\n",
             &c.fingerprint[..16],
             printable(&c.emails.join(",")),
             format_time(c.not_after),
-            problems(c)
-                .map(|p| format!("unusable: {p}"))
-                .unwrap_or_else(|| "usable".into())
         ));
     }
     write_stdout(out.as_bytes(), false)
+}
+
+fn accept(args: AcceptArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let accepted = ks.accept_learned(&args.who)?;
+    for cert in &accepted {
+        ctx.note(format!(
+            "accepted {} {}",
+            &cert.fingerprint[..16],
+            printable(&cert.emails.join(", "))
+        ));
+        for addr in &cert.emails {
+            let count = ks.certificates_for(addr)?.len();
+            if count > 1 {
+                ctx.warn(format!(
+                    "{} now has {count} accepted certificates; encrypt uses every usable one",
+                    printable(addr)
+                ));
+            }
+        }
+        if let Some(p) = problems(cert) {
+            ctx.warn(format!(
+                "{} cannot be used to encrypt: {p}",
+                &cert.fingerprint[..16]
+            ));
+        }
+    }
+    if ctx.global.json {
+        return ctx.print_json(&serde_json::Value::Array(
+            accepted.iter().map(cert_json).collect(),
+        ));
+    }
+    Ok(())
 }
 
 fn remove(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use clap::Args;
 use rsa::RsaPrivateKey;
-use sealpost::certs::{self, CertInfo, Support};
+use sealpost::certs::{self, CertInfo};
 use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
 use sealpost::envelope::{ContentKey, Envelope};
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::keystore::{Identity, Keystore};
+use sealpost::keystore::{Identity, Keystore, SignerTrust, Standing};
 use sealpost::release::joined::{JoinedGroup, Memberships};
 use sealpost::release::keyref::{KeyRef, KeyRefKind};
 use sealpost::release::secrets::SecretStore;
@@ -29,9 +29,17 @@ use super::{printable, read_input, Ask, Context};
 ///
 /// An opaque signature (inside the encryption or around it) is verified and
 /// removed; a multipart/signed result is verified and written as it is. The
-/// signer and the result are reported on stderr (and in --json). A verified
-/// signature teaches sealpost the signer's certificate and the algorithms
-/// their software reads (--no-learn to skip).
+/// signer and the result are reported on stderr (and in --json).
+///
+/// A good signature proves only that the key of the certificate it carries
+/// signed; anyone can make a certificate naming any address. The signer is
+/// called "known certificate" only when its certificate is your own or one
+/// you accepted (`cert import`, `cert accept`); otherwise the report says
+/// "certificate NOT verified". A new correspondent's certificate is learned
+/// (shown by `cert list`) but used to encrypt only after `cert accept`, and
+/// only when no other certificate names its address; the algorithms a
+/// signer's software reads are recorded only for accepted certificates
+/// (--no-learn to skip both).
 ///
 /// On any failure nothing at all is written to stdout.
 #[derive(Debug, Args)]
@@ -43,10 +51,11 @@ pub struct DecryptArgs {
     /// The message (- for stdin)
     #[arg(default_value = "-")]
     pub file: PathBuf,
-    /// Fail unless the message carries a valid signature
+    /// Fail unless the message carries a valid signature (by any certificate,
+    /// verified or not: see the report, or `verified` in --json)
     #[arg(long)]
     pub require_signature: bool,
-    /// Do not record the signer's certificate and capabilities
+    /// Do not record the signer's certificate (as learned) and capabilities
     #[arg(long)]
     pub no_learn: bool,
     /// Write the plaintext to FILE (atomically) instead of stdout
@@ -254,55 +263,50 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
             .unwrap_or_else(|| "the message is not signed".into());
         return Err(fail(Exit::DataErr, format!("signature required: {why}")));
     }
-    if !args.no_learn {
-        learn(&ks, &opened.signatures, ctx)?;
-    }
+    let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.
     if let Some(path) = &args.output {
         sealpost::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
     }
     if ctx.global.json {
-        return ctx.print_json(&summary(&opened, args.output.is_none(), &keys.released));
+        return ctx.print_json(&summary(
+            &opened,
+            &trust,
+            args.output.is_none(),
+            &keys.released,
+        ));
     }
     if args.output.is_none() {
         super::write_stdout(&opened.plaintext, false)?;
     }
-    report(ctx, &opened, &keys.released);
+    report(ctx, &opened, &trust, &keys.released);
     Ok(())
 }
 
-/// Records verified signers' certificates and what their software reads.
-fn learn(ks: &Keystore, signatures: &[SignatureOutcome], ctx: &Context) -> anyhow::Result<()> {
-    for sig in signatures.iter().filter(|s| s.result.is_ok()) {
-        let Some(signer) = &sig.signer else { continue };
-        let own = ks
-            .identities()?
-            .iter()
-            .any(|i| i.cert.fingerprint == signer.fingerprint);
-        if own {
-            continue;
-        }
-        if ks
-            .import_certificates(std::slice::from_ref(signer))?
-            .iter()
-            .any(|(_, new)| *new)
-        {
-            ctx.detail(format!(
-                "learned certificate {} for {}",
-                &signer.fingerprint[..16],
-                signer.emails.join(", ")
-            ));
-        }
-        if !sig.capabilities.is_empty() {
-            let support = Support::from_capabilities(&sig.capabilities);
-            ks.record_support(&signer.fingerprint, support, "signed mail", certs::now())?;
-        }
-    }
-    Ok(())
+/// What the keystore says about each signature's signer (`None` for a bad
+/// signature), learning from good ones when `learn`.
+fn signer_trust(
+    ks: &Keystore,
+    signatures: &[SignatureOutcome],
+    learn: bool,
+) -> anyhow::Result<Vec<Option<SignerTrust>>> {
+    signatures
+        .iter()
+        .map(|sig| match (&sig.signer, &sig.result) {
+            (Some(signer), Ok(())) if learn => ks
+                .learn_signer(signer, &sig.capabilities, certs::now())
+                .map(Some),
+            (Some(signer), Ok(())) => ks.assess_signer(signer).map(Some),
+            _ => Ok(None),
+        })
+        .collect()
 }
 
 fn signer_text(s: &SignatureOutcome) -> String {
     match &s.signer {
+        Some(c) if c.emails.is_empty() => {
+            format!("{} ({})", printable(&c.subject), &c.fingerprint[..16])
+        }
         Some(c) => format!(
             "{} ({})",
             printable(&c.emails.join(", ")),
@@ -312,7 +316,45 @@ fn signer_text(s: &SignatureOutcome) -> String {
     }
 }
 
-fn report(ctx: &Context, opened: &Opened, released: &[(String, Released)]) {
+/// Reports a good signature: whose certificate it is, as far as the user
+/// vouched for it, and what was learned.
+fn report_good_signature(ctx: &Context, s: &SignatureOutcome, trust: &SignerTrust) {
+    let who = signer_text(s);
+    match trust.standing {
+        Standing::Own => ctx.note(format!("good signature (your own certificate) from {who}")),
+        Standing::Accepted => ctx.note(format!("good signature (known certificate) from {who}")),
+        Standing::Learned | Standing::Unknown if !trust.others.is_empty() => {
+            let others: Vec<String> = trust
+                .others
+                .iter()
+                .map(|(addr, fp)| format!("{} {}", printable(addr), &fp[..16]))
+                .collect();
+            ctx.warn(format!(
+                "good signature (certificate NOT verified) from {who}, which is NOT the certificate you have ({}); it was not learned",
+                others.join(", ")
+            ));
+        }
+        Standing::Learned | Standing::Unknown => {
+            ctx.note(format!(
+                "good signature (certificate NOT verified) from {who}"
+            ));
+            if let (Standing::Learned, Some(signer)) = (trust.standing, &s.signer) {
+                ctx.note(format!(
+                    "{} its certificate; to encrypt to it, check the fingerprint with its holder, then: sealpost cert accept {}",
+                    if trust.learned_now { "learned" } else { "learned earlier" },
+                    signer.fingerprint
+                ));
+            }
+        }
+    }
+}
+
+fn report(
+    ctx: &Context,
+    opened: &Opened,
+    trust: &[Option<SignerTrust>],
+    released: &[(String, Released)],
+) {
     for (group, r) in released {
         ctx.note(format!("key of group {group} released by {}", r.server));
     }
@@ -328,16 +370,19 @@ fn report(ctx: &Context, opened: &Opened, released: &[(String, Released)]) {
     if opened.signatures.is_empty() {
         ctx.note("not signed");
     }
-    for s in &opened.signatures {
-        match &s.result {
-            Ok(()) => ctx.note(format!("good signature from {}", signer_text(s))),
-            Err(why) => ctx.warn(format!("BAD signature from {}: {why}", signer_text(s))),
+    for (s, trust) in opened.signatures.iter().zip(trust) {
+        match (&s.result, trust) {
+            (Ok(()), Some(trust)) => report_good_signature(ctx, s, trust),
+            // A good signature without a certificate to show: not produced today.
+            (Ok(()), None) => ctx.note("good signature (certificate NOT verified)"),
+            (Err(why), _) => ctx.warn(format!("BAD signature from {}: {why}", signer_text(s))),
         }
     }
 }
 
 fn summary(
     opened: &Opened,
+    trust: &[Option<SignerTrust>],
     include_content: bool,
     released: &[(String, Released)],
 ) -> serde_json::Value {
@@ -352,10 +397,21 @@ fn summary(
             "fingerprint": by.as_ref().map(|c| c.fingerprint.clone()),
             "emails": by.as_ref().map(|c| c.emails.clone()),
         })).collect::<Vec<_>>(),
-        "signatures": opened.signatures.iter().map(|s| json!({
+        "signatures": opened.signatures.iter().zip(trust).map(|(s, trust)| json!({
             "valid": s.result.is_ok(),
             "error": s.result.as_ref().err(),
-            "signer": s.signer.as_ref().map(|c| json!({"fingerprint": c.fingerprint, "emails": c.emails, "subject": c.subject})),
+            "signer": s.signer.as_ref().map(|c| json!({
+                "fingerprint": c.fingerprint,
+                "emails": c.emails,
+                "subject": c.subject,
+                // Whether the certificate is own or accepted: `valid` with
+                // `verified: false` means some key signed, not that the
+                // address it names did.
+                "verified": trust.as_ref().is_some_and(SignerTrust::verified),
+                "certificate": trust.as_ref().map_or("unknown", |t| t.standing.name()),
+                "learned": trust.as_ref().is_some_and(|t| t.learned_now),
+                "other_certificates": trust.as_ref().map(|t| t.others.iter().map(|(addr, fp)| json!({"email": addr, "fingerprint": fp})).collect::<Vec<_>>()).unwrap_or_default(),
+            })),
             "signing_time": s.signing_time.map(certs::format_time),
             "detached": s.detached,
         })).collect::<Vec<_>>(),
@@ -506,9 +562,9 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
         f.commit()?;
     }
     if ctx.global.json {
-        ctx.print_json(&summary(&opened, false, &keys.released))?;
+        ctx.print_json(&summary(&opened, &[], false, &keys.released))?;
         return Ok(true);
     }
-    report(ctx, &opened, &keys.released);
+    report(ctx, &opened, &[], &keys.released);
     Ok(true)
 }

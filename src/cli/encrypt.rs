@@ -34,10 +34,15 @@ use sealpost::release::secrets::DepositNote;
 /// per envelope and a manifest.json; --eml writes the message itself when
 /// there is exactly one envelope.
 ///
+/// Readers' certificates: own ones and those you accepted (`cert import`,
+/// `cert accept`), never one only learned from signed mail; a recipient with
+/// only a learned certificate fails with exit 67 and the `cert accept`
+/// command to run once you have checked its fingerprint.
+///
 /// Algorithms: AES-256-GCM with RSA-OAEP for an envelope whose every reader
-/// is known to read them (their certificate or signed mail says so, or `sealpost
-/// cert prefer`), otherwise AES-256-CBC with RSA PKCS#1 v1.5, which every
-/// S/MIME client reads.
+/// is known to read them (their certificate or their signed mail under an
+/// accepted certificate says so, or `sealpost cert prefer`), otherwise
+/// AES-256-CBC with RSA PKCS#1 v1.5, which every S/MIME client reads.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealpost compose --from me@example.org --to a@example.org --bcc b@example.org <body.txt | sealpost encrypt >out.bsmtp\n  \

@@ -82,6 +82,7 @@ fn round_trip_both_schemes() {
         assert!(report.contains(&alice.fingerprint[..16]), "{report}");
         assert!(report.contains("2025-06-15"), "{report}");
         assert!(!report.contains("trust"), "{report}");
+        assert!(report.contains("not verified"), "{report}");
     }
 }
 

@@ -217,12 +217,13 @@ fn signed_then_encrypted_both_ways_with_openssl() {
             String::from_utf8_lossy(&got.stderr)
         );
         assert_eq!(got.stdout, expected);
-        assert!(
-            String::from_utf8_lossy(&got.stderr).contains("good signature from alice@example.org")
-        );
+        // bob has not accepted alice's certificate: the signature is good,
+        // who made it is not verified.
+        assert!(String::from_utf8_lossy(&got.stderr)
+            .contains("good signature (certificate NOT verified) from alice@example.org"));
     }
 
-    // OpenSSL signs (opaque) and encrypts; sealpost verifies and learns alice's capabilities.
+    // OpenSSL signs (opaque) and encrypts; sealpost verifies and learns alice's certificate.
     let content = w.path("c.txt");
     std::fs::write(
         &content,
@@ -278,16 +279,20 @@ fn signed_then_encrypted_both_ways_with_openssl() {
     assert_eq!(got.stdout, std::fs::read(&content).unwrap());
     let stderr = String::from_utf8_lossy(&got.stderr);
     assert!(
-        stderr.contains("good signature from alice@example.org"),
+        stderr.contains("good signature (certificate NOT verified) from alice@example.org"),
         "{stderr}"
     );
-    // bob learned alice's certificate from the signature.
+    // bob learned alice's certificate from the signature, not accepted.
     let list = w
         .as_("bob")
         .args(["cert", "list", "alice@example.org"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&list.stdout).contains("alice@example.org"));
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("alice@example.org") && list.contains("NOT accepted"),
+        "{list}"
+    );
 
     // A multipart/signed (detached) message inside the encryption is verified and kept as is.
     let detached = w.path("d.eml");
