@@ -11,6 +11,7 @@ mod interop;
 mod key;
 mod large;
 mod lists;
+mod local;
 mod release;
 mod tamper;
 mod world;
