@@ -44,6 +44,15 @@ fn a_keystore_others_can_write_is_refused_with_a_hint() {
     env.cmd().args(["cert", "list"]).assert().success();
 }
 
+#[test]
+fn an_outbox_others_can_write_is_refused_with_a_hint() {
+    let env = Env::new();
+    env.cmd().args(["outbox", "list"]).assert().success();
+    let queue = env.keystore().join("outbox/queue");
+    set_mode(&queue, 0o733);
+    assert_refused_as_unsafe(&env, &["outbox", "list"], "outbox");
+}
+
 /// `-o FILE` where someone planted FILE as a link to a file of the user's:
 /// the output replaces the link, the link's target is untouched.
 #[test]
