@@ -167,8 +167,11 @@ pub fn create_exclusive(path: &Path, mode: u32) -> std::io::Result<File> {
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    // The umask may have taken bits away; the caller asked for these.
-    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    // The umask may have taken bits away; the caller asked for these. (An
+    // fstat is cheaper than a chmod, which dirties the inode every time.)
+    if file.metadata()?.permissions().mode() & 0o7777 != mode {
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
     Ok(file)
 }
 
