@@ -33,7 +33,9 @@ pub enum Exit {
     IoErr = 74,
     /// A temporary failure: try again later (EX_TEMPFAIL).
     TempFail = 75,
-    /// Wrong passphrase, unsafe key file permissions, or access refused (EX_NOPERM).
+    /// Wrong passphrase, unsafe file or directory permissions (a key file
+    /// others can read, a keystore, Maildir or outbox others can write, a
+    /// link planted where sealpost writes), or access refused (EX_NOPERM).
     NoPerm = 77,
     /// Configuration problem, including a missing passphrase source (EX_CONFIG).
     Config = 78,
@@ -89,7 +91,7 @@ impl Exit {
         (
             Exit::NoPerm,
             "EX_NOPERM",
-            "wrong passphrase, unsafe key file permissions, or access denied",
+            "wrong passphrase, unsafe file or directory permissions, or access denied",
         ),
         (
             Exit::Config,

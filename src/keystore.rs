@@ -88,6 +88,7 @@ pub fn default_dir() -> Option<PathBuf> {
 
 impl Keystore {
     /// Opens the keystore at `root`, creating it (mode 0700) on first use.
+    /// Refuses one that another user can write into.
     pub fn open(root: &Path) -> anyhow::Result<Keystore> {
         if root.exists() && !root.is_dir() {
             return Err(fail(
@@ -106,6 +107,8 @@ impl Keystore {
                     format!("cannot create keystore: {}", crate::error::single_line(&e)),
                 )
             })?;
+            // Whoever can write here can swap our keys and certificates.
+            fsutil::check_private_dir(&dir, "keystore")?;
         }
         let config = root.join(CONFIG_FILE);
         if !config.exists() {
@@ -219,7 +222,7 @@ impl Keystore {
     pub fn check_keystore_passphrase(&self, pass: &str) -> anyhow::Result<()> {
         if let Some(existing) = self.identities()?.into_iter().find(|i| i.encrypted) {
             // An unsafe key file is its own error, not a passphrase mismatch.
-            fsutil::check_private_file(&existing.key_path)?;
+            fsutil::check_private_file(&existing.key_path, "private key file")?;
             self.unlock(&existing, Some(pass)).map_err(|_| {
                 fail_hint(
                     Exit::NoPerm,
@@ -242,7 +245,7 @@ impl Keystore {
         identity: &Identity,
         passphrase: Option<&str>,
     ) -> anyhow::Result<RsaPrivateKey> {
-        fsutil::check_private_file(&identity.key_path)?;
+        fsutil::check_private_file(&identity.key_path, "private key file")?;
         let text = zeroize::Zeroizing::new(
             fs::read_to_string(&identity.key_path)
                 .with_context(|| format!("cannot read {}", identity.key_path.display()))?,
@@ -485,7 +488,7 @@ impl Keystore {
                 self.record_support(&signer.fingerprint, support, "signed mail", now)?;
             }
             Standing::Unknown if trust.others.is_empty() && !signer.emails.is_empty() => {
-                fsutil::create_private_dir(&self.root.join(LEARNED_DIR))?;
+                fsutil::private_dir(&self.root.join(LEARNED_DIR), "keystore")?;
                 fsutil::atomic_write(
                     &self.learned_path(signer),
                     signer.to_pem().as_bytes(),

@@ -8,11 +8,17 @@
 //! making a second one. A name never contains `/` or `:`; a mail reader
 //! that moves a message to `cur/` appends `:2,FLAGS`, which is ignored when
 //! looking names up.
+//!
+//! Names are predictable (they come from the server's ids), so a file in
+//! `tmp/` is created with [`fsutil::create_replacing`]: a link planted at
+//! the name is removed, never written through. A Maildir that another user
+//! can write into is refused ([`fsutil::check_private_dir`]), and only
+//! regular files in `new/` and `cur/` count as delivered, so a planted link
+//! cannot make a message look fetched (and be deleted from the server).
 
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -28,21 +34,30 @@ pub struct Maildir {
 }
 
 impl Maildir {
-    /// Opens a Maildir, creating it (0700) if needed, and reads the names it holds.
+    /// Opens a Maildir, creating it (0700) if needed, and reads the names it
+    /// holds. Refuses one that another user can write into.
     pub fn open(root: &Path) -> anyhow::Result<Maildir> {
         for sub in ["", "tmp", "new", "cur"] {
-            fsutil::create_private_dir(&root.join(sub)).map_err(|e| {
+            let dir = root.join(sub);
+            fsutil::create_private_dir(&dir).map_err(|e| {
                 fail(
                     Exit::CantCreate,
                     format!("cannot create Maildir: {}", crate::error::single_line(&e)),
                 )
             })?;
+            fsutil::check_private_dir(&dir, "Maildir")?;
         }
         let mut names = HashSet::new();
         for sub in ["new", "cur"] {
             let dir = root.join(sub);
             for e in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
-                let name = e?.file_name().to_string_lossy().into_owned();
+                let e = e?;
+                // A link or anything else that is not a message does not
+                // stand for one: delivery replaces it.
+                if !e.file_type()?.is_file() {
+                    continue;
+                }
+                let name = e.file_name().to_string_lossy().into_owned();
                 let base = name.split(':').next().unwrap_or_default().to_string();
                 names.insert(base);
             }
@@ -102,12 +117,7 @@ impl Maildir {
                 continue;
             }
             let tmp = self.root.join("tmp").join(name);
-            let opened = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
+            let opened = fsutil::create_replacing(&tmp, fsutil::PRIVATE_FILE)
                 .and_then(|mut f| f.write_all(data).map(|_| f));
             match opened {
                 Ok(f) => pending.push((name, f)),
@@ -192,5 +202,76 @@ mod tests {
         assert!(md.deliver_all(&[("c", b"3"), ("d/e", b"4")]).is_err());
         assert!(!root.join("new/c").exists());
         assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    }
+
+    /// Issue 11 item 5: names are predictable, so a local attacker planted
+    /// `tmp/NAME` as a link and fetch wrote the server's message through it.
+    #[test]
+    fn a_link_planted_in_tmp_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("md");
+        let mut md = Maildir::open(&root).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, root.join("tmp/sealpost.a.i1.1")).unwrap();
+        let nowhere = dir.path().join("nowhere");
+        std::os::unix::fs::symlink(&nowhere, root.join("tmp/sealpost.a.i1.2")).unwrap();
+        let got = md
+            .deliver_all(&[
+                ("sealpost.a.i1.1", b"from server"),
+                ("sealpost.a.i1.2", b"two"),
+            ])
+            .unwrap();
+        assert_eq!(got, [true, true]);
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(!nowhere.exists());
+        for (name, data) in [
+            ("sealpost.a.i1.1", "from server"),
+            ("sealpost.a.i1.2", "two"),
+        ] {
+            let delivered = root.join("new").join(name);
+            assert!(fs::symlink_metadata(&delivered)
+                .unwrap()
+                .file_type()
+                .is_file());
+            assert_eq!(fs::read(&delivered).unwrap(), data.as_bytes());
+        }
+        assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    }
+
+    /// A link in new/ must not pass for a delivered message: fetch would
+    /// record it as fetched and `--delete` would remove it from the server.
+    #[test]
+    fn a_link_in_new_does_not_count_as_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("md");
+        Maildir::open(&root).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, root.join("new/sealpost.a.i1.1")).unwrap();
+        let mut md = Maildir::open(&root).unwrap();
+        assert!(!md.contains("sealpost.a.i1.1"));
+        assert!(md.deliver("sealpost.a.i1.1", b"mail").unwrap());
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(root.join("new/sealpost.a.i1.1")).unwrap(), b"mail");
+    }
+
+    #[test]
+    fn a_maildir_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("md");
+        Maildir::open(&root).unwrap();
+        for sub in ["", "tmp", "new", "cur"] {
+            let d = root.join(sub);
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o777)).unwrap();
+            let err = Maildir::open(&root).unwrap_err();
+            let (exit, hint) = crate::error::classify(&err);
+            assert_eq!(exit, Exit::NoPerm, "{sub}");
+            assert!(err.to_string().contains("writable by others"), "{err}");
+            assert!(hint.unwrap().contains("chmod go-w"), "{hint:?}");
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        Maildir::open(&root).unwrap();
     }
 }

@@ -227,7 +227,8 @@ impl Outbox {
     /// Opens (creating, 0700) the outbox under `root`.
     pub fn open(root: &Path) -> anyhow::Result<Outbox> {
         for sub in ["", "queue", "sent", "failed"] {
-            fsutil::create_private_dir(&root.join(sub)).map_err(|e| {
+            let dir = root.join(sub);
+            fsutil::create_private_dir(&dir).map_err(|e| {
                 fail(
                     Exit::CantCreate,
                     format!(
@@ -236,6 +237,8 @@ impl Outbox {
                     ),
                 )
             })?;
+            // Whoever can write here can queue mail in our name.
+            fsutil::check_private_dir(&dir, "outbox")?;
         }
         Ok(Outbox {
             root: root.to_path_buf(),
@@ -259,12 +262,7 @@ impl Outbox {
     /// process holds it.
     pub fn lock(&self) -> anyhow::Result<Lock> {
         let path = self.root.join(".lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let file = fsutil::open_state_file(&path, fs::OpenOptions::new().write(true))?;
         // SAFETY: flock on a descriptor we own.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
@@ -628,16 +626,11 @@ impl Outbox {
     /// belongs; returns (hidden name, final name).
     fn prepare(&self, entry: &Entry) -> anyhow::Result<(PathBuf, PathBuf)> {
         use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt;
         let target = self.path(entry.state, &entry.id, "json");
+        // A predictable name: created afresh, never written through a link.
         let tmp = target.with_file_name(format!(".{}.json.prepared", entry.id));
         let json = serde_json::to_vec_pretty(entry)?;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(PRIVATE_FILE)
-            .open(&tmp)
+        let mut f = fsutil::create_replacing(&tmp, PRIVATE_FILE)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(&json)
             .and_then(|_| f.sync_all())
@@ -937,5 +930,52 @@ mod tests {
         ob.write_state(&e).unwrap();
         assert!(ob.list().unwrap().is_empty());
         assert!(!ob.path(State::Queued, &e.id, "json").exists());
+    }
+
+    /// Issue 11 item 5: the prepared record has a predictable name (the
+    /// entry's id), and was written with create-and-truncate through a link.
+    #[test]
+    fn a_link_at_the_prepared_record_is_not_written_through() {
+        let (d, ob) = setup();
+        let queued = ob.enqueue("a", &[tx(&["b@x.org"])], 100).unwrap();
+        let lock = ob.lock().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let prepared = ob
+            .root()
+            .join("sent")
+            .join(format!(".{}.json.prepared", queued[0].id));
+        std::os::unix::fs::symlink(&victim, &prepared).unwrap();
+        let mut t = fake(vec![ok()]);
+        let report = ob.deliver(&lock, &mut t, queued, 100, &mut |_| {}).unwrap();
+        assert_eq!(report.sent.len(), 1);
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(ob.sent().unwrap().len(), 1);
+        assert!(!prepared.exists());
+    }
+
+    #[test]
+    fn a_link_at_the_lock_is_refused_and_not_followed() {
+        let (d, ob) = setup();
+        let victim = d.path().join("victim");
+        std::os::unix::fs::symlink(&victim, ob.root().join(".lock")).unwrap();
+        let err = ob.lock().err().expect("a planted lock link was followed");
+        assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
+        assert!(!victim.exists(), "the lock link created its target");
+    }
+
+    #[test]
+    fn an_outbox_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, ob) = setup();
+        for sub in ["", "queue", "sent", "failed"] {
+            let dir = ob.root().join(sub);
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
+            let err = Outbox::open(ob.root()).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, Exit::NoPerm, "{sub}");
+            assert!(err.to_string().contains("outbox"), "{err}");
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        Outbox::open(ob.root()).unwrap();
     }
 }

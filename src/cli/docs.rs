@@ -177,5 +177,7 @@ fn create_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
+    // Through a fresh temporary file, like every file sealpost writes: a
+    // link at the name is replaced, not written through.
+    sealpost::fsutil::atomic_write(path, data, sealpost::fsutil::PUBLIC_FILE)
 }

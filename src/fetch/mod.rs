@@ -146,52 +146,45 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Reads the journal in `maildir` (empty if none).
+    /// Reads the journal in `maildir`, creating an empty one if none
+    /// (never through a link: see [`fsutil::open_state_file`]).
     pub fn open(maildir: &Path) -> anyhow::Result<Journal> {
+        use std::io::Read as _;
         let path = maildir.join(JOURNAL);
         let mut state = State::default();
-        match fs::read(&path) {
-            Ok(data) => {
-                let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-                let last = lines.len().saturating_sub(1);
-                for (i, l) in lines.iter().enumerate() {
-                    if l.is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_slice::<Line>(l) {
-                        Ok(line) => state.apply(line),
-                        // A torn last line: the write it belongs to never completed.
-                        Err(_) if i == last => {}
-                        Err(e) => {
-                            return Err(fail(
-                                Exit::DataErr,
-                                format!("{} line {} is damaged: {e}", path.display(), i + 1),
-                            ))
-                        }
-                    }
+        // Opened (or created) once, without following a link, and read
+        // from the start: the handle we append to is the file we read.
+        let mut file =
+            fsutil::open_state_file(&path, fs::OpenOptions::new().read(true).append(true))?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        let last = lines.len().saturating_sub(1);
+        for (i, l) in lines.iter().enumerate() {
+            if l.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Line>(l) {
+                Ok(line) => state.apply(line),
+                // A torn last line: the write it belongs to never completed.
+                Err(_) if i == last => {}
+                Err(e) => {
+                    return Err(fail(
+                        Exit::DataErr,
+                        format!("{} line {} is damaged: {e}", path.display(), i + 1),
+                    ))
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
-        let mut journal = Journal {
-            file: Self::append_handle(&path)?,
-            path,
-            state,
-        };
+        let mut journal = Journal { file, path, state };
         // Start from a compact, well-formed file (drops a torn last line).
         journal.compact()?;
         Ok(journal)
     }
 
     fn append_handle(path: &Path) -> anyhow::Result<fs::File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))
+        fsutil::open_state_file(path, fs::OpenOptions::new().append(true))
     }
 
     fn append(&mut self, line: Line) -> anyhow::Result<()> {
@@ -263,14 +256,9 @@ pub struct FetchLock {
 }
 
 pub fn lock(maildir: &Path) -> anyhow::Result<FetchLock> {
-    fsutil::create_private_dir(maildir)?;
+    fsutil::private_dir(maildir, "Maildir")?;
     let path = maildir.join(LOCK);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let file = fsutil::open_state_file(&path, fs::OpenOptions::new().write(true))?;
     // A lock can outlive its holder by a moment: a child that another thread
     // of this process forks (`--exec`) shares the descriptor until it execs.
     // So wait briefly before concluding another sealpost holds it.
@@ -760,5 +748,31 @@ mod tests {
     fn file_names_are_stable_and_safe() {
         assert_eq!(file_name("work", Some(5), "17"), "sealpost.work.i5.17");
         assert_eq!(file_name("a.b", None, "x/y:z"), "sealpost.a_b.p.782f793a7a");
+    }
+
+    /// Issue 11 item 5: a link planted at the journal or the lock file was
+    /// followed (a dangling one created its target).
+    #[test]
+    fn links_at_the_journal_and_the_lock_are_refused_and_not_followed() {
+        for name in [JOURNAL, LOCK] {
+            let dir = tempfile::tempdir().unwrap();
+            let md = dir.path().join("md");
+            Maildir::open(&md).unwrap();
+            let victim = dir.path().join("victim");
+            std::os::unix::fs::symlink(&victim, md.join(name)).unwrap();
+            let mut s = server(Some(1), 2);
+            let err = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap_err();
+            assert_eq!(
+                crate::error::classify(&err).0,
+                Exit::NoPerm,
+                "{name}: {err}"
+            );
+            assert!(!victim.exists(), "{name}: the link created its target");
+            assert_eq!(count(&md), 0);
+            // A link to an existing file: that file is neither read nor changed.
+            fs::write(&victim, b"precious").unwrap();
+            assert!(sync("a", &mut s, &md, false, None, &mut |_, _| {}).is_err());
+            assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        }
     }
 }

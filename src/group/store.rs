@@ -15,7 +15,6 @@
 //! run by another process applies to the very next request.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{fail, fail_hint, Exit};
-use crate::fsutil::create_private_dir;
+use crate::fsutil;
 use crate::release::protocol::NONCE_LEN;
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -297,38 +296,12 @@ impl SqliteStore {
     /// and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir)?;
+            fsutil::private_dir(dir, "group store directory")?;
         }
         // Create the file ourselves so that it is 0600 from the first byte;
         // SQLite gives the -wal and -shm files the database file's mode.
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| {
-                fail(
-                    Exit::CantCreate,
-                    format!("cannot open group store {}: {e}", path.display()),
-                )
-            })?;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| db_error(path, e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(fail_hint(
-                Exit::NoPerm,
-                format!(
-                    "group store {} is accessible by others (mode {:04o})",
-                    path.display(),
-                    mode & 0o777
-                ),
-                format!("restrict it with: chmod 600 '{}'", path.display()),
-            ));
-        }
+        fsutil::open_state_file(path, OpenOptions::new().read(true).write(true))?;
+        fsutil::check_private_file(path, "group store")?;
         let store = SqliteStore {
             path: path.to_path_buf(),
             pool: Mutex::new(Vec::new()),
@@ -722,6 +695,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn group(name: &str) -> GroupRecord {
         GroupRecord {

@@ -97,7 +97,7 @@ impl Memberships {
                 format!("cannot encode the group record: {e}"),
             )
         })?;
-        fsutil::create_private_dir(&self.dir)?;
+        fsutil::private_dir(&self.dir, "keystore")?;
         fsutil::atomic_write(
             &self.path(&group.name),
             text.as_bytes(),

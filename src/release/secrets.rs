@@ -96,8 +96,8 @@ impl SecretStore {
         if std::fs::read(&path).is_ok_and(|old| old == entry_der) {
             return Ok(false);
         }
-        fsutil::create_private_dir(&self.dir)?;
-        fsutil::create_private_dir(&dir)?;
+        fsutil::private_dir(&self.dir, "keystore")?;
+        fsutil::private_dir(&dir, "keystore")?;
         fsutil::atomic_write(&path, entry_der, fsutil::PRIVATE_FILE)?;
         Ok(true)
     }
@@ -165,7 +165,7 @@ impl DepositNotes {
                 format!("cannot encode a deposit record: {e}"),
             )
         })?;
-        fsutil::create_private_dir(&self.dir)?;
+        fsutil::private_dir(&self.dir, "keystore")?;
         fsutil::atomic_write(
             &self.dir.join(format!("{}.toml", note.id)),
             text.as_bytes(),

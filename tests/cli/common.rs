@@ -24,6 +24,14 @@ impl Env {
         self.dir.path().join("keystore")
     }
 
+    /// An empty keystore directory, 0700 (only commands that store something
+    /// create one; the rest of its layout is made when a command opens it).
+    pub fn make_keystore(&self) {
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .create(self.keystore())
+            .unwrap();
+    }
+
     pub fn pass_file(&self) -> PathBuf {
         self.dir.path().join("passphrase")
     }

@@ -394,9 +394,7 @@ fn unprotected_key_is_shown_and_world_readable_key_is_refused() {
 fn export_and_import_bad_input() {
     let env = Env::new();
     // Unknown identity in an existing keystore (with none: "no keystore", 66).
-    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
-        .create(env.keystore())
-        .unwrap();
+    env.make_keystore();
     let out = env
         .cmd()
         .args(["key", "export", "nobody@example.org"])

@@ -12,6 +12,7 @@ mod interop;
 mod key;
 mod large;
 mod lists;
+mod local;
 mod pipes;
 mod release;
 mod tamper;

@@ -384,3 +384,39 @@ fn exec_stores_the_output_and_keeps_the_original_when_it_fails() {
     let v = fetch_ok(&c, &s, &["--exec", "false"]);
     assert_eq!(v["accounts"][0]["summary"]["new"], 0, "{v}");
 }
+
+/// Issue 11 item 5, as it was found: Maildir names are predictable (IMAP
+/// UIDVALIDITY and UID), and a link planted at the next one in `tmp/` made
+/// fetch overwrite the link's target with the server's message.
+#[test]
+fn a_link_planted_at_the_next_name_in_tmp_is_not_followed() {
+    let s = servers();
+    let c = Client::new(&s, "f9-link");
+    c.add_account(
+        &s,
+        "in",
+        &url("smtps", s.ports.smtps),
+        &format!("--imap={}", url("imaps", s.ports.imaps)),
+    );
+    s.inject(&c.addr, &msg(1));
+    fetch_ok(&c, &s, &[]);
+    let md = maildir(&c, "in");
+    let first = std::fs::read_dir(md.join("new"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    let next = format!("{}.2", first.strip_suffix(".1").expect(&first));
+    let victim = c.path("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    std::os::unix::fs::symlink(&victim, md.join("tmp").join(&next)).unwrap();
+    s.inject(&c.addr, &msg(2));
+    let v = fetch_ok(&c, &s, &[]);
+    assert_eq!(v["accounts"][0]["summary"]["new"], 1, "{v}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let got = std::fs::read(md.join("new").join(&next)).unwrap();
+    assert!(String::from_utf8_lossy(&got).contains("body 2"));
+}
