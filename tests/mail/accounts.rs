@@ -7,7 +7,11 @@ use crate::servers::servers;
 fn accounts_are_stored_without_passwords_and_other_settings_survive() {
     let s = servers();
     let c = Client::new(&s, "acct-store");
-    // Create the keystore, then add a setting of another kind by hand.
+    // Create the keystore (an empty directory, laid out by the first command
+    // that opens it), then add a setting of another kind by hand.
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(c.keystore())
+        .unwrap();
     c.cmd().args(["account", "list"]).assert().success();
     let config = c.keystore().join("config.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
