@@ -117,8 +117,21 @@ impl Read for Counted {
     }
 }
 
-/// Longest line accepted from a server (a guard against garbage).
-const MAX_LINE: usize = 64 * 1024;
+/// Longest line accepted from a server (a guard against garbage and
+/// against a server that sends one endless line).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// A failed read or write on a server connection, classified: a server that
+/// sent something unacceptable (an overlong line, bad compressed data) is
+/// [`Exit::Unavailable`]; a connection that broke or timed out is
+/// [`Exit::TempFail`] (running again resumes).
+pub fn wire_error(what: &str, e: io::Error) -> anyhow::Error {
+    let exit = match e.kind() {
+        io::ErrorKind::InvalidData => Exit::Unavailable,
+        _ => Exit::TempFail,
+    };
+    fail(exit, format!("{what}: {e}"))
+}
 
 impl Conn {
     fn new(stream: Stream) -> Conn {
@@ -132,11 +145,19 @@ impl Conn {
         }
     }
 
-    /// Reads one line, without its CRLF. End of stream is an error.
+    /// Reads one line, without its CRLF. End of stream is an error, and so
+    /// is a line longer than [`MAX_LINE`].
     pub fn read_line(&mut self) -> io::Result<Vec<u8>> {
+        self.read_line_within(MAX_LINE)
+    }
+
+    /// Reads one line of at most `max` bytes (CRLF included), without its
+    /// CRLF: a longer one is refused after `max` bytes, so a server sending
+    /// an endless line costs `max` bytes of memory, not more.
+    pub fn read_line_within(&mut self, max: usize) -> io::Result<Vec<u8>> {
         let mut line = Vec::new();
         let n = (&mut self.reader)
-            .take(MAX_LINE as u64)
+            .take(max as u64)
             .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Err(io::Error::new(
@@ -157,11 +178,30 @@ impl Conn {
         Ok(line)
     }
 
-    /// Reads exactly `n` bytes.
+    /// Reads exactly `n` bytes into memory: only for small, already bounded `n`.
     pub fn read_exact(&mut self, n: usize) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; n];
         self.reader.read_exact(&mut buf)?;
         Ok(buf)
+    }
+
+    /// Copies exactly `n` bytes to `out` as they arrive, a buffer at a time,
+    /// so that a large literal never sits in memory whole.
+    pub fn copy_exact(&mut self, mut n: u64, out: &mut dyn Write) -> Result<(), CopyError> {
+        while n > 0 {
+            let buf = self.reader.fill_buf().map_err(CopyError::Read)?;
+            if buf.is_empty() {
+                return Err(CopyError::Read(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                )));
+            }
+            let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            out.write_all(&buf[..take]).map_err(CopyError::Write)?;
+            self.reader.consume(take);
+            n -= take as u64;
+        }
+        Ok(())
     }
 
     /// Writes and flushes (compressed, with a sync flush, once
@@ -234,6 +274,28 @@ impl Conn {
         conn.reader.get_mut().bytes = bytes;
         conn.reader.get_mut().plain = plain;
         Ok(conn)
+    }
+}
+
+/// Why [`Conn::copy_exact`] stopped.
+pub enum CopyError {
+    /// Reading from the server failed.
+    Read(io::Error),
+    /// Writing where the data goes (the local spool) failed.
+    Write(io::Error),
+}
+
+impl CopyError {
+    /// The classified error: see [`wire_error`]; a local write failure is
+    /// [`Exit::IoErr`].
+    pub fn into_error(self, what: &str) -> anyhow::Error {
+        match self {
+            CopyError::Read(e) => wire_error(what, e),
+            CopyError::Write(e) => fail(
+                Exit::IoErr,
+                format!("{what}: cannot store the message: {e}"),
+            ),
+        }
     }
 }
 
