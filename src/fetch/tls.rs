@@ -1,6 +1,6 @@
-//! Connections for IMAP and POP3: TCP with a timeout, rustls (system roots
-//! plus an optional extra CA), implicit TLS or STARTTLS/STLS, host failover,
-//! and a count of the bytes on the wire.
+//! Connections for IMAP, POP3 and SMTP: TCP with a timeout, rustls (system
+//! roots plus an optional extra CA), implicit TLS or STARTTLS/STLS, host
+//! failover, lines read within a bound, and a count of the bytes on the wire.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -208,15 +208,17 @@ impl Conn {
     /// [`Conn::start_deflate`] ran).
     pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
         let c = self.reader.get_mut();
-        let wire = match c.deflate.as_mut() {
+        let compressed = match c.deflate.as_mut() {
             Some(z) => {
                 z.out.write_all(data)?;
                 z.out.flush()?;
-                std::mem::take(z.out.get_mut())
+                Some(std::mem::take(z.out.get_mut()))
             }
-            None => data.to_vec(),
+            None => None,
         };
-        c.inner.write_all(&wire)?;
+        // Uncompressed data (a whole SMTP message, say) is written as it is, not copied.
+        let wire = compressed.as_deref().unwrap_or(data);
+        c.inner.write_all(wire)?;
         c.inner.flush()?;
         c.bytes += wire.len() as u64;
         c.plain += data.len() as u64;
@@ -385,17 +387,12 @@ pub fn connect<D: Dialect>(
     let mut reasons = Vec::new();
     for e in endpoints {
         let attempt = (|| -> Result<D::Session, LoginError> {
-            let tcp = tcp_connect(e, timeout).map_err(LoginError::Other)?;
-            let mut conn = match e.security {
-                Security::Tls => Conn::new(tls.wrap(tcp, &e.host).map_err(LoginError::Other)?),
-                Security::Plain => Conn::new(Stream::Plain(tcp)),
-                Security::StartTls => {
-                    let mut c = Conn::new(Stream::Plain(tcp));
-                    D::starttls(&mut c).map_err(LoginError::Other)?;
-                    let c = c.upgrade(tls, &e.host).map_err(LoginError::Other)?;
-                    return D::login(c, user, password);
-                }
-            };
+            let mut conn = open(e, tls, timeout).map_err(LoginError::Other)?;
+            if e.security == Security::StartTls {
+                D::starttls(&mut conn).map_err(LoginError::Other)?;
+                let c = conn.upgrade(tls, &e.host).map_err(LoginError::Other)?;
+                return D::login(c, user, password);
+            }
             D::greeting(&mut conn).map_err(LoginError::Other)?;
             D::login(conn, user, password)
         })();
@@ -417,6 +414,19 @@ pub fn connect<D: Dialect>(
         Exit::Unavailable,
         format!("no server could be used: {}", reasons.join("; ")),
     ))
+}
+
+/// Connects to `e`: TCP with `timeout` for the connection and every read
+/// and write, and TLS at once for an implicit-TLS endpoint (STARTTLS is the
+/// protocol's business: see [`Conn::upgrade`]).
+pub fn open(e: &Endpoint, tls: &TlsSetup, timeout: Duration) -> anyhow::Result<Conn> {
+    let tcp = tcp_connect(e, timeout)?;
+    // Commands are written whole; Nagle would only delay the next one.
+    tcp.set_nodelay(true)?;
+    Ok(match e.security {
+        Security::Tls => Conn::new(tls.wrap(tcp, &e.host)?),
+        Security::Plain | Security::StartTls => Conn::new(Stream::Plain(tcp)),
+    })
 }
 
 fn tcp_connect(e: &Endpoint, timeout: Duration) -> anyhow::Result<TcpStream> {
