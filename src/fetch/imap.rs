@@ -568,6 +568,12 @@ impl Remote for Session {
                         .and_then(|(_, v)| number(v))
                         .unwrap_or(0);
                     if let Some(uid) = uid {
+                        // RFC 3501 §2.3.1.1: a UID is a non-zero 32-bit number.
+                        if !(1..=u64::from(u32::MAX)).contains(&uid) {
+                            return Err(over_limit(format!(
+                                "IMAP: the server listed an invalid UID {uid}"
+                            )));
+                        }
                         if messages.len() >= MAX_LISTED {
                             return Err(over_limit(format!(
                                 "IMAP: the server lists more than {MAX_LISTED} messages"

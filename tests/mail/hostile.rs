@@ -487,6 +487,30 @@ fn imap_message_over_the_maximum_size_is_refused() {
     assert!(maildir_files(&c).is_empty());
 }
 
+#[test]
+fn imap_uid_out_of_range_is_refused() {
+    let port = fake(true, |p| {
+        p.send("* OK fake\r\n")?;
+        imap_login(p)?;
+        let (tag, _) = p.command()?; // SELECT
+        p.send(format!(
+            "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n"
+        ))?;
+        let (tag, _) = p.command()?; // UID FETCH 1:*
+        p.send(format!(
+            "* 1 FETCH (UID 4294967296 RFC822.SIZE 10)\r\n{tag} OK done\r\n"
+        ))
+    });
+    let c = client(
+        "h-uid",
+        &url("smtps", servers().ports.smtps),
+        &format!("--imap={}", url("imaps", port)),
+    );
+    let run = fetch(&c, &[]);
+    let line = run.assert_refused(69, "IMAP UID beyond 32 bits");
+    assert!(line.contains("invalid UID 4294967296"), "{line}");
+}
+
 /// A POP3 server that logs anyone in, then runs `rest`.
 fn pop3<F>(rest: F) -> impl Fn(&mut Peer) -> io::Result<()> + Send + Sync + 'static
 where
