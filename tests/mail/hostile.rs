@@ -488,6 +488,27 @@ fn imap_message_over_the_maximum_size_is_refused() {
 }
 
 #[test]
+fn imap_endless_untagged_responses_are_cut_off() {
+    let port = fake(true, |p| {
+        p.send("* OK fake\r\n")?;
+        imap_login(p)?;
+        p.command()?; // SELECT: answered forever, never tagged
+        p.flood(
+            b"* 1 EXISTS\r\n* OK [UNSEEN 1] (a b c d e f g h)\r\n",
+            SEND_CAP,
+        )
+    });
+    let c = client(
+        "h-untagged",
+        &url("smtps", servers().ports.smtps),
+        &format!("--imap={}", url("imaps", port)),
+    );
+    let run = fetch(&c, &[]);
+    let line = run.assert_refused(69, "IMAP endless untagged responses");
+    assert!(line.contains("responses to one command"), "{line}");
+}
+
+#[test]
 fn imap_uid_out_of_range_is_refused() {
     let port = fake(true, |p| {
         p.send("* OK fake\r\n")?;
