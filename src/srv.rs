@@ -165,14 +165,7 @@ fn udp_exchange(
             .map_err(|e| e.to_string())?;
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("timed out".into())
-            }
+            Err(e) if timed_out(&e) => return Err("timed out".into()),
             Err(e) => return Err(e.to_string()),
         };
         // A datagram for another query (a late answer to an earlier try, or
@@ -181,6 +174,14 @@ fn udp_exchange(
             return Ok(buf[..n].to_vec());
         }
     }
+}
+
+/// Whether a read failed for its timeout (reported as either kind).
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// One query over TCP. `timeout` bounds the whole exchange, not each read:
@@ -213,14 +214,7 @@ fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Result<(), S
             Ok(0) => return Err("TCP: the server closed the connection".into()),
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("TCP: timed out".into())
-            }
+            Err(e) if timed_out(&e) => return Err("TCP: timed out".into()),
             Err(e) => return Err(format!("TCP: {e}")),
         }
     }

@@ -12,13 +12,18 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use crate::account::{Endpoint, Security};
 use crate::error::{fail, fail_hint, Exit};
 
-/// A TCP stream, TLS or not.
-pub enum Stream {
+/// A TCP stream, TLS or not: the client side here, the server side in the
+/// tests' fake servers.
+pub enum Stream<C = rustls::ClientConnection> {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<rustls::StreamOwned<C, TcpStream>>),
 }
 
-impl Read for Stream {
+impl<C, S> Read for Stream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
@@ -27,7 +32,11 @@ impl Read for Stream {
     }
 }
 
-impl Write for Stream {
+impl<C, S> Write for Stream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),

@@ -34,34 +34,8 @@ const RSS_BOUND_KB: i64 = 100 * 1024;
 /// sealpost's address-space limit in these tests.
 const AS_LIMIT: u64 = 3 << 30;
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
+/// A fake server's side of a connection.
+type Stream = sealpost::fetch::tls::Stream<rustls::ServerConnection>;
 
 /// The test servers' certificate and key, as a rustls server configuration.
 fn tls_config() -> Arc<rustls::ServerConfig> {
@@ -316,6 +290,24 @@ fn client(name: &str, smtp: &str, incoming: &str) -> Client {
     c
 }
 
+/// A client whose account fetches from `SCHEME://127.0.0.1:PORT` (imap,
+/// imaps, pop3 or pop3s).
+fn fetching_client(name: &str, scheme: &str, port: u16) -> Client {
+    let flag = if scheme.starts_with("imap") {
+        "--imap"
+    } else {
+        "--pop3"
+    };
+    let smtp = url("smtps", servers().ports.smtps);
+    client(name, &smtp, &format!("{flag}={}", url(scheme, port)))
+}
+
+/// A client whose account submits to `SCHEME://127.0.0.1:PORT`.
+fn submitting_client(name: &str, scheme: &str, port: u16) -> Client {
+    let imaps = url("imaps", servers().ports.imaps);
+    client(name, &url(scheme, port), &format!("--imap={imaps}"))
+}
+
 fn fetch(c: &Client, extra: &[&str]) -> Run {
     let mut cmd = c.spawnable();
     cmd.args(["fetch", "--timeout", "10"]).args(extra);
@@ -343,6 +335,11 @@ fn imap_login(p: &mut Peer) -> io::Result<()> {
     p.send(format!("* CAPABILITY IMAP4rev1\r\n{tag} OK\r\n"))
 }
 
+/// The answer to SELECT: one message, UIDVALIDITY 7.
+fn select_reply(tag: &str) -> String {
+    format!("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n")
+}
+
 /// Two literals of [`BIG`] bytes in one response, after `head`.
 fn two_big_literals(p: &mut Peer, head: &str) -> io::Result<()> {
     p.send(format!("{head} {{{BIG}}}\r\n"))?;
@@ -355,11 +352,7 @@ fn two_big_literals(p: &mut Peer, head: &str) -> io::Result<()> {
 #[test]
 fn imap_literals_in_the_greeting_before_starttls_are_refused() {
     let port = fake(false, |p| two_big_literals(p, "* OK"));
-    let c = client(
-        "h-greet",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imap", port)),
-    );
+    let c = fetching_client("h-greet", "imap", port);
     let run = fetch(&c, &[]);
     let line = run.assert_refused(69, "IMAP greeting literal");
     assert!(line.contains("literal"), "{line}");
@@ -374,11 +367,7 @@ fn imap_huge_literals_after_login_are_refused() {
         let (_tag, _) = p.command()?; // SELECT
         two_big_literals(p, "* OK [ALERT]")
     });
-    let c = client(
-        "h-lit",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-lit", "imaps", port);
     let run = fetch(&c, &["--no-compress"]);
     let line = run.assert_refused(69, "IMAP literals in a SELECT response");
     assert!(
@@ -400,9 +389,7 @@ fn imap_one_message(
         loop {
             let (tag, cmd) = p.command()?;
             if cmd.starts_with("SELECT") {
-                p.send(format!(
-                    "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n"
-                ))?;
+                p.send(select_reply(&tag))?;
             } else if cmd.starts_with("UID FETCH 1:*") {
                 p.send(format!(
                     "* 1 FETCH (UID 1 RFC822.SIZE {listed})\r\n{tag} OK done\r\n"
@@ -428,11 +415,7 @@ fn imap_one_message(
 #[test]
 fn imap_large_message_is_streamed_to_disk_not_held_in_memory() {
     let port = fake(true, imap_one_message(BIG, BIG));
-    let c = client(
-        "h-big",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-big", "imaps", port);
     let run = fetch(&c, &[]);
     eprintln!(
         "IMAP {BIG}-byte message: exit {}, peak RSS {} KiB: {}",
@@ -456,11 +439,7 @@ fn imap_message_over_the_maximum_size_is_refused() {
     let size = 40 << 20;
     // Listed as larger than the limit: not fetched at all, left on the server.
     let port = fake(true, imap_one_message(size, size));
-    let c = client(
-        "h-max1",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-max1", "imaps", port);
     let run = fetch(&c, &["--max-message-size", "16M"]);
     let line = run.assert_refused(65, "IMAP message listed over the limit");
     assert!(line.contains("over the maximum message size"), "{line}");
@@ -473,11 +452,7 @@ fn imap_message_over_the_maximum_size_is_refused() {
 
     // Listed small, sent large: cut off when the literal is announced.
     let port = fake(true, imap_one_message(size, 1000));
-    let c = client(
-        "h-max2",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-max2", "imaps", port);
     let run = fetch(&c, &["--max-message-size", "16M"]);
     let line = run.assert_refused(65, "IMAP message sent over the limit");
     assert!(
@@ -498,11 +473,7 @@ fn imap_endless_untagged_responses_are_cut_off() {
             SEND_CAP,
         )
     });
-    let c = client(
-        "h-untagged",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-untagged", "imaps", port);
     let run = fetch(&c, &[]);
     let line = run.assert_refused(69, "IMAP endless untagged responses");
     assert!(line.contains("responses to one command"), "{line}");
@@ -514,19 +485,13 @@ fn imap_uid_out_of_range_is_refused() {
         p.send("* OK fake\r\n")?;
         imap_login(p)?;
         let (tag, _) = p.command()?; // SELECT
-        p.send(format!(
-            "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-WRITE] done\r\n"
-        ))?;
+        p.send(select_reply(&tag))?;
         let (tag, _) = p.command()?; // UID FETCH 1:*
         p.send(format!(
             "* 1 FETCH (UID 4294967296 RFC822.SIZE 10)\r\n{tag} OK done\r\n"
         ))
     });
-    let c = client(
-        "h-uid",
-        &url("smtps", servers().ports.smtps),
-        &format!("--imap={}", url("imaps", port)),
-    );
+    let c = fetching_client("h-uid", "imaps", port);
     let run = fetch(&c, &[]);
     let line = run.assert_refused(69, "IMAP UID beyond 32 bits");
     assert!(line.contains("invalid UID 4294967296"), "{line}");
@@ -560,11 +525,7 @@ fn pop3_endless_uidl_answer_is_cut_off() {
             )
         }),
     );
-    let c = client(
-        "h-uidl",
-        &url("smtps", servers().ports.smtps),
-        &format!("--pop3={}", url("pop3s", port)),
-    );
+    let c = fetching_client("h-uidl", "pop3s", port);
     let run = fetch(&c, &[]);
     let line = run.assert_refused(69, "POP3 endless UIDL");
     assert!(line.contains("POP3 UIDL"), "{line}");
@@ -587,11 +548,7 @@ fn pop3_endless_message_is_cut_at_the_maximum_size() {
             )
         }),
     );
-    let c = client(
-        "h-retr",
-        &url("smtps", servers().ports.smtps),
-        &format!("--pop3={}", url("pop3s", port)),
-    );
+    let c = fetching_client("h-retr", "pop3s", port);
     // The limit from config.toml this time.
     let config = c.keystore().join("config.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
@@ -623,11 +580,7 @@ fn smtp_endless_reply_lines_are_cut_off() {
     // The greeting, in the clear before STARTTLS and under implicit TLS.
     for (scheme, tls) in [("smtp", false), ("smtps", true)] {
         let port = fake(tls, endless);
-        let c = client(
-            &format!("h-smtp-{scheme}"),
-            &url(scheme, port),
-            &format!("--imap={}", url("imaps", servers().ports.imaps)),
-        );
+        let c = submitting_client(&format!("h-smtp-{scheme}"), scheme, port);
         let run = submit(&c);
         let line = run.assert_refused(75, &format!("{scheme}: endless greeting line"));
         assert!(line.contains("reply line of more than"), "{line}");
@@ -644,11 +597,7 @@ fn smtp_endless_reply_lines_are_cut_off() {
         p.send("250-")?;
         p.flood(b"X", SEND_CAP)
     });
-    let c = client(
-        "h-smtp-starttls",
-        &url("smtp", port),
-        &format!("--imap={}", url("imaps", servers().ports.imaps)),
-    );
+    let c = submitting_client("h-smtp-starttls", "smtp", port);
     let run = submit(&c);
     let line = run.assert_refused(75, "smtp: endless EHLO line after STARTTLS");
     assert!(line.contains("reply line of more than"), "{line}");
