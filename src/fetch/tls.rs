@@ -143,7 +143,7 @@ pub fn wire_error(what: &str, e: io::Error) -> anyhow::Error {
 }
 
 impl Conn {
-    fn new(stream: Stream) -> Conn {
+    pub(crate) fn new(stream: Stream) -> Conn {
         Conn {
             reader: BufReader::new(Counted {
                 inner: stream,
@@ -175,10 +175,18 @@ impl Conn {
             ));
         }
         if !line.ends_with(b"\n") {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the server sent an overlong line",
-            ));
+            // Cut by the bound, or by the end of the stream mid-line.
+            return Err(if line.len() >= max {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the server sent an overlong line",
+                )
+            } else {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection mid-line",
+                )
+            });
         }
         line.pop();
         if line.ends_with(b"\r") {

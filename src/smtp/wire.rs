@@ -328,6 +328,65 @@ mod tests {
         assert_eq!(out, b"..a\r\nb.\r\n..\r\n...x\n.y");
     }
 
+    /// What `read_reply` makes of `bytes` sent by a server on loopback.
+    fn reply_to(bytes: &[u8]) -> Result<Reply> {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bytes = bytes.to_vec();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let _ = s.write_all(&bytes);
+        });
+        let tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut conn = Conn::new(tls::Stream::Plain(tcp));
+        let got = read_reply(&mut conn);
+        server.join().unwrap();
+        got
+    }
+
+    #[test]
+    fn replies_are_parsed_within_bounds() {
+        let r = reply_to(b"250-mail.example.org\r\n250-PIPELINING\r\n250 8BITMIME\r\n").unwrap();
+        assert_eq!(r.code, 250);
+        assert_eq!(r.lines, ["mail.example.org", "PIPELINING", "8BITMIME"]);
+        assert_eq!(reply_to(b"354\r\n").unwrap().lines, [""]);
+        let wire_error = |bytes: &[u8], what: &str| match reply_to(bytes) {
+            Err(Error::Wire(why)) => assert!(why.contains(what), "{why}"),
+            other => panic!("{other:?}"),
+        };
+        wire_error(b"250-a\r\n251 b\r\n", "different codes");
+        wire_error(b"hello\r\n", "not an SMTP reply");
+        wire_error(b"650 x\r\n", "not an SMTP reply");
+        wire_error(b"250_x\r\n", "not an SMTP reply");
+        wire_error(b"25\r\n", "not an SMTP reply");
+        wire_error(
+            &b"250-x\r\n".repeat(MAX_REPLY_LINES + 1),
+            "more than 100 lines",
+        );
+        let mut long = b"250 ".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_REPLY_LINE));
+        wire_error(&long, "more than 2048 bytes");
+        wire_error(b"250-cut short", "closed");
+        // Arbitrary bytes: an answer or an error, never a panic.
+        let mut x: u32 = 7;
+        for _ in 0..200 {
+            let bytes: Vec<u8> = (0..(x % 300))
+                .map(|_| {
+                    x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                    match x >> 29 {
+                        0 => b'\n',
+                        1 => b'2',
+                        2 => b'-',
+                        _ => (x >> 16) as u8,
+                    }
+                })
+                .collect();
+            let _ = reply_to(&bytes);
+        }
+    }
+
     #[test]
     fn ehlo_keywords_and_parameters() {
         let r = Reply {
