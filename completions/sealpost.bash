@@ -1173,7 +1173,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__fetch)
-            opts="-q -v -h -V --all --delete --timeout --exec --no-compress --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --all --delete --timeout --exec --no-compress --max-message-size --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,6 +1184,10 @@ _sealpost() {
                     return 0
                     ;;
                 --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-message-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -363,6 +363,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l timeout -d 'Seconds to wait for a connection or a reply' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l exec -d 'Pipe each new message to `sh -c CMD` and store its output instead' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l max-message-size -d 'Largest message to fetch: bytes, or a number with K, M or G [default: the account\'s max_message_size, else 256M]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F

@@ -10,6 +10,7 @@
 //! insecure_plaintext = false                 # allow smtp/imap/pop3 without TLS
 //! password_file = "/home/alice/.mailpass"    # optional: read at run time
 //! password = "..."                           # only with --store-password
+//! max_message_size = "512M"                  # largest message fetch accepts
 //!
 //! [accounts.home]                            # servers from DNS (RFC 6186)
 //! user = "alice@example.net"
@@ -19,6 +20,9 @@
 //!
 //! [outbox]
 //! keep_sent = "30d"                          # see AccountStore::keep_sent
+//!
+//! [fetch]
+//! max_message_size = "256M"                  # every account's default
 //! ```
 //!
 //! The file is edited with `toml_edit`, so comments and every other section
@@ -478,6 +482,13 @@ impl AccountStore {
         if let Some(m) = &account.maildir {
             t["maildir"] = toml_edit::value(path_str(m)?);
         }
+        // Settings only written by hand survive a replacement.
+        if let Some(limit) = accounts
+            .get(&account.name)
+            .and_then(|old| old.get("max_message_size"))
+        {
+            t["max_message_size"] = limit.clone();
+        }
         accounts.insert(&account.name, toml_edit::Item::Table(t));
         Ok(())
     }
@@ -506,6 +517,47 @@ impl AccountStore {
         crate::outbox::parse_duration(text)
             .map(Some)
             .map_err(|_| bad())
+    }
+
+    /// The largest message `fetch` accepts for account `name`, in bytes: its
+    /// `max_message_size`, else `[fetch] max_message_size`, else
+    /// [`crate::fetch::DEFAULT_MAX_MESSAGE_SIZE`]. A setting is a number of
+    /// bytes or a size like "512M" (see [`parse_size`]).
+    pub fn max_message_size(&self, name: &str) -> anyhow::Result<u64> {
+        let per_account = self
+            .doc
+            .get("accounts")
+            .and_then(|t| t.get(name))
+            .and_then(|t| t.get("max_message_size"));
+        let (v, place) = match per_account {
+            Some(v) => (v, format!("account {name:?}")),
+            None => match self
+                .doc
+                .get("fetch")
+                .and_then(|t| t.get("max_message_size"))
+            {
+                Some(v) => (v, "[fetch]".to_string()),
+                None => return Ok(crate::fetch::DEFAULT_MAX_MESSAGE_SIZE),
+            },
+        };
+        let parsed = match (v.as_integer(), v.as_str()) {
+            (Some(n), _) => u64::try_from(n)
+                .map_err(|_| anyhow::anyhow!("negative"))
+                .and_then(check_size),
+            (None, Some(text)) => parse_size(text),
+            _ => Err(anyhow::anyhow!("not a size")),
+        };
+        parsed.map_err(|e| {
+            fail_hint(
+                Exit::Config,
+                format!(
+                    "{}: {place}: max_message_size: {}",
+                    self.path.display(),
+                    crate::error::single_line(&e)
+                ),
+                "write a number of bytes or a size like \"512M\" (K, M, G: powers of 1024)",
+            )
+        })
     }
 
     /// Removes an account; fails when there is none of that name.
@@ -604,6 +656,44 @@ impl AccountStore {
     }
 }
 
+/// Smallest and largest message size limits accepted: below 1 KiB no mail
+/// fits, above 1 TiB the limit means nothing.
+pub const MIN_SIZE_LIMIT: u64 = 1 << 10;
+pub const MAX_SIZE_LIMIT: u64 = 1 << 40;
+
+/// A size: a number of bytes, or a number with K, M or G (powers of 1024),
+/// between [`MIN_SIZE_LIMIT`] and [`MAX_SIZE_LIMIT`].
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let t = text.trim();
+    let bad = || {
+        fail(
+            Exit::Usage,
+            format!("invalid size {text:?}: write bytes, or a number and K, M or G, like 512M"),
+        )
+    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    check_size(n.checked_mul(scale).ok_or_else(bad)?)
+}
+
+fn check_size(n: u64) -> anyhow::Result<u64> {
+    if !(MIN_SIZE_LIMIT..=MAX_SIZE_LIMIT).contains(&n) {
+        return Err(fail(
+            Exit::Usage,
+            format!("a size limit must be between 1K and 1024G, not {n} bytes"),
+        ));
+    }
+    Ok(n)
+}
+
 fn servers_value(list: &[Endpoint]) -> toml_edit::Item {
     if list.is_empty() {
         return toml_edit::value(SRV);
@@ -655,6 +745,39 @@ mod tests {
         let list = Endpoint::parse_list(Protocol::Smtp, "smtps://a, smtp://b:25").unwrap();
         assert_eq!(list.len(), 2);
         assert!(Endpoint::parse_list(Protocol::Smtp, " , ").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_units_and_bounds() {
+        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size(" 2 GiB ").unwrap(), 2 << 30);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        for bad in [
+            "",
+            "M",
+            "-1",
+            "12X",
+            "1000",
+            "2048G",
+            "99999999999999999999",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = "[fetch]\nmax_message_size = \"1G\"\n[accounts.a]\nmax_message_size = 4096\n";
+        std::fs::write(&path, text).unwrap();
+        let store = AccountStore::load(&path).unwrap();
+        assert_eq!(store.max_message_size("a").unwrap(), 4096);
+        assert_eq!(store.max_message_size("b").unwrap(), 1 << 30);
+        std::fs::write(&path, "[accounts.a]\nmax_message_size = -5\n").unwrap();
+        let store = AccountStore::load(&path).unwrap();
+        assert!(store.max_message_size("a").is_err());
+        assert_eq!(
+            store.max_message_size("b").unwrap(),
+            crate::fetch::DEFAULT_MAX_MESSAGE_SIZE
+        );
     }
 
     fn account(name: &str) -> Account {

@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -90,15 +90,21 @@ impl Maildir {
     /// already there (a previous run delivered it and was interrupted before
     /// recording it). Returns whether a file was written.
     pub fn deliver(&mut self, name: &str, data: &[u8]) -> anyhow::Result<bool> {
-        Ok(self.deliver_all(&[(name, data)])?[0])
+        let mut data = data;
+        Ok(self.deliver_all(&mut [(name, &mut data as &mut dyn Read)])?[0])
     }
 
     /// Delivers several messages as [`Self::deliver`] does one, durable
     /// together when this returns: all are written to `tmp/`, then fsynced
     /// (after the first fsync has committed the file system's journal the
     /// others find little left to write), renamed into `new/`, and `new/`
-    /// is fsynced once. Returns for each whether a file was written.
-    pub fn deliver_all(&mut self, batch: &[(&str, &[u8])]) -> anyhow::Result<Vec<bool>> {
+    /// is fsynced once. Returns for each whether a file was written. Each
+    /// message is read from its reader as it is written, so a large one is
+    /// never held in memory.
+    pub fn deliver_all(
+        &mut self,
+        batch: &mut [(&str, &mut dyn Read)],
+    ) -> anyhow::Result<Vec<bool>> {
         let mut written = Vec::with_capacity(batch.len());
         let mut pending: Vec<(&str, fs::File)> = Vec::new();
         let mut in_batch = HashSet::new();
@@ -107,18 +113,18 @@ impl Maildir {
                 let _ = fs::remove_file(root.join("tmp").join(name));
             }
         };
-        for (name, data) in batch {
+        for (name, data) in batch.iter_mut().map(|(n, d)| (*n, d)) {
             if name.is_empty() || name.contains(['/', ':']) || name.starts_with('.') {
                 cleanup(&pending, &self.root);
                 return Err(fail(Exit::Software, format!("bad Maildir name {name:?}")));
             }
-            if self.contains(name) || !in_batch.insert(*name) {
+            if self.contains(name) || !in_batch.insert(name) {
                 written.push(false);
                 continue;
             }
             let tmp = self.root.join("tmp").join(name);
             let opened = fsutil::create_replacing(&tmp, fsutil::PRIVATE_FILE)
-                .and_then(|mut f| f.write_all(data).map(|_| f));
+                .and_then(|mut f| std::io::copy(data, &mut f).map(|_| f));
             match opened {
                 Ok(f) => pending.push((name, f)),
                 Err(e) => {
@@ -191,7 +197,12 @@ mod tests {
         let mut md = Maildir::open(&root).unwrap();
         md.deliver("old", b"0").unwrap();
         let got = md
-            .deliver_all(&[("a", b"1"), ("old", b"x"), ("b", b"2"), ("a", b"y")])
+            .deliver_all(&mut [
+                ("a", &mut &b"1"[..]),
+                ("old", &mut &b"x"[..]),
+                ("b", &mut &b"2"[..]),
+                ("a", &mut &b"y"[..]),
+            ])
             .unwrap();
         assert_eq!(got, [true, false, true, false]);
         assert_eq!(fs::read(root.join("new/a")).unwrap(), b"1");
@@ -199,7 +210,9 @@ mod tests {
         assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
         assert_eq!(md.len(), 3);
         // A bad name fails the batch before anything is renamed.
-        assert!(md.deliver_all(&[("c", b"3"), ("d/e", b"4")]).is_err());
+        assert!(md
+            .deliver_all(&mut [("c", &mut &b"3"[..]), ("d/e", &mut &b"4"[..])])
+            .is_err());
         assert!(!root.join("new/c").exists());
         assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
     }
@@ -217,9 +230,9 @@ mod tests {
         let nowhere = dir.path().join("nowhere");
         std::os::unix::fs::symlink(&nowhere, root.join("tmp/sealpost.a.i1.2")).unwrap();
         let got = md
-            .deliver_all(&[
-                ("sealpost.a.i1.1", b"from server"),
-                ("sealpost.a.i1.2", b"two"),
+            .deliver_all(&mut [
+                ("sealpost.a.i1.1", &mut &b"from server"[..]),
+                ("sealpost.a.i1.2", &mut &b"two"[..]),
             ])
             .unwrap();
         assert_eq!(got, [true, true]);

@@ -1,17 +1,13 @@
-//! SMTP submission over lettre's low-level `SmtpConnection`: host failover,
-//! implicit TLS or required STARTTLS (rustls, system roots plus an optional
-//! extra CA), AUTH, and one reply per command, so that every recipient's
-//! RCPT outcome is known.
+//! SMTP submission: host failover, implicit TLS or required STARTTLS
+//! (rustls, system roots plus an optional extra CA), AUTH, and one reply per
+//! command, so that every recipient's RCPT outcome is known. The wire is
+//! [`wire`]'s, which reads every reply within bounds (lettre's connection
+//! does not: see there); lettre formats the commands and checks addresses.
 //!
 //! When the server offers PIPELINING (RFC 2920), MAIL FROM, every RCPT TO
 //! and DATA go out in one write and their replies are read afterwards, in
 //! order: a transaction costs two round trips (the group, then the message)
-//! instead of three plus one per recipient. lettre has no pipelining of its
-//! own, but its public API suffices: `SmtpConnection::command` writes any
-//! `Display` value in a single write and reads one reply, and
-//! `read_response` reads the next ones from the same buffered stream.
-//! lettre does not keep the EHLO keywords it does not know, so PIPELINING is
-//! learnt from one more EHLO of ours, sent before AUTH.
+//! instead of three plus one per recipient.
 //!
 //! [`Transport`] is the seam the outbox drives: [`Session`] implements it
 //! over the network, the outbox tests with a scripted fake.
@@ -20,16 +16,18 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::Response;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
 use lettre::Address;
 use zeroize::Zeroizing;
 
-use crate::account::{Endpoint, Security};
+use crate::account::Endpoint;
 use crate::error::{fail, fail_hint, Exit};
+use crate::fetch::tls::TlsSetup;
+
+pub mod wire;
+
+use wire::Connection;
 
 /// What is needed to reach and log in to a submission server.
 pub struct SmtpConfig {
@@ -109,7 +107,7 @@ pub trait Transport {
 /// A live connection to one of the configured servers.
 pub struct Session {
     /// None once closed on purpose (see [`Session::close`]).
-    conn: Option<SmtpConnection>,
+    conn: Option<Connection>,
     endpoint: Endpoint,
     dirty: bool,
     pipelining: bool,
@@ -119,15 +117,6 @@ pub struct Session {
 /// writing more than the TCP windows hold, without reading, can deadlock with
 /// a server blocked writing its replies. 100 short commands are a few KiB.
 const PIPELINE_MAX: usize = 100;
-
-/// Text written as it is, for [`SmtpConnection::command`].
-struct Raw<'a>(&'a str);
-
-impl fmt::Display for Raw<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
 
 impl Session {
     /// Connects to the first endpoint that works. When all fail the error
@@ -172,168 +161,47 @@ enum Attempt {
     Auth(String),
 }
 
-/// Sets TCP_NODELAY on this process's TCP sockets whose peer port is `port`.
-///
-/// NOTE: lettre writes a message and its final `\r\n.\r\n` as two writes and
-/// gives no access to its socket. With Nagle's algorithm the small second
-/// write waits for the server's (delayed, ~40 ms) ACK of the first, so every
-/// message cost 40 ms of idle line: 1000 envelopes took 50 s against the test
-/// Postfix. The socket is found by its peer port among our own descriptors.
-fn disable_nagle_to_port(port: u16) {
-    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    for entry in fds.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<libc::c_int>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: getpeername and setsockopt only read or write the buffers
-        // passed with their true sizes; a descriptor that is not a socket
-        // (or closed meanwhile) just makes them fail.
-        unsafe {
-            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
-            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            if libc::getpeername(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
-                continue;
-            }
-            let peer_port = match addr.ss_family as libc::c_int {
-                libc::AF_INET => {
-                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in)).sin_port)
-                }
-                libc::AF_INET6 => {
-                    u16::from_be((*(&addr as *const _ as *const libc::sockaddr_in6)).sin6_port)
-                }
-                _ => continue,
-            };
-            if peer_port == port {
-                let one: libc::c_int = 1;
-                libc::setsockopt(
-                    fd,
-                    libc::IPPROTO_TCP,
-                    libc::TCP_NODELAY,
-                    &one as *const _ as *const libc::c_void,
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
-        }
-    }
-}
-
 /// Connects, secures and logs in; also says whether PIPELINING is offered.
-fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(SmtpConnection, bool), Attempt> {
-    let hello = ClientId::Domain(cfg.hello_name.clone());
-    let tls = || -> Result<TlsParameters, Attempt> {
-        let mut b = TlsParameters::builder(endpoint.host.clone());
-        if let Some(pem) = &cfg.ca_pem {
-            let cert = Certificate::from_pem(pem)
-                .map_err(|e| Attempt::Failed(format!("unusable CA file: {e}")))?;
-            b = b.add_root_certificate(cert);
-        }
-        b.build_rustls()
-            .map_err(|e| Attempt::Failed(format!("TLS setup: {}", error_text(&e))))
-    };
-    let addr = (endpoint.host.as_str(), endpoint.port);
-    let mut conn = match endpoint.security {
-        Security::Tls => {
-            let params = tls()?;
-            SmtpConnection::connect(addr, Some(cfg.timeout), &hello, Some(&params), None)
-        }
-        Security::StartTls | Security::Plain => {
-            SmtpConnection::connect(addr, Some(cfg.timeout), &hello, None, None)
-        }
-    }
-    .map_err(|e| Attempt::Failed(error_text(&e)))?;
-    disable_nagle_to_port(endpoint.port);
-    if endpoint.security == Security::StartTls {
-        if !conn.can_starttls() {
-            conn.abort();
-            return Err(Attempt::Failed(
-                "the server does not offer STARTTLS, which is required".into(),
-            ));
-        }
-        let params = tls()?;
-        conn.starttls(&params, &hello)
-            .map_err(|e| Attempt::Failed(format!("STARTTLS: {}", error_text(&e))))?;
-    }
-    // Before AUTH: a later EHLO would reset the session (RFC 5321 §4.1.4).
-    let pipelining = match conn.command(Ehlo::new(hello.clone())) {
-        Ok(reply) => offers(&reply, "PIPELINING"),
-        Err(e) => {
-            conn.abort();
-            return Err(Attempt::Failed(format!("EHLO: {}", error_text(&e))));
-        }
-    };
-    let creds = Credentials::new(cfg.user.clone(), cfg.password.to_string());
-    match conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds) {
+fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(Connection, bool), Attempt> {
+    let tls = TlsSetup::new(cfg.ca_pem.as_deref())
+        .map_err(|e| Attempt::Failed(format!("TLS setup: {}", crate::error::single_line(&e))))?;
+    let mut conn = Connection::connect(endpoint, &tls, cfg.timeout, &cfg.hello_name)
+        .map_err(|e| Attempt::Failed(crate::error::single_line(&e)))?;
+    let pipelining = conn.ehlo().offers("PIPELINING");
+    match conn.auth(&cfg.user, &cfg.password) {
         Ok(_) => Ok((conn, pipelining)),
         Err(e) if e.is_permanent() => {
             conn.abort();
-            Err(Attempt::Auth(error_text(&e)))
+            Err(Attempt::Auth(e.to_string()))
         }
         Err(e) => {
             conn.abort();
-            Err(Attempt::Failed(format!("login: {}", error_text(&e))))
+            Err(Attempt::Failed(format!("login: {e}")))
         }
     }
 }
 
-/// A lettre error on one line, with the server's reply when there is one.
-fn error_text(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text.replace(['\r', '\n'], " ")
-}
-
-/// Whether an error means the connection is unusable (as opposed to a reply).
-fn is_reply(e: &lettre::transport::smtp::Error) -> bool {
+/// Whether an error is the server's reply (as opposed to a broken connection).
+fn is_reply(e: &wire::Error) -> bool {
     e.is_transient() || e.is_permanent()
 }
 
-/// Whether an EHLO reply lists `keyword` (the first word of a line after the first).
-fn offers(ehlo: &Response, keyword: &str) -> bool {
-    ehlo.message().skip(1).any(|line| {
-        line.split_whitespace()
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
-    })
-}
-
-type Reply = Result<Response, lettre::transport::smtp::Error>;
+type Answer = wire::Result<wire::Reply>;
 
 /// A reply as the server sent it, or the broken connection.
-fn replied(r: Reply) -> Result<Reply, ConnectionLost> {
+fn replied(r: Answer) -> Result<Answer, ConnectionLost> {
     match r {
-        Err(e) if !is_reply(&e) => Err(ConnectionLost(error_text(&e))),
+        Err(e) if !is_reply(&e) => Err(ConnectionLost(e.to_string())),
         other => Ok(other),
     }
 }
 
-fn rcpt_reply(r: Reply) -> RcptReply {
+fn rcpt_reply(r: Answer) -> RcptReply {
     match r {
         Ok(_) => RcptReply::Accepted,
-        Err(e) if e.is_permanent() => RcptReply::Refused(error_text(&e)),
-        Err(e) => RcptReply::Deferred(error_text(&e)),
+        Err(e) if e.is_permanent() => RcptReply::Refused(e.to_string()),
+        Err(e) => RcptReply::Deferred(e.to_string()),
     }
-}
-
-fn accepted(resp: &Response) -> String {
-    format!(
-        "{} {}",
-        resp.code(),
-        resp.message().collect::<Vec<_>>().join(" ")
-    )
 }
 
 /// The outcome when no recipient was accepted.
@@ -349,7 +217,7 @@ fn nobody(replies: Vec<(String, RcptReply)>) -> SendOutcome {
 }
 
 impl Session {
-    fn conn(&mut self) -> Result<&mut SmtpConnection, ConnectionLost> {
+    fn conn(&mut self) -> Result<&mut Connection, ConnectionLost> {
         self.conn
             .as_mut()
             .ok_or_else(|| ConnectionLost("the connection was closed".into()))
@@ -372,18 +240,18 @@ impl Session {
                 self.dirty = false;
                 Ok(SendOutcome::Accepted {
                     rcpt: replies,
-                    reply: accepted(&resp),
+                    reply: resp.text(),
                 })
             }
             Err(e) if is_reply(&e) => {
                 self.dirty = false;
                 Ok(SendOutcome::NotAccepted {
                     rcpt: replies,
-                    reply: format!("message: {}", error_text(&e)),
+                    reply: format!("message: {e}"),
                     permanent: e.is_permanent(),
                 })
             }
-            Err(e) => Err(ConnectionLost(error_text(&e))),
+            Err(e) => Err(ConnectionLost(e.to_string())),
         }
     }
 
@@ -422,18 +290,18 @@ impl Session {
         commands.push(Data.to_string());
         self.dirty = true;
         let conn = self.conn()?;
-        let mut got: Vec<Reply> = Vec::with_capacity(commands.len());
+        let mut got: Vec<Answer> = Vec::with_capacity(commands.len());
         for group in commands.chunks(PIPELINE_MAX) {
-            got.push(replied(conn.command(Raw(&group.concat())))?);
+            got.push(replied(conn.command(&group.concat()))?);
             for _ in 1..group.len() {
-                got.push(replied(conn.read_response())?);
+                got.push(replied(conn.read_reply())?);
             }
         }
         let mut got = got.into_iter();
         let mut next = || got.next().expect("one reply per command");
         if rset {
             if let Err(e) = next() {
-                return Err(ConnectionLost(format!("RSET: {}", error_text(&e))));
+                return Err(ConnectionLost(format!("RSET: {e}")));
             }
         }
         let mail = next();
@@ -454,7 +322,7 @@ impl Session {
         // in step; with no recipient, nothing is delivered.
         let end_empty = |s: &mut Session| -> Result<(), ConnectionLost> {
             match s.conn()?.message(b"") {
-                Err(e) if !is_reply(&e) => Err(ConnectionLost(error_text(&e))),
+                Err(e) if !is_reply(&e) => Err(ConnectionLost(e.to_string())),
                 _ => Ok(()),
             }
         };
@@ -464,7 +332,7 @@ impl Session {
             }
             return Ok(SendOutcome::NotAccepted {
                 rcpt: Vec::new(),
-                reply: format!("MAIL FROM: {}", error_text(&e)),
+                reply: format!("MAIL FROM: {e}"),
                 permanent: e.is_permanent(),
             });
         }
@@ -477,7 +345,7 @@ impl Session {
         if let Err(e) = data_reply {
             return Ok(SendOutcome::NotAccepted {
                 rcpt: replies,
-                reply: format!("DATA: {}", error_text(&e)),
+                reply: format!("DATA: {e}"),
                 permanent: e.is_permanent(),
             });
         }
@@ -511,28 +379,24 @@ impl Transport for Session {
             })?)
         };
         let mut params = Vec::new();
-        if !data.is_ascii()
-            && self
-                .conn()?
-                .server_info()
-                .supports_feature(Extension::EightBitMime)
-        {
+        if !data.is_ascii() && self.conn()?.ehlo().offers("8BITMIME") {
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
         let mail = Mail::new(from, params);
         if self.pipelining {
             return self.send_pipelined(mail, rcpt, data, before_data);
         }
-        let lost = |e: &lettre::transport::smtp::Error| ConnectionLost(error_text(e));
         if self.dirty {
-            self.conn()?.command(Rset).map_err(|e| lost(&e))?;
+            self.conn()?
+                .command(&Rset.to_string())
+                .map_err(|e| ConnectionLost(e.to_string()))?;
             self.dirty = false;
         }
         self.dirty = true;
-        if let Err(e) = replied(self.conn()?.command(mail))? {
+        if let Err(e) = replied(self.conn()?.command(&mail.to_string()))? {
             return Ok(SendOutcome::NotAccepted {
                 rcpt: Vec::new(),
-                reply: format!("MAIL FROM: {}", error_text(&e)),
+                reply: format!("MAIL FROM: {e}"),
                 permanent: e.is_permanent(),
             });
         }
@@ -540,7 +404,10 @@ impl Transport for Session {
         for r in rcpt {
             let reply = match Address::from_str(r) {
                 Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
-                Ok(addr) => rcpt_reply(replied(self.conn()?.command(Rcpt::new(addr, Vec::new())))?),
+                Ok(addr) => rcpt_reply(replied(
+                    self.conn()?
+                        .command(&Rcpt::new(addr, Vec::new()).to_string()),
+                )?),
             };
             replies.push((r.clone(), reply));
         }
@@ -549,10 +416,10 @@ impl Transport for Session {
         }
         before_data(&replies)
             .map_err(|why| ConnectionLost(format!("cannot prepare the local record: {why}")))?;
-        if let Err(e) = replied(self.conn()?.command(Data))? {
+        if let Err(e) = replied(self.conn()?.command(&Data.to_string()))? {
             return Ok(SendOutcome::NotAccepted {
                 rcpt: replies,
-                reply: format!("DATA: {}", error_text(&e)),
+                reply: format!("DATA: {e}"),
                 permanent: e.is_permanent(),
             });
         }

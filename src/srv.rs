@@ -63,6 +63,9 @@ pub struct Resolver {
 /// DNS message limits: a UDP reply without EDNS is at most 512 bytes; a TCP
 /// reply is at most 65535 by its length prefix.
 const UDP_MAX: usize = 512;
+/// Compression pointers followed at most in one name: a name has at most
+/// 127 labels, and a real answer points once or twice per name.
+const MAX_POINTER_HOPS: usize = 127;
 const TYPE_SRV: u16 = 33;
 const TYPE_CNAME: u16 = 5;
 const CLASS_IN: u16 = 1;
@@ -162,14 +165,7 @@ fn udp_exchange(
             .map_err(|e| e.to_string())?;
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("timed out".into())
-            }
+            Err(e) if timed_out(&e) => return Err("timed out".into()),
             Err(e) => return Err(e.to_string()),
         };
         // A datagram for another query (a late answer to an earlier try, or
@@ -180,19 +176,49 @@ fn udp_exchange(
     }
 }
 
+/// Whether a read failed for its timeout (reported as either kind).
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// One query over TCP. `timeout` bounds the whole exchange, not each read:
+/// a server trickling its reply a byte at a time is cut off at the deadline.
 fn tcp_exchange(server: SocketAddr, query: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + timeout;
     let mut s = TcpStream::connect_timeout(&server, timeout).map_err(|e| format!("TCP: {e}"))?;
-    s.set_read_timeout(Some(timeout))
-        .and_then(|_| s.set_write_timeout(Some(timeout)))
+    s.set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     let mut framed = (query.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(query);
     s.write_all(&framed).map_err(|e| format!("TCP: {e}"))?;
     let mut len = [0u8; 2];
-    s.read_exact(&mut len).map_err(|e| format!("TCP: {e}"))?;
+    read_by(&mut s, &mut len, deadline)?;
     let mut reply = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut reply).map_err(|e| format!("TCP: {e}"))?;
+    read_by(&mut s, &mut reply, deadline)?;
     Ok(reply)
+}
+
+/// Fills `buf` from `s` before `deadline`.
+fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Result<(), String> {
+    let mut got = 0;
+    while got < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("TCP: timed out".into());
+        }
+        s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        match s.read(&mut buf[got..]) {
+            Ok(0) => return Err("TCP: the server closed the connection".into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if timed_out(&e) => return Err("TCP: timed out".into()),
+            Err(e) => return Err(format!("TCP: {e}")),
+        }
+    }
+    Ok(())
 }
 
 /// A query for the SRV records of `name`, recursion desired.
@@ -278,6 +304,7 @@ impl<'a> Cursor<'a> {
         let mut limit = pos;
         let mut resume = None;
         let mut total = 0usize;
+        let mut hops = 0;
         loop {
             let len = *self.msg.get(pos).ok_or(Parse::Malformed("cut short"))? as usize;
             match len & 0xC0 {
@@ -302,6 +329,13 @@ impl<'a> Cursor<'a> {
                     let target = ((len & 0x3F) << 8) | low as usize;
                     if target >= limit {
                         return Err(Parse::Malformed("compression pointer loops"));
+                    }
+                    // Pointers only going backwards end the walk, but a
+                    // chain of them read again for every record would make
+                    // parsing quadratic; a real name needs a few.
+                    hops += 1;
+                    if hops > MAX_POINTER_HOPS {
+                        return Err(Parse::Malformed("too many compression pointers in a name"));
                     }
                     resume.get_or_insert(pos + 2);
                     pos = target;
@@ -737,6 +771,59 @@ mod tests {
             }
             let _ = parse_reply(&m, 3, NAME);
         }
+    }
+
+    /// Regression: a chain of compression pointers, each to the one before,
+    /// made every record that names its end cost the whole chain, so one
+    /// 64 KiB reply cost ~10^7 steps. Names now follow at most 127 pointers.
+    #[test]
+    fn long_pointer_chains_are_refused() {
+        // The chain sits in the data of a record of another type (skipped):
+        // a name "a", then 200 pointers, each to the one before.
+        let start = reply(3, NAME, 0x8180, &[]).len() + 2 + 10;
+        let mut chain = b"\x01a\x00".to_vec();
+        let mut target = start;
+        for _ in 0..200 {
+            let here = start + chain.len();
+            chain.extend_from_slice(&[0xC0 | (target >> 8) as u8, target as u8]);
+            target = here;
+        }
+        const TYPE_TXT: u16 = 16;
+        let holder = rr(&[0xC0, 12], TYPE_TXT, &chain);
+        // Then a record whose owner is the end of the chain.
+        let owner = [0xC0 | (target >> 8) as u8, target as u8];
+        let m = reply(3, NAME, 0x8180, &[holder, rr(&owner, TYPE_CNAME, b"\x00")]);
+        match parse_reply(&m, 3, NAME) {
+            Err(Parse::Malformed(why)) => assert!(why.contains("pointers"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Regression: the TCP fallback's timeout was per read, so a server
+    /// sending a byte now and then held the lookup for hours.
+    #[test]
+    fn a_trickling_tcp_server_is_cut_off_at_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            // A length of 65535, then a byte every 100 ms for at most 10 s.
+            let _ = c.write_all(&[0xFF, 0xFF]);
+            for _ in 0..100 {
+                std::thread::sleep(Duration::from_millis(100));
+                if c.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        });
+        let start = Instant::now();
+        let got = tcp_exchange(addr, &build_query(1, NAME).unwrap(), Duration::from_secs(1));
+        assert!(got.is_err());
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use sealpost::account::{Account, AccountStore, Incoming};
-use sealpost::error::{fail, single_line, Exit};
+use sealpost::error::{fail, fail_hint, single_line, Exit};
 use sealpost::fetch::{self, imap::Imap, pop3::Pop3, tls::TlsSetup, Remote, Summary};
 use serde_json::json;
 
@@ -38,6 +38,15 @@ use super::Context;
 /// with --json), is not piped again by later runs, and the run exits with
 /// status 65 once every account is done. CMD's standard error is shown.
 ///
+/// A message larger than the maximum message size (--max-message-size, or
+/// `max_message_size` in the account's or the `[fetch]` section of
+/// config.toml; default 256M) is not fetched: it stays on the server, is
+/// named on standard error (and under `too_large` with --json), and the run
+/// exits with status 65. A server that sends more than it announced, or
+/// answers with endless lines or responses, is cut off (exit status 65 for
+/// the message, 69 for the server). A message is written to disk as it
+/// arrives, never held whole in memory.
+///
 /// IMAP connections are compressed (COMPRESS=DEFLATE, RFC 4978) when the
 /// server offers it after login, unless --no-compress; -v and --json report
 /// per account the bytes on the wire (after TLS, compressed) and the same
@@ -45,7 +54,8 @@ use super::Context;
 ///
 /// Exit status 69 when no server of an account could be used, 75 when a
 /// connection broke mid-run (run again: it resumes), 77 for a refused login,
-/// 65 when --exec failed on some message (stored as received).
+/// 65 when --exec failed on some message (stored as received) or a message
+/// was too large.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealpost fetch                  # the only account\n  \
@@ -71,8 +81,16 @@ pub struct FetchArgs {
     /// Do not use IMAP COMPRESS=DEFLATE even when the server offers it
     #[arg(long)]
     pub no_compress: bool,
+    /// Largest message to fetch: bytes, or a number with K, M or G
+    /// [default: the account's max_message_size, else 256M]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_message_size: Option<u64>,
     #[command(flatten)]
     pub password: PasswordArgs,
+}
+
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    sealpost::account::parse_size(text).map_err(|e| single_line(&e))
 }
 
 pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -106,6 +124,10 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         .iter()
         .map(|acct| {
             Ok(Prepared {
+                max_message_size: match args.max_message_size {
+                    Some(n) => n,
+                    None => store.max_message_size(&acct.name)?,
+                },
                 password: account::password(acct, &args.password, ctx)?,
                 tls: TlsSetup::new(account::ca_pem(acct)?.as_deref())?,
             })
@@ -140,11 +162,20 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     let mut results = Vec::new();
     let mut first_error: Option<anyhow::Error> = None;
     let mut exec_failed = 0;
+    let mut too_large = 0;
     for (acct, outcome) in accounts.iter().zip(outcomes) {
         let maildir = acct.maildir_path(ks.root());
         match outcome {
             Ok(sum) => {
                 exec_failed += sum.exec_failed.len();
+                too_large += sum.too_large.len();
+                for m in &sum.too_large {
+                    ctx.warn(format!(
+                        "{}: message {} is {} bytes, over the maximum message size; \
+                         left on the server",
+                        acct.name, m.key, m.size
+                    ));
+                }
                 for f in &sum.exec_failed {
                     ctx.warn(format!(
                         "{}: {}; stored as received: {}",
@@ -209,6 +240,14 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
                 "some accounts could not be fetched (see the warnings)",
             ))
         }
+        None if too_large > 0 => Err(fail_hint(
+            Exit::DataErr,
+            format!(
+                "{too_large} message(s) over the maximum message size were left on the server \
+                 (see the warnings)"
+            ),
+            "fetch them with a larger --max-message-size, or set max_message_size in config.toml",
+        )),
         None if exec_failed > 0 => Err(fail(
             Exit::DataErr,
             format!(
@@ -221,6 +260,7 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
 
 /// What an account's fetch needs from the main thread.
 struct Prepared {
+    max_message_size: u64,
     password: zeroize::Zeroizing<String>,
     tls: TlsSetup,
 }
@@ -280,6 +320,7 @@ fn fetch_one(
         maildir,
         delete,
         opts.exec,
+        prep.max_message_size,
         &mut |done, total| {
             if let Some(b) = &bar {
                 b.set_length(total as u64);

@@ -35,21 +35,22 @@
 
 pub mod imap;
 pub mod pop3;
+pub mod spool;
 pub mod tls;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{fail, Exit};
 use crate::fsutil::{self, PRIVATE_FILE};
 use crate::maildir::Maildir;
+use spool::{Spool, Spooled};
 
 const JOURNAL: &str = ".sealpost-fetch";
 const LOCK: &str = ".sealpost-fetch.lock";
@@ -73,7 +74,10 @@ pub struct Listing {
 /// A logged-in mailbox on a server.
 pub trait Remote {
     fn list(&mut self) -> anyhow::Result<Listing>;
-    fn fetch(&mut self, key: &str) -> anyhow::Result<Vec<u8>>;
+    /// Writes the message to `out` as it arrives. A message larger than
+    /// `max` bytes is refused with [`Exit::DataErr`] as soon as that shows
+    /// (the connection is then unusable).
+    fn fetch(&mut self, key: &str, out: &mut dyn Write, max: u64) -> anyhow::Result<()>;
     /// Marks messages for deletion and commits the deletion.
     fn delete(&mut self, keys: &[String]) -> anyhow::Result<()>;
     /// Logs out (POP3: QUIT, which commits deletions).
@@ -300,6 +304,20 @@ pub struct Summary {
     /// Maildir files stored as received because `--exec` failed on them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exec_failed: Vec<ExecFailure>,
+    /// Messages not fetched because the server lists them as larger than
+    /// the maximum message size (they stay on the server, even with --delete).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub too_large: Vec<TooLarge>,
+}
+
+/// A message left on the server because it is larger than the maximum
+/// message size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TooLarge {
+    /// IMAP UID or POP3 UIDL.
+    pub key: String,
+    /// Its size as the server listed it.
+    pub size: u64,
 }
 
 /// A message `--exec` failed on: stored unchanged under `file`.
@@ -309,11 +327,15 @@ pub struct ExecFailure {
     pub reason: String,
 }
 
-/// Pipes `data` to `sh -c cmd` and returns its standard output; a non-zero
-/// exit, a signal, or empty output is an error. The command's standard
-/// error goes to ours.
-pub fn run_exec(cmd: &str, data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
+/// Pipes `input` to `sh -c cmd` and writes the command's standard output to
+/// `out`; a non-zero exit, a signal, empty output, or more than `max` bytes
+/// of output is an error. The command's standard error goes to ours.
+pub fn run_exec(
+    cmd: &str,
+    input: &mut (dyn Read + Send),
+    out: &mut dyn Write,
+    max: u64,
+) -> anyhow::Result<()> {
     use std::process::{Command, Stdio};
     let mut child = Command::new("sh")
         .arg("-c")
@@ -324,26 +346,34 @@ pub fn run_exec(cmd: &str, data: &[u8]) -> anyhow::Result<Vec<u8>> {
         .spawn()
         .with_context(|| format!("cannot run sh -c {cmd:?}"))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let out = std::thread::scope(|scope| {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let copied = std::thread::scope(|scope| {
         // Written from another thread so a command that writes before it has
         // read everything cannot deadlock; a command that stops reading
         // early (broken pipe) is judged by its exit status.
         scope.spawn(move || {
-            let _ = stdin.write_all(data);
+            let _ = std::io::copy(input, &mut stdin);
         });
-        let mut out = Vec::new();
-        stdout.read_to_end(&mut out).map(|_| out)
+        // One byte more than allowed tells an overlong output from a full one.
+        let copied = std::io::copy(&mut stdout.take(max.saturating_add(1)), out);
+        if matches!(copied, Ok(n) if n > max) {
+            // Stop it rather than wait for output nobody reads.
+            let _ = child.kill();
+        }
+        copied
     });
     let status = child.wait().context("waiting for the --exec command")?;
-    let out = out.context("reading the --exec command's output")?;
+    let copied = copied.context("reading the --exec command's output")?;
+    if copied > max {
+        anyhow::bail!("`{cmd}` wrote more than the maximum message size of {max} bytes");
+    }
     if !status.success() {
         anyhow::bail!("`{cmd}` failed ({status})");
     }
-    if out.is_empty() {
+    if copied == 0 {
         anyhow::bail!("`{cmd}` wrote nothing");
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The Maildir file name of a server message: stable across runs.
@@ -369,17 +399,20 @@ pub fn file_name(account: &str, validity: Option<u32>, key: &str) -> String {
 #[derive(Default)]
 struct Batch {
     /// (key, hash, Maildir name, message unless it is already local).
-    messages: Vec<(String, String, String, Option<Vec<u8>>)>,
-    bytes: usize,
+    messages: Vec<(String, String, String, Option<Spooled>)>,
+    bytes: u64,
 }
 
 /// A batch is written once it holds this many messages or bytes.
 const BATCH_MESSAGES: usize = 64;
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: u64 = 8 << 20;
 
 impl Batch {
-    fn push(&mut self, key: String, hash: String, name: String, data: Option<Vec<u8>>) {
-        self.bytes += data.as_ref().map_or(0, Vec::len);
+    fn push(&mut self, key: String, hash: String, name: String, data: Option<(Spooled, u64)>) {
+        let data = data.map(|(d, len)| {
+            self.bytes += len;
+            d
+        });
         self.messages.push((key, hash, name, data));
     }
 
@@ -393,13 +426,15 @@ impl Batch {
         journal: &mut Journal,
         summary: &mut Summary,
     ) -> anyhow::Result<()> {
-        let messages = std::mem::take(&mut self.messages);
+        let mut messages = std::mem::take(&mut self.messages);
         self.bytes = 0;
-        let to_write: Vec<(&str, &[u8])> = messages
-            .iter()
-            .filter_map(|(_, _, name, data)| data.as_deref().map(|d| (name.as_str(), d)))
+        let mut to_write: Vec<(&str, &mut dyn Read)> = messages
+            .iter_mut()
+            .filter_map(|(_, _, name, data)| {
+                data.as_mut().map(|d| (name.as_str(), d as &mut dyn Read))
+            })
             .collect();
-        let written = maildir.deliver_all(&to_write)?;
+        let written = maildir.deliver_all(&mut to_write)?;
         let new = written.iter().filter(|w| **w).count();
         summary.new += new;
         summary.already_local += messages.len() - new;
@@ -412,14 +447,25 @@ impl Batch {
     }
 }
 
+/// The default maximum size of one message: far above real mail (providers
+/// cap messages at 25 to 150 MB), far below what would fill a disk by
+/// surprise. Configurable per account (`max_message_size`) and per run
+/// (`fetch --max-message-size`).
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 256 << 20;
+
 /// Brings `maildir` up to date with `remote`; see the module documentation.
 /// `progress` is called after each message with (done, total).
+/// A message listed as larger than `max_message_size` bytes is not fetched
+/// (see [`Summary::too_large`]); one that turns out larger while it arrives
+/// ends the run with [`Exit::DataErr`]. Either way at most [`spool::SPILL`]
+/// bytes of a message are held in memory.
 pub fn sync(
     account: &str,
     remote: &mut dyn Remote,
     maildir_path: &Path,
     delete: bool,
     exec: Option<&str>,
+    max_message_size: u64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<Summary> {
     let _lock = lock(maildir_path)?;
@@ -445,41 +491,60 @@ pub fn sync(
     for k in gone {
         journal.append(Line::Gone { k })?;
     }
-    let todo: Vec<&RemoteMessage> = listing
+    let (todo, too_large): (Vec<&RemoteMessage>, Vec<&RemoteMessage>) = listing
         .messages
         .iter()
         .filter(|m| !journal.state.fetched.contains_key(&m.key))
+        .partition(|m| m.size <= max_message_size);
+    summary.too_large = too_large
+        .into_iter()
+        .map(|m| TooLarge {
+            key: m.key.clone(),
+            size: m.size,
+        })
         .collect();
     let total = todo.len();
     let mut current: HashSet<String> = journal.state.fetched.values().cloned().collect();
     let mut batch = Batch::default();
+    let spill_dir = maildir.root().join("tmp");
     for (i, m) in todo.into_iter().enumerate() {
-        let data = match remote.fetch(&m.key) {
-            Ok(d) => d,
-            Err(e) => {
-                // Keep what already arrived: the next run need not fetch it again.
-                batch.commit(&mut maildir, &mut journal, &mut summary)?;
-                return Err(e);
-            }
-        };
-        let hash = hex::encode(Sha256::digest(&data));
+        let mut spool = Spool::new(&spill_dir);
+        if let Err(e) = remote.fetch(&m.key, &mut spool, max_message_size) {
+            // Keep what already arrived: the next run need not fetch it again.
+            batch.commit(&mut maildir, &mut journal, &mut summary)?;
+            return Err(e);
+        }
+        let len = spool.len();
+        let (mut data, hash) = spool
+            .finish()
+            .map_err(|e| fail(Exit::IoErr, format!("cannot store a fetched message: {e}")))?;
         let name = file_name(account, listing.validity, &m.key);
         // Fetched before under an earlier UIDVALIDITY: already local.
         let known = journal.state.old_hashes.contains(&hash)
             || current.contains(&hash)
             || maildir.contains(&name);
         let stored = match exec {
-            Some(cmd) if !known => match run_exec(cmd, &data) {
-                Ok(out) => out,
-                Err(e) => {
-                    summary.exec_failed.push(ExecFailure {
-                        file: name.clone(),
-                        reason: crate::error::single_line(&e),
-                    });
-                    data
+            Some(cmd) if !known => {
+                let mut out = Spool::new(&spill_dir);
+                let piped = run_exec(cmd, &mut data, &mut out, max_message_size).and_then(|()| {
+                    let n = out.len();
+                    Ok((out.finish()?.0, n))
+                });
+                match piped {
+                    Ok(output) => output,
+                    Err(e) => {
+                        summary.exec_failed.push(ExecFailure {
+                            file: name.clone(),
+                            reason: crate::error::single_line(&e),
+                        });
+                        data.rewind().map_err(|e| {
+                            fail(Exit::IoErr, format!("cannot reread a fetched message: {e}"))
+                        })?;
+                        (data, len)
+                    }
                 }
-            },
-            _ => data,
+            }
+            _ => (data, len),
         };
         current.insert(hash.clone());
         batch.push(m.key.clone(), hash, name, (!known).then_some(stored));
@@ -523,6 +588,8 @@ pub fn sync(
 mod tests {
     use super::*;
 
+    const MAX: u64 = DEFAULT_MAX_MESSAGE_SIZE;
+
     /// An in-memory server.
     struct Fake {
         validity: Option<u32>,
@@ -547,18 +614,17 @@ mod tests {
                     .collect(),
             })
         }
-        fn fetch(&mut self, key: &str) -> anyhow::Result<Vec<u8>> {
+        fn fetch(&mut self, key: &str, out: &mut dyn Write, max: u64) -> anyhow::Result<()> {
             if Some(self.fetched) == self.fail_fetch_after {
                 return Err(fail(Exit::TempFail, "connection lost"));
             }
             self.fetched += 1;
-            Ok(self
-                .messages
-                .iter()
-                .find(|(k, _)| k == key)
-                .unwrap()
-                .1
-                .clone())
+            let data = &self.messages.iter().find(|(k, _)| k == key).unwrap().1;
+            if data.len() as u64 > max {
+                return Err(fail(Exit::DataErr, "too large"));
+            }
+            out.write_all(data)?;
+            Ok(())
         }
         fn delete(&mut self, keys: &[String]) -> anyhow::Result<()> {
             if !self.commit_delete {
@@ -602,7 +668,7 @@ mod tests {
         let md = dir.path().join("md");
         let mut s = server(Some(7), 5);
         s.fail_fetch_after = Some(2);
-        assert!(sync("a", &mut s, &md, false, None, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).is_err());
         assert_eq!(count(&md), 2);
         // Simulate a kill after the rename but before the journal line: remove it.
         let journal = fs::read_to_string(md.join(JOURNAL)).unwrap();
@@ -616,10 +682,10 @@ mod tests {
         )
         .unwrap();
         s.fail_fetch_after = None;
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (3, 1));
         assert_eq!(count(&md), 5);
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (0, 0));
     }
 
@@ -628,7 +694,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let md = dir.path().join("md");
         let mut s = server(Some(1), 3);
-        sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         // The server renumbers everything and gets one new message.
         s.validity = Some(2);
         for (k, _) in s.messages.iter_mut() {
@@ -636,13 +702,13 @@ mod tests {
         }
         s.messages
             .push(("200".into(), b"Subject: new\r\n\r\nnew\r\n".to_vec()));
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert!(sum.resynced);
         assert_eq!((sum.new, sum.already_local), (1, 3));
         assert_eq!(count(&md), 4);
         // The old hashes survive compaction.
         s.validity = Some(3);
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (0, 4));
     }
 
@@ -654,13 +720,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let md = dir.path().join("md");
         let mut s = server(Some(1), 2);
-        sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         for (k, _) in s.messages.iter_mut() {
             *k = format!("{}", k.parse::<u32>().unwrap() + 10);
         }
         s.messages
             .push(("13".into(), b"Subject: 3\r\n\r\nthree\r\n".to_vec()));
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.already_local), (1, 2));
         s.validity = Some(2);
         for (k, _) in s.messages.iter_mut() {
@@ -668,7 +734,7 @@ mod tests {
         }
         s.messages
             .push(("30".into(), b"Subject: 4\r\n\r\nfour\r\n".to_vec()));
-        let sum = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap();
         assert!(sum.resynced);
         assert_eq!((sum.new, sum.already_local), (1, 3));
         assert_eq!(count(&md), 4);
@@ -680,7 +746,7 @@ mod tests {
         let md = dir.path().join("md");
         let mut s = server(None, 3);
         s.commit_delete = false;
-        assert!(sync("a", &mut s, &md, true, None, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, true, None, MAX, &mut |_, _| {}).is_err());
         assert_eq!(count(&md), 3);
         assert_eq!(s.messages.len(), 3, "nothing deleted before the commit");
         s.commit_delete = true;
@@ -688,10 +754,10 @@ mod tests {
             .push(("4".into(), b"Subject: 4\r\n\r\nfour\r\n".to_vec()));
         s.fail_fetch_after = Some(s.fetched);
         // Message 4 cannot be fetched: the run fails before deleting anything.
-        assert!(sync("a", &mut s, &md, true, None, &mut |_, _| {}).is_err());
+        assert!(sync("a", &mut s, &md, true, None, MAX, &mut |_, _| {}).is_err());
         assert_eq!(s.messages.len(), 4);
         s.fail_fetch_after = None;
-        let sum = sync("a", &mut s, &md, true, None, &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, true, None, MAX, &mut |_, _| {}).unwrap();
         assert_eq!((sum.new, sum.deleted, sum.on_server), (1, 4, 0));
         assert!(s.messages.is_empty());
         assert_eq!(count(&md), 4);
@@ -712,7 +778,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let md = dir.path().join("md");
         let mut s = server(Some(1), 2);
-        let sum = sync("a", &mut s, &md, false, Some("tr a-z A-Z"), &mut |_, _| {}).unwrap();
+        let sum = sync(
+            "a",
+            &mut s,
+            &md,
+            false,
+            Some("tr a-z A-Z"),
+            MAX,
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(sum.new, 2);
         assert!(sum.exec_failed.is_empty());
         assert_eq!(contents(&md)[0], b"SUBJECT: 1\r\n\r\nBODY 1\r\n");
@@ -724,6 +799,7 @@ mod tests {
             &md,
             false,
             Some("cat >/dev/null; exit 3"),
+            MAX,
             &mut |_, _| {},
         )
         .unwrap();
@@ -739,7 +815,7 @@ mod tests {
         // No output counts as a failure too: nothing is stored empty.
         s.messages
             .push(("4".into(), b"Subject: 4\r\n\r\n4\r\n".to_vec()));
-        let sum = sync("a", &mut s, &md, false, Some("true"), &mut |_, _| {}).unwrap();
+        let sum = sync("a", &mut s, &md, false, Some("true"), MAX, &mut |_, _| {}).unwrap();
         assert_eq!(sum.exec_failed.len(), 1);
         assert_eq!(contents(&md)[3], b"Subject: 4\r\n\r\n4\r\n");
     }
@@ -761,7 +837,7 @@ mod tests {
             let victim = dir.path().join("victim");
             std::os::unix::fs::symlink(&victim, md.join(name)).unwrap();
             let mut s = server(Some(1), 2);
-            let err = sync("a", &mut s, &md, false, None, &mut |_, _| {}).unwrap_err();
+            let err = sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).unwrap_err();
             assert_eq!(
                 crate::error::classify(&err).0,
                 Exit::NoPerm,
@@ -771,7 +847,7 @@ mod tests {
             assert_eq!(count(&md), 0);
             // A link to an existing file: that file is neither read nor changed.
             fs::write(&victim, b"precious").unwrap();
-            assert!(sync("a", &mut s, &md, false, None, &mut |_, _| {}).is_err());
+            assert!(sync("a", &mut s, &md, false, None, MAX, &mut |_, _| {}).is_err());
             assert_eq!(fs::read(&victim).unwrap(), b"precious");
         }
     }

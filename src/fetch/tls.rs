@@ -1,6 +1,6 @@
-//! Connections for IMAP and POP3: TCP with a timeout, rustls (system roots
-//! plus an optional extra CA), implicit TLS or STARTTLS/STLS, host failover,
-//! and a count of the bytes on the wire.
+//! Connections for IMAP, POP3 and SMTP: TCP with a timeout, rustls (system
+//! roots plus an optional extra CA), implicit TLS or STARTTLS/STLS, host
+//! failover, lines read within a bound, and a count of the bytes on the wire.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -12,13 +12,18 @@ use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
 use crate::account::{Endpoint, Security};
 use crate::error::{fail, fail_hint, Exit};
 
-/// A TCP stream, TLS or not.
-pub enum Stream {
+/// A TCP stream, TLS or not: the client side here, the server side in the
+/// tests' fake servers.
+pub enum Stream<C = rustls::ClientConnection> {
     Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<rustls::StreamOwned<C, TcpStream>>),
 }
 
-impl Read for Stream {
+impl<C, S> Read for Stream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
@@ -27,7 +32,11 @@ impl Read for Stream {
     }
 }
 
-impl Write for Stream {
+impl<C, S> Write for Stream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),
@@ -117,11 +126,24 @@ impl Read for Counted {
     }
 }
 
-/// Longest line accepted from a server (a guard against garbage).
-const MAX_LINE: usize = 64 * 1024;
+/// Longest line accepted from a server (a guard against garbage and
+/// against a server that sends one endless line).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// A failed read or write on a server connection, classified: a server that
+/// sent something unacceptable (an overlong line, bad compressed data) is
+/// [`Exit::Unavailable`]; a connection that broke or timed out is
+/// [`Exit::TempFail`] (running again resumes).
+pub fn wire_error(what: &str, e: io::Error) -> anyhow::Error {
+    let exit = match e.kind() {
+        io::ErrorKind::InvalidData => Exit::Unavailable,
+        _ => Exit::TempFail,
+    };
+    fail(exit, format!("{what}: {e}"))
+}
 
 impl Conn {
-    fn new(stream: Stream) -> Conn {
+    pub(crate) fn new(stream: Stream) -> Conn {
         Conn {
             reader: BufReader::new(Counted {
                 inner: stream,
@@ -132,11 +154,19 @@ impl Conn {
         }
     }
 
-    /// Reads one line, without its CRLF. End of stream is an error.
+    /// Reads one line, without its CRLF. End of stream is an error, and so
+    /// is a line longer than [`MAX_LINE`].
     pub fn read_line(&mut self) -> io::Result<Vec<u8>> {
+        self.read_line_within(MAX_LINE)
+    }
+
+    /// Reads one line of at most `max` bytes (CRLF included), without its
+    /// CRLF: a longer one is refused after `max` bytes, so a server sending
+    /// an endless line costs `max` bytes of memory, not more.
+    pub fn read_line_within(&mut self, max: usize) -> io::Result<Vec<u8>> {
         let mut line = Vec::new();
         let n = (&mut self.reader)
-            .take(MAX_LINE as u64)
+            .take(max as u64)
             .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Err(io::Error::new(
@@ -145,10 +175,18 @@ impl Conn {
             ));
         }
         if !line.ends_with(b"\n") {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the server sent an overlong line",
-            ));
+            // Cut by the bound, or by the end of the stream mid-line.
+            return Err(if line.len() >= max {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the server sent an overlong line",
+                )
+            } else {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection mid-line",
+                )
+            });
         }
         line.pop();
         if line.ends_with(b"\r") {
@@ -157,26 +195,47 @@ impl Conn {
         Ok(line)
     }
 
-    /// Reads exactly `n` bytes.
+    /// Reads exactly `n` bytes into memory: only for small, already bounded `n`.
     pub fn read_exact(&mut self, n: usize) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; n];
         self.reader.read_exact(&mut buf)?;
         Ok(buf)
     }
 
+    /// Copies exactly `n` bytes to `out` as they arrive, a buffer at a time,
+    /// so that a large literal never sits in memory whole.
+    pub fn copy_exact(&mut self, mut n: u64, out: &mut dyn Write) -> Result<(), CopyError> {
+        while n > 0 {
+            let buf = self.reader.fill_buf().map_err(CopyError::Read)?;
+            if buf.is_empty() {
+                return Err(CopyError::Read(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                )));
+            }
+            let take = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            out.write_all(&buf[..take]).map_err(CopyError::Write)?;
+            self.reader.consume(take);
+            n -= take as u64;
+        }
+        Ok(())
+    }
+
     /// Writes and flushes (compressed, with a sync flush, once
     /// [`Conn::start_deflate`] ran).
     pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
         let c = self.reader.get_mut();
-        let wire = match c.deflate.as_mut() {
+        let compressed = match c.deflate.as_mut() {
             Some(z) => {
                 z.out.write_all(data)?;
                 z.out.flush()?;
-                std::mem::take(z.out.get_mut())
+                Some(std::mem::take(z.out.get_mut()))
             }
-            None => data.to_vec(),
+            None => None,
         };
-        c.inner.write_all(&wire)?;
+        // Uncompressed data (a whole SMTP message, say) is written as it is, not copied.
+        let wire = compressed.as_deref().unwrap_or(data);
+        c.inner.write_all(wire)?;
         c.inner.flush()?;
         c.bytes += wire.len() as u64;
         c.plain += data.len() as u64;
@@ -234,6 +293,28 @@ impl Conn {
         conn.reader.get_mut().bytes = bytes;
         conn.reader.get_mut().plain = plain;
         Ok(conn)
+    }
+}
+
+/// Why [`Conn::copy_exact`] stopped.
+pub enum CopyError {
+    /// Reading from the server failed.
+    Read(io::Error),
+    /// Writing where the data goes (the local spool) failed.
+    Write(io::Error),
+}
+
+impl CopyError {
+    /// The classified error: see [`wire_error`]; a local write failure is
+    /// [`Exit::IoErr`].
+    pub fn into_error(self, what: &str) -> anyhow::Error {
+        match self {
+            CopyError::Read(e) => wire_error(what, e),
+            CopyError::Write(e) => fail(
+                Exit::IoErr,
+                format!("{what}: cannot store the message: {e}"),
+            ),
+        }
     }
 }
 
@@ -323,17 +404,12 @@ pub fn connect<D: Dialect>(
     let mut reasons = Vec::new();
     for e in endpoints {
         let attempt = (|| -> Result<D::Session, LoginError> {
-            let tcp = tcp_connect(e, timeout).map_err(LoginError::Other)?;
-            let mut conn = match e.security {
-                Security::Tls => Conn::new(tls.wrap(tcp, &e.host).map_err(LoginError::Other)?),
-                Security::Plain => Conn::new(Stream::Plain(tcp)),
-                Security::StartTls => {
-                    let mut c = Conn::new(Stream::Plain(tcp));
-                    D::starttls(&mut c).map_err(LoginError::Other)?;
-                    let c = c.upgrade(tls, &e.host).map_err(LoginError::Other)?;
-                    return D::login(c, user, password);
-                }
-            };
+            let mut conn = open(e, tls, timeout).map_err(LoginError::Other)?;
+            if e.security == Security::StartTls {
+                D::starttls(&mut conn).map_err(LoginError::Other)?;
+                let c = conn.upgrade(tls, &e.host).map_err(LoginError::Other)?;
+                return D::login(c, user, password);
+            }
             D::greeting(&mut conn).map_err(LoginError::Other)?;
             D::login(conn, user, password)
         })();
@@ -355,6 +431,19 @@ pub fn connect<D: Dialect>(
         Exit::Unavailable,
         format!("no server could be used: {}", reasons.join("; ")),
     ))
+}
+
+/// Connects to `e`: TCP with `timeout` for the connection and every read
+/// and write, and TLS at once for an implicit-TLS endpoint (STARTTLS is the
+/// protocol's business: see [`Conn::upgrade`]).
+pub fn open(e: &Endpoint, tls: &TlsSetup, timeout: Duration) -> anyhow::Result<Conn> {
+    let tcp = tcp_connect(e, timeout)?;
+    // Commands are written whole; Nagle would only delay the next one.
+    tcp.set_nodelay(true)?;
+    Ok(match e.security {
+        Security::Tls => Conn::new(tls.wrap(tcp, &e.host)?),
+        Security::Plain | Security::StartTls => Conn::new(Stream::Plain(tcp)),
+    })
 }
 
 fn tcp_connect(e: &Endpoint, timeout: Duration) -> anyhow::Result<TcpStream> {

@@ -15,6 +15,7 @@ mod faults;
 mod fetch;
 mod garbage;
 mod harness;
+mod hostile;
 mod kills;
 mod lists;
 mod relay;
