@@ -17,19 +17,19 @@
 //! over the network, the outbox tests with a scripted fake.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::commands::{Data, Ehlo, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension};
 use lettre::transport::smtp::response::Response;
-use lettre::Address;
 use zeroize::Zeroizing;
 
 use crate::account::{Endpoint, Security};
-use crate::error::{fail, fail_hint, Exit};
+use crate::bsmtp::{mail_from_command, rcpt_to_command};
+use crate::error::{fail_hint, Exit};
+use crate::message::SmtpAddress;
 
 /// What is needed to reach and log in to a submission server.
 pub struct SmtpConfig {
@@ -392,16 +392,13 @@ impl Session {
     /// read, so that each recipient's outcome is still known exactly.
     fn send_pipelined(
         &mut self,
-        mail: Mail,
+        mail: String,
         rcpt: &[String],
         data: &[u8],
         before_data: &mut BeforeData<'_>,
     ) -> Result<SendOutcome, ConnectionLost> {
-        // Addresses lettre cannot write are refused here, never sent.
-        let parsed: Vec<Result<Address, String>> = rcpt
-            .iter()
-            .map(|r| Address::from_str(r).map_err(|e| format!("invalid address: {e}")))
-            .collect();
+        // Invalid addresses are refused here, never sent.
+        let parsed: Vec<Result<SmtpAddress, String>> = rcpt.iter().map(|r| recipient(r)).collect();
         if parsed.iter().all(|p| p.is_err()) {
             let replies = rcpt
                 .iter()
@@ -415,9 +412,9 @@ impl Session {
         if rset {
             commands.push(Rset.to_string());
         }
-        commands.push(mail.to_string());
+        commands.push(mail);
         for addr in parsed.iter().flatten() {
-            commands.push(Rcpt::new(addr.clone(), Vec::new()).to_string());
+            commands.push(rcpt_to_command(addr));
         }
         commands.push(Data.to_string());
         self.dirty = true;
@@ -503,13 +500,8 @@ impl Transport for Session {
         data: &[u8],
         before_data: &mut BeforeData<'_>,
     ) -> Result<SendOutcome, ConnectionLost> {
-        let from = if mail_from.is_empty() {
-            None
-        } else {
-            Some(Address::from_str(mail_from).map_err(|e| {
-                ConnectionLost(format!("invalid sender address {mail_from:?}: {e}"))
-            })?)
-        };
+        let from = SmtpAddress::parse_reverse_path(mail_from)
+            .map_err(|e| ConnectionLost(format!("invalid sender: {e}")))?;
         let mut params = Vec::new();
         if !data.is_ascii()
             && self
@@ -517,9 +509,9 @@ impl Transport for Session {
                 .server_info()
                 .supports_feature(Extension::EightBitMime)
         {
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+            params.push("BODY=8BITMIME");
         }
-        let mail = Mail::new(from, params);
+        let mail = mail_from_command(from.as_ref(), &params);
         if self.pipelining {
             return self.send_pipelined(mail, rcpt, data, before_data);
         }
@@ -529,7 +521,7 @@ impl Transport for Session {
             self.dirty = false;
         }
         self.dirty = true;
-        if let Err(e) = replied(self.conn()?.command(mail))? {
+        if let Err(e) = replied(self.conn()?.command(Raw(&mail)))? {
             return Ok(SendOutcome::NotAccepted {
                 rcpt: Vec::new(),
                 reply: format!("MAIL FROM: {}", error_text(&e)),
@@ -538,9 +530,11 @@ impl Transport for Session {
         }
         let mut replies = Vec::new();
         for r in rcpt {
-            let reply = match Address::from_str(r) {
-                Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
-                Ok(addr) => rcpt_reply(replied(self.conn()?.command(Rcpt::new(addr, Vec::new())))?),
+            let reply = match recipient(r) {
+                Err(why) => RcptReply::Refused(why),
+                Ok(addr) => {
+                    rcpt_reply(replied(self.conn()?.command(Raw(&rcpt_to_command(&addr))))?)
+                }
             };
             replies.push((r.clone(), reply));
         }
@@ -577,9 +571,13 @@ impl Session {
     }
 }
 
-/// Validates an address for SMTP before it is queued.
+/// A recipient as the RCPT TO command takes it, or why it is refused.
+fn recipient(addr: &str) -> Result<SmtpAddress, String> {
+    SmtpAddress::parse(addr).map_err(|e| crate::error::single_line(&e))
+}
+
+/// Validates an address for SMTP before it is queued: the validator the
+/// SMTP writers apply ([`SmtpAddress`]).
 pub fn check_address(addr: &str) -> anyhow::Result<()> {
-    Address::from_str(addr)
-        .map(|_| ())
-        .map_err(|e| fail(Exit::DataErr, format!("invalid address {addr:?}: {e}")))
+    SmtpAddress::parse(addr).map(|_| ())
 }

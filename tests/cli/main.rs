@@ -6,6 +6,7 @@ mod common;
 mod demo;
 mod docs;
 mod encrypt;
+mod hostile;
 mod inspect;
 mod interop;
 mod key;
