@@ -1,5 +1,7 @@
 //! Limits on the password-based key derivation a key file may ask for,
-//! checked before any derivation runs.
+//! checked before any derivation runs, and the one other unbounded thing
+//! a PKCS#12 file could make p12-keystore do (a certificate chain that loops,
+//! see [`chain_loops`]).
 //!
 //! An encrypted key file names its own KDF parameters, and whoever wrote the
 //! file chose them: a PKCS#12 file with 2^31−1 MAC iterations ran for
@@ -225,6 +227,7 @@ const SECRET_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11354
 /// A structure this cannot read is left to the crate to refuse.
 pub(crate) fn check_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<()> {
     let mut budget = KdfBudget::pkcs12(what);
+    let mut certs = Vec::new();
     let pfx = pkcs12::pfx::Pfx::from_der(data).map_err(|e| budget.malformed(e))?;
     if let Some(mac) = &pfx.mac_data {
         // The crate casts the i32 to u64: a negative count is astronomical.
@@ -249,7 +252,7 @@ pub(crate) fn check_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::R
     for safe in &safes {
         if safe.content_type == ID_DATA {
             let bags = octets(&safe.content).map_err(|e| budget.malformed(e))?;
-            check_bags(&bags, &mut budget)?;
+            check_bags(&bags, &mut budget, &mut certs)?;
         } else if safe.content_type == ID_ENCRYPTED_DATA {
             let der = safe.content.to_der().map_err(|e| budget.malformed(e))?;
             let encrypted = cms::encrypted_data::EncryptedData::from_der(&der)
@@ -263,20 +266,113 @@ pub(crate) fn check_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::R
             };
             // A wrong password or an unknown scheme: the crate says so.
             if let Some(bags) = decrypt(&info.content_enc_alg, content.as_bytes(), password) {
-                check_bags(&bags, &mut budget)?;
+                check_bags(&bags, &mut budget, &mut certs)?;
             }
         }
     }
+    if chain_loops(&certs) {
+        return Err(fail(
+            Exit::DataErr,
+            format!("{what}: refused: its certificates name each other as issuers in a loop"),
+        ));
+    }
     Ok(())
+}
+
+/// A certificate bag as p12-keystore sees it when it builds a chain.
+pub(crate) struct ChainLink {
+    subject: String,
+    issuer: String,
+    /// Marked trusted (Oracle's trusted key usage): never taken as an issuer.
+    trusted: bool,
+}
+
+/// Whether p12-keystore's chain building would never end. From a key's
+/// certificate it follows "the first untrusted certificate whose subject is
+/// this one's issuer" until a self-issued one, pushing a copy of each onto
+/// the chain: certificates issued by each other in a circle made it loop
+/// for ever, growing memory until the process aborted. Names are compared
+/// as that crate compares them (x509-parser's rendering). Linear: each
+/// certificate is followed once.
+pub(crate) fn chain_loops(certs: &[ChainLink]) -> bool {
+    let mut first_by_subject = std::collections::HashMap::new();
+    for (i, c) in certs.iter().enumerate() {
+        if !c.trusted {
+            first_by_subject.entry(c.subject.as_str()).or_insert(i);
+        }
+    }
+    // Where the walk goes from certificate i (None: it stops there).
+    let next = |i: usize| {
+        let issuer = *first_by_subject.get(certs[i].issuer.as_str())?;
+        (certs[issuer].issuer != certs[issuer].subject).then_some(issuer)
+    };
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Not,
+        OnPath,
+        Ends,
+    }
+    let mut seen = vec![Seen::Not; certs.len()];
+    for start in 0..certs.len() {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            match seen[i] {
+                Seen::Ends => break,
+                Seen::OnPath => return true,
+                Seen::Not => {
+                    seen[i] = Seen::OnPath;
+                    path.push(i);
+                    at = next(i);
+                }
+            }
+        }
+        for i in path {
+            seen[i] = Seen::Ends;
+        }
+    }
+    false
+}
+
+const CERT_BAG: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.12.10.1.3");
+const ORACLE_TRUSTED_KEY_USAGE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.16.840.1.113894.746875.1.1");
+const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+
+/// A certificate bag's link, as p12-keystore reads it; `None` if it would
+/// not read it (then it refuses the file itself).
+fn chain_link(bag: &pkcs12::safe_bag::SafeBag) -> Option<ChainLink> {
+    let cert_bag = ContextSpecific::<pkcs12::cert_type::CertBag>::from_der(&bag.bag_value).ok()?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(cert_bag.value.cert_value.as_bytes()).ok()?;
+    let trusted = bag.bag_attributes.iter().flat_map(|a| a.iter()).any(|a| {
+        a.oid == ORACLE_TRUSTED_KEY_USAGE
+            && a.values.iter().next().is_some_and(|v| {
+                v.decode_as::<ObjectIdentifier>().ok() == Some(ANY_EXTENDED_KEY_USAGE)
+            })
+    });
+    Some(ChainLink {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        trusted,
+    })
 }
 
 fn octets(any: &der::Any) -> der::Result<Vec<u8>> {
     Ok(OctetString::from_der(&any.to_der()?)?.into_bytes())
 }
 
-fn check_bags(der: &[u8], budget: &mut KdfBudget<'_>) -> anyhow::Result<()> {
+fn check_bags(
+    der: &[u8],
+    budget: &mut KdfBudget<'_>,
+    certs: &mut Vec<ChainLink>,
+) -> anyhow::Result<()> {
     let bags = pkcs12::safe_bag::SafeContents::from_der(der).map_err(|e| budget.malformed(e))?;
     for bag in &bags {
+        if bag.bag_id == CERT_BAG {
+            certs.extend(chain_link(bag));
+            continue;
+        }
         let key = if bag.bag_id == PKCS8_SHROUDED_KEY_BAG {
             ExplicitKey::from_der(&bag.bag_value).ok().map(|k| k.value)
         } else if bag.bag_id == SECRET_BAG {
@@ -376,6 +472,42 @@ mod tests {
             );
             check_pkcs12(&out.stdout, "pw", "alice.p12").unwrap();
         }
+    }
+
+    #[test]
+    fn chains_that_loop_are_found() {
+        let link = |subject: &str, issuer: &str, trusted| ChainLink {
+            subject: subject.into(),
+            issuer: issuer.into(),
+            trusted,
+        };
+        let chain = [
+            link("leaf", "ca", false),
+            link("ca", "root", false),
+            link("root", "root", false),
+        ];
+        assert!(!chain_loops(&chain));
+        let circle = [
+            link("leaf", "a", false),
+            link("a", "b", false),
+            link("b", "a", false),
+        ];
+        assert!(chain_loops(&circle));
+        // A trusted certificate is never taken as an issuer: no loop.
+        let trusted = [
+            link("leaf", "a", false),
+            link("a", "b", false),
+            link("b", "a", true),
+        ];
+        assert!(!chain_loops(&trusted));
+        // The first certificate with the subject is the one followed.
+        let first = [
+            link("leaf", "a", false),
+            link("a", "a", false),
+            link("a", "leaf", false),
+        ];
+        assert!(!chain_loops(&first));
+        assert!(!chain_loops(&[]));
     }
 
     #[test]

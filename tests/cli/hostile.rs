@@ -74,9 +74,25 @@ fn group_add_member_refuses_an_address_that_would_inject_smtp_commands() {
 
 /// Runs `cmd` to the end, but kills it and fails the test if it is still
 /// running after `secs` seconds: a key derivation bomb before the fix ran for
-/// minutes. The limit is generous; a refusal takes milliseconds.
+/// minutes. The limit is generous; a refusal takes milliseconds. The child
+/// gets at most 4 GiB of address space, so that a runaway allocation aborts
+/// it rather than the machine.
 fn within(mut cmd: std::process::Command, secs: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
+    let limit = libc::rlimit {
+        rlim_cur: 4 << 30,
+        rlim_max: 4 << 30,
+    };
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -311,4 +327,103 @@ fn a_planted_keystore_key_file_cannot_ask_for_unbounded_kdf_work() {
     let out = within(cmd, 20);
     let err = assert_clean_failure(&out, 65);
     assert!(err.contains("scrypt memory"), "{err}");
+}
+
+/// p12-keystore follows "the first certificate whose subject is this one's
+/// issuer" from the key's certificate, copying each onto the chain, until a
+/// self-issued one: two certificates naming each other as issuer (X by Y, Y
+/// by X) made that loop for ever, memory growing until the abort. Made with
+/// openssl; the signatures are real, only the names circle.
+#[test]
+fn key_import_refuses_a_pkcs12_whose_certificate_chain_loops() {
+    use crate::common::run_tool;
+    let env = Env::new();
+    let file = |name: &str| env.path(name).to_str().unwrap().to_owned();
+    let key = |who: &str| data(&format!("{who}.key.pem")).to_str().unwrap().to_owned();
+    let csr = |who: &str, subject: &str, out: &str| {
+        run_tool(
+            "openssl",
+            &[
+                "req",
+                "-new",
+                "-key",
+                &key(who),
+                "-subj",
+                subject,
+                "-out",
+                &file(out),
+            ],
+        );
+    };
+    let sign = |csr: &str, ca: &str, ca_key: &str, serial: &str, out: &str| {
+        run_tool(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &file(csr),
+                "-CA",
+                &file(ca),
+                "-CAkey",
+                &key(ca_key),
+                "-set_serial",
+                serial,
+                "-days",
+                "3650",
+                "-out",
+                &file(out),
+            ],
+        );
+    };
+    run_tool(
+        "openssl",
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            &key("bob"),
+            "-subj",
+            "/CN=Y",
+            "-days",
+            "3650",
+            "-out",
+            &file("y.pem"),
+        ],
+    );
+    csr("carol", "/CN=X", "x.csr");
+    sign("x.csr", "y.pem", "bob", "1", "x-by-y.pem");
+    csr("bob", "/CN=Y", "y.csr");
+    sign("y.csr", "x-by-y.pem", "carol", "2", "y-by-x.pem");
+    csr(
+        "alice",
+        "/CN=alice test/emailAddress=alice@example.org",
+        "leaf.csr",
+    );
+    sign("leaf.csr", "x-by-y.pem", "carol", "3", "leaf.pem");
+    let ring = [
+        std::fs::read(env.path("x-by-y.pem")).unwrap(),
+        std::fs::read(env.path("y-by-x.pem")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(env.path("ring.pem"), ring).unwrap();
+    let p12 = run_tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &key("alice"),
+            "-in",
+            &file("leaf.pem"),
+            "-certfile",
+            &file("ring.pem"),
+            "-passout",
+            &format!("pass:{P12_PASSWORD}"),
+        ],
+    );
+    let out = import_p12(&env, &p12);
+    let err = assert_clean_failure(&out, 65);
+    assert!(err.contains("in a loop"), "{err}");
 }
