@@ -289,9 +289,8 @@ mod tests {
             assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
         }
         // Reading refuses them too.
-        let stream = format!(
-            "MAIL FROM:<a@example.org>\r\nRCPT TO:<\"a\\\rb\"@example.org>\r\nDATA\r\nx\r\n.\r\n"
-        );
+        let stream =
+            "MAIL FROM:<a@example.org>\r\nRCPT TO:<\"a\\\rb\"@example.org>\r\nDATA\r\nx\r\n.\r\n";
         assert!(parse(stream.as_bytes()).is_err());
         let stream = "MAIL FROM:<a@example.org>\r\nRCPT TO:<a@[junk]>\r\nDATA\r\nx\r\n.\r\n";
         assert!(parse(stream.as_bytes()).is_err());

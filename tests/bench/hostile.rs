@@ -13,20 +13,13 @@
 mod measure;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use measure::{best_of, header, row, sealpost_bin, Cost};
+use measure::{alice_and_bob, best_of, header, row, sealpost, Cost};
 
 const RUNS: usize = 3;
 const BOUNDARY: usize = 50_000;
 const SIZES: [usize; 2] = [4 << 20, 16 << 20];
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 const HEAD: &str =
     "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: crafted\r\nMIME-Version: 1.0\r\n";
@@ -63,38 +56,10 @@ fn ordinary(size: usize) -> Vec<u8> {
     m
 }
 
-fn sealpost(keystore: &Path) -> Command {
-    let mut c = Command::new(sealpost_bin());
-    c.env("SEALPOST_KEYSTORE", keystore)
-        .env_remove("SEALPOST_PASSPHRASE")
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok(mut c: Command) {
-    let out = c.stdout(Stdio::null()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (alice, bob) = (d.join("ks-alice"), d.join("ks-bob"));
-    for (ks, who) in [(&alice, "alice"), (&bob, "bob")] {
-        let mut c = sealpost(ks);
-        c.args(["key", "import", "--no-passphrase"])
-            .arg(data(&format!("{who}.key.pem")))
-            .arg("--cert")
-            .arg(data(&format!("{who}.cert.pem")));
-        ok(c);
-    }
-    let mut c = sealpost(&alice);
-    c.args(["cert", "import"]).arg(data("bob.cert.pem"));
-    ok(c);
+    let (alice, bob) = alice_and_bob(d);
 
     println!("hostile-input benchmark: decrypt, best of {RUNS}, boundary {BOUNDARY} bytes");
     header("sealpost decrypt (message encrypted to bob)");
