@@ -4,10 +4,16 @@
 //! reads them back, and `exim -bS` accepts the same stream. A transaction is
 //! `MAIL FROM:<sender>`, one `RCPT TO:<addr>` per recipient, `DATA`, the
 //! message with dot-stuffing and CRLF line endings, and a line holding `.`.
+//!
+//! The envelope commands, here and in a live session ([`crate::smtp`]), are
+//! made only by [`mail_from_command`] and [`rcpt_to_command`], which take
+//! validated [`SmtpAddress`]es: an address with a CR or LF in it (from a
+//! certificate, a member list, a header) cannot add a command of its own.
 
 use std::io::Write;
 
 use crate::error::{fail, Exit};
+use crate::message::SmtpAddress;
 
 /// One SMTP transaction: the envelope and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,17 +23,63 @@ pub struct Transaction {
     pub data: Vec<u8>,
 }
 
+/// `MAIL FROM:<sender>` with ESMTP parameters (each ` KEYWORD=value`), CRLF
+/// included. `None` is the null reverse-path `<>`.
+pub fn mail_from_command(from: Option<&SmtpAddress>, params: &[&str]) -> String {
+    let mut line = format!("MAIL FROM:<{}>", from.map_or("", SmtpAddress::as_str));
+    for p in params {
+        line.push(' ');
+        line.push_str(p);
+    }
+    line.push_str("\r\n");
+    line
+}
+
+/// `RCPT TO:<recipient>`, CRLF included.
+pub fn rcpt_to_command(to: &SmtpAddress) -> String {
+    format!("RCPT TO:<{to}>\r\n")
+}
+
+/// The validated envelope of a transaction: the sender (`None` for `<>`)
+/// and the recipients. An invalid address is an [`Exit::DataErr`] naming it.
+pub fn envelope_of(t: &Transaction) -> anyhow::Result<(Option<SmtpAddress>, Vec<SmtpAddress>)> {
+    let from = SmtpAddress::parse_reverse_path(&t.mail_from).map_err(|e| refused("sender", &e))?;
+    let rcpt = t
+        .rcpt_to
+        .iter()
+        .map(|r| SmtpAddress::parse(r).map_err(|e| refused("recipient", &e)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((from, rcpt))
+}
+
+fn refused(role: &str, e: &anyhow::Error) -> anyhow::Error {
+    fail(
+        Exit::DataErr,
+        format!(
+            "refused to write an SMTP command for the {role}: {}",
+            crate::error::single_line(e)
+        ),
+    )
+}
+
 /// Writes transactions as Batch SMTP. The message gets CRLF line endings
-/// (bare LF is converted) and a final CRLF if it lacks one.
-pub fn write(out: &mut impl Write, transactions: &[Transaction]) -> std::io::Result<()> {
-    for t in transactions {
-        write!(out, "MAIL FROM:<{}>\r\n", t.mail_from)?;
-        for r in &t.rcpt_to {
-            write!(out, "RCPT TO:<{r}>\r\n")?;
+/// (bare LF is converted) and a final CRLF if it lacks one. Every address is
+/// validated before anything is written: one invalid address writes nothing.
+pub fn write(out: &mut impl Write, transactions: &[Transaction]) -> anyhow::Result<()> {
+    let envelopes = transactions
+        .iter()
+        .map(envelope_of)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let io = |e: std::io::Error| fail(Exit::IoErr, format!("cannot write batch SMTP: {e}"));
+    for (t, (from, rcpt)) in transactions.iter().zip(&envelopes) {
+        out.write_all(mail_from_command(from.as_ref(), &[]).as_bytes())
+            .map_err(io)?;
+        for r in rcpt {
+            out.write_all(rcpt_to_command(r).as_bytes()).map_err(io)?;
         }
-        out.write_all(b"DATA\r\n")?;
-        write_dot_stuffed(out, &t.data)?;
-        out.write_all(b".\r\n")?;
+        out.write_all(b"DATA\r\n").map_err(io)?;
+        write_dot_stuffed(out, &t.data).map_err(io)?;
+        out.write_all(b".\r\n").map_err(io)?;
     }
     Ok(())
 }
@@ -72,10 +124,10 @@ pub fn parse(input: &[u8]) -> anyhow::Result<Vec<Transaction>> {
             if current.is_some() {
                 return Err(bad("MAIL FROM inside a transaction"));
             }
-            current = Some((
-                path_arg(&text[10..]).ok_or_else(|| bad("malformed MAIL FROM"))?,
-                Vec::new(),
-            ));
+            let from = path_arg(&text[10..]).ok_or_else(|| bad("malformed MAIL FROM"))?;
+            SmtpAddress::parse_reverse_path(&from)
+                .map_err(|e| bad(&crate::error::single_line(&e)))?;
+            current = Some((from, Vec::new()));
         } else if upper.starts_with("RCPT TO:") {
             let (_, rcpts) = current
                 .as_mut()
@@ -83,6 +135,7 @@ pub fn parse(input: &[u8]) -> anyhow::Result<Vec<Transaction>> {
             let addr = path_arg(&text[8..])
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| bad("malformed RCPT TO"))?;
+            SmtpAddress::parse(&addr).map_err(|e| bad(&crate::error::single_line(&e)))?;
             rcpts.push(addr);
         } else if upper == "DATA" {
             let (from, rcpts) = current.take().ok_or_else(|| bad("DATA before MAIL FROM"))?;
@@ -202,6 +255,45 @@ mod tests {
             let err = parse(bad).unwrap_err();
             assert_eq!(crate::error::classify(&err).0, Exit::DataErr);
         }
+    }
+
+    /// Issue #11, item 1: a member's certificate named
+    /// `m@example.org>\r\nDATA\r\n…`, and the writer wrote it into
+    /// `RCPT TO:<…>`, injecting a whole transaction. The writer refuses it
+    /// and writes nothing, not even the transactions before it.
+    #[test]
+    fn the_writer_refuses_addresses_that_would_inject_commands() {
+        let injected = "m@example.org>\r\nDATA\r\nSubject: forged\r\n\r\nx\r\n.\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<outsider@example.net";
+        let good = Transaction {
+            mail_from: "list@example.org".into(),
+            rcpt_to: vec!["bob@example.org".into()],
+            data: b"Subject: hi\r\n\r\nhi\r\n".to_vec(),
+        };
+        let as_rcpt = Transaction {
+            rcpt_to: vec![injected.into()],
+            ..good.clone()
+        };
+        let as_sender = Transaction {
+            mail_from: injected.into(),
+            ..good.clone()
+        };
+        let bare_cr = Transaction {
+            rcpt_to: vec!["\"a\\\rRCPT TO:<x@example.net>\"@example.org".into()],
+            ..good.clone()
+        };
+        for bad in [as_rcpt, as_sender, bare_cr] {
+            let mut out = Vec::new();
+            let err = write(&mut out, &[good.clone(), bad]).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, Exit::DataErr);
+            assert!(err.to_string().contains("refused to write"), "{err}");
+            assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+        }
+        // Reading refuses them too.
+        let stream =
+            "MAIL FROM:<a@example.org>\r\nRCPT TO:<\"a\\\rb\"@example.org>\r\nDATA\r\nx\r\n.\r\n";
+        assert!(parse(stream.as_bytes()).is_err());
+        let stream = "MAIL FROM:<a@example.org>\r\nRCPT TO:<a@[junk]>\r\nDATA\r\nx\r\n.\r\n";
+        assert!(parse(stream.as_bytes()).is_err());
     }
 
     #[test]

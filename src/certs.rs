@@ -37,33 +37,21 @@ pub fn normalize_address(addr: &str) -> String {
     }
 }
 
-/// Checks that a string looks like a single addr-spec (`local@domain`), so it
-/// can be used as a keystore name and matched against certificates.
+/// Checks that a string given on the command line is one e-mail address
+/// (the validator every address passes, [`crate::message::normalize_address`]),
+/// so it can be used as a keystore name and matched against certificates.
 pub fn validate_address(addr: &str) -> anyhow::Result<String> {
     let a = addr.trim();
-    let ok = match a.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !a
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-                && domain.chars().all(|c| {
-                    c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']' || c == ':'
-                })
-        }
-        None => false,
-    };
-    if ok {
-        Ok(normalize_address(a))
-    } else {
-        Err(fail(
+    match crate::message::normalize_address(a) {
+        Ok(_) => Ok(normalize_address(a)),
+        Err(e) => Err(fail(
             Exit::Usage,
             format!(
-                "'{}' is not an e-mail address (expected local@domain)",
-                a.escape_debug()
+                "'{}' is not an e-mail address (expected local@domain): {}",
+                a.escape_debug(),
+                crate::error::single_line(&e)
             ),
-        ))
+        )),
     }
 }
 
@@ -240,6 +228,26 @@ impl CertInfo {
             der,
             cert,
         })
+    }
+
+    /// Refuses a certificate naming an address that is not a valid RFC 5321
+    /// mailbox ([`crate::message::SmtpAddress`]): such an address, once
+    /// imported or registered, would be mailed to. Issuers are not trusted
+    /// to have checked: rfc822Name is an IA5String, and CR LF fit in one.
+    pub fn check_addresses(&self) -> anyhow::Result<()> {
+        for addr in &self.emails {
+            crate::message::SmtpAddress::parse(addr).map_err(|e| {
+                fail(
+                    Exit::DataErr,
+                    format!(
+                        "certificate {} names an address that cannot be mailed: {}",
+                        &self.fingerprint[..16],
+                        crate::error::single_line(&e)
+                    ),
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// The certificate as PEM text.

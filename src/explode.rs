@@ -18,7 +18,7 @@ use x509_cert::Certificate;
 use crate::bsmtp::Transaction;
 use crate::envelope::{rid_matches, Envelope};
 use crate::error::{fail, Exit};
-use crate::message::normalize_address;
+use crate::message::{normalize_address, SmtpAddress};
 use crate::release::keyref::{KeyRef, KeyRefKind};
 
 /// What the exploder found in a message's recipient entries.
@@ -52,8 +52,11 @@ pub fn list_entry(envelope: &Envelope, group: &str, group_cert: &Certificate) ->
 
 /// Member addresses from a member file: one address per line; blank lines
 /// and lines starting with `#` are ignored; each address once, in order.
+/// An invalid address refuses the whole file (naming its line): nothing is
+/// sent for a member list that is not what its author meant.
 pub fn parse_member_file(text: &str) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -69,8 +72,35 @@ pub fn parse_member_file(text: &str) -> anyhow::Result<Vec<String>> {
                 ),
             )
         })?;
-        if !out.iter().any(|a| a.eq_ignore_ascii_case(&addr)) {
+        if seen.insert(addr.to_ascii_lowercase()) {
             out.push(addr);
+        }
+    }
+    Ok(out)
+}
+
+/// Member addresses as a group server listed them: each once, in order.
+/// The server is not trusted to have checked them: an address that is not a
+/// valid RFC 5321 mailbox refuses the whole list (naming it), before any
+/// copy is written, as an invalid line of a member file does.
+pub fn server_member_addresses<'a>(
+    listed: impl IntoIterator<Item = &'a str>,
+) -> anyhow::Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for addr in listed {
+        SmtpAddress::parse(addr).map_err(|e| {
+            crate::error::fail_hint(
+                Exit::DataErr,
+                format!(
+                    "the group server lists a member that cannot be mailed: {}",
+                    crate::error::single_line(&e)
+                ),
+                "remove that member on the server (sealpost group remove-member), or give --members FILE",
+            )
+        })?;
+        if seen.insert(addr.to_ascii_lowercase()) {
+            out.push(addr.to_owned());
         }
     }
     Ok(out)
@@ -80,10 +110,11 @@ pub fn parse_member_file(text: &str) -> anyhow::Result<Vec<String>> {
 /// it and needs no copy), each once.
 pub fn recipients<'a>(members: &'a [String], list: &str, sender: Option<&str>) -> Vec<&'a String> {
     let mut out: Vec<&String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for m in members {
         let skip =
             m.eq_ignore_ascii_case(list) || sender.is_some_and(|s| m.eq_ignore_ascii_case(s));
-        if !skip && !out.iter().any(|o| o.eq_ignore_ascii_case(m)) {
+        if !skip && seen.insert(m.to_ascii_lowercase()) {
             out.push(m);
         }
     }
@@ -148,6 +179,25 @@ mod tests {
         assert_eq!(r, [&members[0], &members[1]]);
         let err = parse_member_file("bob@example.org\nnot an address\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn member_lists_refuse_addresses_that_cannot_be_mailed() {
+        // A bare CR escaped inside a quoted local part passed before.
+        let err =
+            parse_member_file("bob@example.org\n\"a\\\rRCPT TO:<x@example.net>\"@example.org\n")
+                .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let listed = [
+            "bob@example.org",
+            "m@example.org>\r\nRCPT TO:<x@example.net",
+        ];
+        let err = server_member_addresses(listed).unwrap_err();
+        assert_eq!(crate::error::classify(&err).0, Exit::DataErr);
+        assert!(!err.to_string().contains('\r'), "{err}");
+        let ok =
+            server_member_addresses(["b@example.org", "B@EXAMPLE.ORG", "c@example.org"]).unwrap();
+        assert_eq!(ok, ["b@example.org", "c@example.org"]);
     }
 
     #[test]

@@ -16,6 +16,8 @@ use zeroize::Zeroizing;
 use crate::certs::{pem_blocks, pem_encode, CertInfo};
 use crate::error::{fail, fail_hint, Exit};
 
+pub mod limits;
+
 /// A passphrase, wiped from memory when dropped.
 pub type Passphrase = Zeroizing<String>;
 
@@ -89,6 +91,7 @@ fn from_der_labelled(
                     format!("{what}: malformed encrypted key: {e}"),
                 )
             })?;
+            limits::KdfBudget::single(what).scheme(&info.encryption_algorithm)?;
             let plain = info.decrypt(pass.as_bytes()).map_err(|_| {
                 fail_hint(
                     Exit::NoPerm,
@@ -159,6 +162,7 @@ pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<
     if pkcs12_looks_malformed(data) {
         return Err(fail(Exit::DataErr, format!("{what}: not a PKCS#12 file")));
     }
+    limits::check_pkcs12(data, password, what)?;
     let store =
         p12_keystore::KeyStore::from_pkcs12(data, password).map_err(|e| {
             use p12_keystore::error::Error as E;

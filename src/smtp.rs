@@ -13,17 +13,16 @@
 //! over the network, the outbox tests with a scripted fake.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
-use lettre::Address;
+use lettre::transport::smtp::commands::{Data, Rset};
 use zeroize::Zeroizing;
 
 use crate::account::Endpoint;
-use crate::error::{fail, fail_hint, Exit};
+use crate::bsmtp::{mail_from_command, rcpt_to_command};
+use crate::error::{fail_hint, Exit};
 use crate::fetch::tls::TlsSetup;
+use crate::message::SmtpAddress;
 
 pub mod wire;
 
@@ -260,16 +259,13 @@ impl Session {
     /// read, so that each recipient's outcome is still known exactly.
     fn send_pipelined(
         &mut self,
-        mail: Mail,
+        mail: String,
         rcpt: &[String],
         data: &[u8],
         before_data: &mut BeforeData<'_>,
     ) -> Result<SendOutcome, ConnectionLost> {
-        // Addresses lettre cannot write are refused here, never sent.
-        let parsed: Vec<Result<Address, String>> = rcpt
-            .iter()
-            .map(|r| Address::from_str(r).map_err(|e| format!("invalid address: {e}")))
-            .collect();
+        // Invalid addresses are refused here, never sent.
+        let parsed: Vec<Result<SmtpAddress, String>> = rcpt.iter().map(|r| recipient(r)).collect();
         if parsed.iter().all(|p| p.is_err()) {
             let replies = rcpt
                 .iter()
@@ -283,9 +279,9 @@ impl Session {
         if rset {
             commands.push(Rset.to_string());
         }
-        commands.push(mail.to_string());
+        commands.push(mail);
         for addr in parsed.iter().flatten() {
-            commands.push(Rcpt::new(addr.clone(), Vec::new()).to_string());
+            commands.push(rcpt_to_command(addr));
         }
         commands.push(Data.to_string());
         self.dirty = true;
@@ -371,18 +367,13 @@ impl Transport for Session {
         data: &[u8],
         before_data: &mut BeforeData<'_>,
     ) -> Result<SendOutcome, ConnectionLost> {
-        let from = if mail_from.is_empty() {
-            None
-        } else {
-            Some(Address::from_str(mail_from).map_err(|e| {
-                ConnectionLost(format!("invalid sender address {mail_from:?}: {e}"))
-            })?)
-        };
+        let from = SmtpAddress::parse_reverse_path(mail_from)
+            .map_err(|e| ConnectionLost(format!("invalid sender: {e}")))?;
         let mut params = Vec::new();
         if !data.is_ascii() && self.conn()?.ehlo().offers("8BITMIME") {
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+            params.push("BODY=8BITMIME");
         }
-        let mail = Mail::new(from, params);
+        let mail = mail_from_command(from.as_ref(), &params);
         if self.pipelining {
             return self.send_pipelined(mail, rcpt, data, before_data);
         }
@@ -393,7 +384,7 @@ impl Transport for Session {
             self.dirty = false;
         }
         self.dirty = true;
-        if let Err(e) = replied(self.conn()?.command(&mail.to_string()))? {
+        if let Err(e) = replied(self.conn()?.command(&mail))? {
             return Ok(SendOutcome::NotAccepted {
                 rcpt: Vec::new(),
                 reply: format!("MAIL FROM: {e}"),
@@ -402,12 +393,9 @@ impl Transport for Session {
         }
         let mut replies = Vec::new();
         for r in rcpt {
-            let reply = match Address::from_str(r) {
-                Err(e) => RcptReply::Refused(format!("invalid address: {e}")),
-                Ok(addr) => rcpt_reply(replied(
-                    self.conn()?
-                        .command(&Rcpt::new(addr, Vec::new()).to_string()),
-                )?),
+            let reply = match recipient(r) {
+                Err(why) => RcptReply::Refused(why),
+                Ok(addr) => rcpt_reply(replied(self.conn()?.command(&rcpt_to_command(&addr)))?),
             };
             replies.push((r.clone(), reply));
         }
@@ -444,9 +432,13 @@ impl Session {
     }
 }
 
-/// Validates an address for SMTP before it is queued.
+/// A recipient as the RCPT TO command takes it, or why it is refused.
+fn recipient(addr: &str) -> Result<SmtpAddress, String> {
+    SmtpAddress::parse(addr).map_err(|e| crate::error::single_line(&e))
+}
+
+/// Validates an address for SMTP before it is queued: the validator the
+/// SMTP writers apply ([`SmtpAddress`]).
 pub fn check_address(addr: &str) -> anyhow::Result<()> {
-    Address::from_str(addr)
-        .map(|_| ())
-        .map_err(|e| fail(Exit::DataErr, format!("invalid address {addr:?}: {e}")))
+    SmtpAddress::parse(addr).map(|_| ())
 }

@@ -185,6 +185,14 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
                 format!("{}: {}", file.display(), sealpost::error::single_line(&e)),
             )
         })?;
+        for cert in &certs {
+            cert.check_addresses().map_err(|e| {
+                sealpost::error::fail(
+                    sealpost::error::Exit::DataErr,
+                    format!("{}: {}", file.display(), sealpost::error::single_line(&e)),
+                )
+            })?;
+        }
         all.extend(certs);
     }
     let results = ks.import_certificates(&all)?;

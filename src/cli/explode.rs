@@ -296,12 +296,7 @@ fn members(
         answer.members.len(),
         group.name
     ));
-    let mut addresses: Vec<String> = Vec::new();
-    for m in &answer.members {
-        if !addresses.iter().any(|a| a.eq_ignore_ascii_case(&m.address)) {
-            addresses.push(m.address.clone());
-        }
-    }
+    let addresses = ex::server_member_addresses(answer.members.iter().map(|m| m.address.as_str()))?;
     Ok(Members {
         addresses,
         certificates: answer

@@ -116,6 +116,7 @@ pub fn add_member(
         ));
     }
     let cert = certs.remove(0);
+    cert.check_addresses()?;
     let Some(address) = cert.emails.first().cloned() else {
         return Err(fail(
             Exit::DataErr,

@@ -1,10 +1,26 @@
-//! Mailboxes: `Name <local@domain>` or a bare `local@domain`.
+//! Mailboxes: `Name <local@domain>` or a bare `local@domain`, and the
+//! addresses that may be written into an SMTP command.
 //!
-//! Addresses are validated against the RFC 5322 `addr-spec` (dot-atom or
-//! quoted-string local part; dot-atom domain or a domain literal), with UTF-8
-//! allowed as in RFC 6532. They are normalised by lowercasing the domain; the
-//! local part is kept as written, since only the receiving domain may decide
-//! whether it is case-sensitive.
+//! There is one address validator here, [`normalize_address`], and every
+//! address sealpost uses passes it, whatever its source: header fields,
+//! command-line arguments, member files, member lists from a group server,
+//! certificates. It accepts an RFC 5321 `Mailbox` (§4.1.2: a dot-string or
+//! quoted-string local part; a domain of letter-digit-hyphen labels or an
+//! address literal), with UTF-8 allowed as in RFC 6531, at most 254 octets
+//! (a path is at most 256 with its angle brackets, §4.5.3.1.3). That is
+//! stricter than the RFC 5322 `addr-spec`, on purpose: an address that a
+//! header may carry but an SMTP command may not would be accepted on the way
+//! in and refused (or, worse, written) on the way out. No control character,
+//! space outside a quoted local part, or angle bracket gets through, so an
+//! address can never end an SMTP command line early (CR LF injection).
+//!
+//! Addresses are normalised by lowercasing the domain; the local part is kept
+//! as written, since only the receiving domain may decide whether it is
+//! case-sensitive.
+//!
+//! [`SmtpAddress`] is what the SMTP writers take: a live session
+//! ([`crate::smtp`]) and Batch SMTP ([`crate::bsmtp`]) build `MAIL FROM` and
+//! `RCPT TO` only from it, and it can only be made by the validator.
 
 use std::fmt;
 
@@ -135,22 +151,76 @@ impl fmt::Display for Mailbox {
     }
 }
 
-/// Validates an `addr-spec` and returns it with the domain lowercased.
+/// An address that may be written into an SMTP command: it passed
+/// [`normalize_address`]'s checks (kept as given, not normalised).
+///
+/// NOTE: the field is private and the only constructor validates, so an
+/// SMTP writer that takes `SmtpAddress` cannot be handed an address that
+/// would inject a line into its command stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SmtpAddress(String);
+
+impl SmtpAddress {
+    /// Validates `addr` as an RFC 5321 mailbox. Fails with
+    /// [`Exit::DataErr`] naming the address (escaped) and what is wrong.
+    pub fn parse(addr: &str) -> anyhow::Result<SmtpAddress> {
+        addr_spec(addr).map_err(|why| invalid(addr, &why))?;
+        Ok(SmtpAddress(addr.to_owned()))
+    }
+
+    /// A reverse-path (`MAIL FROM`): empty is the null path `<>` (bounces).
+    pub fn parse_reverse_path(addr: &str) -> anyhow::Result<Option<SmtpAddress>> {
+        if addr.is_empty() {
+            return Ok(None);
+        }
+        SmtpAddress::parse(addr).map(Some)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SmtpAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Validates an address and returns it with the domain lowercased.
 /// Fails with [`Exit::DataErr`] naming the address and what is wrong with it.
 pub fn normalize_address(addr: &str) -> anyhow::Result<String> {
-    addr_spec(addr).map_err(|why| fail(Exit::DataErr, format!("invalid address {addr:?}: {why}")))
+    addr_spec(addr).map_err(|why| invalid(addr, &why))
 }
+
+fn invalid(addr: &str, why: &str) -> anyhow::Error {
+    // Debug formatting escapes control characters: the error stays one line.
+    fail(Exit::DataErr, format!("invalid address {addr:?}: {why}"))
+}
+
+/// An RFC 5321 mailbox is at most this long (a path, with its angle
+/// brackets, at most 256 octets: RFC 5321 §4.5.3.1.3).
+const MAX_ADDRESS_LEN: usize = 254;
 
 /// The normalised address, or what is wrong with it.
 fn addr_spec(addr: &str) -> Result<String, String> {
     let (local, domain) = addr.rsplit_once('@').ok_or("no '@' in it")?;
     check_local(local)?;
     check_domain(domain)?;
+    if addr.len() > MAX_ADDRESS_LEN {
+        return Err(format!("it is longer than {MAX_ADDRESS_LEN} bytes"));
+    }
     Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
+/// RFC 5321 `atext`, and RFC 6531 `UTF8-non-ascii` except white space and
+/// control characters (NEL, LINE SEPARATOR and the like end lines too).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii()
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || is_utf8_text(c)
+}
+
+fn is_utf8_text(c: char) -> bool {
+    !c.is_ascii() && !c.is_control() && !c.is_whitespace()
 }
 
 fn check_local(local: &str) -> Result<(), String> {
@@ -161,16 +231,24 @@ fn check_local(local: &str) -> Result<(), String> {
         return Err("the part before '@' is longer than 64 bytes".into());
     }
     if let Some(quoted) = local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        // RFC 5321 qtextSMTP and quoted-pairSMTP (%d92 %d32-126): a
+        // backslash escapes a printable character, never a line break.
         let mut chars = quoted.chars();
         while let Some(c) = chars.next() {
             match c {
-                // The guard consumes the escaped character.
-                '\\' if chars.next().is_none() => {
-                    return Err("the quoted local part ends in a backslash".into());
-                }
+                '\\' => match chars.next() {
+                    None => return Err("the quoted local part ends in a backslash".into()),
+                    Some(' '..='~') => {}
+                    Some(_) => {
+                        return Err(
+                            "a backslash before a control character in the local part".into()
+                        )
+                    }
+                },
                 '"' => return Err("unescaped '\"' in the quoted local part".into()),
-                c if c.is_control() => return Err("a control character in the local part".into()),
-                _ => {}
+                ' '..='~' => {}
+                c if is_utf8_text(c) => {}
+                _ => return Err("a control character in the local part".into()),
             }
         }
         return Ok(());
@@ -191,14 +269,7 @@ fn check_domain(domain: &str) -> Result<(), String> {
         return Err("the domain after '@' is empty".into());
     }
     if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
-        if literal.is_empty()
-            || literal
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "[]\\".contains(c))
-        {
-            return Err("malformed domain literal".into());
-        }
-        return Ok(());
+        return check_address_literal(literal);
     }
     if domain.len() > 253 {
         return Err("the domain is longer than 253 bytes".into());
@@ -218,6 +289,35 @@ fn check_domain(domain: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// RFC 5321 §4.1.3: `[192.0.2.1]`, `[IPv6:2001:db8::1]`, or a
+/// standardised tag and printable ASCII (`dcontent`).
+fn check_address_literal(literal: &str) -> Result<(), String> {
+    let bad = || Err("malformed address literal".to_string());
+    if let Some(v6) = literal.strip_prefix("IPv6:") {
+        return match v6.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => Ok(()),
+            Err(_) => bad(),
+        };
+    }
+    if literal.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    match literal.split_once(':') {
+        Some((tag, content))
+            if !tag.is_empty()
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !tag.ends_with('-')
+                && !content.is_empty()
+                && content
+                    .bytes()
+                    .all(|b| (33..=90).contains(&b) || (94..=126).contains(&b)) =>
+        {
+            Ok(())
+        }
+        _ => bad(),
+    }
 }
 
 /// A display name as typed: `"quoted \"string\""` or plain words.
@@ -364,6 +464,65 @@ mod tests {
         assert!(normalize_address(r#""a"b"@example.org"#).is_err());
         assert!(normalize_address(r#""ab\"@example.org"#).is_err());
         assert!(normalize_address("user@[192.0.2.1").is_err());
+    }
+
+    /// Issue #11, item 1: nothing that ends or splits an SMTP command line
+    /// passes, however it is wrapped (an escaped CR in a quoted local part
+    /// was accepted before).
+    #[test]
+    fn no_address_can_break_an_smtp_command_line() {
+        for bad in [
+            "a@example.org\r\nRCPT TO:<x@example.net>",
+            "\"a\\\rRCPT TO:<x@example.net>\"@example.org",
+            "\"a\\\n\"@example.org",
+            "\"a\r\"@example.org",
+            "a@[1.2.3.4\r\n]",
+            "a\u{85}b@example.org",
+            "a\u{2028}b@example.org",
+            "a@exa\u{2029}mple.org",
+            "\"a\\\u{0}\"@example.org",
+            "a>@example.org",
+            "<a@example.org",
+        ] {
+            assert!(normalize_address(bad).is_err(), "{bad:?}");
+            let err = SmtpAddress::parse(bad).unwrap_err();
+            assert_eq!(exit_of(&err), Exit::DataErr, "{bad:?}");
+            assert!(!err.to_string().contains(['\r', '\n']), "{err}");
+        }
+    }
+
+    #[test]
+    fn rfc_5321_mailboxes_pass_and_keep_their_spelling() {
+        for good in [
+            "Alice@Example.ORG",
+            "\"john doe\"@example.org",
+            "\"a\\\"b\"@example.org",
+            "user@[192.0.2.1]",
+            "user@[IPv6:2001:db8::1]",
+            "user@[x-tag:printable]",
+            "jörg@bücher.example",
+        ] {
+            assert_eq!(SmtpAddress::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "user@[a]",
+            "user@[IPv6:zz]",
+            "user@[tag-:x]",
+            "user@[tag:]",
+            "user@[t:a b]",
+        ] {
+            assert!(SmtpAddress::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}@{}.example", "a".repeat(64), "b".repeat(63));
+        assert!(SmtpAddress::parse(&long).is_ok());
+        let too_long = format!(
+            "{}@{}.example",
+            "a".repeat(64),
+            vec!["b".repeat(63); 3].join(".")
+        );
+        assert!(too_long.len() > 254);
+        assert!(SmtpAddress::parse(&too_long).is_err());
+        assert_eq!(SmtpAddress::parse_reverse_path("").unwrap(), None);
     }
 
     #[test]

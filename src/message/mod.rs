@@ -31,7 +31,7 @@ mod read;
 mod smime;
 mod split;
 
-pub use address::{normalize_address, Mailbox};
+pub use address::{normalize_address, Mailbox, SmtpAddress};
 pub use compose::{AttachSpec, Attachment, Compose, Composed, ExtraHeader};
 pub use read::{parse_message, MessageInfo};
 pub use smime::{smime_headers, write_smime_message, SmimeType};

@@ -8,19 +8,13 @@
 mod measure;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use measure::{best_of, header, row, sealpost_bin};
+use measure::{alice_and_bob, best_of, data, header, row, sealpost};
 
 const SIZE: usize = 100 << 20;
 const RUNS: usize = 3;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 /// A message from alice to bob whose body is ~100 MiB of base64 text in
 /// 76-character CRLF lines (what a large attachment looks like). Written in
@@ -56,27 +50,6 @@ Content-Transfer-Encoding: base64\r\n\r\n",
     file.flush().unwrap();
 }
 
-fn sealpost(keystore: &Path) -> Command {
-    let mut c = Command::new(sealpost_bin());
-    c.env("SEALPOST_KEYSTORE", keystore)
-        .env_remove("SEALPOST_PASSPHRASE")
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok(mut c: Command) {
-    let out = c
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn to_file(mut c: Command, out: &Path) -> Command {
     c.stdout(File::create(out).unwrap());
     c
@@ -85,18 +58,7 @@ fn to_file(mut c: Command, out: &Path) -> Command {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (alice, bob) = (d.join("ks-alice"), d.join("ks-bob"));
-    for (ks, who) in [(&alice, "alice"), (&bob, "bob")] {
-        let mut c = sealpost(ks);
-        c.args(["key", "import", "--no-passphrase"])
-            .arg(data(&format!("{who}.key.pem")))
-            .arg("--cert")
-            .arg(data(&format!("{who}.cert.pem")));
-        ok(c);
-    }
-    let mut c = sealpost(&alice);
-    c.args(["cert", "import"]).arg(data("bob.cert.pem"));
-    ok(c);
+    let (alice, bob) = alice_and_bob(d);
 
     let message = d.join("message.eml");
     write_message(&message);

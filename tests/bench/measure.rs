@@ -78,3 +78,51 @@ pub fn sealpost_bin() -> std::path::PathBuf {
 pub fn null() -> Stdio {
     Stdio::null()
 }
+
+/// A file under tests/data.
+pub fn data(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// `sealpost` with `keystore`, no passphrase, stdin empty.
+pub fn sealpost(keystore: &std::path::Path) -> Command {
+    let mut c = Command::new(sealpost_bin());
+    c.env("SEALPOST_KEYSTORE", keystore)
+        .env_remove("SEALPOST_PASSPHRASE")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `c` (stdout discarded) and panics with its stderr if it fails.
+pub fn ok(mut c: Command) {
+    let out = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Keystores for alice and bob under `dir`, each with its fixture identity
+/// (no passphrase), and bob's certificate in alice's.
+pub fn alice_and_bob(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (alice, bob) = (dir.join("ks-alice"), dir.join("ks-bob"));
+    for (ks, who) in [(&alice, "alice"), (&bob, "bob")] {
+        let mut c = sealpost(ks);
+        c.args(["key", "import", "--no-passphrase"])
+            .arg(data(&format!("{who}.key.pem")))
+            .arg("--cert")
+            .arg(data(&format!("{who}.cert.pem")));
+        ok(c);
+    }
+    let mut c = sealpost(&alice);
+    c.args(["cert", "import"]).arg(data("bob.cert.pem"));
+    ok(c);
+    (alice, bob)
+}

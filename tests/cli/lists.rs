@@ -175,3 +175,24 @@ fn reencrypt_needs_the_lists_own_key_and_names_one_member_per_copy() {
         assert!(!out.status.success() && out.stdout.is_empty());
     }
 }
+
+/// Issue #11, item 1: a member file line with a CR escaped inside a quoted
+/// local part was accepted and written into `RCPT TO:<…>` as it was. The
+/// whole file is refused (status 65, naming the line) and nothing is written.
+#[test]
+fn explode_refuses_a_member_address_that_would_break_an_smtp_line() {
+    let (w, _, message) = setup();
+    let members = w.path("hostile-members.txt");
+    std::fs::write(
+        &members,
+        format!(
+            "{}\n\"x\\\rRCPT TO:<outsider@example.net>\"@example.org\n",
+            addr("dave")
+        ),
+    )
+    .unwrap();
+    let out = explode(&w, "bob", &[], &members, &message);
+    let err = assert_clean_failure(&out, 65);
+    assert!(err.contains("member file line 2"), "{err}");
+    assert!(!err.contains('\r'), "{err:?}");
+}

@@ -7,6 +7,7 @@ mod demo;
 mod docs;
 mod encrypt;
 mod forger;
+mod hostile;
 mod inspect;
 mod interop;
 mod key;
