@@ -120,8 +120,8 @@ pub struct Server {
     service: Arc<Service>,
     options: ServerOptions,
     log: RefusalLog,
-    /// Called once a minute while the store's disk is low; always shown.
-    health: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Run once a minute beside the deposit purge (see `with_housekeeping`).
+    housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 fn unix_now() -> u64 {
@@ -147,14 +147,14 @@ impl Server {
             service,
             options,
             log,
-            health: None,
+            housekeeping: None,
         })
     }
 
     /// Runs `check` once a minute in the background (the store's disk
     /// space, the audit retention), beside the deposit purge.
     pub fn with_housekeeping(mut self, check: Arc<dyn Fn() + Send + Sync>) -> Server {
-        self.health = Some(check);
+        self.housekeeping = Some(check);
         self
     }
 
@@ -167,7 +167,7 @@ impl Server {
     /// expired one is refused whether or not it has run).
     pub fn run(self) -> anyhow::Result<()> {
         let purging = Arc::clone(&self.service);
-        let housekeeping = self.health.clone();
+        let housekeeping = self.housekeeping.clone();
         let _ = std::thread::Builder::new()
             .name("deposit-purge".into())
             .spawn(move || loop {
