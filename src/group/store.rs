@@ -815,22 +815,14 @@ mod tests {
         assert_eq!(store.prune_audit(101, None).unwrap(), 1);
         // At most 5 rows, but nothing at or after 108 (the replay window).
         store.append_audit(&[row(120, "list")]).unwrap();
+        let times = || -> Vec<i64> {
+            let rows = store.audit("list", None).unwrap();
+            rows.iter().map(|r| r.time).collect()
+        };
         assert_eq!(store.trim_audit(5, 200).unwrap(), 4);
-        let left: Vec<i64> = store
-            .audit("list", None)
-            .unwrap()
-            .iter()
-            .map(|r| r.time)
-            .collect();
-        assert_eq!(left, [106, 107, 108, 109, 120]);
+        assert_eq!(times(), [106, 107, 108, 109, 120]);
         assert_eq!(store.trim_audit(2, 108).unwrap(), 2);
-        let left: Vec<i64> = store
-            .audit("list", None)
-            .unwrap()
-            .iter()
-            .map(|r| r.time)
-            .collect();
-        assert_eq!(left, [108, 109, 120]);
+        assert_eq!(times(), [108, 109, 120]);
         assert_eq!(store.trim_audit(100, 1000).unwrap(), 0);
         assert!(free_space(dir.path()).unwrap() > 0);
     }
