@@ -1309,13 +1309,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__audit)
-            opts="-q -v -h -V --since --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --since --prune --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prune)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1881,7 +1885,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --idle-timeout --store --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --store --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1911,7 +1915,31 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-connections-per-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --address-rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --address-burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-max-rows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free-space)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

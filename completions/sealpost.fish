@@ -390,7 +390,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "members" -d 'List a group\'s members'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "audit" -d 'Show a group\'s audit log, or prune old rows from it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
@@ -450,6 +450,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l since -d 'Only rows from this time on: RFC 3339, or a duration back such as 1h, 30m, 2d' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l prune -d 'Delete the rows older than AGE (a duration such as 90d, or an RFC 3339 time)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -457,7 +458,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json -d 'Print as JSON'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
@@ -473,8 +474,14 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l tls-key -d 'The TLS certificate\'s private key (PEM, unencrypted)' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l rate-limit -d 'Requests per second each member may make, sustained' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l burst -d 'Requests a member may make at once, above the sustained rate' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l max-connections -d 'Most simultaneous connections; more are closed at once' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l idle-timeout -d 'Seconds a connection may stay idle' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l max-connections -d 'Most simultaneous connections; at the limit, the connection that has waited longest without a complete request is closed to make room' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l max-connections-per-address -d 'Most simultaneous connections from one IP address (as above, the address\'s longest-waiting one is closed to make room)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l idle-timeout -d 'Seconds a kept-alive connection may wait for its next request' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l request-timeout -d 'Seconds one request may take to arrive in full: TLS handshake, head and body' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l address-rate-limit -d 'Requests per second from one IP address, sustained, counted before any signature is checked' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l address-burst -d 'Requests one IP address may make at once, above its sustained rate' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l audit-max-rows -d 'Keep at most this many audit rows, deleting the oldest once a minute (never a row still needed against replays); 0 keeps every row' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l min-free-space -d 'Refuse to start with less free space than this on the store\'s file system, in MiB, and warn once a minute while below it' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
@@ -512,7 +519,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "members" -d 'List a group\'s members'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Show a group\'s audit log, or prune old rows from it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'
@@ -619,7 +626,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "add-member" -d 'Add a member: a certificate whose e-mail address is the member\'s'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "remove-member" -d 'Remove a member by address (all their certificates) or fingerprint'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "members" -d 'List a group\'s members'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "audit" -d 'Show a group\'s audit log: every release and refusal'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "audit" -d 'Show a group\'s audit log, or prune old rows from it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "rotate-secret" -d 'Issue a new group secret, for list mail re-wrapped by the exploder'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "serve" -d 'Serve key releases over HTTPS (POST /v1/release)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "join" -d 'Record a group certificate, its release servers and which own identity is the member'

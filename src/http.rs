@@ -1,10 +1,18 @@
 //! Just enough HTTP/1.1 (RFC 9112) for the key release protocol: one JSON
 //! body per request and response, framed by `Content-Length`, keep-alive.
 //!
-//! Both ends are ours, so chunked bodies, trailers, `Expect` and pipelining
-//! are refused rather than half-supported. Every read is bounded: a header
-//! section over [`MAX_HEAD`] bytes or a body over the caller's limit is an
-//! error before it is buffered, so a peer cannot make us allocate at will.
+//! Both ends are ours, so chunked bodies, trailers and `Expect` are refused
+//! rather than half-supported. Pipelined requests are answered in order
+//! (RFC 9112 §9.3.2): bytes after one request's body stay buffered for the
+//! next. Every read is bounded: a header section over [`MAX_HEAD`] bytes or a
+//! body over the caller's limit is an error before it is buffered, so a peer
+//! cannot make us allocate at will.
+//!
+//! The head is read strictly, because a lenient parser in front of another
+//! one is how request smuggling starts: `Content-Length` is digits only (no
+//! sign, no list), a field name is a token, a field value holds no control
+//! character (a bare CR or NUL is refused, RFC 9112 §2.2), and obsolete line
+//! folding is refused (§5.2).
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
@@ -114,6 +122,26 @@ fn read_line(r: &mut impl BufRead, budget: &mut usize) -> Result<Option<String>,
         .map_err(|_| malformed("header is not UTF-8"))
 }
 
+/// RFC 9110 §5.6.2 `tchar`: what a field name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 9110 §5.5: visible characters, obs-text, space and tab; no CR, LF,
+/// NUL or other control character.
+fn is_field_value_byte(b: u8) -> bool {
+    b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+/// `Content-Length = 1*DIGIT` (RFC 9110 §8.6): `+5`, `-1`, ` 5`, `5, 5` and
+/// values that overflow are refused (Rust's integer parser accepts a `+`).
+fn parse_content_length(value: &str) -> Result<usize, ReadError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed("bad content-length"));
+    }
+    value.parse().map_err(|_| malformed("bad content-length"))
+}
+
 fn read_head(r: &mut impl BufRead) -> Result<Head, ReadError> {
     let mut budget = MAX_HEAD;
     let start_line = read_line(r, &mut budget)?.ok_or(ReadError::Closed)?;
@@ -131,16 +159,22 @@ fn read_head(r: &mut impl BufRead) -> Result<Head, ReadError> {
         if count > MAX_HEADERS {
             return Err(malformed("too many header fields"));
         }
+        if line.starts_with([' ', '\t']) {
+            return Err(malformed("obsolete line folding"));
+        }
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| malformed("header field without a colon"))?;
-        if name.is_empty() || name.ends_with([' ', '\t']) {
+        if name.is_empty() || !name.bytes().all(is_tchar) {
             return Err(malformed("bad header field name"));
         }
         let value = value.trim_matches([' ', '\t']);
+        if !value.bytes().all(is_field_value_byte) {
+            return Err(malformed("control character in a header field value"));
+        }
         match name.to_ascii_lowercase().as_str() {
             "content-length" => {
-                let n: usize = value.parse().map_err(|_| malformed("bad content-length"))?;
+                let n = parse_content_length(value)?;
                 if content_length.is_some_and(|old| old != n) {
                     return Err(malformed("conflicting content-length"));
                 }
@@ -193,7 +227,11 @@ pub fn read_request(r: &mut impl BufRead, max_body: usize) -> Result<Request, Re
     if version != "HTTP/1.1" {
         return Err(malformed("only HTTP/1.1 is spoken"));
     }
-    if method.is_empty() || !path.starts_with('/') {
+    if method.is_empty()
+        || !method.bytes().all(is_tchar)
+        || !path.starts_with('/')
+        || !path.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(malformed("bad request line"));
     }
     let body = read_body(r, head.content_length, max_body)?;
@@ -319,6 +357,19 @@ mod tests {
         assert_eq!(resp.retry_after, Some(3));
     }
 
+    fn assert_all_malformed(requests: &[&[u8]]) {
+        for bad in requests {
+            assert!(
+                matches!(
+                    read_request(&mut Cursor::new(bad), 100),
+                    Err(ReadError::Malformed(_))
+                ),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
     #[test]
     fn limits_and_garbage_are_errors_not_panics() {
         let too_big = b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n";
@@ -331,7 +382,7 @@ mod tests {
             read_request(&mut Cursor::new(long_header.as_bytes()), 100),
             Err(ReadError::Malformed(_))
         ));
-        for bad in [
+        assert_all_malformed(&[
             &b"GET /\r\n\r\n"[..],
             b"POST / HTTP/1.0\r\n\r\n",
             b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -341,16 +392,7 @@ mod tests {
             b"POST / HTTP/1.1\nHost: x\n\n",
             b"POST / HTTP/1.1\r\nno colon\r\n\r\n",
             b"\xff\xfe\r\n\r\n",
-        ] {
-            assert!(
-                matches!(
-                    read_request(&mut Cursor::new(bad), 100),
-                    Err(ReadError::Malformed(_))
-                ),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
+        ]);
         // Arbitrary bytes never panic.
         let mut seed = 0x1234_5678u32;
         for len in 0..300 {
@@ -363,5 +405,29 @@ mod tests {
             let _ = read_request(&mut Cursor::new(&junk), 100);
             let _ = read_response(&mut Cursor::new(&junk), 100);
         }
+    }
+
+    /// RFC 9112 strictness (issue 11): what a lenient parser would take
+    /// differently from a proxy in front of it is refused.
+    #[test]
+    fn smuggling_shapes_are_malformed() {
+        assert_all_malformed(&[
+            // Rust's `usize::from_str` takes a sign; Content-Length is 1*DIGIT.
+            &b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+            // A bare CR inside a field value (§2.2), and other controls.
+            b"POST / HTTP/1.1\r\nX-A: a\rContent-Length: 5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n",
+            // Obsolete line folding (§5.2) and a space before the colon (§5.1).
+            b"POST / HTTP/1.1\r\nX-A: a\r\n Content-Length: 5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\n Content-Length: 5\r\n\r\nhello",
+            // A control character in the request line.
+            b"POST /\r HTTP/1.1\r\n\r\n",
+            b"PO\x01ST / HTTP/1.1\r\n\r\n",
+        ]);
     }
 }

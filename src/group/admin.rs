@@ -10,20 +10,14 @@ use crate::certs::{normalize_address, parse_bundle, UnixTime};
 use crate::error::{fail, fail_hint, Exit};
 use crate::identity::{generate, NewIdentity};
 use crate::release::keyref::KEY_ID_LEN;
+use crate::release::protocol::{is_group_name, MAX_GROUP_NAME};
 
 /// Longest group name.
-const MAX_NAME: usize = 64;
+const MAX_NAME: usize = MAX_GROUP_NAME;
 
-/// Group names travel in URLs-free JSON but also in logs and file listings:
-/// keep them to lower-case letters, digits, `.`, `_` and `-`.
+/// A name the server will accept on the wire ([`is_group_name`]).
 pub fn validate_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-        && !name.starts_with(['.', '-']);
-    if ok {
+    if is_group_name(name) {
         Ok(())
     } else {
         Err(fail(

@@ -12,7 +12,8 @@ use super::store::{AuditRecord, Store};
 /// Most rows in one transaction.
 const MAX_BATCH: usize = 512;
 
-type Job = (AuditRecord, SyncSender<bool>);
+/// A row and where to say whether it was committed (or why not).
+type Job = (AuditRecord, SyncSender<Result<(), String>>);
 
 /// A handle for submitting rows; cheap to share between threads.
 pub struct AuditWriter {
@@ -29,13 +30,13 @@ impl AuditWriter {
         Ok(AuditWriter { tx })
     }
 
-    /// Appends `row` and waits until it is committed; false if it could not be.
-    pub fn record(&self, row: AuditRecord) -> bool {
+    /// Appends `row` and waits until it is committed; the error says why
+    /// it could not be (a store error names the store and the SQLite error).
+    pub fn record(&self, row: AuditRecord) -> Result<(), String> {
+        let stopped = || "the audit writer has stopped".to_string();
         let (done_tx, done_rx) = mpsc::sync_channel(1);
-        if self.tx.send((row, done_tx)).is_err() {
-            return false;
-        }
-        done_rx.recv().unwrap_or(false)
+        self.tx.send((row, done_tx)).map_err(|_| stopped())?;
+        done_rx.recv().unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -56,9 +57,9 @@ fn write_loop(store: &dyn Store, rx: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let ok = store.append_audit(&rows).is_ok();
+        let outcome = store.append_audit(&rows).map_err(|e| format!("{e:#}"));
         for done in waiters.drain(..) {
-            let _ = done.send(ok);
+            let _ = done.send(outcome.clone());
         }
         rows.clear();
     }

@@ -2,6 +2,22 @@
 //! protocol fixes, then the unwrap and re-wrap, and the audit row that must
 //! be durable before the answer leaves. Transport-free: [`super::server`]
 //! feeds it request bodies, tests can call it directly.
+//!
+//! # What a caller without a key learns, and what is stored for them
+//!
+//! The signature is checked against the certificate the request carries
+//! before anything about groups or members is looked up: without the
+//! private key of some certificate, every request gets `bad_signature`,
+//! byte for byte the same whether the certificate is a member's, a
+//! stranger's, or the group does not exist. A caller who does hold a key
+//! (anyone can make a self-signed certificate) learns only "not a member"
+//! for a group that does not exist, as for one they are not in.
+//!
+//! Only a request whose signature verifies by a certificate the group knows
+//! (a registered member, exploder or sender, a deposit's depositor or named
+//! reader) gets an audit row. Everything else is refused from memory and
+//! writes nothing, so an unauthenticated flood cannot fill the disk; the
+//! server's per-address rate limit sits in front of the signature check.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -61,13 +77,19 @@ pub struct Answer {
     pub retry_after: Option<u64>,
     /// The refusal, `None` for a release.
     pub refusal: Option<RefusalCode>,
-    /// The audit row as written (no key material in it).
+    /// The audit row (no key material in it); written only if `audited`.
     pub row: AuditRecord,
+    /// Whether the row is in the audit log (see the module documentation).
+    pub audited: bool,
+    /// Why the server failed, for an `internal` refusal; for the log only.
+    pub cause: Option<String>,
 }
 
 struct Refused {
     code: RefusalCode,
     retry_after: Option<u64>,
+    /// For [`RefusalCode::Internal`]: what failed, for the operator's log.
+    cause: Option<String>,
 }
 
 impl From<RefusalCode> for Refused {
@@ -75,8 +97,28 @@ impl From<RefusalCode> for Refused {
         Refused {
             code,
             retry_after: None,
+            cause: None,
         }
     }
+}
+
+/// An internal failure, keeping its cause for the log (never for the
+/// client). The causes are store and key-handling errors, which name files
+/// and operations, never key bytes.
+fn internal(cause: impl std::fmt::Display) -> Refused {
+    Refused {
+        code: RefusalCode::Internal,
+        retry_after: None,
+        cause: Some(cause.to_string()),
+    }
+}
+
+/// The audit row being filled in, and whether it is to be stored: only
+/// once the caller proved to hold the key of a certificate the group knows.
+#[derive(Default)]
+struct Trail {
+    row: AuditRecord,
+    known: bool,
 }
 
 /// The group server's state shared by all connections.
@@ -141,7 +183,7 @@ impl Service {
 
     /// The key of `name`; a group created since the start is looked up in the
     /// store and opened on first use.
-    fn group_key(&self, name: &str) -> Result<Option<Arc<GroupKey>>, RefusalCode> {
+    fn group_key(&self, name: &str) -> Result<Option<Arc<GroupKey>>, Refused> {
         if let Some(k) = self
             .keys
             .read()
@@ -150,11 +192,10 @@ impl Service {
         {
             return Ok(Some(Arc::clone(k)));
         }
-        let Some(group) = self.store.group(name).map_err(|_| RefusalCode::Internal)? else {
+        let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let key =
-            Arc::new(open_group_key(&group, &self.passphrase).map_err(|_| RefusalCode::Internal)?);
+        let key = Arc::new(open_group_key(&group, &self.passphrase).map_err(internal)?);
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -165,38 +206,45 @@ impl Service {
     /// Answers one request body received from `remote`. `now` is the Unix
     /// time, `instant` the monotonic clock for the rate limit.
     pub fn handle(&self, body: &[u8], remote: &str, now: u64, instant: Instant) -> Answer {
-        let mut row = AuditRecord {
-            time: now as i64,
-            remote: Some(remote.to_string()),
-            ..Default::default()
-        };
+        let mut trail = Trail::new(now, remote, "release");
         let result = self
-            .decide(body, now, instant, &mut row)
+            .decide(body, now, instant, &mut trail)
             .map(|grant| grant.to_json());
-        self.answer(row, result)
+        self.answer(trail, result)
     }
 
     /// Refuses a request that never reached [`Self::handle`] (too large, not
-    /// HTTP), with its audit row.
-    pub fn refuse(&self, code: RefusalCode, remote: &str, now: u64) -> Answer {
-        let row = AuditRecord {
-            time: now as i64,
-            remote: Some(remote.to_string()),
-            ..Default::default()
+    /// HTTP, over the address's rate): nothing is stored for it.
+    pub fn refuse(
+        &self,
+        code: RefusalCode,
+        retry_after: Option<u64>,
+        remote: &str,
+        now: u64,
+    ) -> Answer {
+        let refused = Refused {
+            code,
+            retry_after,
+            cause: None,
         };
-        self.answer(row, Err(code.into()))
+        self.answer(Trail::new(now, remote, ""), Err(refused))
     }
 
-    fn answer(&self, mut row: AuditRecord, result: Result<Vec<u8>, Refused>) -> Answer {
+    fn answer(&self, trail: Trail, result: Result<Vec<u8>, Refused>) -> Answer {
+        let Trail { mut row, known } = trail;
         row.outcome = match &result {
             Ok(_) => RELEASED.to_string(),
             Err(r) => r.code.as_str().to_string(),
         };
+        // Nothing is released without a row: a grant implies a known caller.
+        let audited = known || result.is_ok();
         // The row must be durable before anything is sent, above all a key.
-        let result = if self.audit.record(row.clone()) {
-            result
-        } else {
-            Err(RefusalCode::Internal.into())
+        let result = match (audited, result) {
+            (false, result) => result,
+            (true, result) => match self.audit.record(row.clone()) {
+                Ok(()) => result,
+                Err(e) => Err(internal(format_args!("audit log: {e}"))),
+            },
         };
         match result {
             Ok(body) => Answer {
@@ -205,6 +253,8 @@ impl Service {
                 retry_after: None,
                 refusal: None,
                 row,
+                audited,
+                cause: None,
             },
             Err(r) => Answer {
                 status: r.code.status(),
@@ -212,6 +262,8 @@ impl Service {
                 retry_after: r.retry_after,
                 refusal: Some(r.code),
                 row,
+                audited,
+                cause: r.cause,
             },
         }
     }
@@ -221,17 +273,18 @@ impl Service {
         body: &[u8],
         now: u64,
         instant: Instant,
-        row: &mut AuditRecord,
+        trail: &mut Trail,
     ) -> Result<ReleaseGrant, Refused> {
         let req = ReleaseRequest::from_json(body).map_err(|_| RefusalCode::Malformed)?;
-        row.group = Some(req.group.clone());
-        row.key_hash = Some(req.key_hash());
-        row.nonce = Some(req.nonce);
-        let fingerprint = hex::encode(Sha256::digest(&req.certificate));
-        row.member_fingerprint = Some(fingerprint.clone());
         let ri =
             RecipientInfo::from_der(&req.recipient_info).map_err(|_| RefusalCode::Malformed)?;
         let cert = Certificate::from_der(&req.certificate).map_err(|_| RefusalCode::Malformed)?;
+        let fingerprint = hex::encode(Sha256::digest(&req.certificate));
+        let row = &mut trail.row;
+        row.group = Some(req.group.clone());
+        row.key_hash = Some(req.key_hash());
+        row.nonce = Some(req.nonce);
+        row.member_fingerprint = Some(fingerprint.clone());
         let caller = Caller {
             cert: &cert,
             fingerprint: &fingerprint,
@@ -240,26 +293,31 @@ impl Service {
             timestamp: req.timestamp,
             nonce: req.nonce,
         };
-
-        let group = self
-            .group_key(&req.group)?
-            .ok_or(RefusalCode::UnknownGroup)?;
+        // Before anything about the group is looked up (module docs).
+        caller.authenticate()?;
         let content_key = match &ri {
-            RecipientInfo::Ktri(k)
-                if check_ktri_version(k).is_ok() && rid_matches(&k.rid, &group.certificate) =>
-            {
+            // Needs no group key: a deposit of a group that does not exist
+            // is as unknown as any other deposit id.
+            RecipientInfo::Kekri(k) => {
+                self.open_deposit(&req.group, k, &caller, now, instant, trail)?
+            }
+            _ => {
+                // An unknown group answers as a group the caller is not in.
+                let group = self.group_key(&req.group)?.ok_or(RefusalCode::NotMember)?;
                 // Read now, never cached: a removal applies to the very next request.
-                self.member_in_role(&req.group, &fingerprint, &[Role::Member], row)?
+                self.member_in_role(&req.group, &fingerprint, &[Role::Member], trail)?
                     .ok_or(RefusalCode::NotMember)?;
-                self.admit(&req.group, &caller, now, instant, row)?;
+                let RecipientInfo::Ktri(k) = &ri else {
+                    return Err(RefusalCode::WrongGroup.into());
+                };
+                if check_ktri_version(k).is_err() || !rid_matches(&k.rid, &group.certificate) {
+                    return Err(RefusalCode::WrongGroup.into());
+                }
+                self.admit(&req.group, &caller, now, instant, &mut trail.row)?;
                 group.unwrap(k).map_err(|_| RefusalCode::UnwrapFailed)?
             }
-            RecipientInfo::Kekri(k) => {
-                self.open_deposit(&req.group, k, &caller, now, instant, row)?
-            }
-            _ => return Err(RefusalCode::WrongGroup.into()),
         };
-        let recipient_info = wrap_for(&cert, &content_key).map_err(|_| RefusalCode::Internal)?;
+        let recipient_info = wrap_for(&cert, &content_key).map_err(internal)?;
         Ok(ReleaseGrant {
             recipient_info,
             key_hash: req.key_hash(),
@@ -273,16 +331,14 @@ impl Service {
         group: &str,
         fingerprint: &str,
         roles: &[Role],
-        row: &mut AuditRecord,
+        trail: &mut Trail,
     ) -> Result<Option<MemberRecord>, Refused> {
-        let Some(member) = self
-            .store
-            .member(group, fingerprint)
-            .map_err(|_| RefusalCode::Internal)?
-        else {
+        let Some(member) = self.store.member(group, fingerprint).map_err(internal)? else {
             return Ok(None);
         };
-        row.member_address = Some(member.address.clone());
+        // Registered, and (checked before this) holding the key: audited.
+        trail.known = true;
+        trail.row.member_address = Some(member.address.clone());
         if !roles.contains(&member.role) {
             // An exploder or sender never gets a key released.
             return Err(RefusalCode::NotAuthorized.into());
@@ -291,7 +347,7 @@ impl Service {
     }
 
     /// The checks every request ends with, in the protocol's order: the
-    /// signature, the clock, the nonce, the rate limit.
+    /// clock, the nonce, the rate limit (the signature was checked first).
     fn admit(
         &self,
         group: &str,
@@ -300,9 +356,6 @@ impl Service {
         instant: Instant,
         row: &mut AuditRecord,
     ) -> Result<(), Refused> {
-        if !verify_pss(caller.cert, &caller.signed, caller.signature) {
-            return Err(RefusalCode::BadSignature.into());
-        }
         if now.abs_diff(caller.timestamp) > MAX_CLOCK_SKEW {
             return Err(RefusalCode::Stale.into());
         }
@@ -320,20 +373,20 @@ impl Service {
             return Err(Refused {
                 code: RefusalCode::RateLimited,
                 retry_after: Some(wait),
+                cause: None,
             });
         }
         Ok(())
     }
 
     /// The vault, opened (or created) on first use with the kept passphrase.
-    fn vault(&self) -> Result<Arc<Vault>, RefusalCode> {
+    fn vault(&self) -> Result<Arc<Vault>, Refused> {
         let mut slot = self.vault.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(v) = slot.as_ref() {
             return Ok(Arc::clone(v));
         }
         let vault = Arc::new(
-            Vault::open_or_create(&*self.store, &self.passphrase, &mut OsRng)
-                .map_err(|_| RefusalCode::Internal)?,
+            Vault::open_or_create(&*self.store, &self.passphrase, &mut OsRng).map_err(internal)?,
         );
         *slot = Some(Arc::clone(&vault));
         Ok(vault)
@@ -349,7 +402,7 @@ impl Service {
         caller: &Caller<'_>,
         now: u64,
         instant: Instant,
-        row: &mut AuditRecord,
+        trail: &mut Trail,
     ) -> Result<Zeroizing<Vec<u8>>, Refused> {
         let keyref = KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes())
             .filter(|r| r.kind == KeyRefKind::Deposit)
@@ -360,28 +413,28 @@ impl Service {
         let deposit = self
             .store
             .deposit(&keyref.id_hex())
-            .map_err(|_| RefusalCode::Internal)?
+            .map_err(internal)?
             .filter(|d| d.group == group)
             .ok_or(RefusalCode::UnknownDeposit)?;
-        row.key_hash = Some(deposit.id.clone());
-        let readers: Readers =
-            serde_json::from_str(&deposit.readers).map_err(|_| RefusalCode::Internal)?;
+        trail.row.key_hash = Some(deposit.id.clone());
+        let readers: Readers = serde_json::from_str(&deposit.readers).map_err(internal)?;
         let allowed = caller.fingerprint == deposit.depositor
             || match &readers {
                 Readers::Members => self
-                    .member_in_role(group, caller.fingerprint, &[Role::Member], row)?
+                    .member_in_role(group, caller.fingerprint, &[Role::Member], trail)?
                     .is_some(),
                 Readers::Certificates(list) => list.iter().any(|f| f == caller.fingerprint),
             };
         if !allowed {
             return Err(RefusalCode::NotMember.into());
         }
-        self.admit(group, caller, now, instant, row)?;
+        trail.known = true;
+        self.admit(group, caller, now, instant, &mut trail.row)?;
         let sealed = self.live_deposit_key(&deposit, now)?;
         let kek = self
             .vault()?
             .unseal(&deposit_purpose(group, &deposit.id), &sealed)
-            .map_err(|_| RefusalCode::Internal)?;
+            .map_err(internal)?;
         let content_key = unwrap_kekri_bytes(kekri, &kek).map_err(|_| RefusalCode::UnwrapFailed)?;
         if !CONTENT_KEY_LENGTHS.contains(&content_key.len()) {
             return Err(RefusalCode::UnwrapFailed.into());
@@ -423,14 +476,9 @@ impl Service {
         now: u64,
         instant: Instant,
     ) -> Answer {
-        let mut row = AuditRecord {
-            time: now as i64,
-            remote: Some(remote.to_string()),
-            op: op.as_str().to_string(),
-            ..Default::default()
-        };
-        let result = self.decide_call(op, body, now, instant, &mut row);
-        self.answer(row, result)
+        let mut trail = Trail::new(now, remote, op.as_str());
+        let result = self.decide_call(op, body, now, instant, &mut trail);
+        self.answer(trail, result)
     }
 
     fn decide_call(
@@ -439,17 +487,14 @@ impl Service {
         body: &[u8],
         now: u64,
         instant: Instant,
-        row: &mut AuditRecord,
+        trail: &mut Trail,
     ) -> Result<Vec<u8>, Refused> {
         let call = SignedCall::from_json(op, body).map_err(|_| RefusalCode::Malformed)?;
-        row.group = Some(call.group.clone());
-        row.nonce = Some(call.nonce);
-        let fingerprint = hex::encode(Sha256::digest(&call.certificate));
-        row.member_fingerprint = Some(fingerprint.clone());
         let cert = Certificate::from_der(&call.certificate).map_err(|_| RefusalCode::Malformed)?;
-        let group = self
-            .group_key(&call.group)?
-            .ok_or(RefusalCode::UnknownGroup)?;
+        let fingerprint = hex::encode(Sha256::digest(&call.certificate));
+        trail.row.group = Some(call.group.clone());
+        trail.row.nonce = Some(call.nonce);
+        trail.row.member_fingerprint = Some(fingerprint.clone());
         let caller = Caller {
             cert: &cert,
             fingerprint: &fingerprint,
@@ -458,6 +503,8 @@ impl Service {
             timestamp: call.timestamp,
             nonce: call.nonce,
         };
+        // Before anything about the group is looked up (module docs).
+        caller.authenticate()?;
         let (roles, unregistered): (&[Role], RefusalCode) = match op {
             Op::Members | Op::Rewrap => (&[Role::Exploder], RefusalCode::NotAuthorized),
             Op::Secrets => (&[Role::Member], RefusalCode::NotMember),
@@ -465,17 +512,23 @@ impl Service {
             // Whoever deposited may revoke, registered or not (any more).
             Op::Revoke => (&[], RefusalCode::NotAuthorized),
         };
-        if op != Op::Revoke {
-            self.member_in_role(&call.group, &fingerprint, roles, row)?
-                .ok_or(unregistered)?;
+        if op == Op::Revoke {
+            // No group lookup: a deposit of a group that does not exist is
+            // as unknown as any other deposit id.
+            return self.revoke(&call, &caller, now, instant, trail);
         }
-        self.admit(&call.group, &caller, now, instant, row)?;
+        // An unknown group answers as a group the caller is not registered in.
+        let group = self.group_key(&call.group)?.ok_or(unregistered)?;
+        self.member_in_role(&call.group, &fingerprint, roles, trail)?
+            .ok_or(unregistered)?;
+        self.admit(&call.group, &caller, now, instant, &mut trail.row)?;
+        let row = &mut trail.row;
         match op {
             Op::Members => {
                 let members = self
                     .store
                     .members(&call.group)
-                    .map_err(|_| RefusalCode::Internal)?
+                    .map_err(internal)?
                     .into_iter()
                     .filter(|m| m.role == Role::Member)
                     .map(|m| MemberEntry {
@@ -502,28 +555,26 @@ impl Service {
                 let secret = self
                     .store
                     .secrets(&call.group)
-                    .map_err(|_| RefusalCode::Internal)?
+                    .map_err(internal)?
                     .pop()
                     .ok_or(RefusalCode::NoSecret)?;
                 let content_key = group.unwrap(&ktri).map_err(|_| RefusalCode::UnwrapFailed)?;
                 let secret_bytes = self
                     .vault()?
                     .unseal(&secret_purpose(&call.group, &secret.id), &secret.sealed)
-                    .map_err(|_| RefusalCode::Internal)?;
-                let id = parse_id(&secret.id).ok_or(RefusalCode::Internal)?;
+                    .map_err(internal)?;
+                let id =
+                    parse_id(&secret.id).ok_or_else(|| internal("a stored id is not an id"))?;
                 let keyref = KeyRef::new(KeyRefKind::GroupSecret, &call.group, id);
                 let ri = kek_recipient_for_bytes(&keyref.to_der(), &secret_bytes, &content_key)
-                    .map_err(|_| RefusalCode::Internal)?;
+                    .map_err(internal)?;
                 Ok(json(&RewrapAnswer {
-                    recipient_info: ri.to_der().map_err(|_| RefusalCode::Internal)?,
+                    recipient_info: ri.to_der().map_err(internal)?,
                     key_id: secret.id,
                 }))
             }
             Op::Secrets => {
-                let records = self
-                    .store
-                    .secrets(&call.group)
-                    .map_err(|_| RefusalCode::Internal)?;
+                let records = self.store.secrets(&call.group).map_err(internal)?;
                 let newest = records.last().map(|r| r.id.clone());
                 let vault = if records.is_empty() {
                     None
@@ -532,14 +583,15 @@ impl Service {
                 };
                 let mut secrets = Vec::with_capacity(records.len());
                 for r in records {
-                    let vault = vault.as_ref().ok_or(RefusalCode::Internal)?;
+                    let vault = vault
+                        .as_ref()
+                        .ok_or_else(|| internal("a stored id is not an id"))?;
                     let bytes = vault
                         .unseal(&secret_purpose(&call.group, &r.id), &r.sealed)
-                        .map_err(|_| RefusalCode::Internal)?;
+                        .map_err(internal)?;
                     secrets.push(SecretEntry {
                         current: Some(&r.id) == newest.as_ref(),
-                        recipient_info: wrap_for(&cert, &bytes)
-                            .map_err(|_| RefusalCode::Internal)?,
+                        recipient_info: wrap_for(&cert, &bytes).map_err(internal)?,
                         key_id: r.id,
                         created: r.created,
                     });
@@ -559,56 +611,73 @@ impl Service {
                 let sealed = self
                     .vault()?
                     .seal(&deposit_purpose(&call.group, &id), &kek[..], &mut OsRng)
-                    .map_err(|_| RefusalCode::Internal)?;
-                let key = wrap_for(&cert, &kek[..]).map_err(|_| RefusalCode::Internal)?;
+                    .map_err(internal)?;
+                let key = wrap_for(&cert, &kek[..]).map_err(internal)?;
                 self.store
                     .create_deposit(&DepositRecord {
                         id: id.clone(),
                         group: call.group.clone(),
                         depositor: fingerprint.clone(),
-                        readers: serde_json::to_string(&payload.readers)
-                            .map_err(|_| RefusalCode::Internal)?,
+                        readers: serde_json::to_string(&payload.readers).map_err(internal)?,
                         created: now as i64,
-                        expires: payload.expires.map(|e| e as i64),
+                        // In range: check_readers.
+                        expires: payload.expires.and_then(|e| i64::try_from(e).ok()),
                         sealed_kek: Some(sealed),
                         state: DepositState::Live,
                         ended: None,
                     })
-                    .map_err(|_| RefusalCode::Internal)?;
+                    .map_err(internal)?;
                 Ok(json(&DepositAnswer {
                     deposit_id: id,
                     key,
                     expires: payload.expires,
                 }))
             }
-            Op::Revoke => {
-                let payload: RevokePayload =
-                    call.payload_as().map_err(|_| RefusalCode::Malformed)?;
-                row.key_hash = Some(payload.deposit_id.clone());
-                let deposit = self
-                    .store
-                    .deposit(&payload.deposit_id)
-                    .map_err(|_| RefusalCode::Internal)?
-                    .filter(|d| d.group == call.group)
-                    .ok_or(RefusalCode::UnknownDeposit)?;
-                if deposit.depositor != fingerprint {
-                    return Err(RefusalCode::NotAuthorized.into());
-                }
-                let revoked = self
-                    .store
-                    .end_deposit(&deposit.id, DepositState::Revoked, now as i64)
-                    .map_err(|_| RefusalCode::Internal)?;
-                Ok(json(&RevokeAnswer { revoked }))
-            }
+            Op::Revoke => Err(internal("revoke is answered before the group lookup")),
         }
+    }
+
+    /// `revoke`: only the depositor, and only an existing deposit of the group.
+    fn revoke(
+        &self,
+        call: &SignedCall,
+        caller: &Caller<'_>,
+        now: u64,
+        instant: Instant,
+        trail: &mut Trail,
+    ) -> Result<Vec<u8>, Refused> {
+        let payload: RevokePayload = call.payload_as().map_err(|_| RefusalCode::Malformed)?;
+        // An id is 32 hex digits; anything else is not stored in the audit row.
+        parse_id(&payload.deposit_id).ok_or(RefusalCode::Malformed)?;
+        trail.row.key_hash = Some(payload.deposit_id.clone());
+        let deposit = self
+            .store
+            .deposit(&payload.deposit_id)
+            .map_err(internal)?
+            .filter(|d| d.group == call.group)
+            .ok_or(RefusalCode::UnknownDeposit)?;
+        if deposit.depositor != caller.fingerprint {
+            return Err(RefusalCode::NotAuthorized.into());
+        }
+        trail.known = true;
+        self.admit(&call.group, caller, now, instant, &mut trail.row)?;
+        let revoked = self
+            .store
+            .end_deposit(&deposit.id, DepositState::Revoked, now as i64)
+            .map_err(internal)?;
+        Ok(json(&RevokeAnswer { revoked }))
     }
 }
 
 /// Most certificates a deposit may name as readers.
 pub const MAX_DEPOSIT_READERS: usize = 256;
+/// Furthest a deposit's expiry may lie ahead, seconds (100 years). Beyond
+/// it, and above all beyond the store's signed 64-bit times (a `u64` of
+/// 2^64-1 was once stored as -1 and purged at once), an expiry is refused.
+pub const MAX_DEPOSIT_LIFETIME: u64 = 100 * 365 * 24 * 3600;
 
 /// Readers must be fingerprints (64 hex digits), not too many; an expiry
-/// must lie in the future.
+/// must lie in the future, and within [`MAX_DEPOSIT_LIFETIME`].
 fn check_readers(payload: &DepositPayload, now: u64) -> Result<(), Refused> {
     if let Readers::Certificates(list) = &payload.readers {
         let fingerprint = |f: &String| {
@@ -620,7 +689,10 @@ fn check_readers(payload: &DepositPayload, now: u64) -> Result<(), Refused> {
             return Err(RefusalCode::Malformed.into());
         }
     }
-    if payload.expires.is_some_and(|e| e <= now) {
+    if payload
+        .expires
+        .is_some_and(|e| e <= now || e - now > MAX_DEPOSIT_LIFETIME || i64::try_from(e).is_err())
+    {
         return Err(RefusalCode::Malformed.into());
     }
     Ok(())
@@ -639,6 +711,33 @@ struct Caller<'a> {
     signature: &'a [u8],
     timestamp: u64,
     nonce: [u8; NONCE_LEN],
+}
+
+impl Caller<'_> {
+    /// The signature by the key of the certificate presented: the first
+    /// check after parsing, so that a caller without that key learns nothing.
+    fn authenticate(&self) -> Result<(), Refused> {
+        if verify_pss(self.cert, &self.signed, self.signature) {
+            Ok(())
+        } else {
+            Err(RefusalCode::BadSignature.into())
+        }
+    }
+}
+
+impl Trail {
+    fn new(now: u64, remote: &str, op: &str) -> Trail {
+        Trail {
+            row: AuditRecord {
+                // The server's clock, seconds; in range until the year 2^63.
+                time: i64::try_from(now).unwrap_or(i64::MAX),
+                remote: Some(remote.to_string()),
+                op: op.to_string(),
+                ..Default::default()
+            },
+            known: false,
+        }
+    }
 }
 
 /// An answer body: they are all plain data.
@@ -839,7 +938,8 @@ mod tests {
         assert!(rows
             .iter()
             .any(|r| r.op == "deposit" && r.outcome == "not_authorized"));
-        assert_eq!(rows.iter().filter(|r| r.op == "release").count(), 4);
+        // dave's not_member is not stored: he is no certificate the group knows.
+        assert_eq!(rows.iter().filter(|r| r.op == "release").count(), 3);
     }
 
     #[test]
@@ -1046,5 +1146,58 @@ mod tests {
             refused(&w.release(&bob, &RecipientInfo::Kekri(kekri), NOW)),
             Some(RefusalCode::WrongGroup)
         );
+    }
+
+    /// Issue 11 item 9: an expiry of 2^64-1 was stored as -1 and purged at
+    /// once. Every expiry outside (now, now + 100 years] is refused.
+    #[test]
+    fn deposit_expiries_out_of_range_are_refused() {
+        let w = world();
+        let alice = who("alice");
+        for expires in [
+            u64::MAX,
+            i64::MAX as u64 + 1,
+            i64::MAX as u64,
+            NOW + MAX_DEPOSIT_LIFETIME + 1,
+            NOW,
+            0,
+        ] {
+            let payload = DepositPayload {
+                readers: Readers::Members,
+                expires: Some(expires),
+            };
+            let a = w.call(Op::Deposit, &alice, &payload, NOW);
+            assert_eq!(refused(&a), Some(RefusalCode::Malformed), "{expires}");
+        }
+        let furthest = NOW + MAX_DEPOSIT_LIFETIME;
+        let (id, _, _) = deposit(&w, &alice, Readers::Members, Some(furthest));
+        let stored = w.store.deposit(&id).unwrap().unwrap();
+        assert_eq!(stored.expires, Some(furthest as i64));
+        assert_eq!(w.service.purge_expired(NOW + 1).unwrap(), 0);
+    }
+
+    /// Issue 11 item 4: refusals before the signature verifies, and those of
+    /// certificates the group does not know, store nothing.
+    #[test]
+    fn only_known_signed_callers_are_audited() {
+        let w = world();
+        let (bob, dave) = (who("bob"), who("dave"));
+        let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
+        let entry = w.group_entry(&cek);
+        let a = w.service.handle(b"{not json", "test", NOW, Instant::now());
+        assert!(!a.audited);
+        let a = w.release(&dave, &entry, NOW);
+        assert_eq!(
+            (refused(&a), a.audited),
+            (Some(RefusalCode::NotMember), false)
+        );
+        let a = w.call(Op::Secrets, &dave, &SecretsPayload {}, NOW);
+        assert_eq!(
+            (refused(&a), a.audited),
+            (Some(RefusalCode::NotMember), false)
+        );
+        let a = w.release(&bob, &entry, NOW);
+        assert!(a.audited && a.refusal.is_none());
+        assert_eq!(w.store.audit("list", None).unwrap().len(), 1);
     }
 }

@@ -13,6 +13,12 @@
 //! audit row, which the server promises never happens.) Membership is read
 //! from the database on every request and never cached, so a `remove-member`
 //! run by another process applies to the very next request.
+//!
+//! The audit log is the only table requests grow. Its retention is the
+//! operator's: `group audit --prune AGE` deletes old rows, and `group serve
+//! --audit-max-rows N` keeps at most N (deleting the oldest, never a row
+//! whose nonce is still inside the replay window). Deleted pages are reused,
+//! so the file stops growing; it does not shrink.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -199,6 +205,12 @@ pub trait Store: Send + Sync {
     fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>>;
     /// Consumed nonces recorded at or after `since`, with their row's time.
     fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>>;
+    /// Deletes audit rows older than `before` (of `group` only, when given);
+    /// returns how many.
+    fn prune_audit(&self, before: i64, group: Option<&str>) -> anyhow::Result<usize>;
+    /// Deletes the oldest audit rows beyond the newest `max_rows`, except
+    /// rows at or after `keep_since`; returns how many.
+    fn trim_audit(&self, max_rows: u64, keep_since: i64) -> anyhow::Result<usize>;
 
     /// The vault key (sealed under the passphrase) and its check value.
     fn vault(&self) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>>;
@@ -290,6 +302,22 @@ CREATE TABLE deposits (
 );
 CREATE INDEX deposits_live_by_expiry ON deposits(expires) WHERE state = 'live';
 ";
+
+/// Bytes available to an unprivileged writer on the file system holding
+/// `path` (statvfs `f_bavail × f_frsize`).
+pub fn free_space(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
+    // NUL-terminated string that outlives the call.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stats) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Ok((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
+}
 
 impl SqliteStore {
     /// Opens (creating, with mode 0600 in a 0700 directory) the store at `path`
@@ -596,6 +624,27 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    fn prune_audit(&self, before: i64, group: Option<&str>) -> anyhow::Result<usize> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM audit WHERE time < ?1 AND (?2 IS NULL OR grp = ?2)",
+                params![before, group],
+            )
+        })
+    }
+
+    fn trim_audit(&self, max_rows: u64, keep_since: i64) -> anyhow::Result<usize> {
+        // The row that is the max_rows-th newest; everything older goes.
+        let offset = i64::try_from(max_rows).unwrap_or(i64::MAX);
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM audit WHERE time < ?2 AND id <= \
+                 (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                params![offset, keep_since],
+            )
+        })
+    }
+
     fn vault(&self) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
         self.with(|c| {
             c.prepare_cached("SELECT sealed_key, check_value FROM vault WHERE id = 1")?
@@ -715,6 +764,41 @@ mod tests {
             added: 2,
             role: Role::Member,
         }
+    }
+
+    /// Issue 11: the audit log has a retention (by age, and a maximum that
+    /// never deletes rows still needed against replays).
+    #[test]
+    fn audit_rows_are_pruned_by_age_and_trimmed_to_a_maximum() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("g.sqlite3")).unwrap();
+        store.create_group(&group("list")).unwrap();
+        store.create_group(&group("other")).unwrap();
+        let row = |time: i64, grp: &str| AuditRecord {
+            time,
+            group: Some(grp.into()),
+            outcome: RELEASED.into(),
+            ..Default::default()
+        };
+        let rows: Vec<_> = (0..10).map(|t| row(100 + t, "list")).collect();
+        store.append_audit(&rows).unwrap();
+        store.append_audit(&[row(100, "other")]).unwrap();
+        // By age, one group only, then all.
+        assert_eq!(store.prune_audit(102, Some("list")).unwrap(), 2);
+        assert_eq!(store.audit("other", None).unwrap().len(), 1);
+        assert_eq!(store.prune_audit(101, None).unwrap(), 1);
+        // At most 5 rows, but nothing at or after 108 (the replay window).
+        store.append_audit(&[row(120, "list")]).unwrap();
+        let times = || -> Vec<i64> {
+            let rows = store.audit("list", None).unwrap();
+            rows.iter().map(|r| r.time).collect()
+        };
+        assert_eq!(store.trim_audit(5, 200).unwrap(), 4);
+        assert_eq!(times(), [106, 107, 108, 109, 120]);
+        assert_eq!(store.trim_audit(2, 108).unwrap(), 2);
+        assert_eq!(times(), [108, 109, 120]);
+        assert_eq!(store.trim_audit(100, 1000).unwrap(), 0);
+        assert!(free_space(dir.path()).unwrap() > 0);
     }
 
     #[test]

@@ -25,7 +25,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{
-    check_common, push_field, Malformed, NONCE_LEN, SIGNATURE_ALGORITHM, VERSION,
+    check_common, decode_capped, push_field, Malformed, MAX_CERTIFICATE, MAX_SIGNATURE, NONCE_LEN,
+    SIGNATURE_ALGORITHM, VERSION,
 };
 
 /// Domain separation for the signed encoding of calls.
@@ -157,10 +158,10 @@ impl SignedCall {
             op,
             group: json.group,
             payload: decode("payload", &json.payload)?,
-            certificate: decode("certificate", &json.certificate)?,
+            certificate: decode_capped("certificate", &json.certificate, MAX_CERTIFICATE)?,
             timestamp: json.timestamp,
             nonce,
-            signature: decode("signature", &json.signature)?,
+            signature: decode_capped("signature", &json.signature, MAX_SIGNATURE)?,
         })
     }
 

@@ -48,6 +48,29 @@ pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 pub const MAX_CLOCK_SKEW: u64 = 300;
 /// Length of the random nonce, bytes.
 pub const NONCE_LEN: usize = 16;
+/// Longest group name (the names `sealpost group create` accepts).
+pub const MAX_GROUP_NAME: usize = 64;
+/// Largest certificate a request may carry, DER bytes. Real S/MIME
+/// certificates are 1 to 3 KiB; this leaves room for long chains of
+/// extensions without letting a request carry 60 KB of anything.
+pub const MAX_CERTIFICATE: usize = 16 * 1024;
+/// Largest signature: RSA-8192, the largest key the server verifies.
+pub const MAX_SIGNATURE: usize = 8192 / 8;
+/// Largest RecipientInfo: an RSA-16384 key transport entry with a long
+/// issuer name stays well below it.
+pub const MAX_RECIPIENT_INFO: usize = 8 * 1024;
+
+/// Whether `name` is a group name: 1 to [`MAX_GROUP_NAME`] lower-case
+/// letters, digits, `.`, `_` and `-`, not starting with `.` or `-`. Group
+/// names travel in JSON but also in logs, audit rows and file listings.
+pub fn is_group_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_GROUP_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && !name.starts_with(['.', '-'])
+}
 
 /// A signed request for the content key wrapped in one RecipientInfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,14 +156,17 @@ impl ReleaseRequest {
             &json.group,
             &json.nonce,
         )?;
-        let decode = decode_base64;
         Ok(Self {
             group: json.group,
-            recipient_info: decode("recipient_info", &json.recipient_info)?,
-            certificate: decode("certificate", &json.certificate)?,
+            recipient_info: decode_capped(
+                "recipient_info",
+                &json.recipient_info,
+                MAX_RECIPIENT_INFO,
+            )?,
+            certificate: decode_capped("certificate", &json.certificate, MAX_CERTIFICATE)?,
             timestamp: json.timestamp,
             nonce,
-            signature: decode("signature", &json.signature)?,
+            signature: decode_capped("signature", &json.signature, MAX_SIGNATURE)?,
         })
     }
 
@@ -168,8 +194,9 @@ pub(crate) fn check_common(
             "unsupported signature algorithm {signature_algorithm:?}"
         )));
     }
-    if group.is_empty() {
-        return Err(Malformed("group name is empty".into()));
+    if !is_group_name(group) {
+        // Not echoed: it may be 60 KB of anything.
+        return Err(Malformed("not a group name".into()));
     }
     decode_base64("nonce", nonce)?
         .try_into()
@@ -180,6 +207,14 @@ pub(crate) fn check_common(
 pub(crate) fn decode_base64(what: &str, text: &str) -> Result<Vec<u8>, Malformed> {
     B64.decode(text)
         .map_err(|_| Malformed(format!("{what} is not valid base64")))
+}
+
+/// Standard base64 of at most `max` bytes, checked before decoding.
+pub(crate) fn decode_capped(what: &str, text: &str, max: usize) -> Result<Vec<u8>, Malformed> {
+    if text.len() > max.div_ceil(3) * 4 {
+        return Err(Malformed(format!("{what} is longer than {max} bytes")));
+    }
+    decode_base64(what, text)
 }
 
 /// See [`ReleaseRequest::signed_bytes`].
@@ -258,7 +293,9 @@ pub enum RefusalCode {
     BadSignature,
     /// The certificate is not a current member of the group.
     NotMember,
-    /// No group of that name on this server.
+    /// No group of that name on this server. Servers since issue 11 never
+    /// send it (an unknown group is [`Self::NotMember`], so that nobody can
+    /// list the groups); kept so that older servers' answers are understood.
     UnknownGroup,
     /// The RecipientInfo does not name this group's certificate.
     WrongGroup,
@@ -422,6 +459,9 @@ impl RefusalCode {
                 | Self::NotFound
                 | Self::MethodNotAllowed
                 | Self::UnknownGroup
+                // A server answers an unknown group as not_member (it tells
+                // nobody which groups it has): another may have the group.
+                | Self::NotMember
         )
     }
 }
@@ -514,6 +554,30 @@ mod tests {
             good.replace("\"version\":1", "\"version\":2"),
             good.replace(SIGNATURE_ALGORITHM, "rsa-pkcs1-sha1"),
             good.replace("\"group\":\"list\"", "\"group\":\"\""),
+            good.replace("\"group\":\"list\"", "\"group\":\"List\""),
+            good.replace(
+                "\"group\":\"list\"",
+                &format!("\"group\":\"{}\"", "a".repeat(MAX_GROUP_NAME + 1)),
+            ),
+            good.replace(
+                "\"certificate\":\"",
+                &format!(
+                    "\"certificate\":\"{}",
+                    "A".repeat(MAX_CERTIFICATE * 4 / 3 + 4)
+                ),
+            ),
+            good.replace(
+                "\"signature\":\"",
+                &format!("\"signature\":\"{}", "AAAA".repeat(400)),
+            ),
+            // Integers out of the wire types' range are refused by the parser.
+            good.replace("\"timestamp\":1795000000", "\"timestamp\":-1"),
+            good.replace(
+                "\"timestamp\":1795000000",
+                "\"timestamp\":18446744073709551616",
+            ),
+            good.replace("\"timestamp\":1795000000", "\"timestamp\":1e3"),
+            good.replace("\"version\":1", "\"version\":4294967297"),
             good.replace("\"nonce\":\"", "\"nonce\":\"AAAA"),
             good.replace('}', ",\"extra\":1}"),
             good[..good.len() / 2].to_string(),

@@ -362,7 +362,20 @@ fn main() {
         &keystore,
         PASSPHRASE,
         &tls,
-        &["-q", "--rate-limit", "1000000/s", "--burst", "1000000"],
+        // 64 clients on one address: the per-address limits are lifted too.
+        &[
+            "-q",
+            "--rate-limit",
+            "1000000/s",
+            "--burst",
+            "1000000",
+            "--address-rate-limit",
+            "1000000/s",
+            "--address-burst",
+            "1000000",
+            "--max-connections-per-address",
+            "256",
+        ],
     ));
     let ca = std::fs::read(&tls.ca).unwrap();
     let client = ReleaseClient::new(Some(&ca), Duration::from_secs(30)).unwrap();

@@ -160,11 +160,15 @@ impl Operator {
 
     /// A raw TLS connection to `server`.
     pub fn raw(&self, server: &Served) -> Raw {
+        self.raw_over(TcpStream::connect(server.addr).unwrap())
+    }
+
+    /// A raw TLS connection over `tcp`, already connected to the server.
+    pub fn raw_over(&self, tcp: TcpStream) -> Raw {
         let ca = std::fs::read(&self.tls.ca).unwrap();
         let config = sealpost::fetch::tls::TlsSetup::new(Some(&ca))
             .unwrap()
             .client_config();
-        let tcp = TcpStream::connect(server.addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let name = "localhost".try_into().unwrap();
         let conn = rustls::ClientConnection::new(config, name).unwrap();
@@ -344,6 +348,33 @@ impl Raw {
         tls.write_all(bytes).unwrap();
         tls.flush().unwrap();
         sealpost::http::read_response(&mut self.stream, 1 << 20).unwrap()
+    }
+
+    /// Reads one more response (to a pipelined request).
+    pub fn read(&mut self) -> Response {
+        sealpost::http::read_response(&mut self.stream, 1 << 20).unwrap()
+    }
+
+    /// Writes `bytes` and reads nothing.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let tls = self.stream.get_mut();
+        tls.write_all(bytes)?;
+        tls.flush()
+    }
+
+    /// Whether the server has closed the connection (looked at for 50 ms).
+    pub fn closed(&mut self) -> bool {
+        use std::io::{BufRead, ErrorKind};
+        let tcp = &self.stream.get_ref().sock;
+        tcp.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let closed = match self.stream.fill_buf() {
+            Ok(bytes) => bytes.is_empty(),
+            Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        };
+        let tcp = &self.stream.get_ref().sock;
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+        closed
     }
 
     /// A release POST with this body and its true Content-Length.

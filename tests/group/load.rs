@@ -16,7 +16,17 @@ const MESSAGES: usize = 8;
 
 #[test]
 fn concurrent_keep_alive_clients_get_only_correct_releases() {
-    let l = List::start(&["--rate-limit", "100000/s", "--burst", "100000"]);
+    // 32 clients on one address: lift the per-address limits too.
+    let l = List::start(&[
+        "--rate-limit",
+        "100000/s",
+        "--burst",
+        "100000",
+        "--address-rate-limit",
+        "100000/s",
+        "--address-burst",
+        "100000",
+    ]);
     let names = ["bob", "carol", "erin", "frank"];
     for name in &names[2..] {
         l.op.add_member(LIST, &member(name));

@@ -10,6 +10,7 @@ mod server;
 
 mod audit;
 mod crash;
+mod hostile;
 mod load;
 mod rate;
 mod refusals;

@@ -108,12 +108,14 @@ fn an_entry_for_another_certificate_is_wrong_group() {
     assert_granted(&answer, &bob, &for_other);
 }
 
+/// Issue 11: an unknown group answers as a group one is not in, so that
+/// nobody can list the server's groups (it was `unknown_group`, 404).
 #[test]
-fn an_unknown_group_is_unknown_group() {
+fn an_unknown_group_is_not_member() {
     let l = List::start(&[]);
     let sealed = seal(&l.cert, KeyTransport::RsaOaepSha256);
     let answer = l.release(&request(&member("bob"), "nosuch", &sealed.entry, now()));
-    assert_refused(&answer, RefusalCode::UnknownGroup);
+    assert_refused(&answer, RefusalCode::NotMember);
 }
 
 #[test]
@@ -219,9 +221,12 @@ fn every_unwrap_failure_has_the_same_answer() {
     assert_eq!(response.status, 200);
 }
 
-/// service.rs checks, in order: parse, group, entry names the group,
-/// membership, signature, timestamp, nonce, rate limit, unwrap. A request
-/// failing several checks gets the first one's refusal.
+/// service.rs checks, in order: parse, signature, group and membership
+/// (one answer for both), entry names the group, timestamp, nonce, rate
+/// limit, unwrap. A request failing several checks gets the first one's
+/// refusal. (Issue 11 moved the signature first and membership before the
+/// entry: before, an unknown group, a wrong entry and membership were
+/// answered to anyone, a membership oracle without a key.)
 #[test]
 fn checks_run_in_the_protocols_order() {
     let l = List::start(&[]);
@@ -233,17 +238,21 @@ fn checks_run_in_the_protocols_order() {
     let mut conn = l.connect();
     let mut expect = |req, code| assert_refused(&conn.release(&req).unwrap(), code);
 
-    // An unknown group before anything else, even for a non-member's forgery.
+    // The signature before anything else, even for an unknown group.
     let req = signed_by(request(&dave, "nosuch", &for_bob, stale), &bob.key);
-    expect(req, RefusalCode::UnknownGroup);
-    // The entry before membership: a non-member learns nothing more.
+    expect(req, RefusalCode::BadSignature);
+    let req = signed_by(request(&dave, LIST, &sealed.entry, stale), &bob.key);
+    expect(req, RefusalCode::BadSignature);
+    // Membership before the entry: a non-member learns nothing more.
     expect(
-        request(&dave, LIST, &for_bob, now()),
+        request(&dave, LIST, &for_bob, stale),
+        RefusalCode::NotMember,
+    );
+    // The entry before the clock.
+    expect(
+        request(&bob, LIST, &for_bob, stale),
         RefusalCode::WrongGroup,
     );
-    // Membership before the signature: a non-member's forgery is not_member.
-    let req = signed_by(request(&dave, LIST, &sealed.entry, stale), &bob.key);
-    expect(req, RefusalCode::NotMember);
     // The signature before the clock and before the unwrap.
     let req = signed_by(request(&bob, LIST, &garbage, stale), &dave.key);
     expect(req, RefusalCode::BadSignature);

@@ -282,13 +282,25 @@ pub fn members(args: MembersArgs, ctx: &Context) -> anyhow::Result<()> {
     write_stdout(out.as_bytes(), false)
 }
 
-/// Show a group's audit log: every release and refusal
+/// Show a group's audit log, or prune old rows from it
+///
+/// The log has one row for every request by a certificate the group knows
+/// (a member, exploder or sender, a deposit's depositor or reader) whose
+/// signature verified: every release, and every refusal of such a request.
+/// Requests that fail before that (malformed, bad signature, a stranger's
+/// certificate, over the address's rate) are refused without a row, so
+/// that nobody can fill the disk. With --prune, deletes rows older than
+/// AGE (of NAME only, when given) and prints how many.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    pub name: String,
+    #[arg(required_unless_present = "prune")]
+    pub name: Option<String>,
     /// Only rows from this time on: RFC 3339, or a duration back such as 1h, 30m, 2d
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "prune")]
     pub since: Option<String>,
+    /// Delete the rows older than AGE (a duration such as 90d, or an RFC 3339 time)
+    #[arg(long, value_name = "AGE")]
+    pub prune: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// Print as JSON
@@ -313,13 +325,35 @@ fn audit_json(r: &AuditRecord) -> serde_json::Value {
 
 pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    existing_group(&store, &args.name)?;
+    if let Some(name) = &args.name {
+        existing_group(&store, name)?;
+    }
+    if let Some(age) = &args.prune {
+        let before = admin::parse_since(age, now())?;
+        let deleted = store.prune_audit(before, args.name.as_deref())?;
+        if args.json {
+            return ctx.print_json(&json!({ "deleted": deleted, "before": format_time(before) }));
+        }
+        ctx.note(format!(
+            "deleted {deleted} audit rows from before {}",
+            format_time(before)
+        ));
+        return Ok(());
+    }
+    let Some(name) = args.name.as_deref() else {
+        // clap requires NAME unless --prune is given.
+        return Err(fail_hint(
+            Exit::Usage,
+            "which group's audit log?",
+            "name the group: sealpost group audit NAME",
+        ));
+    };
     let since = args
         .since
         .as_deref()
         .map(|s| admin::parse_since(s, now()))
         .transpose()?;
-    let rows = store.audit(&args.name, since)?;
+    let rows = store.audit(name, since)?;
     if args.json {
         return ctx.print_json(&json!(rows.iter().map(audit_json).collect::<Vec<_>>()));
     }

@@ -10,9 +10,11 @@ use zeroize::Zeroizing;
 use super::admin::StoreArgs;
 use super::Context;
 use crate::cli::{read_input, Ask};
-use sealpost::error::{fail, Exit};
+use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::group::server::{tls_config, Server, ServerOptions};
 use sealpost::group::service::{Limits, Service};
+use sealpost::group::store::{free_space, SqliteStore, Store};
+use sealpost::release::protocol::MAX_CLOCK_SKEW;
 
 /// Serve key releases over HTTPS (POST /v1/release)
 ///
@@ -38,12 +40,35 @@ pub struct ServeArgs {
     /// Requests a member may make at once, above the sustained rate
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: u32,
-    /// Most simultaneous connections; more are closed at once
+    /// Most simultaneous connections; at the limit, the connection that has
+    /// waited longest without a complete request is closed to make room
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections: u64,
-    /// Seconds a connection may stay idle
+    /// Most simultaneous connections from one IP address (as above, the
+    /// address's longest-waiting one is closed to make room)
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections_per_address: u64,
+    /// Seconds a kept-alive connection may wait for its next request
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: u64,
+    /// Seconds one request may take to arrive in full: TLS handshake, head and body
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Requests per second from one IP address, sustained, counted before
+    /// any signature is checked
+    #[arg(long, value_name = "N[/s]", default_value = "50/s", value_parser = parse_rate)]
+    pub address_rate_limit: f64,
+    /// Requests one IP address may make at once, above its sustained rate
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub address_burst: u32,
+    /// Keep at most this many audit rows, deleting the oldest once a minute
+    /// (never a row still needed against replays); 0 keeps every row
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub audit_max_rows: u64,
+    /// Refuse to start with less free space than this on the store's file
+    /// system, in MiB, and warn once a minute while below it
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub min_free_space: u64,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -58,6 +83,21 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = Arc::new(args.store.open(ctx)?);
+    let min_free = args.min_free_space.saturating_mul(1 << 20);
+    let free = store_free_space(&store)?;
+    if free < min_free {
+        return Err(fail_hint(
+            Exit::IoErr,
+            format!(
+                "only {} MiB free for the group store {} (--min-free-space {} MiB): \
+                 the audit log could not be written",
+                free >> 20,
+                store.path().display(),
+                args.min_free_space
+            ),
+            "free some space, or prune the audit log with `sealpost group audit --prune 90d`",
+        ));
+    }
     let tls = tls_config(&read_input(&args.tls_cert)?, &read_input(&args.tls_key)?)?;
     let passphrase = Zeroizing::new(ctx.passphrase(Ask::Existing)?.to_string());
     let limits = Limits {
@@ -65,7 +105,7 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         burst: args.burst,
     };
     let service = Service::start(
-        store,
+        Arc::clone(&store) as Arc<dyn Store>,
         passphrase,
         limits,
         sealpost::certs::now().max(0) as u64,
@@ -79,9 +119,34 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     });
     let options = ServerOptions {
         max_connections: args.max_connections as usize,
+        max_per_address: args.max_connections_per_address as usize,
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        address_rate: args.address_rate_limit,
+        address_burst: args.address_burst,
     };
-    let server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?;
+    let max_rows = args.audit_max_rows;
+    let housekeeping = move || {
+        // Rows younger than twice the clock skew hold nonces a restart reloads.
+        let keep_since = sealpost::certs::now() - 2 * MAX_CLOCK_SKEW as i64;
+        if max_rows > 0 {
+            if let Err(e) = store.trim_audit(max_rows, keep_since) {
+                eprintln!("sealpost: warning: audit retention: {e:#}");
+            }
+        }
+        match store_free_space(&store) {
+            Ok(free) if free < min_free => eprintln!(
+                "sealpost: warning: only {} MiB free for the group store {}; \
+                 when it is full every release fails (prune with `sealpost group audit --prune AGE`)",
+                free >> 20,
+                store.path().display()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("sealpost: warning: cannot read the store's free space: {e}"),
+        }
+    };
+    let server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
+        .with_housekeeping(Arc::new(housekeeping));
     let addr = server.local_addr().map_err(|e| {
         fail(
             Exit::IoErr,
@@ -91,4 +156,19 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     // Tests and supervisors wait for this line; print it even with --quiet.
     eprintln!("sealpost: listening on {addr} ({groups} groups)");
     server.run()
+}
+
+/// Free bytes on the file system of the store.
+fn store_free_space(store: &SqliteStore) -> anyhow::Result<u64> {
+    let dir = store
+        .path()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    free_space(dir).map_err(|e| {
+        fail(
+            Exit::IoErr,
+            format!("cannot read the free space of {}: {e}", dir.display()),
+        )
+    })
 }
