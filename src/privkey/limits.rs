@@ -248,6 +248,14 @@ pub(crate) fn check_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::R
         return Ok(());
     }
     let safes = octets(&pfx.auth_safe.content).map_err(|e| budget.malformed(e))?;
+    // A wrong password is for the crate to report. Without this, one wrong
+    // password in about 256 "decrypts" an encrypted content below to garbage
+    // with valid padding, and the garbage would be reported as malformed.
+    if let Some(mac) = &pfx.mac_data {
+        if mac_verifies(mac, &safes, password) == Some(false) {
+            return Ok(());
+        }
+    }
     let safes =
         Vec::<cms::content_info::ContentInfo>::from_der(&safes).map_err(|e| budget.malformed(e))?;
     for safe in &safes {
@@ -394,6 +402,46 @@ fn check_bags(
     Ok(())
 }
 
+/// Whether the PKCS#12 MAC (RFC 7292 appendix B: an HMAC over the
+/// AuthenticatedSafe, keyed by the PKCS#12 KDF) verifies under `password`;
+/// `None` for a digest it does not know, which the crate then judges. The
+/// iteration count was checked against the budget before this runs.
+fn mac_verifies(mac: &pkcs12::mac_data::MacData, auth_safe: &[u8], password: &str) -> Option<bool> {
+    fn verify<D>(mac: &pkcs12::mac_data::MacData, data: &[u8], password: &str) -> Option<bool>
+    where
+        D: sha2::Digest
+            + sha2::digest::FixedOutputReset
+            + sha2::digest::core_api::BlockSizeUser
+            + Clone,
+    {
+        use hmac::Mac;
+        let key = pkcs12::kdf::derive_key_utf8::<D>(
+            password,
+            mac.mac_salt.as_bytes(),
+            pkcs12::kdf::Pkcs12KeyType::Mac,
+            mac.iterations,
+            <D as sha2::Digest>::output_size(),
+        )
+        .ok()?;
+        let mut hmac = <hmac::SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(&key).ok()?;
+        hmac.update(data);
+        // verify_slice compares in constant time.
+        Some(hmac.verify_slice(mac.mac.digest.as_bytes()).is_ok())
+    }
+    let oid = mac.mac.algorithm.oid;
+    if oid == const_oid::db::rfc5912::ID_SHA_1 {
+        verify::<sha1::Sha1>(mac, auth_safe, password)
+    } else if oid == const_oid::db::rfc5912::ID_SHA_256 {
+        verify::<sha2::Sha256>(mac, auth_safe, password)
+    } else if oid == const_oid::db::rfc5912::ID_SHA_384 {
+        verify::<sha2::Sha384>(mac, auth_safe, password)
+    } else if oid == const_oid::db::rfc5912::ID_SHA_512 {
+        verify::<sha2::Sha512>(mac, auth_safe, password)
+    } else {
+        None
+    }
+}
+
 /// Decrypts a PKCS#12 encrypted content as p12-keystore does: PBES2, or
 /// the legacy PKCS#12 PBE with SHA-1 and 3DES or 40-bit RC2 (RFC 7292
 /// appendix B.2 key derivation). `None` when it cannot (wrong password).
@@ -472,6 +520,55 @@ mod tests {
                 "legacy: {legacy}"
             );
             check_pkcs12(&out.stdout, "pw", "alice.p12").unwrap();
+        }
+    }
+
+    /// A wrong password whose "decryption" of the legacy encrypted content
+    /// happens to end in valid padding (about one password in 256) yields
+    /// garbage; that must not be reported as a malformed file (status 65)
+    /// but left to the crate, which says "wrong password" (77).
+    #[test]
+    fn a_wrong_password_is_never_reported_as_a_malformed_file() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        for (legacy, mac) in [(true, "sha1"), (false, "sha256")] {
+            let out = std::process::Command::new("openssl")
+                .args(["pkcs12", "-export", "-passout", "pass:pw", "-macalg", mac])
+                .args(["-inkey", &format!("{dir}/tests/data/alice.key.pem")])
+                .args(["-in", &format!("{dir}/tests/data/alice.cert.pem")])
+                .args(if legacy { &["-legacy"][..] } else { &[][..] })
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let pfx = pkcs12::pfx::Pfx::from_der(&out.stdout).unwrap();
+            let safes = octets(&pfx.auth_safe.content).unwrap();
+            let mac_data = pfx.mac_data.as_ref().unwrap();
+            assert_eq!(mac_verifies(mac_data, &safes, "pw"), Some(true), "{mac}");
+            let safes = Vec::<cms::content_info::ContentInfo>::from_der(&safes).unwrap();
+            let encrypted = safes
+                .iter()
+                .find(|s| s.content_type == ID_ENCRYPTED_DATA)
+                .unwrap();
+            let encrypted =
+                cms::encrypted_data::EncryptedData::from_der(&encrypted.content.to_der().unwrap())
+                    .unwrap();
+            let info = &encrypted.enc_content_info;
+            let content = info.encrypted_content.as_ref().unwrap().as_bytes();
+            // Find wrong passwords that decrypt to valid padding.
+            let lucky: Vec<String> = (0..4000)
+                .map(|i| format!("wrong {i}"))
+                .filter(|p| decrypt(&info.content_enc_alg, content, p).is_some())
+                .take(3)
+                .collect();
+            assert!(!lucky.is_empty(), "no wrong password decrypted ({mac})");
+            for password in &lucky {
+                check_pkcs12(&out.stdout, password, "alice.p12").unwrap_or_else(|e| {
+                    panic!("{password:?} ({mac}): {e}");
+                });
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! `sealpost cert`: import (PEM, DER, bundles), list, remove, and the
 //! certificate choice rules seen from the command line.
 
-use crate::common::{assert_clean_failure, data, run_tool, Env};
+use crate::common::{assert_clean_failure, data, openssl_self_signed, run_tool, Env};
 
 fn list_json(env: &Env, addr: Option<&str>) -> Vec<serde_json::Value> {
     let mut cmd = env.cmd();
@@ -130,30 +130,7 @@ fn several_certificates_per_address_and_remove() {
     // A second certificate for bob, made with a new key.
     let key2 = env.path("bob2.key");
     let cert2 = env.path("bob2.pem");
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            key2.to_str().unwrap(),
-            "-out",
-            cert2.to_str().unwrap(),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=bob again",
-            "-addext",
-            "subjectAltName=email:bob@example.org",
-            "-addext",
-            "keyUsage=critical,digitalSignature,keyEncipherment",
-            "-addext",
-            "extendedKeyUsage=emailProtection",
-        ],
-    );
+    openssl_self_signed(&key2, &cert2, "bob again", "bob@example.org");
     env.cmd()
         .args(["cert", "import"])
         .arg(data("bob.cert.pem"))

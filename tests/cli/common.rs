@@ -120,6 +120,53 @@ pub fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
     out.stdout
 }
 
+/// A self-signed S/MIME certificate for `email` with a fresh RSA key, as
+/// anyone can make one with OpenSSL; written to `key` and `cert`.
+pub fn openssl_self_signed(key: &Path, cert: &Path, common_name: &str, email: &str) {
+    run_tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN={common_name}"),
+            "-addext",
+            &format!("subjectAltName=email:{email}"),
+            "-addext",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+            "-addext",
+            "extendedKeyUsage=emailProtection",
+        ],
+    );
+}
+
+/// `content` (a MIME entity) encrypted by OpenSSL to `cert` with AES-256-CBC,
+/// written to `out` as S/MIME.
+pub fn openssl_encrypt(content: &Path, cert: &Path, out: &Path) {
+    run_tool(
+        "openssl",
+        &[
+            "cms",
+            "-encrypt",
+            "-aes256",
+            "-in",
+            content.to_str().unwrap(),
+            "-out",
+            out.to_str().unwrap(),
+            cert.to_str().unwrap(),
+        ],
+    );
+}
+
 /// [`tool`] without stdin.
 pub fn run_tool(program: &str, args: &[&str]) -> Vec<u8> {
     tool(program, args, None)

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{assert_clean_failure, data, run_tool};
+use crate::common::{assert_clean_failure, data, openssl_self_signed};
 use crate::world::{addr, World};
 
 /// A self-signed certificate for `email` with a fresh key, as anyone can
@@ -12,30 +12,7 @@ use crate::world::{addr, World};
 fn self_signed(w: &World, name: &str, email: &str) -> (PathBuf, PathBuf) {
     let key = w.path(&format!("{name}.key.pem"));
     let cert = w.path(&format!("{name}.cert.pem"));
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=Alice",
-            "-addext",
-            &format!("subjectAltName=email:{email}"),
-            "-addext",
-            "keyUsage=critical,digitalSignature,keyEncipherment",
-            "-addext",
-            "extendedKeyUsage=emailProtection",
-        ],
-    );
+    openssl_self_signed(&key, &cert, "Alice", email);
     (key, cert)
 }
 

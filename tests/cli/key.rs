@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{assert_clean_failure, data, run_tool, tool, Env};
+use crate::common::{assert_clean_failure, data, openssl_encrypt, run_tool, tool, Env};
 
 fn keystore_key_files(env: &Env) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(env.keystore().join("identities"))
@@ -488,19 +488,7 @@ fn wrong_passphrase_unlocks_nothing_and_prints_nothing() {
     let content = env.path("c.txt");
     std::fs::write(&content, "Content-Type: text/plain\r\n\r\nsecret\r\n").unwrap();
     let enc = env.path("m.eml");
-    run_tool(
-        "openssl",
-        &[
-            "cms",
-            "-encrypt",
-            "-aes256",
-            "-in",
-            content.to_str().unwrap(),
-            "-out",
-            enc.to_str().unwrap(),
-            data("bob.cert.pem").to_str().unwrap(),
-        ],
-    );
+    openssl_encrypt(&content, &data("bob.cert.pem"), &enc);
     std::fs::write(env.path("wrong"), "not the passphrase\n").unwrap();
     let out = env
         .cmd()

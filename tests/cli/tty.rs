@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{data, run_tool, Env, PASSPHRASE};
+use crate::common::{data, openssl_encrypt, Env, PASSPHRASE};
 
 /// A new pseudo-terminal: (master, slave).
 fn openpty() -> (OwnedFd, OwnedFd) {
@@ -42,19 +42,7 @@ fn decrypt_asks_on_the_terminal_while_the_message_comes_through_a_pipe() {
     )
     .unwrap();
     let enc = env.path("m.eml");
-    run_tool(
-        "openssl",
-        &[
-            "cms",
-            "-encrypt",
-            "-aes256",
-            "-in",
-            content.to_str().unwrap(),
-            "-out",
-            enc.to_str().unwrap(),
-            data("bob.cert.pem").to_str().unwrap(),
-        ],
-    );
+    openssl_encrypt(&content, &data("bob.cert.pem"), &enc);
 
     let (master, slave) = openpty();
     let slave_fd = slave.as_raw_fd();
