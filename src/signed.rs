@@ -614,6 +614,9 @@ fn parse(der: &[u8]) -> anyhow::Result<Parsed> {
     };
 
     let mut certificates = Vec::new();
+    // Duplicates are dropped by a set: a message can carry thousands of
+    // certificates, and comparing each with every other is quadratic.
+    let mut seen = std::collections::HashSet::new();
     if r.peek_byte() == Some(0xa0) {
         let set: AnyRef<'_> = r.decode().map_err(malformed)?;
         let mut inner = SliceReader::new(set.value()).map_err(malformed)?;
@@ -625,7 +628,7 @@ fn parse(der: &[u8]) -> anyhow::Result<Parsed> {
             if tlv.first() == Some(&0x30) {
                 if let Ok(cert) = Certificate::from_der(tlv) {
                     if let Ok(info) = CertInfo::from_cert(cert) {
-                        if !certificates.iter().any(|c: &CertInfo| c.der == info.der) {
+                        if seen.insert(info.der.clone()) {
                             certificates.push(info);
                         }
                     }
