@@ -124,6 +124,7 @@ impl Session {
     /// otherwise the failure is temporary ([`Exit::TempFail`]).
     pub fn connect(cfg: &SmtpConfig) -> anyhow::Result<Session> {
         let mut reasons = Vec::new();
+        let mut no_login = 0;
         for endpoint in &cfg.endpoints {
             match connect_one(cfg, endpoint) {
                 Ok((conn, pipelining)) => {
@@ -145,7 +146,21 @@ impl Session {
                     ))
                 }
                 Err(Attempt::Failed(why)) => reasons.push(format!("{endpoint}: {why}")),
+                Err(Attempt::NoLogin(why)) => {
+                    no_login += 1;
+                    reasons.push(format!("{endpoint} {why}"));
+                }
             }
+        }
+        // Every server answered, and none offers a login: no retry helps.
+        if no_login > 0 && no_login == reasons.len() {
+            return Err(fail_hint(
+                Exit::Config,
+                format!("cannot log in as {}: {}", cfg.user, reasons.join("; ")),
+                "is this the submission port (587 with STARTTLS, or 465)? The messages stay in \
+                 the outbox; fix the account (`sealpost account add --replace`) and run \
+                 `sealpost outbox flush`",
+            ));
         }
         Err(fail_hint(
             Exit::TempFail,
@@ -158,6 +173,9 @@ impl Session {
 enum Attempt {
     Failed(String),
     Auth(String),
+    /// The server offers no login sealpost can use, though the account has
+    /// a user and password: a setting to fix, not a failure to retry.
+    NoLogin(String),
 }
 
 /// Connects, secures and logs in; also says whether PIPELINING is offered.
@@ -167,6 +185,18 @@ fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(Connection, boo
     let mut conn = Connection::connect(endpoint, &tls, cfg.timeout, &cfg.hello_name)
         .map_err(|e| Attempt::Failed(crate::error::single_line(&e)))?;
     let pipelining = conn.ehlo().offers("PIPELINING");
+    let mechanisms = conn.ehlo().keyword_line("AUTH").unwrap_or_default();
+    if !mechanisms.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
+        conn.abort();
+        return Err(Attempt::NoLogin(if mechanisms.is_empty() {
+            "offers no login (AUTH) at all".into()
+        } else {
+            format!(
+                "offers only logins sealpost does not speak (AUTH {})",
+                wire::printable(&mechanisms.join(" "))
+            )
+        }));
+    }
     match conn.auth(&cfg.user, &cfg.password) {
         Ok(_) => Ok((conn, pipelining)),
         Err(e) if e.is_permanent() => {

@@ -96,7 +96,7 @@ impl fmt::Display for Error {
 }
 
 /// Text from the server, safe to show: no control characters, bounded.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 

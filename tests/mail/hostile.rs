@@ -602,3 +602,32 @@ fn smtp_endless_reply_lines_are_cut_off() {
     let line = run.assert_refused(75, "smtp: endless EHLO line after STARTTLS");
     assert!(line.contains("reply line of more than"), "{line}");
 }
+
+/// A server that offers no login while the account has a password is a
+/// setting to fix, not a temporary failure: status 78, in sealpost's words,
+/// the message kept in the outbox.
+#[test]
+fn smtp_server_without_auth_is_a_configuration_error() {
+    for (label, ehlo) in [
+        ("none", "250-fake\r\n250 8BITMIME\r\n"),
+        ("unknown", "250-fake\r\n250 AUTH CRAM-MD5 XOAUTH2\r\n"),
+    ] {
+        let port = fake(true, move |p| {
+            p.send("220 fake ESMTP\r\n")?;
+            p.line()?; // EHLO
+            p.send(ehlo)?;
+            p.line().map(drop) // QUIT, or the connection closed
+        });
+        let c = submitting_client(&format!("h-smtp-noauth-{label}"), "smtps", port);
+        let run = submit(&c);
+        let line = run.assert_refused(78, &format!("no usable AUTH ({label})"));
+        assert!(line.contains("cannot log in"), "{line}");
+        assert!(!line.contains("internal client error"), "{line}");
+        let queued = c.cmd().args(["--json", "outbox", "list"]).output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&queued.stdout).contains("nobody@example.org"),
+            "the message stays queued: {}",
+            String::from_utf8_lossy(&queued.stdout)
+        );
+    }
+}
