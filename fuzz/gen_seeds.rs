@@ -354,20 +354,20 @@ fn main() {
     // Server conversations (first byte: 0 plain, 1 STARTTLS).
     let conversation = |first: u8, text: &str| [&[first][..], text.as_bytes()].concat();
     seeds.put("imap", "fetch.txt", &conversation(0, "* OK [CAPABILITY IMAP4rev1] ready\r\n\
-        A0101 OK LOGIN completed\r\n\
-        * CAPABILITY IMAP4rev1 UIDPLUS COMPRESS=DEFLATE\r\nA0102 OK done\r\n\
-        A0103 NO no compression today\r\n\
-        * FLAGS (\\Answered \\Seen)\r\n* 2 EXISTS\r\n* OK [UIDVALIDITY 1700000000] UIDs valid\r\n* OK [PERMANENTFLAGS (\\Deleted \\*)] ok\r\nA0104 OK [READ-WRITE] SELECT completed\r\n\
-        * 1 FETCH (UID 7 RFC822.SIZE 40)\r\n* 2 FETCH (RFC822.SIZE 12 UID 9 FLAGS (\\Seen))\r\nA0105 OK done\r\n\
-        * 1 FETCH (UID 7 BODY[] {40}\r\nSubject: one\r\n\r\nhello, this is forty\r\n)\r\nA0106 OK done\r\n\
-        * 2 FETCH (UID 9 BODY[] \"Subject: q\")\r\nA0107 OK done\r\n\
-        A0108 OK stored\r\nA0109 OK expunged\r\n* BYE logging out\r\nA0110 OK done\r\n"));
+        a101 OK LOGIN completed\r\n\
+        * CAPABILITY IMAP4rev1 UIDPLUS COMPRESS=DEFLATE\r\na102 OK done\r\n\
+        a103 NO no compression today\r\n\
+        * FLAGS (\\Answered \\Seen)\r\n* 2 EXISTS\r\n* OK [UIDVALIDITY 1700000000] UIDs valid\r\n* OK [PERMANENTFLAGS (\\Deleted \\*)] ok\r\na104 OK [READ-WRITE] SELECT completed\r\n\
+        * 1 FETCH (UID 7 RFC822.SIZE 40)\r\n* 2 FETCH (RFC822.SIZE 12 UID 9 FLAGS (\\Seen))\r\na105 OK done\r\n\
+        * 1 FETCH (UID 7 BODY[] {40}\r\nSubject: one\r\n\r\nhello, this is forty\r\n)\r\na106 OK done\r\n\
+        * 2 FETCH (UID 9 BODY[] \"Subject: q\")\r\na107 OK done\r\n\
+        a108 OK stored\r\na109 OK expunged\r\n* BYE logging out\r\na110 OK done\r\n"));
     seeds.put(
         "imap",
         "starttls.txt",
-        &conversation(1, "* OK ready\r\nA0001 OK begin TLS\r\n"),
+        &conversation(1, "* OK ready\r\na1 OK begin TLS\r\n"),
     );
-    seeds.put("imap", "preauth-empty.txt", &conversation(0, "* PREAUTH hi\r\nA0101 OK\r\nA0102 OK\r\n* 0 EXISTS\r\n* OK [UIDVALIDITY 1]\r\nA0103 OK\r\nA0104 OK\r\n"));
+    seeds.put("imap", "preauth-empty.txt", &conversation(0, "* PREAUTH hi\r\na101 OK\r\na102 OK\r\n* 0 EXISTS\r\n* OK [UIDVALIDITY 1]\r\na103 OK\r\na104 OK\r\n"));
     seeds.put("pop3", "fetch.txt", &conversation(0, "+OK POP3 ready\r\n+OK user\r\n+OK pass\r\n\
         +OK uidl follows\r\n1 uid-one\r\n2 uid-two\r\n.\r\n+OK list follows\r\n1 20\r\n2 30\r\n.\r\n\
         +OK message follows\r\nSubject: one\r\n\r\n..dot-stuffed\r\n.\r\n\
