@@ -66,6 +66,19 @@ fn openssl(args: &[&str], stdin: Option<&[u8]>) -> Option<Vec<u8>> {
     Some(out.stdout)
 }
 
+/// `plaintext` encrypted under `cek`, and an envelope of it for `to`.
+fn encrypt_to(
+    to: &CertInfo,
+    cek: &ContentKey,
+    plaintext: &[u8],
+    rng: &mut rand::rngs::StdRng,
+) -> (envelope::EncryptedContent, Vec<u8>) {
+    let content = cek.encrypt(plaintext, rng).expect("encrypt");
+    let sealed = envelope::seal_for(&content, cek, &[&to.cert], RecipientOptions::default(), rng)
+        .expect("seal");
+    (content, sealed)
+}
+
 fn smime(der: &[u8], smime_type: &str) -> Vec<u8> {
     use base64::Engine;
     let mut out = format!(
@@ -94,26 +107,11 @@ fn main() {
     let now = 1_780_000_000;
 
     // Signed data, opaque, both schemes; a detached one for multipart/signed.
-    let signed_pkcs1 = signed::sign(
-        PLAIN,
-        &alice_key,
-        &alice,
-        &[],
-        SignatureScheme::Pkcs1v15Sha256,
-        now,
-        &mut rng,
-    )
-    .expect("sign");
-    let signed_pss = signed::sign(
-        PLAIN,
-        &alice_key,
-        &alice,
-        &[],
-        SignatureScheme::PssSha256,
-        now,
-        &mut rng,
-    )
-    .expect("sign");
+    let sign_as_alice = |content: &[u8], scheme: SignatureScheme, rng: &mut rand::rngs::StdRng| {
+        signed::sign(content, &alice_key, &alice, &[], scheme, now, rng).expect("sign")
+    };
+    let signed_pkcs1 = sign_as_alice(PLAIN, SignatureScheme::Pkcs1v15Sha256, &mut rng);
+    let signed_pss = sign_as_alice(PLAIN, SignatureScheme::PssSha256, &mut rng);
     seeds.put("cms", "signed-pkcs1.der", &signed_pkcs1);
     seeds.put("cms", "signed-pss.der", &signed_pss);
     let signed_message = smime(&signed_pkcs1, "signed-data");
@@ -162,15 +160,7 @@ fn main() {
             false => SmimeType::EnvelopedData,
         };
         for (inner_name, inner) in &inners {
-            let content = cek.encrypt(inner, &mut rng).expect("encrypt");
-            let to_bob = envelope::seal_for(
-                &content,
-                &cek,
-                &[&bob.cert],
-                RecipientOptions::default(),
-                &mut rng,
-            )
-            .expect("seal");
+            let (content, to_bob) = encrypt_to(&bob, &cek, inner, &mut rng);
             let kek = envelope::kek_recipient(&group_ref, &SEED_KEK, &cek).expect("kek recipient");
             let to_group = envelope::assemble(&content, vec![kek]).expect("assemble");
             let name = format!("{}-{inner_name}", cipher.name());
@@ -186,27 +176,10 @@ fn main() {
     }
     // Signed outside the encryption, and BER from `openssl cms -stream`.
     let cek = ContentKey::from_bytes(ContentCipher::Aes256Cbc, &[FIXED_KEY_BYTE; 32]).expect("key");
-    let content = cek.encrypt(PLAIN, &mut rng).expect("encrypt");
-    let inner_env = envelope::seal_for(
-        &content,
-        &cek,
-        &[&bob.cert],
-        RecipientOptions::default(),
-        &mut rng,
-    )
-    .expect("seal");
+    let (_, inner_env) = encrypt_to(&bob, &cek, PLAIN, &mut rng);
     let inner_message =
         sealpost::message::write_smime_message(&[], None, &inner_env, SmimeType::EnvelopedData);
-    let outer = signed::sign(
-        &inner_message,
-        &alice_key,
-        &alice,
-        &[],
-        SignatureScheme::Pkcs1v15Sha256,
-        now,
-        &mut rng,
-    )
-    .expect("sign");
+    let outer = sign_as_alice(&inner_message, SignatureScheme::Pkcs1v15Sha256, &mut rng);
     seeds.put(
         "decrypt",
         "signed-around-enveloped.eml",
