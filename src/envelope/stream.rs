@@ -1061,7 +1061,8 @@ impl<R: Read> Reader<R> {
         let h = self.header(out)?;
         match h.len {
             Some(n) => {
-                if out.len() as u64 + n > MAX_SKELETON as u64 {
+                // Subtract rather than add: n is any 64-bit length from the input.
+                if n > (MAX_SKELETON - out.len().min(MAX_SKELETON)) as u64 {
                     return Err(bad("envelope structure too large"));
                 }
                 let start = self.offset;
