@@ -47,7 +47,9 @@ pub fn fetch_session<D: Dialect>(
         if let Ok(listing) = session.list() {
             let mut fetched = Vec::new();
             for m in listing.messages.iter().take(4) {
-                match session.fetch(&m.key) {
+                // A small maximum, so that the over-size path is reached too.
+                let mut sink = std::io::sink();
+                match session.fetch(&m.key, &mut sink, 1 << 20) {
                     Ok(_) => fetched.push(m.key.clone()),
                     Err(_) => break,
                 }
