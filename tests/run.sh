@@ -56,7 +56,7 @@ if [ "$tier" = fast ]; then
     # CLI tests of key release (tests/cli/release.rs) start a group server.
     status=0
     cargo test --locked --no-fail-fast --lib --test compose \
-        --test envelope_openssl --test signed_openssl -- "$@" || status=$?
+        --test envelope_openssl --test signed_openssl --test fuzz_regressions -- "$@" || status=$?
     cargo test --locked --no-fail-fast --test cli -- --skip release:: "$@" || status=$?
     exit "$status"
 fi
