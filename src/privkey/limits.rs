@@ -479,47 +479,59 @@ fn decrypt(alg: &AlgorithmIdentifierOwned, data: &[u8], password: &str) -> Optio
 mod tests {
     use super::*;
 
+    /// alice's key and certificate as `openssl pkcs12 -export` writes them
+    /// under the password "pw": legacy (40-bit RC2 and 3DES) or modern
+    /// (PBES2), with the MAC digest `mac`.
+    fn openssl_p12(legacy: bool, mac: &str) -> Vec<u8> {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let out = std::process::Command::new("openssl")
+            .args(["pkcs12", "-export", "-passout", "pass:pw", "-macalg", mac])
+            .args(["-inkey", &format!("{dir}/tests/data/alice.key.pem")])
+            .args(["-in", &format!("{dir}/tests/data/alice.cert.pem")])
+            .args(if legacy { &["-legacy"][..] } else { &[][..] })
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The first encrypted content of a PKCS#12 file: its algorithm and bytes.
+    fn first_encrypted_content(p12: &[u8]) -> (AlgorithmIdentifierOwned, Vec<u8>) {
+        let pfx = pkcs12::pfx::Pfx::from_der(p12).unwrap();
+        let safes = octets(&pfx.auth_safe.content).unwrap();
+        let safes = Vec::<cms::content_info::ContentInfo>::from_der(&safes).unwrap();
+        let encrypted = safes
+            .iter()
+            .find(|s| s.content_type == ID_ENCRYPTED_DATA)
+            .unwrap();
+        let encrypted =
+            cms::encrypted_data::EncryptedData::from_der(&encrypted.content.to_der().unwrap())
+                .unwrap();
+        let info = encrypted.enc_content_info;
+        let content = info.encrypted_content.as_ref().unwrap().as_bytes().to_vec();
+        (info.content_enc_alg, content)
+    }
+
     /// The bags inside encrypted contents are seen: OpenSSL's legacy
     /// (40-bit RC2 for certificates, 3DES for the key) and modern (PBES2)
     /// files decrypt here as they do in p12-keystore.
     #[test]
     fn encrypted_contents_of_openssl_files_are_decrypted_to_be_checked() {
-        let dir = env!("CARGO_MANIFEST_DIR");
         for legacy in [true, false] {
-            let mut cmd = std::process::Command::new("openssl");
-            cmd.args(["pkcs12", "-export", "-passout", "pass:pw", "-inkey"])
-                .arg(format!("{dir}/tests/data/alice.key.pem"))
-                .arg("-in")
-                .arg(format!("{dir}/tests/data/alice.cert.pem"));
-            if legacy {
-                cmd.arg("-legacy");
-            }
-            let out = cmd.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let pfx = pkcs12::pfx::Pfx::from_der(&out.stdout).unwrap();
-            let safes = octets(&pfx.auth_safe.content).unwrap();
-            let safes = Vec::<cms::content_info::ContentInfo>::from_der(&safes).unwrap();
-            let encrypted = safes
-                .iter()
-                .find(|s| s.content_type == ID_ENCRYPTED_DATA)
-                .unwrap();
-            let encrypted =
-                cms::encrypted_data::EncryptedData::from_der(&encrypted.content.to_der().unwrap())
-                    .unwrap();
-            let info = &encrypted.enc_content_info;
-            let content = info.encrypted_content.as_ref().unwrap().as_bytes();
-            let bags = decrypt(&info.content_enc_alg, content, "pw").expect("decrypted");
+            let p12 = openssl_p12(legacy, "sha256");
+            let (alg, content) = first_encrypted_content(&p12);
+            let bags = decrypt(&alg, &content, "pw").expect("decrypted");
             let bags = pkcs12::safe_bag::SafeContents::from_der(&bags).unwrap();
             assert_eq!(
                 bags[0].bag_id,
                 pkcs12::PKCS_12_CERT_BAG_OID,
                 "legacy: {legacy}"
             );
-            check_pkcs12(&out.stdout, "pw", "alice.p12").unwrap();
+            check_pkcs12(&p12, "pw", "alice.p12").unwrap();
         }
     }
 
@@ -529,43 +541,22 @@ mod tests {
     /// but left to the crate, which says "wrong password" (77).
     #[test]
     fn a_wrong_password_is_never_reported_as_a_malformed_file() {
-        let dir = env!("CARGO_MANIFEST_DIR");
         for (legacy, mac) in [(true, "sha1"), (false, "sha256")] {
-            let out = std::process::Command::new("openssl")
-                .args(["pkcs12", "-export", "-passout", "pass:pw", "-macalg", mac])
-                .args(["-inkey", &format!("{dir}/tests/data/alice.key.pem")])
-                .args(["-in", &format!("{dir}/tests/data/alice.cert.pem")])
-                .args(if legacy { &["-legacy"][..] } else { &[][..] })
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let pfx = pkcs12::pfx::Pfx::from_der(&out.stdout).unwrap();
+            let p12 = openssl_p12(legacy, mac);
+            let pfx = pkcs12::pfx::Pfx::from_der(&p12).unwrap();
             let safes = octets(&pfx.auth_safe.content).unwrap();
             let mac_data = pfx.mac_data.as_ref().unwrap();
             assert_eq!(mac_verifies(mac_data, &safes, "pw"), Some(true), "{mac}");
-            let safes = Vec::<cms::content_info::ContentInfo>::from_der(&safes).unwrap();
-            let encrypted = safes
-                .iter()
-                .find(|s| s.content_type == ID_ENCRYPTED_DATA)
-                .unwrap();
-            let encrypted =
-                cms::encrypted_data::EncryptedData::from_der(&encrypted.content.to_der().unwrap())
-                    .unwrap();
-            let info = &encrypted.enc_content_info;
-            let content = info.encrypted_content.as_ref().unwrap().as_bytes();
+            let (alg, content) = first_encrypted_content(&p12);
             // Find wrong passwords that decrypt to valid padding.
             let lucky: Vec<String> = (0..4000)
                 .map(|i| format!("wrong {i}"))
-                .filter(|p| decrypt(&info.content_enc_alg, content, p).is_some())
+                .filter(|p| decrypt(&alg, &content, p).is_some())
                 .take(3)
                 .collect();
             assert!(!lucky.is_empty(), "no wrong password decrypted ({mac})");
             for password in &lucky {
-                check_pkcs12(&out.stdout, password, "alice.p12").unwrap_or_else(|e| {
+                check_pkcs12(&p12, password, "alice.p12").unwrap_or_else(|e| {
                     panic!("{password:?} ({mac}): {e}");
                 });
             }
