@@ -214,6 +214,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l skip-unkno
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keyid -d 'Name recipients by subjectKeyIdentifier instead of issuer and serial number'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l sign -d 'Sign with the sender\'s key before encrypting (SHA-256, RSA PKCS#1 v1.5)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l pss -d 'With --sign: RSASSA-PSS instead of PKCS#1 v1.5'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l eml -d 'Write the encrypted message itself (fails unless there is exactly one envelope)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -226,6 +227,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature (by any certificate, verified or not: see the report, or `verified` in --json)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate (as learned) and capabilities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l offline -d 'Make no network request: a message that needs a group key release fails instead'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -529,6 +531,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s o -l outpu
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l force -d 'Replace FILE of --output if it exists (not needed when it is the input itself)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s v -l verbose -d 'More detail on stderr'
@@ -556,6 +559,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l rewrap -d 'Add the message key wrapped under the group\'s current secret'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l reencrypt -d 'Decrypt with the list\'s own key and encrypt again for each member'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l pass-through -d 'Forward a message not encrypted to the group unchanged instead of refusing it'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json -d 'Machine-readable JSON on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s v -l verbose -d 'More detail on stderr'

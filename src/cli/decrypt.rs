@@ -61,6 +61,9 @@ pub struct DecryptArgs {
     /// Write the plaintext to FILE (atomically) instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE of --output if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Make no network request: a message that needs a group key release fails instead
     #[arg(long)]
     pub offline: bool,
@@ -232,6 +235,7 @@ pub(super) fn unix_now() -> u64 {
 }
 
 pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
+    super::check_output_free(args.output.as_deref(), args.force)?;
     // --json without -o puts the content into the JSON: that needs it in memory.
     let input = if ctx.global.json && args.output.is_none() {
         read_input(&args.file)?

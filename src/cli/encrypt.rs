@@ -82,6 +82,9 @@ pub struct EncryptArgs {
     /// Write the Batch SMTP stream (or with --eml, the message) to FILE instead of stdout
     #[arg(short, long, value_name = "FILE", conflicts_with = "outdir")]
     pub output: Option<PathBuf>,
+    /// Replace FILE of --output if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Write one .eml file per envelope and manifest.json into DIR
     #[arg(long, value_name = "DIR", conflicts_with = "eml")]
     pub outdir: Option<PathBuf>,
@@ -147,6 +150,7 @@ impl From<CipherArg> for ContentCipher {
 }
 
 pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
+    super::check_output_free(args.output.as_deref(), args.force)?;
     if ctx.global.json && args.outdir.is_none() && args.output.is_none() {
         return Err(fail_hint(
             Exit::Usage,

@@ -94,6 +94,9 @@ pub struct ExplodeArgs {
     /// Write the Batch SMTP stream to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE of --output if it exists
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// With --submit: seconds to wait for a connection or a reply
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
@@ -123,6 +126,7 @@ impl Mode {
 }
 
 pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
+    super::check_output_free(args.output.as_deref(), args.force)?;
     let raw = read_input(&args.file)?;
     let message = ex::strip_mbox_line(&raw);
     let ks = ctx.keystore()?;

@@ -371,6 +371,21 @@ pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     })
 }
 
+/// Refuses to replace an existing `-o FILE` unless `--force` (as sq does): a
+/// mistyped name must not destroy a file. `-` (stdout) is never refused.
+pub fn check_output_free(output: Option<&std::path::Path>, force: bool) -> anyhow::Result<()> {
+    match output {
+        Some(path) if !force && path.as_os_str() != "-" && path.symlink_metadata().is_ok() => {
+            Err(fail_hint(
+                Exit::CantCreate,
+                format!("{} exists", path.display()),
+                "give --force to replace it",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Writes data to stdout, refusing binary on a terminal.
 pub fn write_stdout(data: &[u8], binary: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -38,9 +38,18 @@ pub struct ReleaseArgs {
     /// Write the message to FILE (atomically; may be the input) instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Replace FILE of --output if it exists (not needed when it is the input itself)
+    #[arg(long, requires = "output")]
+    pub force: bool,
 }
 
 pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
+    // Releasing in place (-o naming the input) is what the command is for.
+    let in_place = args.output.as_deref().is_some_and(|out| {
+        args.file.as_os_str() != "-"
+            && std::fs::canonicalize(out).ok() == std::fs::canonicalize(&args.file).ok()
+    });
+    super::check_output_free(args.output.as_deref(), args.force || in_place)?;
     let input = read_input(&args.file)?;
     let payload = cms_payload(&input)?.ok_or_else(|| {
         fail(

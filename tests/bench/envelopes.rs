@@ -218,6 +218,7 @@ fn bench(bcc: usize) {
                 "aes256-cbc",
                 "--key-transport",
                 "pkcs1",
+                "--force",
                 "-o",
             ])
             .arg(&file)

@@ -454,3 +454,44 @@ fn bad_input_to_encrypt_and_decrypt() {
         assert_clean_failure(&out, 65);
     }
 }
+
+/// `-o FILE` never replaces an existing file without `--force` (a mistyped
+/// name must not destroy one); with it, the file is replaced.
+#[test]
+fn output_over_an_existing_file_needs_force() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &[], &[], "hello");
+    let out_file = w.path("keep.txt");
+    std::fs::write(&out_file, "precious\n").unwrap();
+    let out = w
+        .as_("alice")
+        .args(["encrypt", "-o"])
+        .arg(&out_file)
+        .write_stdin(msg.clone())
+        .output()
+        .unwrap();
+    let stderr = assert_clean_failure(&out, 73);
+    assert!(
+        stderr.contains("exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&out_file).unwrap(), b"precious\n");
+    // decrypt likewise, before it reads anything.
+    let out = w
+        .as_("bob")
+        .args(["decrypt", "-o"])
+        .arg(&out_file)
+        .write_stdin(msg.clone())
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, 73);
+    assert_eq!(std::fs::read(&out_file).unwrap(), b"precious\n");
+
+    w.as_("alice")
+        .args(["encrypt", "--force", "-o"])
+        .arg(&out_file)
+        .write_stdin(msg)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&std::fs::read(&out_file).unwrap()).contains("RCPT TO:"));
+}

@@ -84,8 +84,16 @@ fn output_file_replaces_a_planted_link() {
     fs::write(&victim, b"precious").unwrap();
     let out_path = env.path("out.eml");
     std::os::unix::fs::symlink(&victim, &out_path).unwrap();
+    // Something is at the name: refused without --force, nothing touched.
     env.cmd()
         .args(["encrypt", "--eml", "-o"])
+        .arg(&out_path)
+        .write_stdin(message.stdout.clone())
+        .assert()
+        .code(73);
+    assert_eq!(fs::read(&victim).unwrap(), b"precious");
+    env.cmd()
+        .args(["encrypt", "--eml", "--force", "-o"])
         .arg(&out_path)
         .write_stdin(message.stdout)
         .assert()
