@@ -197,24 +197,28 @@ pub fn parse_servers(protocol: Protocol, setting: &str) -> anyhow::Result<Vec<En
 }
 
 /// Where incoming mail is fetched from. An empty list means "from the DNS
-/// SRV records of the account's domain".
+/// SRV records of the account's domain"; `None`, a send-only account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
     Imap(Vec<Endpoint>),
     Pop3(Vec<Endpoint>),
+    None,
 }
 
 impl Incoming {
-    pub fn protocol(&self) -> Protocol {
+    /// IMAP or POP3; `None` for a send-only account.
+    pub fn protocol(&self) -> Option<Protocol> {
         match self {
-            Incoming::Imap(_) => Protocol::Imap,
-            Incoming::Pop3(_) => Protocol::Pop3,
+            Incoming::Imap(_) => Some(Protocol::Imap),
+            Incoming::Pop3(_) => Some(Protocol::Pop3),
+            Incoming::None => None,
         }
     }
 
     pub fn endpoints(&self) -> &[Endpoint] {
         match self {
             Incoming::Imap(v) | Incoming::Pop3(v) => v,
+            Incoming::None => &[],
         }
     }
 }
@@ -226,7 +230,8 @@ pub struct Account {
     pub user: String,
     /// The mail domain whose DNS SRV records name the servers not listed.
     pub domain: Option<String>,
-    /// Empty: from the DNS SRV records of `domain`.
+    /// Empty: from the DNS SRV records of `domain`; without a domain, a
+    /// fetch-only account (see [`Account::sends`]).
     pub smtp: Vec<Endpoint>,
     pub incoming: Incoming,
     pub ca_file: Option<PathBuf>,
@@ -261,6 +266,17 @@ impl fmt::Debug for Account {
 }
 
 impl Account {
+    /// Whether mail is submitted through this account (listed servers, or
+    /// a domain's SRV records); false for a fetch-only account.
+    pub fn sends(&self) -> bool {
+        !self.smtp.is_empty() || self.domain.is_some()
+    }
+
+    /// Whether mail is fetched through this account; false for a send-only one.
+    pub fn fetches(&self) -> bool {
+        self.incoming != Incoming::None
+    }
+
     /// Checks the name and refuses plaintext endpoints unless allowed.
     pub fn validate(&self) -> anyhow::Result<()> {
         check_name(&self.name)?;
@@ -273,7 +289,15 @@ impl Account {
         match &self.domain {
             Some(d) => check_domain(d)?,
             None => {
-                if self.smtp.is_empty() || self.incoming.endpoints().is_empty() {
+                if !self.sends() && !self.fetches() {
+                    return Err(fail_hint(
+                        Exit::Usage,
+                        "an account needs a submission server, an incoming server, or both",
+                        "give --smtp URL (send-only), --imap or --pop3 URL (fetch-only), \
+                         or --domain DOMAIN (servers from DNS SRV)",
+                    ));
+                }
+                if self.fetches() && self.incoming.endpoints().is_empty() {
                     return Err(fail_hint(
                         Exit::Usage,
                         "servers can be looked up in DNS (srv) only for an account with a domain",
@@ -464,9 +488,12 @@ impl AccountStore {
         if let Some(d) = &account.domain {
             t["domain"] = toml_edit::value(d.as_str());
         }
-        t["smtp"] = servers_value(&account.smtp);
-        let key = account.incoming.protocol().name();
-        t[key] = servers_value(account.incoming.endpoints());
+        if account.sends() {
+            t["smtp"] = servers_value(&account.smtp);
+        }
+        if let Some(protocol) = account.incoming.protocol() {
+            t[protocol.name()] = servers_value(account.incoming.endpoints());
+        }
         if let Some(ca) = &account.ca_file {
             t["ca_file"] = toml_edit::value(path_str(ca)?);
         }
@@ -622,14 +649,21 @@ impl AccountStore {
         // With a domain, a missing setting means "srv" (IMAP for incoming mail).
         let domain = string("domain")?;
         let discovered = || domain.is_some().then(Vec::new);
-        let smtp = urls("smtp", Protocol::Smtp)?
-            .or_else(discovered)
-            .ok_or_else(|| bad("no 'smtp'".into()))?;
+        // Without a domain, a missing 'smtp' is a fetch-only account and
+        // missing 'imap' and 'pop3' a send-only one; "srv" needs a domain.
+        let smtp = match urls("smtp", Protocol::Smtp)?.or_else(discovered) {
+            Some(list) if list.is_empty() && domain.is_none() => {
+                return Err(bad("'smtp = \"srv\"' needs a 'domain'".into()))
+            }
+            Some(list) => list,
+            None => Vec::new(),
+        };
         let incoming = match (urls("imap", Protocol::Imap)?, urls("pop3", Protocol::Pop3)?) {
             (Some(i), None) => Incoming::Imap(i),
             (None, Some(p)) => Incoming::Pop3(p),
             (None, None) if domain.is_some() => Incoming::Imap(Vec::new()),
-            _ => return Err(bad("exactly one of 'imap' and 'pop3' is needed".into())),
+            (None, None) => Incoming::None,
+            _ => return Err(bad("only one of 'imap' and 'pop3' may be given".into())),
         };
         let insecure_plaintext = match t.get("insecure_plaintext") {
             None => false,
@@ -793,6 +827,34 @@ mod tests {
             stored_password: None,
             maildir: None,
         }
+    }
+
+    #[test]
+    fn send_only_and_fetch_only_accounts_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let mut store = AccountStore::load(&path).unwrap();
+        let mut send_only = account("reports");
+        send_only.incoming = Incoming::None;
+        let mut fetch_only = account("reader");
+        fetch_only.smtp = Vec::new();
+        for a in [&send_only, &fetch_only] {
+            a.validate().unwrap();
+            store.add(a, false).unwrap();
+        }
+        store.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("srv"), "nothing is discovered: {text}");
+        let store = AccountStore::load(&path).unwrap();
+        let (got_send, got_fetch) = (store.get("reports").unwrap(), store.get("reader").unwrap());
+        assert!(got_send.sends() && !got_send.fetches());
+        assert!(!got_fetch.sends() && got_fetch.fetches());
+        assert_eq!((got_send, got_fetch), (send_only, fetch_only));
+        // Neither side at all is no account.
+        let mut neither = account("neither");
+        neither.smtp = Vec::new();
+        neither.incoming = Incoming::None;
+        assert!(neither.validate().is_err());
     }
 
     #[test]

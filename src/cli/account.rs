@@ -60,13 +60,15 @@ pub enum AccountCommand {
 #[derive(Debug, Args)]
 #[command(
     group(ArgGroup::new("incoming").args(["imap", "pop3"])),
+    group(ArgGroup::new("servers").args(["smtp", "imap", "pop3", "domain"]).multiple(true).required(true)),
     after_help = "Examples:\n  \
     sealpost account add work --smtp smtps://mail.example.org --imap imaps://mail.example.org \\\n      \
     --user alice@example.org --password-file ~/.config/work-pass\n  \
     sealpost account add home --smtp smtp://a.example:587,smtps://b.example \\\n      \
     --pop3 pop3s://pop.example --user alice --store-password\n  \
     sealpost account add mine --domain example.net --user alice@example.net   # DNS SRV\n  \
-    sealpost account add mine --domain example.net --pop3 srv --user alice@example.net"
+    sealpost account add mine --domain example.net --pop3 srv --user alice@example.net\n  \
+    sealpost account add reports --smtp smtps://mail.example.org --user cron@example.org   # send-only"
 )]
 pub struct AddArgs {
     /// Account name: letters, digits, '-', '_' and '.'
@@ -76,12 +78,9 @@ pub struct AddArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
     /// Submission server URLs, tried in order (smtps://HOST:465, smtp://HOST:587),
-    /// or "srv" (needs --domain)
-    #[arg(
-        long,
-        value_name = "URL[,URL…]|srv",
-        required_unless_present = "domain"
-    )]
+    /// or "srv" (needs --domain); without it (and without --domain) the
+    /// account only fetches, and without --imap and --pop3 it only sends
+    #[arg(long, value_name = "URL[,URL…]|srv")]
     pub smtp: Option<String>,
     /// IMAP server URLs, tried in order (imaps://HOST:993, imap://HOST:143), or "srv"
     #[arg(long, value_name = "URL[,URL…]|srv")]
@@ -161,21 +160,30 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
     if let Some(d) = &a.domain {
         acct::check_domain(d)?;
     }
+    // "srv" asks DNS for the servers of --domain: without one it cannot be
+    // told apart from "no server", so it is refused here.
+    let srv_without_domain = [&a.smtp, &a.imap, &a.pop3]
+        .into_iter()
+        .flatten()
+        .any(|s| s.trim().eq_ignore_ascii_case(acct::SRV));
+    if srv_without_domain && a.domain.is_none() {
+        return Err(fail_hint(
+            Exit::Usage,
+            "servers can be looked up in DNS (srv) only for an account with a domain",
+            "give --domain DOMAIN, or the servers' URLs",
+        ));
+    }
     let srv = || a.domain.as_ref().map(|_| acct::SRV.to_string());
-    let smtp = acct::parse_servers(
-        Protocol::Smtp,
-        &a.smtp.clone().or_else(srv).unwrap_or_default(),
-    )?;
+    let smtp = match a.smtp.clone().or_else(srv) {
+        Some(setting) => acct::parse_servers(Protocol::Smtp, &setting)?,
+        None => Vec::new(), // fetch-only
+    };
     let incoming = match (&a.imap, &a.pop3) {
         (Some(i), None) => Incoming::Imap(acct::parse_servers(Protocol::Imap, i)?),
         (None, Some(p)) => Incoming::Pop3(acct::parse_servers(Protocol::Pop3, p)?),
         (None, None) if a.domain.is_some() => Incoming::Imap(Vec::new()),
-        _ => {
-            return Err(fail(
-                Exit::Usage,
-                "give exactly one of --imap and --pop3 (or --domain)",
-            ))
-        }
+        (None, None) => Incoming::None,
+        _ => return Err(fail(Exit::Usage, "give only one of --imap and --pop3")),
     };
     let ca_file = match &a.ca_file {
         Some(p) => {
@@ -230,10 +238,11 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
     store.add(&account, a.replace)?;
     store.save()?;
     ctx.note(format!(
-        "added account {} ({} at {})",
+        "added account {} ({}: sending {}; fetching {})",
         account.name,
         printable(&account.user),
-        servers_text(&account, &account.smtp)
+        sending_text(&account),
+        fetching_text(&account),
     ));
     Ok(())
 }
@@ -245,6 +254,23 @@ fn password_source(a: &Account) -> String {
         "stored".into()
     } else {
         format!("{} or prompt", a.password_env_var())
+    }
+}
+
+/// Where mail is sent, for people: "no" for a fetch-only account.
+fn sending_text(a: &Account) -> String {
+    if a.sends() {
+        servers_text(a, &a.smtp)
+    } else {
+        "no (fetch-only)".into()
+    }
+}
+
+/// Where mail is fetched from, for people: "no" for a send-only account.
+fn fetching_text(a: &Account) -> String {
+    match a.incoming.protocol() {
+        Some(p) => format!("{} {}", p.name(), servers_text(a, a.incoming.endpoints())),
+        None => "no (send-only)".into(),
     }
 }
 
@@ -273,19 +299,21 @@ fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
         let items: Vec<_> = accounts
             .iter()
             .map(|a| {
-                let kind = a.incoming.protocol().name();
-                json!({
+                let mut item = json!({
                     "name": a.name,
                     "user": a.user,
                     "domain": a.domain,
-                    "smtp": urls(&a.smtp),
-                    kind: urls(a.incoming.endpoints()),
+                    "smtp": a.sends().then(|| urls(&a.smtp)),
                     "ca_file": a.ca_file,
                     "insecure_plaintext": a.insecure_plaintext,
                     "password_file": a.password_file,
                     "password_stored": a.stored_password.is_some(),
                     "password_env": a.password_env_var(),
-                })
+                });
+                if let Some(p) = a.incoming.protocol() {
+                    item[p.name()] = urls(a.incoming.endpoints());
+                }
+                item
             })
             .collect();
         return ctx.print_json(&json!({ "accounts": items }));
@@ -293,12 +321,11 @@ fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
     let mut out = String::new();
     for a in &accounts {
         out.push_str(&format!(
-            "{}\n  user      {}\n  smtp      {}\n  {}      {}\n  password  {}\n",
+            "{}\n  user      {}\n  sends     {}\n  fetches   {}\n  password  {}\n",
             a.name,
             printable(&a.user),
-            servers_text(a, &a.smtp),
-            a.incoming.protocol().name(),
-            servers_text(a, a.incoming.endpoints()),
+            sending_text(a),
+            fetching_text(a),
             password_source(a),
         ));
         if let Some(ca) = &a.ca_file {
@@ -375,6 +402,23 @@ pub fn password(
     secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt())
 }
 
+/// The error for a send-only account asked to fetch, or a fetch-only one
+/// asked to send: a setting to change, not a failure to retry.
+pub fn no_server(account: &Account, protocol: Protocol) -> anyhow::Error {
+    let (what, only) = match protocol {
+        Protocol::Smtp => ("submission (SMTP)", "fetch-only"),
+        _ => ("incoming (IMAP or POP3)", "send-only"),
+    };
+    fail_hint(
+        Exit::Config,
+        format!(
+            "account {} has no {what} server: it is {only}",
+            account.name
+        ),
+        "add the server with `sealpost account add NAME --replace …`, or use another account",
+    )
+}
+
 /// The environment variable naming the DNS server for SRV discovery.
 pub const DNS_SERVER_ENV: &str = "SEALPOST_DNS_SERVER";
 
@@ -389,12 +433,10 @@ pub fn servers(
     if !listed.is_empty() {
         return Ok(listed.to_vec());
     }
-    let domain = account.domain.as_deref().ok_or_else(|| {
-        fail(
-            Exit::Config,
-            format!("account {} names no servers and no domain", account.name),
-        )
-    })?;
+    let domain = account
+        .domain
+        .as_deref()
+        .ok_or_else(|| no_server(account, protocol))?;
     // DNS answers come fast or not at all; the connection timeout is for servers.
     let dns_timeout = timeout.min(std::time::Duration::from_secs(3));
     let resolver = match std::env::var(DNS_SERVER_ENV) {

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost::account::{Account, AccountStore, Incoming};
+use sealpost::account::{Account, AccountStore, Incoming, Protocol};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
 use sealpost::fetch::{self, imap::Imap, pop3::Pop3, tls::TlsSetup, Remote, Summary};
 use serde_json::json;
@@ -97,7 +97,8 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
     let store = AccountStore::load(&ks.config_path())?;
     let accounts: Vec<Account> = if args.all {
-        store.list()?
+        // Send-only accounts have nothing to fetch.
+        store.list()?.into_iter().filter(Account::fetches).collect()
     } else if args.accounts.is_empty() {
         vec![account::choose(&store, None)?]
     } else {
@@ -108,6 +109,10 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     if accounts.is_empty() {
         return Err(fail(Exit::Config, "no account configured"));
+    }
+    // Before any password is asked for.
+    if let Some(send_only) = accounts.iter().find(|a| !a.fetches()) {
+        return Err(account::no_server(send_only, Protocol::Imap));
     }
     if (args.password.password_file.is_some() || args.password.password_fd.is_some())
         && accounts.len() > 1
@@ -284,7 +289,7 @@ fn fetch_one(
     let eps = &account::servers(
         acct,
         acct.incoming.endpoints(),
-        acct.incoming.protocol(),
+        acct.incoming.protocol().unwrap_or(Protocol::Imap),
         timeout,
     )?;
     let mut remote: Box<dyn Remote> = match &acct.incoming {
@@ -303,6 +308,7 @@ fn fetch_one(
             &prep.password,
             timeout,
         )?),
+        Incoming::None => return Err(account::no_server(acct, Protocol::Imap)),
     };
     let bar = bars.map(|m| {
         let b = m.add(indicatif::ProgressBar::new(0));

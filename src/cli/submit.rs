@@ -86,6 +86,10 @@ pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
         return finish(&reports, ctx);
     }
     let acct = account::choose(&store, args.account.as_deref())?;
+    // A fetch-only account can never send: refused before anything is queued.
+    if !acct.sends() {
+        return Err(account::no_server(&acct, Protocol::Smtp));
+    }
     let data = read_input(args.file.as_deref().unwrap_or(std::path::Path::new("-")))?;
     let transactions = transactions_from(&data)?;
     // Fail on a missing password before anything is queued.

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sealpost` binary: one test binary, a module per
 //! command. Every test works in its own throwaway keystores.
 
+mod accounts;
 mod cert;
 mod common;
 mod demo;
