@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every fuzz target, one at a time, for SECONDS each (default 600):
+# Runs every fuzz target, one at a time:
 #
-#   fuzz/run.sh [SECONDS] [TARGET...]
+#   fuzz/run.sh [SECONDS] [TARGET...]            SECONDS each (default 600)
+#   fuzz/run.sh plateau [MINUTES] [TARGET...]    each until coverage stops
+#                                                growing: a 5-minute round that
+#                                                finds no new edge ends the
+#                                                target (MINUTES caps it, 60)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 # Builds the targets (release, debug assertions and overflow checks on,
@@ -10,12 +14,22 @@
 # ones would otherwise stop every run at once), with an allocation limit and
 # a timeout so that over-allocations and hangs count as findings.
 # Findings land in fuzz/artifacts/TARGET/, the grown corpus in
-# fuzz/corpus/TARGET/ (both ignored by git); one summary line per target
+# fuzz/corpus/TARGET/ (both ignored by git); one summary line per run
 # goes to fuzz/runs.log. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_TARGET=${1:-600}
+PLATEAU=
+if [ "${1:-}" = plateau ]; then
+    PLATEAU=1
+    shift
+fi
+if [ -n "$PLATEAU" ]; then
+    CAP_MINUTES=${1:-60}
+    ROUND_SECONDS=${ROUND_SECONDS:-300}
+else
+    SECONDS_PER_TARGET=${1:-600}
+fi
 shift || true
 ALL=(cms decrypt mime http release_json imap pop3 smtp bsmtp dns keys config)
 TARGETS=("${@:-${ALL[@]}}")
@@ -31,19 +45,56 @@ if [ ! -d fuzz/seeds ]; then
     "$BIN_DIR/gen_seeds"
 fi
 
+# The coverage figure ("cov: N") of the last status line of a libFuzzer log.
+coverage_of() {
+    grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p'
+}
+
+# One libFuzzer run of target $1 for $2 seconds; appends its log to $3.
+fuzz_once() {
+    nice -n 19 "$BIN_DIR/$1" "fuzz/corpus/$1" "fuzz/seeds/$1" \
+        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+        -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
+        -max_total_time="$2" \
+        -artifact_prefix="fuzz/artifacts/$1/" >>"$3" 2>&1 || true
+}
+
 for t in "${TARGETS[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     log="fuzz/artifacts/$t/run.log"
-    echo "== $t: $SECONDS_PER_TARGET s (log: $log)"
+    : >"$log"
     start=$(date +%s)
-    nice -n 19 "$BIN_DIR/$t" "fuzz/corpus/$t" "fuzz/seeds/$t" \
-        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-        -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-        -max_total_time="$SECONDS_PER_TARGET" \
-        -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || true
+    if [ -n "$PLATEAU" ]; then
+        echo "== $t: until a ${ROUND_SECONDS} s round adds no coverage, at most $CAP_MINUTES min (log: $log)"
+        before=-1
+        rounds=0
+        while :; do
+            round_log="fuzz/artifacts/$t/round.log"
+            : >"$round_log"
+            fuzz_once "$t" "$ROUND_SECONDS" "$round_log"
+            cat "$round_log" >>"$log"
+            rounds=$((rounds + 1))
+            now=$(coverage_of "$round_log")
+            echo "   round $rounds: cov ${now:-?} (was $before)"
+            if [ -z "$now" ] || [ "$now" -le "$before" ]; then
+                verdict="plateau after $rounds rounds"
+                break
+            fi
+            before=$now
+            if [ $(( $(date +%s) - start )) -ge $(( CAP_MINUTES * 60 )) ]; then
+                verdict="still growing at the $CAP_MINUTES-minute cap"
+                break
+            fi
+        done
+        rm -f "$round_log"
+    else
+        echo "== $t: $SECONDS_PER_TARGET s (log: $log)"
+        verdict="fixed time"
+        fuzz_once "$t" "$SECONDS_PER_TARGET" "$log"
+    fi
     took=$(( $(date +%s) - start ))
     # The last status line: executions, coverage, features, corpus.
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     findings=$(find "fuzz/artifacts/$t" -type f ! -name run.log | wc -l)
-    echo "$(date -u +%FT%TZ) $t ${took}s findings=$findings $last" | tee -a fuzz/runs.log
+    echo "$(date -u +%FT%TZ) $t ${took}s ($verdict) findings=$findings $last" | tee -a fuzz/runs.log
 done
