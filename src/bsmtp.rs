@@ -101,6 +101,22 @@ fn write_dot_stuffed(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether input starts like a Batch SMTP stream (its first non-empty line
+/// is MAIL FROM, HELO or EHLO) rather than a message: what `encrypt` writes
+/// by default, told apart from one message by `submit`, `inspect` and
+/// `decrypt`. A message's first line is a header field, never one of these.
+pub fn looks_like(data: &[u8]) -> bool {
+    let first = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let head = &first[..first.len().min(10)];
+    [&b"MAIL FROM:"[..], b"HELO", b"EHLO"]
+        .iter()
+        .any(|p| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p))
+}
+
 /// Reads a Batch SMTP stream. HELO/EHLO/RSET/NOOP/QUIT lines are accepted and
 /// ignored; anything else out of place is an error naming the line.
 pub fn parse(input: &[u8]) -> anyhow::Result<Vec<Transaction>> {

@@ -16,7 +16,7 @@ use x509_cert::Certificate;
 
 use crate::certs::CertInfo;
 use crate::envelope::{ContentCipher, ContentKey, Envelope, KeyMatch, OwnKey};
-use crate::error::{fail, Exit};
+use crate::error::{fail, fail_hint, Exit};
 use crate::mime::{self, Entity};
 use crate::signed;
 
@@ -104,6 +104,22 @@ pub fn cms_payload(input: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
     }
 }
 
+/// A Batch SMTP stream (what `encrypt` writes by default) holds one message
+/// per envelope, each for other readers: say so, and how to get one out,
+/// rather than calling it malformed.
+fn refuse_batch_smtp(input: &[u8]) -> anyhow::Result<()> {
+    if crate::bsmtp::looks_like(input) {
+        return Err(fail_hint(
+            Exit::DataErr,
+            "input is a Batch SMTP stream (encrypt's default output, one message per envelope), \
+             not a message",
+            "for messages to decrypt, encrypt with `--outdir DIR` (one .eml file per envelope) \
+             or `--eml` (one envelope); a stream is for `sealpost submit`",
+        ));
+    }
+    Ok(())
+}
+
 fn trim_ascii_start(data: &[u8]) -> &[u8] {
     let n = data.iter().take_while(|b| b.is_ascii_whitespace()).count();
     &data[n..]
@@ -117,6 +133,7 @@ pub fn open(
     require_encryption: bool,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<Opened> {
+    refuse_batch_smtp(input)?;
     let mut current = input.to_vec();
     let mut decryptions = Vec::new();
     let mut signatures = Vec::new();
@@ -336,6 +353,7 @@ fn locate<F: Read + Seek>(input: &mut F) -> anyhow::Result<Option<Payload>> {
         .take(HEAD_SEARCH as u64)
         .read_to_end(&mut head)
         .map_err(read_io)?;
+    refuse_batch_smtp(&head)?;
     let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
     match head.get(lead) {
         Some(0x30) => {

@@ -1,8 +1,17 @@
 //! What a message reveals without being decrypted: its algorithms, whom each
 //! RecipientInfo names (matched to known certificates where possible), the
-//! certificates it carries, its recipient headers, and — given the SMTP
-//! envelope — which identities a copy discloses to its readers beyond the
-//! people it was addressed to.
+//! certificates it carries, its recipient headers, and which identities a
+//! copy discloses to its readers beyond the people it was addressed to.
+//!
+//! A copy's addressees are its visible header addresses (From, To, Cc), its
+//! SMTP recipients when known (a Batch SMTP stream, `--rcpt`, an `--outdir`
+//! manifest) and the reader: a RecipientInfo naming one of the reader's own
+//! certificates is how a Bcc copy reaches its one Bcc recipient, who is no
+//! leak to themselves. A RecipientInfo naming a certificate the reader does
+//! not know is *unidentified*: it can only be proven to reach beyond the
+//! addressees when there are more of them than addressees left unmatched.
+
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -22,6 +31,8 @@ pub struct RecipientView {
     /// Addresses of the known certificate it names (empty when unknown).
     pub known_as: Vec<String>,
     pub fingerprint: Option<String>,
+    /// It names one of the reader's own certificates: this copy is for them.
+    pub reader: bool,
 }
 
 /// What one message shows.
@@ -44,14 +55,26 @@ pub struct Report {
     /// the holders of the certificates its RecipientInfos name.
     pub disclosed: Vec<String>,
     /// Disclosed identities that are neither in the visible headers nor
-    /// among this copy's own recipients: what a Bcc-leaking client exposes.
+    /// among this copy's own recipients (nor the reader): what a Bcc-leaking
+    /// client exposes. When unidentified RecipientInfos outnumber the
+    /// addressees no known certificate accounts for, those are listed too.
     pub disclosed_beyond_addressees: Vec<String>,
+    /// RecipientInfos naming certificates the keystore does not know; each
+    /// may be an addressee's or someone else's.
+    pub unidentified: Vec<String>,
+}
+
+/// The certificates a reader knows: correspondents' and their own.
+pub struct Knowledge<'a> {
+    pub correspondents: &'a [CertInfo],
+    /// The reader's own certificates (keystore identities).
+    pub own: &'a [CertInfo],
 }
 
 /// Inspects one message (S/MIME MIME message, PEM, or DER/BER).
 pub fn inspect(
     data: &[u8],
-    known: &[CertInfo],
+    knowledge: &Knowledge<'_>,
     rcpt_to: Option<&[String]>,
 ) -> anyhow::Result<Report> {
     let mut report = Report {
@@ -67,6 +90,7 @@ pub fn inspect(
         rcpt_to: rcpt_to.map(|r| r.to_vec()),
         disclosed: Vec::new(),
         disclosed_beyond_addressees: Vec::new(),
+        unidentified: Vec::new(),
     };
     if let Some(entity) = crate::mime::Entity::parse(data) {
         report.content_type = entity
@@ -136,12 +160,13 @@ pub fn inspect(
                         algorithm: summary.algorithm.clone(),
                         known_as: Vec::new(),
                         fingerprint: None,
+                        reader: false,
                     });
                     continue;
                 }
-                let matched = known
-                    .iter()
-                    .find(|c| envelope.recipient_for(&c.cert) == Some(i));
+                let names = |c: &&CertInfo| envelope.recipient_for(&c.cert) == Some(i);
+                let own = knowledge.own.iter().find(names);
+                let matched = own.or_else(|| knowledge.correspondents.iter().find(names));
                 report.recipients.push(RecipientView {
                     kind: summary.kind.to_string(),
                     id: summary
@@ -153,6 +178,7 @@ pub fn inspect(
                     algorithm: summary.algorithm.clone(),
                     known_as: matched.map(|c| c.emails.clone()).unwrap_or_default(),
                     fingerprint: matched.map(|c| c.fingerprint.clone()),
+                    reader: own.is_some(),
                 });
                 let shown = &report.recipients[report.recipients.len() - 1];
                 match matched {
@@ -160,9 +186,11 @@ pub fn inspect(
                     None if summary.kind == RecipientKind::Kek => report
                         .disclosed
                         .push(format!("holders of a shared key ({})", shown.id)),
-                    None => report
-                        .disclosed
-                        .push(format!("unknown certificate ({})", shown.id)),
+                    None => {
+                        let who = format!("unknown certificate ({})", shown.id);
+                        report.unidentified.push(who.clone());
+                        report.disclosed.push(who);
+                    }
                 }
             }
         }
@@ -176,21 +204,71 @@ pub fn inspect(
         report.disclosed.extend(list.iter().cloned());
     }
     dedup_case_insensitive(&mut report.disclosed);
-    let addressed: Vec<String> = report
+    judge_disclosure(&mut report, rcpt_to.unwrap_or(&[]));
+    Ok(report)
+}
+
+/// Fills in [`Report::disclosed_beyond_addressees`] from what is disclosed
+/// and who the copy is addressed to (see the module doc).
+fn judge_disclosure(report: &mut Report, rcpt_to: &[String]) {
+    let readers = report
+        .recipients
+        .iter()
+        .filter(|r| r.reader)
+        .flat_map(|r| r.known_as.iter());
+    let addressed: HashSet<String> = report
         .header_from
         .iter()
         .chain(&report.header_to)
         .chain(&report.header_cc)
-        .chain(rcpt_to.unwrap_or(&[]))
+        .chain(rcpt_to)
+        .chain(readers)
         .map(|a| a.to_ascii_lowercase())
         .collect();
-    report.disclosed_beyond_addressees = report
+    let unidentified: HashSet<&String> = report.unidentified.iter().collect();
+    let mut beyond: Vec<String> = report
         .disclosed
         .iter()
-        .filter(|d| !addressed.contains(&d.to_ascii_lowercase()))
+        .filter(|d| !unidentified.contains(d) && !addressed.contains(&d.to_ascii_lowercase()))
         .cloned()
         .collect();
-    Ok(report)
+    // Addressees whose certificate no RecipientInfo was matched to: the
+    // unidentified RecipientInfos may be theirs, but no more of them.
+    let matched: HashSet<String> = report
+        .recipients
+        .iter()
+        .flat_map(|r| r.known_as.iter())
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    let unmatched_addressees = addressed.difference(&matched).count();
+    if report.unidentified.len() > unmatched_addressees {
+        beyond.extend(report.unidentified.iter().cloned());
+    }
+    report.disclosed_beyond_addressees = beyond;
+}
+
+
+/// The SMTP recipients of a copy that `encrypt --outdir` wrote, from the
+/// `manifest.json` beside it; `None` when there is none or it does not list
+/// the file (the manifest is only a hint: a missing or foreign one is not an
+/// error).
+pub fn rcpt_from_manifest(message: &std::path::Path) -> Option<Vec<String>> {
+    const MAX_MANIFEST: u64 = 64 << 20;
+    let name = message.file_name()?.to_str()?;
+    let path = message.parent()?.join("manifest.json");
+    let file = std::fs::File::open(path).ok()?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_MANIFEST), &mut text).ok()?;
+    let manifest: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let entry = manifest["envelopes"]
+        .as_array()?
+        .iter()
+        .find(|e| e["file"].as_str() == Some(name))?;
+    entry["rcpt_to"]
+        .as_array()?
+        .iter()
+        .map(|a| a.as_str().map(str::to_string))
+        .collect()
 }
 
 /// The sealpost key reference of the KEK entry at `index`, if it is one.
@@ -204,14 +282,6 @@ fn sealpost_keyref(envelope: &Envelope, index: usize) -> Option<KeyRef> {
 }
 
 fn dedup_case_insensitive(list: &mut Vec<String>) {
-    let mut seen: Vec<String> = Vec::new();
-    list.retain(|a| {
-        let k = a.to_ascii_lowercase();
-        if seen.contains(&k) {
-            false
-        } else {
-            seen.push(k);
-            true
-        }
-    });
+    let mut seen = HashSet::new();
+    list.retain(|a| seen.insert(a.to_ascii_lowercase()));
 }

@@ -64,5 +64,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = sealpost::signed::unverified_content(data);
     let _ = KeyRef::from_der(data);
     let _ = sealpost::decrypt::cms_payload(data);
-    let _ = sealpost::inspect::inspect(data, &[], Some(&["bob@example.org".to_string()]));
+    let nobody = sealpost::inspect::Knowledge {
+        correspondents: &[],
+        own: &[],
+    };
+    let _ = sealpost::inspect::inspect(data, &nobody, Some(&["bob@example.org".to_string()]));
 });

@@ -11,11 +11,16 @@ use super::{printable, read_input, write_stdout, Context};
 /// Show what an S/MIME message reveals without decrypting it
 ///
 /// Prints the content type, the algorithms, each RecipientInfo (whom it names,
-/// matched to keystore certificates where known), certificates carried in
-/// signed data, and the recipient headers. Given the SMTP envelope — a Batch
-/// SMTP stream as `sealpost encrypt` writes, or --rcpt — it lists every
-/// identity a copy discloses to its readers beyond the people it is addressed
-/// to: for sealpost's own output that list is always empty.
+/// matched to keystore certificates where known, "you" for your own), the
+/// certificates carried in signed data, and the recipient headers. It lists
+/// every identity a copy discloses to its readers beyond the people it is
+/// addressed to: the visible headers, the SMTP recipients when known (a Batch
+/// SMTP stream as `sealpost encrypt` writes, --rcpt, or the manifest.json
+/// beside a file that `encrypt --outdir` wrote), and you, when the copy is
+/// encrypted to your own key (a Bcc copy). For sealpost's own output that
+/// list is always empty. RecipientInfos naming certificates your keystore
+/// does not know are listed as unidentified: they count as beyond the
+/// addressees only when they outnumber the addressees left unmatched.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     sealpost inspect message.eml\n  \
@@ -32,16 +37,24 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
     let data = read_input(&args.file)?;
     let ks = ctx.keystore()?;
-    let mut known = ks.certificates()?;
-    known.extend(ks.identities()?.into_iter().map(|i| i.cert));
+    let correspondents = ks.certificates()?;
+    let own: Vec<_> = ks.identities()?.into_iter().map(|i| i.cert).collect();
+    let knowledge = inspect::Knowledge {
+        correspondents: &correspondents,
+        own: &own,
+    };
     let mut reports = Vec::new();
-    if looks_like_bsmtp(&data) {
+    if sealpost::bsmtp::looks_like(&data) {
         for t in sealpost::bsmtp::parse(&data)? {
-            reports.push(inspect::inspect(&t.data, &known, Some(&t.rcpt_to))?);
+            reports.push(inspect::inspect(&t.data, &knowledge, Some(&t.rcpt_to))?);
         }
     } else {
-        let rcpt = (!args.rcpt.is_empty()).then_some(args.rcpt.as_slice());
-        reports.push(inspect::inspect(&data, &known, rcpt)?);
+        let rcpt = if args.rcpt.is_empty() {
+            inspect::rcpt_from_manifest(&args.file)
+        } else {
+            Some(args.rcpt.clone())
+        };
+        reports.push(inspect::inspect(&data, &knowledge, rcpt.as_deref())?);
     }
     if ctx.global.json {
         return ctx.print_json(&json!({ "messages": reports }));
@@ -56,14 +69,6 @@ pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
     write_stdout(out.as_bytes(), false)
 }
 
-fn looks_like_bsmtp(data: &[u8]) -> bool {
-    let head = &data[..data.len().min(16)];
-    let upper = String::from_utf8_lossy(head).to_ascii_uppercase();
-    ["MAIL FROM:", "HELO", "EHLO"]
-        .iter()
-        .any(|p| upper.starts_with(p))
-}
-
 fn describe(r: &Report, out: &mut String) {
     let line =
         |out: &mut String, k: &str, v: &str| out.push_str(&format!("  {k:<22} {}\n", printable(v)));
@@ -75,6 +80,8 @@ fn describe(r: &Report, out: &mut String) {
     for ri in &r.recipients {
         let who = if ri.known_as.is_empty() {
             "unknown".to_string()
+        } else if ri.reader {
+            format!("{} (you)", ri.known_as.join(", "))
         } else {
             ri.known_as.join(", ")
         };
@@ -101,6 +108,16 @@ fn describe(r: &Report, out: &mut String) {
         line(out, "smtp rcpt to", &rcpt.join(", "));
     }
     line(out, "disclosed to readers", &r.disclosed.join(", "));
+    if !r.unidentified.is_empty() {
+        line(
+            out,
+            "unidentified",
+            &format!(
+                "{} RecipientInfo(s) naming certificates not in your keystore",
+                r.unidentified.len()
+            ),
+        );
+    }
     line(
         out,
         "beyond its addressees",

@@ -112,7 +112,7 @@ pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
 
 /// Transactions from a Batch SMTP stream or a single message.
 pub fn transactions_from(data: &[u8]) -> anyhow::Result<Vec<Transaction>> {
-    let transactions = if looks_like_bsmtp(data) {
+    let transactions = if sealpost::bsmtp::looks_like(data) {
         bsmtp::parse(data)?
     } else {
         let info = parse_message(data)?;
@@ -149,18 +149,6 @@ pub fn transactions_from(data: &[u8]) -> anyhow::Result<Vec<Transaction>> {
         }
     }
     Ok(transactions)
-}
-
-fn looks_like_bsmtp(data: &[u8]) -> bool {
-    let first = data
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .find(|l| !l.is_empty())
-        .unwrap_or_default();
-    let upper = String::from_utf8_lossy(&first[..first.len().min(10)]).to_ascii_uppercase();
-    ["MAIL FROM:", "HELO", "EHLO"]
-        .iter()
-        .any(|p| upper.starts_with(p))
 }
 
 /// Sends queued entries of one account: password, connection, delivery.

@@ -124,3 +124,120 @@ fn inspect_rejects_garbage() {
         .unwrap();
     assert_clean_failure(&out, 65);
 }
+
+/// `inspect` as `who` on a file; returns its text output.
+fn inspect_as(w: &World, who: &str, file: &std::path::Path) -> String {
+    let out = w.as_(who).arg("inspect").arg(file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn beyond_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| l.contains("beyond its addressees"))
+        .unwrap_or_else(|| panic!("no beyond line in {text}"))
+}
+
+#[test]
+fn a_bcc_copy_is_no_leak_to_its_own_reader() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &["carol"], &["dave"], "for dave too\r\n");
+    let txns = w.encrypt(&msg, &[]);
+    let bcc_copy = txns
+        .iter()
+        .find(|t| t.rcpt_to == ["dave@example.org"])
+        .unwrap();
+    // A lone file, as it lands in dave's Maildir: no SMTP envelope known,
+    // but dave's keystore holds the key the copy is encrypted to.
+    let lone = w.path("received.eml");
+    std::fs::write(&lone, &bcc_copy.data).unwrap();
+    let text = inspect_as(&w, "dave", &lone);
+    assert!(
+        text.contains("dave@example.org (you)"),
+        "dave's own RecipientInfo is marked: {text}"
+    );
+    assert!(beyond_line(&text).ends_with("none"), "{text}");
+
+    // The same file read by bob, who cannot tell whom the unknown
+    // certificates belong to: unidentified, not proven beyond.
+    let text = inspect_as(&w, "bob", &lone);
+    assert!(text.contains("unidentified"), "{text}");
+    assert!(beyond_line(&text).ends_with("none"), "{text}");
+
+    // Alice knows dave's certificate: without the SMTP envelope the copy
+    // names dave beyond its visible headers, which is what a Bcc copy is.
+    let text = inspect_as(&w, "alice", &lone);
+    assert!(beyond_line(&text).contains("dave@example.org"), "{text}");
+}
+
+#[test]
+fn the_outdir_manifest_names_a_copys_recipients() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &[], &["dave"], "manifest\r\n");
+    let input = w.path("message.eml");
+    std::fs::write(&input, &msg).unwrap();
+    let out = w.path("out");
+    w.as_("alice")
+        .args(["encrypt", "-q", "--outdir"])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let text = inspect_as(&w, "alice", &out.join("002-bcc.eml"));
+    assert!(
+        text.lines()
+            .any(|l| l.contains("smtp rcpt to") && l.contains("dave@example.org")),
+        "{text}"
+    );
+    assert!(beyond_line(&text).ends_with("none"), "{text}");
+}
+
+#[test]
+fn more_unknown_recipient_infos_than_addressees_are_beyond() {
+    let w = World::new();
+    // One structure for bob (To) and two hidden readers bob knows nothing of.
+    let content = w.path("content.txt");
+    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nleaky\r\n").unwrap();
+    let enc = w.path("leaky.p7m");
+    let status = std::process::Command::new("openssl")
+        .args(["cms", "-encrypt", "-aes256", "-outform", "DER", "-in"])
+        .arg(&content)
+        .arg("-out")
+        .arg(&enc)
+        .arg(data("bob.cert.pem"))
+        .arg(data("dave.cert.pem"))
+        .arg(data("erin.cert.pem"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = w
+        .as_("bob")
+        .args(["inspect", "--rcpt", "bob@example.org"])
+        .arg(&enc)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let beyond = beyond_line(&text);
+    assert_eq!(beyond.matches("unknown certificate").count(), 2, "{text}");
+}
+
+#[test]
+fn decrypt_of_a_batch_smtp_stream_says_how_to_get_a_message() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &[], &[], "stream\r\n");
+    let out = w
+        .as_("alice")
+        .arg("encrypt")
+        .write_stdin(msg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = w.decrypt("bob", &out.stdout, &[]);
+    let stderr = assert_clean_failure(&out, 65);
+    assert!(stderr.contains("Batch SMTP stream"), "{stderr}");
+    assert!(stderr.contains("--outdir"), "{stderr}");
+}
