@@ -247,7 +247,6 @@ fn judge_disclosure(report: &mut Report, rcpt_to: &[String]) {
     report.disclosed_beyond_addressees = beyond;
 }
 
-
 /// The SMTP recipients of a copy that `encrypt --outdir` wrote, from the
 /// `manifest.json` beside it; `None` when there is none or it does not list
 /// the file (the manifest is only a hint: a missing or foreign one is not an

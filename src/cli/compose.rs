@@ -125,7 +125,7 @@ pub fn run(args: ComposeArgs, ctx: &Context) -> anyhow::Result<()> {
         .iter()
         .map(|a| AttachSpec::parse(a))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    spec.body = read_body(args.body_file.as_deref(), ctx)?;
+    spec.body = read_body(args.body_file.as_deref())?;
     for attach in &attach_specs {
         let attachment = Attachment::from_spec(attach)?;
         ctx.detail(format!(
@@ -178,7 +178,7 @@ fn mailboxes(values: &[String]) -> anyhow::Result<Vec<Mailbox>> {
     Ok(out)
 }
 
-fn read_body(path: Option<&std::path::Path>, ctx: &Context) -> anyhow::Result<String> {
+fn read_body(path: Option<&std::path::Path>) -> anyhow::Result<String> {
     let (bytes, what) = match path {
         Some(p) if p.as_os_str() != "-" => {
             let bytes = std::fs::read(p).map_err(|e| {
@@ -190,9 +190,7 @@ fn read_body(path: Option<&std::path::Path>, ctx: &Context) -> anyhow::Result<St
             (bytes, format!("body file {}", p.display()))
         }
         _ => {
-            if ctx.stdin_is_terminal() {
-                ctx.note("sealpost: reading the body from the terminal; end it with Ctrl-D");
-            }
+            super::announce_terminal_stdin();
             let mut bytes = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut bytes)

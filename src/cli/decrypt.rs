@@ -469,6 +469,7 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
     }
     // stdin: read ahead; a large message is copied (as it came, encrypted) to
     // an unlinked temporary file, which disappears on every exit path.
+    super::announce_terminal_stdin();
     let mut stdin = std::io::stdin().lock();
     let mut data = Vec::new();
     (&mut stdin)

@@ -487,7 +487,10 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
     };
     let mut reader: Box<dyn Read + Send> = match &file {
         Some(f) => Box::new(f.try_clone().map_err(|e| read_err(path, e))?),
-        None => Box::new(std::io::stdin()),
+        None => {
+            super::announce_terminal_stdin();
+            Box::new(std::io::stdin())
+        }
     };
     let mut data = Vec::new();
     let mut eof = false;
@@ -503,10 +506,14 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
         head = head_end(&data[from..]).map(|e| e + from);
     }
     let Some(head_len) = head else {
-        // No end of the header section (or an absurdly long one): read it whole.
-        reader
-            .read_to_end(&mut data)
-            .map_err(|e| read_err(path, e))?;
+        // No end of the header section (or an absurdly long one): read it
+        // whole. Not past an end of input already seen: on a terminal, Ctrl-D
+        // ends one read, and another would wait for more typing.
+        if !eof {
+            reader
+                .read_to_end(&mut data)
+                .map_err(|e| read_err(path, e))?;
+        }
         return Ok(Input::Whole(data));
     };
     while !eof && data.len() - head_len <= STREAM_THRESHOLD {

@@ -134,10 +134,6 @@ impl Context {
         }
     }
 
-    pub fn stdin_is_terminal(&self) -> bool {
-        std::io::stdin().is_terminal()
-    }
-
     /// Whether a passphrase can be asked for: there is a controlling terminal
     /// (stdin may be a pipe or a file; the prompt goes to /dev/tty).
     pub fn can_prompt(&self) -> bool {
@@ -272,6 +268,7 @@ pub fn main() -> i32 {
             return Exit::Usage.code();
         }
     };
+    let _ = QUIET.set(cli.global.quiet);
     let ctx = Context {
         global: cli.global,
         passphrase: OnceCell::new(),
@@ -350,10 +347,23 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Set once from `--quiet` before a subcommand runs: what
+/// [`announce_terminal_stdin`] consults, from wherever stdin is read.
+static QUIET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Says how to end the input when stdin is the terminal (as compose does),
+/// so that a command waiting for a message at a prompt does not look hung.
+pub fn announce_terminal_stdin() {
+    if std::io::stdin().is_terminal() && !QUIET.get().copied().unwrap_or(false) {
+        eprintln!("sealpost: reading from the terminal; end it with Ctrl-D");
+    }
+}
+
 /// Reads a whole input: a file path, or stdin for `-`.
 pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     if path.as_os_str() == "-" {
+        announce_terminal_stdin();
         let mut data = Vec::new();
         std::io::stdin()
             .lock()
