@@ -17,9 +17,6 @@ use super::{printable, read_input, write_stdout, Context};
 /// identity a copy discloses to its readers beyond the people it is addressed
 /// to: for sealpost's own output that list is always empty.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost inspect message.eml\n  \
-    sealpost encrypt message.eml | sealpost --json inspect -")]
 pub struct InspectArgs {
     /// The message or Batch SMTP stream (- for stdin)
     #[arg(default_value = "-")]
