@@ -215,6 +215,15 @@ const PASSWORD_FILE: &str = "mkdir -p ~/.config && echo secret > ~/.config/work-
 const WORK_ACCOUNT: &str = "mkdir -p ~/.config && echo secret > ~/.config/work-pass \
      && sealpost account add work --smtp smtps://127.0.0.1:9 --imap imaps://127.0.0.1:9 \
      --user alice@example.org --password-file ~/.config/work-pass";
+/// A list re-encrypted by its exploder: the list's own key in the keystore,
+/// joined as the group crypto-list without a release server.
+const LIST_KEY: &str = "sealpost key generate --email crypto-list@example.org --bits 2048 \
+     --no-passphrase && sealpost key export crypto-list@example.org > list.pem \
+     && sealpost group join crypto-list --cert list.pem --as crypto-list@example.org";
+/// List mail for [`LIST_KEY`]: encrypted to the list's own certificate.
+const LIST_MAIL_TO_KEY: &str = "echo 'Minutes attached.' | sealpost compose \
+     --from alice@example.org --to crypto-list@example.org --subject Minutes \
+     | sealpost encrypt --eml --no-self > list-mail.eml";
 /// The account work with the test's mail servers (plain text on loopback).
 const WORK_ACCOUNT_SERVED: &str = "mkdir -p ~/.config && echo secret > ~/.config/work-pass \
      && sealpost account add work --smtp \"$SMTP_SERVER\" --pop3 \"$POP3_SERVER\" \
@@ -827,25 +836,30 @@ pub const PAGES: &[Page] = &[
         command: "explode",
         examples: &[
             Example::new(
-                "Re-encrypt list mail for each member named in a file, as Batch SMTP",
-                "sealpost explode --group crypto-list --reencrypt --members members.txt < list-mail.eml > copies.bsmtp",
+                "One copy of list mail per member the group server names, as Batch SMTP",
+                "sealpost explode --group crypto-list < list-mail.eml > copies.bsmtp",
             )
             .setup(&[
                 "sealpost key import --no-passphrase \"$FIXTURES/frank.key.pem\" --cert \"$FIXTURES/frank.cert.pem\"",
-                "sealpost cert import \"$FIXTURES/frank.cert.pem\" && sealpost group join crypto-list --cert \"$FIXTURES/frank.cert.pem\" --as frank@example.org",
-                "echo bob@example.org > members.txt && echo carol@example.org >> members.txt",
-                "echo 'Minutes attached.' | sealpost compose --from alice@example.org --to frank@example.org --subject Minutes | sealpost encrypt --eml --no-self > list-mail.eml",
-            ]),
+                "sealpost group add-member crypto-list --role exploder \"$FIXTURES/frank.cert.pem\"",
+                "sealpost group join crypto-list --cert list.pem --server \"$GROUP_SERVER\" --ca-file \"$GROUP_CA\" --as frank@example.org",
+                LIST_MAIL,
+            ])
+            .check(Check::WithGroupServer),
+            Example::new(
+                "Re-encrypt list mail for each member named in a file, as Batch SMTP",
+                "sealpost explode --group crypto-list --reencrypt --members members.txt < list-mail.eml > copies.bsmtp",
+            )
+            .setup(&[LIST_KEY, "echo bob@example.org > members.txt", LIST_MAIL_TO_KEY]),
             Example::new(
                 "Queue the copies in the outbox and send them with the account relay",
                 "sealpost explode --group crypto-list --reencrypt --members members.txt --submit relay list-mail.eml",
             )
             .setup(&[
-                "sealpost key import --no-passphrase \"$FIXTURES/frank.key.pem\" --cert \"$FIXTURES/frank.cert.pem\"",
-                "sealpost cert import \"$FIXTURES/frank.cert.pem\" && sealpost group join crypto-list --cert \"$FIXTURES/frank.cert.pem\" --as frank@example.org",
-                "echo bob@example.org > members.txt",
-                "echo 'Minutes attached.' | sealpost compose --from alice@example.org --to frank@example.org --subject Minutes | sealpost encrypt --eml --no-self > list-mail.eml",
-                "echo secret > relay-pass && sealpost account add relay --smtp \"$SMTP_SERVER\" --insecure-plaintext --user list@example.org --password-file relay-pass",
+                LIST_KEY,
+                "echo bob@example.org > members.txt && echo carol@example.org >> members.txt",
+                LIST_MAIL_TO_KEY,
+                "echo secret > relay-pass && sealpost account add relay --smtp \"$SMTP_SERVER\" --insecure-plaintext --user crypto-list@example.org --password-file relay-pass",
             ])
             .check(Check::WithMailServer),
         ],

@@ -47,6 +47,19 @@ fn template_keystore() -> &'static Path {
         .path()
 }
 
+/// A fresh world: a temporary directory with a copy of the template keystore.
+fn new_world() -> tempfile::TempDir {
+    let world = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp")
+        .arg("-a")
+        .arg(template_keystore().join("keystore"))
+        .arg(world.path().join("keystore"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    world
+}
+
 /// `sh -c script` in `dir` as the examples' world: `dir` is the current
 /// directory and `$HOME`, its `keystore` the keystore; no terminal, no stdin.
 fn shell(dir: &Path, vars: &[(&str, String)], script: &str) -> Output {
@@ -97,15 +110,8 @@ fn shown(ex: &Example) -> String {
 
 /// Runs one example in a fresh world; returns why it failed, if it did.
 fn run(page: &str, ex: &Example) -> Result<(), String> {
-    let world = tempfile::tempdir().unwrap();
+    let world = new_world();
     let dir = world.path();
-    let copy = Command::new("cp")
-        .arg("-a")
-        .arg(template_keystore().join("keystore"))
-        .arg(dir.join("keystore"))
-        .status()
-        .unwrap();
-    assert!(copy.success());
     let mut vars = Vec::new();
     let mut _server = None;
     let mut mail = Vec::new();
@@ -495,14 +501,7 @@ fn pop3_session(conn: TcpStream, moved: &AtomicUsize) -> std::io::Result<()> {
 fn mailbox_message() -> &'static str {
     static MESSAGE: OnceLock<String> = OnceLock::new();
     MESSAGE.get_or_init(|| {
-        let world = tempfile::tempdir().unwrap();
-        let copy = Command::new("cp")
-            .arg("-a")
-            .arg(template_keystore().join("keystore"))
-            .arg(world.path().join("keystore"))
-            .status()
-            .unwrap();
-        assert!(copy.success());
+        let world = new_world();
         let script = "echo 'Fetched.' | sealpost compose --from alice@example.org --to alice@example.org | sealpost encrypt --eml --sign";
         let out = shell(world.path(), &[], script);
         assert_ran(&out, script, 0);
