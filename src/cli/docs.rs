@@ -163,18 +163,19 @@ fn render_synopsis(cmd: &clap::Command, w: &mut Vec<u8>) -> std::io::Result<()> 
         .collect();
     options.sort_by_key(|a| (a.get_display_order(), a.get_long().unwrap_or_default()));
     for opt in options {
+        let flag = match (opt.get_short(), opt.get_long()) {
+            (Some(short), Some(long)) => vec![
+                bold(format!("-{short}")),
+                roman("|"),
+                bold(format!("--{long}")),
+            ],
+            (Some(short), None) => vec![bold(format!("-{short}"))],
+            (None, Some(long)) => vec![bold(format!("--{long}"))],
+            (None, None) => continue,
+        };
         let (open, close) = brackets(opt.is_required_set());
         line.push(roman(format!(" {open}")));
-        match (opt.get_short(), opt.get_long()) {
-            (Some(short), Some(long)) => {
-                line.push(bold(format!("-{short}")));
-                line.push(roman("|"));
-                line.push(bold(format!("--{long}")));
-            }
-            (Some(short), None) => line.push(bold(format!("-{short}"))),
-            (None, Some(long)) => line.push(bold(format!("--{long}"))),
-            (None, None) => continue,
-        }
+        line.extend(flag);
         if opt.get_num_args().is_some_and(|n| n.takes_values()) {
             for value in opt.get_value_names().unwrap_or_default() {
                 line.push(roman(" "));
