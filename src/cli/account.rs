@@ -60,15 +60,7 @@ pub enum AccountCommand {
 #[derive(Debug, Args)]
 #[command(
     group(ArgGroup::new("incoming").args(["imap", "pop3"])),
-    group(ArgGroup::new("servers").args(["smtp", "imap", "pop3", "domain"]).multiple(true).required(true)),
-    after_help = "Examples:\n  \
-    sealpost account add work --smtp smtps://mail.example.org --imap imaps://mail.example.org \\\n      \
-    --user alice@example.org --password-file ~/.config/work-pass\n  \
-    sealpost account add home --smtp smtp://a.example:587,smtps://b.example \\\n      \
-    --pop3 pop3s://pop.example --user alice --store-password\n  \
-    sealpost account add mine --domain example.net --user alice@example.net   # DNS SRV\n  \
-    sealpost account add mine --domain example.net --pop3 srv --user alice@example.net\n  \
-    sealpost account add reports --smtp smtps://mail.example.org --user cron@example.org   # send-only"
+    group(ArgGroup::new("servers").args(["smtp", "imap", "pop3", "domain"]).multiple(true).required(true))
 )]
 pub struct AddArgs {
     /// Account name: letters, digits, '-', '_' and '.'

@@ -10,12 +10,6 @@ use super::{printable, read_input, write_stdout, Context};
 
 /// Manage correspondents' certificates
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost cert import bob.pem carol.der\n  \
-    curl -s https://example.org/team.p7b | sealpost cert import -\n  \
-    sealpost cert list bob@example.org\n  \
-    sealpost cert accept carol@example.org\n  \
-    sealpost cert remove bob@example.org")]
 pub struct CertArgs {
     #[command(subcommand)]
     pub command: CertCommand,

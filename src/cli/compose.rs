@@ -73,14 +73,6 @@ pub struct ComposeArgs {
 }
 
 const AFTER_HELP: &str = "\
-Examples:
-  echo 'See you at noon.' | sealpost compose --from 'Alice <alice@example.org>' \\
-      --to bob@example.net --bcc carol@example.com --subject 'Lunch' > lunch.eml
-  sealpost compose --from alice@example.org --to 'Bob <bob@example.net>, dave@example.net' \\
-      --subject 'Grüße' --body-file note.txt \\
-      --attach report.pdf --attach 'scan.dat;type=image/png;name=Scan 1.png' \\
-      --header 'In-Reply-To: <123@example.net>'
-
 With --json, prints one object instead of the message:
   {\"message\": \"<the whole message>\", \"message_id\": \"<id without angle brackets>\",
    \"from\": \"alice@example.org\",

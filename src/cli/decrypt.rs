@@ -43,10 +43,6 @@ use super::{printable, read_input, Ask, Context};
 ///
 /// On any failure nothing at all is written to stdout.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost decrypt message.eml > message.txt\n  \
-    sealpost decrypt --require-signature < message.eml\n  \
-    sealpost --json decrypt message.eml | jq -r .content")]
 pub struct DecryptArgs {
     /// The message (- for stdin)
     #[arg(default_value = "-")]

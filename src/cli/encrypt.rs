@@ -44,10 +44,6 @@ use sealpost::release::secrets::DepositNote;
 /// accepted certificate says so, or `sealpost cert prefer`), otherwise
 /// AES-256-CBC with RSA PKCS#1 v1.5, which every S/MIME client reads.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost compose --from me@example.org --to a@example.org --bcc b@example.org <body.txt | sealpost encrypt >out.bsmtp\n  \
-    sealpost encrypt --outdir outgoing/ message.eml\n  \
-    sealpost encrypt --sign --eml message.eml >encrypted.eml")]
 pub struct EncryptArgs {
     /// The message to encrypt (- for stdin)
     #[arg(default_value = "-")]

@@ -62,10 +62,6 @@ use sealpost::release::with_recipient_added;
 /// flush`): an MTA retrying the pipe would otherwise explode the message
 /// twice. Running it again on the same message queues nothing twice.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost explode --group crypto-list < list-mail.eml > copies.bsmtp\n  \
-    sealpost explode --group crypto-list --rewrap --submit relay list-mail.eml\n  \
-    sealpost explode --group crypto-list --reencrypt --members members.txt --submit relay")]
 pub struct ExplodeArgs {
     /// The message (- for stdin)
     #[arg(default_value = "-")]

@@ -57,11 +57,6 @@ use super::Context;
 /// 65 when --exec failed on some message (stored as received) or a message
 /// was too large.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost fetch                  # the only account\n  \
-    sealpost fetch work --delete\n  \
-    sealpost fetch --all\n  \
-    sealpost fetch --exec 'sealpost decrypt'")]
 pub struct FetchArgs {
     /// Accounts to fetch [default: the only account]
     #[arg(value_name = "ACCOUNT", conflicts_with = "all")]

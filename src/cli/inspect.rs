@@ -22,9 +22,6 @@ use super::{printable, read_input, write_stdout, Context};
 /// does not know are listed as unidentified: they count as beyond the
 /// addressees only when they outnumber the addressees left unmatched.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost inspect message.eml\n  \
-    sealpost encrypt message.eml | sealpost --json inspect -")]
 pub struct InspectArgs {
     /// The message or Batch SMTP stream (- for stdin)
     #[arg(default_value = "-")]

@@ -16,11 +16,6 @@ use super::{printable, read_input, write_stdout, Ask, Context};
 
 /// Manage your own keys and certificates (identities)
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost key generate --email alice@example.org --name 'Alice Liddell'\n  \
-    sealpost key import alice.p12\n  \
-    sealpost key import alice.key.pem --cert alice.crt\n  \
-    sealpost key export alice@example.org > alice.pem")]
 pub struct KeyArgs {
     #[command(subcommand)]
     pub command: KeyCommand,

@@ -18,6 +18,7 @@ pub(crate) mod decrypt;
 mod deposit;
 mod docs;
 mod encrypt;
+mod examples;
 mod explode;
 mod fetch;
 mod group;
@@ -243,9 +244,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
 ];
 
-/// The full clap command, with the generated help sections attached.
+/// The full clap command, with the generated help sections (examples, exit
+/// status, environment) attached.
 pub fn command() -> clap::Command {
-    Cli::command().after_long_help(exit_status_help())
+    docs::with_examples(Cli::command().after_long_help(exit_status_help()))
 }
 
 pub fn main() -> i32 {

@@ -70,9 +70,6 @@ pub struct DropArgs {
 
 /// Remove records of sent envelopes older than a given time
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost outbox prune                   # older than [outbox] keep_sent (default 30d)\n  \
-    sealpost outbox prune --older-than 0    # every record with nothing left in the queue")]
 pub struct PruneArgs {
     /// Age of the records to remove: a number and a unit (s, m, h, d, w),
     /// or 0 for all [default: [outbox] keep_sent in config.toml, else 30d]

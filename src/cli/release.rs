@@ -28,9 +28,6 @@ use super::{read_input, Context};
 /// A message your own key already opens is written back unchanged.
 /// No plaintext is ever written.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost release list-mail.eml -o list-mail.eml\n  \
-    sealpost --json release -o released.eml < list-mail.eml")]
 pub struct ReleaseArgs {
     /// The message (- for stdin): S/MIME, PEM or DER
     #[arg(default_value = "-")]

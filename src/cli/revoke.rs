@@ -21,9 +21,6 @@ use sealpost::release::secrets::DepositNotes;
 /// decrypted the message keeps what they saved: revocation stops future
 /// reading, not the past.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost revoke '<20261202.1234@example.org>'\n  \
-    sealpost revoke 3f0c9a…   # a deposit id")]
 pub struct RevokeArgs {
     /// The message's Message-ID, or a deposit id
     pub what: String,

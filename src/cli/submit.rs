@@ -36,10 +36,6 @@ use super::{printable, read_input, Context};
 /// crash between that 250 and the rename, or a connection lost after the
 /// final "." before the reply arrives, can make the server get it twice.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-    sealpost encrypt message.eml | sealpost submit --account work\n  \
-    sealpost submit --account work message.eml\n  \
-    sealpost submit --outbox            # retry what is queued (e.g. from cron)")]
 pub struct SubmitArgs {
     /// Batch SMTP stream or RFC 5322 message (- for stdin)
     #[arg(conflicts_with = "outbox")]

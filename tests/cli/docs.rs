@@ -89,3 +89,87 @@ fn installed_binaries_print_the_same_man_pages_and_completions() {
         .assert()
         .code(64);
 }
+
+/// The committed man pages, named, as text.
+fn committed_man_pages() -> Vec<(String, String)> {
+    files_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("man"))
+        .into_iter()
+        .map(|(name, page)| (name, String::from_utf8(page).unwrap()))
+        .collect()
+}
+
+/// The sections of a page: each `.SH` heading and its lines.
+fn sections(page: &str) -> Vec<(String, Vec<&str>)> {
+    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in page.lines() {
+        if let Some(heading) = line.strip_prefix(".SH ") {
+            sections.push((heading.trim_matches('"').to_string(), Vec::new()));
+        } else if let Some((_, lines)) = sections.last_mut() {
+            lines.push(line);
+        }
+    }
+    sections
+}
+
+#[test]
+fn no_man_page_has_an_empty_section() {
+    for (name, page) in committed_man_pages() {
+        for (heading, lines) in sections(&page) {
+            // Requests (`.TP`, `.ie …`) are no content; text lines are.
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| !l.starts_with('.') && !l.trim().is_empty()),
+                "man/{name}: section {heading} is empty"
+            );
+        }
+    }
+}
+
+#[test]
+fn man_page_synopsis_names_the_value_of_every_option_that_takes_one() {
+    for (name, page) in committed_man_pages() {
+        let sections = sections(&page);
+        let section = |heading: &str| {
+            sections
+                .iter()
+                .find(|(h, _)| h == heading)
+                .map(|(_, lines)| lines.join("\n"))
+                .unwrap_or_else(|| panic!("man/{name}: no {heading} section"))
+        };
+        let synopsis = section("SYNOPSIS");
+        // In OPTIONS (and GLOBAL OPTIONS) an option with a value reads
+        // `\fB\-\-name\fR \fI<VALUE>\fR`.
+        let options: Vec<&str> = sections
+            .iter()
+            .filter(|(h, _)| h.ends_with("OPTIONS"))
+            .flat_map(|(_, lines)| lines.iter().copied())
+            .collect();
+        let mut with_value = 0;
+        for line in options {
+            let Some((option, rest)) = line.split_once(r"\fR \fI<") else {
+                continue;
+            };
+            let option = &option[option.rfind(r"\fB").unwrap()..];
+            let value = &rest[..rest.find('>').unwrap()];
+            let wanted = format!(r"{option}\fR \fI{value}\fR");
+            assert!(
+                synopsis.contains(&wanted),
+                "man/{name}: SYNOPSIS lacks {wanted}:\n{synopsis}"
+            );
+            with_value += 1;
+        }
+        // Every page has at least the global --keystore DIR.
+        assert!(with_value > 0, "man/{name}: no option with a value found");
+    }
+}
+
+#[test]
+fn every_man_page_has_examples() {
+    for (name, page) in committed_man_pages() {
+        assert!(
+            sections(&page).iter().any(|(h, _)| h == "EXAMPLES"),
+            "man/{name} has no EXAMPLES section"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod common;
 mod demo;
 mod docs;
 mod encrypt;
+mod examples;
 mod forger;
 mod hostile;
 mod inspect;

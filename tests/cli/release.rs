@@ -4,7 +4,7 @@
 //! server. (The server's own checks are tested in tests/group.)
 
 #[path = "../group/server.rs"]
-mod server;
+pub(crate) mod server;
 
 use crate::common::{assert_clean_failure, run_tool};
 use crate::world::{addr, World};

@@ -20,9 +20,6 @@ use super::super::{read_input, Context};
 /// certificate is also imported, so that mail to the list address can be
 /// encrypted. Joining again replaces the record.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  \
-    sealpost group join crypto-list --cert list.pem \\\n      \
-    --server https://keys1.example.org --server https://keys2.example.org --as me@example.org")]
 pub struct JoinArgs {
     /// The group's name on the server
     pub name: String,
