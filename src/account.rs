@@ -401,6 +401,8 @@ pub fn check_domain(domain: &str) -> anyhow::Result<()> {
 pub struct AccountStore {
     path: PathBuf,
     doc: toml_edit::DocumentMut,
+    /// The file held only comments when loaded (a new keystore's header).
+    comments_only: bool,
 }
 
 impl AccountStore {
@@ -428,6 +430,7 @@ impl AccountStore {
         })?;
         Ok(AccountStore {
             path: path.to_path_buf(),
+            comments_only: doc.is_empty(),
             doc,
         })
     }
@@ -602,7 +605,24 @@ impl AccountStore {
 
     /// Writes the configuration back atomically, mode 0600 (it may hold passwords).
     pub fn save(&self) -> anyhow::Result<()> {
-        fsutil::atomic_write(&self.path, self.doc.to_string().as_bytes(), PRIVATE_FILE)
+        fsutil::atomic_write(&self.path, self.render().as_bytes(), PRIVATE_FILE)
+    }
+
+    /// The file's text. A file that held only comments (the header a new
+    /// keystore starts with) parses into a document whose comments trail
+    /// every item added later; they are put back on top, where they were.
+    fn render(&self) -> String {
+        let trailing = self.doc.trailing().as_str().unwrap_or_default();
+        if !self.comments_only || self.doc.is_empty() || trailing.trim().is_empty() {
+            return self.doc.to_string();
+        }
+        let mut body = self.doc.clone();
+        body.set_trailing("");
+        let mut text = format!("{}\n{}", trailing.trim(), body.to_string().trim_start());
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
     }
 
     fn decode(&self, name: &str, item: &toml_edit::Item) -> anyhow::Result<Account> {
@@ -893,6 +913,33 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode_bits(),
             0o600
         );
+    }
+
+    #[test]
+    fn a_new_keystores_header_stays_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let header = "# sealpost keystore settings.\n# edit with care.\n";
+        std::fs::write(&path, header).unwrap();
+        for name in ["work", "home"] {
+            let mut store = AccountStore::load(&path).unwrap();
+            store.add(&account(name), false).unwrap();
+            store.save().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(header), "{text}");
+        assert!(
+            text.ends_with("\n") && !text.trim_end().ends_with("care."),
+            "{text}"
+        );
+        assert_eq!(AccountStore::load(&path).unwrap().list().unwrap().len(), 2);
+        // A comment a user put last, after accounts, stays last.
+        std::fs::write(&path, format!("{text}# the end\n")).unwrap();
+        let mut store = AccountStore::load(&path).unwrap();
+        store.add(&account("third"), false).unwrap();
+        store.save().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(header), "{text}");
     }
 
     trait ModeBits {

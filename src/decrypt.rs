@@ -29,6 +29,11 @@ pub trait KeySource {
     fn certificates(&self) -> Vec<CertInfo>;
     /// The private key for one of [`Self::certificates`], by fingerprint.
     fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<RsaPrivateKey>;
+    /// Others' certificates the key source knows, to name whom a message is
+    /// for when no own key opens it; asked only then.
+    fn correspondents(&self) -> Vec<CertInfo> {
+        Vec::new()
+    }
     /// Called when no own certificate matches: another way to get the
     /// content key (group key release). `Ok(None)` means "no other way".
     fn content_key_elsewhere(
@@ -268,7 +273,16 @@ fn content_key(
     }
     match keys.content_key_elsewhere(envelope)? {
         Some(cek) => Ok((cek, None)),
-        None => Err(envelope.no_key_error()),
+        None => {
+            let known: Vec<CertInfo> = own.into_iter().chain(keys.correspondents()).collect();
+            Err(envelope.no_key_error_naming(&|i| {
+                known
+                    .iter()
+                    .find(|c| envelope.recipient_for(&c.cert) == Some(i))
+                    .map(|c| c.emails.join(", "))
+                    .filter(|emails| !emails.is_empty())
+            }))
+        }
     }
 }
 

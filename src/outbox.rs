@@ -381,7 +381,9 @@ impl Outbox {
     }
 
     fn write_state(&self, entry: &Entry) -> anyhow::Result<()> {
-        let json = serde_json::to_vec_pretty(entry)?;
+        let mut json = serde_json::to_vec_pretty(entry)?;
+        // A text file ends with a newline (cat, diff and editors expect it).
+        json.push(b'\n');
         fsutil::atomic_write(
             &self.path(entry.state, &entry.id, "json"),
             &json,

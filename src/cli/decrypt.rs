@@ -94,6 +94,12 @@ impl KeySource for KeystoreKeys<'_> {
         self.identities.iter().map(|i| i.cert.clone()).collect()
     }
 
+    fn correspondents(&self) -> Vec<CertInfo> {
+        // Only for naming whom a message is for: an unreadable store names
+        // them by issuer and serial instead.
+        self.ks.certificates().unwrap_or_default()
+    }
+
     fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<RsaPrivateKey> {
         let ident = self
             .identities

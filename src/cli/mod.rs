@@ -130,9 +130,7 @@ impl Context {
 
     /// A warning on stderr (suppressed by `--quiet`, which means errors only).
     pub fn warn(&self, line: impl AsRef<str>) {
-        if !self.global.quiet {
-            eprintln!("sealpost: warning: {}", line.as_ref());
-        }
+        warn(line);
     }
 
     /// Whether a passphrase can be asked for: there is a controlling terminal
@@ -352,6 +350,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Set once from `--quiet` before a subcommand runs: what
 /// [`announce_terminal_stdin`] consults, from wherever stdin is read.
 static QUIET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// A warning on stderr from where no [`Context`] is at hand (as
+/// [`Context::warn`]: suppressed by `--quiet`).
+pub fn warn(line: impl AsRef<str>) {
+    if !QUIET.get().copied().unwrap_or(false) {
+        eprintln!("sealpost: warning: {}", line.as_ref());
+    }
+}
 
 /// Says how to end the input when stdin is the terminal (as compose does),
 /// so that a command waiting for a message at a prompt does not look hung.

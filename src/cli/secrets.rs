@@ -49,22 +49,26 @@ pub fn read_secret(
     can_prompt: bool,
 ) -> anyhow::Result<Passphrase> {
     if let Some(path) = sources.file {
-        let mut text = Zeroizing::new(String::new());
-        File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
+        let file = File::open(path)
             .with_context(|| format!("cannot read {what} from {}", path.display()))
             .map_err(|e| fail(Exit::NoInput, sealpost::error::single_line(&e)))?;
-        return Ok(first_line(&text));
+        warn_if_others_can_read(&file, path, what);
+        let text = read_bounded(file, what, &path.display().to_string())?;
+        return non_empty(
+            first_line(&text),
+            what,
+            &format!("the {what} file {}", path.display()),
+        );
     }
     if let Some(fd) = sources.fd {
-        return read_fd(fd, what);
+        return non_empty(read_fd(fd, what)?, what, &format!("file descriptor {fd}"));
     }
     if let Some(var) = sources.env_var {
         if let Some(value) = std::env::var_os(var) {
             let value = value
                 .into_string()
                 .map_err(|_| fail(Exit::Config, format!("{var} is not valid UTF-8")))?;
-            return Ok(Zeroizing::new(value));
+            return non_empty(Zeroizing::new(value), what, var);
         }
     }
     if !can_prompt {
@@ -72,10 +76,16 @@ pub fn read_secret(
             .env_var
             .map(|v| format!(", or {v}"))
             .unwrap_or_default();
+        // A new key may also be stored without one, on purpose.
+        let unprotected = if ask == Ask::New && what.contains("passphrase") {
+            "; or --no-passphrase to store the key unencrypted"
+        } else {
+            ""
+        };
         return Err(fail_hint(
             Exit::Config,
             format!("{what} needed but there is no terminal to ask on"),
-            format!("give it with {}{env}", sources.flags),
+            format!("give it with {}{env}{unprotected}", sources.flags),
         ));
     }
     let first = Zeroizing::new(
@@ -101,6 +111,68 @@ pub fn read_secret(
     Ok(first)
 }
 
+/// The most read from a passphrase or password file or descriptor: a secret
+/// is one line, and a mistaken `/dev/zero` must not fill the memory.
+const MAX_SECRET_SOURCE: u64 = 64 << 10;
+
+fn read_bounded(file: File, what: &str, source: &str) -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_SECRET_SOURCE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            fail(
+                Exit::IoErr,
+                format!("cannot read {what} from {source}: {e}"),
+            )
+        })?;
+    if text.len() as u64 > MAX_SECRET_SOURCE {
+        return Err(fail(
+            Exit::DataErr,
+            format!("{source} holds more than {MAX_SECRET_SOURCE} bytes: not a {what}"),
+        ));
+    }
+    Ok(text)
+}
+
+/// An empty secret from a file, a descriptor or the environment is a
+/// mistake (an empty file, an unset shell variable expanded), not a secret:
+/// said as such, rather than as a wrong one later (or, for a new key, an
+/// unprotected key).
+fn non_empty(secret: Passphrase, what: &str, source: &str) -> anyhow::Result<Passphrase> {
+    if secret.is_empty() {
+        return Err(fail_hint(
+            Exit::Config,
+            format!("{source} is empty: no {what} in it"),
+            if what.contains("passphrase") {
+                format!(
+                    "put the {what} on its first line; a key without a passphrase is made with \
+                     --no-passphrase"
+                )
+            } else {
+                format!("put the {what} on its first line")
+            },
+        ));
+    }
+    Ok(secret)
+}
+
+/// A secret in a file that other users can read is no longer a secret:
+/// warned about (as ssh does for keys), not refused, since the owner may
+/// have reasons (a group-shared service account).
+fn warn_if_others_can_read(file: &File, path: &Path, what: &str) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(meta) = file.metadata() {
+        if meta.is_file() && meta.mode() & 0o044 != 0 {
+            super::warn(format!(
+                "{} (the {what}) is readable by other users (mode {:04o}); `chmod 600 {}`",
+                path.display(),
+                meta.mode() & 0o7777,
+                path.display()
+            ));
+        }
+    }
+}
+
 fn read_fd(fd: i32, what: &str) -> anyhow::Result<Passphrase> {
     // SAFETY: fcntl only inspects the descriptor; we take ownership only when it is open.
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
@@ -111,10 +183,8 @@ fn read_fd(fd: i32, what: &str) -> anyhow::Result<Passphrase> {
     }
     // SAFETY: the descriptor is open and handed to us by the caller for this purpose;
     // it is closed when `file` is dropped, after we read it to the end.
-    let mut file = unsafe { File::from_raw_fd(fd) };
-    let mut text = Zeroizing::new(String::new());
-    file.read_to_string(&mut text)
-        .map_err(|e| fail(Exit::IoErr, format!("cannot read {what} from fd {fd}: {e}")))?;
+    let file = unsafe { File::from_raw_fd(fd) };
+    let text = read_bounded(file, what, &format!("fd {fd}"))?;
     Ok(first_line(&text))
 }
 

@@ -291,11 +291,21 @@ impl Envelope {
     /// The `NoUser` error for a message none of our keys opens, naming the
     /// recipients it is for.
     pub fn no_key_error(&self) -> anyhow::Error {
+        self.no_key_error_naming(&|_| None)
+    }
+
+    /// As [`Self::no_key_error`], naming a recipient entry by `name(index)`
+    /// where the caller knows whose certificate it is (an address reads
+    /// better than an issuer and a serial number).
+    pub fn no_key_error_naming(&self, name: &dyn Fn(usize) -> Option<String>) -> anyhow::Error {
         let names: Vec<String> = self
             .recipients()
             .iter()
-            .flat_map(|s| {
-                if s.ids.is_empty() {
+            .enumerate()
+            .flat_map(|(i, s)| {
+                if let Some(known) = name(i) {
+                    vec![known]
+                } else if s.ids.is_empty() {
                     vec![format!("a {} recipient", s.kind)]
                 } else {
                     s.ids.iter().map(ToString::to_string).collect()

@@ -9,6 +9,7 @@ mod docs;
 mod encrypt;
 mod examples;
 mod forger;
+mod habits;
 mod hostile;
 mod inspect;
 mod interop;
