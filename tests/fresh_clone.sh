@@ -1,0 +1,53 @@
+#!/bin/sh
+# The README's two commands, as a new user runs them: from a fresh clone of
+# this checkout's HEAD (committed work only), with CARGO_TARGET_DIR pointing
+# outside the clone. `sh tests/run.sh` runs this after the test binaries;
+# alone: `sh tests/fresh_clone.sh`.
+#
+#   1. `sh tests/demo.sh` must pass and find the binary wherever cargo put it;
+#   2. `sh tests/run.sh --fast` (the test command's tier that starts no
+#      server: the whole command would run this check again, without end)
+#      must pass;
+#   3. nothing may be built into the clone's own ./target.
+#
+# The target directory is the suite's own (CARGO_TARGET_DIR, else ./target of
+# this checkout): the dependencies are built already, and the clone's crate,
+# at another path, gets artifacts of its own beside those of this checkout.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v git >/dev/null 2>&1 || ! git -C "$here" rev-parse --verify -q HEAD >/dev/null; then
+    echo "fresh_clone.sh: not a git checkout (or no git): the fresh-clone check is skipped" >&2
+    exit 0
+fi
+target=${CARGO_TARGET_DIR:-$here/target}
+case "$target" in /*) ;; *) target=$here/$target ;; esac
+work=$(mktemp -d "${TMPDIR:-/tmp}/sealpost-clone.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+git clone --quiet --no-hardlinks "$here" "$work/sealpost"
+cd "$work/sealpost"
+echo "fresh_clone.sh: $(git log -1 --format='%h %s' | cut -c1-70) in $work/sealpost, CARGO_TARGET_DIR=$target"
+
+if ! CARGO_TARGET_DIR=$target sh tests/demo.sh </dev/null >"$work/demo.log" 2>&1; then
+    cat "$work/demo.log" >&2
+    echo "fresh_clone.sh: FAILED: sh tests/demo.sh in a fresh clone" >&2
+    exit 1
+fi
+if ! grep -q '^demo finished' "$work/demo.log"; then
+    cat "$work/demo.log" >&2
+    echo "fresh_clone.sh: FAILED: the demo did not finish" >&2
+    exit 1
+fi
+echo "fresh_clone.sh: sh tests/demo.sh passed"
+
+if ! CARGO_TARGET_DIR=$target sh tests/run.sh --fast </dev/null >"$work/fast.log" 2>&1; then
+    tail -n 60 "$work/fast.log" >&2
+    echo "fresh_clone.sh: FAILED: sh tests/run.sh --fast in a fresh clone" >&2
+    exit 1
+fi
+echo "fresh_clone.sh: sh tests/run.sh --fast passed ($(grep -c '^test result: ok' "$work/fast.log") test binaries)"
+
+if [ -e target ]; then
+    echo "fresh_clone.sh: FAILED: the clone built into its own ./target although CARGO_TARGET_DIR=$target" >&2
+    exit 1
+fi
+echo "fresh_clone.sh: passed"
