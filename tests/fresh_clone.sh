@@ -10,19 +10,29 @@
 #      must pass;
 #   3. nothing may be built into the clone's own ./target.
 #
-# The target directory is the suite's own (CARGO_TARGET_DIR, else ./target of
-# this checkout): the dependencies are built already, and the clone's crate,
-# at another path, gets artifacts of its own beside those of this checkout.
+# The clone's target directory is a new one beside it, seeded with a copy of
+# the suite's compiled dependencies (CARGO_TARGET_DIR, else ./target of this
+# checkout) so that they are not built twice. A copy, not the suite's own
+# directory: cargo names a workspace crate's artifacts by its path relative to
+# the workspace, so the clone's build would replace this checkout's, and a
+# later `cargo test` here would run the clone's binaries as up to date.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v git >/dev/null 2>&1 || ! git -C "$here" rev-parse --verify -q HEAD >/dev/null; then
     echo "fresh_clone.sh: not a git checkout (or no git): the fresh-clone check is skipped" >&2
     exit 0
 fi
-target=${CARGO_TARGET_DIR:-$here/target}
-case "$target" in /*) ;; *) target=$here/$target ;; esac
+suite_target=${CARGO_TARGET_DIR:-$here/target}
+case "$suite_target" in /*) ;; *) suite_target=$here/$suite_target ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealpost-clone.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+target=$work/target
+mkdir -p "$target/debug"
+for part in deps build .fingerprint; do
+    if [ -d "$suite_target/debug/$part" ]; then
+        cp -a "$suite_target/debug/$part" "$target/debug/"
+    fi
+done
 git clone --quiet --no-hardlinks "$here" "$work/sealpost"
 cd "$work/sealpost"
 echo "fresh_clone.sh: $(git log -1 --format='%h %s' | cut -c1-70) in $work/sealpost, CARGO_TARGET_DIR=$target"
