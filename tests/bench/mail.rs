@@ -45,6 +45,12 @@ fn user(s: &servers::Servers, dir: &Path, local: &str) -> User {
     let addr = s.add_user(local, &password);
     let password_file = dir.join(format!("{local}.pass"));
     std::fs::write(&password_file, format!("{password}\n")).unwrap();
+    // Owner-only, as a user keeps it (sealpost warns otherwise).
+    std::fs::set_permissions(
+        &password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     User {
         addr,
         password_file,

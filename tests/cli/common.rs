@@ -6,6 +6,21 @@ use assert_cmd::Command;
 
 pub const PASSPHRASE: &str = "test passphrase";
 
+/// Writes a passphrase or password file as a user should: readable by its
+/// owner only (sealpost warns about one that others can read).
+pub fn write_secret(path: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .unwrap();
+}
+
 /// A temporary keystore with a passphrase file; dropped at the end of the test.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -16,7 +31,7 @@ impl Env {
         let env = Env {
             dir: tempfile::tempdir().unwrap(),
         };
-        std::fs::write(env.pass_file(), format!("{PASSPHRASE}\n")).unwrap();
+        write_secret(&env.pass_file(), &format!("{PASSPHRASE}\n"));
         env
     }
 

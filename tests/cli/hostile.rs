@@ -126,7 +126,7 @@ const P12_PASSWORD: &str = "p12 secret";
 fn import_p12(env: &Env, p12: &[u8]) -> std::process::Output {
     let file = env.path("bomb.p12");
     std::fs::write(&file, p12).unwrap();
-    std::fs::write(env.path("p12pass"), format!("{P12_PASSWORD}\n")).unwrap();
+    crate::common::write_secret(&env.path("p12pass"), &format!("{P12_PASSWORD}\n"));
     let mut cmd = sealpost(env);
     cmd.args(["key", "import"])
         .arg(&file)
@@ -272,7 +272,7 @@ fn scrypt_params(n: u64, r: u16, p: u16) -> pkcs5::pbes2::Parameters<'static> {
 #[test]
 fn key_import_refuses_pkcs8_kdf_bombs() {
     let env = Env::new();
-    std::fs::write(env.path("keypass"), "key secret\n").unwrap();
+    crate::common::write_secret(&env.path("keypass"), "key secret\n");
     let bombs = [
         (
             pbkdf2_params(i32::MAX as u32),

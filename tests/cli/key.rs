@@ -222,7 +222,7 @@ fn pkcs12_modern_and_legacy_import() {
         run_tool("openssl", &args);
 
         // Wrong PKCS#12 password: permission denied, nothing imported.
-        std::fs::write(env.path("wrong"), "nope\n").unwrap();
+        crate::common::write_secret(&env.path("wrong"), "nope\n");
         let out = env
             .cmd_pw()
             .args(["key", "import"])
@@ -410,7 +410,7 @@ fn export_and_import_bad_input() {
     assert_clean_failure(&out, 66);
     // Garbage as PKCS#12 and as a PEM key.
     std::fs::write(env.path("junk"), b"\x00\x01garbage").unwrap();
-    std::fs::write(env.path("pw"), "x").unwrap();
+    crate::common::write_secret(&env.path("pw"), "x");
     let out = env
         .cmd_pw()
         .args(["key", "import"])
@@ -489,7 +489,7 @@ fn wrong_passphrase_unlocks_nothing_and_prints_nothing() {
     std::fs::write(&content, "Content-Type: text/plain\r\n\r\nsecret\r\n").unwrap();
     let enc = env.path("m.eml");
     openssl_encrypt(&content, &data("bob.cert.pem"), &enc);
-    std::fs::write(env.path("wrong"), "not the passphrase\n").unwrap();
+    crate::common::write_secret(&env.path("wrong"), "not the passphrase\n");
     let out = env
         .cmd()
         .arg("--passphrase-file")

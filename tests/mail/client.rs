@@ -19,7 +19,7 @@ impl Client {
         let password = format!("pw-{local}-{:08x}", rand::random::<u32>());
         let addr = servers.add_user(local, &password);
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("password"), format!("{password}\n")).unwrap();
+        write_secret(&dir.path().join("password"), &format!("{password}\n"));
         Client { dir, addr }
     }
 
@@ -130,4 +130,19 @@ pub fn assert_failure(out: &std::process::Output, code: i32) -> String {
     assert_eq!(errors.len(), 1, "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
+}
+
+/// Writes a password file as a user should: readable by its owner only
+/// (sealpost warns about one that others can read).
+pub fn write_secret(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .unwrap();
 }

@@ -200,7 +200,7 @@ fn fetch_failures_are_clear() {
         &url("smtps", s.ports.smtps),
         &format!("--pop3={}", url("pop3s", s.ports.pop3s)),
     );
-    std::fs::write(c2.path("wrong"), "wrong-pw-77\n").unwrap();
+    crate::client::write_secret(&c2.path("wrong"), "wrong-pw-77\n");
     let err = assert_failure(
         &output(
             c2.cmd()

@@ -204,7 +204,7 @@ fn wrong_password_keeps_the_message_queued_and_is_not_printed() {
     let sender = Client::new(&s, "sub5-sender");
     let to = s.add_user("sub5-to", "x");
     sender.add_account(&s, "main", &url("smtp", s.ports.submission), &imap(&s));
-    std::fs::write(sender.path("wrong"), "not-the-password-9x\n").unwrap();
+    crate::client::write_secret(&sender.path("wrong"), "not-the-password-9x\n");
     let msg = message(&sender.addr, &[&to], &[], &[], "auth");
     let out = output(
         sender
