@@ -18,6 +18,7 @@ mod lists;
 mod local;
 mod pipes;
 mod release;
+mod servers;
 mod tamper;
 mod tty;
 mod world;
