@@ -17,6 +17,7 @@ mod large;
 mod lists;
 mod local;
 mod pipes;
+mod readme;
 mod release;
 mod servers;
 mod tamper;

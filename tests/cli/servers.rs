@@ -1,8 +1,8 @@
 //! Mail servers on loopback for the tests that run documented command lines
 //! as a reader types them (the help examples, the README): plain text, every
 //! login accepted, every message submitted taken, and a mailbox of one
-//! message for POP3. Each counts the messages that went through.
-//! Accounts name them with smtp+plain:// or pop3+plain://
+//! message for POP3 and IMAP. Each counts the messages that went through.
+//! Accounts name them with smtp+plain://, pop3+plain:// or imap+plain://
 //! and --insecure-plaintext.
 
 use std::io::{BufRead, BufReader, ErrorKind, Write};
@@ -20,7 +20,7 @@ pub struct MailSink {
 
 /// What a session serves and counts.
 struct Served {
-    /// The one message in the mailbox (POP3), CRLF line ends.
+    /// The one message in the mailbox (POP3, IMAP), CRLF line ends.
     mailbox: String,
     /// Messages submitted or retrieved so far.
     moved: AtomicUsize,
@@ -37,6 +37,11 @@ impl MailSink {
     /// A POP3 server whose mailbox holds `message`.
     pub fn pop3(message: &str) -> MailSink {
         MailSink::start(pop3_session, message)
+    }
+
+    /// An IMAP server whose INBOX holds `message`.
+    pub fn imap(message: &str) -> MailSink {
+        MailSink::start(imap_session, message)
     }
 
     fn start(session: Session, message: &str) -> MailSink {
@@ -158,6 +163,40 @@ fn pop3_session(conn: TcpStream, served: &Served) -> std::io::Result<()> {
             _ => "+OK\r\n".to_string(),
         };
         out.write_all(reply.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// One IMAP session over an INBOX of one message (UID 1): what sealpost's
+/// fetch asks (LOGIN, CAPABILITY, SELECT, UID FETCH of sizes, then of each
+/// body, LOGOUT); OK to anything else.
+fn imap_session(conn: TcpStream, served: &Served) -> std::io::Result<()> {
+    let message = &served.mailbox;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut out = conn;
+    out.write_all(b"* OK sink IMAP4rev1 ready\r\n")?;
+    while let Some(line) = read_line(&mut reader)? {
+        let (tag, command) = line.trim_end().split_once(' ').unwrap_or((&line, ""));
+        let command = command.to_ascii_uppercase();
+        let untagged = if command.starts_with("CAPABILITY") {
+            "* CAPABILITY IMAP4rev1\r\n".to_string()
+        } else if command.starts_with("SELECT") {
+            "* 1 EXISTS\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n".to_string()
+        } else if command.starts_with("UID FETCH") && command.contains("RFC822.SIZE") {
+            format!("* 1 FETCH (UID 1 RFC822.SIZE {})\r\n", message.len())
+        } else if command.starts_with("UID FETCH") && command.contains("BODY.PEEK[]") {
+            served.moved.fetch_add(1, Ordering::SeqCst);
+            format!(
+                "* 1 FETCH (UID 1 BODY[] {{{}}}\r\n{message})\r\n",
+                message.len()
+            )
+        } else if command.starts_with("LOGOUT") {
+            out.write_all(format!("* BYE sink\r\n{tag} OK LOGOUT done\r\n").as_bytes())?;
+            return Ok(());
+        } else {
+            String::new()
+        };
+        out.write_all(format!("{untagged}{tag} OK done\r\n").as_bytes())?;
     }
     Ok(())
 }
