@@ -100,6 +100,38 @@ pub fn sealpost_without_terminal() -> Command {
     Command::from_std(cmd)
 }
 
+/// `sh -c script` as a reader's shell runs the command lines the
+/// documentation shows (help examples, the README): in `dir`, which is also
+/// `$HOME`; the environment cleared but for `PATH`, with this build's
+/// `sealpost` first on it, and `LANG`; nothing on stdin; in a session of its
+/// own, without a controlling terminal (see [`sealpost_without_terminal`]).
+pub fn shell_without_terminal(dir: &Path, script: &str) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let bin = assert_cmd::cargo::cargo_bin("sealpost");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::null());
+    // SAFETY: setsid is async-signal-safe; the child is not a group leader.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// A file under tests/data.
 pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

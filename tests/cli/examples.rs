@@ -14,14 +14,12 @@
 #[path = "../../src/cli/examples.rs"]
 mod data;
 
-use std::io::{BufRead, BufReader, ErrorKind, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use crate::release::server;
+use crate::servers::MailSink;
 use data::{Check, Example, PAGES};
 
 const PASSPHRASE: &str = "example passphrase";
@@ -63,34 +61,13 @@ fn new_world() -> tempfile::TempDir {
 /// `sh -c script` in `dir` as the examples' world: `dir` is the current
 /// directory and `$HOME`, its `keystore` the keystore; no terminal, no stdin.
 fn shell(dir: &Path, vars: &[(&str, String)], script: &str) -> Output {
-    use std::os::unix::process::CommandExt;
-    let bin = assert_cmd::cargo::cargo_bin("sealpost");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", dir)
-        .env("LANG", "C.UTF-8")
+    crate::common::shell_without_terminal(dir, script)
         .env("SEALPOST_KEYSTORE", dir.join("keystore"))
         .env("SEALPOST_PASSPHRASE", PASSPHRASE)
         .env("FIXTURES", crate::common::data(""))
         .envs(vars.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
-    // SAFETY: setsid is async-signal-safe; the child is not a group leader.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    cmd.output().unwrap()
+        .output()
+        .unwrap()
 }
 
 fn assert_ran(out: &Output, what: &str, status: i32) {
@@ -116,16 +93,10 @@ fn run(page: &str, ex: &Example) -> Result<(), String> {
     let mut _server = None;
     let mut mail = Vec::new();
     if ex.check == Check::WithMailServer {
-        let smtp = MailSink::start(smtp_session);
-        let pop3 = MailSink::start(pop3_session);
-        vars.push((
-            "SMTP_SERVER",
-            format!("smtp+plain://127.0.0.1:{}", smtp.port),
-        ));
-        vars.push((
-            "POP3_SERVER",
-            format!("pop3+plain://127.0.0.1:{}", pop3.port),
-        ));
+        let smtp = MailSink::smtp();
+        let pop3 = MailSink::pop3(mailbox_message());
+        vars.push(("SMTP_SERVER", smtp.url("smtp")));
+        vars.push(("POP3_SERVER", pop3.url("pop3")));
         mail = vec![smtp, pop3];
     }
     let mut setup: Vec<&str> = Vec::new();
@@ -364,136 +335,6 @@ fn long_example_lines_break_between_words_and_still_run_as_one_command() {
         echo(&words),
         "breaking the lines changed the words"
     );
-}
-
-/// A mail server on loopback for the examples that send or fetch, in plain
-/// text (the examples' hidden account setup names it with smtp+plain:// or
-/// pop3+plain:// and --insecure-plaintext): every login is accepted, every
-/// message submitted is taken, and a POP3 mailbox holds one message. It
-/// counts the messages that went through. Stopped when dropped.
-struct MailSink {
-    port: u16,
-    /// Messages submitted or retrieved so far.
-    moved: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-type Session = fn(TcpStream, &AtomicUsize) -> std::io::Result<()>;
-
-impl MailSink {
-    fn start(session: Session) -> MailSink {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let moved = Arc::new(AtomicUsize::new(0));
-        let (stopped, counter) = (stop.clone(), moved.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
-                        .unwrap();
-                    // A client that goes away mid-session is its own business.
-                    let _ = session(conn, &counter);
-                }
-            }
-        });
-        MailSink {
-            port,
-            moved,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn moved(&self) -> usize {
-        self.moved.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for MailSink {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Reads one line; `None` when the client has closed the connection.
-fn read_line(reader: &mut impl BufRead) -> std::io::Result<Option<String>> {
-    let mut line = String::new();
-    Ok((reader.read_line(&mut line)? > 0).then_some(line))
-}
-
-/// One SMTP session: 250 to everything, 235 to AUTH PLAIN, each message
-/// read up to its final dot and accepted.
-fn smtp_session(conn: TcpStream, moved: &AtomicUsize) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut out = conn;
-    out.write_all(b"220 sink ESMTP\r\n")?;
-    while let Some(line) = read_line(&mut reader)? {
-        let reply: &[u8] = match line
-            .get(..4)
-            .unwrap_or_default()
-            .to_ascii_uppercase()
-            .as_str()
-        {
-            "EHLO" => b"250-sink\r\n250 AUTH PLAIN\r\n",
-            "AUTH" => b"235 accepted\r\n",
-            "DATA" => {
-                out.write_all(b"354 go ahead\r\n")?;
-                while read_line(&mut reader)?.ok_or(ErrorKind::UnexpectedEof)? != ".\r\n" {}
-                moved.fetch_add(1, Ordering::SeqCst);
-                b"250 queued\r\n"
-            }
-            "QUIT" => return out.write_all(b"221 bye\r\n"),
-            _ => b"250 ok\r\n",
-        };
-        out.write_all(reply)?;
-    }
-    Ok(())
-}
-
-/// One POP3 session over a mailbox of one message: the one made by
-/// [`mailbox_message`], encrypted to alice.
-fn pop3_session(conn: TcpStream, moved: &AtomicUsize) -> std::io::Result<()> {
-    let message = mailbox_message();
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut out = conn;
-    out.write_all(b"+OK sink\r\n")?;
-    while let Some(line) = read_line(&mut reader)? {
-        let reply = match line
-            .get(..4)
-            .unwrap_or_default()
-            .to_ascii_uppercase()
-            .as_str()
-        {
-            "UIDL" => "+OK\r\n1 example-1\r\n.\r\n".to_string(),
-            "LIST" => format!("+OK\r\n1 {}\r\n.\r\n", message.len()),
-            "RETR" => {
-                moved.fetch_add(1, Ordering::SeqCst);
-                let mut text = String::from("+OK\r\n");
-                for l in message.lines() {
-                    if l.starts_with('.') {
-                        text.push('.');
-                    }
-                    text.push_str(l.trim_end_matches('\r'));
-                    text.push_str("\r\n");
-                }
-                text + ".\r\n"
-            }
-            "QUIT" => return out.write_all(b"+OK bye\r\n"),
-            _ => "+OK\r\n".to_string(),
-        };
-        out.write_all(reply.as_bytes())?;
-    }
-    Ok(())
 }
 
 /// The message in the POP3 mailbox: one to alice, encrypted and signed by
