@@ -11,6 +11,8 @@ mod forger;
 mod hostile;
 mod inspect;
 mod interop;
+mod json;
+mod json_document;
 mod key;
 mod large;
 mod lists;
