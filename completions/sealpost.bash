@@ -425,13 +425,17 @@ _sealpost() {
 
     case "${cmd}" in
         sealpost)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -451,13 +455,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__account)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version add list remove help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,7 +485,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__account__subcmd__add)
-            opts="-q -v -h -V --domain --smtp --imap --pop3 --user --password-file --password-fd --store-password --ca-file --insecure-plaintext --maildir --replace --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --domain --smtp --imap --pop3 --user --password-file --password-fd --store-password --ca-file --insecure-plaintext --maildir --replace --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,6 +528,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -609,13 +621,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__account__subcmd__list)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -635,13 +651,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__account__subcmd__remove)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -661,13 +681,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -687,13 +711,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__accept)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -811,13 +839,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__import)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -837,13 +869,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__list)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -863,13 +899,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__prefer)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version modern compatible auto"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version modern compatible auto"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -889,13 +929,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__remove)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -915,13 +959,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__completions)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -941,7 +989,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__compose)
-            opts="-s -H -a -q -v -h -V --from --to --cc --bcc --reply-to --subject --header --attach --body-file --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-s -H -a -q -v -h -V --from --to --cc --bcc --reply-to --subject --header --attach --body-file --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -999,6 +1047,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1015,7 +1067,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__decrypt)
-            opts="-o -q -v -h -V --require-signature --no-learn --output --force --offline --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --require-signature --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1030,6 +1082,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1049,7 +1105,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__encrypt)
-            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --force --outdir --eml --deposit --readers --expires --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --force --outdir --eml --deposit --readers --expires --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1151,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1111,7 +1171,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__explode)
-            opts="-o -q -v -h -V --group --members --rewrap --reencrypt --pass-through --from --submit --output --force --timeout --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --group --members --rewrap --reencrypt --pass-through --from --submit --output --force --timeout --password-file --password-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,6 +1217,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1173,7 +1237,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__fetch)
-            opts="-q -v -h -V --all --delete --timeout --exec --no-compress --max-message-size --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --all --delete --timeout --exec --no-compress --max-message-size --password-file --password-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,6 +1267,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1219,7 +1287,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__generate__subcmd__docs)
-            opts="-q -v -h -V --out --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --out --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1230,6 +1298,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1249,13 +1321,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1275,7 +1351,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__add__subcmd__member)
-            opts="-q -v -h -V --role --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --role --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1290,6 +1366,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1309,7 +1389,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__audit)
-            opts="-q -v -h -V --since --prune --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --since --prune --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1331,6 +1411,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1347,7 +1431,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__cert)
-            opts="-q -v -h -V --der --store --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --der --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1358,6 +1442,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1377,7 +1465,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__create)
-            opts="-q -v -h -V --email --bits --days --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --email --bits --days --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1400,6 +1488,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1615,7 +1707,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__join)
-            opts="-q -v -h -V --cert --server --ca-file --as --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --cert --server --ca-file --as --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1641,6 +1733,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1657,7 +1753,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__members)
-            opts="-q -v -h -V --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1668,6 +1764,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1687,7 +1787,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__remove__subcmd__member)
-            opts="-q -v -h -V --fingerprint --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --fingerprint --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1702,6 +1802,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1721,7 +1825,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__rotate__subcmd__secret)
-            opts="-q -v -h -V --store --json --keystore --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1732,6 +1836,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1751,13 +1859,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__secret)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version fetch list help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version fetch list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1777,13 +1889,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__secret__subcmd__fetch)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1859,13 +1975,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__secret__subcmd__list)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1885,7 +2005,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --store --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1948,6 +2068,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2625,7 +2749,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__inspect)
-            opts="-q -v -h -V --rcpt --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --rcpt --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2636,6 +2760,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2655,13 +2783,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version generate import list export help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version generate import list export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2681,13 +2813,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__export)
-            opts="-q -v -h -V --der --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --der --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2707,7 +2843,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__generate)
-            opts="-q -v -h -V --email --name --bits --days --no-passphrase --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --email --name --bits --days --no-passphrase --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2730,6 +2866,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2833,7 +2973,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__import)
-            opts="-q -v -h -V --cert --p12-password-file --p12-password-fd --key-password-file --no-passphrase --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --cert --p12-password-file --p12-password-fd --key-password-file --no-passphrase --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2859,6 +2999,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2875,13 +3019,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__list)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2901,7 +3049,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__man)
-            opts="-q -v -h -V --out --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --out --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2912,6 +3060,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2931,13 +3083,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version list flush drop prune help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version list flush drop prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2957,13 +3113,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox__subcmd__drop)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2983,7 +3143,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox__subcmd__flush)
-            opts="-q -v -h -V --account --timeout --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --account --timeout --password-file --password-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3006,6 +3166,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3109,13 +3273,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox__subcmd__list)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3135,7 +3303,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__outbox__subcmd__prune)
-            opts="-q -v -h -V --older-than --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --older-than --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3146,6 +3314,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3165,7 +3337,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__release)
-            opts="-o -q -v -h -V --output --force --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --output --force --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3180,6 +3352,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3199,13 +3375,17 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__revoke)
-            opts="-q -v -h -V --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3225,7 +3405,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__submit)
-            opts="-q -v -h -V --account --outbox --timeout --password-file --password-fd --keystore --json --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --account --outbox --timeout --password-file --password-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3248,6 +3428,10 @@ _sealpost() {
                     return 0
                     ;;
                 --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sealpost_global_optspecs
-    string join \n keystore= json q/quiet v/verbose passphrase-file= passphrase-fd= h/help V/version
+    string join \n keystore= json json-version= q/quiet v/verbose passphrase-file= passphrase-fd= h/help V/version
 end
 
 function __fish_sealpost_needs_command
@@ -25,9 +25,10 @@ function __fish_sealpost_using_subcommand
 end
 
 complete -c sealpost -n "__fish_sealpost_needs_command" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_needs_command" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_needs_command" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_needs_command" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_needs_command" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -51,9 +52,10 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "completions" -d '
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s h -l help -d 'Print help'
@@ -70,10 +72,11 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 4096\t''"
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l days -d 'Days the certificate is valid' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts; shown in `key list`)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -83,27 +86,30 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l p12-password-fd -d 'Read the PKCS#12 password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l key-password-file -d 'Read the passphrase of an encrypted PEM key being imported from FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l der -d 'DER instead of PEM'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
@@ -114,9 +120,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -s h -l help -d 'Print help'
@@ -128,41 +135,46 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "prefer" -d 'Say which algorithms a correspondent\'s software reads'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,9 +195,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s H -l heade
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s a -l attach -d 'Attach a file (repeatable): FILE[;type=TYPE][;name=NAME]. TYPE is the content type (default: guessed from the name, else application/octet-stream); NAME is the file name the recipient sees (default: FILE\'s base name). FILE ends at the first \';type=\' or \';name=\', so it may contain \':\' and \';\'' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l body-file -d 'Read the body (UTF-8 text) from FILE; \'-\' is stdin [default: stdin]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -206,6 +219,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l readers -d
 recipients\t'The envelope\'s own recipients, by their certificates'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l expires -d 'With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody can read the message afterwards' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l no-self -d 'Do not add the sender\'s own certificate (the sender cannot read their sent copy)'
@@ -216,37 +230,40 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l sign -d 'S
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l pss -d 'With --sign: RSASSA-PSS instead of PKCS#1 v1.5'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l eml -d 'Write the encrypted message itself (fails unless there is exactly one envelope)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s o -l output -d 'Write the plaintext to FILE (atomically) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a valid signature (by any certificate, verified or not: see the report, or `verified` in --json)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate (as learned) and capabilities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l offline -d 'Make no network request: a message that needs a group key release fails instead'
-complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l rcpt -d 'The SMTP recipients of this copy (when the input is a single message)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -265,28 +282,31 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_se
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l ca-file -d 'A PEM file with CA certificates to trust besides the system roots' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l maildir -d 'Maildir for fetched mail [default: KEYSTORE/mail/NAME]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l store-password -d 'Store the password in config.toml (mode 0600), in plain text'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l insecure-plaintext -d 'Allow servers without TLS (URLs with the +plain schemes)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l replace -d 'Replace an existing account of the same name'
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
@@ -300,18 +320,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l timeout -d 
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l outbox -d 'Send what is queued in the outbox and due for a retry, reading no input'
-complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -322,9 +344,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
@@ -334,26 +357,29 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l older-than -d 'Age of the records to remove: a number and a unit (s, m, h, d, w), or 0 for all [default: [outbox] keep_sent in config.toml, else 30d]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
@@ -369,20 +395,22 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l max-message-
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l all -d 'Fetch every account'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l delete -d 'Delete fetched messages from the server (only once stored locally)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l no-compress -d 'Do not use IMAP COMPRESS=DEFLATE even when the server offers it'
-complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -405,19 +433,21 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l days -d 'Days the group certificate is valid' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l der -d 'DER instead of PEM'
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -s h -l help -d 'Print help'
@@ -425,9 +455,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l role -d 'What the certificate may do: member (read the list\'s mail), sender (deposit keys for it, read nothing), exploder (the list exploder: get the member list and keys re-wrapped under the group secret, read nothing)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -435,18 +466,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l fingerprint -d 'One certificate\'s SHA-256 fingerprint (hex, colons allowed)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json -d 'Print the removed members as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json -d 'Print as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -s h -l help -d 'Print help'
@@ -455,18 +488,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l prune -d 'Delete the rows older than AGE (a duration such as 90d, or an RFC 3339 time)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json -d 'Print as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json -d 'Print the result as JSON'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -486,9 +521,10 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l min-free-space -d 'Refuse to start with less free space than this on the store\'s file system, in MiB, and warn once a minute while below it' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -498,17 +534,19 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l ca-file -d 'Trust this CA (PEM) for the servers besides the system roots' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l as -d 'The own identity (address or fingerprint prefix) that is the member [default: the only one]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -529,18 +567,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s o -l output -d 'Write the message to FILE (atomically; may be the input) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l force -d 'Replace FILE of --output if it exists (not needed when it is the input itself)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -554,39 +594,43 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l timeout -d
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l rewrap -d 'Add the message key wrapped under the group\'s current secret'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l reencrypt -d 'Decrypt with the list\'s own key and encrypt again for each member'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l pass-through -d 'Forward a message not encrypted to the group unchanged instead of refusing it'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l force -d 'Replace FILE of --output if it exists'
-complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l out -d 'Write every page, sealpost.1 and one per subcommand, into DIR instead' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json -d 'Machine-readable JSON on stdout'
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -s h -l help -d 'Print help'

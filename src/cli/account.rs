@@ -141,6 +141,9 @@ pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
         AccountCommand::Remove(r) => {
             store.remove(&r.name)?;
             store.save()?;
+            if ctx.global.json {
+                return ctx.print_json("account remove", json!({ "removed": r.name }));
+            }
             ctx.note(format!("removed account {}", r.name));
             Ok(())
         }
@@ -229,6 +232,9 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
     }
     store.add(&account, a.replace)?;
     store.save()?;
+    if ctx.global.json {
+        return ctx.print_json("account add", json!({ "account": account_json(&account) }));
+    }
     ctx.note(format!(
         "added account {} ({}: sending {}; fetching {})",
         account.name,
@@ -277,38 +283,36 @@ fn servers_text(a: &Account, list: &[Endpoint]) -> String {
         .join(", ")
 }
 
+/// An account in `--json`: servers as URLs, or `dns_srv` when DNS names them.
+fn account_json(a: &Account) -> serde_json::Value {
+    let servers = |v: &[Endpoint]| {
+        json!({
+            "urls": v.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "dns_srv": v.is_empty(),
+        })
+    };
+    json!({
+        "name": a.name,
+        "user": a.user,
+        "domain": a.domain,
+        "smtp": a.sends().then(|| servers(&a.smtp)),
+        "fetch": a.incoming.protocol().map(|p| json!({
+            "protocol": p.name(),
+            "servers": servers(a.incoming.endpoints()),
+        })),
+        "ca_file": a.ca_file,
+        "insecure_plaintext": a.insecure_plaintext,
+        "password_file": a.password_file,
+        "password_stored": a.stored_password.is_some(),
+        "password_env": a.password_env_var(),
+    })
+}
+
 fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
     let accounts = store.list()?;
-    // JSON: a list of URLs, or "srv" as in config.toml.
-    let urls = |v: &[Endpoint]| {
-        if v.is_empty() {
-            json!(acct::SRV)
-        } else {
-            json!(v.iter().map(|e| e.to_string()).collect::<Vec<_>>())
-        }
-    };
     if ctx.global.json {
-        let items: Vec<_> = accounts
-            .iter()
-            .map(|a| {
-                let mut item = json!({
-                    "name": a.name,
-                    "user": a.user,
-                    "domain": a.domain,
-                    "smtp": a.sends().then(|| urls(&a.smtp)),
-                    "ca_file": a.ca_file,
-                    "insecure_plaintext": a.insecure_plaintext,
-                    "password_file": a.password_file,
-                    "password_stored": a.stored_password.is_some(),
-                    "password_env": a.password_env_var(),
-                });
-                if let Some(p) = a.incoming.protocol() {
-                    item[p.name()] = urls(a.incoming.endpoints());
-                }
-                item
-            })
-            .collect();
-        return ctx.print_json(&json!({ "accounts": items }));
+        let items: Vec<_> = accounts.iter().map(account_json).collect();
+        return ctx.print_json("account list", json!({ "accounts": items }));
     }
     let mut out = String::new();
     for a in &accounts {

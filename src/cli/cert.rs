@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use sealpost::certs::{self, format_time, CertInfo, Support};
 use serde_json::json;
 
-use super::{printable, read_input, write_stdout, Context};
+use super::{json, printable, read_input, write_stdout, Context};
 
 /// Manage correspondents' certificates
 #[derive(Debug, Args)]
@@ -108,17 +108,25 @@ fn problems(cert: &CertInfo) -> Option<String> {
     })
 }
 
-fn cert_json(cert: &CertInfo) -> serde_json::Value {
+/// A certificate in `--json`; `accepted` is false for one only learned
+/// from signed mail, which is never used to encrypt.
+fn cert_json(cert: &CertInfo, accepted: bool) -> serde_json::Value {
+    let problems = match (accepted, problems(cert)) {
+        (true, p) => p,
+        (false, Some(p)) => Some(format!("{}, {p}", not_accepted(cert))),
+        (false, None) => Some(not_accepted(cert)),
+    };
     json!({
         "fingerprint": cert.fingerprint,
         "emails": cert.emails,
         "subject": cert.subject,
         "issuer": cert.issuer,
         "serial": cert.serial,
-        "not_before": format_time(cert.not_before),
-        "not_after": format_time(cert.not_after),
-        "usable_for_encryption": problems(cert).is_none(),
-        "problems": problems(cert),
+        "not_before": json::time(cert.not_before),
+        "not_after": json::time(cert.not_after),
+        "accepted": accepted,
+        "usable_for_encryption": problems.is_none(),
+        "problems": problems,
     })
 }
 
@@ -151,7 +159,7 @@ fn prefer(args: PreferArgs, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(rows));
+        return ctx.print_json("cert prefer", json!({ "certificates": rows }));
     }
     Ok(())
 }
@@ -194,12 +202,12 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
         let rows: Vec<_> = results
             .iter()
             .map(|(c, new)| {
-                let mut v = cert_json(c);
+                let mut v = cert_json(c, true);
                 v["new"] = json!(new);
                 v
             })
             .collect();
-        return ctx.print_json(&serde_json::Value::Array(rows));
+        return ctx.print_json("cert import", json!({ "certificates": rows }));
     }
     for (cert, new) in &results {
         ctx.note(format!(
@@ -235,22 +243,8 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
         rows.retain(|(c, _)| c.matches_address(addr));
     }
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(
-            rows.iter()
-                .map(|(c, accepted)| {
-                    let mut v = cert_json(c);
-                    v["accepted"] = json!(accepted);
-                    if !accepted {
-                        v["usable_for_encryption"] = json!(false);
-                        v["problems"] = json!(match problems(c) {
-                            Some(p) => format!("{}, {p}", not_accepted(c)),
-                            None => not_accepted(c),
-                        });
-                    }
-                    v
-                })
-                .collect(),
-        ));
+        let certificates: Vec<_> = rows.iter().map(|(c, a)| cert_json(c, *a)).collect();
+        return ctx.print_json("cert list", json!({ "certificates": certificates }));
     }
     let mut out = String::new();
     for (c, accepted) in &rows {
@@ -295,20 +289,27 @@ fn accept(args: AcceptArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(
-            accepted.iter().map(cert_json).collect(),
-        ));
+        let certificates: Vec<_> = accepted.iter().map(|c| cert_json(c, true)).collect();
+        return ctx.print_json("cert accept", json!({ "certificates": certificates }));
     }
     Ok(())
 }
 
 fn remove(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
+    // Which of them were accepted rather than learned, for `accepted`.
+    let accepted: Vec<String> = ks
+        .certificates()?
+        .into_iter()
+        .map(|c| c.fingerprint)
+        .collect();
     let removed = ks.remove_certificates(&args.who)?;
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(
-            removed.iter().map(cert_json).collect(),
-        ));
+        let certificates: Vec<_> = removed
+            .iter()
+            .map(|c| cert_json(c, accepted.contains(&c.fingerprint)))
+            .collect();
+        return ctx.print_json("cert remove", json!({ "certificates": certificates }));
     }
     for c in &removed {
         ctx.note(format!(

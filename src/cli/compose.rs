@@ -73,12 +73,9 @@ pub struct ComposeArgs {
 }
 
 const AFTER_HELP: &str = "\
-With --json, prints one object instead of the message:
-  {\"message\": \"<the whole message>\", \"message_id\": \"<id without angle brackets>\",
-   \"from\": \"alice@example.org\",
-   \"recipients\": {\"to\": [...], \"cc\": [...], \"bcc\": [...]},
-   \"envelope\": [\"every To, Cc and Bcc address once\"], \"size\": <bytes>}
-Addresses in it are bare and normalised (domain lowercased).
+With --json, the message is the member \"message\" of the one JSON document
+(see `sealpost man`, JSON OUTPUT); its addresses are bare and normalised
+(domain lowercased).
 
 Exit status: 64 for a command-line mistake (no recipient, a refused --header,
 a bad --attach syntax), 65 for malformed data (an invalid address, a malformed
@@ -131,7 +128,6 @@ pub fn run(args: ComposeArgs, ctx: &Context) -> anyhow::Result<()> {
     }
 
     let composed = spec.build()?;
-    let mut stdout = std::io::stdout().lock();
     if ctx.global.json {
         let addrs = |list: &[Mailbox]| list.iter().map(|m| m.address.clone()).collect::<Vec<_>>();
         let value = serde_json::json!({
@@ -144,14 +140,14 @@ pub fn run(args: ComposeArgs, ctx: &Context) -> anyhow::Result<()> {
                 "bcc": addrs(&spec.bcc),
             },
             "envelope": spec.recipients().iter().map(|m| m.address.clone()).collect::<Vec<_>>(),
-            "size": composed.bytes.len(),
+            "bytes": composed.bytes.len(),
         });
-        serde_json::to_writer_pretty(&mut stdout, &value)?;
-        stdout.write_all(b"\n")?;
+        ctx.print_json("compose", value)?;
     } else {
+        let mut stdout = std::io::stdout().lock();
         stdout.write_all(&composed.bytes)?;
+        stdout.flush().context("writing the message to stdout")?;
     }
-    stdout.flush().context("writing the message to stdout")?;
     ctx.detail(format!(
         "composed <{}>: {} bytes, {} recipient(s)",
         composed.message_id,

@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use clap::Args;
 use rsa::RsaPrivateKey;
 use sealpost::certs::{self, CertInfo};
@@ -275,12 +274,10 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
         sealpost::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
     }
     if ctx.global.json {
-        return ctx.print_json(&summary(
-            &opened,
-            &trust,
-            args.output.is_none(),
-            &keys.released,
-        ));
+        return ctx.print_json(
+            "decrypt",
+            summary(&opened, &trust, args.output.as_deref(), &keys.released),
+        );
     }
     if args.output.is_none() {
         super::write_stdout(&opened.plaintext, false)?;
@@ -386,10 +383,11 @@ fn report(
     }
 }
 
+/// The `--json` document; the plaintext is in it unless it went to `file`.
 fn summary(
     opened: &Opened,
     trust: &[Option<SignerTrust>],
-    include_content: bool,
+    file: Option<&Path>,
     released: &[(String, Released)],
 ) -> serde_json::Value {
     let mut v = json!({
@@ -399,7 +397,7 @@ fn summary(
             "key_hash": r.key_hash,
         })).collect::<Vec<_>>(),
         "decrypted_with": opened.decryptions.iter().map(|(cipher, by)| json!({
-            "cipher": cipher.to_string(),
+            "content_encryption": cipher.name(),
             "fingerprint": by.as_ref().map(|c| c.fingerprint.clone()),
             "emails": by.as_ref().map(|c| c.emails.clone()),
         })).collect::<Vec<_>>(),
@@ -416,21 +414,20 @@ fn summary(
                 "verified": trust.as_ref().is_some_and(SignerTrust::verified),
                 "certificate": trust.as_ref().map_or("unknown", |t| t.standing.name()),
                 "learned": trust.as_ref().is_some_and(|t| t.learned_now),
-                "other_certificates": trust.as_ref().map(|t| t.others.iter().map(|(addr, fp)| json!({"email": addr, "fingerprint": fp})).collect::<Vec<_>>()).unwrap_or_default(),
+                "other_certificates": trust.as_ref().map(|t| t.others.iter().map(|(addr, fp)| json!({"address": addr, "fingerprint": fp})).collect::<Vec<_>>()).unwrap_or_default(),
             })),
-            "signing_time": s.signing_time.map(certs::format_time),
+            "signing_time": super::json::time_opt(s.signing_time),
             "detached": s.detached,
         })).collect::<Vec<_>>(),
     });
-    if include_content {
-        match std::str::from_utf8(&opened.plaintext) {
-            Ok(text) => v["content"] = json!(text),
-            Err(_) => {
-                v["content_base64"] =
-                    json!(base64::engine::general_purpose::STANDARD.encode(&opened.plaintext))
-            }
-        }
-    }
+    // The plaintext as text when it is UTF-8, else as base64: the other is null.
+    let (content, content_base64) = match file {
+        Some(_) => (json!(null), json!(null)),
+        None => super::json::text_or_base64(&opened.plaintext),
+    };
+    v["file"] = json!(file);
+    v["content"] = content;
+    v["content_base64"] = content_base64;
     v
 }
 
@@ -569,7 +566,10 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
         f.commit()?;
     }
     if ctx.global.json {
-        ctx.print_json(&summary(&opened, &[], false, &keys.released))?;
+        ctx.print_json(
+            "decrypt",
+            summary(&opened, &[], args.output.as_deref(), &keys.released),
+        )?;
         return Ok(true);
     }
     report(ctx, &opened, &[], &keys.released);

@@ -135,6 +135,9 @@ fn render_man_pages(
     }
     render_exit_status(&mut buf)?;
     render_environment(&mut buf)?;
+    if path.is_empty() {
+        render_json_output(&mut buf)?;
+    }
     man.render_version_section(&mut buf)?;
     pages.push((format!("{}.1", name.join("-")), buf));
     for sub in cmd
@@ -322,6 +325,21 @@ fn render_environment(w: &mut Vec<u8>) -> std::io::Result<()> {
         roff.control("TP", []);
         roff.text([bold(*var)]);
         roff.text([roman(*meaning)]);
+    }
+    roff.to_writer(w)
+}
+
+/// JSON OUTPUT of sealpost(1), from the schema the tests check against.
+fn render_json_output(w: &mut Vec<u8>) -> std::io::Result<()> {
+    use clap_mangen::roff::{bold, roman, Roff};
+    let (introduction, items) = super::json::man_section();
+    let mut roff = Roff::new();
+    roff.control("SH", ["JSON OUTPUT"]);
+    roff.text([roman(introduction)]);
+    for (term, shape) in items {
+        roff.control("TP", []);
+        roff.text([bold(term)]);
+        roff.text([roman(shape)]);
     }
     roff.to_writer(w)
 }

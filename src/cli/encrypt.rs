@@ -147,13 +147,6 @@ impl From<CipherArg> for ContentCipher {
 
 pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
-    if ctx.global.json && args.outdir.is_none() && args.output.is_none() {
-        return Err(fail_hint(
-            Exit::Usage,
-            "--json needs --output or --outdir: stdout carries the encrypted mail",
-            "add -o FILE (or --outdir DIR) to get the JSON summary on stdout",
-        ));
-    }
     // Large messages stream (unless signed: the signature needs the whole entity).
     let raw = if args.sign {
         read_input(&args.file)?
@@ -188,12 +181,13 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     for (addr, why) in &result.skipped {
         ctx.warn(format!("left out {addr}: {why}"));
     }
-    let files = write_output(&args, &result)?;
+    let written = write_output(&args, &result, ctx.global.json)?;
     let summaries: Vec<EnvelopeSummary> = result.envelopes.iter().map(Into::into).collect();
     finish_report(
         ctx,
+        &args,
         &summaries,
-        &files,
+        &written,
         &result.skipped,
         result.content_encryptions,
         result.signed,
@@ -256,11 +250,20 @@ fn options(args: &EncryptArgs) -> Options {
     options
 }
 
+/// Where the envelopes went: the file of each (if any), and with `--json`
+/// without a file, the output itself, for the document.
+struct Written {
+    files: Vec<Option<PathBuf>>,
+    captured: Option<Vec<u8>>,
+}
+
 /// The per-envelope details and the closing note (or the JSON summary).
+#[allow(clippy::too_many_arguments)]
 fn finish_report(
     ctx: &Context,
+    args: &EncryptArgs,
     envelopes: &[EnvelopeSummary],
-    files: &[Option<PathBuf>],
+    written: &Written,
     skipped: &[(String, String)],
     content_encryptions: usize,
     signed: bool,
@@ -271,13 +274,25 @@ fn finish_report(
             "envelope to {}: {}, {}",
             env.rcpt_to.join(", "),
             env.cipher,
-            transport_name(env.key_transport)
+            env.key_transport.name()
         ));
     }
     if ctx.global.json {
-        let mut value = summary(envelopes, files, skipped, content_encryptions, signed);
-        value["deposits"] = serde_json::to_value(deposits)?;
-        return ctx.print_json(&value);
+        let mut value = summary(
+            envelopes,
+            &written.files,
+            skipped,
+            content_encryptions,
+            signed,
+        );
+        value["deposits"] = deposits.iter().map(deposit_json).collect();
+        let captured = written.captured.as_deref().map(String::from_utf8_lossy);
+        let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
+        value["file"] = json!(file);
+        value["outdir"] = json!(args.outdir);
+        value["bsmtp"] = json!(captured.as_ref().filter(|_| !args.eml));
+        value["message"] = json!(captured.as_ref().filter(|_| args.eml));
+        return ctx.print_json("encrypt", value);
     }
     for d in deposits {
         ctx.note(format!(
@@ -301,11 +316,50 @@ fn finish_report(
     Ok(())
 }
 
-fn transport_name(t: KeyTransport) -> &'static str {
-    match t {
-        KeyTransport::RsaOaepSha256 => "rsaes-oaep-sha256",
-        KeyTransport::RsaPkcs1v15 => "rsaes-pkcs1-v1_5",
+/// A key deposit in `--json`.
+fn deposit_json(d: &DepositNote) -> serde_json::Value {
+    json!({
+        "id": d.id,
+        "group": d.group,
+        "message_id": d.message_id,
+        "created": super::json::time(d.created),
+        "expires": super::json::time_opt(d.expires),
+        "server": d.server,
+    })
+}
+
+/// `manifest.json` of `--outdir`, written last: its presence says the
+/// directory is complete. It carries the `--json` schema version, as its
+/// members follow the same rules.
+fn write_manifest<'a>(
+    path: &Path,
+    envelopes: impl Iterator<Item = (&'a str, &'a str, &'a [String], EnvelopeKind)>,
+) -> anyhow::Result<()> {
+    let manifest: Vec<_> = envelopes
+        .map(|(file, mail_from, rcpt_to, kind)| {
+            json!({"file": file, "mail_from": mail_from, "rcpt_to": rcpt_to, "kind": kind_name(kind)})
+        })
+        .collect();
+    let mut text = serde_json::to_vec_pretty(&json!({
+        "schema_version": super::json::SCHEMA_VERSION,
+        "envelopes": manifest,
+    }))?;
+    text.push(b'\n');
+    fsutil::atomic_write(path, &text, fsutil::PUBLIC_FILE)
+}
+
+/// Refuses an `--outdir` that already holds a complete run.
+fn manifest_path(dir: &Path) -> anyhow::Result<PathBuf> {
+    fsutil::create_private_dir(dir)?;
+    let path = dir.join("manifest.json");
+    if path.exists() {
+        return Err(fail_hint(
+            Exit::CantCreate,
+            format!("{} already holds a manifest.json", dir.display()),
+            "choose an empty or new directory",
+        ));
     }
+    Ok(path)
 }
 
 fn kind_name(k: EnvelopeKind) -> &'static str {
@@ -315,32 +369,32 @@ fn kind_name(k: EnvelopeKind) -> &'static str {
     }
 }
 
-/// Writes the envelopes where asked; returns the file written for each, if any.
-fn write_output(args: &EncryptArgs, result: &Encrypted) -> anyhow::Result<Vec<Option<PathBuf>>> {
+/// Writes the envelopes where asked; with `capture` (`--json`), what would
+/// go to stdout is returned for the document instead.
+fn write_output(args: &EncryptArgs, result: &Encrypted, capture: bool) -> anyhow::Result<Written> {
     if let Some(dir) = &args.outdir {
-        fsutil::create_private_dir(dir)?;
-        let manifest_path = dir.join("manifest.json");
-        if manifest_path.exists() {
-            return Err(fail_hint(
-                Exit::CantCreate,
-                format!("{} already holds a manifest.json", dir.display()),
-                "choose an empty or new directory",
-            ));
-        }
-        let mut files = Vec::new();
-        let mut manifest = Vec::new();
+        let manifest = manifest_path(dir)?;
+        let mut names = Vec::new();
         for (i, env) in result.envelopes.iter().enumerate() {
             let name = format!("{:03}-{}.eml", i + 1, kind_name(env.kind));
-            let path = dir.join(&name);
-            fsutil::atomic_write(&path, &env.message, fsutil::PUBLIC_FILE)?;
-            manifest.push(json!({"file": name, "mail_from": env.mail_from, "rcpt_to": env.rcpt_to, "kind": kind_name(env.kind)}));
-            files.push(Some(path));
+            fsutil::atomic_write(&dir.join(&name), &env.message, fsutil::PUBLIC_FILE)?;
+            names.push(name);
         }
-        let mut text = serde_json::to_vec_pretty(&json!({ "envelopes": manifest }))?;
-        text.push(b'\n');
-        // The manifest last: its presence says the directory is complete.
-        fsutil::atomic_write(&manifest_path, &text, fsutil::PUBLIC_FILE)?;
-        return Ok(files);
+        write_manifest(
+            &manifest,
+            names.iter().zip(&result.envelopes).map(|(name, env)| {
+                (
+                    name.as_str(),
+                    env.mail_from.as_str(),
+                    env.rcpt_to.as_slice(),
+                    env.kind,
+                )
+            }),
+        )?;
+        return Ok(Written {
+            files: names.iter().map(|n| Some(dir.join(n))).collect(),
+            captured: None,
+        });
     }
     let data = if args.eml {
         if result.envelopes.len() != 1 {
@@ -360,14 +414,25 @@ fn write_output(args: &EncryptArgs, result: &Encrypted) -> anyhow::Result<Vec<Op
         sealpost::bsmtp::write(&mut buf, &txns)?;
         buf
     };
+    let count = result.envelopes.len();
     match &args.output {
         Some(path) if path.as_os_str() != "-" => {
             fsutil::atomic_write(path, &data, fsutil::PUBLIC_FILE)?;
-            Ok(vec![Some(path.clone()); result.envelopes.len()])
+            Ok(Written {
+                files: vec![Some(path.clone()); count],
+                captured: None,
+            })
         }
+        _ if capture => Ok(Written {
+            files: vec![None; count],
+            captured: Some(data),
+        }),
         _ => {
             super::write_stdout(&data, false)?;
-            Ok(vec![None; result.envelopes.len()])
+            Ok(Written {
+                files: vec![None; count],
+                captured: None,
+            })
         }
     }
 }
@@ -387,8 +452,8 @@ fn summary(
                 "kind": kind_name(e.kind),
                 "mail_from": e.mail_from,
                 "rcpt_to": e.rcpt_to,
-                "cipher": e.cipher.to_string(),
-                "key_transport": transport_name(e.key_transport),
+                "content_encryption": e.cipher.name(),
+                "key_encryption": e.key_transport.name(),
                 "recipient_infos": e.recipient_infos.iter().map(|(a, fp)| json!({"address": a, "fingerprint": fp})).collect::<Vec<_>>(),
                 "bytes": e.bytes,
                 "file": file,
@@ -605,33 +670,33 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
         .map(|d| move |r: &[(&String, &ReaderCert)], k: &ContentKey| d.wrap(r, k));
     let deposit = wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>);
     let mut rng = rand_core::OsRng;
-    let (result, files) = if let Some(dir) = &args.outdir {
-        fsutil::create_private_dir(dir)?;
-        let manifest_path = dir.join("manifest.json");
-        if manifest_path.exists() {
-            return Err(fail_hint(
-                Exit::CantCreate,
-                format!("{} already holds a manifest.json", dir.display()),
-                "choose an empty or new directory",
-            ));
-        }
+    let (result, written) = if let Some(dir) = &args.outdir {
+        let manifest_path = manifest_path(dir)?;
         let mut out = DirOut {
             dir: dir.clone(),
             current: None,
             files: Vec::new(),
         };
         let result = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
-        let manifest: Vec<_> = out
-            .files
-            .iter()
-            .map(|(name, env)| json!({"file": name, "mail_from": env.mail_from, "rcpt_to": env.rcpt_to, "kind": kind_name(env.kind)}))
-            .collect();
-        let mut text = serde_json::to_vec_pretty(&json!({ "envelopes": manifest }))?;
-        text.push(b'\n');
-        // The manifest last: its presence says the directory is complete.
-        fsutil::atomic_write(&manifest_path, &text, fsutil::PUBLIC_FILE)?;
+        write_manifest(
+            &manifest_path,
+            out.files.iter().map(|(name, env)| {
+                (
+                    name.as_str(),
+                    env.mail_from.as_str(),
+                    env.rcpt_to.as_slice(),
+                    env.kind,
+                )
+            }),
+        )?;
         let files = out.files.iter().map(|(n, _)| Some(dir.join(n))).collect();
-        (result, files)
+        (
+            result,
+            Written {
+                files,
+                captured: None,
+            },
+        )
     } else {
         if args.eml && plan.envelope_count() != 1 {
             return Err(fail_hint(
@@ -648,26 +713,32 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
             _ => None,
         };
         let count = plan.envelope_count();
-        let result = if args.eml {
-            let mut out = EmlOut(Dest::new(&args.output)?);
+        let capture = ctx.global.json;
+        let (result, captured) = if args.eml {
+            let mut out = EmlOut(Dest::new(&args.output, capture)?);
             let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
-            out.0.finish()?;
-            r
+            (r, out.0.finish()?)
         } else {
             let mut out = BsmtpOut {
-                dest: Dest::new(&args.output)?,
+                dest: Dest::new(&args.output, capture)?,
                 line_start: true,
             };
             let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
-            out.dest.finish()?;
-            r
+            (r, out.dest.finish()?)
         };
-        (result, vec![file; count])
+        (
+            result,
+            Written {
+                files: vec![file; count],
+                captured,
+            },
+        )
     };
     finish_report(
         ctx,
+        args,
         &result.envelopes,
-        &files,
+        &written,
         &result.skipped,
         result.content_encryptions,
         false,

@@ -177,7 +177,7 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
             format!("group {} has no member to send to", group.name),
         ));
     }
-    let mut sink = Sink::new(&args, &ks, message)?;
+    let mut sink = Sink::new(&args, &ks, message, ctx.global.json)?;
     match mode {
         Mode::Relay | Mode::PassThrough => relay(
             message,
@@ -409,11 +409,18 @@ struct Queue {
 }
 
 impl Sink {
-    fn new(args: &ExplodeArgs, ks: &Keystore, message: &[u8]) -> anyhow::Result<Sink> {
+    /// With `capture` (`--json`), copies bound for stdout are kept for the
+    /// document instead.
+    fn new(
+        args: &ExplodeArgs,
+        ks: &Keystore,
+        message: &[u8],
+        capture: bool,
+    ) -> anyhow::Result<Sink> {
         let Some(name) = &args.submit else {
             return Ok(Sink::Bsmtp {
                 out: BsmtpOut {
-                    dest: Dest::new(&args.output)?,
+                    dest: Dest::new(&args.output, capture)?,
                     line_start: true,
                 },
                 count: 0,
@@ -444,26 +451,37 @@ impl Sink {
         mode: Mode,
         members: usize,
     ) -> anyhow::Result<()> {
-        let (count, bytes, queue) = match self {
+        let (count, bytes, queue, captured) = match self {
             Sink::Bsmtp {
                 mut out,
                 count,
                 bytes,
             } => {
-                out.dest.finish()?;
-                (count, bytes, None)
+                let captured = out.dest.finish()?;
+                (count, bytes, None, captured)
             }
             Sink::Outbox(mut q) => {
                 q.flush()?;
-                (q.count, q.bytes, Some(q))
+                (q.count, q.bytes, Some(q), None)
             }
         };
+        let file = args
+            .output
+            .as_ref()
+            .filter(|p| args.submit.is_none() && p.as_os_str() != "-");
         let mut summary = json!({
             "group": group,
             "mode": mode.name(),
             "members": members,
             "envelopes": count,
             "bytes": bytes,
+            "file": file,
+            "bsmtp": captured.as_deref().map(String::from_utf8_lossy),
+            "queued": null,
+            "already_queued": null,
+            "sent": null,
+            "still_queued": null,
+            "failed": null,
         });
         if let Some(q) = queue {
             summary["queued"] = json!(q.queued.len());
@@ -482,10 +500,10 @@ impl Sink {
                 ) {
                     Ok(r) => Some(r),
                     // Queued durably: sending later is the outbox's job, not the MTA's.
-                    Err(e) => {
+                    Err(stopped) => {
                         ctx.warn(format!(
                             "copies stay queued for `sealpost outbox flush`: {}",
-                            single_line(&e)
+                            single_line(&stopped.error)
                         ));
                         None
                     }
@@ -517,7 +535,7 @@ impl Sink {
             }
         }
         if ctx.global.json {
-            return ctx.print_json(&summary);
+            return ctx.print_json("explode", summary);
         }
         ctx.note(format!(
             "exploded to {count} member(s) of group {group} ({})",

@@ -216,20 +216,26 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
                 results.push(json!({
                     "account": acct.name,
                     "maildir": maildir,
-                    "summary": sum,
+                    "error": null,
+                    "summary": summary_json(&sum),
                 }));
             }
             Err(e) => {
                 if accounts.len() > 1 {
                     ctx.warn(format!("{}: {}", acct.name, single_line(&e)));
                 }
-                results.push(json!({ "account": acct.name, "error": single_line(&e) }));
+                results.push(json!({
+                    "account": acct.name,
+                    "maildir": maildir,
+                    "error": single_line(&e),
+                    "summary": null,
+                }));
                 first_error.get_or_insert(e);
             }
         }
     }
     if ctx.global.json {
-        ctx.print_json(&json!({ "accounts": results }))?;
+        ctx.print_json("fetch", json!({ "accounts": results }))?;
     }
     match first_error {
         Some(e) if accounts.len() == 1 => Err(e),
@@ -256,6 +262,22 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         )),
         None => Ok(()),
     }
+}
+
+/// One account's run in `--json`; every member always there.
+fn summary_json(sum: &Summary) -> serde_json::Value {
+    json!({
+        "new": sum.new,
+        "already_local": sum.already_local,
+        "deleted": sum.deleted,
+        "on_server": sum.on_server,
+        "resynced": sum.resynced,
+        "wire_bytes": sum.wire_bytes,
+        "uncompressed_bytes": sum.uncompressed_bytes,
+        "compressed": sum.compressed,
+        "exec_failed": sum.exec_failed.iter().map(|f| json!({"file": f.file, "reason": f.reason})).collect::<Vec<_>>(),
+        "too_large": sum.too_large.iter().map(|m| json!({"key": m.key, "bytes": m.size})).collect::<Vec<_>>(),
+    })
 }
 
 /// What an account's fetch needs from the main thread.

@@ -54,7 +54,8 @@ pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
         reports.push(inspect::inspect(&data, &knowledge, rcpt.as_deref())?);
     }
     if ctx.global.json {
-        return ctx.print_json(&json!({ "messages": reports }));
+        let messages: Vec<_> = reports.iter().map(report_json).collect();
+        return ctx.print_json("inspect", json!({ "messages": messages }));
     }
     let mut out = String::new();
     for (i, r) in reports.iter().enumerate() {
@@ -64,6 +65,33 @@ pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
         describe(r, &mut out);
     }
     write_stdout(out.as_bytes(), false)
+}
+
+/// A report in `--json`, with the member names `encrypt --json` uses for the
+/// same things (`content_encryption`, `key_encryption`, `recipient_infos`).
+fn report_json(r: &Report) -> serde_json::Value {
+    json!({
+        "content_type": r.content_type,
+        "cms_type": r.cms_type,
+        "content_encryption": r.content_cipher,
+        "recipient_infos": r.recipients.iter().map(|ri| json!({
+            "kind": ri.kind,
+            "id": ri.id,
+            "key_encryption": ri.algorithm,
+            "known_as": ri.known_as,
+            "fingerprint": ri.fingerprint,
+            "reader": ri.reader,
+        })).collect::<Vec<_>>(),
+        "certificates": r.certificates,
+        "header_from": r.header_from,
+        "header_to": r.header_to,
+        "header_cc": r.header_cc,
+        "header_bcc": r.header_bcc,
+        "rcpt_to": r.rcpt_to,
+        "disclosed": r.disclosed,
+        "disclosed_beyond_addressees": r.disclosed_beyond_addressees,
+        "unidentified": r.unidentified,
+    })
 }
 
 fn describe(r: &Report, out: &mut String) {

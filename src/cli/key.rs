@@ -12,7 +12,7 @@ use sealpost::privkey;
 use serde_json::json;
 
 use super::secrets::{read_secret, SecretSources};
-use super::{printable, read_input, write_stdout, Ask, Context};
+use super::{json, printable, read_input, write_stdout, Ask, Context};
 
 /// Manage your own keys and certificates (identities)
 #[derive(Debug, Args)]
@@ -146,7 +146,7 @@ fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let (key, cert) = identity::generate(&spec, certs::now(), &mut rand_core::OsRng)?;
     let ident = ks.add_identity(&key, &cert, pass)?;
-    report_identity(ctx, &ident, "created")
+    report_identity(ctx, &ident, "created", "key generate")
 }
 
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -231,7 +231,7 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
             problems_text(&cert)
         ));
     }
-    report_identity(ctx, &ident, "imported")
+    report_identity(ctx, &ident, "imported", "key import")
 }
 
 fn add_key_password_hint(e: anyhow::Error, args: &ImportArgs) -> anyhow::Error {
@@ -262,8 +262,8 @@ fn identity_json(ident: &Identity) -> serde_json::Value {
         "emails": ident.cert.emails,
         "subject": ident.cert.subject,
         "serial": ident.cert.serial,
-        "not_before": format_time(ident.cert.not_before),
-        "not_after": format_time(ident.cert.not_after),
+        "not_before": json::time(ident.cert.not_before),
+        "not_after": json::time(ident.cert.not_after),
         "expired": certs::now() > ident.cert.not_after,
         "rsa_bits": ident.cert.rsa_bits,
         "passphrase_protected": ident.encrypted,
@@ -271,9 +271,14 @@ fn identity_json(ident: &Identity) -> serde_json::Value {
     })
 }
 
-fn report_identity(ctx: &Context, ident: &Identity, verb: &str) -> anyhow::Result<()> {
+fn report_identity(
+    ctx: &Context,
+    ident: &Identity,
+    verb: &str,
+    command: &str,
+) -> anyhow::Result<()> {
     if ctx.global.json {
-        return ctx.print_json(&identity_json(ident));
+        return ctx.print_json(command, json!({ "identity": identity_json(ident) }));
     }
     ctx.note(format!(
         "{verb} identity {} for {}{}",
@@ -295,9 +300,10 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
         None => ks.identities()?,
     };
     if ctx.global.json {
-        return ctx.print_json(&serde_json::Value::Array(
-            idents.iter().map(identity_json).collect(),
-        ));
+        return ctx.print_json(
+            "key list",
+            json!({ "identities": idents.iter().map(identity_json).collect::<Vec<_>>() }),
+        );
     }
     let now = certs::now();
     let mut out = String::new();
@@ -358,6 +364,25 @@ fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
             "list them with: sealpost key list",
         )
     })?;
+    if ctx.global.json {
+        // The certificate goes into the document instead of onto stdout.
+        use base64::Engine;
+        let (pem, der) = if args.der {
+            let der = base64::engine::general_purpose::STANDARD.encode(&ident.cert.der);
+            (None, Some(der))
+        } else {
+            (Some(ident.cert.to_pem()), None)
+        };
+        return ctx.print_json(
+            "key export",
+            json!({
+                "fingerprint": ident.cert.fingerprint,
+                "emails": ident.cert.emails,
+                "pem": pem,
+                "der_base64": der,
+            }),
+        );
+    }
     if args.der {
         write_stdout(&ident.cert.der, true)
     } else {

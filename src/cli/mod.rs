@@ -23,6 +23,8 @@ mod explode;
 mod fetch;
 mod group;
 mod inspect;
+mod json;
+mod json_schema;
 mod key;
 mod outbox;
 mod output;
@@ -60,9 +62,12 @@ pub struct GlobalArgs {
     /// Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]
     #[arg(long, global = true, env = "SEALPOST_KEYSTORE", value_name = "DIR")]
     pub keystore: Option<PathBuf>,
-    /// Machine-readable JSON on stdout
+    /// Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Refuse to run unless this sealpost writes JSON schema VERSION (1 or 1.0)
+    #[arg(long, global = true, value_name = "VERSION", value_parser = json::parse_version)]
+    pub json_version: Option<String>,
     /// Print nothing on stderr but errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -190,13 +195,11 @@ impl Context {
         Ok(self.passphrase.get_or_init(|| p).as_str())
     }
 
-    /// Prints a JSON value on stdout (for `--json`).
-    pub fn print_json(&self, value: &serde_json::Value) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)?;
-        writeln!(out)?;
-        out.flush()?;
-        Ok(())
+    /// Prints the one `--json` document of `command` (its words, e.g.
+    /// "cert list"): the members of `body` after `schema_version` and
+    /// `command`, as documented in `json_schema`.
+    pub fn print_json(&self, command: &str, body: serde_json::Value) -> anyhow::Result<()> {
+        json::print(command, body)
     }
 }
 
@@ -215,6 +218,8 @@ fn exit_status_help() -> String {
     for (var, meaning) in ENVIRONMENT {
         text.push_str(&format!("  {var}\n      {meaning}\n"));
     }
+    text.push('\n');
+    text.push_str(&json::help_section());
     text
 }
 
@@ -249,24 +254,14 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main() -> i32 {
+    let json_requested = json::requested(std::env::args_os());
     let matches = match command().try_get_matches() {
         Ok(m) => m,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                Exit::Usage.code()
-            } else {
-                0
-            };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return report_usage(&e, json_requested),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return Exit::Usage.code();
-        }
+        Err(e) => return report_usage(&e, json_requested),
     };
     let _ = QUIET.set(cli.global.quiet);
     let ctx = Context {
@@ -294,12 +289,35 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(()) => 0,
-        Err(err) => report(&err),
+        Err(err) => report(&err, ctx.global.json),
     }
 }
 
-/// Prints `sealpost: error: …` (and `hint: …`) on stderr; returns the exit status.
-fn report(err: &anyhow::Error) -> i32 {
+/// Prints clap's own error (or help, or version): an error's first line
+/// gets the `sealpost:` prefix every error line has, and with `--json` the
+/// JSON error line follows; returns the exit status (64, or 0 for help).
+fn report_usage(e: &clap::Error, json: bool) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    let text = e.render().to_string();
+    eprint!("sealpost: {text}");
+    if json {
+        let mut lines = text.lines();
+        let message = lines
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        let tip = lines.find_map(|l| l.trim().strip_prefix("tip: "));
+        eprintln!("{}", json::error_line(Exit::Usage, message, tip));
+    }
+    Exit::Usage.code()
+}
+
+/// Prints `sealpost: error: …` (and `hint: …`) on stderr, and with `--json`
+/// the same as one JSON line after them; returns the exit status.
+fn report(err: &anyhow::Error, json: bool) -> i32 {
     // A closed pipe on stdout is how `sealpost … | head` ends. Unix tools die
     // of SIGPIPE there, quietly, and the shell sees 128+13; so does sealpost.
     // A broken pipe elsewhere (a `--exec` child that quit) is a real error.
@@ -307,9 +325,13 @@ fn report(err: &anyhow::Error) -> i32 {
         die_of_sigpipe();
     }
     let (exit, hint) = classify(err);
-    eprintln!("sealpost: error: {}", single_line(err));
+    let message = single_line(err);
+    eprintln!("sealpost: error: {message}");
     if let Some(hint) = hint {
         eprintln!("sealpost: hint: {hint}");
+    }
+    if json {
+        eprintln!("{}", json::error_line(exit, &message, hint));
     }
     exit.code()
 }

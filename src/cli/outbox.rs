@@ -84,6 +84,9 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
         OutboxCommand::List(_) => list(&outbox, ctx),
         OutboxCommand::Drop(d) => {
             let e = outbox.drop_entry(&d.id)?;
+            if ctx.global.json {
+                return ctx.print_json("outbox drop", json!({ "dropped": submit::entry_json(&e) }));
+            }
             ctx.note(format!(
                 "dropped {} (to {})",
                 e.id,
@@ -105,9 +108,17 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
                     })?,
             };
             let lock = outbox.lock()?;
-            let pruned = outbox.prune(&lock, unix_now(), older_than)?;
+            let now = unix_now();
+            let pruned = outbox.prune(&lock, now, older_than)?;
             if ctx.global.json {
-                return ctx.print_json(&json!({ "pruned": pruned }));
+                return ctx.print_json(
+                    "outbox prune",
+                    json!({
+                        "pruned": pruned,
+                        "older_than_seconds": older_than,
+                        "before": super::json::time(now.saturating_sub(older_than)),
+                    }),
+                );
             }
             ctx.note(format!(
                 "removed {} record(s) of sent envelopes",
@@ -130,19 +141,17 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
             for name in names {
                 let acct = store.get(&name)?;
                 let due = outbox.due(&name, unix_now(), true)?;
-                reports.push(submit::send(
-                    &outbox,
-                    &acct,
-                    due,
-                    &f.password,
-                    f.timeout,
-                    ctx,
-                )?);
+                match submit::send(&outbox, &acct, due, &f.password, f.timeout, ctx) {
+                    Ok(report) => reports.push(report),
+                    Err(stopped) => {
+                        return submit::finish("outbox flush", &reports, Some(stopped), ctx)
+                    }
+                }
             }
             if reports.is_empty() {
                 ctx.note("the outbox is empty");
             }
-            submit::finish(&reports, ctx)
+            submit::finish("outbox flush", &reports, None, ctx)
         }
     }
 }
@@ -150,7 +159,8 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
 fn list(outbox: &Outbox, ctx: &Context) -> anyhow::Result<()> {
     let entries = outbox.list()?;
     if ctx.global.json {
-        return ctx.print_json(&json!({ "entries": entries }));
+        let entries: Vec<_> = entries.iter().map(submit::entry_json).collect();
+        return ctx.print_json("outbox list", json!({ "entries": entries }));
     }
     let mut out = String::new();
     for e in &entries {

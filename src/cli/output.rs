@@ -12,14 +12,19 @@ use sealpost::fsutil;
 pub(super) enum Dest {
     Stdout(std::io::StdoutLock<'static>),
     File(Option<fsutil::AtomicFile>),
+    /// What would go to stdout, kept for the `--json` document.
+    Captured(Vec<u8>),
 }
 
 impl Dest {
-    pub(super) fn new(output: &Option<PathBuf>) -> anyhow::Result<Dest> {
+    /// The file of `-o`, else stdout; with `capture` (`--json`), memory
+    /// instead of stdout.
+    pub(super) fn new(output: &Option<PathBuf>, capture: bool) -> anyhow::Result<Dest> {
         Ok(match output {
             Some(path) if path.as_os_str() != "-" => {
                 Dest::File(Some(fsutil::AtomicFile::create(path, fsutil::PUBLIC_FILE)?))
             }
+            _ if capture => Dest::Captured(Vec::new()),
             _ => Dest::Stdout(std::io::stdout().lock()),
         })
     }
@@ -31,15 +36,25 @@ impl Dest {
                 .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
             Dest::File(Some(f)) => f.write(data),
             Dest::File(None) => Err(fail(Exit::Software, "write after commit")),
+            Dest::Captured(buf) => {
+                buf.extend_from_slice(data);
+                Ok(())
+            }
         }
     }
 
-    pub(super) fn finish(&mut self) -> anyhow::Result<()> {
+    /// Flushes or commits; returns what was captured, if that is where it went.
+    pub(super) fn finish(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
         match self {
             Dest::Stdout(out) => out
                 .flush()
+                .map(|()| None)
                 .map_err(|e| fail(Exit::IoErr, format!("cannot write to stdout: {e}"))),
-            Dest::File(f) => f.take().map_or(Ok(()), fsutil::AtomicFile::commit),
+            Dest::File(f) => f
+                .take()
+                .map_or(Ok(()), fsutil::AtomicFile::commit)
+                .map(|()| None),
+            Dest::Captured(buf) => Ok(Some(std::mem::take(buf))),
         }
     }
 }

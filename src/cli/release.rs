@@ -69,7 +69,13 @@ pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
             ));
             (
                 input,
-                json!({"released": false, "readable_by": cert.fingerprint}),
+                json!({
+                    "released": false,
+                    "readable_by": cert.fingerprint,
+                    "group": null,
+                    "server": null,
+                    "key_hash": null,
+                }),
             )
         }
         None => {
@@ -96,6 +102,7 @@ pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
                 output,
                 json!({
                     "released": true,
+                    "readable_by": null,
                     "group": group,
                     "server": released.server.to_string(),
                     "key_hash": released.key_hash,
@@ -109,14 +116,16 @@ pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
         None => {}
     }
     if ctx.global.json {
+        // The message as text (S/MIME is ASCII), or base64 for bare DER.
         let mut summary = summary;
-        if args.output.is_none() {
-            summary["message_base64"] = json!(base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                &output
-            ));
-        }
-        ctx.print_json(&summary)?;
+        let (message, message_base64) = match &args.output {
+            Some(_) => (json!(null), json!(null)),
+            None => super::json::text_or_base64(&output),
+        };
+        summary["file"] = json!(args.output);
+        summary["message"] = message;
+        summary["message_base64"] = message_base64;
+        ctx.print_json("release", summary)?;
     }
     Ok(())
 }

@@ -66,7 +66,7 @@ pub fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<()> {
         );
     }
     if ctx.global.json {
-        ctx.print_json(&json!({ "deposits": results }))?;
+        ctx.print_json("revoke", json!({ "deposits": results }))?;
     }
     Ok(())
 }

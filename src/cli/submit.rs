@@ -9,12 +9,12 @@ use sealpost::account::{Account, Protocol};
 use sealpost::bsmtp::{self, Transaction};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
 use sealpost::message::{parse_message, RawMessage};
-use sealpost::outbox::{Entry, Outbox, Report};
+use sealpost::outbox::{Entry, Outbox, Report, State};
 use sealpost::smtp::{self, Session, SmtpConfig};
 use serde_json::json;
 
 use super::account::{self, PasswordArgs};
-use super::{printable, read_input, Context};
+use super::{json, printable, read_input, Context};
 
 /// Send messages through the account's submission server, via the outbox
 ///
@@ -70,16 +70,12 @@ pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
                 continue;
             }
             let acct = store.get(&name)?;
-            reports.push(send(
-                &outbox,
-                &acct,
-                due,
-                &args.password,
-                args.timeout,
-                ctx,
-            )?);
+            match send(&outbox, &acct, due, &args.password, args.timeout, ctx) {
+                Ok(report) => reports.push(report),
+                Err(stopped) => return finish("submit", &reports, Some(stopped), ctx),
+            }
         }
-        return finish(&reports, ctx);
+        return finish("submit", &reports, None, ctx);
     }
     let acct = account::choose(&store, args.account.as_deref())?;
     // A fetch-only account can never send: refused before anything is queued.
@@ -102,8 +98,37 @@ pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
             entries.push(e);
         }
     }
-    let report = send_with(&outbox, &acct, entries, password, args.timeout, ctx)?;
-    finish(&[report], ctx)
+    let ids = ids(&entries);
+    match send_with(&outbox, &acct, entries, password, args.timeout, ctx) {
+        Ok(report) => finish("submit", &[report], None, ctx),
+        Err(e) => finish("submit", &[], Some(stopped(&outbox, &ids, e)), ctx),
+    }
+}
+
+/// A delivery run that stopped before it could deliver (no password, no
+/// server, the outbox locked, the connection refused): the error, and its
+/// envelopes, which stay queued.
+pub struct Stopped {
+    pub error: anyhow::Error,
+    pub queued: Vec<Entry>,
+}
+
+fn ids(entries: &[Entry]) -> Vec<String> {
+    entries.iter().map(|e| e.id.clone()).collect()
+}
+
+/// The [`Stopped`] of a run of the entries `ids`: those the outbox still
+/// holds as queued, with the failure it recorded.
+fn stopped(outbox: &Outbox, ids: &[String], error: anyhow::Error) -> Stopped {
+    let queued = outbox
+        .list()
+        .map(|all| {
+            all.into_iter()
+                .filter(|e| e.state == State::Queued && ids.contains(&e.id))
+                .collect()
+        })
+        .unwrap_or_default();
+    Stopped { error, queued }
 }
 
 /// Transactions from a Batch SMTP stream or a single message.
@@ -155,9 +180,11 @@ pub fn send(
     password: &PasswordArgs,
     timeout: u64,
     ctx: &Context,
-) -> anyhow::Result<Report> {
-    let pw = account::password(acct, password, ctx)?;
-    send_with(outbox, acct, entries, pw, timeout, ctx)
+) -> Result<Report, Stopped> {
+    let ids = ids(&entries);
+    account::password(acct, password, ctx)
+        .and_then(|pw| send_with(outbox, acct, entries, pw, timeout, ctx))
+        .map_err(|e| stopped(outbox, &ids, e))
 }
 
 fn send_with(
@@ -258,19 +285,58 @@ fn progress_bar(len: u64, ctx: &Context) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Prints the outcome of delivery runs and picks the exit status.
-pub fn finish(reports: &[Report], ctx: &Context) -> anyhow::Result<()> {
+/// An outbox entry in `--json`.
+pub fn entry_json(e: &Entry) -> serde_json::Value {
+    json!({
+        "id": e.id,
+        "state": e.state,
+        "account": e.account,
+        "mail_from": e.mail_from,
+        "recipients": e.recipients,
+        "pending": e.pending,
+        "delivered": e.delivered,
+        "refused": e.refused,
+        "bytes": e.size,
+        "queued_at": json::time(e.queued_at),
+        "next_attempt": json::time(e.next_attempt),
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "server_reply": e.server_reply,
+        "server": e.server,
+        "sent_at": json::time_opt(e.sent_at),
+    })
+}
+
+/// Prints the outcome of delivery runs (`command` is "submit" or "outbox
+/// flush") and picks the exit status. A run that `stopped` early still gets
+/// its document, naming what stays queued, before its error.
+pub fn finish(
+    command: &str,
+    reports: &[Report],
+    stopped: Option<Stopped>,
+    ctx: &Context,
+) -> anyhow::Result<()> {
     let sent: Vec<&Entry> = reports.iter().flat_map(|r| &r.sent).collect();
     let queued: Vec<&Entry> = reports.iter().flat_map(|r| &r.queued).collect();
     let failed: Vec<&Entry> = reports.iter().flat_map(|r| &r.failed).collect();
     let refusals: Vec<_> = reports.iter().flat_map(|r| r.refusals()).collect();
     if ctx.global.json {
-        ctx.print_json(&json!({
-            "sent": sent,
-            "queued": queued,
-            "failed": failed,
-        }))?;
-    } else {
+        let list =
+            |entries: &mut dyn Iterator<Item = &Entry>| entries.map(entry_json).collect::<Vec<_>>();
+        let stays: &[Entry] = stopped.as_ref().map_or(&[], |s| &s.queued);
+        ctx.print_json(
+            command,
+            json!({
+                "sent": list(&mut sent.iter().copied()),
+                "queued": list(&mut queued.iter().copied().chain(stays)),
+                "failed": list(&mut failed.iter().copied()),
+            }),
+        )?;
+    }
+    if let Some(stopped) = stopped {
+        return Err(stopped.error);
+    }
+    if !ctx.global.json {
         for e in &sent {
             ctx.note(format!(
                 "sent {} to {}",

@@ -38,6 +38,21 @@ pub enum KeyTransport {
     RsaPkcs1v15,
 }
 
+impl KeyTransport {
+    /// The algorithm's name as `inspect` shows it in a message (the
+    /// `algorithm` of [`RecipientSummary`]), e.g. `rsaes-oaep sha-256 mgf1-sha-256`.
+    pub fn name(self) -> String {
+        match self {
+            Self::RsaOaepSha256 => KeyTransportAlg::Oaep {
+                hash: OaepHash::Sha256,
+                mgf: OaepHash::Sha256,
+            },
+            Self::RsaPkcs1v15 => KeyTransportAlg::Pkcs1v15,
+        }
+        .to_string()
+    }
+}
+
 /// How a `KeyTransRecipientInfo` names its recipient.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum RecipientIdKind {

@@ -138,6 +138,8 @@ fn round_trip_every_cipher_transport_and_rid() {
                             KeyTransport::RsaPkcs1v15 => "rsaes-pkcs1-v1_5",
                         }
                     );
+                    // What `encrypt --json` calls it is what `inspect` reads.
+                    assert_eq!(summary[0].algorithm, transport.name());
                     // Bob's key comes first: matching must still pick Alice's.
                     let out = env.open(&[bob.own(), alice.own()], &mut r).unwrap();
                     assert_eq!(out, plain, "{what}");

@@ -28,7 +28,7 @@ fn send_only_and_fetch_only_accounts() {
         .args(["--json", "account", "list"])
         .output()
         .unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = crate::json_document::document(&out.stdout, "account list");
     let by_name = |name: &str| {
         list["accounts"]
             .as_array()
@@ -39,11 +39,12 @@ fn send_only_and_fetch_only_accounts() {
             .clone()
     };
     let reports = by_name("reports");
-    assert_eq!(reports["smtp"][0], "smtps://mail.example.org:465");
-    assert!(reports.get("imap").is_none() && reports.get("pop3").is_none());
+    assert_eq!(reports["smtp"]["urls"][0], "smtps://mail.example.org:465");
+    assert!(reports["fetch"].is_null());
     let reader = by_name("reader");
     assert!(reader["smtp"].is_null(), "{reader}");
-    assert_eq!(reader["imap"][0], "imaps://127.0.0.1:1");
+    assert_eq!(reader["fetch"]["protocol"], "imap");
+    assert_eq!(reader["fetch"]["servers"]["urls"][0], "imaps://127.0.0.1:1");
 
     // Fetching through the send-only account: a setting, said before any
     // password is asked for (there is none to give here).

@@ -15,8 +15,7 @@ fn list_json(env: &Env, addr: Option<&str>) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .unwrap()
+    crate::json_document::document(&out.stdout, "cert list")["certificates"]
         .as_array()
         .unwrap()
         .clone()
@@ -85,7 +84,8 @@ fn import_pem_der_bundle_and_stdin() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let imported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let imported =
+        crate::json_document::document(&out.stdout, "cert import")["certificates"].clone();
     assert_eq!(imported.as_array().unwrap().len(), 2);
     assert!(imported
         .as_array()
@@ -118,8 +118,8 @@ fn import_pem_der_bundle_and_stdin() {
         .arg(data("bob.cert.pem"))
         .output()
         .unwrap();
-    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(again[0]["new"], false);
+    let again = crate::json_document::document(&again.stdout, "cert import");
+    assert_eq!(again["certificates"][0]["new"], false);
     assert_eq!(list_json(&env, Some("bob@EXAMPLE.ORG")).len(), 1);
     assert_eq!(list_json(&env, Some("BOB@example.org")).len(), 0);
 }

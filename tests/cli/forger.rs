@@ -63,8 +63,7 @@ fn cert_list(w: &World, who: &str, address: &str) -> Vec<serde_json::Value> {
         .output()
         .unwrap();
     success(&out);
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .unwrap()
+    crate::json_document::document(&out.stdout, "cert list")["certificates"]
         .as_array()
         .unwrap()
         .clone()
@@ -129,7 +128,7 @@ fn forged_alice_is_not_verified_not_learned_and_never_encrypted_to() {
     assert!(!stderr.contains("known certificate"), "{stderr}");
     let out = w.decrypt("bob", &mail, &["--json"]);
     success(&out);
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = crate::json_document::document(&out.stdout, "decrypt");
     let signer = &summary["signatures"][0]["signer"];
     assert_eq!(summary["signatures"][0]["valid"], true);
     assert_eq!(signer["fingerprint"], forged);
@@ -154,8 +153,8 @@ fn forged_alice_is_not_verified_not_learned_and_never_encrypted_to() {
         .output()
         .unwrap();
     success(&inspected);
-    let report: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
-    let recipients = report["messages"][0]["recipients"].as_array().unwrap();
+    let report = crate::json_document::document(&inspected.stdout, "inspect");
+    let recipients = report["messages"][0]["recipient_infos"].as_array().unwrap();
     assert_eq!(recipients.len(), 1, "{report}");
     assert_eq!(recipients[0]["fingerprint"], real_alice.as_str());
     // The forger's key cannot open it; alice's can.

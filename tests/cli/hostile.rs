@@ -25,8 +25,8 @@ fn cert_import_refuses_an_address_that_would_inject_smtp_commands() {
     // One bad file imports nothing.
     let out = env.cmd().args(["--json", "cert", "list"]).output().unwrap();
     assert!(out.status.success());
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    let list = crate::json_document::document(&out.stdout, "cert list");
+    assert_eq!(list["certificates"].as_array().unwrap().len(), 0, "{list}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ fn inspect_json(w: &World, input: &[u8], extra: &[&str]) -> serde_json::Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::json_document::document(&out.stdout, "inspect")
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn sealpost_copies_disclose_nobody_beyond_their_addressees() {
         );
         assert!(m["header_bcc"].as_array().unwrap().is_empty());
         // Every RecipientInfo is matched to a known certificate.
-        assert!(m["recipients"]
+        assert!(m["recipient_infos"]
             .as_array()
             .unwrap()
             .iter()
@@ -50,7 +50,7 @@ fn sealpost_copies_disclose_nobody_beyond_their_addressees() {
     }
     let to_cc = &messages[0];
     // RecipientInfos are a DER SET OF: their order follows their encoding.
-    let mut named: Vec<&str> = to_cc["recipients"]
+    let mut named: Vec<&str> = to_cc["recipient_infos"]
         .as_array()
         .unwrap()
         .iter()

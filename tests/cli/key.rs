@@ -38,7 +38,7 @@ fn generate_then_openssl_accepts_the_certificate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = crate::json_document::document(&out.stdout, "key generate")["identity"].clone();
     assert_eq!(info["emails"][0], "alice@example.org");
     assert_eq!(info["passphrase_protected"], true);
     assert_eq!(info["rsa_bits"], 2048);
@@ -252,8 +252,8 @@ fn pkcs12_modern_and_legacy_import() {
             .success();
     }
     let list = env.cmd().args(["--json", "key", "list"]).output().unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let emails: Vec<&str> = list
+    let list = crate::json_document::document(&list.stdout, "key list");
+    let emails: Vec<&str> = list["identities"]
         .as_array()
         .unwrap()
         .iter()
@@ -263,7 +263,7 @@ fn pkcs12_modern_and_legacy_import() {
         emails.contains(&"carol@example.org") && emails.contains(&"dave@example.org"),
         "{emails:?}"
     );
-    assert!(list
+    assert!(list["identities"]
         .as_array()
         .unwrap()
         .iter()

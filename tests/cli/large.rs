@@ -242,7 +242,7 @@ fn bcc_envelopes_share_one_streamed_encryption() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = crate::json_document::document(&out.stdout, "encrypt");
     assert_eq!(summary["content_encryptions"], 1, "{summary}");
     let txns = sealpost::bsmtp::parse(&std::fs::read(&bsmtp).unwrap()).unwrap();
     assert_eq!(txns.len(), 2);

@@ -13,6 +13,8 @@ mod habits;
 mod hostile;
 mod inspect;
 mod interop;
+mod json;
+mod json_document;
 mod key;
 mod large;
 mod lists;

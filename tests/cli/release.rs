@@ -162,8 +162,10 @@ fn release_makes_the_message_readable_offline_and_by_openssl() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = crate::json_document::document(&out.stdout, "release");
     assert_eq!(summary["released"], true);
+    assert_eq!(summary["file"], released_path.to_str().unwrap());
+    assert!(summary["message"].is_null() && summary["message_base64"].is_null());
     assert_eq!(summary["group"], "list");
     assert_eq!(summary["key_hash"].as_str().unwrap().len(), 64);
     let released = std::fs::read(&released_path).unwrap();

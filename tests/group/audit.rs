@@ -4,7 +4,6 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use sealpost::certs::format_time;
 use sealpost::envelope::KeyTransport;
 use sealpost::release::client::Answer;
 use sealpost::release::protocol::{key_hash, ReleaseRequest};
@@ -144,10 +143,10 @@ fn one_row_per_request_with_its_outcome_and_no_key_material() {
         let id = row["id"].as_i64().unwrap();
         assert!(id > last_id);
         last_id = id;
-        // "YYYY-MM-DD HH:MM:SS UTC" sorts as it reads.
+        // RFC 3339 UTC ("2026-12-05T15:22:43Z") sorts as it reads.
         let time = row["time"].as_str().unwrap();
         assert!(
-            *time >= *format_time(started) && *time <= *format_time(ended),
+            *time >= *rfc3339(started) && *time <= *rfc3339(ended),
             "{row}"
         );
     }
@@ -200,16 +199,23 @@ fn old_rows_are_pruned() {
         l.release(&request(&bob, LIST, &sealed.entry, now()));
     }
     assert_eq!(l.op.audit(LIST).len(), 3);
-    let kept: serde_json::Value =
-        serde_json::from_slice(&l.op.run(&["group", "audit", "--prune", "1d", "--json"])).unwrap();
-    assert_eq!(kept["deleted"], 0);
+    let kept =
+        l.op.run_json("group audit", &["group", "audit", "--prune", "1d"]);
+    assert_eq!(kept["pruned"]["deleted"], 0);
+    assert!(kept["group"].is_null());
     assert_eq!(l.op.audit(LIST).len(), 3);
     let future = "2200-01-01T00:00:00Z";
-    let gone: serde_json::Value = serde_json::from_slice(
-        &l.op
-            .run(&["group", "audit", LIST, "--prune", future, "--json"]),
-    )
-    .unwrap();
-    assert_eq!(gone["deleted"], 3);
+    let gone =
+        l.op.run_json("group audit", &["group", "audit", LIST, "--prune", future]);
+    assert_eq!(gone["pruned"]["deleted"], 3);
+    assert_eq!(gone["pruned"]["before"], future);
     assert!(l.op.audit(LIST).is_empty());
+}
+
+/// A Unix time as `--json` writes it.
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }

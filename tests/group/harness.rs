@@ -105,8 +105,12 @@ impl Operator {
         admin(&self.keystore(), PASSPHRASE, args)
     }
 
-    fn run_json(&self, args: &[&str]) -> Vec<Value> {
-        serde_json::from_slice(&self.run(args)).unwrap()
+    /// The document of `sealpost --json ARGS` (`command`), checked against
+    /// its documented shape.
+    pub fn run_json(&self, command: &str, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        crate::json_document::document(&self.run(&all), command)
     }
 
     /// Creates a group with a 2048-bit key; returns its certificate.
@@ -126,7 +130,9 @@ impl Operator {
 
     /// The addresses `group members --json` lists.
     pub fn members(&self, group: &str) -> Vec<String> {
-        self.run_json(&["group", "members", group, "--json"])
+        self.run_json("group members", &["group", "members", group])["members"]
+            .as_array()
+            .unwrap()
             .iter()
             .map(|m| m["address"].as_str().unwrap().to_string())
             .collect()
@@ -134,7 +140,10 @@ impl Operator {
 
     /// The rows of `group audit --json`.
     pub fn audit(&self, group: &str) -> Vec<Value> {
-        self.run_json(&["group", "audit", group, "--json"])
+        self.run_json("group audit", &["group", "audit", group])["rows"]
+            .as_array()
+            .unwrap()
+            .clone()
     }
 
     /// Starts `sealpost group serve` on the store with `extra` arguments.

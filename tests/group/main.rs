@@ -6,6 +6,9 @@
 //! `release`, is tested in tests/cli/release.rs.)
 
 mod harness;
+#[path = "../cli/json_document.rs"]
+#[allow(dead_code)]
+mod json_document;
 mod server;
 
 mod audit;

@@ -61,7 +61,7 @@ fn accounts_are_stored_without_passwords_and_other_settings_survive() {
     assert!(listing.contains(&format!("smtps://127.0.0.1:{}", s.ports.smtps)));
     assert!(!listing.contains("kept-secret-42"), "{listing}");
     let out = output(c.cmd().args(["--json", "account", "list"]));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "account list");
     assert_eq!(v["accounts"][0]["password_stored"], true);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("kept-secret-42"));
 

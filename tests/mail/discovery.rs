@@ -46,7 +46,7 @@ fn fetch_new(c: &Client, dns: &Dns) -> u64 {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "fetch");
     v["accounts"][0]["summary"]["new"].as_u64().unwrap()
 }
 
@@ -85,7 +85,7 @@ fn servers_come_from_srv_records_in_order_at_each_connection() {
         String::from_utf8_lossy(&out.stderr),
         dns.log()
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "submit");
     assert_eq!(
         v["sent"][0]["server"],
         format!("smtps://localhost:{}", relay.port)
@@ -108,7 +108,7 @@ fn servers_come_from_srv_records_in_order_at_each_connection() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "submit");
     assert_eq!(
         v["sent"][0]["server"],
         format!("smtps://localhost:{}", p.smtps)
@@ -163,7 +163,11 @@ fn discovery_failures_name_the_domain_and_keep_mail_queued() {
     ]);
     add_domain_account(&c, &s, "dns", &[]);
     let out = submit(&c, &dns, "dns", &to, "never-sent");
-    let err = assert_failure(&out, 69);
+    // With --json: the document says what stays queued, then the error.
+    let queued = crate::json_document::document(&out.stdout, "submit");
+    assert_eq!(queued["queued"].as_array().unwrap().len(), 1, "{queued}");
+    crate::json_document::error(&out, 69);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         err.contains("mail.example.net") && err.contains("outside localhost"),
         "{err}"
@@ -194,7 +198,7 @@ fn discovery_failures_name_the_domain_and_keep_mail_queued() {
     assert!(err.contains("_submissions._tcp.localhost"), "{err}");
     assert!(s.delivered(&to).is_empty());
     let out = output(c.cmd().args(["--json", "outbox", "list"]));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "outbox list");
     assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
     assert!(
         v["entries"][0]["last_error"]

@@ -124,6 +124,7 @@ fn compose_encrypt_submit_fetch_decrypt_keeps_bcc_private() {
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        crate::json_document::document(&out.stdout, "fetch");
         let md = p.keystore().join("mail/in/new");
         let files: Vec<_> = std::fs::read_dir(&md)
             .unwrap()
@@ -153,6 +154,7 @@ fn compose_encrypt_submit_fetch_decrypt_keeps_bcc_private() {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            crate::json_document::document(&out.stdout, "inspect");
             let report = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
             assert!(report.contains(&format!("{name}@example.org")), "{report}");
             for secret in ["erin", "frank", "grace"] {

@@ -44,7 +44,7 @@ fn fetch_ok(c: &Client, s: &Servers, extra: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr),
         s.logs()
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    crate::json_document::document(&out.stdout, "fetch")
 }
 
 /// Fetches incrementally, then with --delete, over the given URL.
@@ -369,7 +369,7 @@ fn exec_stores_the_output_and_keeps_the_original_when_it_fails() {
         err.contains("stored as received") && err.contains("exit status: 9"),
         "{err}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "fetch");
     let sum = &v["accounts"][0]["summary"];
     assert_eq!(sum["new"], 1, "{v}");
     assert_eq!(sum["exec_failed"].as_array().unwrap().len(), 1, "{v}");

@@ -84,7 +84,7 @@ fn submit_to_a_garbage_or_closing_server_keeps_the_message_queued() {
             );
             let list = output(c.cmd().args(["--json", "outbox", "list"]));
             assert!(list.status.success());
-            let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+            let v = crate::json_document::document(&list.stdout, "outbox list");
             let entries = v["entries"].as_array().unwrap();
             assert_eq!(entries.len(), 1, "{bad:?} {scheme}: {v}");
             assert_eq!(

@@ -85,7 +85,7 @@ fn killed_submits_lose_nothing_that_was_queued() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = output(sender.cmd().args(["--json", "outbox", "list"]));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "outbox list");
     assert!(v["entries"].as_array().unwrap().is_empty(), "{v}");
     let markers: Vec<String> = (0..n as usize)
         .filter(|i| taken.contains(&format!("kill-{i}@example.org")))

@@ -264,7 +264,7 @@ impl List {
                 ),
                 "explode",
             );
-            summaries.push(serde_json::from_slice(&out.stdout).unwrap());
+            summaries.push(crate::json_document::document(&out.stdout, "explode"));
         }
         summaries
     }
@@ -333,6 +333,7 @@ impl List {
             ),
             "inspect",
         );
+        crate::json_document::document(&report.stdout, "inspect");
         let report = String::from_utf8_lossy(&report.stdout).to_ascii_lowercase();
         // The entries name the owner's own certificate (re-encrypted
         // copies) or the list's (every other mode): inspect sees them.
@@ -407,7 +408,7 @@ fn relay_mode_members_read_through_the_server_and_a_removed_member_is_refused() 
         ),
         "explode again",
     );
-    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let again = crate::json_document::document(&again.stdout, "explode");
     assert_eq!(
         (again["queued"].as_u64(), again["already_queued"].as_u64()),
         (Some(0), Some(3)),
@@ -441,10 +442,15 @@ fn relay_mode_members_read_through_the_server_and_a_removed_member_is_refused() 
 fn rewrap_mode_members_read_offline_and_rotation_locks_out_a_removed_member() {
     let mut l = List::new("rewrap");
     for m in &l.members {
-        ok(
-            output(m.cmd().args(["group", "secret", "fetch", "rewrap"])),
+        let out = ok(
+            output(
+                m.cmd()
+                    .args(["--json", "group", "secret", "fetch", "rewrap"]),
+            ),
             "secret fetch",
         );
+        let fetched = crate::json_document::document(&out.stdout, "group secret fetch");
+        assert_eq!(fetched["secrets"][0]["current"], true, "{fetched}");
     }
     l.send(FIRST, &["--no-self"]);
     assert_eq!(l.explode(1, &["--rewrap"])[0]["mode"], "rewrap");
@@ -629,7 +635,12 @@ fn deposit_mode_revoke_and_expiry_close_the_message_for_everyone() {
     assert!(err.contains("not a member"), "{err}");
 
     // Revoked: refused for every reader, the sender included.
-    ok(output(l.sender.cmd().args(["revoke", &first_id])), "revoke");
+    let out = ok(
+        output(l.sender.cmd().args(["--json", "revoke", &first_id])),
+        "revoke",
+    );
+    let revoked = crate::json_document::document(&out.stdout, "revoke");
+    assert_eq!(revoked["deposits"][0]["revoked"], true, "{revoked}");
     for who in [&l.members[0], &l.members[1], &l.sender] {
         let err = assert_failure(&l.decrypt(who, &copies[0], &[]), 77);
         assert!(err.contains("revoked"), "{err}");

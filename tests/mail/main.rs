@@ -3,6 +3,10 @@
 
 mod servers;
 
+#[path = "../cli/json_document.rs"]
+#[allow(dead_code)]
+mod json_document;
+
 #[path = "../group/server.rs"]
 mod group_server;
 

@@ -30,7 +30,7 @@ fn outbox_entries(c: &Client) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "outbox list");
     v["entries"].as_array().unwrap().clone()
 }
 
@@ -113,7 +113,7 @@ fn batch_smtp_over_implicit_tls_with_failover() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "submit");
     assert_eq!(v["sent"].as_array().unwrap().len(), 2);
     assert_eq!(
         v["sent"][0]["server"],
@@ -357,7 +357,7 @@ fn submit_counting(
         String::from_utf8_lossy(&out.stderr)
     );
     (
-        serde_json::from_slice(&out.stdout).unwrap(),
+        crate::json_document::document(&out.stdout, "submit"),
         relay.last_turns(),
     )
 }
@@ -454,8 +454,9 @@ fn sent_records_are_pruned_but_never_reopen_a_double_send() {
             .cmd()
             .args(["--json", "outbox", "prune", "--older-than", "0"]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::json_document::document(&out.stdout, "outbox prune");
     assert_eq!(v["pruned"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["older_than_seconds"], 0);
     assert!(records[0].exists(), "the record of a leftover stays");
     // The retry sees the record, sends nothing, and cleans the leftover.
     sender.cmd().args(["outbox", "flush"]).assert().success();

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::Context;
-use crate::cli::{printable, read_input, write_stdout, Ask};
+use crate::cli::{json, printable, read_input, write_stdout, Ask};
 use sealpost::certs::{format_time, now, pem_encode};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
@@ -66,9 +66,6 @@ pub struct CreateArgs {
     pub days: u32,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -88,13 +85,16 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let group = admin::create_group(&store, &spec, passphrase, now(), &mut rand_core::OsRng)?;
     let info = sealpost::certs::CertInfo::from_der(&group.certificate)?;
-    if args.json {
-        return ctx.print_json(&json!({
-            "group": group.name,
-            "email": group.email,
-            "fingerprint": info.fingerprint,
-            "not_after": format_time(info.not_after),
-        }));
+    if ctx.global.json {
+        return ctx.print_json(
+            "group create",
+            json!({
+                "group": group.name,
+                "email": group.email,
+                "fingerprint": info.fingerprint,
+                "not_after": json::time(info.not_after),
+            }),
+        );
     }
     ctx.note(format!(
         "created group {} <{}>, certificate {}",
@@ -121,6 +121,26 @@ pub struct CertArgs {
 pub fn cert(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     let group = existing_group(&store, &args.name)?;
+    if ctx.global.json {
+        // The certificate goes into the document instead of onto stdout.
+        use base64::Engine;
+        let info = sealpost::certs::CertInfo::from_der(&group.certificate)?;
+        let (pem, der) = if args.der {
+            let der = base64::engine::general_purpose::STANDARD.encode(&group.certificate);
+            (None, Some(der))
+        } else {
+            (Some(pem_encode("CERTIFICATE", &group.certificate)), None)
+        };
+        return ctx.print_json(
+            "group cert",
+            json!({
+                "group": group.name,
+                "fingerprint": info.fingerprint,
+                "pem": pem,
+                "der_base64": der,
+            }),
+        );
+    }
     if args.der {
         write_stdout(&group.certificate, true)
     } else {
@@ -147,9 +167,6 @@ pub struct AddMemberArgs {
     pub role: Role,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -160,7 +177,7 @@ fn member_json(m: &MemberRecord) -> serde_json::Value {
     json!({
         "address": m.address,
         "fingerprint": m.fingerprint,
-        "added": format_time(m.added),
+        "added": json::time(m.added),
         "role": m.role.as_str(),
     })
 }
@@ -169,10 +186,11 @@ pub fn add_member(args: AddMemberArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     let data = read_input(&args.cert_file)?;
     let (member, added) = admin::add_member(&store, &args.name, &data, args.role, now())?;
-    if args.json {
-        let mut value = member_json(&member);
-        value["new"] = json!(added);
-        return ctx.print_json(&value);
+    if ctx.global.json {
+        return ctx.print_json(
+            "group add-member",
+            json!({ "group": args.name, "member": member_json(&member), "new": added }),
+        );
     }
     if added {
         ctx.note(format!(
@@ -210,9 +228,6 @@ pub struct RemoveMemberArgs {
     pub fingerprint: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print the removed members as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -228,8 +243,12 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
         }
     };
     let removed = admin::remove_members(&store, &args.name, &which)?;
-    if args.json {
-        return ctx.print_json(&json!(removed.iter().map(member_json).collect::<Vec<_>>()));
+    if ctx.global.json {
+        let removed: Vec<_> = removed.iter().map(member_json).collect();
+        return ctx.print_json(
+            "group remove-member",
+            json!({ "group": args.name, "removed": removed }),
+        );
     }
     for m in &removed {
         ctx.note(format!(
@@ -254,17 +273,18 @@ pub struct MembersArgs {
     pub name: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn members(args: MembersArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     existing_group(&store, &args.name)?;
     let members = store.members(&args.name)?;
-    if args.json {
-        return ctx.print_json(&json!(members.iter().map(member_json).collect::<Vec<_>>()));
+    if ctx.global.json {
+        let members: Vec<_> = members.iter().map(member_json).collect();
+        return ctx.print_json(
+            "group members",
+            json!({ "group": args.name, "members": members }),
+        );
     }
     let mut out = String::new();
     for m in &members {
@@ -303,15 +323,12 @@ pub struct AuditArgs {
     pub prune: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 fn audit_json(r: &AuditRecord) -> serde_json::Value {
     json!({
         "id": r.id,
-        "time": format_time(r.time),
+        "time": json::time(r.time),
         "group": r.group,
         "member": r.member_address,
         "fingerprint": r.member_fingerprint,
@@ -331,8 +348,15 @@ pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
     if let Some(age) = &args.prune {
         let before = admin::parse_since(age, now())?;
         let deleted = store.prune_audit(before, args.name.as_deref())?;
-        if args.json {
-            return ctx.print_json(&json!({ "deleted": deleted, "before": format_time(before) }));
+        if ctx.global.json {
+            return ctx.print_json(
+                "group audit",
+                json!({
+                    "group": args.name,
+                    "rows": [],
+                    "pruned": { "deleted": deleted, "before": json::time(before) },
+                }),
+            );
         }
         ctx.note(format!(
             "deleted {deleted} audit rows from before {}",
@@ -354,8 +378,12 @@ pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
         .map(|s| admin::parse_since(s, now()))
         .transpose()?;
     let rows = store.audit(name, since)?;
-    if args.json {
-        return ctx.print_json(&json!(rows.iter().map(audit_json).collect::<Vec<_>>()));
+    if ctx.global.json {
+        let rows: Vec<_> = rows.iter().map(audit_json).collect();
+        return ctx.print_json(
+            "group audit",
+            json!({ "group": name, "rows": rows, "pruned": null }),
+        );
     }
     let dash = |v: &Option<String>| v.as_deref().map(printable).unwrap_or_else(|| "-".into());
     let mut out = String::new();
@@ -390,9 +418,6 @@ pub struct RotateSecretArgs {
     pub name: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn rotate_secret(args: RotateSecretArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -401,12 +426,15 @@ pub fn rotate_secret(args: RotateSecretArgs, ctx: &Context) -> anyhow::Result<()
     let passphrase = ctx.passphrase(Ask::Existing)?;
     let secret =
         admin::rotate_secret(&store, &args.name, passphrase, now(), &mut rand_core::OsRng)?;
-    if args.json {
-        return ctx.print_json(&json!({
-            "group": args.name,
-            "key_id": secret.id,
-            "created": format_time(secret.created),
-        }));
+    if ctx.global.json {
+        return ctx.print_json(
+            "group rotate-secret",
+            json!({
+                "group": args.name,
+                "key_id": secret.id,
+                "created": json::time(secret.created),
+            }),
+        );
     }
     ctx.note(format!(
         "group {} has a new secret, key id {}; members get it with `sealpost group secret fetch {}`",

@@ -111,12 +111,15 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
     Memberships::new(ks.root()).join(&group)?;
     ks.import_certificates(std::slice::from_ref(&cert))?;
     if ctx.global.json {
-        return ctx.print_json(&json!({
-            "group": args.name,
-            "certificate": {"fingerprint": cert.fingerprint, "emails": cert.emails},
-            "servers": servers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "member": {"fingerprint": member.cert.fingerprint, "emails": member.cert.emails},
-        }));
+        return ctx.print_json(
+            "group join",
+            json!({
+                "group": args.name,
+                "certificate": {"fingerprint": cert.fingerprint, "emails": cert.emails},
+                "servers": servers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "member": {"fingerprint": member.cert.fingerprint, "emails": member.cert.emails},
+            }),
+        );
     }
     let released_by = if servers.is_empty() {
         "no release server".to_string()

@@ -90,16 +90,19 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     if ctx.global.json {
-        return ctx.print_json(&json!({
-            "group": group.name,
-            "server": server.to_string(),
-            "secrets": answer.secrets.iter().map(|s| json!({
-                "key_id": s.key_id,
-                "created": sealpost::certs::format_time(s.created),
-                "current": s.current,
-            })).collect::<Vec<_>>(),
-            "new": new,
-        }));
+        return ctx.print_json(
+            "group secret fetch",
+            json!({
+                "group": group.name,
+                "server": server.to_string(),
+                "secrets": answer.secrets.iter().map(|s| json!({
+                    "key_id": s.key_id,
+                    "created": crate::cli::json::time(s.created),
+                    "current": s.current,
+                })).collect::<Vec<_>>(),
+                "new": new,
+            }),
+        );
     }
     match current {
         Some(id) => ctx.note(format!(
@@ -120,7 +123,10 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     Memberships::new(ks.root()).get(&args.name)?;
     let ids = SecretStore::new(ks.root()).ids(&args.name)?;
     if ctx.global.json {
-        return ctx.print_json(&json!({"group": args.name, "key_ids": ids}));
+        return ctx.print_json(
+            "group secret list",
+            json!({"group": args.name, "key_ids": ids}),
+        );
     }
     let mut out = String::new();
     for id in ids {
