@@ -1,0 +1,179 @@
+use super::*;
+use crate::smime::certs::Support;
+use std::os::unix::fs::PermissionsExt;
+
+fn fixture(name: &str) -> (RsaPrivateKey, CertInfo) {
+    let base = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let key = privkey::open(
+        &fs::read_to_string(format!("{base}.key.pem")).unwrap(),
+        None,
+        name,
+    )
+    .unwrap();
+    let cert = certs::parse_bundle(&fs::read(format!("{base}.cert.pem")).unwrap())
+        .unwrap()
+        .remove(0);
+    (key, cert)
+}
+
+#[test]
+fn created_private_and_round_trips_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ks");
+    let ks = Keystore::open(&root).unwrap();
+    assert_eq!(
+        fs::metadata(&root).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let (key, cert) = fixture("alice");
+    let ident = ks.add_identity(&key, &cert, Some("pw")).unwrap();
+    assert!(ident.encrypted);
+    assert_eq!(
+        fs::metadata(&ident.key_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let found = ks.identities_for("alice@example.org").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(ks.unlock(&found[0], Some("pw")).unwrap(), key);
+    // A second identity must use the same passphrase.
+    let (bob_key, bob_cert) = fixture("bob");
+    let err = ks
+        .add_identity(&bob_key, &bob_cert, Some("other"))
+        .unwrap_err();
+    assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
+    // A world-readable key file is refused.
+    fs::set_permissions(&ident.key_path, fs::Permissions::from_mode(0o644)).unwrap();
+    let err = ks.unlock(&found[0], Some("pw")).unwrap_err();
+    assert_eq!(crate::error::classify(&err).0, Exit::NoPerm);
+}
+
+#[test]
+fn learning_from_mail_neither_accepts_nor_records_capabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(dir.path()).unwrap();
+    let (alice_key, alice) = fixture("alice");
+    let (_, bob) = fixture("bob");
+    let (_, carol) = fixture("carol");
+    ks.add_identity(&alice_key, &alice, None).unwrap();
+    ks.import_certificates(std::slice::from_ref(&bob)).unwrap();
+    let modern = [
+        crate::smime::identity::ID_AES256_GCM,
+        crate::smime::identity::ID_RSAES_OAEP,
+    ];
+    let now = certs::now();
+
+    // Own and accepted certificates are verified; only an accepted one
+    // takes capabilities from mail.
+    let own = ks.learn_signer(&alice, &modern, now).unwrap();
+    assert_eq!((own.standing, own.verified()), (Standing::Own, true));
+    assert!(ks.support_record(&alice.fingerprint).unwrap().is_none());
+    let known = ks.learn_signer(&bob, &modern, now).unwrap();
+    assert_eq!(
+        (known.standing, known.verified()),
+        (Standing::Accepted, true)
+    );
+    assert_eq!(ks.support_for(&bob).unwrap(), Support::MODERN);
+
+    // A new correspondent is learned, not verified, not for encryption.
+    let new = ks.learn_signer(&carol, &modern, now).unwrap();
+    assert_eq!(new.standing, Standing::Learned);
+    assert!(new.learned_now && !new.verified() && new.others.is_empty());
+    assert!(ks.support_record(&carol.fingerprint).unwrap().is_none());
+    assert_eq!(ks.learned_certificates().unwrap().len(), 1);
+    assert!(ks.certificates_for("carol@example.org").unwrap().is_empty());
+    for err in [
+        ks.encryption_certificates("carol@example.org", now)
+            .unwrap_err(),
+        ks.certificate_index()
+            .unwrap()
+            .encryption_certificates("carol@example.org", now)
+            .unwrap_err(),
+    ] {
+        assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
+        let text = crate::error::single_line(&err);
+        assert!(
+            text.contains(&format!("sealpost cert accept {}", carol.fingerprint)),
+            "{text}"
+        );
+    }
+    let again = ks.learn_signer(&carol, &modern, now).unwrap();
+    assert_eq!(again.standing, Standing::Learned);
+    assert!(!again.learned_now);
+
+    // Accepting promotes it: then it encrypts, and it is no longer learned.
+    assert_eq!(ks.accept_learned("carol@example.org").unwrap().len(), 1);
+    assert!(ks.learned_certificates().unwrap().is_empty());
+    assert_eq!(
+        ks.encryption_certificates("carol@example.org", now)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ks.assess_signer(&carol).unwrap().standing,
+        Standing::Accepted
+    );
+    let err = ks.accept_learned("carol@example.org").unwrap_err();
+    assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
+
+    // `cert import` accepts a learned certificate too; `cert remove`
+    // removes learned ones as well as accepted ones.
+    ks.remove_certificates(&carol.fingerprint).unwrap();
+    ks.learn_signer(&carol, &[], now).unwrap();
+    assert!(
+        ks.import_certificates(std::slice::from_ref(&carol))
+            .unwrap()[0]
+            .1
+    );
+    assert!(ks.learned_certificates().unwrap().is_empty());
+    ks.remove_certificates(&carol.fingerprint).unwrap();
+    ks.learn_signer(&carol, &[], now).unwrap();
+    assert_eq!(
+        ks.remove_certificates("carol@example.org").unwrap().len(),
+        1
+    );
+    assert!(ks.learned_certificates().unwrap().is_empty());
+    assert!(ks.certificates_for("carol@example.org").unwrap().is_empty());
+}
+
+#[test]
+fn certificates_import_select_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(dir.path()).unwrap();
+    let (_, bob) = fixture("bob");
+    let (_, carol) = fixture("carol");
+    let added = ks
+        .import_certificates(&[bob.clone(), carol.clone()])
+        .unwrap();
+    assert!(added.iter().all(|(_, new)| *new));
+    assert!(!ks.import_certificates(std::slice::from_ref(&bob)).unwrap()[0].1);
+    assert_eq!(
+        ks.encryption_certificates("bob@example.org", certs::now())
+            .unwrap()
+            .len(),
+        1
+    );
+    let removed = ks.remove_certificates(&carol.fingerprint[..12]).unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(ks.certificates().unwrap().len(), 1);
+    let index = ks.certificate_index().unwrap();
+    assert_eq!(
+        index
+            .encryption_certificates("bob@EXAMPLE.org", certs::now())
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(index
+        .encryption_certificates("zed@example.org", certs::now())
+        .is_err());
+    assert_eq!(index.support_for(&bob), Support::default());
+    ks.record_support(&bob.fingerprint, Support::MODERN, "user", certs::now())
+        .unwrap();
+    assert_eq!(
+        ks.certificate_index().unwrap().support_for(&bob),
+        Support::MODERN
+    );
+    assert!(ks.remove_certificates("nobody@example.org").is_err());
+    assert!(ks.remove_certificates("abc").is_err());
+}
