@@ -1,0 +1,248 @@
+//! Where the group server keeps its state: groups (certificate and sealed
+//! private key), members (certificates, each in a role), group secrets,
+//! key deposits, and the audit log.
+//!
+//! [`Store`] is the interface the server and the admin commands use, so that
+//! another backend (a replicated database) can be added without touching
+//! them; [`SqliteStore`] is the embedded default.
+//!
+//! The SQLite file is in WAL mode with `synchronous=FULL`: a committed
+//! transaction has been fsynced, so after `kill -9` or a power cut no group,
+//! member or audit row that was acknowledged is lost. (NORMAL would only fsync
+//! at checkpoints, and a key released just before a crash could lose its
+//! audit row, which the server promises never happens.) Membership is read
+//! from the database on every request and never cached, so a `remove-member`
+//! run by another process applies to the very next request.
+//!
+//! The audit log is the only table requests grow. Its retention is the
+//! operator's: `group audit --prune AGE` deletes old rows, and `group serve
+//! --audit-max-rows N` keeps at most N (deleting the oldest, never a row
+//! whose nonce is still inside the replay window). Deleted pages are reused,
+//! so the file stops growing; it does not shrink.
+
+//!
+//! The records and the [`Store`] interface are here; the SQLite backend is
+//! in [`sqlite`], its tables in [`schema`].
+
+mod schema;
+mod sqlite;
+
+pub use schema::SCHEMA_VERSION;
+pub use sqlite::SqliteStore;
+
+use std::path::Path;
+
+use crate::group::release::protocol::NONCE_LEN;
+/// The store's file name in the keystore directory.
+pub const DEFAULT_FILE: &str = "groups.sqlite3";
+
+/// A group: its certificate (what senders encrypt to) and its private key,
+/// sealed under the server passphrase ([`crate::smime::privkey::seal`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub name: String,
+    pub email: String,
+    pub certificate: Vec<u8>,
+    /// Encrypted PKCS#8 PEM; never plaintext.
+    pub sealed_key: String,
+    pub created: i64,
+}
+
+/// What a certificate registered with a group may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Reads the list's mail: key releases, group secrets, deposits for members.
+    #[default]
+    Member,
+    /// May deposit keys for the list's mail, reads nothing.
+    Sender,
+    /// The list exploder: may read the member list and have keys re-wrapped
+    /// under the group secret, and never gets a key released.
+    Exploder,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Member, Role::Sender, Role::Exploder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Sender => "sender",
+            Role::Exploder => "exploder",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A certificate registered with a group (a member, or a sender or
+/// exploder), identified by its SHA-256 fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// SHA-256 of the certificate DER, lowercase hex.
+    pub fingerprint: String,
+    pub address: String,
+    pub certificate: Vec<u8>,
+    pub added: i64,
+    pub role: Role,
+}
+
+/// A group secret, sealed by the store's vault ([`super::vault`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// The random id, hex.
+    pub id: String,
+    pub sealed: Vec<u8>,
+    pub created: i64,
+}
+
+/// Whether a deposit's key still exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepositState {
+    Live,
+    Revoked,
+    Expired,
+}
+
+impl DepositState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::Live => "live",
+            DepositState::Revoked => "revoked",
+            DepositState::Expired => "expired",
+        }
+    }
+
+    fn parse(text: &str) -> DepositState {
+        match text {
+            "live" => DepositState::Live,
+            "revoked" => DepositState::Revoked,
+            // Anything else is treated as gone: fail closed.
+            _ => DepositState::Expired,
+        }
+    }
+}
+
+/// A key deposit: the key-encryption key that opens one message's key,
+/// who may have it, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepositRecord {
+    /// The random id, hex.
+    pub id: String,
+    pub group: String,
+    /// Fingerprint of the depositor's certificate: the one who may revoke.
+    pub depositor: String,
+    /// [`crate::group::release::calls::Readers`] as JSON.
+    pub readers: String,
+    pub created: i64,
+    pub expires: Option<i64>,
+    /// Sealed by the vault; `None` once revoked or expired.
+    pub sealed_kek: Option<Vec<u8>>,
+    pub state: DepositState,
+    /// When it was revoked or expired.
+    pub ended: Option<i64>,
+}
+
+/// Which members to remove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberSelector {
+    /// Every certificate of this address.
+    Address(String),
+    /// One certificate.
+    Fingerprint(String),
+}
+
+/// One audit row: a release or a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AuditRecord {
+    /// Assigned by the store; 0 before insertion.
+    pub id: i64,
+    /// Seconds since the Unix epoch (server clock).
+    pub time: i64,
+    /// The group named by the request, if it could be read.
+    pub group: Option<String>,
+    pub member_fingerprint: Option<String>,
+    pub member_address: Option<String>,
+    /// [`crate::group::release::protocol::key_hash`] of the wrapped key.
+    pub key_hash: Option<String>,
+    /// `released` or a refusal code.
+    pub outcome: String,
+    /// The request: `release` (also when empty) or a call's operation.
+    pub op: String,
+    pub remote: Option<String>,
+    pub nonce: Option<[u8; NONCE_LEN]>,
+    /// Whether the nonce was consumed (a replay of it is refused); only such
+    /// nonces are reloaded at startup.
+    pub nonce_used: bool,
+}
+
+/// The outcome string of a successful release.
+pub const RELEASED: &str = "released";
+
+/// The storage interface of the group server.
+pub trait Store: Send + Sync {
+    /// Adds a group; an existing name is an error ([`Exit::CantCreate`]).
+    fn create_group(&self, group: &GroupRecord) -> anyhow::Result<()>;
+    fn group(&self, name: &str) -> anyhow::Result<Option<GroupRecord>>;
+    fn groups(&self) -> anyhow::Result<Vec<GroupRecord>>;
+    /// Adds a member; false when that certificate already is one.
+    fn add_member(&self, group: &str, member: &MemberRecord) -> anyhow::Result<bool>;
+    /// Removes the selected members, returning them.
+    fn remove_members(
+        &self,
+        group: &str,
+        which: &MemberSelector,
+    ) -> anyhow::Result<Vec<MemberRecord>>;
+    fn members(&self, group: &str) -> anyhow::Result<Vec<MemberRecord>>;
+    /// The member with this certificate fingerprint, read now (never cached).
+    fn member(&self, group: &str, fingerprint: &str) -> anyhow::Result<Option<MemberRecord>>;
+    /// Appends rows in one durable transaction (all or none).
+    fn append_audit(&self, rows: &[AuditRecord]) -> anyhow::Result<()>;
+    /// A group's audit rows from `since` (inclusive), oldest first.
+    fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>>;
+    /// Consumed nonces recorded at or after `since`, with their row's time.
+    fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>>;
+    /// Deletes audit rows older than `before` (of `group` only, when given);
+    /// returns how many.
+    fn prune_audit(&self, before: i64, group: Option<&str>) -> anyhow::Result<usize>;
+    /// Deletes the oldest audit rows beyond the newest `max_rows`, except
+    /// rows at or after `keep_since`; returns how many.
+    fn trim_audit(&self, max_rows: u64, keep_since: i64) -> anyhow::Result<usize>;
+
+    /// The vault key (sealed under the passphrase) and its check value.
+    fn vault(&self) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Stores the vault unless one exists (then the existing one stays).
+    fn create_vault(&self, sealed_key: &[u8], check: &[u8]) -> anyhow::Result<()>;
+    fn add_secret(&self, group: &str, secret: &SecretRecord) -> anyhow::Result<()>;
+    /// A group's secrets, oldest first: the last is the current one.
+    fn secrets(&self, group: &str) -> anyhow::Result<Vec<SecretRecord>>;
+    fn create_deposit(&self, deposit: &DepositRecord) -> anyhow::Result<()>;
+    fn deposit(&self, id: &str) -> anyhow::Result<Option<DepositRecord>>;
+    /// Deletes a live deposit's key, marking it `state` at `now`; false if
+    /// it was not live (or does not exist).
+    fn end_deposit(&self, id: &str, state: DepositState, now: i64) -> anyhow::Result<bool>;
+    /// Deletes the keys of live deposits whose expiry is at or before `now`;
+    /// returns how many.
+    fn expire_deposits(&self, now: i64) -> anyhow::Result<usize>;
+}
+
+/// Bytes available to an unprivileged writer on the file system holding
+/// `path` (statvfs `f_bavail × f_frsize`).
+pub fn free_space(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
+    // NUL-terminated string that outlives the call.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stats) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Ok((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
+}
+
+#[cfg(test)]
+mod tests;
