@@ -1,6 +1,23 @@
+use super::sign::{attribute, encode_signing_time, sha256_ai};
+use super::verify::parse;
 use super::*;
 
-use crate::error::classify;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{CertificateSet, SignedData, SignerIdentifier, SignerInfo, SignerInfos};
+use const_oid::db::rfc5911::{
+    ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME,
+};
+use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Decode, Encode, Tag, Tagged};
+use rsa::RsaPrivateKey;
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
+
+use crate::error::{classify, Exit};
+use crate::smime::certs::{CertInfo, UnixTime};
+use crate::smime::identity::{own_capabilities, ID_AES256_CBC, ID_SMIME_CAPABILITIES};
 
 const T: UnixTime = 1_750_000_000;
 const CONTENT: &[u8] = b"Content-Type: text/plain\r\n\r\nHello, Bob.\r\n";
