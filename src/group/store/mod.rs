@@ -33,6 +33,7 @@ pub use sqlite::SqliteStore;
 use std::path::Path;
 
 use crate::group::release::protocol::NONCE_LEN;
+
 /// The store's file name in the keystore directory.
 pub const DEFAULT_FILE: &str = "groups.sqlite3";
 

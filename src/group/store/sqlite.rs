@@ -17,6 +17,7 @@ use super::{
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::NONCE_LEN;
 use crate::store::fsutil;
+
 /// The SQLite backend: a small pool of connections (readers run in
 /// parallel in WAL mode), opened on demand.
 pub struct SqliteStore {

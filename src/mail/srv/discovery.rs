@@ -7,6 +7,7 @@ use super::wire::canonical;
 use super::{Answer, Lookup, SrvRecord};
 use crate::error::{fail, fail_hint, Exit};
 use crate::store::account::{Endpoint, Protocol, Security};
+
 /// Orders records for use (RFC 2782): by priority, and within a priority by
 /// a weighted random choice, `pick(total)` giving a number in 0..=total.
 pub fn order(mut records: Vec<SrvRecord>, pick: &mut dyn FnMut(u32) -> u32) -> Vec<SrvRecord> {

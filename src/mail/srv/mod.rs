@@ -39,6 +39,7 @@ mod wire;
 pub use discovery::{discover, order, services};
 pub use resolver::Resolver;
 pub use wire::{build_query, parse_reply, Parse};
+
 /// One SRV record (RFC 2782).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SrvRecord {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::wire::{build_query, matches_query, parse_reply, Parse, UDP_MAX};
 use super::{Answer, Lookup};
+
 /// A stub resolver asking the given nameservers in order.
 #[derive(Debug, Clone)]
 pub struct Resolver {

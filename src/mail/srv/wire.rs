@@ -4,6 +4,7 @@
 //! loop is bounded, so garbage is an error and never a panic.
 
 use super::{Answer, SrvRecord};
+
 /// DNS message limits: a UDP reply without EDNS is at most 512 bytes; a TCP
 /// reply is at most 65535 by its length prefix.
 pub(super) const UDP_MAX: usize = 512;

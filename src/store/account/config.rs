@@ -11,6 +11,7 @@ use super::units::{
 use super::{Account, Incoming};
 use crate::error::{fail, fail_hint, Exit};
 use crate::store::fsutil::{self, PRIVATE_FILE};
+
 /// The accounts in a keystore's `config.toml`.
 pub struct AccountStore {
     path: PathBuf,

@@ -48,6 +48,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{fail, fail_hint, Exit};
+
 /// Where incoming mail is fetched from. An empty list means "from the DNS
 /// SRV records of the account's domain"; `None`, a send-only account.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
 use super::*;
+
 #[test]
 fn urls_parse_with_defaults_and_security() {
     let e = Endpoint::parse(Protocol::Smtp, "smtps://Mail.Example.org").unwrap();

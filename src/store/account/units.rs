@@ -2,6 +2,7 @@
 //! their bounds and defaults.
 
 use crate::error::{fail, Exit};
+
 /// Smallest and largest message size limits accepted: below 1 KiB no mail
 /// fits, above 1 TiB the limit means nothing.
 pub const MIN_SIZE_LIMIT: u64 = 1 << 10;

@@ -178,6 +178,7 @@ impl Keystore {
             .join(format!("{}.pem", cert.fingerprint))
     }
 }
+
 /// The accepted `candidates` to encrypt to `addr`; when none is usable and
 /// a learned certificate names the address (`learned`, asked only then),
 /// the error says so and names the command that accepts it.

@@ -270,6 +270,7 @@ impl Keystore {
         Ok(key)
     }
 }
+
 /// Every certificate file in `dir` (none when it does not exist).
 fn read_cert_dir(dir: &Path) -> anyhow::Result<Vec<CertInfo>> {
     list_files(dir, ".pem")?
