@@ -19,10 +19,9 @@
 //! --audit-max-rows N` keeps at most N (deleting the oldest, never a row
 //! whose nonce is still inside the replay window). Deleted pages are reused,
 //! so the file stops growing; it does not shrink.
-
 //!
 //! The records and the [`Store`] interface are here; the SQLite backend is
-//! in [`sqlite`], its tables in [`schema`].
+//! in `sqlite.rs`, its tables in `schema.rs`.
 
 mod schema;
 mod sqlite;

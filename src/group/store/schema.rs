@@ -1,5 +1,5 @@
 //! The tables of the SQLite store, as created by each schema version;
-//! [`super::sqlite`] applies them in order (`PRAGMA user_version`).
+//! `sqlite.rs` applies them in order (`PRAGMA user_version`).
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
 

@@ -20,14 +20,13 @@
 //! itself, or if the user confirmed it. sealpost accepts targets that are
 //! the domain or inside it; any other target is refused with a hint to name
 //! it explicitly (which is the user's confirmation).
-
 //!
 //! The parts, each depending only on the ones before it:
-//! - [`wire`]: the DNS message codec — an SRV query, and a reply checked and
+//! - `wire.rs`: the DNS message codec — an SRV query, and a reply checked and
 //!   parsed into records;
-//! - [`resolver`]: the stub resolver — nameservers from resolv.conf, UDP
+//! - `resolver.rs`: the stub resolver — nameservers from resolv.conf, UDP
 //!   with the TCP retry, deadlines;
-//! - [`discovery`]: the RFC 6186 policy — which services to ask for, in
+//! - `discovery.rs`: the RFC 6186 policy — which services to ask for, in
 //!   which order, and which targets to trust.
 //!
 //! The records and the [`Lookup`] trait they share live here.

@@ -30,7 +30,7 @@
 //! # The parts
 //!
 //! The algorithms, capabilities and reports shared by both directions are
-//! here; signing is in [`sign`](mod@sign), verifying in [`verify`](mod@verify).
+//! here; signing is in `sign.rs`, verifying in `verify.rs`.
 
 mod sign;
 mod verify;

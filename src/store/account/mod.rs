@@ -27,11 +27,10 @@
 //!
 //! The file is edited with `toml_edit`, so comments and every other section
 //! stay exactly as they were, and written atomically (0600).
-
 //!
 //! The parts: [`Account`] itself and its checks (here); the server URLs
-//! ([`endpoint`]); reading and editing `config.toml` ([`config`]); the sizes
-//! and durations settings are written in ([`units`]).
+//! (`endpoint.rs`); reading and editing `config.toml` (`config.rs`); the sizes
+//! and durations settings are written in (`units.rs`).
 
 mod config;
 mod endpoint;

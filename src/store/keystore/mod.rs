@@ -36,14 +36,13 @@
 //! (see [`Keystore::learn_signer`]). So a forger who signs as someone the user
 //! already knows can neither add a certificate for that address nor change
 //! which certificate `encrypt` picks for it.
-
 //!
 //! # The parts
 //!
 //! The directory, own identities and reading certificate files are here;
 //! correspondents' certificates and choosing them for encryption are in
-//! [`correspondents`], the trust in a signer in [`trust`], and the recorded
-//! capabilities (`capabilities.toml`) in [`capabilities`].
+//! `correspondents.rs`, the trust in a signer in `trust.rs`, and the recorded
+//! capabilities (`capabilities.toml`) in `capabilities.rs`.
 
 mod capabilities;
 mod correspondents;

@@ -4,10 +4,9 @@
 //! UIDPLUS), LOGOUT. Responses are read as lines with
 //! their literals and tokenized; anything unexpected is an error, never a
 //! panic.
-
 //!
 //! The commands and the session are here; reading and tokenizing the
-//! server's responses, within their memory limits, is in [`response`].
+//! server's responses, within their memory limits, is in `response.rs`.
 
 mod response;
 
