@@ -15,16 +15,7 @@ use x509_cert::Certificate;
 
 use crate::error::{fail, fail_hint, Exit};
 
-/// Seconds since the Unix epoch: the clock is passed in so tests can pin it.
-pub type UnixTime = i64;
-
-/// The current time as [`UnixTime`].
-pub fn now() -> UnixTime {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::{now, UnixTime};
 
 /// An e-mail address normalised for comparison: the local part kept as
 /// written (RFC 5321 leaves its case to the receiving host), the domain

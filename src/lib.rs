@@ -44,7 +44,9 @@ pub mod account;
 pub mod bcc;
 pub mod bsmtp;
 pub mod certs;
+pub mod clock;
 pub mod decrypt;
+pub mod delivery;
 pub mod encrypt;
 pub mod envelope;
 pub mod error;
@@ -64,6 +66,7 @@ pub mod outbox;
 pub mod privkey;
 pub mod release;
 pub mod signed;
+pub mod signing;
 pub mod smtp;
 pub mod srv;
 

@@ -49,7 +49,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -129,13 +129,6 @@ pub struct Server {
     housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl Server {
     pub fn bind(
         addr: &str,
@@ -176,7 +169,7 @@ impl Server {
         let _ = std::thread::Builder::new()
             .name("deposit-purge".into())
             .spawn(move || loop {
-                let _ = purging.purge_expired(unix_now());
+                let _ = purging.purge_expired(crate::clock::now() as u64);
                 if let Some(check) = &housekeeping {
                     check();
                 }
@@ -417,7 +410,9 @@ impl Shared {
     }
 
     fn refuse(&self, code: RefusalCode, retry_after: Option<u64>, remote: &str) -> Answer {
-        let answer = self.service.refuse(code, retry_after, remote, unix_now());
+        let answer = self
+            .service
+            .refuse(code, retry_after, remote, crate::clock::now() as u64);
         self.log_refusal(&answer);
         answer
     }
@@ -448,12 +443,19 @@ impl Shared {
             return self.refuse(RefusalCode::RateLimited, Some(wait), remote);
         }
         let answer = match op {
-            Some(op) => self
-                .service
-                .handle_call(op, &req.body, remote, unix_now(), Instant::now()),
-            None => self
-                .service
-                .handle(&req.body, remote, unix_now(), Instant::now()),
+            Some(op) => self.service.handle_call(
+                op,
+                &req.body,
+                remote,
+                crate::clock::now() as u64,
+                Instant::now(),
+            ),
+            None => self.service.handle(
+                &req.body,
+                remote,
+                crate::clock::now() as u64,
+                Instant::now(),
+            ),
         };
         self.log_refusal(&answer);
         answer

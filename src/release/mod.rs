@@ -5,8 +5,10 @@
 
 pub mod calls;
 pub mod client;
+pub mod deposit;
 pub mod joined;
 pub mod keyref;
+pub mod keys;
 pub mod protocol;
 pub mod secrets;
 

@@ -1,26 +1,26 @@
-//! Signing for `encrypt --sign` (not a subcommand): unlocks the sender's
-//! identity and returns the signer the encryption pipeline calls once.
+//! Signing as the sender (`encrypt --sign`): the sender's identity from the
+//! keystore, checked for signing, as the signer the encryption pipeline
+//! calls once.
 
-use sealpost::certs::UnixTime;
-use sealpost::encrypt::InnerSigner;
-use sealpost::error::Exit;
-use sealpost::keystore::Keystore;
-use sealpost::signed::{self, SignatureScheme};
-
-use super::{Ask, Context};
+use crate::certs::UnixTime;
+use crate::encrypt::InnerSigner;
+use crate::error::{fail, Exit};
+use crate::keystore::Keystore;
+use crate::signed::{self, SignatureScheme};
 
 /// A signer for the inner MIME entity, as the sender of `raw` (its From).
-pub fn inner_signer<'a>(
-    ctx: &'a Context,
+/// `passphrase` is asked only when the sender's key is locked.
+pub fn inner_signer<'a, 'p>(
     ks: &'a Keystore,
+    passphrase: impl FnOnce() -> anyhow::Result<&'p str>,
     raw: &[u8],
     pss: bool,
     now: UnixTime,
 ) -> anyhow::Result<Box<InnerSigner<'a>>> {
-    let info = sealpost::message::parse_message(raw)?;
+    let info = crate::message::parse_message(raw)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
     let pass = if identity.encrypted {
-        Some(ctx.passphrase(Ask::Existing)?)
+        Some(passphrase()?)
     } else {
         None
     };
@@ -31,7 +31,7 @@ pub fn inner_signer<'a>(
         .as_ref()
         .is_some_and(|ku| !ku.digital_signature())
     {
-        return Err(sealpost::fail(
+        return Err(fail(
             Exit::NoUser,
             format!(
                 "the certificate of {} does not allow signing (keyUsage)",
