@@ -462,24 +462,32 @@ impl Shared {
     }
 
     fn log_refusal(&self, answer: &Answer) {
-        let Some(code) = answer.refusal else {
-            return;
-        };
-        let row = &answer.row;
-        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        let cause = answer
-            .cause
-            .as_deref()
-            .map(|c| format!(": {}", c.escape_debug()))
-            .unwrap_or_default();
-        (self.log)(&format!(
-            "refused {code} group={} member={} fingerprint={} key={} from {}{}{cause}",
-            or_dash(&row.group).escape_debug(),
-            or_dash(&row.member_address),
-            or_dash(&row.member_fingerprint),
-            or_dash(&row.key_hash),
-            or_dash(&row.remote),
-            if answer.audited { "" } else { " (not audited)" },
-        ));
+        if let Some(line) = refusal_log_line(answer) {
+            (self.log)(&line);
+        }
     }
+}
+
+/// The operator's log line for a refused request (`None` for an answer that
+/// is no refusal): who asked for what, and for an `internal` refusal, why
+/// the server failed. The row holds no key material, and the causes name
+/// files and operations, never key bytes.
+pub fn refusal_log_line(answer: &Answer) -> Option<String> {
+    let code = answer.refusal?;
+    let row = &answer.row;
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let cause = answer
+        .cause
+        .as_deref()
+        .map(|c| format!(": {}", c.escape_debug()))
+        .unwrap_or_default();
+    Some(format!(
+        "refused {code} group={} member={} fingerprint={} key={} from {}{}{cause}",
+        or_dash(&row.group).escape_debug(),
+        or_dash(&row.member_address),
+        or_dash(&row.member_fingerprint),
+        or_dash(&row.key_hash),
+        or_dash(&row.remote),
+        if answer.audited { "" } else { " (not audited)" },
+    ))
 }

@@ -943,6 +943,42 @@ mod tests {
     }
 
     #[test]
+    fn an_internal_failure_logs_its_cause_and_no_key_bytes() {
+        let w = world();
+        let bob = who("bob");
+        let mut key_bytes = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut key_bytes);
+        let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &key_bytes).unwrap();
+        let entry = w.group_entry(&cek);
+        // The store breaks under the running service: the member lookup fails.
+        let db = rusqlite::Connection::open(w._dir.path().join("g.sqlite3")).unwrap();
+        db.execute_batch("ALTER TABLE members RENAME TO members_gone")
+            .unwrap();
+        let a = w.release(&bob, &entry, NOW);
+        assert_eq!(refused(&a), Some(RefusalCode::Internal));
+        let body = String::from_utf8_lossy(&a.body);
+        assert!(
+            !body.contains("members"),
+            "the cause reached the client: {body}"
+        );
+        let line = crate::group::server::refusal_log_line(&a).unwrap();
+        assert!(line.starts_with("refused internal"), "{line}");
+        assert!(line.contains("no such table: members"), "{line}");
+        // Neither the content key nor its wrapped entry, in any spelling.
+        let entry_der = entry.to_der().unwrap();
+        for secret in [&key_bytes[..], &entry_der[..]] {
+            use base64::Engine;
+            for text in [
+                hex::encode(secret),
+                hex::encode_upper(secret),
+                base64::engine::general_purpose::STANDARD.encode(secret),
+            ] {
+                assert!(!line.contains(&text[..16]), "{line}");
+            }
+        }
+    }
+
+    #[test]
     fn rewrap_needs_a_secret_and_members_open_it_with_theirs() {
         let w = world();
         let (bob, erin) = (who("bob"), who("erin"));
