@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
-use sealpost::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::store::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use serde_json::json;
 
 use super::secrets::{self, Ask, SecretSources};

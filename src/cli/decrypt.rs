@@ -5,12 +5,12 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sealpost::certs;
-use sealpost::decrypt::{self, Opened, SignatureOutcome, Streamed};
 use sealpost::error::{fail, Exit};
-use sealpost::keystore::{Keystore, SignerTrust, Standing};
-use sealpost::release::keys::KeystoreKeys;
-use sealpost::release::Released;
+use sealpost::group::release::keys::KeystoreKeys;
+use sealpost::group::release::Released;
+use sealpost::smime::certs;
+use sealpost::smime::decrypt::{self, Opened, SignatureOutcome, Streamed};
+use sealpost::store::keystore::{Keystore, SignerTrust, Standing};
 use serde_json::json;
 
 use super::{printable, read_input, Context};
@@ -90,7 +90,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.
     if let Some(path) = &args.output {
-        sealpost::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
+        sealpost::store::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
     }
     if ctx.global.json {
         return ctx.print_json(
@@ -321,7 +321,7 @@ fn read_whole(file: &mut File) -> anyhow::Result<Vec<u8>> {
 /// Where streamed plaintext goes: stdout, or `-o FILE` written atomically.
 enum PlainOut {
     Stdout(std::io::StdoutLock<'static>),
-    File(sealpost::fsutil::AtomicFile),
+    File(sealpost::store::fsutil::AtomicFile),
 }
 
 impl Write for PlainOut {
@@ -351,7 +351,7 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
     keys.require_own_key()?;
     let mut out = match &args.output {
-        Some(path) => PlainOut::File(sealpost::fsutil::AtomicFile::create(path, 0o600)?),
+        Some(path) => PlainOut::File(sealpost::store::fsutil::AtomicFile::create(path, 0o600)?),
         None => PlainOut::Stdout(std::io::stdout().lock()),
     };
     let require_signature = args.require_signature;

@@ -8,13 +8,15 @@ use serde_json::json;
 use super::output::{BsmtpOut, Dest};
 use super::secrets::PasswordArgs;
 use super::{printable, read_input, send_queued, Context};
-use sealpost::decrypt::KeySource;
-use sealpost::encrypt::{EnvelopeOutput, EnvelopeSummary};
 use sealpost::error::{fail, single_line, Exit};
-use sealpost::explode::{self as ex, Exploder, ListMail, Members, Mode, OutboxQueue, Wanted};
-use sealpost::keystore::Keystore;
-use sealpost::outbox::Outbox;
-use sealpost::release::joined::Memberships;
+use sealpost::group::explode::{
+    self as ex, Exploder, ListMail, Members, Mode, OutboxQueue, Wanted,
+};
+use sealpost::group::release::joined::Memberships;
+use sealpost::mail::outbox::Outbox;
+use sealpost::smime::decrypt::KeySource;
+use sealpost::smime::encrypt::{EnvelopeOutput, EnvelopeSummary};
+use sealpost::store::keystore::Keystore;
 
 /// Send a message to a mailing list's members, one copy per member
 ///
@@ -107,7 +109,7 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
         )
     })?;
     let mail_from = args.from.clone().unwrap_or_else(|| list_addr.clone());
-    sealpost::smtp::check_address(&mail_from)?;
+    sealpost::mail::smtp::check_address(&mail_from)?;
     let mut exploder = Exploder::new(&ks, ctx, &group)?;
     let wanted = Wanted {
         rewrap: args.rewrap,
@@ -156,8 +158,8 @@ enum Sink {
 /// Copies bound for the outbox, and the account that sends them.
 struct Queued {
     queue: OutboxQueue,
-    store: sealpost::account::AccountStore,
-    account: sealpost::account::Account,
+    store: sealpost::store::account::AccountStore,
+    account: sealpost::store::account::Account,
 }
 
 impl Sink {
@@ -179,8 +181,8 @@ impl Sink {
                 bytes: 0,
             });
         };
-        let store = sealpost::account::AccountStore::load(&ks.config_path())?;
-        let account = sealpost::delivery::choose(&store, Some(name))?;
+        let store = sealpost::store::account::AccountStore::load(&ks.config_path())?;
+        let account = sealpost::mail::delivery::choose(&store, Some(name))?;
         let outbox = Outbox::open(&ks.root().join("outbox"))?;
         Ok(Sink::Outbox(Box::new(Queued {
             queue: OutboxQueue::new(outbox, &account.name, message),

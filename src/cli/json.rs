@@ -216,7 +216,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// An outbox entry in `--json`.
-pub fn outbox_entry(e: &sealpost::outbox::Entry) -> serde_json::Value {
+pub fn outbox_entry(e: &sealpost::mail::outbox::Entry) -> serde_json::Value {
     serde_json::json!({
         "id": e.id,
         "state": e.state,

@@ -7,12 +7,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use sealpost::account::{Account, AccountStore};
-use sealpost::delivery::{self, Event, SendOptions, Stopped};
 use sealpost::error::{classify, fail, fail_hint, single_line, Exit};
-use sealpost::keystore::{self, Keystore};
-use sealpost::outbox::{Entry, Outbox, Report};
-use sealpost::privkey::Passphrase;
+use sealpost::mail::delivery::{self, Event, SendOptions, Stopped};
+use sealpost::mail::outbox::{Entry, Outbox, Report};
+use sealpost::smime::privkey::Passphrase;
+use sealpost::store::account::{Account, AccountStore};
+use sealpost::store::keystore::{self, Keystore};
 
 mod account;
 mod cert;
@@ -207,7 +207,7 @@ impl Context {
 /// `--help` text for the top level: the exit status table, from the one source.
 /// The library's key source asks the terminal (or the passphrase sources)
 /// through this, and reports what it does on the `-v` lines.
-impl sealpost::release::keys::Caller for Context {
+impl sealpost::group::release::keys::Caller for Context {
     fn passphrase(&self) -> anyhow::Result<&str> {
         Context::passphrase(self, Ask::Existing)
     }
@@ -560,7 +560,7 @@ fn progress_bar(len: u64, ctx: &Context) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Sends queued `entries` of `acct` (see [`sealpost::delivery::send`]),
+/// Sends queued `entries` of `acct` (see [`sealpost::mail::delivery::send`]),
 /// asking for the password from `password`'s sources, and shows the run.
 pub fn send_queued(
     outbox: &Outbox,

@@ -2,8 +2,8 @@
 //! sent, and the records of those sent.
 
 use clap::{Args, Subcommand};
-use sealpost::account::AccountStore;
-use sealpost::outbox::{Outbox, State};
+use sealpost::mail::outbox::{Outbox, State};
+use sealpost::store::account::AccountStore;
 use serde_json::json;
 
 use super::secrets::PasswordArgs;
@@ -98,7 +98,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
         }
         OutboxCommand::Prune(p) => {
             let older_than = match &p.older_than {
-                Some(d) => sealpost::outbox::parse_duration(d)?,
+                Some(d) => sealpost::mail::outbox::parse_duration(d)?,
                 None => AccountStore::load(&ks.config_path())?
                     .keep_sent()?
                     .ok_or_else(|| {
@@ -110,7 +110,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
                     })?,
             };
             let lock = outbox.lock()?;
-            let now = sealpost::clock::now();
+            let now = sealpost::smime::certs::now();
             let pruned = outbox.prune(&lock, now, older_than)?;
             if ctx.global.json {
                 return ctx.print_json(
@@ -142,7 +142,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
             let mut reports = Vec::new();
             for name in names {
                 let acct = store.get(&name)?;
-                let due = outbox.due(&name, sealpost::clock::now(), true)?;
+                let due = outbox.due(&name, sealpost::smime::certs::now(), true)?;
                 match send_queued(&outbox, &store, &acct, due, &f.password, f.timeout, ctx) {
                     Ok(report) => reports.push(report),
                     Err(stopped) => {

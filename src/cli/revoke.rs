@@ -6,10 +6,10 @@ use serde_json::json;
 
 use super::Context;
 use sealpost::error::{fail_hint, Exit};
-use sealpost::release::calls::{Op, RevokeAnswer, RevokePayload};
-use sealpost::release::joined::Memberships;
-use sealpost::release::keys::KeystoreKeys;
-use sealpost::release::secrets::DepositNotes;
+use sealpost::group::release::calls::{Op, RevokeAnswer, RevokePayload};
+use sealpost::group::release::joined::Memberships;
+use sealpost::group::release::keys::KeystoreKeys;
+use sealpost::group::release::secrets::DepositNotes;
 
 /// Delete a message's deposited key at the group server: nobody can read it afterwards
 ///
@@ -42,7 +42,7 @@ pub fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<()> {
     for note in &notes {
         let group = memberships.get(&note.group)?;
         let (identity, key) = keys.member_of(&group)?;
-        let (answer, server): (RevokeAnswer, _) = sealpost::release::call(
+        let (answer, server): (RevokeAnswer, _) = sealpost::group::release::call(
             &group,
             Op::Revoke,
             &RevokePayload {
@@ -50,7 +50,7 @@ pub fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<()> {
             },
             &identity.cert.cert,
             &key,
-            sealpost::clock::now() as u64,
+            sealpost::smime::certs::now() as u64,
             &mut rand_core::OsRng,
         )?;
         if answer.revoked {

@@ -10,9 +10,9 @@ use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use sealpost::account::Account;
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::privkey::Passphrase;
+use sealpost::smime::privkey::Passphrase;
+use sealpost::store::account::Account;
 use zeroize::Zeroizing;
 
 /// Where a secret may come from, in the order they are tried.

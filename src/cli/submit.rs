@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost::account::Protocol;
-use sealpost::bsmtp::{self, Transaction};
-use sealpost::delivery::{self, SendOptions};
 use sealpost::error::{fail, Exit};
-use sealpost::message::{parse_message, RawMessage};
-use sealpost::outbox::Outbox;
-use sealpost::smtp;
+use sealpost::mail::delivery::{self, SendOptions};
+use sealpost::mail::outbox::Outbox;
+use sealpost::mail::smtp;
+use sealpost::smime::bsmtp::{self, Transaction};
+use sealpost::smime::message::{parse_message, RawMessage};
+use sealpost::store::account::Protocol;
 
 use super::secrets::{account_password, PasswordArgs};
 use super::{dns_server, finish_delivery, read_input, send_queued, Context, DeliveryView};
@@ -54,9 +54,9 @@ pub struct SubmitArgs {
 
 pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
-    let store = sealpost::account::AccountStore::load(&ks.config_path())?;
+    let store = sealpost::store::account::AccountStore::load(&ks.config_path())?;
     let outbox = Outbox::open(&ks.root().join("outbox"))?;
-    let now = sealpost::clock::now();
+    let now = sealpost::smime::certs::now();
     if args.outbox {
         let names: Vec<String> = match &args.account {
             Some(n) => vec![store.get(n)?.name],
@@ -128,7 +128,7 @@ pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
 
 /// Transactions from a Batch SMTP stream or a single message.
 pub fn transactions_from(data: &[u8]) -> anyhow::Result<Vec<Transaction>> {
-    let transactions = if sealpost::bsmtp::looks_like(data) {
+    let transactions = if sealpost::smime::bsmtp::looks_like(data) {
         bsmtp::parse(data)?
     } else {
         let info = parse_message(data)?;

@@ -1,5 +1,5 @@
 //! The HTTPS front of the group server: rustls (ring provider, as the rest
-//! of sealpost), HTTP/1.1 keep-alive framed by [`crate::http`], one thread
+//! of sealpost), HTTP/1.1 keep-alive framed by [`crate::group::http`], one thread
 //! per connection up to a bound.
 //!
 //! A thread per connection keeps every request's work (one RSA private
@@ -41,7 +41,7 @@
 //! about 26 kB and a thread here), but above any cap it degraded again
 //! (5000 connections: 6.4 s), while eviction kept this server at 11 ms.
 //! So the threads stay, and no tokio, hyper, hyper-util, tokio-rustls, http
-//! or http-body in the tree; the strict parser in [`crate::http`] is ~150
+//! or http-body in the tree; the strict parser in [`crate::group::http`] is ~150
 //! lines with every read bounded.
 
 use std::collections::HashMap;
@@ -58,9 +58,9 @@ use super::limits::RateLimiter;
 use super::service::{Answer, Service};
 use super::store::AuditRecord;
 use crate::error::{fail, Exit};
-use crate::http::{self, ReadError};
-use crate::release::calls::Op;
-use crate::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
+use crate::group::http::{self, ReadError};
+use crate::group::release::calls::Op;
+use crate::group::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
 
 /// How the server listens.
 #[derive(Clone, Debug)]
@@ -169,7 +169,7 @@ impl Server {
         let _ = std::thread::Builder::new()
             .name("deposit-purge".into())
             .spawn(move || loop {
-                let _ = purging.purge_expired(crate::clock::now() as u64);
+                let _ = purging.purge_expired(crate::smime::certs::now() as u64);
                 if let Some(check) = &housekeeping {
                     check();
                 }
@@ -410,9 +410,9 @@ impl Shared {
     }
 
     fn refuse(&self, code: RefusalCode, retry_after: Option<u64>, remote: &str) -> Answer {
-        let answer = self
-            .service
-            .refuse(code, retry_after, remote, crate::clock::now() as u64);
+        let answer =
+            self.service
+                .refuse(code, retry_after, remote, crate::smime::certs::now() as u64);
         self.log_refusal(&answer);
         answer
     }
@@ -447,13 +447,13 @@ impl Shared {
                 op,
                 &req.body,
                 remote,
-                crate::clock::now() as u64,
+                crate::smime::certs::now() as u64,
                 Instant::now(),
             ),
             None => self.service.handle(
                 &req.body,
                 remote,
-                crate::clock::now() as u64,
+                crate::smime::certs::now() as u64,
                 Instant::now(),
             ),
         };
@@ -462,32 +462,8 @@ impl Shared {
     }
 
     fn log_refusal(&self, answer: &Answer) {
-        if let Some(line) = refusal_log_line(answer) {
+        if let Some(line) = answer.log_line() {
             (self.log)(&line);
         }
     }
-}
-
-/// The operator's log line for a refused request (`None` for an answer that
-/// is no refusal): who asked for what, and for an `internal` refusal, why
-/// the server failed. The row holds no key material, and the causes name
-/// files and operations, never key bytes.
-pub fn refusal_log_line(answer: &Answer) -> Option<String> {
-    let code = answer.refusal?;
-    let row = &answer.row;
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let cause = answer
-        .cause
-        .as_deref()
-        .map(|c| format!(": {}", c.escape_debug()))
-        .unwrap_or_default();
-    Some(format!(
-        "refused {code} group={} member={} fingerprint={} key={} from {}{}{cause}",
-        or_dash(&row.group).escape_debug(),
-        or_dash(&row.member_address),
-        or_dash(&row.member_fingerprint),
-        or_dash(&row.key_hash),
-        or_dash(&row.remote),
-        if answer.audited { "" } else { " (not audited)" },
-    ))
 }

@@ -1,0 +1,58 @@
+//! Signing as the sender (`encrypt --sign`): the sender's identity from the
+//! keystore, checked for signing, as the signer the encryption pipeline
+//! calls once.
+
+use crate::error::{fail, Exit};
+use crate::smime::certs::UnixTime;
+use crate::smime::encrypt::InnerSigner;
+use crate::smime::signed::{self, SignatureScheme};
+use crate::store::keystore::Keystore;
+
+/// A signer for the inner MIME entity, as the sender of `raw` (its From).
+/// `passphrase` is asked only when the sender's key is locked.
+pub fn inner_signer<'a, 'p>(
+    ks: &'a Keystore,
+    passphrase: impl FnOnce() -> anyhow::Result<&'p str>,
+    raw: &[u8],
+    pss: bool,
+    now: UnixTime,
+) -> anyhow::Result<Box<InnerSigner<'a>>> {
+    let info = crate::smime::message::parse_message(raw)?;
+    let identity = ks.signing_identity(&info.from.address, now)?;
+    let pass = if identity.encrypted {
+        Some(passphrase()?)
+    } else {
+        None
+    };
+    let key = ks.unlock(&identity, pass)?;
+    if identity
+        .cert
+        .key_usage
+        .as_ref()
+        .is_some_and(|ku| !ku.digital_signature())
+    {
+        return Err(fail(
+            Exit::NoUser,
+            format!(
+                "the certificate of {} does not allow signing (keyUsage)",
+                info.from.address
+            ),
+        ));
+    }
+    let scheme = if pss {
+        SignatureScheme::PssSha256
+    } else {
+        SignatureScheme::Pkcs1v15Sha256
+    };
+    Ok(Box::new(move |content: &[u8]| {
+        signed::sign(
+            content,
+            &key,
+            &identity.cert,
+            &[],
+            scheme,
+            now,
+            &mut rand_core::OsRng,
+        )
+    }))
+}
