@@ -53,7 +53,7 @@
 //! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
 //! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), key deposits |
 //! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
-//! | `group/explode.rs`      | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
+//! | `group/explode/`        | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
 //! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
 //! | `group/service.rs`, `keys.rs`, `limits.rs` | the server's release checks, RSA, replay and rate limits |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
