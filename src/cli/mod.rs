@@ -35,6 +35,7 @@ mod revoke;
 mod secrets;
 mod submit;
 
+pub use sealpost::error::printable;
 pub use secrets::Ask;
 
 /// Encrypted e-mail from the command line.
@@ -452,19 +453,6 @@ pub fn write_stdout(data: &[u8], binary: bool) -> anyhow::Result<()> {
     out.write_all(data)?;
     out.flush()?;
     Ok(())
-}
-
-/// Escapes text that came from outside (certificate names, headers) for display.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// The environment variable naming the DNS server for SRV discovery.

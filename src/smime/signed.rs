@@ -57,7 +57,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 use x509_cert::Certificate;
 
-use crate::error::{fail, fail_hint, Exit};
+use crate::error::{fail, fail_hint, printable, Exit};
 use crate::smime::certs::{format_time, rsa_public_key, CertInfo, UnixTime};
 use crate::smime::identity::{
     own_capabilities, ID_AES128_CBC, ID_AES128_GCM, ID_AES256_CBC, ID_AES256_GCM, ID_RSAES_OAEP,
@@ -225,20 +225,6 @@ impl From<&Verified> for SignerReport {
             weak_digest: v.digest.is_weak(),
         }
     }
-}
-
-/// `text` with control characters escaped, so that a hostile certificate
-/// cannot write to the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 impl fmt::Display for SignerReport {

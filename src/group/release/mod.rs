@@ -122,20 +122,6 @@ pub fn call<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Escapes text a server sent before it reaches a terminal, and bounds it.
-pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .take(300)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 /// Returns the message `input` (S/MIME, PEM or bare DER/BER CMS, as
 /// [`crate::smime::decrypt::cms_payload`] reads it) with `extra` added to the
 /// recipient entries of its outer encryption layer, in the same form: an

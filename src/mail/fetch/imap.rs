@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::{Listing, Remote, RemoteMessage};
-use crate::error::{fail, Exit};
+use crate::error::{fail, printable, Exit};
 use crate::mail::tls::{wire_error, Conn, Dialect, LoginError};
 
 pub struct Imap;
@@ -47,10 +47,6 @@ fn protocol(msg: impl Into<String>) -> anyhow::Error {
 /// A server that sent more than a limit allows.
 fn over_limit(msg: impl Into<String>) -> anyhow::Error {
     fail(Exit::Unavailable, msg.into())
-}
-
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 /// Largest literal held in memory. Our commands ask for no literal but the
