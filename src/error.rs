@@ -174,6 +174,25 @@ where
     }
 }
 
+/// Most characters of outside text [`printable`] keeps: any name, address
+/// list or server reply fits; a hostile peer's megabyte does not.
+pub const PRINTABLE_MAX_CHARS: usize = 1024;
+
+/// Text from outside (a server's reply, a certificate's name, a header),
+/// safe to show on a terminal or in a log: control characters escaped
+/// (`\n`, `\u{1b}`), so it cannot move the cursor or forge a line, and at
+/// most [`PRINTABLE_MAX_CHARS`] characters of it.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .take(PRINTABLE_MAX_CHARS)
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            let plain = (!c.is_control()).then_some(c);
+            escaped.into_iter().flatten().chain(plain)
+        })
+        .collect()
+}
+
 /// The error chain joined on one line, each distinct cause once (like sq).
 pub fn single_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -186,4 +205,20 @@ pub fn single_line(err: &anyhow::Error) -> String {
         parts.push(text);
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_control_characters_and_bounds_the_text() {
+        assert_eq!(printable("plain Ünïcode"), "plain Ünïcode");
+        assert_eq!(
+            printable("250 ok\r\nRCPT TO:<x>\u{1b}[2J"),
+            "250 ok\\r\\nRCPT TO:<x>\\u{1b}[2J"
+        );
+        let long = "x".repeat(PRINTABLE_MAX_CHARS * 3);
+        assert_eq!(printable(&long).len(), PRINTABLE_MAX_CHARS);
+    }
 }

@@ -43,15 +43,17 @@
 //! | `store/fsutil.rs`       | atomic writes (temp, fsync, rename), private-file checks          |
 //! | `store/keystore.rs`     | the keystore directory: layout, identities, certificates          |
 //! | `store/account.rs`      | mail accounts in config.toml: servers, trust, passwords, durations |
+//! | `store/signer.rs`       | the sender's identity as the signer of `encrypt --sign`           |
 //! | `mail/tls.rs`           | the one connect: TCP, rustls, STARTTLS, host failover, bounded lines |
 //! | `mail/smtp.rs` (+`smtp/`) | SMTP submission: AUTH, PIPELINING, per-recipient replies        |
 //! | `mail/outbox.rs`        | the durable outbox spool: queue, retry, sent and failed records   |
+//! | `mail/delivery.rs`      | an account's servers and trust; one delivery run of queued envelopes |
 //! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync, spool        |
 //! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
 //! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
-//! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets |
+//! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), key deposits |
 //! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
-//! | `group/explode.rs`      | the list exploder's decisions: list mail or not, members, copies  |
+//! | `group/explode/`        | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
 //! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
 //! | `group/service.rs`, `keys.rs`, `limits.rs` | the server's release checks, RSA, replay and rate limits |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |

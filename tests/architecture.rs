@@ -37,32 +37,6 @@ const CLI_INFRASTRUCTURE: [&str; 7] = [
     "cli/docs.rs",
 ];
 
-/// Subcommand-to-subcommand imports that exist today, each to be removed by
-/// moving the shared logic into the library (issue #13, "no policy in
-/// cli/"). The test fails when one disappears and stays listed, so this list
-/// only shrinks.
-const CLI_ALLOWED_TODAY: [(&str, &str); 14] = [
-    // The key-release policy (KeystoreKeys, unix_now) lives in cli/decrypt.rs.
-    ("cli/deposit.rs", "cli/decrypt.rs"),
-    ("cli/encrypt.rs", "cli/decrypt.rs"),
-    ("cli/explode.rs", "cli/decrypt.rs"),
-    ("cli/group/secret.rs", "cli/decrypt.rs"),
-    ("cli/release.rs", "cli/decrypt.rs"),
-    ("cli/revoke.rs", "cli/decrypt.rs"),
-    // Sending through the outbox (send, finish, entry_json) lives in cli/submit.rs.
-    ("cli/explode.rs", "cli/submit.rs"),
-    ("cli/outbox.rs", "cli/submit.rs"),
-    // Choosing an account, its servers and its password lives in cli/account.rs.
-    ("cli/explode.rs", "cli/account.rs"),
-    ("cli/fetch.rs", "cli/account.rs"),
-    ("cli/outbox.rs", "cli/account.rs"),
-    ("cli/submit.rs", "cli/account.rs"),
-    // encrypt makes key deposits with cli/deposit.rs's arguments and
-    // depositor, and signs (--sign) with cli/sign.rs's inner signer.
-    ("cli/encrypt.rs", "cli/deposit.rs"),
-    ("cli/encrypt.rs", "cli/sign.rs"),
-];
-
 /// One `.rs` file of `src/`: its path under `src/`, which crate it belongs
 /// to, and its module path in that crate.
 struct SourceFile {
@@ -531,19 +505,9 @@ fn the_layering_rules_hold() {
 
     let mut problems = wing_violations(&files, &edges);
     problems.extend(cycles(&files, &edges));
-    let crossings = cli_crossings(&files, &edges);
-    let allowed: BTreeSet<(String, String)> = CLI_ALLOWED_TODAY
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    for (a, b) in crossings.difference(&allowed) {
+    for (a, b) in cli_crossings(&files, &edges) {
         problems.push(format!(
             "src/{a} imports src/{b}: a subcommand may not use another's module (move what they share into the library or cli infrastructure)"
-        ));
-    }
-    for (a, b) in allowed.difference(&crossings) {
-        problems.push(format!(
-            "src/{a} no longer imports src/{b}: remove it from CLI_ALLOWED_TODAY"
         ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -7,7 +7,6 @@ use clap::{ArgGroup, Args, Subcommand};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::store::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use super::secrets::{self, Ask, SecretSources};
 use super::{printable, write_stdout, Context};
@@ -116,17 +115,6 @@ pub struct ListArgs {}
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     pub name: String,
-}
-
-/// Run-time password options of the commands that log in.
-#[derive(Debug, Args, Clone)]
-pub struct PasswordArgs {
-    /// Read the account password from the first line of FILE
-    #[arg(long, value_name = "FILE", conflicts_with = "password_fd")]
-    pub password_file: Option<PathBuf>,
-    /// Read the account password from file descriptor N
-    #[arg(long, value_name = "N")]
-    pub password_fd: Option<i32>,
 }
 
 pub fn run(args: AccountArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -332,154 +320,6 @@ fn list(store: &AccountStore, ctx: &Context) -> anyhow::Result<()> {
         ctx.note("no accounts; add one with `sealpost account add`");
     }
     write_stdout(out.as_bytes(), false)
-}
-
-/// The account a command acts for: the one named, else the only one.
-pub fn choose(store: &AccountStore, name: Option<&str>) -> anyhow::Result<Account> {
-    if let Some(n) = name {
-        return store.get(n);
-    }
-    let all = store.list()?;
-    match all.len() {
-        1 => Ok(all.into_iter().next().unwrap()),
-        0 => Err(fail_hint(
-            Exit::Config,
-            "no account configured",
-            "add one with `sealpost account add NAME --smtp URL --imap URL --user USER`",
-        )),
-        _ => Err(fail_hint(
-            Exit::Usage,
-            "several accounts are configured; say which",
-            "give --account NAME (see `sealpost account list`)",
-        )),
-    }
-}
-
-/// The account's password, from the sources in the order documented on
-/// `sealpost account`.
-pub fn password(
-    account: &Account,
-    args: &PasswordArgs,
-    ctx: &Context,
-) -> anyhow::Result<Zeroizing<String>> {
-    let env = account.password_env_var();
-    let what = format!("password of account {}", account.name);
-    let flags = "--password-file FILE or --password-fd N";
-    if args.password_file.is_some()
-        || args.password_fd.is_some()
-        || std::env::var_os(&env).is_some()
-    {
-        let sources = SecretSources {
-            file: args.password_file.as_deref(),
-            fd: args.password_fd,
-            env_var: Some(&env),
-            flags,
-        };
-        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt());
-    }
-    if let Some(file) = &account.password_file {
-        let sources = SecretSources {
-            file: Some(file),
-            fd: None,
-            env_var: None,
-            flags,
-        };
-        return secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt());
-    }
-    if let Some(p) = &account.stored_password {
-        return Ok(Zeroizing::new(p.clone()));
-    }
-    let sources = SecretSources {
-        file: None,
-        fd: None,
-        env_var: Some(&env),
-        flags,
-    };
-    secrets::read_secret(&sources, &what, Ask::Existing, ctx.can_prompt())
-}
-
-/// The error for a send-only account asked to fetch, or a fetch-only one
-/// asked to send: a setting to change, not a failure to retry.
-pub fn no_server(account: &Account, protocol: Protocol) -> anyhow::Error {
-    let (what, only) = match protocol {
-        Protocol::Smtp => ("submission (SMTP)", "fetch-only"),
-        _ => ("incoming (IMAP or POP3)", "send-only"),
-    };
-    fail_hint(
-        Exit::Config,
-        format!(
-            "account {} has no {what} server: it is {only}",
-            account.name
-        ),
-        "add the server with `sealpost account add NAME --replace …`, or use another account",
-    )
-}
-
-/// The environment variable naming the DNS server for SRV discovery.
-pub const DNS_SERVER_ENV: &str = "SEALPOST_DNS_SERVER";
-
-/// The servers to try for one of the account's settings: its URLs, or
-/// those its domain publishes in DNS SRV records now.
-pub fn servers(
-    account: &Account,
-    listed: &[Endpoint],
-    protocol: Protocol,
-    timeout: std::time::Duration,
-) -> anyhow::Result<Vec<Endpoint>> {
-    if !listed.is_empty() {
-        return Ok(listed.to_vec());
-    }
-    let domain = account
-        .domain
-        .as_deref()
-        .ok_or_else(|| no_server(account, protocol))?;
-    // DNS answers come fast or not at all; the connection timeout is for servers.
-    let dns_timeout = timeout.min(std::time::Duration::from_secs(3));
-    let resolver = match std::env::var(DNS_SERVER_ENV) {
-        Ok(addr) if !addr.is_empty() => sealpost::mail::srv::Resolver {
-            servers: vec![parse_dns_server(&addr)?],
-            timeout: dns_timeout,
-        },
-        _ => sealpost::mail::srv::Resolver::system(dns_timeout),
-    };
-    let mut rng = rand::thread_rng();
-    sealpost::mail::srv::discover(&resolver, domain, protocol, &mut |total| {
-        rand::Rng::gen_range(&mut rng, 0..=total)
-    })
-    .map_err(|e| e.context(format!("account {}", account.name)))
-}
-
-/// `IP`, `IP:PORT` or `[IPv6]:PORT`.
-fn parse_dns_server(text: &str) -> anyhow::Result<std::net::SocketAddr> {
-    text.parse::<std::net::SocketAddr>()
-        .or_else(|_| {
-            text.parse::<std::net::IpAddr>()
-                .map(|ip| std::net::SocketAddr::new(ip, 53))
-        })
-        .map_err(|_| {
-            fail(
-                Exit::Config,
-                format!("{DNS_SERVER_ENV}={text:?} is not an address: write IP or IP:PORT"),
-            )
-        })
-}
-
-/// The extra CA certificates of an account, if it names a file.
-pub fn ca_pem(account: &Account) -> anyhow::Result<Option<Vec<u8>>> {
-    match &account.ca_file {
-        None => Ok(None),
-        Some(p) => std::fs::read(p).map(Some).map_err(|e| {
-            fail_hint(
-                Exit::Config,
-                format!(
-                    "cannot read the CA file {} of account {}: {e}",
-                    p.display(),
-                    account.name
-                ),
-                "fix it with `sealpost account add --replace`",
-            )
-        }),
-    }
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {

@@ -5,19 +5,15 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use rsa::RsaPrivateKey;
-use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::group::release::joined::{JoinedGroup, Memberships};
-use sealpost::group::release::secrets::SecretStore;
-use sealpost::group::release::{self, Released};
-use sealpost::smime::certs::{self, CertInfo};
-use sealpost::smime::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
-use sealpost::smime::envelope::{ContentKey, Envelope};
-use sealpost::smime::keyref::{KeyRef, KeyRefKind};
-use sealpost::store::keystore::{Identity, Keystore, SignerTrust, Standing};
+use sealpost::error::{fail, Exit};
+use sealpost::group::release::keys::KeystoreKeys;
+use sealpost::group::release::Released;
+use sealpost::smime::certs;
+use sealpost::smime::decrypt::{self, Opened, SignatureOutcome, Streamed};
+use sealpost::store::keystore::{Keystore, SignerTrust, Standing};
 use serde_json::json;
 
-use super::{printable, read_input, Ask, Context};
+use super::{printable, read_input, Context};
 
 /// Decrypt an S/MIME message
 ///
@@ -64,177 +60,6 @@ pub struct DecryptArgs {
     pub offline: bool,
 }
 
-/// Own keys from the keystore, each unlocked only when a message names it;
-/// and, for mail to a joined group, the key released by the group server.
-pub(super) struct KeystoreKeys<'a> {
-    pub ks: &'a Keystore,
-    pub ctx: &'a Context,
-    pub identities: Vec<Identity>,
-    /// Forbid key release requests.
-    pub offline: bool,
-    /// Key releases made, for the report.
-    pub released: Vec<(String, Released)>,
-}
-
-impl<'a> KeystoreKeys<'a> {
-    pub fn new(ks: &'a Keystore, ctx: &'a Context, offline: bool) -> anyhow::Result<Self> {
-        Ok(Self {
-            ks,
-            ctx,
-            identities: ks.identities()?,
-            offline,
-            released: Vec::new(),
-        })
-    }
-}
-
-impl KeySource for KeystoreKeys<'_> {
-    fn certificates(&self) -> Vec<CertInfo> {
-        self.identities.iter().map(|i| i.cert.clone()).collect()
-    }
-
-    fn correspondents(&self) -> Vec<CertInfo> {
-        // Only for naming whom a message is for: an unreadable store names
-        // them by issuer and serial instead.
-        self.ks.certificates().unwrap_or_default()
-    }
-
-    fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<RsaPrivateKey> {
-        let ident = self
-            .identities
-            .iter()
-            .find(|i| i.cert.fingerprint == fingerprint)
-            .ok_or_else(|| fail(Exit::Software, "unknown identity"))?;
-        let pass = if ident.encrypted {
-            Some(self.ctx.passphrase(Ask::Existing)?)
-        } else {
-            None
-        };
-        self.ks.unlock(ident, pass)
-    }
-
-    /// Mail to a joined group: with a group secret this keystore holds
-    /// (offline), else released by the group server, for the group's own
-    /// entry or a key deposit.
-    fn content_key_elsewhere(&mut self, envelope: &Envelope) -> anyhow::Result<Option<ContentKey>> {
-        let groups = Memberships::new(self.ks.root()).list()?;
-        let joined = |name: &str| groups.iter().find(|g| g.name == name);
-        let mut missing_secret = None;
-        let mut deposit = None;
-        for (index, kekri) in envelope.kek_entries() {
-            let Some(keyref) = KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes()) else {
-                continue;
-            };
-            let Some(group) = joined(&keyref.group) else {
-                continue;
-            };
-            match keyref.kind {
-                KeyRefKind::GroupSecret => {
-                    let store = SecretStore::new(self.ks.root());
-                    match store.get(&group.name, &keyref.id_hex())? {
-                        Some(entry) => {
-                            let secret = self.open_group_secret(group, &entry)?;
-                            self.ctx.detail(format!(
-                                "opened with the secret {} of group {}",
-                                keyref.id_hex(),
-                                group.name
-                            ));
-                            return envelope.unwrap_kek(index, &secret).map(Some);
-                        }
-                        None => missing_secret = Some((group.name.clone(), keyref.id_hex())),
-                    }
-                }
-                KeyRefKind::Deposit => deposit = deposit.or(Some((group.clone(), index))),
-            }
-        }
-        let group_entry = groups
-            .iter()
-            .find_map(|g| envelope.recipient_for(&g.cert.cert).map(|i| (g.clone(), i)));
-        let Some((group, index)) = group_entry.or(deposit) else {
-            if let Some((group, id)) = missing_secret {
-                return Err(fail_hint(
-                    Exit::NoUser,
-                    format!("the message is wrapped under secret {id} of group {group:?}, which this keystore does not hold"),
-                    format!("fetch the group's secrets with `sealpost group secret fetch {group}`"),
-                ));
-            }
-            return Ok(None);
-        };
-        if self.offline {
-            let hint = match &missing_secret {
-                Some((g, _)) => format!(
-                    "fetch the group's secrets with `sealpost group secret fetch {g}`, or run without --offline"
-                ),
-                None => "run without --offline once, or `sealpost release` it while online to read it offline later".into(),
-            };
-            return Err(fail_hint(
-                Exit::Unavailable,
-                format!(
-                    "the message is for group {:?}; its key must be released by the group server, and --offline forbids network requests",
-                    group.name
-                ),
-                hint,
-            ));
-        }
-        let (member, key) = self.member_of(&group)?;
-        self.ctx.detail(format!(
-            "asking the server of group {} to release the key",
-            group.name
-        ));
-        let (cek, released) = release::obtain(
-            envelope,
-            index,
-            &group,
-            &member.cert.cert,
-            &key,
-            unix_now(),
-            &mut rand_core::OsRng,
-        )?;
-        self.released.push((group.name, released));
-        Ok(Some(cek))
-    }
-}
-
-impl KeystoreKeys<'_> {
-    /// The own identity recorded as `group`'s member, and its unlocked key.
-    pub fn member_of(&mut self, group: &JoinedGroup) -> anyhow::Result<(Identity, RsaPrivateKey)> {
-        let member = self
-            .identities
-            .iter()
-            .find(|i| i.cert.fingerprint == group.member)
-            .cloned()
-            .ok_or_else(|| {
-                fail_hint(
-                    Exit::Config,
-                    format!(
-                        "the member identity of group {:?} is no longer in the keystore",
-                        group.name
-                    ),
-                    "join the group again with `sealpost group join ... --as ADDR`",
-                )
-            })?;
-        let key = self.unlock(&member.cert.fingerprint)?;
-        Ok((member, key))
-    }
-
-    /// A stored group secret (an entry wrapping it to the member), unwrapped.
-    fn open_group_secret(
-        &mut self,
-        group: &JoinedGroup,
-        entry_der: &[u8],
-    ) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-        let (member, key) = self.member_of(group)?;
-        sealpost::group::release::secrets::open_secret(entry_der, &member.cert.cert, &key)
-    }
-}
-
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
     // --json without -o puts the content into the JSON: that needs it in memory.
@@ -251,13 +76,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let ks = ctx.keystore()?;
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
-    if keys.identities.is_empty() {
-        return Err(fail_hint(
-            Exit::NoUser,
-            "the keystore holds no own key to decrypt with",
-            "import yours with `sealpost key import`, or create one with `sealpost key generate`",
-        ));
-    }
+    keys.require_own_key()?;
     let opened = decrypt::open(&input, &mut keys, true, &mut rand_core::OsRng)?;
     let good_signature = opened.signatures.iter().any(|s| s.result.is_ok());
     if args.require_signature && !good_signature {
@@ -530,13 +349,7 @@ impl Write for PlainOut {
 fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::Result<bool> {
     let ks = ctx.keystore()?;
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
-    if keys.identities.is_empty() {
-        return Err(fail_hint(
-            Exit::NoUser,
-            "the keystore holds no own key to decrypt with",
-            "import yours with `sealpost key import`, or create one with `sealpost key generate`",
-        ));
-    }
+    keys.require_own_key()?;
     let mut out = match &args.output {
         Some(path) => PlainOut::File(sealpost::store::fsutil::AtomicFile::create(path, 0o600)?),
         None => PlainOut::Stdout(std::io::stdout().lock()),

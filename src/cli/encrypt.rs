@@ -14,9 +14,9 @@ use sealpost::store::fsutil;
 use sealpost::store::keystore::CertIndex;
 use serde_json::json;
 
-use super::deposit::{Depositor, ReadersArg};
 use super::output::{BsmtpOut, Dest, EmlOut};
 use super::{read_input, Context};
+use sealpost::group::release::deposit::{DepositReaders, Depositor};
 use sealpost::group::release::secrets::DepositNote;
 
 /// Encrypt a message as S/MIME, keeping Bcc recipients private
@@ -162,7 +162,13 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let index = ks.certificate_index()?;
     let mut lookup = |addr: &str| reader_certs(&index, addr, now);
     let mut signer = if args.sign {
-        Some(super::sign::inner_signer(ctx, &ks, &raw, args.pss, now)?)
+        Some(sealpost::store::signer::inner_signer(
+            &ks,
+            || ctx.passphrase(super::Ask::Existing),
+            &raw,
+            args.pss,
+            now,
+        )?)
     } else {
         None
     };
@@ -212,12 +218,30 @@ fn depositor(
     let expires = match &args.expires {
         Some(text) => {
             let secs = sealpost::mail::outbox::parse_duration(text)?;
-            Some(super::decrypt::unix_now() + secs.max(1) as u64)
+            Some(sealpost::smime::certs::now() as u64 + secs.max(1) as u64)
         }
         None => None,
     };
     let message_id = sealpost::smime::message::parse_message(head)?.message_id;
-    Depositor::new(ctx, ks, group, args.readers, expires, message_id).map(Some)
+    Depositor::new(ctx, ks, group, args.readers.into(), expires, message_id).map(Some)
+}
+
+/// Who may read a deposit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadersArg {
+    /// Whoever is a member of the group when they ask
+    Members,
+    /// The envelope's own recipients, by their certificates
+    Recipients,
+}
+
+impl From<ReadersArg> for DepositReaders {
+    fn from(arg: ReadersArg) -> Self {
+        match arg {
+            ReadersArg::Members => DepositReaders::Members,
+            ReadersArg::Recipients => DepositReaders::Recipients,
+        }
+    }
 }
 
 fn options(args: &EncryptArgs) -> Options {

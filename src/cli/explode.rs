@@ -5,23 +5,17 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::account::{self, PasswordArgs};
-use super::decrypt::{unix_now, KeystoreKeys};
 use super::output::{BsmtpOut, Dest};
-use super::{printable, read_input, Context};
-use sealpost::error::{fail, fail_hint, single_line, Exit};
-use sealpost::group::explode::{self as ex, ListEntry};
-use sealpost::group::release::calls::{
-    MembersAnswer, MembersPayload, Op, RewrapAnswer, RewrapPayload,
+use super::secrets::PasswordArgs;
+use super::{printable, read_input, send_queued, Context};
+use sealpost::error::{fail, single_line, Exit};
+use sealpost::group::explode::{
+    self as ex, Exploder, ListMail, Members, Mode, OutboxQueue, Wanted,
 };
-use sealpost::group::release::joined::{JoinedGroup, Memberships};
-use sealpost::group::release::with_recipient_added;
-use sealpost::mail::outbox::{Entry, Outbox};
-use sealpost::smime::certs::{self, CertInfo};
-use sealpost::smime::decrypt::{cms_payload, KeySource};
-use sealpost::smime::encrypt::{self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert};
-use sealpost::smime::envelope::{ContentCipher, Envelope, KeyTransport, OwnKey};
-use sealpost::smime::message::RawMessage;
+use sealpost::group::release::joined::Memberships;
+use sealpost::mail::outbox::Outbox;
+use sealpost::smime::decrypt::KeySource;
+use sealpost::smime::encrypt::{EnvelopeOutput, EnvelopeSummary};
 use sealpost::store::keystore::Keystore;
 
 /// Send a message to a mailing list's members, one copy per member
@@ -102,27 +96,6 @@ pub struct ExplodeArgs {
     pub password: PasswordArgs,
 }
 
-/// How the copies were made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Relay,
-    Rewrap,
-    Reencrypt,
-    /// Not list mail, forwarded as it is.
-    PassThrough,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Relay => "relay",
-            Mode::Rewrap => "rewrap",
-            Mode::Reencrypt => "reencrypt",
-            Mode::PassThrough => "pass-through",
-        }
-    }
-}
-
 pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
     let raw = read_input(&args.file)?;
@@ -137,41 +110,25 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
     })?;
     let mail_from = args.from.clone().unwrap_or_else(|| list_addr.clone());
     sealpost::mail::smtp::check_address(&mail_from)?;
-    let envelope = cms_payload(message)
-        .ok()
-        .flatten()
-        .and_then(|p| Envelope::parse(&p).ok());
-    let mut keys = KeystoreKeys::new(&ks, ctx, false)?;
-
-    // What kind of list mail this is decides the mode.
-    let own = envelope.as_ref().and_then(|e| {
-        keys.certificates()
-            .into_iter()
-            .find(|c| e.recipient_for(&c.cert).is_some())
-    });
-    let entry = envelope
-        .as_ref()
-        .and_then(|e| ex::list_entry(e, &group.name, &group.cert.cert));
-    let mode = match (args.reencrypt, own.is_some(), entry) {
-        (true, true, _) => Mode::Reencrypt,
-        (false, _, Some(ListEntry::Group(_))) if args.rewrap => Mode::Rewrap,
-        (false, _, Some(_)) => Mode::Relay,
-        _ if args.pass_through => Mode::PassThrough,
-        _ => {
-            let to_what = if args.reencrypt {
-                "the list's own key in this keystore".to_string()
-            } else {
-                format!("group {}", group.name)
-            };
-            return Err(fail_hint(
-                Exit::DataErr,
-                format!("refused: the message is not encrypted to {to_what}"),
-                "--pass-through forwards such mail to the members unchanged",
-            ));
-        }
+    let mut exploder = Exploder::new(&ks, ctx, &group)?;
+    let wanted = Wanted {
+        rewrap: args.rewrap,
+        reencrypt: args.reencrypt,
+        pass_through: args.pass_through,
     };
-
-    let members = members(&args, ctx, &group, &mut keys)?;
+    let mail = ListMail::classify(message, &group, &exploder.keys.certificates(), wanted)?;
+    let members = match &args.members {
+        Some(path) => {
+            let text = String::from_utf8(read_input(path)?).map_err(|_| {
+                fail(
+                    Exit::DataErr,
+                    format!("{} is not UTF-8 text", path.display()),
+                )
+            })?;
+            Members::from_file(&text)?
+        }
+        None => exploder.server_members()?,
+    };
     let recipients = ex::recipients(&members.addresses, &list_addr, None);
     if recipients.is_empty() {
         return Err(fail(
@@ -180,212 +137,13 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     let mut sink = Sink::new(&args, &ks, message, ctx.global.json)?;
-    match mode {
-        Mode::Relay | Mode::PassThrough => relay(
-            message,
-            &mail_from,
-            &recipients,
-            envelope.as_ref(),
-            &mut sink,
-        )?,
-        Mode::Rewrap => {
-            let Some(ListEntry::Group(index)) = entry else {
-                return Err(fail(Exit::Software, "rewrap without the group's entry"));
-            };
-            let envelope = envelope
-                .as_ref()
-                .ok_or_else(|| fail(Exit::Software, "rewrap without an envelope"))?;
-            let (identity, key) = keys.member_of(&group)?;
-            let (answer, server): (RewrapAnswer, _) = sealpost::group::release::call(
-                &group,
-                Op::Rewrap,
-                &RewrapPayload {
-                    recipient_info: envelope.recipient_info_der(index)?,
-                },
-                &identity.cert.cert,
-                &key,
-                unix_now(),
-                &mut rand_core::OsRng,
-            )?;
-            let kekri = <cms::enveloped_data::RecipientInfo as der::Decode>::from_der(
-                &answer.recipient_info,
-            )
-            .map_err(|_| {
-                fail(
-                    Exit::DataErr,
-                    format!("{server} answered a malformed entry"),
-                )
-            })?;
-            ctx.detail(format!(
-                "{server} wrapped the key under group secret {}",
-                answer.key_id
-            ));
-            let rewrapped = with_recipient_added(message, kekri)?;
-            relay(
-                &rewrapped,
-                &mail_from,
-                &recipients,
-                Some(envelope),
-                &mut sink,
-            )?;
-        }
-        Mode::Reencrypt => {
-            let envelope = envelope
-                .as_ref()
-                .ok_or_else(|| fail(Exit::Software, "reencrypt without an envelope"))?;
-            let own = own.ok_or_else(|| fail(Exit::Software, "reencrypt without a key"))?;
-            let key = keys.unlock(&own.fingerprint)?;
-            let content_key = envelope
-                .find_key(&[OwnKey {
-                    cert: &own.cert,
-                    key: &key,
-                }])
-                .ok_or_else(|| fail(Exit::Software, "the key matched, then did not"))
-                .and_then(|m| envelope.unwrap_key(&m, &mut rand_core::OsRng))?;
-            // The outer layer only: whatever it holds (a signature) stays as it is.
-            let inner = zeroize::Zeroizing::new(envelope.decrypt(&content_key)?);
-            let readers = member_certs(&recipients, &members, &ks, ctx)?;
-            let outer = RawMessage::parse(message)?.fields;
-            let plan = encrypt::plan_members(outer, &mail_from, readers, &Options::default())?;
-            plan.encrypt(
-                &mut &inner[..],
-                Some(inner.len() as u64),
-                &mut sink,
-                None,
-                &mut rand_core::OsRng,
-            )?;
-        }
+    let left_out =
+        mail.write_copies(&mut exploder, &mail_from, &recipients, &members, &mut sink)?;
+    for (addr, why) in &left_out {
+        ctx.warn(format!("left out {}: {}", printable(addr), printable(why)));
     }
-    sink.finish(&args, ctx, &group.name, mode, recipients.len())
+    sink.finish(&args, ctx, &group.name, mail.mode, recipients.len())
 }
-
-/// The members: addresses, and certificates when the server sent them.
-struct Members {
-    addresses: Vec<String>,
-    certificates: Vec<(String, Vec<u8>)>,
-}
-
-fn members(
-    args: &ExplodeArgs,
-    ctx: &Context,
-    group: &JoinedGroup,
-    keys: &mut KeystoreKeys<'_>,
-) -> anyhow::Result<Members> {
-    if let Some(path) = &args.members {
-        let text = String::from_utf8(read_input(path)?).map_err(|_| {
-            fail(
-                Exit::DataErr,
-                format!("{} is not UTF-8 text", path.display()),
-            )
-        })?;
-        return Ok(Members {
-            addresses: ex::parse_member_file(&text)?,
-            certificates: Vec::new(),
-        });
-    }
-    let (identity, key) = keys.member_of(group)?;
-    let (answer, server): (MembersAnswer, _) = sealpost::group::release::call(
-        group,
-        Op::Members,
-        &MembersPayload {},
-        &identity.cert.cert,
-        &key,
-        unix_now(),
-        &mut rand_core::OsRng,
-    )?;
-    ctx.detail(format!(
-        "{server}: {} member(s) of group {}",
-        answer.members.len(),
-        group.name
-    ));
-    let addresses = ex::server_member_addresses(answer.members.iter().map(|m| m.address.as_str()))?;
-    Ok(Members {
-        addresses,
-        certificates: answer
-            .members
-            .into_iter()
-            .map(|m| (m.address, m.certificate))
-            .collect(),
-    })
-}
-
-/// Each recipient's usable certificates: those the server sent, else the
-/// keystore's (`cert import`). A member without one is left out, named.
-fn member_certs(
-    recipients: &[&String],
-    members: &Members,
-    ks: &Keystore,
-    ctx: &Context,
-) -> anyhow::Result<Vec<(String, Vec<ReaderCert>)>> {
-    let now = certs::now();
-    let index = ks.certificate_index()?;
-    let mut out = Vec::new();
-    for addr in recipients {
-        let from_server: Vec<CertInfo> = members
-            .certificates
-            .iter()
-            .filter(|(a, _)| a.eq_ignore_ascii_case(addr))
-            .filter_map(|(_, der)| CertInfo::from_der(der).ok())
-            .collect();
-        let found = if from_server.is_empty() {
-            index.encryption_certificates(addr, now)
-        } else {
-            certs::select_for_encryption(addr, &from_server, now)
-                .map(|v| v.into_iter().cloned().collect())
-        };
-        match found {
-            Ok(list) if !list.is_empty() => out.push((
-                (*addr).clone(),
-                list.into_iter()
-                    .map(|cert| ReaderCert {
-                        support: index.support_for(&cert),
-                        cert,
-                    })
-                    .collect(),
-            )),
-            Ok(_) => ctx.warn(format!("left out {}: no certificate", printable(addr))),
-            Err(e) => ctx.warn(format!("left out {}: {}", printable(addr), single_line(&e))),
-        }
-    }
-    if out.is_empty() {
-        return Err(fail(
-            Exit::NoUser,
-            "no member has a usable certificate to re-encrypt to",
-        ));
-    }
-    Ok(out)
-}
-
-/// Every member gets `message` as it is.
-fn relay(
-    message: &[u8],
-    mail_from: &str,
-    recipients: &[&String],
-    envelope: Option<&Envelope>,
-    sink: &mut Sink,
-) -> anyhow::Result<()> {
-    let cipher = envelope
-        .and_then(|e| e.cipher().ok())
-        .unwrap_or(ContentCipher::Aes256Cbc);
-    for (i, member) in recipients.iter().enumerate() {
-        let summary = EnvelopeSummary {
-            kind: sealpost::smime::bcc::EnvelopeKind::Visible,
-            mail_from: mail_from.to_string(),
-            rcpt_to: vec![(*member).clone()],
-            cipher,
-            key_transport: KeyTransport::default(),
-            recipient_infos: Vec::new(),
-            bytes: message.len() as u64,
-        };
-        sink.begin(i, &summary)?;
-        sink.write(message)?;
-        sink.end()?;
-    }
-    Ok(())
-}
-
-/// Copies queued in the outbox this many at a time (bounded memory).
-const QUEUE_BATCH: usize = 64;
 
 /// Where the copies go.
 enum Sink {
@@ -394,20 +152,14 @@ enum Sink {
         count: usize,
         bytes: u64,
     },
-    Outbox(Box<Queue>),
+    Outbox(Box<Queued>),
 }
 
-struct Queue {
-    outbox: Outbox,
+/// Copies bound for the outbox, and the account that sends them.
+struct Queued {
+    queue: OutboxQueue,
+    store: sealpost::store::account::AccountStore,
     account: sealpost::store::account::Account,
-    /// The input message: with the member, it names each copy.
-    input_hash: String,
-    current: Option<(String, sealpost::smime::bsmtp::Transaction)>,
-    batch: Vec<(String, sealpost::smime::bsmtp::Transaction)>,
-    queued: Vec<Entry>,
-    already: usize,
-    count: usize,
-    bytes: u64,
 }
 
 impl Sink {
@@ -430,18 +182,12 @@ impl Sink {
             });
         };
         let store = sealpost::store::account::AccountStore::load(&ks.config_path())?;
-        let account = account::choose(&store, Some(name))?;
-        use sha2::Digest;
-        Ok(Sink::Outbox(Box::new(Queue {
-            outbox: Outbox::open(&ks.root().join("outbox"))?,
+        let account = sealpost::mail::delivery::choose(&store, Some(name))?;
+        let outbox = Outbox::open(&ks.root().join("outbox"))?;
+        Ok(Sink::Outbox(Box::new(Queued {
+            queue: OutboxQueue::new(outbox, &account.name, message),
+            store,
             account,
-            input_hash: hex::encode(sha2::Sha256::digest(message)),
-            current: None,
-            batch: Vec::new(),
-            queued: Vec::new(),
-            already: 0,
-            count: 0,
-            bytes: 0,
         })))
     }
 
@@ -462,9 +208,9 @@ impl Sink {
                 let captured = out.dest.finish()?;
                 (count, bytes, None, captured)
             }
-            Sink::Outbox(mut q) => {
-                q.flush()?;
-                (q.count, q.bytes, Some(q), None)
+            Sink::Outbox(mut queued) => {
+                queued.queue.flush()?;
+                (queued.queue.count, queued.queue.bytes, Some(queued), None)
             }
         };
         let file = args
@@ -485,16 +231,22 @@ impl Sink {
             "still_queued": null,
             "failed": null,
         });
-        if let Some(q) = queue {
+        if let Some(queued) = queue {
+            let Queued {
+                queue: q,
+                store,
+                account,
+            } = *queued;
             summary["queued"] = json!(q.queued.len());
             summary["already_queued"] = json!(q.already);
             let report = if q.queued.is_empty() {
                 None
             } else {
                 let entries = q.queued.clone();
-                match super::submit::send(
-                    &q.outbox,
-                    &q.account,
+                match send_queued(
+                    q.outbox(),
+                    &store,
+                    &account,
                     entries,
                     &args.password,
                     args.timeout,
@@ -547,21 +299,6 @@ impl Sink {
     }
 }
 
-impl Queue {
-    fn flush(&mut self) -> anyhow::Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let (new, skipped) =
-            self.outbox
-                .enqueue_once(&self.account.name, &self.batch, unix_now() as i64)?;
-        self.queued.extend(new);
-        self.already += skipped;
-        self.batch.clear();
-        Ok(())
-    }
-}
-
 impl EnvelopeOutput for Sink {
     fn begin(&mut self, index: usize, env: &EnvelopeSummary) -> anyhow::Result<()> {
         match self {
@@ -569,17 +306,7 @@ impl EnvelopeOutput for Sink {
                 *count += 1;
                 out.begin(index, env)
             }
-            Sink::Outbox(q) => {
-                q.current = Some((
-                    ex::copy_key(q.input_hash.as_bytes(), &env.rcpt_to.join(",")),
-                    sealpost::smime::bsmtp::Transaction {
-                        mail_from: env.mail_from.clone(),
-                        rcpt_to: env.rcpt_to.clone(),
-                        data: Vec::new(),
-                    },
-                ));
-                Ok(())
-            }
+            Sink::Outbox(q) => q.queue.begin(index, env),
         }
     }
 
@@ -589,32 +316,14 @@ impl EnvelopeOutput for Sink {
                 *bytes += data.len() as u64;
                 out.write(data)
             }
-            Sink::Outbox(q) => match &mut q.current {
-                Some((_, t)) => {
-                    t.data.extend_from_slice(data);
-                    Ok(())
-                }
-                None => Err(fail(Exit::Software, "write outside a copy")),
-            },
+            Sink::Outbox(q) => q.queue.write(data),
         }
     }
 
     fn end(&mut self) -> anyhow::Result<()> {
         match self {
             Sink::Bsmtp { out, .. } => out.end(),
-            Sink::Outbox(q) => {
-                let (key, t) = q
-                    .current
-                    .take()
-                    .ok_or_else(|| fail(Exit::Software, "end outside a copy"))?;
-                q.count += 1;
-                q.bytes += t.data.len() as u64;
-                q.batch.push((key, t));
-                if q.batch.len() >= QUEUE_BATCH {
-                    q.flush()?;
-                }
-                Ok(())
-            }
+            Sink::Outbox(q) => q.queue.end(),
         }
     }
 }

@@ -10,8 +10,9 @@ use sealpost::mail::tls::{self, TlsSetup};
 use sealpost::store::account::{Account, AccountStore, Incoming, Protocol};
 use serde_json::json;
 
-use super::account::{self, PasswordArgs};
+use super::secrets::{account_password, PasswordArgs};
 use super::Context;
+use sealpost::mail::delivery;
 
 /// Download new mail into a local Maildir, losing and doubling nothing
 ///
@@ -96,7 +97,7 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         // Send-only accounts have nothing to fetch.
         store.list()?.into_iter().filter(Account::fetches).collect()
     } else if args.accounts.is_empty() {
-        vec![account::choose(&store, None)?]
+        vec![delivery::choose(&store, None)?]
     } else {
         args.accounts
             .iter()
@@ -108,7 +109,7 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     // Before any password is asked for.
     if let Some(send_only) = accounts.iter().find(|a| !a.fetches()) {
-        return Err(account::no_server(send_only, Protocol::Imap));
+        return Err(delivery::no_server(send_only, Protocol::Imap));
     }
     if (args.password.password_file.is_some() || args.password.password_fd.is_some())
         && accounts.len() > 1
@@ -129,8 +130,8 @@ pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
                     Some(n) => n,
                     None => store.max_message_size(&acct.name)?,
                 },
-                password: account::password(acct, &args.password, ctx)?,
-                tls: TlsSetup::new(account::ca_pem(acct)?.as_deref())?,
+                password: account_password(acct, &args.password, ctx.can_prompt())?,
+                tls: TlsSetup::new(delivery::ca_pem(acct)?.as_deref())?,
             })
         })
         .collect();
@@ -304,11 +305,12 @@ fn fetch_one(
     bars: Option<&indicatif::MultiProgress>,
 ) -> anyhow::Result<Summary> {
     let (timeout, delete) = (opts.timeout, opts.delete);
-    let eps = &account::servers(
+    let eps = &delivery::servers(
         acct,
         acct.incoming.endpoints(),
         acct.incoming.protocol().unwrap_or(Protocol::Imap),
         timeout,
+        &super::dns_server,
     )?;
     let mut remote: Box<dyn Remote> = match &acct.incoming {
         Incoming::Imap(_) => {
@@ -326,7 +328,7 @@ fn fetch_one(
             &prep.password,
             timeout,
         )?),
-        Incoming::None => return Err(account::no_server(acct, Protocol::Imap)),
+        Incoming::None => return Err(delivery::no_server(acct, Protocol::Imap)),
     };
     let bar = bars.map(|m| {
         let b = m.add(indicatif::ProgressBar::new(0));

@@ -215,6 +215,28 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// An outbox entry in `--json`.
+pub fn outbox_entry(e: &sealpost::mail::outbox::Entry) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id,
+        "state": e.state,
+        "account": e.account,
+        "mail_from": e.mail_from,
+        "recipients": e.recipients,
+        "pending": e.pending,
+        "delivered": e.delivered,
+        "refused": e.refused,
+        "bytes": e.size,
+        "queued_at": time(e.queued_at),
+        "next_attempt": time(e.next_attempt),
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "server_reply": e.server_reply,
+        "server": e.server,
+        "sent_at": time_opt(e.sent_at),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::json_schema::{self, check, document_shape, parse, Shape};

@@ -6,9 +6,8 @@ use sealpost::mail::outbox::{Outbox, State};
 use sealpost::store::account::AccountStore;
 use serde_json::json;
 
-use super::account::PasswordArgs;
-use super::submit::{self, unix_now};
-use super::{printable, write_stdout, Context};
+use super::secrets::PasswordArgs;
+use super::{finish_delivery, printable, send_queued, write_stdout, Context};
 use sealpost::error::{fail_hint, Exit};
 
 /// Show, retry or remove what waits in the outbox
@@ -85,7 +84,10 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
         OutboxCommand::Drop(d) => {
             let e = outbox.drop_entry(&d.id)?;
             if ctx.global.json {
-                return ctx.print_json("outbox drop", json!({ "dropped": submit::entry_json(&e) }));
+                return ctx.print_json(
+                    "outbox drop",
+                    json!({ "dropped": super::json::outbox_entry(&e) }),
+                );
             }
             ctx.note(format!(
                 "dropped {} (to {})",
@@ -108,7 +110,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
                     })?,
             };
             let lock = outbox.lock()?;
-            let now = unix_now();
+            let now = sealpost::smime::certs::now();
             let pruned = outbox.prune(&lock, now, older_than)?;
             if ctx.global.json {
                 return ctx.print_json(
@@ -140,18 +142,18 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
             let mut reports = Vec::new();
             for name in names {
                 let acct = store.get(&name)?;
-                let due = outbox.due(&name, unix_now(), true)?;
-                match submit::send(&outbox, &acct, due, &f.password, f.timeout, ctx) {
+                let due = outbox.due(&name, sealpost::smime::certs::now(), true)?;
+                match send_queued(&outbox, &store, &acct, due, &f.password, f.timeout, ctx) {
                     Ok(report) => reports.push(report),
                     Err(stopped) => {
-                        return submit::finish("outbox flush", &reports, Some(stopped), ctx)
+                        return finish_delivery("outbox flush", &reports, Some(stopped), ctx)
                     }
                 }
             }
             if reports.is_empty() {
                 ctx.note("the outbox is empty");
             }
-            submit::finish("outbox flush", &reports, None, ctx)
+            finish_delivery("outbox flush", &reports, None, ctx)
         }
     }
 }
@@ -159,7 +161,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
 fn list(outbox: &Outbox, ctx: &Context) -> anyhow::Result<()> {
     let entries = outbox.list()?;
     if ctx.global.json {
-        let entries: Vec<_> = entries.iter().map(submit::entry_json).collect();
+        let entries: Vec<_> = entries.iter().map(super::json::outbox_entry).collect();
         return ctx.print_json("outbox list", json!({ "entries": entries }));
     }
     let mut out = String::new();

@@ -11,8 +11,8 @@ use sealpost::smime::envelope::Envelope;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::decrypt::KeystoreKeys;
 use super::{read_input, Context};
+use sealpost::group::release::keys::KeystoreKeys;
 
 /// Ask the group server for a message's key and add an entry for your own key
 ///

@@ -4,11 +4,11 @@
 use clap::Args;
 use serde_json::json;
 
-use super::decrypt::{unix_now, KeystoreKeys};
 use super::Context;
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::release::calls::{Op, RevokeAnswer, RevokePayload};
 use sealpost::group::release::joined::Memberships;
+use sealpost::group::release::keys::KeystoreKeys;
 use sealpost::group::release::secrets::DepositNotes;
 
 /// Delete a message's deposited key at the group server: nobody can read it afterwards
@@ -50,7 +50,7 @@ pub fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<()> {
             },
             &identity.cert.cert,
             &key,
-            unix_now(),
+            sealpost::smime::certs::now() as u64,
             &mut rand_core::OsRng,
         )?;
         if answer.revoked {

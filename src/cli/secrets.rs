@@ -7,11 +7,12 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::FromRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::smime::privkey::Passphrase;
+use sealpost::store::account::Account;
 use zeroize::Zeroizing;
 
 /// Where a secret may come from, in the order they are tried.
@@ -28,6 +29,60 @@ pub struct SecretSources<'a> {
 pub enum Ask {
     Existing,
     New,
+}
+
+/// Run-time password options of the commands that log in.
+#[derive(Debug, clap::Args, Clone)]
+pub struct PasswordArgs {
+    /// Read the account password from the first line of FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "password_fd")]
+    pub password_file: Option<PathBuf>,
+    /// Read the account password from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub password_fd: Option<i32>,
+}
+
+/// The account's password, from the sources in the order documented on
+/// `sealpost account`.
+pub fn account_password(
+    account: &Account,
+    args: &PasswordArgs,
+    can_prompt: bool,
+) -> anyhow::Result<Zeroizing<String>> {
+    let env = account.password_env_var();
+    let what = format!("password of account {}", account.name);
+    let flags = "--password-file FILE or --password-fd N";
+    if args.password_file.is_some()
+        || args.password_fd.is_some()
+        || std::env::var_os(&env).is_some()
+    {
+        let sources = SecretSources {
+            file: args.password_file.as_deref(),
+            fd: args.password_fd,
+            env_var: Some(&env),
+            flags,
+        };
+        return read_secret(&sources, &what, Ask::Existing, can_prompt);
+    }
+    if let Some(file) = &account.password_file {
+        let sources = SecretSources {
+            file: Some(file),
+            fd: None,
+            env_var: None,
+            flags,
+        };
+        return read_secret(&sources, &what, Ask::Existing, can_prompt);
+    }
+    if let Some(p) = &account.stored_password {
+        return Ok(Zeroizing::new(p.clone()));
+    }
+    let sources = SecretSources {
+        file: None,
+        fd: None,
+        env_var: Some(&env),
+        flags,
+    };
+    read_secret(&sources, &what, Ask::Existing, can_prompt)
 }
 
 /// Whether a person can be asked: the process has a controlling terminal

@@ -49,7 +49,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -129,13 +129,6 @@ pub struct Server {
     housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 impl Server {
     pub fn bind(
         addr: &str,
@@ -176,7 +169,7 @@ impl Server {
         let _ = std::thread::Builder::new()
             .name("deposit-purge".into())
             .spawn(move || loop {
-                let _ = purging.purge_expired(unix_now());
+                let _ = purging.purge_expired(crate::smime::certs::now() as u64);
                 if let Some(check) = &housekeeping {
                     check();
                 }
@@ -417,7 +410,9 @@ impl Shared {
     }
 
     fn refuse(&self, code: RefusalCode, retry_after: Option<u64>, remote: &str) -> Answer {
-        let answer = self.service.refuse(code, retry_after, remote, unix_now());
+        let answer =
+            self.service
+                .refuse(code, retry_after, remote, crate::smime::certs::now() as u64);
         self.log_refusal(&answer);
         answer
     }
@@ -448,36 +443,27 @@ impl Shared {
             return self.refuse(RefusalCode::RateLimited, Some(wait), remote);
         }
         let answer = match op {
-            Some(op) => self
-                .service
-                .handle_call(op, &req.body, remote, unix_now(), Instant::now()),
-            None => self
-                .service
-                .handle(&req.body, remote, unix_now(), Instant::now()),
+            Some(op) => self.service.handle_call(
+                op,
+                &req.body,
+                remote,
+                crate::smime::certs::now() as u64,
+                Instant::now(),
+            ),
+            None => self.service.handle(
+                &req.body,
+                remote,
+                crate::smime::certs::now() as u64,
+                Instant::now(),
+            ),
         };
         self.log_refusal(&answer);
         answer
     }
 
     fn log_refusal(&self, answer: &Answer) {
-        let Some(code) = answer.refusal else {
-            return;
-        };
-        let row = &answer.row;
-        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        let cause = answer
-            .cause
-            .as_deref()
-            .map(|c| format!(": {}", c.escape_debug()))
-            .unwrap_or_default();
-        (self.log)(&format!(
-            "refused {code} group={} member={} fingerprint={} key={} from {}{}{cause}",
-            or_dash(&row.group).escape_debug(),
-            or_dash(&row.member_address),
-            or_dash(&row.member_fingerprint),
-            or_dash(&row.key_hash),
-            or_dash(&row.remote),
-            if answer.audited { "" } else { " (not audited)" },
-        ));
+        if let Some(line) = answer.log_line() {
+            (self.log)(&line);
+        }
     }
 }

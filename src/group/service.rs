@@ -85,6 +85,32 @@ pub struct Answer {
     pub cause: Option<String>,
 }
 
+impl Answer {
+    /// The operator's log line for a refused request (`None` for an answer that
+    /// is no refusal): who asked for what, and for an `internal` refusal, why
+    /// the server failed. The row holds no key material, and the causes name
+    /// files and operations, never key bytes.
+    pub fn log_line(&self) -> Option<String> {
+        let code = self.refusal?;
+        let row = &self.row;
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let cause = self
+            .cause
+            .as_deref()
+            .map(|c| format!(": {}", c.escape_debug()))
+            .unwrap_or_default();
+        Some(format!(
+            "refused {code} group={} member={} fingerprint={} key={} from {}{}{cause}",
+            or_dash(&row.group).escape_debug(),
+            or_dash(&row.member_address),
+            or_dash(&row.member_fingerprint),
+            or_dash(&row.key_hash),
+            or_dash(&row.remote),
+            if self.audited { "" } else { " (not audited)" },
+        ))
+    }
+}
+
 struct Refused {
     code: RefusalCode,
     retry_after: Option<u64>,
@@ -940,6 +966,42 @@ mod tests {
             .any(|r| r.op == "deposit" && r.outcome == "not_authorized"));
         // dave's not_member is not stored: he is no certificate the group knows.
         assert_eq!(rows.iter().filter(|r| r.op == "release").count(), 3);
+    }
+
+    #[test]
+    fn an_internal_failure_logs_its_cause_and_no_key_bytes() {
+        let w = world();
+        let bob = who("bob");
+        let mut key_bytes = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut key_bytes);
+        let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &key_bytes).unwrap();
+        let entry = w.group_entry(&cek);
+        // The store breaks under the running service: the member lookup fails.
+        let db = rusqlite::Connection::open(w._dir.path().join("g.sqlite3")).unwrap();
+        db.execute_batch("ALTER TABLE members RENAME TO members_gone")
+            .unwrap();
+        let a = w.release(&bob, &entry, NOW);
+        assert_eq!(refused(&a), Some(RefusalCode::Internal));
+        let body = String::from_utf8_lossy(&a.body);
+        assert!(
+            !body.contains("members"),
+            "the cause reached the client: {body}"
+        );
+        let line = a.log_line().unwrap();
+        assert!(line.starts_with("refused internal"), "{line}");
+        assert!(line.contains("no such table: members"), "{line}");
+        // Neither the content key nor its wrapped entry, in any spelling.
+        let entry_der = entry.to_der().unwrap();
+        for secret in [&key_bytes[..], &entry_der[..]] {
+            use base64::Engine;
+            for text in [
+                hex::encode(secret),
+                hex::encode_upper(secret),
+                base64::engine::general_purpose::STANDARD.encode(secret),
+            ] {
+                assert!(!line.contains(&text[..16]), "{line}");
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,6 @@
 //! to send, removing the record cannot make anything be sent again.
 
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -236,9 +235,8 @@ impl Outbox {
     pub fn lock(&self) -> anyhow::Result<Lock> {
         let path = self.root.join(".lock");
         let file = fsutil::open_state_file(&path, fs::OpenOptions::new().write(true))?;
-        // SAFETY: flock on a descriptor we own.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        // flock(2) (LOCK_EX | LOCK_NB) on Unix: released when the file closes.
+        if file.try_lock().is_err() {
             return Err(fail(
                 Exit::TempFail,
                 "another sealpost process is sending from this outbox; the messages stay queued",
@@ -927,6 +925,16 @@ mod tests {
         assert_eq!(fs::read(&victim).unwrap(), b"precious");
         assert_eq!(ob.sent().unwrap().len(), 1);
         assert!(!prepared.exists());
+    }
+
+    #[test]
+    fn one_sender_at_a_time_and_the_lock_ends_with_its_holder() {
+        let (_d, ob) = setup();
+        let held = ob.lock().unwrap();
+        let err = ob.lock().err().expect("two processes could send at once");
+        assert_eq!(crate::error::classify(&err).0, Exit::TempFail);
+        drop(held);
+        ob.lock().expect("the lock outlived its holder");
     }
 
     #[test]

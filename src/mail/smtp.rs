@@ -193,7 +193,7 @@ fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(Connection, boo
         } else {
             format!(
                 "offers only logins sealpost does not speak (AUTH {})",
-                wire::printable(&mechanisms.join(" "))
+                crate::error::printable(&mechanisms.join(" "))
             )
         }));
     }

@@ -5,10 +5,10 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Context;
-use crate::cli::decrypt::{unix_now, KeystoreKeys};
 use sealpost::error::{fail, single_line, Exit};
 use sealpost::group::release::calls::{Op, SecretsAnswer, SecretsPayload};
 use sealpost::group::release::joined::Memberships;
+use sealpost::group::release::keys::KeystoreKeys;
 use sealpost::group::release::secrets::{open_secret, SecretStore};
 
 /// Group secrets: read list mail the exploder re-wrapped, offline
@@ -64,7 +64,7 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
         &SecretsPayload {},
         &member.cert.cert,
         &key,
-        unix_now(),
+        sealpost::smime::certs::now() as u64,
         &mut rand_core::OsRng,
     )?;
     let store = SecretStore::new(ks.root());

@@ -289,7 +289,7 @@ impl Connection {
             status: response.status,
             code: refusal.as_ref().and_then(Refusal::code),
             message: refusal
-                .map(|r| super::printable(&r.message))
+                .map(|r| crate::error::printable(&r.message))
                 .unwrap_or_else(|| format!("http status {}", response.status)),
             retry_after: response.retry_after,
         })

@@ -1,11 +1,15 @@
 //! Group key release, the member's side: the protocol shared with the group
 //! server ([`protocol`]), the HTTPS client ([`client`]), the record of joined
 //! groups ([`joined`]), and [`obtain`], which turns a message's group entry
-//! into the content key.
+//! into the content key. On top of them, the member's policy: the key source
+//! that asks the group server when no own key opens a message ([`keys`]),
+//! and key deposits made while encrypting ([`deposit`]).
 
 pub mod calls;
 pub mod client;
+pub mod deposit;
 pub mod joined;
+pub mod keys;
 pub mod protocol;
 pub mod secrets;
 
@@ -116,20 +120,6 @@ pub fn call<T: serde::de::DeserializeOwned>(
             &mut *rng,
         )
     })
-}
-
-/// Escapes text a server sent before it reaches a terminal, and bounds it.
-pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .take(300)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// Returns the message `input` (S/MIME, PEM or bare DER/BER CMS, as

@@ -40,7 +40,6 @@ pub mod spool;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -266,8 +265,8 @@ pub fn lock(maildir: &Path) -> anyhow::Result<FetchLock> {
     // of this process forks (`--exec`) shares the descriptor until it execs.
     // So wait briefly before concluding another sealpost holds it.
     for attempt in 0..50 {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        // flock(2) (LOCK_EX | LOCK_NB) on Unix: released when the file closes.
+        if file.try_lock().is_ok() {
             return Ok(FetchLock { _file: file });
         }
         if attempt < 49 {
@@ -825,6 +824,18 @@ mod tests {
 
     /// Issue 11 item 5: a link planted at the journal or the lock file was
     /// followed (a dangling one created its target).
+    #[test]
+    fn one_fetch_per_maildir_and_the_lock_ends_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let md = dir.path().join("md");
+        Maildir::open(&md).unwrap();
+        let held = lock(&md).unwrap();
+        let err = lock(&md).err().expect("two fetches could interleave");
+        assert_eq!(crate::error::classify(&err).0, Exit::TempFail);
+        drop(held);
+        lock(&md).expect("the lock outlived its holder");
+    }
+
     #[test]
     fn links_at_the_journal_and_the_lock_are_refused_and_not_followed() {
         for name in [JOURNAL, LOCK] {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::{Listing, Remote, RemoteMessage};
-use crate::error::{fail, Exit};
+use crate::error::{fail, printable, Exit};
 use crate::mail::tls::{wire_error, Conn, Dialect, LoginError, MAX_LINE};
 
 pub struct Pop3;
@@ -40,10 +40,6 @@ fn status(conn: &mut Conn, what: &str) -> anyhow::Result<String> {
             printable(&text)
         )))
     }
-}
-
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 /// Longest status line (`+OK …`, `-ERR …`): RFC 2449 allows 512 bytes; the

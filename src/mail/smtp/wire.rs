@@ -13,6 +13,7 @@
 //! the server sent before the handshake is refused ([`Conn::upgrade`]).
 //! lettre still formats the commands and checks addresses.
 
+use crate::error::printable;
 use std::fmt;
 use std::time::Duration;
 
@@ -93,11 +94,6 @@ impl fmt::Display for Error {
             Error::Wire(why) => f.write_str(why),
         }
     }
-}
-
-/// Text from the server, safe to show: no control characters, bounded.
-pub(crate) fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// A reply, or why there is none.

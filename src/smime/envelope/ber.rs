@@ -54,6 +54,68 @@ const CONTEXT_SPECIFIC: u8 = 0x80;
 const TAG_OCTET_STRING: u8 = 0x04;
 const TAG_BIT_STRING: u8 = 0x03;
 
+/// One BER identifier and length (X.690 §8.1.2-8.1.3): the first
+/// identifier octet, how many tag-number octets follow it, and the length
+/// (`None`: indefinite).
+pub(super) struct Header {
+    pub id: u8,
+    pub tag_octets: usize,
+    pub len: Option<u64>,
+}
+
+/// Reads an identifier and a length one octet at a time from `next`, for
+/// both the in-memory normaliser and the streaming reader. Refuses what
+/// neither accepts: a tag number over 4 octets, a length over
+/// `max_len_octets` octets, the 0xff length, end-of-contents where an
+/// element must be, an indefinite length on a primitive element.
+pub(super) fn read_header<E>(
+    next: &mut dyn FnMut() -> Result<u8, E>,
+    bad: fn(&'static str) -> E,
+    max_len_octets: usize,
+) -> Result<Header, E> {
+    let id = next()?;
+    let mut tag_octets = 0;
+    if id & 0x1f == 0x1f {
+        loop {
+            let b = next()?;
+            tag_octets += 1;
+            if tag_octets > 4 {
+                return Err(bad("tag number too large"));
+            }
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+    }
+    if id == 0 {
+        return Err(bad("unexpected end-of-contents"));
+    }
+    let len = match next()? {
+        0x80 => None,
+        0xff => return Err(bad("invalid length")),
+        n if n < 0x80 => Some(u64::from(n)),
+        n => {
+            let count = usize::from(n & 0x7f);
+            if count > max_len_octets {
+                return Err(bad("length too large"));
+            }
+            let mut v = 0u64;
+            for _ in 0..count {
+                v = (v << 8) | u64::from(next()?);
+            }
+            Some(v)
+        }
+    };
+    if len.is_none() && id & CONSTRUCTED == 0 {
+        return Err(bad("indefinite length on a primitive element"));
+    }
+    Ok(Header {
+        id,
+        tag_octets,
+        len,
+    })
+}
+
 /// Universal tag numbers of string types that BER may chunk.
 fn is_string_tag(number: u8) -> bool {
     matches!(
@@ -208,40 +270,14 @@ impl<'a> Parser<'a> {
         if self.elements > MAX_ELEMENTS {
             return Err("too many elements");
         }
-        let id = self.byte(limit)?;
-        let more_start = self.pos;
-        if id & 0x1f == 0x1f {
-            loop {
-                let b = self.byte(limit)?;
-                if self.pos - more_start > 4 {
-                    return Err("tag number too large");
-                }
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-        }
-        let id_more = self.buf.get(more_start..self.pos).ok_or("bad tag")?;
-        if id == 0 {
-            return Err("unexpected end-of-contents");
-        }
+        let more_start = self.pos + 1;
+        let header = read_header(&mut || self.byte(limit), |why| why, 4)?;
+        let (id, len) = (header.id, header.len.map(|n| n as usize));
+        let id_more = self
+            .buf
+            .get(more_start..more_start + header.tag_octets)
+            .ok_or("bad tag")?;
         let constructed = id & CONSTRUCTED != 0;
-        let len = match self.byte(limit)? {
-            0x80 => None,
-            0xff => return Err("invalid length"),
-            n if n < 0x80 => Some(usize::from(n)),
-            n => {
-                let count = usize::from(n & 0x7f);
-                if count > 4 {
-                    return Err("length too large");
-                }
-                let mut v = 0usize;
-                for _ in 0..count {
-                    v = (v << 8) | usize::from(self.byte(limit)?);
-                }
-                Some(v)
-            }
-        };
         if !constructed {
             let n = len.ok_or("indefinite length on a primitive element")?;
             let contents = self.take(n, limit)?;

@@ -309,7 +309,7 @@ pub(crate) fn decrypt(
         if iv.as_bytes().len() != block {
             return Err(malformed("cbc parameters"));
         }
-        if ciphertext.is_empty() || ciphertext.len() % block != 0 {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(block) {
             return Err(malformed(
                 "encrypted content: length is not a multiple of the block size",
             ));
@@ -365,7 +365,7 @@ pub(super) fn gcm_parameters(alg: &AlgorithmIdentifierOwned) -> Result<(Vec<u8>,
 /// the padding bytes. `None` if the padding is invalid.
 pub(super) fn pkcs7_unpadded_len(buf: &[u8], block: usize) -> Option<usize> {
     let len = buf.len();
-    if len == 0 || len % block != 0 || block > 255 {
+    if len == 0 || !len.is_multiple_of(block) || block > 255 {
         return None;
     }
     let last = buf[len - 1];

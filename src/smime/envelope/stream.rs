@@ -1008,49 +1008,19 @@ impl<R: Read> Reader<R> {
 
     /// Reads an identifier and length, copying their octets to `raw`.
     fn header(&mut self, raw: &mut Vec<u8>) -> Result<Header> {
-        let id = self.byte()?;
-        raw.push(id);
-        if id & 0x1f == 0x1f {
-            let mut count = 0;
-            loop {
+        let header = super::ber::read_header(
+            &mut || {
                 let b = self.byte()?;
                 raw.push(b);
-                count += 1;
-                if count > 4 {
-                    return Err(bad("tag number too large"));
-                }
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-        }
-        let first = self.byte()?;
-        raw.push(first);
-        let len = match first {
-            0x80 => None,
-            0xff => return Err(bad("invalid length")),
-            n if n < 0x80 => Some(u64::from(n)),
-            n => {
-                let count = n & 0x7f;
-                if count > 8 {
-                    return Err(bad("length too large"));
-                }
-                let mut v = 0u64;
-                for _ in 0..count {
-                    let b = self.byte()?;
-                    raw.push(b);
-                    v = (v << 8) | u64::from(b);
-                }
-                Some(v)
-            }
-        };
-        if id == 0 {
-            return Err(bad("unexpected end-of-contents"));
-        }
-        if len.is_none() && id & 0x20 == 0 {
-            return Err(bad("indefinite length on a primitive element"));
-        }
-        Ok(Header { id, len })
+                Ok(b)
+            },
+            bad,
+            8,
+        )?;
+        Ok(Header {
+            id: header.id,
+            len: header.len,
+        })
     }
 
     /// Copies one whole element (any encoding) to `out`, within `limit`.

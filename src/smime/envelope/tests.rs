@@ -624,7 +624,7 @@ fn random_garbage_is_an_error_not_a_panic() {
     for _ in 0..2000 {
         let len = x.below(400);
         let mut v: Vec<u8> = (0..len).map(|_| x.next() as u8).collect();
-        if len > 0 && x.next() % 2 == 0 {
+        if len > 0 && x.next().is_multiple_of(2) {
             v[0] = 0x30;
         }
         assert!(open(&v, &[alice.own()], &mut r).is_err());

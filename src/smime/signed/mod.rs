@@ -46,6 +46,7 @@ use der::Sequence;
 use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 
+use crate::error::printable;
 use crate::smime::certs::{format_time, CertInfo, UnixTime};
 use crate::smime::identity::{
     ID_AES128_CBC, ID_AES128_GCM, ID_AES256_CBC, ID_AES256_GCM, ID_RSAES_OAEP,
@@ -212,20 +213,6 @@ impl From<&Verified> for SignerReport {
             weak_digest: v.digest.is_weak(),
         }
     }
-}
-
-/// `text` with control characters escaped, so that a hostile certificate
-/// cannot write to the terminal.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 impl fmt::Display for SignerReport {

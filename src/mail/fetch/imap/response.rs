@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use crate::error::{fail, Exit};
+use crate::error::{fail, printable, Exit};
 use crate::mail::tls::{wire_error, Conn};
 
 /// One token of a response.
@@ -35,10 +35,6 @@ pub(super) fn protocol(msg: impl Into<String>) -> anyhow::Error {
 /// A server that sent more than a limit allows.
 pub(super) fn over_limit(msg: impl Into<String>) -> anyhow::Error {
     fail(Exit::Unavailable, msg.into())
-}
-
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
 /// Largest literal held in memory. Our commands ask for no literal but the

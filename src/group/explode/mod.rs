@@ -1,6 +1,9 @@
-//! The list exploder's decisions, without I/O: what kind of list mail a
-//! message is, who the members are (from a member file), and the copies to
-//! send, one per member, each naming that member alone.
+//! The list exploder: what kind of list mail a message is and so how it is
+//! exploded ([`ListMail`]), who the members are (a member file, or the group
+//! server through [`Exploder`]), and the copies, one per member, each naming
+//! that member alone, written to any
+//! [`EnvelopeOutput`](crate::smime::encrypt::EnvelopeOutput) (a Batch SMTP
+//! stream, or the outbox through [`OutboxQueue`]).
 //!
 //! Three ways to explode (see `sealpost explode`):
 //!
@@ -155,6 +158,12 @@ pub fn copy_key(message: &[u8], member: &str) -> String {
     h.update(member.to_ascii_lowercase().as_bytes());
     hex::encode(h.finalize())
 }
+
+mod pipeline;
+mod queue;
+
+pub use pipeline::{Exploder, ListMail, Members, Mode, Wanted};
+pub use queue::OutboxQueue;
 
 #[cfg(test)]
 mod tests {

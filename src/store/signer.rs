@@ -1,26 +1,26 @@
-//! Signing for `encrypt --sign` (not a subcommand): unlocks the sender's
-//! identity and returns the signer the encryption pipeline calls once.
+//! Signing as the sender (`encrypt --sign`): the sender's identity from the
+//! keystore, checked for signing, as the signer the encryption pipeline
+//! calls once.
 
-use sealpost::error::Exit;
-use sealpost::smime::certs::UnixTime;
-use sealpost::smime::encrypt::InnerSigner;
-use sealpost::smime::signed::{self, SignatureScheme};
-use sealpost::store::keystore::Keystore;
-
-use super::{Ask, Context};
+use crate::error::{fail, Exit};
+use crate::smime::certs::UnixTime;
+use crate::smime::encrypt::InnerSigner;
+use crate::smime::signed::{self, SignatureScheme};
+use crate::store::keystore::Keystore;
 
 /// A signer for the inner MIME entity, as the sender of `raw` (its From).
-pub fn inner_signer<'a>(
-    ctx: &'a Context,
+/// `passphrase` is asked only when the sender's key is locked.
+pub fn inner_signer<'a, 'p>(
     ks: &'a Keystore,
+    passphrase: impl FnOnce() -> anyhow::Result<&'p str>,
     raw: &[u8],
     pss: bool,
     now: UnixTime,
 ) -> anyhow::Result<Box<InnerSigner<'a>>> {
-    let info = sealpost::smime::message::parse_message(raw)?;
+    let info = crate::smime::message::parse_message(raw)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
     let pass = if identity.encrypted {
-        Some(ctx.passphrase(Ask::Existing)?)
+        Some(passphrase()?)
     } else {
         None
     };
@@ -31,7 +31,7 @@ pub fn inner_signer<'a>(
         .as_ref()
         .is_some_and(|ku| !ku.digital_signature())
     {
-        return Err(sealpost::fail(
+        return Err(fail(
             Exit::NoUser,
             format!(
                 "the certificate of {} does not allow signing (keyUsage)",

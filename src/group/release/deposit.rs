@@ -1,26 +1,27 @@
-//! `encrypt --deposit`: the envelopes' one recipient entry is a key deposit
-//! at a joined group's server, made while the message is encrypted.
+//! Key deposits (`encrypt --deposit`): the envelopes' one recipient entry
+//! is a key deposit at a joined group's server, made while the message is
+//! encrypted, and recorded so that it can be revoked.
 
 use cms::enveloped_data::RecipientInfo;
 use rsa::RsaPrivateKey;
-use sealpost::error::{fail, Exit};
-use sealpost::group::release::calls::{DepositAnswer, DepositPayload, Op, Readers};
-use sealpost::group::release::joined::{JoinedGroup, Memberships};
-use sealpost::group::release::secrets::{DepositNote, DepositNotes};
-use sealpost::smime::encrypt::ReaderCert;
-use sealpost::smime::envelope::{kek_recipient, unwrap_key_bytes, ContentKey, KEK_LEN};
-use sealpost::smime::keyref::{parse_id, KeyRef, KeyRefKind};
-use sealpost::store::keystore::{Identity, Keystore};
 
-use super::decrypt::{unix_now, KeystoreKeys};
-use super::Context;
+use crate::error::{fail, Exit};
+use crate::smime::encrypt::ReaderCert;
+use crate::smime::envelope::{kek_recipient, unwrap_key_bytes, ContentKey, KEK_LEN};
+use crate::store::keystore::{Identity, Keystore};
+
+use super::calls::{DepositAnswer, DepositPayload, Op, Readers};
+use super::joined::{JoinedGroup, Memberships};
+use super::keys::{Caller, KeystoreKeys};
+use super::secrets::{DepositNote, DepositNotes};
+use crate::smime::keyref::{parse_id, KeyRef, KeyRefKind};
 
 /// Who may read a deposit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReadersArg {
-    /// Whoever is a member of the group when they ask
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositReaders {
+    /// Whoever is a member of the group when they ask.
     Members,
-    /// The envelope's own recipients, by their certificates
+    /// The envelope's own recipients, by their certificates.
     Recipients,
 }
 
@@ -29,7 +30,7 @@ pub struct Depositor {
     group: JoinedGroup,
     identity: Identity,
     key: RsaPrivateKey,
-    readers: ReadersArg,
+    readers: DepositReaders,
     expires: Option<u64>,
     message_id: Option<String>,
     notes: DepositNotes,
@@ -40,15 +41,15 @@ pub struct Depositor {
 
 impl Depositor {
     pub fn new(
-        ctx: &Context,
+        caller: &dyn Caller,
         ks: &Keystore,
         group: &str,
-        readers: ReadersArg,
+        readers: DepositReaders,
         expires: Option<u64>,
         message_id: Option<String>,
     ) -> anyhow::Result<Depositor> {
         let group = Memberships::new(ks.root()).get(group)?;
-        let (identity, key) = KeystoreKeys::new(ks, ctx, false)?.member_of(&group)?;
+        let (identity, key) = KeystoreKeys::new(ks, caller, false)?.member_of(&group)?;
         Ok(Depositor {
             group,
             identity,
@@ -72,8 +73,8 @@ impl Depositor {
             return Ok(ri.clone());
         }
         let who = match self.readers {
-            ReadersArg::Members => Readers::Members,
-            ReadersArg::Recipients => {
+            DepositReaders::Members => Readers::Members,
+            DepositReaders::Recipients => {
                 let mut fps: Vec<String> = readers
                     .iter()
                     .map(|(_, c)| c.cert.fingerprint.clone())
@@ -88,13 +89,13 @@ impl Depositor {
             expires: self.expires,
         };
         let mut rng = rand_core::OsRng;
-        let (answer, server): (DepositAnswer, _) = sealpost::group::release::call(
+        let (answer, server): (DepositAnswer, _) = super::call(
             &self.group,
             Op::Deposit,
             &payload,
             &self.identity.cert.cert,
             &self.key,
-            unix_now(),
+            crate::smime::certs::now() as u64,
             &mut rng,
         )?;
         let bad = || {
@@ -119,13 +120,13 @@ impl Depositor {
             id: keyref.id_hex(),
             group: self.group.name.clone(),
             message_id: self.message_id.clone(),
-            created: unix_now() as i64,
+            created: crate::smime::certs::now(),
             expires: answer.expires.map(|e| e as i64),
             server: server.to_string(),
         };
         self.notes.record(&note)?;
         self.made.push(note);
-        if self.readers == ReadersArg::Members {
+        if self.readers == DepositReaders::Members {
             self.shared = Some(ri.clone());
         }
         Ok(ri)
