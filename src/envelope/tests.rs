@@ -462,7 +462,7 @@ fn des_ede3_cbc_content_opens() {
 /// An AuthEnvelopedData with authenticated attributes, encrypted by hand.
 /// With `short_tag`, a 12-byte tag and ICVlen left at its DEFAULT (12).
 fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
-    use aes_gcm::aead::{AeadInOut, KeyInit};
+    use aes_gcm::aead::{AeadInPlace, KeyInit};
     let alice = fixture("alice");
     let mut r = rng(8);
     let cek = ContentKey::generate(ContentCipher::Aes128Gcm, &mut r).unwrap();
@@ -491,12 +491,12 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
             aes_gcm::aead::consts::U12,
         >;
         let gcm = Gcm12::new_from_slice(cek.bytes()).unwrap();
-        gcm.encrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into())
+        gcm.encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
             .unwrap()
             .to_vec()
     } else {
         let gcm = aes_gcm::Aes128Gcm::new_from_slice(cek.bytes()).unwrap();
-        gcm.encrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into())
+        gcm.encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
             .unwrap()
             .to_vec()
     };
