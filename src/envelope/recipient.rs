@@ -15,16 +15,15 @@ use der::{Any, AnyRef, Encode};
 use rand_core::CryptoRngCore;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
-use sha1::Sha1;
-use sha2::{Sha224, Sha256, Sha384, Sha512};
+use sha2::Sha256;
 use spki::AlgorithmIdentifierOwned;
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::content::{ContentCipher, ContentKey, DECRYPTION_FAILED};
 use super::oids;
+use super::rsa_unwrap::{RsaUnwrapError, RsaUnwrapKey};
 use super::types::RsaesOaepParams;
 use crate::error::{fail, Exit};
 
@@ -326,27 +325,6 @@ impl KeyTransportAlg {
     }
 }
 
-fn oaep_padding(hash: OaepHash, mgf: OaepHash) -> Oaep {
-    macro_rules! with_mgf {
-        ($h:ty) => {
-            match mgf {
-                OaepHash::Sha1 => Oaep::new_with_mgf_hash::<$h, Sha1>(),
-                OaepHash::Sha224 => Oaep::new_with_mgf_hash::<$h, Sha224>(),
-                OaepHash::Sha256 => Oaep::new_with_mgf_hash::<$h, Sha256>(),
-                OaepHash::Sha384 => Oaep::new_with_mgf_hash::<$h, Sha384>(),
-                OaepHash::Sha512 => Oaep::new_with_mgf_hash::<$h, Sha512>(),
-            }
-        };
-    }
-    match hash {
-        OaepHash::Sha1 => with_mgf!(Sha1),
-        OaepHash::Sha224 => with_mgf!(Sha224),
-        OaepHash::Sha256 => with_mgf!(Sha256),
-        OaepHash::Sha384 => with_mgf!(Sha384),
-        OaepHash::Sha512 => with_mgf!(Sha512),
-    }
-}
-
 /// Recovers the content key for `cipher` from `ktri` with our RSA `key`.
 ///
 /// With PKCS#1 v1.5 a padding error or a key of the wrong length does not
@@ -394,33 +372,21 @@ fn unwrap_ktri_bytes(
     rng: &mut impl CryptoRngCore,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let enc = ktri.enc_key.as_bytes();
-    match KeyTransportAlg::parse(&ktri.key_enc_alg)? {
-        KeyTransportAlg::Pkcs1v15 => {
-            let mut fallback = Zeroizing::new(vec![0u8; want]);
-            rng.fill_bytes(&mut fallback);
-            let (ok, got) = match key.decrypt_blinded(&mut *rng, Pkcs1v15Encrypt, enc) {
-                Ok(k) => (Choice::from(1), Zeroizing::new(k)),
-                Err(_) => (Choice::from(0), Zeroizing::new(Vec::new())),
-            };
-            let ok = ok & (got.len() as u64).ct_eq(&(want as u64));
-            let mut out = Zeroizing::new(vec![0u8; want]);
-            for (i, byte) in out.iter_mut().enumerate() {
-                let real = got.get(i).copied().unwrap_or(0);
-                *byte = u8::conditional_select(&fallback[i], &real, ok);
-            }
-            Ok(out)
-        }
-        KeyTransportAlg::Oaep { hash, mgf } => {
-            let failed = || fail(Exit::DataErr, DECRYPTION_FAILED);
-            let got = key
-                .decrypt_blinded(&mut *rng, oaep_padding(hash, mgf), enc)
-                .map(Zeroizing::new)
-                .map_err(|_| failed())?;
-            if got.len() != want {
-                return Err(failed());
-            }
-            Ok(got)
-        }
+    let alg = KeyTransportAlg::parse(&ktri.key_enc_alg)?;
+    let key = RsaUnwrapKey::new(key)?;
+    match alg {
+        KeyTransportAlg::Pkcs1v15 => Ok(key.decrypt_pkcs1_or_random(enc, want, rng)),
+        KeyTransportAlg::Oaep { .. } => match key.decrypt(alg, enc) {
+            Ok(got) if got.len() == want => Ok(got),
+            Err(RsaUnwrapError::Unsupported) => Err(fail(
+                Exit::DataErr,
+                format!(
+                    "unsupported key transport {alg} (rsaes-oaep is supported with sha-1, \
+                     sha-256, sha-384 or sha-512 and mgf1 of the same hash)"
+                ),
+            )),
+            Ok(_) | Err(RsaUnwrapError::Failed) => Err(fail(Exit::DataErr, DECRYPTION_FAILED)),
+        },
     }
 }
 
