@@ -20,8 +20,8 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash, RsaUnwrapKey};
 use crate::error::{classify, fail, Exit};
+use crate::smime::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash, RsaUnwrapKey};
 
 /// Content-key lengths a release may carry: AES-128, AES-192, AES-256.
 pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
@@ -37,7 +37,7 @@ pub struct GroupKey {
 pub struct UnwrapFailed;
 
 impl GroupKey {
-    /// Loads a group key from the `rsa` crate's key (as [`crate::privkey::open`]
+    /// Loads a group key from the `rsa` crate's key (as [`crate::smime::privkey::open`]
     /// returns it) and the group certificate DER.
     pub fn new(key: &rsa::RsaPrivateKey, certificate_der: &[u8]) -> anyhow::Result<GroupKey> {
         let certificate = Certificate::from_der(certificate_der)
@@ -65,9 +65,10 @@ impl GroupKey {
             } => {}
             KeyTransportAlg::Oaep { .. } => return Err(UnwrapFailed),
         }
+        let padding = alg.padding().ok_or(UnwrapFailed)?;
         let out = self
             .key
-            .decrypt(alg, ktri.enc_key.as_bytes())
+            .decrypt(padding, ktri.enc_key.as_bytes())
             .map_err(|_| UnwrapFailed)?;
         if !CONTENT_KEY_LENGTHS.contains(&out.len()) {
             return Err(UnwrapFailed);
@@ -126,7 +127,7 @@ pub fn wrap_for(cert: &Certificate, content_key: &[u8]) -> anyhow::Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::{
+    use crate::smime::envelope::{
         key_trans_recipient, ContentCipher, ContentKey, KeyTransport, RecipientOptions,
     };
     use rand_core::OsRng;
@@ -134,9 +135,12 @@ mod tests {
     fn fixture(name: &str) -> (rsa::RsaPrivateKey, Vec<u8>) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
         let key = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
-        let key = crate::privkey::open(&key, None, name).unwrap();
+        let key = crate::smime::privkey::open(&key, None, name).unwrap();
         let cert = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
-        let cert = crate::certs::parse_bundle(&cert).unwrap().remove(0).der;
+        let cert = crate::smime::certs::parse_bundle(&cert)
+            .unwrap()
+            .remove(0)
+            .der;
         (key, cert)
     }
 
@@ -169,7 +173,7 @@ mod tests {
             let wrapped = RecipientInfo::from_der(&wrap_for(&bob, &got).unwrap()).unwrap();
             let wrapped = ktri(wrapped);
             assert_eq!(wrapped.key_enc_alg, oaep_sha256_identifier().unwrap());
-            assert!(crate::envelope::rid_matches(&wrapped.rid, &bob));
+            assert!(crate::smime::envelope::rid_matches(&wrapped.rid, &bob));
             let back = bob_key
                 .decrypt(rsa::Oaep::new::<sha2::Sha256>(), wrapped.enc_key.as_bytes())
                 .unwrap();
