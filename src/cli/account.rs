@@ -173,7 +173,7 @@ fn add(a: AddArgs, store: &mut AccountStore, ctx: &Context) -> anyhow::Result<()
             let abs = absolute(p)?;
             let pem = std::fs::read(&abs)
                 .map_err(|e| fail(Exit::NoInput, format!("cannot read {}: {e}", abs.display())))?;
-            lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|_| {
+            sealpost::mail::tls::ca_certificates(&pem).map_err(|_| {
                 fail(
                     Exit::DataErr,
                     format!("{} holds no PEM certificate", abs.display()),

@@ -2,29 +2,26 @@
 //! with a group private key, verifying a member's RSASSA-PSS signature, and
 //! re-wrapping the content key to the member with RSAES-OAEP SHA-256.
 //!
-//! NOTE: aws-lc-rs rather than the `rsa` crate used on the client side: the
-//! server performs private-key operations on ciphertexts that requesters
-//! choose, so it needs a constant-time implementation (`rsa` 0.9 has the
-//! Marvin timing advisory RUSTSEC-2023-0071), and aws-lc-rs is about 4 times
-//! faster per private operation (RSA-3072 OAEP against `rsa` with blinding,
-//! `cargo bench --bench release`), which is most of this server's cost.
+//! NOTE: aws-lc-rs rather than the `rsa` crate (as the client's unwrap,
+//! through the same [`RsaUnwrapKey`]): the server performs private-key
+//! operations on ciphertexts that requesters choose, so it needs a
+//! constant-time implementation (`rsa` 0.9 has the Marvin timing advisory
+//! RUSTSEC-2023-0071), and aws-lc-rs is about 4 times faster per private
+//! operation (RSA-3072 OAEP against `rsa` with blinding, `cargo bench --bench
+//! release`), which is most of this server's cost.
 
-use aws_lc_rs::rsa::{
-    OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
-    PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
-};
+use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PSS_2048_8192_SHA256};
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::CmsVersion;
 use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
-use rsa::pkcs8::EncodePrivateKey;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::error::{fail, Exit};
-use crate::smime::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash};
+use crate::error::{classify, fail, Exit};
+use crate::smime::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash, RsaUnwrapKey};
 
 /// Content-key lengths a release may carry: AES-128, AES-192, AES-256.
 pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
@@ -32,9 +29,7 @@ pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
 /// A group's certificate and private key, ready for unwrapping.
 pub struct GroupKey {
     pub certificate: Certificate,
-    pkcs1: Pkcs1PrivateDecryptingKey,
-    oaep: OaepPrivateDecryptingKey,
-    modulus_len: usize,
+    key: RsaUnwrapKey,
 }
 
 /// The one answer for every failure to unwrap (no padding oracle).
@@ -47,23 +42,9 @@ impl GroupKey {
     pub fn new(key: &rsa::RsaPrivateKey, certificate_der: &[u8]) -> anyhow::Result<GroupKey> {
         let certificate = Certificate::from_der(certificate_der)
             .map_err(|e| fail(Exit::DataErr, format!("malformed group certificate: {e}")))?;
-        // SecretDocument: the PKCS#8 bytes are wiped when dropped.
-        let pkcs8 = key
-            .to_pkcs8_der()
-            .map_err(|e| fail(Exit::Software, format!("cannot encode group key: {e}")))?;
-        let load = || {
-            PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes())
-                .map_err(|e| fail(Exit::DataErr, format!("group key rejected: {e}")))
-        };
-        let private = load()?;
-        let modulus_len = private.key_size_bytes();
-        let failed = |_| fail(Exit::Software, "cannot prepare the group key");
-        Ok(GroupKey {
-            certificate,
-            pkcs1: Pkcs1PrivateDecryptingKey::new(private).map_err(failed)?,
-            oaep: OaepPrivateDecryptingKey::new(load()?).map_err(failed)?,
-            modulus_len,
-        })
+        let key = RsaUnwrapKey::new(key)
+            .map_err(|e| fail(classify(&e).0, format!("group key rejected: {e}")))?;
+        Ok(GroupKey { certificate, key })
     }
 
     /// Recovers the content key from a KeyTransRecipientInfo addressed to
@@ -71,34 +52,27 @@ impl GroupKey {
     /// SHA-1 or OAEP SHA-256, bad padding, a length that is no content key)
     /// is the same [`UnwrapFailed`].
     pub fn unwrap(&self, ktri: &KeyTransRecipientInfo) -> Result<Zeroizing<Vec<u8>>, UnwrapFailed> {
-        let enc = ktri.enc_key.as_bytes();
-        if enc.len() != self.modulus_len {
-            return Err(UnwrapFailed);
-        }
-        let mut out = Zeroizing::new(vec![0u8; self.modulus_len]);
-        let len = match KeyTransportAlg::parse(&ktri.key_enc_alg).map_err(|_| UnwrapFailed)? {
-            KeyTransportAlg::Pkcs1v15 => self.pkcs1.decrypt(enc, &mut out).map(|k| k.len()),
-            KeyTransportAlg::Oaep {
+        let alg = KeyTransportAlg::parse(&ktri.key_enc_alg).map_err(|_| UnwrapFailed)?;
+        match alg {
+            KeyTransportAlg::Pkcs1v15
+            | KeyTransportAlg::Oaep {
                 hash: OaepHash::Sha256,
                 mgf: OaepHash::Sha256,
-            } => self
-                .oaep
-                .decrypt(&OAEP_SHA256_MGF1SHA256, enc, &mut out, None)
-                .map(|k| k.len()),
-            KeyTransportAlg::Oaep {
+            }
+            | KeyTransportAlg::Oaep {
                 hash: OaepHash::Sha1,
                 mgf: OaepHash::Sha1,
-            } => self
-                .oaep
-                .decrypt(&OAEP_SHA1_MGF1SHA1, enc, &mut out, None)
-                .map(|k| k.len()),
+            } => {}
             KeyTransportAlg::Oaep { .. } => return Err(UnwrapFailed),
         }
-        .map_err(|_| UnwrapFailed)?;
-        if !CONTENT_KEY_LENGTHS.contains(&len) {
+        let padding = alg.padding().ok_or(UnwrapFailed)?;
+        let out = self
+            .key
+            .decrypt(padding, ktri.enc_key.as_bytes())
+            .map_err(|_| UnwrapFailed)?;
+        if !CONTENT_KEY_LENGTHS.contains(&out.len()) {
             return Err(UnwrapFailed);
         }
-        out.truncate(len);
         Ok(out)
     }
 }

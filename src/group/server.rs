@@ -1,6 +1,6 @@
-//! The HTTPS front of the group server: rustls (ring provider, as the rest
-//! of sealpost), HTTP/1.1 keep-alive framed by [`crate::group::http`], one thread
-//! per connection up to a bound.
+//! The HTTPS front of the group server: rustls (aws-lc-rs provider, as the
+//! rest of sealpost), HTTP/1.1 keep-alive framed by [`crate::group::http`],
+//! one thread per connection up to a bound.
 //!
 //! A thread per connection keeps every request's work (one RSA private
 //! operation) on the connection's own thread with no hand-off; the bound on
@@ -104,7 +104,7 @@ pub fn tls_config(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Arc<rustls
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem)
         .map_err(|e| fail(Exit::DataErr, format!("TLS key: {e}")))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| fail(Exit::Software, format!("TLS: {e}")))?

@@ -9,7 +9,7 @@
 //! would cost tens of milliseconds per deposit and per release; this way
 //! the passphrase KDF runs once per process.
 
-use aes_gcm::aead::{self, AeadInOut, KeyInit};
+use aes_gcm::aead::{self, AeadInPlace, KeyInit};
 use aes_gcm::Aes256Gcm;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
@@ -129,7 +129,7 @@ impl Vault {
         let mut buf = plaintext.to_vec();
         let tag = self
             .cipher
-            .encrypt_inout_detached(&nonce.into(), purpose, buf.as_mut_slice().into())
+            .encrypt_in_place_detached(&nonce.into(), purpose, &mut buf)
             .map_err(|_| fail(Exit::Software, "cannot seal a secret"))?;
         Ok([&nonce[..], &buf, &tag[..]].concat())
     }
@@ -147,11 +147,13 @@ impl Vault {
         }
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
-        let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| damaged())?;
-        let tag = aead::Tag::<Aes256Gcm>::try_from(tag).map_err(|_| damaged())?;
+        let nonce =
+            aead::Nonce::<Aes256Gcm>::from_exact_iter(nonce.iter().copied()).ok_or_else(damaged)?;
+        let tag =
+            aead::Tag::<Aes256Gcm>::from_exact_iter(tag.iter().copied()).ok_or_else(damaged)?;
         let mut buf = Zeroizing::new(ct.to_vec());
         self.cipher
-            .decrypt_inout_detached(&nonce, purpose, buf.as_mut_slice().into(), &tag)
+            .decrypt_in_place_detached(&nonce, purpose, &mut buf, &tag)
             .map_err(|_| damaged())?;
         Ok(buf)
     }

@@ -1,5 +1,5 @@
-//! Connections for IMAP, POP3 and SMTP: TCP with a timeout, rustls (system
-//! roots plus an optional extra CA), implicit TLS or STARTTLS/STLS, host
+//! Connections for IMAP, POP3 and SMTP: TCP with a timeout, rustls on the
+//! aws-lc-rs provider (system roots plus an optional extra CA), implicit TLS or STARTTLS/STLS, host
 //! failover, lines read within a bound, and a count of the bytes on the wire.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -318,6 +318,18 @@ impl CopyError {
     }
 }
 
+/// The certificates of a PEM CA file (`--ca-file`): at least one, all
+/// well formed.
+pub fn ca_certificates(pem: &[u8]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(Exit::Config, format!("bad CA file: {e}")))?;
+    if certs.is_empty() {
+        return Err(fail(Exit::Config, "the CA file holds no certificate"));
+    }
+    Ok(certs)
+}
+
 /// The TLS client settings.
 pub struct TlsSetup {
     config: Arc<rustls::ClientConfig>,
@@ -330,19 +342,13 @@ impl TlsSetup {
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
         if let Some(pem) = extra_ca_pem {
-            let mut n = 0;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| fail(Exit::Config, format!("bad CA file: {e}")))?;
+            for cert in ca_certificates(pem)? {
                 roots
                     .add(cert)
                     .map_err(|e| fail(Exit::Config, format!("bad CA certificate: {e}")))?;
-                n += 1;
-            }
-            if n == 0 {
-                return Err(fail(Exit::Config, "the CA file holds no certificate"));
             }
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| fail(Exit::Software, format!("TLS setup: {e}")))?

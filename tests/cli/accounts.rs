@@ -97,3 +97,29 @@ fn send_only_and_fetch_only_accounts() {
         .assert()
         .code(64);
 }
+
+/// `--ca-file` must hold at least one well-formed certificate: a file with
+/// none is a data error at `account add`, not a surprise at the first
+/// connection; a certificate is accepted.
+#[test]
+fn ca_file_without_a_certificate_is_refused() {
+    let env = Env::new();
+    env.make_keystore();
+    let empty = env.path("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["account", "add", "work", "--user", "u", "--smtp"])
+        .args(["smtps://127.0.0.1:1", "--ca-file"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let stderr = assert_clean_failure(&out, 65);
+    assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
+    env.cmd()
+        .args(["account", "add", "work", "--user", "u", "--smtp"])
+        .args(["smtps://127.0.0.1:1", "--ca-file"])
+        .arg(crate::common::data("alice.cert.pem"))
+        .assert()
+        .success();
+}

@@ -51,7 +51,7 @@ fn tls_config() -> Arc<rustls::ServerConfig> {
                     .map(|c| c.unwrap())
                     .collect();
             let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             Arc::new(
                 rustls::ServerConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()

@@ -446,10 +446,10 @@ mod cbc {
 }
 
 mod gcm {
-    //! AES-GCM (RFC 5084), aead 0.6 API: detached tag, no AAD on sealing.
+    //! AES-GCM (RFC 5084), aead 0.5 API: detached tag, no AAD on sealing.
 
     use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
-    use aes_gcm::aead::{self, AeadInOut, KeyInit};
+    use aes_gcm::aead::{self, AeadInPlace, KeyInit};
     use aes_gcm::aes::{Aes128, Aes192, Aes256};
     use aes_gcm::AesGcm;
     use anyhow::Result;
@@ -458,14 +458,14 @@ mod gcm {
     use super::{failed, ContentCipher};
     use crate::error::{fail, Exit};
 
-    fn seal_with<A: AeadInOut + KeyInit>(
+    fn seal_with<A: AeadInPlace + KeyInit>(
         key: &[u8],
         nonce: &[u8],
         buf: &mut [u8],
     ) -> Option<Vec<u8>> {
         let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::try_from(nonce).ok()?;
-        let tag = c.encrypt_inout_detached(&nonce, &[], buf.into()).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
         Some(tag.to_vec())
     }
 
@@ -484,7 +484,7 @@ mod gcm {
         tag.ok_or_else(|| fail(Exit::DataErr, "gcm encryption failed"))
     }
 
-    fn open_with<A: AeadInOut + KeyInit>(
+    fn open_with<A: AeadInPlace + KeyInit>(
         key: &[u8],
         nonce: &[u8],
         aad: &[u8],
@@ -492,11 +492,11 @@ mod gcm {
         tag: &[u8],
     ) -> Option<Vec<u8>> {
         let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::try_from(nonce).ok()?;
-        let tag = aead::Tag::<A>::try_from(tag).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = aead::Tag::<A>::from_exact_iter(tag.iter().copied())?;
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         // aes-gcm verifies the tag before it decrypts; on failure nothing is returned.
-        c.decrypt_inout_detached(&nonce, aad, buf.as_mut_slice().into(), &tag)
+        c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
             .ok()?;
         Some(std::mem::take(&mut *buf))
     }

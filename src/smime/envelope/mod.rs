@@ -4,7 +4,8 @@
 //! The `cms` crate supplies the ASN.1 types; the cryptography (RSA key
 //! transport, AES-CBC/GCM content encryption) is done here because the crate's
 //! builder supports neither RSAES-OAEP, AES-GCM nor a caller-supplied content
-//! key.
+//! key. Unwrapping a content key (the RSA private operation on a ciphertext a
+//! sender chose) runs on aws-lc-rs, in `rsa_unwrap`.
 //!
 //! # Building
 //!
@@ -53,6 +54,7 @@ mod oids;
 mod open;
 mod recipient;
 mod rewrite;
+mod rsa_unwrap;
 mod stream;
 mod types;
 
@@ -72,6 +74,7 @@ pub use recipient::{
     RecipientKind, RecipientOptions, RecipientSummary,
 };
 pub use rewrite::add_recipient;
+pub(crate) use rsa_unwrap::RsaUnwrapKey;
 pub use stream::{
     content_chunk_header, envelope_prefix, envelope_suffix, walk, ContentDecryptor,
     ContentEncryptor, ContentSink, ContentVerifier, StreamedContent, Walked, GCM_TAG_LEN,

@@ -5,6 +5,9 @@
 use std::fmt;
 
 use anyhow::Result;
+use aws_lc_rs::rsa::{
+    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512,
+};
 use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::CmsVersion;
 use cms::enveloped_data::{
@@ -15,16 +18,15 @@ use der::{Any, AnyRef, Encode};
 use rand_core::CryptoRngCore;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
-use sha1::Sha1;
-use sha2::{Sha224, Sha256, Sha384, Sha512};
+use sha2::Sha256;
 use spki::AlgorithmIdentifierOwned;
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::content::{ContentCipher, ContentKey, DECRYPTION_FAILED};
 use super::oids;
+use super::rsa_unwrap::{RsaPadding, RsaUnwrapKey};
 use super::types::RsaesOaepParams;
 use crate::error::{fail, Exit};
 
@@ -324,26 +326,24 @@ impl KeyTransportAlg {
             )),
         }
     }
-}
 
-fn oaep_padding(hash: OaepHash, mgf: OaepHash) -> Oaep {
-    macro_rules! with_mgf {
-        ($h:ty) => {
-            match mgf {
-                OaepHash::Sha1 => Oaep::new_with_mgf_hash::<$h, Sha1>(),
-                OaepHash::Sha224 => Oaep::new_with_mgf_hash::<$h, Sha224>(),
-                OaepHash::Sha256 => Oaep::new_with_mgf_hash::<$h, Sha256>(),
-                OaepHash::Sha384 => Oaep::new_with_mgf_hash::<$h, Sha384>(),
-                OaepHash::Sha512 => Oaep::new_with_mgf_hash::<$h, Sha512>(),
-            }
-        };
-    }
-    match hash {
-        OaepHash::Sha1 => with_mgf!(Sha1),
-        OaepHash::Sha224 => with_mgf!(Sha224),
-        OaepHash::Sha256 => with_mgf!(Sha256),
-        OaepHash::Sha384 => with_mgf!(Sha384),
-        OaepHash::Sha512 => with_mgf!(Sha512),
+    /// The padding to decrypt with, if aws-lc offers it (OAEP only with
+    /// SHA-1, SHA-256, SHA-384 or SHA-512 and MGF1 of the same hash).
+    /// NOTE: the other OAEP pairs are refused, not handed to the `rsa`
+    /// crate: the sender picks the algorithm, so a fallback would give
+    /// back the timing channel rsa_unwrap exists to close.
+    pub(crate) fn padding(self) -> Option<RsaPadding> {
+        use OaepHash::*;
+        match self {
+            Self::Pkcs1v15 => Some(RsaPadding::Pkcs1v15),
+            Self::Oaep { hash, mgf } => match (hash, mgf) {
+                (Sha1, Sha1) => Some(RsaPadding::Oaep(&OAEP_SHA1_MGF1SHA1)),
+                (Sha256, Sha256) => Some(RsaPadding::Oaep(&OAEP_SHA256_MGF1SHA256)),
+                (Sha384, Sha384) => Some(RsaPadding::Oaep(&OAEP_SHA384_MGF1SHA384)),
+                (Sha512, Sha512) => Some(RsaPadding::Oaep(&OAEP_SHA512_MGF1SHA512)),
+                _ => None,
+            },
+        }
     }
 }
 
@@ -394,33 +394,23 @@ fn unwrap_ktri_bytes(
     rng: &mut impl CryptoRngCore,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let enc = ktri.enc_key.as_bytes();
-    match KeyTransportAlg::parse(&ktri.key_enc_alg)? {
-        KeyTransportAlg::Pkcs1v15 => {
-            let mut fallback = Zeroizing::new(vec![0u8; want]);
-            rng.fill_bytes(&mut fallback);
-            let (ok, got) = match key.decrypt_blinded(&mut *rng, Pkcs1v15Encrypt, enc) {
-                Ok(k) => (Choice::from(1), Zeroizing::new(k)),
-                Err(_) => (Choice::from(0), Zeroizing::new(Vec::new())),
-            };
-            let ok = ok & (got.len() as u64).ct_eq(&(want as u64));
-            let mut out = Zeroizing::new(vec![0u8; want]);
-            for (i, byte) in out.iter_mut().enumerate() {
-                let real = got.get(i).copied().unwrap_or(0);
-                *byte = u8::conditional_select(&fallback[i], &real, ok);
-            }
-            Ok(out)
-        }
-        KeyTransportAlg::Oaep { hash, mgf } => {
-            let failed = || fail(Exit::DataErr, DECRYPTION_FAILED);
-            let got = key
-                .decrypt_blinded(&mut *rng, oaep_padding(hash, mgf), enc)
-                .map(Zeroizing::new)
-                .map_err(|_| failed())?;
-            if got.len() != want {
-                return Err(failed());
-            }
-            Ok(got)
-        }
+    let alg = KeyTransportAlg::parse(&ktri.key_enc_alg)?;
+    let padding = alg.padding().ok_or_else(|| {
+        fail(
+            Exit::DataErr,
+            format!(
+                "unsupported key transport {alg} (rsaes-oaep is supported with sha-1, \
+                 sha-256, sha-384 or sha-512 and mgf1 of the same hash)"
+            ),
+        )
+    })?;
+    let key = RsaUnwrapKey::new(key)?;
+    match padding {
+        RsaPadding::Pkcs1v15 => Ok(key.decrypt_pkcs1_or_random(enc, want, rng)),
+        RsaPadding::Oaep(_) => match key.decrypt(padding, enc) {
+            Ok(got) if got.len() == want => Ok(got),
+            _ => Err(fail(Exit::DataErr, DECRYPTION_FAILED)),
+        },
     }
 }
 

@@ -32,7 +32,7 @@
 
 use std::io::Read;
 
-use aes_gcm::aes::cipher::{BlockCipherEncrypt, KeyInit as _};
+use aes_gcm::aes::cipher::{BlockEncrypt, KeyInit as _};
 use aes_gcm::aes::{Aes128, Aes192, Aes256};
 use anyhow::Result;
 use cms::content_info::CmsVersion;
@@ -1344,7 +1344,7 @@ mod unit {
 
     #[test]
     fn gcm_with_aad_matches_aes_gcm() {
-        use aes_gcm::aead::{AeadInOut, KeyInit};
+        use aes_gcm::aead::{AeadInPlace, KeyInit};
         let mut rng = StdRng::seed_from_u64(9);
         for len in [0usize, 5, 16, 33, 1000] {
             let key = [3u8; 32];
@@ -1355,7 +1355,7 @@ mod unit {
             let mut buf = data.clone();
             let c = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
             let tag = c
-                .encrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into())
+                .encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
                 .unwrap();
             let mut g = Gcm::new(ContentCipher::Aes256Gcm, &key, &nonce, &aad).unwrap();
             let mut mine = data.clone();

@@ -462,7 +462,7 @@ fn des_ede3_cbc_content_opens() {
 /// An AuthEnvelopedData with authenticated attributes, encrypted by hand.
 /// With `short_tag`, a 12-byte tag and ICVlen left at its DEFAULT (12).
 fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
-    use aes_gcm::aead::{AeadInOut, KeyInit};
+    use aes_gcm::aead::{AeadInPlace, KeyInit};
     let alice = fixture("alice");
     let mut r = rng(8);
     let cek = ContentKey::generate(ContentCipher::Aes128Gcm, &mut r).unwrap();
@@ -491,12 +491,12 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
             aes_gcm::aead::consts::U12,
         >;
         let gcm = Gcm12::new_from_slice(cek.bytes()).unwrap();
-        gcm.encrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into())
+        gcm.encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
             .unwrap()
             .to_vec()
     } else {
         let gcm = aes_gcm::Aes128Gcm::new_from_slice(cek.bytes()).unwrap();
-        gcm.encrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into())
+        gcm.encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
             .unwrap()
             .to_vec()
     };
@@ -851,4 +851,107 @@ fn streamed_envelopes_match_assembled_ones_and_walk_back() {
             }
         }
     }
+}
+
+#[test]
+fn oaep_with_a_different_mgf1_hash_is_refused_as_unsupported() {
+    // SHA-256 with MGF1-SHA-1 (Java's "OAEPWithSHA-256AndMGF1Padding"):
+    // aws-lc offers OAEP only with the same hash for both, and handing the
+    // other pairs to the `rsa` crate would let a sender pick its timing
+    // channel by the algorithm identifier.
+    use super::rsa_unwrap::tests::{openssl_encrypt, private_key};
+    let alice = fixture("alice");
+    let enc = openssl_encrypt(
+        &[7u8; 32],
+        &[
+            "rsa_padding_mode:oaep",
+            "rsa_oaep_md:sha256",
+            "rsa_mgf1_md:sha1",
+        ],
+    );
+    use spki::AlgorithmIdentifierOwned;
+    let sha256 = AlgorithmIdentifierOwned {
+        oid: oids::SHA256,
+        parameters: None,
+    };
+    let sha1 = AlgorithmIdentifierOwned {
+        oid: oids::SHA1,
+        parameters: None,
+    };
+    let params = super::types::RsaesOaepParams {
+        hash: Some(sha256),
+        mask_gen: Some(AlgorithmIdentifierOwned {
+            oid: oids::MGF1,
+            parameters: Some(Any::encode_from(&sha1).unwrap()),
+        }),
+        p_source: None,
+    };
+    let ri = RecipientInfo::Ktri(cms::enveloped_data::KeyTransRecipientInfo {
+        version: CmsVersion::V0,
+        rid: RecipientIdentifier::IssuerAndSerialNumber(cms::cert::IssuerAndSerialNumber {
+            issuer: alice.cert.tbs_certificate.issuer.clone(),
+            serial_number: alice.cert.tbs_certificate.serial_number.clone(),
+        }),
+        key_enc_alg: AlgorithmIdentifierOwned {
+            oid: oids::RSAES_OAEP,
+            parameters: Some(Any::encode_from(&params).unwrap()),
+        },
+        enc_key: OctetString::new(enc).unwrap(),
+    });
+    let key = private_key("alice");
+    let err = unwrap_key_bytes(&ri, &alice.cert, &key, 32, &mut rng(1)).unwrap_err();
+    assert_eq!(exit_of(&err), Exit::DataErr);
+    assert_eq!(
+        err.to_string(),
+        "unsupported key transport rsaes-oaep sha-256 mgf1-sha-1 (rsaes-oaep is supported \
+         with sha-1, sha-256, sha-384 or sha-512 and mgf1 of the same hash)"
+    );
+}
+
+#[test]
+fn pkcs1_padding_failure_in_an_openssl_envelope_fails_like_a_wrong_key() {
+    use super::rsa_unwrap::tests::{openssl, pkcs1_block, raw_block};
+    let dir = tempfile::tempdir().unwrap();
+    let msg = dir.path().join("msg");
+    std::fs::write(&msg, MIME).unwrap();
+    let cert_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/alice.cert.pem");
+    // openssl cms uses RSAES-PKCS1-v1_5 key transport by default.
+    let der = openssl(&[
+        "cms",
+        "-encrypt",
+        "-binary",
+        "-aes-256-cbc",
+        "-outform",
+        "DER",
+        "-in",
+        msg.to_str().unwrap(),
+        cert_path.to_str().unwrap(),
+    ]);
+    let (alice, bob) = (fixture("alice"), fixture("bob"));
+    assert_eq!(open(&der, &[alice.own()], &mut rng(3)).unwrap(), MIME);
+
+    let len = rsa::traits::PublicKeyParts::size(&alice.key);
+    let bad_padding = raw_block(&pkcs1_block(len, 1, &[0x22; 32]));
+    let mut info = ContentInfo::from_der(&der).unwrap();
+    let mut env: EnvelopedData = info.content.decode_as().unwrap();
+    let mut infos: Vec<RecipientInfo> = env.recip_infos.0.into_vec();
+    let RecipientInfo::Ktri(ktri) = &mut infos[0] else {
+        panic!("openssl wrote no ktri");
+    };
+    ktri.enc_key = OctetString::new(bad_padding).unwrap();
+    env.recip_infos.0 = infos.try_into().unwrap();
+    info.content = Any::encode_from(&env).unwrap();
+    let tampered = info.to_der().unwrap();
+    let err = open(&tampered, &[alice.own()], &mut rng(3)).unwrap_err();
+    assert_eq!(exit_of(&err), Exit::DataErr);
+    assert_eq!(err.to_string(), DECRYPTION_FAILED);
+
+    // The same message and class as bob's key on alice's entry.
+    let impostor = OwnKey {
+        cert: &alice.cert,
+        key: &bob.key,
+    };
+    let err = open(&der, &[impostor], &mut rng(3)).unwrap_err();
+    assert_eq!(exit_of(&err), Exit::DataErr);
+    assert_eq!(err.to_string(), DECRYPTION_FAILED);
 }
