@@ -1088,3 +1088,18 @@ fn encrypt_body(
     tx.send(Ok(Batch::Last(cts, done))).map_err(|_| stopped())?;
     Ok(())
 }
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+fn head_end(data: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        let line = &data[pos..nl];
+        if line.is_empty() || line == b"\r" {
+            return Some(nl + 1);
+        }
+        pos = nl + 1;
+    }
+    None
+}
