@@ -9,15 +9,16 @@ use sealpost::signed::{self, SignatureScheme};
 
 use super::{Ask, Context};
 
-/// A signer for the inner MIME entity, as the sender of `raw` (its From).
+/// A signer for the inner MIME entity, as the sender of the message whose
+/// header section is `head` (its From).
 pub fn inner_signer<'a>(
     ctx: &'a Context,
     ks: &'a Keystore,
-    raw: &[u8],
+    head: &[u8],
     pss: bool,
     now: UnixTime,
 ) -> anyhow::Result<Box<InnerSigner<'a>>> {
-    let info = sealpost::message::parse_message(raw)?;
+    let info = sealpost::message::parse_message(head)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
     let pass = if identity.encrypted {
         Some(ctx.passphrase(Ask::Existing)?)
@@ -44,15 +45,14 @@ pub fn inner_signer<'a>(
     } else {
         SignatureScheme::Pkcs1v15Sha256
     };
-    Ok(Box::new(move |content: &[u8]| {
-        signed::sign(
-            content,
-            &key,
-            &identity.cert,
-            &[],
+    Ok(Box::new(move |digest: &[u8; 32]| {
+        let signer = signed::Signer {
+            key: &key,
+            cert: &identity.cert,
+            chain: &[],
             scheme,
-            now,
-            &mut rand_core::OsRng,
-        )
+            signing_time: now,
+        };
+        signed::sign_digest(digest, None, &signer, &mut rand_core::OsRng)
     }))
 }

@@ -63,22 +63,21 @@ fn fingerprint(envelopes: &[Envelope]) -> String {
     hex::encode(h.finalize())
 }
 
-fn signer(content: &[u8]) -> anyhow::Result<Vec<u8>> {
+fn signer(digest: &[u8; 32]) -> anyhow::Result<Vec<u8>> {
     let pem = std::fs::read_to_string(format!(
         "{}/tests/data/alice.key.pem",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
     let key = crate::privkey::open(&pem, None, "x").unwrap();
-    crate::signed::sign(
-        content,
-        &key,
-        &cert("alice"),
-        &[],
-        crate::signed::SignatureScheme::Pkcs1v15Sha256,
-        T,
-        &mut rand_core::OsRng,
-    )
+    let signer = crate::signed::Signer {
+        key: &key,
+        cert: &cert("alice"),
+        chain: &[],
+        scheme: crate::signed::SignatureScheme::Pkcs1v15Sha256,
+        signing_time: T,
+    };
+    crate::signed::sign_digest(digest, None, &signer, &mut rand_core::OsRng)
 }
 
 fn in_memory(raw: &[u8], sign: bool) -> Vec<Envelope> {
