@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rand::SeedableRng;
-use sealpost::certs::{self, CertInfo};
-use sealpost::envelope::{self, ContentCipher, ContentKey, RecipientOptions};
-use sealpost::message::SmimeType;
-use sealpost::release::calls::{Op, SignedCall};
-use sealpost::release::keyref::{KeyRef, KeyRefKind};
-use sealpost::release::protocol::{Refusal, RefusalCode, ReleaseGrant, ReleaseRequest};
-use sealpost::signed::{self, SignatureScheme};
+use sealpost::smime::certs::{self, CertInfo};
+use sealpost::smime::envelope::{self, ContentCipher, ContentKey, RecipientOptions};
+use sealpost::smime::message::SmimeType;
+use sealpost::group::release::calls::{Op, SignedCall};
+use sealpost::smime::keyref::{KeyRef, KeyRefKind};
+use sealpost::group::release::protocol::{Refusal, RefusalCode, ReleaseGrant, ReleaseRequest};
+use sealpost::smime::signed::{self, SignatureScheme};
 use sealpost_fuzz::{FIXED_KEY_BYTE, SEED_KEK};
 
 const PLAIN: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello, world\r\n";
@@ -102,7 +102,7 @@ fn main() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let alice = cert("alice");
     let bob = cert("bob");
-    let alice_key = sealpost::privkey::import_key(&data_file("alice.key.pem"), None, "alice")
+    let alice_key = sealpost::smime::privkey::import_key(&data_file("alice.key.pem"), None, "alice")
         .expect("alice key");
     let now = 1_780_000_000;
 
@@ -166,7 +166,7 @@ fn main() {
             let name = format!("{}-{inner_name}", cipher.name());
             seeds.put("cms", &format!("{name}-bob.der"), &to_bob);
             seeds.put("cms", &format!("{name}-group.der"), &to_group);
-            let message = sealpost::message::write_smime_message(&[], None, &to_bob, smime_type);
+            let message = sealpost::smime::message::write_smime_message(&[], None, &to_bob, smime_type);
             seeds.put("decrypt", &format!("{name}.eml"), &message);
             seeds.put("decrypt", &format!("{name}-group.der"), &to_group);
             if *inner_name == "plain" {
@@ -178,7 +178,7 @@ fn main() {
     let cek = ContentKey::from_bytes(ContentCipher::Aes256Cbc, &[FIXED_KEY_BYTE; 32]).expect("key");
     let (_, inner_env) = encrypt_to(&bob, &cek, PLAIN, &mut rng);
     let inner_message =
-        sealpost::message::write_smime_message(&[], None, &inner_env, SmimeType::EnvelopedData);
+        sealpost::smime::message::write_smime_message(&[], None, &inner_env, SmimeType::EnvelopedData);
     let outer = sign_as_alice(&inner_message, SignatureScheme::Pkcs1v15Sha256, &mut rng);
     seeds.put(
         "decrypt",
@@ -238,22 +238,22 @@ fn main() {
         signature: vec![1; 256],
     };
     let mut http_requests = Vec::new();
-    sealpost::http::write_post(
+    sealpost::group::http::write_post(
         &mut http_requests,
         "127.0.0.1:8443",
         "/v1/release",
         &request.to_json(),
     )
     .unwrap();
-    sealpost::http::write_post(&mut http_requests, "127.0.0.1:8443", "/v1/members", b"{}").unwrap();
+    sealpost::group::http::write_post(&mut http_requests, "127.0.0.1:8443", "/v1/members", b"{}").unwrap();
     seeds.put("http", "requests.http", &http_requests);
     let mut responses = Vec::new();
     let grant = ReleaseGrant {
         recipient_info: vec![0x30, 0x00],
         key_hash: "ab".repeat(32),
     };
-    sealpost::http::write_response(&mut responses, 200, &grant.to_json(), true, None).unwrap();
-    sealpost::http::write_response(
+    sealpost::group::http::write_response(&mut responses, 200, &grant.to_json(), true, None).unwrap();
+    sealpost::group::http::write_response(
         &mut responses,
         429,
         &Refusal::new(RefusalCode::Malformed).to_json(),
@@ -373,15 +373,15 @@ fn main() {
 
     // Batch SMTP.
     let mut bsmtp_stream = Vec::new();
-    sealpost::bsmtp::write(
+    sealpost::smime::bsmtp::write(
         &mut bsmtp_stream,
         &[
-            sealpost::bsmtp::Transaction {
+            sealpost::smime::bsmtp::Transaction {
                 mail_from: "list@example.org".into(),
                 rcpt_to: vec!["bob@example.org".into(), "carol@example.org".into()],
                 data: b"Subject: x\r\n\r\n.starts with a dot\r\n".to_vec(),
             },
-            sealpost::bsmtp::Transaction {
+            sealpost::smime::bsmtp::Transaction {
                 mail_from: String::new(),
                 rcpt_to: vec!["dave@example.org".into()],
                 data: PLAIN.to_vec(),
@@ -398,7 +398,7 @@ fn main() {
         ("submissions.dns", "_submissions._tcp.example.org"),
         ("pop3s.dns", "_pop3s._tcp.example.org"),
     ] {
-        let mut msg = sealpost::srv::build_query(0x1234, protocol_names).expect("query");
+        let mut msg = sealpost::mail::srv::build_query(0x1234, protocol_names).expect("query");
         msg[2] = 0x81; // response, recursion desired
         msg[3] = 0x80; // recursion available, NOERROR
         msg[7] = 3; // three answers

@@ -4,67 +4,62 @@
 //!
 //! The library holds every piece of logic; the `sealpost` binary (`src/main.rs`
 //! and `src/cli/`, one file per subcommand) only parses arguments, gathers
-//! secrets from the terminal or files, and prints. Library modules never touch
-//! the terminal, never read environment variables, and take randomness and
-//! the clock as arguments where tests need them fixed.
+//! secrets from the terminal or files, calls the library and prints. Library
+//! modules never touch the terminal, never read environment variables, and
+//! take randomness and the clock as arguments where tests need them fixed.
 //!
-//! | module      | owns                                                        | may use                  |
-//! |-------------|-------------------------------------------------------------|--------------------------|
-//! | `error`     | failure classes and exit codes                              | —                        |
-//! | `fsutil`    | atomic writes (temp, fsync, rename), private-file checks    | `error`                  |
-//! | `certs`     | parsing X.509, S/MIME usability checks, certificate choice  | `error`                  |
-//! | `identity`  | RSA key + self-signed S/MIME certificate generation         | `certs`                  |
-//! | `privkey`   | encrypted PKCS#8 at rest, PEM/PKCS#1 and PKCS#12 import     | `error`                  |
-//! | `keystore`  | the keystore directory: layout, identities, certificates   | `certs`, `privkey`, `fsutil` |
-//! | `message`   | composing RFC 5322 messages, reading their recipients       | `error`                  |
-//! | `envelope`  | CMS EnvelopedData / AuthEnvelopedData: build and open       | `error`, `certs`         |
-//! | `bcc`       | which recipients share which envelope (Bcc privacy rules)   | `certs`                  |
-//! | `encrypt`   | a message → Bcc-private S/MIME envelopes (the whole pipeline) | `message`, `bcc`, `envelope` |
-//! | `mime`      | byte-exact MIME reading: S/MIME payloads, multipart/signed   | `message`                |
-//! | `decrypt`   | S/MIME message → plaintext through every layer; key seam     | `envelope`, `signed`, `mime` |
-//! | `inspect`   | what a message discloses without decrypting it              | `envelope`, `message`    |
-//! | `signed`    | CMS SignedData: sign, verify (opaque and detached)          | `certs`, `identity`, `envelope::ber` |
-//! | `fanout`    | writing many envelopes around one shared ciphertext, fast   | —                        |
-//! | `bsmtp`     | Batch SMTP streams (RFC 2442): write and parse              | `error`                  |
-//! | `account`   | mail accounts in config.toml: server URLs, trust, passwords  | `error`, `fsutil`        |
-//! | `smtp`      | SMTP submission: host failover, TLS, AUTH, PIPELINING, per-recipient replies | `account`, `bsmtp` |
-//! | `srv`       | server discovery from DNS SRV records (RFC 6186), stub resolver | `account`           |
-//! | `outbox`    | the durable outbox spool: queue, retry, sent and failed records | `fsutil`, `bsmtp`, `smtp` |
-//! | `maildir`   | durable Maildir delivery with stable, idempotent names       | `fsutil`                 |
-//! | `fetch`     | IMAP/POP3 clients over rustls, UID/UIDL journal, resumable sync | `account`, `maildir` |
-//! | `http`      | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)  | —                        |
-//! | `release`   | key release protocol and signed calls, key references, its HTTPS client, joined groups, held secrets | `envelope`, `http` |
-//! | `group`     | the group server: store (SQLite), vault, release checks and calls, HTTPS service, audit | `release`, `privkey` |
-//! | `explode`   | the list exploder's decisions: list mail or not, member files, one copy per member | `envelope`, `release` |
+//! The library is four wings, each a folder, stacked; a wing may use the
+//! wings below it, never one above, and no two files import each other, even
+//! through others. `tests/architecture.rs` scans every `use` and fails on a
+//! break of either rule, and on a CLI subcommand importing another.
 //!
-//! Nothing below `keystore` knows where files live; nothing in the library
-//! knows about the terminal.
+//! | wing (folder)   | owns                                                  | may use                       |
+//! |-----------------|-------------------------------------------------------|-------------------------------|
+//! | `error.rs`      | failure classes and exit codes                        | —                             |
+//! | `smime/`        | pure S/MIME: certificates, keys, messages, CMS         | `error`                       |
+//! | `store/`        | what lives on the local disk                          | `error`, `smime`              |
+//! | `mail/`         | moving mail: TLS, SMTP, outbox, fetch, Maildir, DNS   | `error`, `smime`, `store`     |
+//! | `group/`        | a list's world: key release, group server, exploder   | all of the above              |
+//! | `cli/` (binary) | parse, call the library, print                        | the library                   |
+//!
+//! Where each behaviour lives:
+//!
+//! | file                    | owns                                                              |
+//! |-------------------------|-------------------------------------------------------------------|
+//! | `smime/certs.rs`        | parsing X.509, S/MIME usability checks, certificate choice, the S/MIME OIDs |
+//! | `smime/identity.rs`     | RSA key + self-signed S/MIME certificate generation               |
+//! | `smime/privkey.rs` (+`privkey/`) | encrypted PKCS#8 at rest, PEM/PKCS#1 and PKCS#12 import  |
+//! | `smime/message/`        | composing RFC 5322 messages, reading their recipients, addresses  |
+//! | `smime/mime.rs`         | byte-exact MIME reading: S/MIME payloads, multipart/signed, base64 |
+//! | `smime/bcc.rs`          | which recipients share which envelope (Bcc privacy rules)         |
+//! | `smime/bsmtp.rs`        | Batch SMTP streams (RFC 2442): write and parse                    |
+//! | `smime/envelope/`       | CMS EnvelopedData / AuthEnvelopedData: build, open, stream, rewrite |
+//! | `smime/keyref.rs`       | the key reference a group entry (KEKRecipientInfo) carries        |
+//! | `smime/signed.rs` (+`signed/`) | CMS SignedData: sign, verify (opaque and detached)         |
+//! | `smime/encrypt.rs`      | a message → Bcc-private S/MIME envelopes (the whole pipeline)     |
+//! | `smime/fanout.rs`       | writing many envelopes around one shared ciphertext, fast         |
+//! | `smime/decrypt.rs`      | S/MIME message → plaintext through every layer; the key seam      |
+//! | `smime/inspect.rs`      | what a message discloses without decrypting it                    |
+//! | `store/fsutil.rs`       | atomic writes (temp, fsync, rename), private-file checks          |
+//! | `store/keystore.rs`     | the keystore directory: layout, identities, certificates          |
+//! | `store/account.rs`      | mail accounts in config.toml: servers, trust, passwords, durations |
+//! | `mail/tls.rs`           | the one connect: TCP, rustls, STARTTLS, host failover, bounded lines |
+//! | `mail/smtp.rs` (+`smtp/`) | SMTP submission: AUTH, PIPELINING, per-recipient replies        |
+//! | `mail/outbox.rs`        | the durable outbox spool: queue, retry, sent and failed records   |
+//! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync, spool        |
+//! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
+//! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
+//! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets |
+//! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
+//! | `group/explode.rs`      | the list exploder's decisions: list mail or not, members, copies  |
+//! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
+//! | `group/service.rs`, `keys.rs`, `limits.rs` | the server's release checks, RSA, replay and rate limits |
+//! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
 
-pub mod account;
-pub mod bcc;
-pub mod bsmtp;
-pub mod certs;
-pub mod decrypt;
-pub mod encrypt;
-pub mod envelope;
 pub mod error;
-pub mod explode;
-pub mod fanout;
-pub mod fetch;
-pub mod fsutil;
 pub mod group;
-pub mod http;
-pub mod identity;
-pub mod inspect;
-pub mod keystore;
-pub mod maildir;
-pub mod message;
-pub mod mime;
-pub mod outbox;
-pub mod privkey;
-pub mod release;
-pub mod signed;
-pub mod smtp;
-pub mod srv;
+pub mod mail;
+pub mod smime;
+pub mod store;
 
 pub use error::{fail, fail_hint, Exit, Failure};

@@ -1,4 +1,4 @@
-//! Interoperability of `sealpost::envelope` with OpenSSL 3 (`openssl cms`):
+//! Interoperability of `sealpost::smime::envelope` with OpenSSL 3 (`openssl cms`):
 //! envelopes we build are decrypted by OpenSSL, and envelopes OpenSSL builds
 //! (DER and streamed BER, every option sealpost cares about) are opened by us.
 
@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::RsaPrivateKey;
-use sealpost::envelope::{
+use sealpost::smime::envelope::{
     open, seal_for, ContentCipher, ContentKey, Envelope, EnvelopeKind, KeyTransport, OwnKey,
     RecipientId, RecipientIdKind, RecipientOptions,
 };
@@ -306,7 +306,7 @@ fn we_open_large_streamed_messages() {
         let input = openssl_encrypt_bytes(dir.path(), &plain, &["-stream", cipher_arg], &[]);
         assert_eq!(input[1], 0x80);
         // Each chunk header (4 bytes) disappears when the chunks are joined.
-        let der = sealpost::envelope::ber::to_der(&input).unwrap();
+        let der = sealpost::smime::envelope::ber::to_der(&input).unwrap();
         assert!(
             der.len() + 40 < input.len(),
             "{cipher_arg}: expected a chunked encryptedContent"
@@ -323,8 +323,8 @@ fn we_open_large_streamed_messages() {
 #[test]
 fn a_recipient_added_later_opens_in_openssl() {
     use cms::enveloped_data::RecipientInfo;
-    use sealpost::envelope::key_trans_recipient;
-    use sealpost::release::with_recipient_added;
+    use sealpost::group::release::with_recipient_added;
+    use sealpost::smime::envelope::key_trans_recipient;
 
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(7);
@@ -379,7 +379,9 @@ fn a_recipient_added_later_opens_in_openssl() {
     messages.push(("openssl PEM".into(), pem));
 
     for (what, message) in messages {
-        let payload = sealpost::decrypt::cms_payload(&message).unwrap().unwrap();
+        let payload = sealpost::smime::decrypt::cms_payload(&message)
+            .unwrap()
+            .unwrap();
         let envelope = Envelope::parse(&payload).unwrap();
         // What the group server does: unwrap with the group key, wrap to the member.
         let m = envelope
@@ -426,8 +428,12 @@ fn a_recipient_added_later_opens_in_openssl() {
         ]);
         assert_eq!(out, MIME, "{what}");
         // The group's own entry still works too: nothing else changed.
-        let again =
-            Envelope::parse(&sealpost::decrypt::cms_payload(&released).unwrap().unwrap()).unwrap();
+        let again = Envelope::parse(
+            &sealpost::smime::decrypt::cms_payload(&released)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             again.recipient_infos().len(),
             envelope.recipient_infos().len() + 1
@@ -441,13 +447,13 @@ fn a_recipient_added_later_opens_in_openssl() {
 /// EnvelopedData (CBC) and AuthEnvelopedData (GCM).
 #[test]
 fn kek_entries_interoperate_with_openssl_secretkey() {
-    use sealpost::envelope::{assemble, kek_recipient};
+    use sealpost::smime::envelope::{assemble, kek_recipient};
     let dir = tempfile::tempdir().unwrap();
     let kek = [0x5au8; 32];
     let kek_hex = hex::encode(kek);
     // Our key references are DER; OpenSSL takes any identifier in hex.
-    let keyref = sealpost::release::keyref::KeyRef::new(
-        sealpost::release::keyref::KeyRefKind::GroupSecret,
+    let keyref = sealpost::smime::keyref::KeyRef::new(
+        sealpost::smime::keyref::KeyRefKind::GroupSecret,
         "list",
         [7; 16],
     );
@@ -500,7 +506,7 @@ fn kek_entries_interoperate_with_openssl_secretkey() {
         let (index, kekri) = envelope.kek_entries().next().expect("a kek entry");
         assert_eq!(kekri.kek_id.kek_identifier.as_bytes(), id.as_slice());
         assert_eq!(
-            sealpost::release::keyref::KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes()),
+            sealpost::smime::keyref::KeyRef::from_der(kekri.kek_id.kek_identifier.as_bytes()),
             Some(keyref.clone())
         );
         let cek = envelope.unwrap_kek(index, &kek).unwrap();

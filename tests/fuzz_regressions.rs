@@ -7,9 +7,9 @@ use std::net::{Shutdown, TcpListener};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sealpost::envelope::{self, ContentSink, Envelope};
 use sealpost::error::{classify, Exit};
-use sealpost::smtp::{Session, SmtpConfig};
+use sealpost::mail::smtp::{Session, SmtpConfig};
+use sealpost::smime::envelope::{self, ContentSink, Envelope};
 
 /// A content sink that keeps nothing.
 struct Discard;
@@ -72,14 +72,14 @@ fn serve_once(script: &'static [u8]) -> (u16, JoinHandle<()>) {
 /// feed) made lettre 0.11.23 panic (`ServerInfo::from_response` unwraps the
 /// first word of every non-empty line), so a hostile submission server
 /// crashed `submit` and `outbox flush` instead of getting an error. SMTP
-/// replies are now read by sealpost's own bounded wire (src/smtp/wire.rs).
+/// replies are now read by sealpost's own bounded wire (src/mail/smtp/wire.rs).
 #[test]
 fn smtp_ehlo_line_of_whitespace_is_an_error_not_a_panic() {
     let (port, server) = serve_once(b"220 mx\r\n250-mx\r\n250-AUTH PLAIN\r\n250 \x0c\r\n");
     let cfg = SmtpConfig {
-        endpoints: vec![sealpost::account::Endpoint {
-            protocol: sealpost::account::Protocol::Smtp,
-            security: sealpost::account::Security::Plain,
+        endpoints: vec![sealpost::store::account::Endpoint {
+            protocol: sealpost::store::account::Protocol::Smtp,
+            security: sealpost::store::account::Security::Plain,
             host: "127.0.0.1".into(),
             port,
         }],

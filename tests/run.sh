@@ -59,7 +59,7 @@ if [ "$tier" = fast ]; then
     # The library's unit tests and the binaries that start no server; the
     # CLI tests of key release (tests/cli/release.rs) start a group server.
     status=0
-    cargo test --locked --no-fail-fast --lib --test compose \
+    cargo test --locked --no-fail-fast --lib --test architecture --test compose \
         --test envelope_openssl --test signed_openssl --test fuzz_regressions -- "$@" || status=$?
     cargo test --locked --no-fail-fast --test cli -- --skip release:: \
         --skip examples::examples_that_need_a_group_server \

@@ -1,4 +1,4 @@
-//! Interoperability of `sealpost::signed` with OpenSSL 3 (`openssl cms`):
+//! Interoperability of `sealpost::smime::signed` with OpenSSL 3 (`openssl cms`):
 //! messages we sign are verified by OpenSSL, and messages OpenSSL signs
 //! (opaque DER, streamed BER, detached, PSS, SHA-1, no attributes, key-id
 //! signer identifier) are verified by us; tampered ones are refused.
@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sealpost::certs::{parse_bundle, CertInfo};
 use sealpost::error::{classify, Exit};
-use sealpost::signed::{
+use sealpost::smime::certs::{parse_bundle, CertInfo};
+use sealpost::smime::signed::{
     sign, verify, verify_detached, DigestAlgorithm, Padding, SignatureScheme, Verified,
 };
 
@@ -31,7 +31,7 @@ fn cert(who: &str) -> CertInfo {
 
 fn key(who: &str) -> rsa::RsaPrivateKey {
     let pem = std::fs::read_to_string(data(&format!("{who}.key.pem"))).unwrap();
-    sealpost::privkey::open(&pem, None, "x").unwrap()
+    sealpost::smime::privkey::open(&pem, None, "x").unwrap()
 }
 
 fn run_openssl(args: &[&str]) -> Output {

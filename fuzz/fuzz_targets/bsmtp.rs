@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::bsmtp;
+use sealpost::smime::bsmtp;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(transactions) = bsmtp::parse(data) {

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::envelope::{self, ContentKey, ContentSink, Envelope, Walked};
-use sealpost::release::keyref::KeyRef;
+use sealpost::smime::envelope::{self, ContentKey, ContentSink, Envelope, Walked};
+use sealpost::smime::keyref::KeyRef;
 use sealpost_fuzz::FIXED_KEY_BYTE;
 
 /// Counts what the walker hands out, bounded like a real sink would not be.
@@ -59,14 +59,14 @@ fuzz_target!(|data: &[u8]| {
     {
         exercise(&envelope);
     }
-    let _ = sealpost::signed::verify(data);
-    let _ = sealpost::signed::verify_detached(data, b"Content-Type: text/plain\r\n\r\nhello\r\n");
-    let _ = sealpost::signed::unverified_content(data);
+    let _ = sealpost::smime::signed::verify(data);
+    let _ = sealpost::smime::signed::verify_detached(data, b"Content-Type: text/plain\r\n\r\nhello\r\n");
+    let _ = sealpost::smime::signed::unverified_content(data);
     let _ = KeyRef::from_der(data);
-    let _ = sealpost::decrypt::cms_payload(data);
-    let nobody = sealpost::inspect::Knowledge {
+    let _ = sealpost::smime::decrypt::cms_payload(data);
+    let nobody = sealpost::smime::inspect::Knowledge {
         correspondents: &[],
         own: &[],
     };
-    let _ = sealpost::inspect::inspect(data, &nobody, Some(&["bob@example.org".to_string()]));
+    let _ = sealpost::smime::inspect::inspect(data, &nobody, Some(&["bob@example.org".to_string()]));
 });

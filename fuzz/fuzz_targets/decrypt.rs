@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
-use sealpost::decrypt::{self, Streamed};
+use sealpost::smime::decrypt::{self, Streamed};
 use sealpost_fuzz::FixedKey;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::account::Protocol;
-use sealpost::srv::{self, Answer, Lookup};
+use sealpost::store::account::Protocol;
+use sealpost::mail::srv::{self, Answer, Lookup};
 
 /// Answers every SRV question with the fuzzer's reply.
 struct Reply<'a>(&'a [u8]);

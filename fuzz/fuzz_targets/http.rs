@@ -6,7 +6,7 @@
 use std::io::{BufReader, Cursor};
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::http;
+use sealpost::group::http;
 
 /// The group server's body limit is far below this; what matters is that
 /// nothing is allocated beyond what the input announces and holds.

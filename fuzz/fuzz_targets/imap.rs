@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::account::Protocol;
-use sealpost::fetch::imap::Imap;
+use sealpost::store::account::Protocol;
+use sealpost::mail::fetch::imap::Imap;
 
 fuzz_target!(|data: &[u8]| {
     sealpost_fuzz::mail::fetch_session::<Imap>(Protocol::Imap, data, |s| {

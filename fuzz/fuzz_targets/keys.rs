@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::{certs, privkey};
+use sealpost::smime::{certs, privkey};
 
 /// The password every seed that needs one was made with (gen_seeds).
 const PASSWORD: &str = "fuzz";

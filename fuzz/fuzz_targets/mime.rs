@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::message::{self, Mailbox, RawMessage};
-use sealpost::mime::{self, Base64Decoder, Entity};
+use sealpost::smime::message::{self, Mailbox, RawMessage};
+use sealpost::smime::mime::{self, Base64Decoder, Entity};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(entity) = Entity::parse(data) {
@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = format!("{}", raw.fields.len());
     }
     let _ = message::split_for_encryption(data);
-    let _ = sealpost::explode::strip_mbox_line(data);
+    let _ = sealpost::group::explode::strip_mbox_line(data);
 
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(list) = Mailbox::parse_list(text) {
@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = Mailbox::parse(text);
         let _ = message::normalize_address(text);
-        let _ = sealpost::certs::validate_address(text);
-        let _ = sealpost::explode::parse_member_file(text);
+        let _ = sealpost::smime::certs::validate_address(text);
+        let _ = sealpost::group::explode::parse_member_file(text);
     }
 });

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::account::Protocol;
-use sealpost::fetch::pop3::Pop3;
+use sealpost::store::account::Protocol;
+use sealpost::mail::fetch::pop3::Pop3;
 
 fuzz_target!(|data: &[u8]| {
     sealpost_fuzz::mail::fetch_session::<Pop3>(Protocol::Pop3, data, |_| {});

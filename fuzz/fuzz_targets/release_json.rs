@@ -5,11 +5,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::release::calls::{
+use sealpost::group::release::calls::{
     DepositAnswer, DepositPayload, MembersAnswer, MembersPayload, Op, RevokeAnswer, RevokePayload,
     RewrapAnswer, RewrapPayload, SecretsAnswer, SecretsPayload, SignedCall,
 };
-use sealpost::release::protocol::{Refusal, ReleaseGrant, ReleaseRequest};
+use sealpost::group::release::protocol::{Refusal, ReleaseGrant, ReleaseRequest};
 
 fn answer<T: for<'de> serde::Deserialize<'de>>(body: &[u8]) {
     let _ = serde_json::from_slice::<T>(body);

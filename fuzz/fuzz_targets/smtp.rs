@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealpost::account::Protocol;
-use sealpost::smtp::{Session, SmtpConfig, Transport};
+use sealpost::store::account::Protocol;
+use sealpost::mail::smtp::{Session, SmtpConfig, Transport};
 use zeroize::Zeroizing;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sealpost::certs::CertInfo;
-use sealpost::decrypt::KeySource;
-use sealpost::envelope::{ContentKey, Envelope};
+use sealpost::smime::certs::CertInfo;
+use sealpost::smime::decrypt::KeySource;
+use sealpost::smime::envelope::{ContentKey, Envelope};
 
 /// The bytes every fixed content key is made of ([`FixedKey`], `gen_seeds`).
 pub const FIXED_KEY_BYTE: u8 = 0x42;

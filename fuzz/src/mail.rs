@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use sealpost::account::{Endpoint, Protocol, Security};
-use sealpost::fetch::tls::{self, Dialect, TlsSetup};
-use sealpost::fetch::Remote;
+use sealpost::store::account::{Endpoint, Protocol, Security};
+use sealpost::mail::tls::{self, Dialect, TlsSetup};
+use sealpost::mail::fetch::Remote;
 
 fn tls_setup() -> &'static TlsSetup {
     static TLS: OnceLock<TlsSetup> = OnceLock::new();

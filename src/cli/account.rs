@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
-use sealpost::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::store::account::{self as acct, Account, AccountStore, Endpoint, Incoming, Protocol};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -436,14 +436,14 @@ pub fn servers(
     // DNS answers come fast or not at all; the connection timeout is for servers.
     let dns_timeout = timeout.min(std::time::Duration::from_secs(3));
     let resolver = match std::env::var(DNS_SERVER_ENV) {
-        Ok(addr) if !addr.is_empty() => sealpost::srv::Resolver {
+        Ok(addr) if !addr.is_empty() => sealpost::mail::srv::Resolver {
             servers: vec![parse_dns_server(&addr)?],
             timeout: dns_timeout,
         },
-        _ => sealpost::srv::Resolver::system(dns_timeout),
+        _ => sealpost::mail::srv::Resolver::system(dns_timeout),
     };
     let mut rng = rand::thread_rng();
-    sealpost::srv::discover(&resolver, domain, protocol, &mut |total| {
+    sealpost::mail::srv::discover(&resolver, domain, protocol, &mut |total| {
         rand::Rng::gen_range(&mut rng, 0..=total)
     })
     .map_err(|e| e.context(format!("account {}", account.name)))

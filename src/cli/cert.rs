@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sealpost::certs::{self, format_time, CertInfo, Support};
+use sealpost::smime::certs::{self, format_time, CertInfo, Support};
 use serde_json::json;
 
 use super::{json, printable, read_input, write_stdout, Context};

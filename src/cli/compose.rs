@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use sealpost::error::{fail, Exit};
-use sealpost::message::{AttachSpec, Attachment, Compose, ExtraHeader, Mailbox};
+use sealpost::smime::message::{AttachSpec, Attachment, Compose, ExtraHeader, Mailbox};
 
 use super::Context;
 

@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rsa::RsaPrivateKey;
-use sealpost::certs::{self, CertInfo};
-use sealpost::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
-use sealpost::envelope::{ContentKey, Envelope};
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::keystore::{Identity, Keystore, SignerTrust, Standing};
-use sealpost::release::joined::{JoinedGroup, Memberships};
-use sealpost::release::keyref::{KeyRef, KeyRefKind};
-use sealpost::release::secrets::SecretStore;
-use sealpost::release::{self, Released};
+use sealpost::group::release::joined::{JoinedGroup, Memberships};
+use sealpost::group::release::secrets::SecretStore;
+use sealpost::group::release::{self, Released};
+use sealpost::smime::certs::{self, CertInfo};
+use sealpost::smime::decrypt::{self, KeySource, Opened, SignatureOutcome, Streamed};
+use sealpost::smime::envelope::{ContentKey, Envelope};
+use sealpost::smime::keyref::{KeyRef, KeyRefKind};
+use sealpost::store::keystore::{Identity, Keystore, SignerTrust, Standing};
 use serde_json::json;
 
 use super::{printable, read_input, Ask, Context};
@@ -224,7 +224,7 @@ impl KeystoreKeys<'_> {
         entry_der: &[u8],
     ) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
         let (member, key) = self.member_of(group)?;
-        sealpost::release::secrets::open_secret(entry_der, &member.cert.cert, &key)
+        sealpost::group::release::secrets::open_secret(entry_der, &member.cert.cert, &key)
     }
 }
 
@@ -271,7 +271,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.
     if let Some(path) = &args.output {
-        sealpost::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
+        sealpost::store::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
     }
     if ctx.global.json {
         return ctx.print_json(
@@ -502,7 +502,7 @@ fn read_whole(file: &mut File) -> anyhow::Result<Vec<u8>> {
 /// Where streamed plaintext goes: stdout, or `-o FILE` written atomically.
 enum PlainOut {
     Stdout(std::io::StdoutLock<'static>),
-    File(sealpost::fsutil::AtomicFile),
+    File(sealpost::store::fsutil::AtomicFile),
 }
 
 impl Write for PlainOut {
@@ -538,7 +538,7 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
         ));
     }
     let mut out = match &args.output {
-        Some(path) => PlainOut::File(sealpost::fsutil::AtomicFile::create(path, 0o600)?),
+        Some(path) => PlainOut::File(sealpost::store::fsutil::AtomicFile::create(path, 0o600)?),
         None => PlainOut::Stdout(std::io::stdout().lock()),
     };
     let require_signature = args.require_signature;

@@ -3,14 +3,14 @@
 
 use cms::enveloped_data::RecipientInfo;
 use rsa::RsaPrivateKey;
-use sealpost::encrypt::ReaderCert;
-use sealpost::envelope::{kek_recipient, unwrap_key_bytes, ContentKey, KEK_LEN};
 use sealpost::error::{fail, Exit};
-use sealpost::keystore::{Identity, Keystore};
-use sealpost::release::calls::{DepositAnswer, DepositPayload, Op, Readers};
-use sealpost::release::joined::{JoinedGroup, Memberships};
-use sealpost::release::keyref::{parse_id, KeyRef, KeyRefKind};
-use sealpost::release::secrets::{DepositNote, DepositNotes};
+use sealpost::group::release::calls::{DepositAnswer, DepositPayload, Op, Readers};
+use sealpost::group::release::joined::{JoinedGroup, Memberships};
+use sealpost::group::release::secrets::{DepositNote, DepositNotes};
+use sealpost::smime::encrypt::ReaderCert;
+use sealpost::smime::envelope::{kek_recipient, unwrap_key_bytes, ContentKey, KEK_LEN};
+use sealpost::smime::keyref::{parse_id, KeyRef, KeyRefKind};
+use sealpost::store::keystore::{Identity, Keystore};
 
 use super::decrypt::{unix_now, KeystoreKeys};
 use super::Context;
@@ -88,7 +88,7 @@ impl Depositor {
             expires: self.expires,
         };
         let mut rng = rand_core::OsRng;
-        let (answer, server): (DepositAnswer, _) = sealpost::release::call(
+        let (answer, server): (DepositAnswer, _) = sealpost::group::release::call(
             &self.group,
             Op::Deposit,
             &payload,

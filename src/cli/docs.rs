@@ -351,5 +351,5 @@ fn create_dir(dir: &Path) -> anyhow::Result<()> {
 fn write(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     // Through a fresh temporary file, like every file sealpost writes: a
     // link at the name is replaced, not written through.
-    sealpost::fsutil::atomic_write(path, data, sealpost::fsutil::PUBLIC_FILE)
+    sealpost::store::fsutil::atomic_write(path, data, sealpost::store::fsutil::PUBLIC_FILE)
 }

@@ -4,24 +4,24 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use sealpost::bcc::{BccMode, EnvelopeKind};
-use sealpost::certs;
-use sealpost::encrypt::{
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::smime::bcc::{BccMode, EnvelopeKind};
+use sealpost::smime::certs;
+use sealpost::smime::encrypt::{
     self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert, StreamEncrypted,
 };
-use sealpost::envelope::{ContentCipher, ContentKey, KeyTransport, RecipientIdKind};
-use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::fsutil;
-use sealpost::keystore::CertIndex;
+use sealpost::smime::envelope::{ContentCipher, ContentKey, KeyTransport, RecipientIdKind};
+use sealpost::store::fsutil;
+use sealpost::store::keystore::CertIndex;
 use serde_json::json;
 
 use super::deposit::{Depositor, ReadersArg};
 use super::output::{BsmtpOut, Dest, EmlOut};
 use super::Context;
 use input::{Body, Input};
+use sealpost::group::release::secrets::DepositNote;
 
 mod input;
-use sealpost::release::secrets::DepositNote;
 
 /// Encrypt a message as S/MIME, keeping Bcc recipients private
 ///
@@ -204,7 +204,7 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
 fn depositor(
     args: &EncryptArgs,
     ctx: &Context,
-    ks: &sealpost::keystore::Keystore,
+    ks: &sealpost::store::keystore::Keystore,
     head: &[u8],
 ) -> anyhow::Result<Option<Depositor>> {
     let Some(group) = &args.deposit else {
@@ -212,12 +212,12 @@ fn depositor(
     };
     let expires = match &args.expires {
         Some(text) => {
-            let secs = sealpost::outbox::parse_duration(text)?;
+            let secs = sealpost::mail::outbox::parse_duration(text)?;
             Some(super::decrypt::unix_now() + secs.max(1) as u64)
         }
         None => None,
     };
-    let message_id = sealpost::message::parse_message(head)?.message_id;
+    let message_id = sealpost::smime::message::parse_message(head)?.message_id;
     Depositor::new(ctx, ks, group, args.readers, expires, message_id).map(Some)
 }
 

@@ -9,18 +9,20 @@ use super::account::{self, PasswordArgs};
 use super::decrypt::{unix_now, KeystoreKeys};
 use super::output::{BsmtpOut, Dest};
 use super::{printable, read_input, Context};
-use sealpost::certs::{self, CertInfo};
-use sealpost::decrypt::{cms_payload, KeySource};
-use sealpost::encrypt::{self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert};
-use sealpost::envelope::{ContentCipher, Envelope, KeyTransport, OwnKey};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
-use sealpost::explode::{self as ex, ListEntry};
-use sealpost::keystore::Keystore;
-use sealpost::message::RawMessage;
-use sealpost::outbox::{Entry, Outbox};
-use sealpost::release::calls::{MembersAnswer, MembersPayload, Op, RewrapAnswer, RewrapPayload};
-use sealpost::release::joined::{JoinedGroup, Memberships};
-use sealpost::release::with_recipient_added;
+use sealpost::group::explode::{self as ex, ListEntry};
+use sealpost::group::release::calls::{
+    MembersAnswer, MembersPayload, Op, RewrapAnswer, RewrapPayload,
+};
+use sealpost::group::release::joined::{JoinedGroup, Memberships};
+use sealpost::group::release::with_recipient_added;
+use sealpost::mail::outbox::{Entry, Outbox};
+use sealpost::smime::certs::{self, CertInfo};
+use sealpost::smime::decrypt::{cms_payload, KeySource};
+use sealpost::smime::encrypt::{self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert};
+use sealpost::smime::envelope::{ContentCipher, Envelope, KeyTransport, OwnKey};
+use sealpost::smime::message::RawMessage;
+use sealpost::store::keystore::Keystore;
 
 /// Send a message to a mailing list's members, one copy per member
 ///
@@ -134,7 +136,7 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
         )
     })?;
     let mail_from = args.from.clone().unwrap_or_else(|| list_addr.clone());
-    sealpost::smtp::check_address(&mail_from)?;
+    sealpost::mail::smtp::check_address(&mail_from)?;
     let envelope = cms_payload(message)
         .ok()
         .flatten()
@@ -194,7 +196,7 @@ pub fn run(args: ExplodeArgs, ctx: &Context) -> anyhow::Result<()> {
                 .as_ref()
                 .ok_or_else(|| fail(Exit::Software, "rewrap without an envelope"))?;
             let (identity, key) = keys.member_of(&group)?;
-            let (answer, server): (RewrapAnswer, _) = sealpost::release::call(
+            let (answer, server): (RewrapAnswer, _) = sealpost::group::release::call(
                 &group,
                 Op::Rewrap,
                 &RewrapPayload {
@@ -282,7 +284,7 @@ fn members(
         });
     }
     let (identity, key) = keys.member_of(group)?;
-    let (answer, server): (MembersAnswer, _) = sealpost::release::call(
+    let (answer, server): (MembersAnswer, _) = sealpost::group::release::call(
         group,
         Op::Members,
         &MembersPayload {},
@@ -367,7 +369,7 @@ fn relay(
         .unwrap_or(ContentCipher::Aes256Cbc);
     for (i, member) in recipients.iter().enumerate() {
         let summary = EnvelopeSummary {
-            kind: sealpost::bcc::EnvelopeKind::Visible,
+            kind: sealpost::smime::bcc::EnvelopeKind::Visible,
             mail_from: mail_from.to_string(),
             rcpt_to: vec![(*member).clone()],
             cipher,
@@ -397,11 +399,11 @@ enum Sink {
 
 struct Queue {
     outbox: Outbox,
-    account: sealpost::account::Account,
+    account: sealpost::store::account::Account,
     /// The input message: with the member, it names each copy.
     input_hash: String,
-    current: Option<(String, sealpost::bsmtp::Transaction)>,
-    batch: Vec<(String, sealpost::bsmtp::Transaction)>,
+    current: Option<(String, sealpost::smime::bsmtp::Transaction)>,
+    batch: Vec<(String, sealpost::smime::bsmtp::Transaction)>,
     queued: Vec<Entry>,
     already: usize,
     count: usize,
@@ -427,7 +429,7 @@ impl Sink {
                 bytes: 0,
             });
         };
-        let store = sealpost::account::AccountStore::load(&ks.config_path())?;
+        let store = sealpost::store::account::AccountStore::load(&ks.config_path())?;
         let account = account::choose(&store, Some(name))?;
         use sha2::Digest;
         Ok(Sink::Outbox(Box::new(Queue {
@@ -570,7 +572,7 @@ impl EnvelopeOutput for Sink {
             Sink::Outbox(q) => {
                 q.current = Some((
                     ex::copy_key(q.input_hash.as_bytes(), &env.rcpt_to.join(",")),
-                    sealpost::bsmtp::Transaction {
+                    sealpost::smime::bsmtp::Transaction {
                         mail_from: env.mail_from.clone(),
                         rcpt_to: env.rcpt_to.clone(),
                         data: Vec::new(),

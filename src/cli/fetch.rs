@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost::account::{Account, AccountStore, Incoming, Protocol};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
-use sealpost::fetch::{self, imap::Imap, pop3::Pop3, tls::TlsSetup, Remote, Summary};
+use sealpost::mail::fetch::{self, imap::Imap, pop3::Pop3, Remote, Summary};
+use sealpost::mail::tls::{self, TlsSetup};
+use sealpost::store::account::{Account, AccountStore, Incoming, Protocol};
 use serde_json::json;
 
 use super::account::{self, PasswordArgs};
@@ -85,7 +86,7 @@ pub struct FetchArgs {
 }
 
 fn parse_size_arg(text: &str) -> Result<u64, String> {
-    sealpost::account::parse_size(text).map_err(|e| single_line(&e))
+    sealpost::store::account::parse_size(text).map_err(|e| single_line(&e))
 }
 
 pub fn run(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -312,13 +313,13 @@ fn fetch_one(
     let mut remote: Box<dyn Remote> = match &acct.incoming {
         Incoming::Imap(_) => {
             let mut session =
-                fetch::tls::connect::<Imap>(eps, &prep.tls, &acct.user, &prep.password, timeout)?;
+                tls::connect::<Imap>(eps, &prep.tls, &acct.user, &prep.password, timeout)?;
             if opts.compress {
                 session.compress()?;
             }
             Box::new(session)
         }
-        Incoming::Pop3(_) => Box::new(fetch::tls::connect::<Pop3>(
+        Incoming::Pop3(_) => Box::new(tls::connect::<Pop3>(
             eps,
             &prep.tls,
             &acct.user,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sealpost::inspect::{self, Report};
+use sealpost::smime::inspect::{self, Report};
 use serde_json::json;
 
 use super::{printable, read_input, write_stdout, Context};
@@ -41,8 +41,8 @@ pub fn run(args: InspectArgs, ctx: &Context) -> anyhow::Result<()> {
         own: &own,
     };
     let mut reports = Vec::new();
-    if sealpost::bsmtp::looks_like(&data) {
-        for t in sealpost::bsmtp::parse(&data)? {
+    if sealpost::smime::bsmtp::looks_like(&data) {
+        for t in sealpost::smime::bsmtp::parse(&data)? {
             reports.push(inspect::inspect(&t.data, &knowledge, Some(&t.rcpt_to))?);
         }
     } else {

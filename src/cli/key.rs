@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
-use sealpost::certs::{self, format_time, CertInfo};
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::identity::{self, NewIdentity};
-use sealpost::keystore::{Identity, Keystore};
-use sealpost::privkey;
+use sealpost::smime::certs::{self, format_time, CertInfo};
+use sealpost::smime::identity::{self, NewIdentity};
+use sealpost::smime::privkey;
+use sealpost::store::keystore::{Identity, Keystore};
 use serde_json::json;
 
 use super::secrets::{read_secret, SecretSources};

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use sealpost::error::{classify, fail, fail_hint, single_line, Exit};
-use sealpost::keystore::{self, Keystore};
-use sealpost::privkey::Passphrase;
+use sealpost::smime::privkey::Passphrase;
+use sealpost::store::keystore::{self, Keystore};
 
 mod account;
 mod cert;

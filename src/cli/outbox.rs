@@ -2,8 +2,8 @@
 //! sent, and the records of those sent.
 
 use clap::{Args, Subcommand};
-use sealpost::account::AccountStore;
-use sealpost::outbox::{Outbox, State};
+use sealpost::mail::outbox::{Outbox, State};
+use sealpost::store::account::AccountStore;
 use serde_json::json;
 
 use super::account::PasswordArgs;
@@ -96,7 +96,7 @@ pub fn run(args: OutboxArgs, ctx: &Context) -> anyhow::Result<()> {
         }
         OutboxCommand::Prune(p) => {
             let older_than = match &p.older_than {
-                Some(d) => sealpost::outbox::parse_duration(d)?,
+                Some(d) => sealpost::mail::outbox::parse_duration(d)?,
                 None => AccountStore::load(&ks.config_path())?
                     .keep_sent()?
                     .ok_or_else(|| {

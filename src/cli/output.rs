@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use sealpost::encrypt::{self, EnvelopeSummary};
 use sealpost::error::{fail, Exit};
-use sealpost::fsutil;
+use sealpost::smime::encrypt::{self, EnvelopeSummary};
+use sealpost::store::fsutil;
 
 /// Where streamed envelopes go.
 pub(super) enum Dest {
@@ -86,9 +86,9 @@ pub(super) struct BsmtpOut {
 impl encrypt::EnvelopeOutput for BsmtpOut {
     fn begin(&mut self, _: usize, env: &EnvelopeSummary) -> anyhow::Result<()> {
         let mut start = Vec::new();
-        sealpost::bsmtp::write(
+        sealpost::smime::bsmtp::write(
             &mut start,
-            &[sealpost::bsmtp::Transaction {
+            &[sealpost::smime::bsmtp::Transaction {
                 mail_from: env.mail_from.clone(),
                 rcpt_to: env.rcpt_to.clone(),
                 data: Vec::new(),

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sealpost::decrypt::{cms_payload, KeySource};
-use sealpost::envelope::Envelope;
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::release::with_recipient_added;
+use sealpost::group::release::with_recipient_added;
+use sealpost::smime::decrypt::{cms_payload, KeySource};
+use sealpost::smime::envelope::Envelope;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -111,7 +111,7 @@ pub fn run(args: ReleaseArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     match &args.output {
-        Some(path) => sealpost::fsutil::atomic_write(path, &output, 0o644)?,
+        Some(path) => sealpost::store::fsutil::atomic_write(path, &output, 0o644)?,
         None if !ctx.global.json => super::write_stdout(&output, output.first() == Some(&0x30))?,
         None => {}
     }

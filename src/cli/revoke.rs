@@ -7,9 +7,9 @@ use serde_json::json;
 use super::decrypt::{unix_now, KeystoreKeys};
 use super::Context;
 use sealpost::error::{fail_hint, Exit};
-use sealpost::release::calls::{Op, RevokeAnswer, RevokePayload};
-use sealpost::release::joined::Memberships;
-use sealpost::release::secrets::DepositNotes;
+use sealpost::group::release::calls::{Op, RevokeAnswer, RevokePayload};
+use sealpost::group::release::joined::Memberships;
+use sealpost::group::release::secrets::DepositNotes;
 
 /// Delete a message's deposited key at the group server: nobody can read it afterwards
 ///
@@ -42,7 +42,7 @@ pub fn run(args: RevokeArgs, ctx: &Context) -> anyhow::Result<()> {
     for note in &notes {
         let group = memberships.get(&note.group)?;
         let (identity, key) = keys.member_of(&group)?;
-        let (answer, server): (RevokeAnswer, _) = sealpost::release::call(
+        let (answer, server): (RevokeAnswer, _) = sealpost::group::release::call(
             &group,
             Op::Revoke,
             &RevokePayload {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::privkey::Passphrase;
+use sealpost::smime::privkey::Passphrase;
 use zeroize::Zeroizing;
 
 /// Where a secret may come from, in the order they are tried.

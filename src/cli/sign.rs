@@ -1,11 +1,11 @@
 //! Signing for `encrypt --sign` (not a subcommand): unlocks the sender's
 //! identity and returns the signer the encryption pipeline calls once.
 
-use sealpost::certs::UnixTime;
-use sealpost::encrypt::InnerSigner;
 use sealpost::error::Exit;
-use sealpost::keystore::Keystore;
-use sealpost::signed::{self, SignatureScheme};
+use sealpost::smime::certs::UnixTime;
+use sealpost::smime::encrypt::InnerSigner;
+use sealpost::smime::signed::{self, SignatureScheme};
+use sealpost::store::keystore::Keystore;
 
 use super::{Ask, Context};
 
@@ -18,7 +18,7 @@ pub fn inner_signer<'a>(
     pss: bool,
     now: UnixTime,
 ) -> anyhow::Result<Box<InnerSigner<'a>>> {
-    let info = sealpost::message::parse_message(head)?;
+    let info = sealpost::smime::message::parse_message(head)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
     let pass = if identity.encrypted {
         Some(ctx.passphrase(Ask::Existing)?)

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost::account::{Account, Protocol};
-use sealpost::bsmtp::{self, Transaction};
 use sealpost::error::{fail, fail_hint, single_line, Exit};
-use sealpost::message::{parse_message, RawMessage};
-use sealpost::outbox::{Entry, Outbox, Report, State};
-use sealpost::smtp::{self, Session, SmtpConfig};
+use sealpost::mail::outbox::{Entry, Outbox, Report, State};
+use sealpost::mail::smtp::{self, Session, SmtpConfig};
+use sealpost::smime::bsmtp::{self, Transaction};
+use sealpost::smime::message::{parse_message, RawMessage};
+use sealpost::store::account::{Account, Protocol};
 use serde_json::json;
 
 use super::account::{self, PasswordArgs};
@@ -55,7 +55,7 @@ pub struct SubmitArgs {
 
 pub fn run(args: SubmitArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
-    let store = sealpost::account::AccountStore::load(&ks.config_path())?;
+    let store = sealpost::store::account::AccountStore::load(&ks.config_path())?;
     let outbox = Outbox::open(&ks.root().join("outbox"))?;
     let now = unix_now();
     if args.outbox {
@@ -133,7 +133,7 @@ fn stopped(outbox: &Outbox, ids: &[String], error: anyhow::Error) -> Stopped {
 
 /// Transactions from a Batch SMTP stream or a single message.
 pub fn transactions_from(data: &[u8]) -> anyhow::Result<Vec<Transaction>> {
-    let transactions = if sealpost::bsmtp::looks_like(data) {
+    let transactions = if sealpost::smime::bsmtp::looks_like(data) {
         bsmtp::parse(data)?
     } else {
         let info = parse_message(data)?;
@@ -228,7 +228,7 @@ fn send_with(
     };
     ctx.detail(format!(
         "connected to {}",
-        sealpost::smtp::Transport::server(&session)
+        sealpost::mail::smtp::Transport::server(&session)
     ));
     let bar = progress_bar(entries.len() as u64, ctx);
     let report = outbox.deliver(&lock, &mut session, entries, unix_now(), &mut |_| {
@@ -247,10 +247,10 @@ fn send_with(
 
 /// Removes sent records past the configured retention. A failure here only
 /// keeps records longer, so it is a warning, not the run's outcome.
-fn prune_sent(outbox: &Outbox, lock: &sealpost::outbox::Lock, ctx: &Context) {
+fn prune_sent(outbox: &Outbox, lock: &sealpost::mail::outbox::Lock, ctx: &Context) {
     let pruned = ctx
         .keystore()
-        .and_then(|ks| sealpost::account::AccountStore::load(&ks.config_path()))
+        .and_then(|ks| sealpost::store::account::AccountStore::load(&ks.config_path()))
         .and_then(|store| store.keep_sent())
         .and_then(|keep| match keep {
             Some(secs) => outbox.prune(lock, unix_now(), secs),

@@ -6,11 +6,11 @@ use rand_core::CryptoRngCore;
 
 use super::store::{GroupRecord, MemberRecord, MemberSelector, Role, SecretRecord, Store};
 use super::vault::{purpose, Vault};
-use crate::certs::{normalize_address, parse_bundle, UnixTime};
 use crate::error::{fail, fail_hint, Exit};
-use crate::identity::{generate, NewIdentity};
-use crate::release::keyref::KEY_ID_LEN;
-use crate::release::protocol::{is_group_name, MAX_GROUP_NAME};
+use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
+use crate::smime::certs::{normalize_address, parse_bundle, UnixTime};
+use crate::smime::identity::{generate, NewIdentity};
+use crate::smime::keyref::KEY_ID_LEN;
 
 /// Longest group name.
 const MAX_NAME: usize = MAX_GROUP_NAME;
@@ -79,7 +79,7 @@ pub fn create_group(
         now,
         rng,
     )?;
-    let sealed = crate::privkey::seal(&key, Some(passphrase))?;
+    let sealed = crate::smime::privkey::seal(&key, Some(passphrase))?;
     let record = GroupRecord {
         name: spec.name.to_string(),
         email: cert.emails.first().cloned().unwrap_or_default(),
@@ -216,7 +216,7 @@ pub fn rotate_secret(
     let mut id = [0u8; KEY_ID_LEN];
     rng.fill_bytes(&mut id);
     let id = hex::encode(id);
-    let mut secret = zeroize::Zeroizing::new([0u8; crate::envelope::KEK_LEN]);
+    let mut secret = zeroize::Zeroizing::new([0u8; crate::smime::envelope::KEK_LEN]);
     rng.fill_bytes(&mut secret[..]);
     let sealed = vault.seal(&secret_purpose(group, &id), &secret[..], rng)?;
     let record = SecretRecord {
@@ -232,7 +232,7 @@ pub fn rotate_secret(
 /// that the server passphrase is the right one before anything is sealed
 /// under it.
 fn check_passphrase(group: &GroupRecord, passphrase: &str) -> anyhow::Result<()> {
-    crate::privkey::open(
+    crate::smime::privkey::open(
         &group.sealed_key,
         Some(passphrase),
         &format!("the private key of group {}", group.name),

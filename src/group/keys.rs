@@ -23,8 +23,8 @@ use rsa::pkcs8::EncodePrivateKey;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash};
 use crate::error::{fail, Exit};
+use crate::smime::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash};
 
 /// Content-key lengths a release may carry: AES-128, AES-192, AES-256.
 pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
@@ -42,7 +42,7 @@ pub struct GroupKey {
 pub struct UnwrapFailed;
 
 impl GroupKey {
-    /// Loads a group key from the `rsa` crate's key (as [`crate::privkey::open`]
+    /// Loads a group key from the `rsa` crate's key (as [`crate::smime::privkey::open`]
     /// returns it) and the group certificate DER.
     pub fn new(key: &rsa::RsaPrivateKey, certificate_der: &[u8]) -> anyhow::Result<GroupKey> {
         let certificate = Certificate::from_der(certificate_der)
@@ -153,7 +153,7 @@ pub fn wrap_for(cert: &Certificate, content_key: &[u8]) -> anyhow::Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::{
+    use crate::smime::envelope::{
         key_trans_recipient, ContentCipher, ContentKey, KeyTransport, RecipientOptions,
     };
     use rand_core::OsRng;
@@ -161,9 +161,12 @@ mod tests {
     fn fixture(name: &str) -> (rsa::RsaPrivateKey, Vec<u8>) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
         let key = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
-        let key = crate::privkey::open(&key, None, name).unwrap();
+        let key = crate::smime::privkey::open(&key, None, name).unwrap();
         let cert = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
-        let cert = crate::certs::parse_bundle(&cert).unwrap().remove(0).der;
+        let cert = crate::smime::certs::parse_bundle(&cert)
+            .unwrap()
+            .remove(0)
+            .der;
         (key, cert)
     }
 
@@ -196,7 +199,7 @@ mod tests {
             let wrapped = RecipientInfo::from_der(&wrap_for(&bob, &got).unwrap()).unwrap();
             let wrapped = ktri(wrapped);
             assert_eq!(wrapped.key_enc_alg, oaep_sha256_identifier().unwrap());
-            assert!(crate::envelope::rid_matches(&wrapped.rid, &bob));
+            assert!(crate::smime::envelope::rid_matches(&wrapped.rid, &bob));
             let back = bob_key
                 .decrypt(rsa::Oaep::new::<sha2::Sha256>(), wrapped.enc_key.as_bytes())
                 .unwrap();

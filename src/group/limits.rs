@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::release::protocol::{MAX_CLOCK_SKEW, NONCE_LEN};
+use crate::group::release::protocol::{MAX_CLOCK_SKEW, NONCE_LEN};
 
 /// Nonces and the time (Unix seconds) until which each must be refused.
 #[derive(Default)]

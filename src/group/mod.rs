@@ -1,19 +1,32 @@
-//! The group server: holds each mailing list's group private key and
-//! releases content keys to current members (see `crate::release::protocol`).
+//! The group wing: a mailing list's world. The member's side of key release
+//! ([`release`]: the protocol, its HTTPS client, joined groups and held
+//! secrets), the group server that holds each list's private key and
+//! releases content keys to current members, the HTTP framing both ends
+//! share ([`http`]), and the list exploder's decisions ([`explode`]).
+//!
+//! The server:
 //!
 //! - [`store`]: groups, members and the audit log behind the [`store::Store`]
 //!   interface (SQLite by default);
 //! - [`keys`]: the RSA operations, with aws-lc-rs (constant-time);
 //! - [`limits`]: replay protection and the per-member rate limit;
 //! - [`audit`]: the group-commit audit writer;
+//! - [`vault`]: the group secrets at rest;
 //! - [`service`]: the release checks, in the protocol's order;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
 //! - [`admin`]: creating groups and managing members, for the CLI.
+//!
+//! May use: every lower wing ([`crate::error`], [`crate::smime`],
+//! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
+//! it (`tests/architecture.rs` checks).
 
 pub mod admin;
 pub mod audit;
+pub mod explode;
+pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod release;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -1,5 +1,5 @@
 //! The HTTPS front of the group server: rustls (ring provider, as the rest
-//! of sealpost), HTTP/1.1 keep-alive framed by [`crate::http`], one thread
+//! of sealpost), HTTP/1.1 keep-alive framed by [`crate::group::http`], one thread
 //! per connection up to a bound.
 //!
 //! A thread per connection keeps every request's work (one RSA private
@@ -41,7 +41,7 @@
 //! about 26 kB and a thread here), but above any cap it degraded again
 //! (5000 connections: 6.4 s), while eviction kept this server at 11 ms.
 //! So the threads stay, and no tokio, hyper, hyper-util, tokio-rustls, http
-//! or http-body in the tree; the strict parser in [`crate::http`] is ~150
+//! or http-body in the tree; the strict parser in [`crate::group::http`] is ~150
 //! lines with every read bounded.
 
 use std::collections::HashMap;
@@ -58,9 +58,9 @@ use super::limits::RateLimiter;
 use super::service::{Answer, Service};
 use super::store::AuditRecord;
 use crate::error::{fail, Exit};
-use crate::http::{self, ReadError};
-use crate::release::calls::Op;
-use crate::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
+use crate::group::http::{self, ReadError};
+use crate::group::release::calls::Op;
+use crate::group::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
 
 /// How the server listens.
 #[derive(Clone, Debug)]

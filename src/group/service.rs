@@ -38,18 +38,18 @@ use super::store::{
     AuditRecord, DepositRecord, DepositState, GroupRecord, MemberRecord, Role, Store, RELEASED,
 };
 use super::vault::{purpose, Vault};
-use crate::envelope::{
-    check_ktri_version, kek_recipient_for_bytes, rid_matches, unwrap_kekri_bytes, KEK_LEN,
-};
-use crate::privkey::Passphrase;
-use crate::release::calls::{
+use crate::group::release::calls::{
     DepositAnswer, DepositPayload, MemberEntry, MembersAnswer, Op, Readers, RevokeAnswer,
     RevokePayload, RewrapAnswer, RewrapPayload, SecretEntry, SecretsAnswer, SignedCall,
 };
-use crate::release::keyref::{parse_id, KeyRef, KeyRefKind, KEY_ID_LEN};
-use crate::release::protocol::{
+use crate::group::release::protocol::{
     key_hash, Refusal, RefusalCode, ReleaseGrant, ReleaseRequest, MAX_CLOCK_SKEW, NONCE_LEN,
 };
+use crate::smime::envelope::{
+    check_ktri_version, kek_recipient_for_bytes, rid_matches, unwrap_kekri_bytes, KEK_LEN,
+};
+use crate::smime::keyref::{parse_id, KeyRef, KeyRefKind, KEY_ID_LEN};
+use crate::smime::privkey::Passphrase;
 
 /// Per-member rate limit.
 #[derive(Clone, Copy, Debug)]
@@ -136,7 +136,7 @@ pub struct Service {
 
 /// Opens a group's private key with the server passphrase.
 pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<GroupKey> {
-    let key = crate::privkey::open(
+    let key = crate::smime::privkey::open(
         &group.sealed_key,
         Some(passphrase),
         &format!("the private key of group {}", group.name),
@@ -751,14 +751,14 @@ mod tests {
     //! new operations, with real keys (the fixtures) and a real store.
 
     use super::*;
-    use crate::envelope::{
+    use crate::group::admin::{self, NewGroup};
+    use crate::group::release::calls::{MembersPayload, SecretsPayload};
+    use crate::group::release::client::{sign_call, sign_request};
+    use crate::group::release::protocol::ReleaseGrant;
+    use crate::group::store::SqliteStore;
+    use crate::smime::envelope::{
         kek_recipient, key_trans_recipient, unwrap_key_bytes, ContentCipher, ContentKey,
     };
-    use crate::group::admin::{self, NewGroup};
-    use crate::group::store::SqliteStore;
-    use crate::release::calls::{MembersPayload, SecretsPayload};
-    use crate::release::client::{sign_call, sign_request};
-    use crate::release::protocol::ReleaseGrant;
 
     const PASS: &str = "server passphrase";
     const NOW: u64 = 1_800_000_000;
@@ -773,9 +773,9 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
         let key = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
         let pem = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
-        let info = crate::certs::parse_bundle(&pem).unwrap().remove(0);
+        let info = crate::smime::certs::parse_bundle(&pem).unwrap().remove(0);
         Who {
-            key: crate::privkey::open(&key, None, name).unwrap(),
+            key: crate::smime::privkey::open(&key, None, name).unwrap(),
             cert: info.cert,
             pem,
         }

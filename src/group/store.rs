@@ -28,8 +28,8 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{fail, fail_hint, Exit};
-use crate::fsutil;
-use crate::release::protocol::NONCE_LEN;
+use crate::group::release::protocol::NONCE_LEN;
+use crate::store::fsutil;
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 2;
@@ -38,7 +38,7 @@ pub const SCHEMA_VERSION: i64 = 2;
 pub const DEFAULT_FILE: &str = "groups.sqlite3";
 
 /// A group: its certificate (what senders encrypt to) and its private key,
-/// sealed under the server passphrase ([`crate::privkey::seal`]).
+/// sealed under the server passphrase ([`crate::smime::privkey::seal`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRecord {
     pub name: String,
@@ -135,7 +135,7 @@ pub struct DepositRecord {
     pub group: String,
     /// Fingerprint of the depositor's certificate: the one who may revoke.
     pub depositor: String,
-    /// [`crate::release::calls::Readers`] as JSON.
+    /// [`crate::group::release::calls::Readers`] as JSON.
     pub readers: String,
     pub created: i64,
     pub expires: Option<i64>,
@@ -166,7 +166,7 @@ pub struct AuditRecord {
     pub group: Option<String>,
     pub member_fingerprint: Option<String>,
     pub member_address: Option<String>,
-    /// [`crate::release::protocol::key_hash`] of the wrapped key.
+    /// [`crate::group::release::protocol::key_hash`] of the wrapped key.
     pub key_hash: Option<String>,
     /// `released` or a refusal code.
     pub outcome: String,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use measure::{best_of, header, null, row, run, sealpost_bin, Cost};
-use sealpost::identity::{self_signed_certificate, NewIdentity};
+use sealpost::smime::identity::{self_signed_certificate, NewIdentity};
 
 fn recipient(i: usize) -> String {
     format!("r{i}@example.org")
@@ -34,8 +34,8 @@ fn setup(bcc: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let key_pem = std::fs::read_to_string(data.join("alice.key.pem")).unwrap();
-    let key = sealpost::privkey::open(&key_pem, None, "bench").unwrap();
-    let now = sealpost::certs::now();
+    let key = sealpost::smime::privkey::open(&key_pem, None, "bench").unwrap();
+    let now = sealpost::smime::certs::now();
     let mut bundle = String::new();
     let mut cert_files = Vec::new();
     for i in 0..=bcc {
@@ -100,7 +100,7 @@ fn setup(bcc: usize) -> Setup {
     );
     let message_path = dir.path().join("message.eml");
     std::fs::write(&message_path, &message).unwrap();
-    let inner = sealpost::message::split_for_encryption(message.as_bytes())
+    let inner = sealpost::smime::message::split_for_encryption(message.as_bytes())
         .unwrap()
         .inner;
     let inner_path = dir.path().join("inner.txt");

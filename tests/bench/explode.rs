@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use measure::{best_of, run, sealpost_bin, Cost};
-use sealpost::identity::{self_signed_certificate, NewIdentity};
+use sealpost::smime::identity::{self_signed_certificate, NewIdentity};
 
 const MEMBERS: usize = 1000;
 const RUNS: usize = 3;
@@ -142,13 +142,13 @@ fn main() {
     ));
     // Members share one key: key generation would dominate the setup, and a
     // public-key operation costs the same for any key of the size.
-    let key = sealpost::privkey::open(
+    let key = sealpost::smime::privkey::open(
         &std::fs::read_to_string(data("carol.key.pem")).unwrap(),
         None,
         "bench",
     )
     .unwrap();
-    let now = sealpost::certs::now();
+    let now = sealpost::smime::certs::now();
     let mut bundle = String::new();
     let mut members = String::new();
     for i in 0..MEMBERS {

@@ -178,14 +178,14 @@ fn bench_submit(s: &servers::Servers, dir: &Path, sender: &User, rcpts: &[User])
     let bsmtp = dir.join("all.bsmtp");
     let txns: Vec<_> = msgs
         .iter()
-        .map(|(to, m)| sealpost::bsmtp::Transaction {
+        .map(|(to, m)| sealpost::smime::bsmtp::Transaction {
             mail_from: sender.addr.clone(),
             rcpt_to: vec![to.clone()],
             data: m.clone(),
         })
         .collect();
     let mut buf = Vec::new();
-    sealpost::bsmtp::write(&mut buf, &txns).unwrap();
+    sealpost::smime::bsmtp::write(&mut buf, &txns).unwrap();
     std::fs::write(&bsmtp, buf).unwrap();
     let submit_cost = run(sealpost(&ks)
         .args(["submit", "-q", "--account", "bench"])

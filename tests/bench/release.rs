@@ -25,10 +25,10 @@ use rand_core::{OsRng, RngCore};
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
-use sealpost::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
+use sealpost::group::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
+use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
 use sealpost::group::store::{SqliteStore, Store};
-use sealpost::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
-use sealpost::release::protocol::{key_hash, ReleaseRequest};
+use sealpost::smime::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
 use x509_cert::Certificate;
 
 use server::{admin, serve_command, tls_files, Served};
@@ -55,8 +55,11 @@ fn member(name: &str) -> Member {
     let pem = std::fs::read_to_string(dir.join(format!("{name}.key.pem"))).unwrap();
     let cert = std::fs::read(dir.join(format!("{name}.cert.pem"))).unwrap();
     Member {
-        key: sealpost::privkey::open(&pem, None, name).unwrap(),
-        cert_der: sealpost::certs::parse_bundle(&cert).unwrap().remove(0).der,
+        key: sealpost::smime::privkey::open(&pem, None, name).unwrap(),
+        cert_der: sealpost::smime::certs::parse_bundle(&cert)
+            .unwrap()
+            .remove(0)
+            .der,
     }
 }
 
@@ -113,7 +116,7 @@ struct Job {
 /// `count` requests spread over `clients` (round robin over the members and
 /// messages), signed on both cores before anything is timed.
 fn presign(count: usize, clients: usize, members: &[Member], messages: &[Sealed]) -> Vec<Vec<Job>> {
-    let now = sealpost::certs::now() as u64;
+    let now = sealpost::smime::certs::now() as u64;
     let sign = |i: usize| {
         let m = &members[i % members.len()];
         let message = i % messages.len();
@@ -312,7 +315,8 @@ fn main() {
         .group(GROUP)
         .unwrap()
         .unwrap();
-    let group_key = sealpost::privkey::open(&record.sealed_key, Some(PASSPHRASE), GROUP).unwrap();
+    let group_key =
+        sealpost::smime::privkey::open(&record.sealed_key, Some(PASSPHRASE), GROUP).unwrap();
     let pkcs8 = group_key.to_pkcs8_der().unwrap();
     let private = PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes()).unwrap();
     let public = OaepPublicEncryptingKey::new(private.public_key()).unwrap();

@@ -1,25 +1,14 @@
 //! Shared test helpers: a throwaway keystore and the fixture keys.
 
+#[path = "../support/secret_file.rs"]
+mod secret_file;
+pub use secret_file::write_secret;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
 pub const PASSPHRASE: &str = "test passphrase";
-
-/// Writes a passphrase or password file as a user should: readable by its
-/// owner only (sealpost warns about one that others can read).
-pub fn write_secret(path: &Path, text: &str) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .unwrap();
-}
 
 /// A temporary keystore with a passphrase file; dropped at the end of the test.
 pub struct Env {

@@ -2,9 +2,9 @@
 //! rules checked on the bytes of every envelope, and the failure cases.
 
 use base64::Engine;
-use sealpost::bsmtp::Transaction;
-use sealpost::certs::{parse_bundle, CertInfo};
-use sealpost::envelope::{Envelope, RecipientId};
+use sealpost::smime::bsmtp::Transaction;
+use sealpost::smime::certs::{parse_bundle, CertInfo};
+use sealpost::smime::envelope::{Envelope, RecipientId};
 
 use crate::common::{assert_clean_failure, data};
 use crate::world::{addr, World};
@@ -179,7 +179,7 @@ fn separate_bcc_envelopes_reveal_no_one_and_each_reader_decrypts() {
         "inner entity must not carry Bcc"
     );
     // The inner entity is exactly the original's content headers and body.
-    let original = sealpost::message::split_for_encryption(&msg).unwrap();
+    let original = sealpost::smime::message::split_for_encryption(&msg).unwrap();
     assert_eq!(plaintexts[0], original.inner);
     // A Bcc recipient cannot open another Bcc recipient's copy, nor the To/Cc one.
     for (i, who) in [(2, "dave"), (0, "erin"), (1, "frank")] {
@@ -347,7 +347,7 @@ fn modern_algorithms_when_every_reader_reads_them() {
     );
     assert_eq!(summary["envelopes"][1]["content_encryption"], "aes-256-cbc");
     assert_eq!(summary["content_encryptions"], 2);
-    let txns = sealpost::bsmtp::parse(&std::fs::read(w.path("m.bsmtp")).unwrap()).unwrap();
+    let txns = sealpost::smime::bsmtp::parse(&std::fs::read(w.path("m.bsmtp")).unwrap()).unwrap();
     assert!(String::from_utf8_lossy(&txns[0].data).contains("smime-type=authEnveloped-data"));
     for (t, who) in txns.iter().zip(["bob", "carol"]) {
         let out = w.decrypt(who, &t.data, &[]);
@@ -390,7 +390,7 @@ fn unknown_recipients_fail_whole_or_are_skipped() {
         stderr.contains("left out zed@example.org") && stderr.contains("left out yan@example.org"),
         "{stderr}"
     );
-    let txns = sealpost::bsmtp::parse(&out.stdout).unwrap();
+    let txns = sealpost::smime::bsmtp::parse(&out.stdout).unwrap();
     assert_eq!(txns.len(), 1);
     assert_eq!(txns[0].rcpt_to, ["bob@example.org"]);
     // The sender without an own key: error with a hint, or --no-self.

@@ -43,7 +43,7 @@ fn import_cert(w: &World, who: &str, name: &str) {
 }
 
 fn fingerprint(cert: &std::path::Path) -> String {
-    sealpost::certs::parse_bundle(&std::fs::read(cert).unwrap())
+    sealpost::smime::certs::parse_bundle(&std::fs::read(cert).unwrap())
         .unwrap()
         .remove(0)
         .fingerprint

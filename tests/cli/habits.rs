@@ -7,6 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use crate::common::{assert_clean_failure, data, openssl_encrypt, Env};
 use crate::world::World;
 
+/// `key generate` of a quick (2048-bit) key for `email`.
+fn generate(email: &str) -> [&str; 6] {
+    ["key", "generate", "--bits", "2048", "--email", email]
+}
+
 #[test]
 fn an_empty_passphrase_file_is_empty_not_wrong() {
     let env = Env::new();
@@ -16,14 +21,7 @@ fn an_empty_passphrase_file_is_empty_not_wrong() {
     // A new key: refused, rather than stored under an empty passphrase.
     let out = env
         .cmd()
-        .args([
-            "key",
-            "generate",
-            "--bits",
-            "2048",
-            "--email",
-            "a@example.org",
-        ])
+        .args(generate("a@example.org"))
         .arg("--passphrase-file")
         .arg(&empty)
         .output()
@@ -58,14 +56,7 @@ fn an_empty_passphrase_file_is_empty_not_wrong() {
     let out = env
         .cmd()
         .env("SEALPOST_PASSPHRASE", "")
-        .args([
-            "key",
-            "generate",
-            "--bits",
-            "2048",
-            "--email",
-            "b@example.org",
-        ])
+        .args(generate("b@example.org"))
         .output()
         .unwrap();
     let stderr = assert_clean_failure(&out, 78);
@@ -78,14 +69,7 @@ fn a_passphrase_file_others_can_read_is_warned_about() {
     std::fs::set_permissions(env.pass_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env
         .cmd_pw()
-        .args([
-            "key",
-            "generate",
-            "--bits",
-            "2048",
-            "--email",
-            "a@example.org",
-        ])
+        .args(generate("a@example.org"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -98,14 +82,7 @@ fn a_passphrase_file_others_can_read_is_warned_about() {
     std::fs::set_permissions(env.pass_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = env
         .cmd_pw()
-        .args([
-            "key",
-            "generate",
-            "--bits",
-            "2048",
-            "--email",
-            "b@example.org",
-        ])
+        .args(generate("b@example.org"))
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -63,23 +63,30 @@ fn sealpost_copies_disclose_nobody_beyond_their_addressees() {
     );
 }
 
+/// One CMS structure for all of `people` (bare DER, by `openssl cms`), the
+/// way other clients encrypt a message to To and Bcc alike.
+fn one_structure_for(w: &World, people: &[&str]) -> std::path::PathBuf {
+    let content = w.path("content.txt");
+    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nleaky\r\n").unwrap();
+    let enc = w.path("leaky.p7m");
+    let mut openssl = std::process::Command::new("openssl");
+    openssl
+        .args(["cms", "-encrypt", "-aes256", "-outform", "DER", "-in"])
+        .arg(&content)
+        .arg("-out")
+        .arg(&enc);
+    for who in people {
+        openssl.arg(data(&format!("{who}.cert.pem")));
+    }
+    assert!(openssl.status().unwrap().success());
+    enc
+}
+
 #[test]
 fn a_single_message_to_everyone_is_shown_to_leak_bcc() {
     let w = World::new();
     // What other clients do: one CMS structure for To and Bcc alike.
-    let content = w.path("content.txt");
-    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nleaky\r\n").unwrap();
-    let enc = w.path("leaky.p7m");
-    let status = std::process::Command::new("openssl")
-        .args(["cms", "-encrypt", "-aes256", "-outform", "DER", "-in"])
-        .arg(&content)
-        .arg("-out")
-        .arg(&enc)
-        .arg(data("bob.cert.pem"))
-        .arg(data("dave.cert.pem"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let enc = one_structure_for(&w, &["bob", "dave"]);
     let report = inspect_json(
         &w,
         &std::fs::read(&enc).unwrap(),
@@ -92,13 +99,7 @@ fn a_single_message_to_everyone_is_shown_to_leak_bcc() {
         "{m}"
     );
     // Text output says the same.
-    let out = w
-        .as_("alice")
-        .args(["inspect", "--rcpt", "bob@example.org"])
-        .arg(&enc)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = inspect_as(&w, "alice", &["--rcpt", "bob@example.org"], &enc);
     assert!(
         text.lines()
             .any(|l| l.contains("beyond its addressees") && l.contains("dave@example.org")),
@@ -125,9 +126,15 @@ fn inspect_rejects_garbage() {
     assert_clean_failure(&out, 65);
 }
 
-/// `inspect` as `who` on a file; returns its text output.
-fn inspect_as(w: &World, who: &str, file: &std::path::Path) -> String {
-    let out = w.as_(who).arg("inspect").arg(file).output().unwrap();
+/// `inspect` as `who` on a file, with `extra` flags; returns its text output.
+fn inspect_as(w: &World, who: &str, extra: &[&str], file: &std::path::Path) -> String {
+    let out = w
+        .as_(who)
+        .arg("inspect")
+        .args(extra)
+        .arg(file)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -155,7 +162,7 @@ fn a_bcc_copy_is_no_leak_to_its_own_reader() {
     // but dave's keystore holds the key the copy is encrypted to.
     let lone = w.path("received.eml");
     std::fs::write(&lone, &bcc_copy.data).unwrap();
-    let text = inspect_as(&w, "dave", &lone);
+    let text = inspect_as(&w, "dave", &[], &lone);
     assert!(
         text.contains("dave@example.org (you)"),
         "dave's own RecipientInfo is marked: {text}"
@@ -164,13 +171,13 @@ fn a_bcc_copy_is_no_leak_to_its_own_reader() {
 
     // The same file read by bob, who cannot tell whom the unknown
     // certificates belong to: unidentified, not proven beyond.
-    let text = inspect_as(&w, "bob", &lone);
+    let text = inspect_as(&w, "bob", &[], &lone);
     assert!(text.contains("unidentified"), "{text}");
     assert!(beyond_line(&text).ends_with("none"), "{text}");
 
     // Alice knows dave's certificate: without the SMTP envelope the copy
     // names dave beyond its visible headers, which is what a Bcc copy is.
-    let text = inspect_as(&w, "alice", &lone);
+    let text = inspect_as(&w, "alice", &[], &lone);
     assert!(beyond_line(&text).contains("dave@example.org"), "{text}");
 }
 
@@ -187,7 +194,7 @@ fn the_outdir_manifest_names_a_copys_recipients() {
         .arg(&input)
         .assert()
         .success();
-    let text = inspect_as(&w, "alice", &out.join("002-bcc.eml"));
+    let text = inspect_as(&w, "alice", &[], &out.join("002-bcc.eml"));
     assert!(
         text.lines()
             .any(|l| l.contains("smtp rcpt to") && l.contains("dave@example.org")),
@@ -200,27 +207,8 @@ fn the_outdir_manifest_names_a_copys_recipients() {
 fn more_unknown_recipient_infos_than_addressees_are_beyond() {
     let w = World::new();
     // One structure for bob (To) and two hidden readers bob knows nothing of.
-    let content = w.path("content.txt");
-    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nleaky\r\n").unwrap();
-    let enc = w.path("leaky.p7m");
-    let status = std::process::Command::new("openssl")
-        .args(["cms", "-encrypt", "-aes256", "-outform", "DER", "-in"])
-        .arg(&content)
-        .arg("-out")
-        .arg(&enc)
-        .arg(data("bob.cert.pem"))
-        .arg(data("dave.cert.pem"))
-        .arg(data("erin.cert.pem"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = w
-        .as_("bob")
-        .args(["inspect", "--rcpt", "bob@example.org"])
-        .arg(&enc)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let enc = one_structure_for(&w, &["bob", "dave", "erin"]);
+    let text = inspect_as(&w, "bob", &["--rcpt", "bob@example.org"], &enc);
     let beyond = beyond_line(&text);
     assert_eq!(beyond.matches("unknown certificate").count(), 2, "{text}");
 }

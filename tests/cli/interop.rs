@@ -13,7 +13,7 @@ fn p(path: &Path) -> &str {
 
 /// The entity `encrypt` puts inside: what every peer must get back.
 fn inner_of(message: &[u8]) -> Vec<u8> {
-    sealpost::message::split_for_encryption(message)
+    sealpost::smime::message::split_for_encryption(message)
         .unwrap()
         .inner
 }
@@ -485,7 +485,7 @@ fn gpgsm_both_directions() {
         let der = w.path("to-gpgsm.der");
         std::fs::write(
             &der,
-            sealpost::decrypt::cms_payload(&out.stdout)
+            sealpost::smime::decrypt::cms_payload(&out.stdout)
                 .unwrap()
                 .unwrap(),
         )
@@ -553,13 +553,13 @@ fn gpgsm_both_directions() {
     let enc_der = w.path("signed-to-gpgsm.der");
     std::fs::write(
         &enc_der,
-        sealpost::decrypt::cms_payload(&out.stdout)
+        sealpost::smime::decrypt::cms_payload(&out.stdout)
             .unwrap()
             .unwrap(),
     )
     .unwrap();
     let signed_layer = g.run(&["-o", "-", "--decrypt", p(&enc_der)], None);
-    let der = sealpost::decrypt::cms_payload(&signed_layer)
+    let der = sealpost::smime::decrypt::cms_payload(&signed_layer)
         .unwrap()
         .unwrap();
     let der_path = w.path("signed-layer.der");

@@ -140,7 +140,7 @@ fn every_command_prints_one_document_of_its_documented_shape() {
     let bsmtp = r.run("alice", "encrypt", &["encrypt", "--sign"], &message);
     assert_eq!(bsmtp["envelopes"].as_array().unwrap().len(), 2);
     let bsmtp_text = bsmtp["bsmtp"].as_str().unwrap().as_bytes().to_vec();
-    assert_eq!(sealpost::bsmtp::parse(&bsmtp_text).unwrap().len(), 2);
+    assert_eq!(sealpost::smime::bsmtp::parse(&bsmtp_text).unwrap().len(), 2);
     let to_bob = r.world.compose(&["bob"], &[], &[], "for bob\n");
     let eml = r.run("alice", "encrypt", &["encrypt", "--eml", "--sign"], &to_bob);
     let eml_text = eml["message"].as_str().unwrap().as_bytes().to_vec();
@@ -344,7 +344,7 @@ fn every_command_prints_one_document_of_its_documented_shape() {
         &plain,
     );
     assert_eq!(
-        sealpost::bsmtp::parse(exploded["bsmtp"].as_str().unwrap().as_bytes())
+        sealpost::smime::bsmtp::parse(exploded["bsmtp"].as_str().unwrap().as_bytes())
             .unwrap()
             .len(),
         2

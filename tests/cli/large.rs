@@ -44,7 +44,7 @@ Content-Transfer-Encoding: base64\r\n\r\n",
 }
 
 fn inner_of(message: &[u8]) -> Vec<u8> {
-    sealpost::message::split_for_encryption(message)
+    sealpost::smime::message::split_for_encryption(message)
         .unwrap()
         .inner
 }
@@ -244,7 +244,7 @@ fn bcc_envelopes_share_one_streamed_encryption() {
     );
     let summary = crate::json_document::document(&out.stdout, "encrypt");
     assert_eq!(summary["content_encryptions"], 1, "{summary}");
-    let txns = sealpost::bsmtp::parse(&std::fs::read(&bsmtp).unwrap()).unwrap();
+    let txns = sealpost::smime::bsmtp::parse(&std::fs::read(&bsmtp).unwrap()).unwrap();
     assert_eq!(txns.len(), 2);
     for (t, env) in txns.iter().zip(summary["envelopes"].as_array().unwrap()) {
         assert_eq!(env["bytes"].as_u64().unwrap(), t.data.len() as u64);
@@ -456,13 +456,13 @@ fn shared_encoding_of_mid_size_bcc_envelopes_is_exact() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let txns = sealpost::bsmtp::parse(&out.stdout).unwrap();
+        let txns = sealpost::smime::bsmtp::parse(&out.stdout).unwrap();
         assert_eq!(txns.len(), 1 + bccs.len());
         for t in &txns {
             // The base64 body re-encoded in one shot must equal what was written.
             let text = String::from_utf8_lossy(&t.data);
             let (_, body) = text.split_once("\r\n\r\n").unwrap();
-            let der = sealpost::mime::decode_base64(body.as_bytes()).unwrap();
+            let der = sealpost::smime::mime::decode_base64(body.as_bytes()).unwrap();
             use base64::Engine;
             let one_shot = base64::engine::general_purpose::STANDARD.encode(&der);
             let mut wrapped = String::new();

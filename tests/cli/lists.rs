@@ -65,7 +65,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let copies = sealpost::bsmtp::parse(&out.stdout).unwrap();
+    let copies = sealpost::smime::bsmtp::parse(&out.stdout).unwrap();
     assert_eq!(copies.len(), 2);
     for (copy, who) in copies.iter().zip(["dave", "erin"]) {
         assert_eq!(copy.rcpt_to, [addr(who)]);
@@ -75,8 +75,8 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
             "MAIL FROM is the list address"
         );
         assert_eq!(
-            sealpost::message::to_crlf(&copy.data),
-            sealpost::message::to_crlf(&message),
+            sealpost::smime::message::to_crlf(&copy.data),
+            sealpost::smime::message::to_crlf(&message),
             "headers and body untouched"
         );
     }
@@ -84,7 +84,7 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
     let mut piped = b"From alice@example.org Wed Dec  2 10:00:00 2026\n".to_vec();
     piped.extend_from_slice(&message);
     let out = explode(&w, "bob", &[], &members, &piped);
-    let copies = sealpost::bsmtp::parse(&out.stdout).unwrap();
+    let copies = sealpost::smime::bsmtp::parse(&out.stdout).unwrap();
     assert!(!copies[0].data.starts_with(b"From "));
 
     // Plain mail, and mail encrypted to someone else, are refused...
@@ -127,11 +127,12 @@ fn relays_one_unchanged_copy_per_member_and_refuses_other_mail() {
     );
     let summary = crate::json_document::document(&out.stdout, "explode");
     assert_eq!(summary["mode"], "pass-through");
-    let copies = sealpost::bsmtp::parse(&std::fs::read(w.path("out.bsmtp")).unwrap()).unwrap();
+    let copies =
+        sealpost::smime::bsmtp::parse(&std::fs::read(w.path("out.bsmtp")).unwrap()).unwrap();
     assert_eq!(copies.len(), 2);
     assert_eq!(
-        sealpost::message::to_crlf(&copies[0].data),
-        sealpost::message::to_crlf(&plain)
+        sealpost::smime::message::to_crlf(&copies[0].data),
+        sealpost::smime::message::to_crlf(&plain)
     );
 }
 
@@ -160,7 +161,7 @@ fn reencrypt_needs_the_lists_own_key_and_names_one_member_per_copy() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let copies = sealpost::bsmtp::parse(&out.stdout).unwrap();
+    let copies = sealpost::smime::bsmtp::parse(&out.stdout).unwrap();
     assert_eq!(copies.len(), 2);
     for (copy, who, other) in [(&copies[0], "dave", "erin"), (&copies[1], "erin", "dave")] {
         let out = w.decrypt(who, &copy.data, &[]);

@@ -1,13 +1,13 @@
 //! Prompting on the controlling terminal, through a real pseudo-terminal:
 //! `cat msg.eml | sealpost decrypt` at an interactive shell asks for the
 //! passphrase on the terminal, as age and sq do, while the message comes on
-//! stdin.
+//! stdin; and a message typed at the terminal is announced with how to end it.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -31,6 +31,59 @@ fn openpty() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
 
+/// `sealpost ARGS` as `env`'s user, in a session of its own whose
+/// controlling terminal is the pty `slave`; stdout and stderr are pipes.
+fn on_terminal(env: &Env, args: &[&str], slave: &OwnedFd) -> Command {
+    let slave_fd = slave.as_raw_fd();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("sealpost"));
+    cmd.env("SEALPOST_KEYSTORE", env.keystore())
+        .env_remove("SEALPOST_PASSPHRASE")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid and ioctl are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() == -1 || libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// What `source` produces, chunk by chunk, read on a thread of its own.
+fn chunks(mut source: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = source.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Collects `rx` into `shown` until it contains `expect`; kills `child`
+/// and fails after 30 s without it.
+fn wait_for(rx: &mpsc::Receiver<Vec<u8>>, shown: &mut Vec<u8>, expect: &str, child: &mut Child) {
+    while !String::from_utf8_lossy(shown).contains(expect) {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(bytes) => shown.extend(bytes),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "no {expect:?} within 30 s; seen: {:?}",
+                    String::from_utf8_lossy(shown)
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn decrypt_asks_on_the_terminal_while_the_message_comes_through_a_pipe() {
     let env = Env::new();
@@ -45,26 +98,12 @@ fn decrypt_asks_on_the_terminal_while_the_message_comes_through_a_pipe() {
     openssl_encrypt(&content, &data("bob.cert.pem"), &enc);
 
     let (master, slave) = openpty();
-    let slave_fd = slave.as_raw_fd();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("sealpost"));
-    cmd.env("SEALPOST_KEYSTORE", env.keystore())
-        .env_remove("SEALPOST_PASSPHRASE")
-        .arg("decrypt")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     // The child gets the pty as its controlling terminal, nothing else of it:
     // stdin, stdout and stderr stay pipes, as in `cat m.eml | sealpost decrypt`.
-    // SAFETY: setsid and ioctl are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() == -1 || libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = on_terminal(&env, &["decrypt"], &slave)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
     drop(slave);
     child
         .stdin
@@ -75,31 +114,8 @@ fn decrypt_asks_on_the_terminal_while_the_message_comes_through_a_pipe() {
 
     // Read what the terminal shows, until the prompt.
     let mut terminal = File::from(master);
-    let mut reader = terminal.try_clone().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 256];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut shown = Vec::new();
-    while !String::from_utf8_lossy(&shown).contains("passphrase") {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(bytes) => shown.extend(bytes),
-            Err(_) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "no passphrase prompt on the terminal; terminal: {:?}; stderr: {}",
-                    String::from_utf8_lossy(&shown),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
-    }
+    let rx = chunks(terminal.try_clone().unwrap());
+    wait_for(&rx, &mut Vec::new(), "passphrase", &mut child);
     terminal
         .write_all(format!("{PASSPHRASE}\n").as_bytes())
         .unwrap();
@@ -120,58 +136,26 @@ fn decrypt_asks_on_the_terminal_while_the_message_comes_through_a_pipe() {
     assert!(!stderr.contains(PASSPHRASE));
 }
 
-/// Runs `sealpost ARGS` with the pty as stdin (and controlling terminal),
-/// stdout and stderr pipes; waits for `expect` on stderr, then ends the
-/// input with Ctrl-D. Returns the output.
+/// Runs `sealpost ARGS` with the pty as stdin (and controlling terminal);
+/// waits for `expect` on stderr, then ends the input with Ctrl-D. Returns
+/// the output, stderr whole.
 fn with_terminal_stdin(env: &Env, args: &[&str], expect: &str) -> std::process::Output {
     let (master, slave) = openpty();
-    let slave_fd = slave.as_raw_fd();
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("sealpost"));
-    cmd.env("SEALPOST_KEYSTORE", env.keystore())
-        .env_remove("SEALPOST_PASSPHRASE")
-        .args(args)
+    let mut child = on_terminal(env, args, &slave)
         .stdin(Stdio::from(File::from(slave.try_clone().unwrap())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: setsid and ioctl are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() == -1 || libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+        .spawn()
+        .unwrap();
     drop(slave);
     // The notice comes on stderr before sealpost blocks reading the terminal.
-    let mut stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 256];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = chunks(child.stderr.take().unwrap());
     let mut shown = Vec::new();
-    while !String::from_utf8_lossy(&shown).contains(expect) {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(bytes) => shown.extend(bytes),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "{args:?}: no {expect:?} on stderr: {:?}",
-                    String::from_utf8_lossy(&shown)
-                );
-            }
-        }
-    }
-    // Ctrl-D at the start of a line: end of input in canonical mode.
+    wait_for(&rx, &mut shown, expect, &mut child);
+    // Ctrl-D at the start of a line: end of input in canonical mode. The
+    // terminal stays open until the child is done: closing it would hang up.
     let mut terminal = File::from(master);
     terminal.write_all(b"\x04").unwrap();
     let mut out = child.wait_with_output().unwrap();
+    drop(terminal);
     while let Ok(bytes) = rx.recv_timeout(Duration::from_secs(5)) {
         shown.extend(bytes);
     }

@@ -86,7 +86,11 @@ impl World {
     }
 
     /// Runs `sealpost encrypt` as alice with extra flags; returns the BSMTP transactions.
-    pub fn encrypt(&self, message: &[u8], flags: &[&str]) -> Vec<sealpost::bsmtp::Transaction> {
+    pub fn encrypt(
+        &self,
+        message: &[u8],
+        flags: &[&str],
+    ) -> Vec<sealpost::smime::bsmtp::Transaction> {
         let out = self
             .as_("alice")
             .arg("encrypt")
@@ -99,7 +103,7 @@ impl World {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        sealpost::bsmtp::parse(&out.stdout).unwrap()
+        sealpost::smime::bsmtp::parse(&out.stdout).unwrap()
     }
 
     /// `sealpost decrypt` as `name`; returns the output.

@@ -4,9 +4,9 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use sealpost::envelope::KeyTransport;
-use sealpost::release::client::Answer;
-use sealpost::release::protocol::{key_hash, ReleaseRequest};
+use sealpost::group::release::client::Answer;
+use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{entry_with_key, member, now, request, seal, signed_by, List, Member, LIST};
 

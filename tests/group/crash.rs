@@ -7,9 +7,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use sealpost::envelope::KeyTransport;
-use sealpost::release::client::Answer;
-use sealpost::release::protocol::{RefusalCode, ReleaseRequest};
+use sealpost::group::release::client::Answer;
+use sealpost::group::release::protocol::{RefusalCode, ReleaseRequest};
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{assert_granted, assert_refused, member, now, request, seal, List, LIST};
 
@@ -29,7 +29,7 @@ fn kill_9_under_load_loses_no_audited_release_and_no_nonce() {
     let mut answered: Vec<ReleaseRequest> = Vec::new();
 
     for round in 1..=KILLS {
-        let url: sealpost::release::client::ServerUrl = l.server.url().parse().unwrap();
+        let url: sealpost::group::release::client::ServerUrl = l.server.url().parse().unwrap();
         let (tx, rx) = mpsc::channel();
         let threads: Vec<_> = (0..CLIENTS)
             .map(|c| {

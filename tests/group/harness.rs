@@ -13,12 +13,14 @@ use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
 use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
-use sealpost::envelope::{
+use sealpost::group::http::Response;
+use sealpost::group::release::client::{
+    sign_request, Answer, Connection, ReleaseClient, ServerUrl,
+};
+use sealpost::group::release::protocol::{key_hash, RefusalCode, ReleaseGrant, ReleaseRequest};
+use sealpost::smime::envelope::{
     key_trans_recipient, ContentCipher, ContentKey, KeyTransport, RecipientOptions,
 };
-use sealpost::http::Response;
-use sealpost::release::client::{sign_request, Answer, Connection, ReleaseClient, ServerUrl};
-use sealpost::release::protocol::{key_hash, RefusalCode, ReleaseGrant, ReleaseRequest};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
@@ -53,9 +55,9 @@ pub fn data(name: &str) -> PathBuf {
 
 pub fn member(name: &str) -> Member {
     let pem = std::fs::read_to_string(data(&format!("{name}.key.pem"))).unwrap();
-    let key = sealpost::privkey::open(&pem, None, name).unwrap();
+    let key = sealpost::smime::privkey::open(&pem, None, name).unwrap();
     let cert_file = data(&format!("{name}.cert.pem"));
-    let cert_der = sealpost::certs::parse_bundle(&std::fs::read(&cert_file).unwrap())
+    let cert_der = sealpost::smime::certs::parse_bundle(&std::fs::read(&cert_file).unwrap())
         .unwrap()
         .remove(0)
         .der;
@@ -69,7 +71,7 @@ pub fn member(name: &str) -> Member {
 }
 
 pub fn now() -> u64 {
-    sealpost::certs::now() as u64
+    sealpost::smime::certs::now() as u64
 }
 
 /// The group server's side: a keystore directory holding the store, and TLS files.
@@ -175,7 +177,7 @@ impl Operator {
     /// A raw TLS connection over `tcp`, already connected to the server.
     pub fn raw_over(&self, tcp: TcpStream) -> Raw {
         let ca = std::fs::read(&self.tls.ca).unwrap();
-        let config = sealpost::fetch::tls::TlsSetup::new(Some(&ca))
+        let config = sealpost::mail::tls::TlsSetup::new(Some(&ca))
             .unwrap()
             .client_config();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -356,12 +358,12 @@ impl Raw {
         let tls = self.stream.get_mut();
         tls.write_all(bytes).unwrap();
         tls.flush().unwrap();
-        sealpost::http::read_response(&mut self.stream, 1 << 20).unwrap()
+        sealpost::group::http::read_response(&mut self.stream, 1 << 20).unwrap()
     }
 
     /// Reads one more response (to a pipelined request).
     pub fn read(&mut self) -> Response {
-        sealpost::http::read_response(&mut self.stream, 1 << 20).unwrap()
+        sealpost::group::http::read_response(&mut self.stream, 1 << 20).unwrap()
     }
 
     /// Writes `bytes` and reads nothing.
@@ -389,7 +391,7 @@ impl Raw {
     /// A release POST with this body and its true Content-Length.
     pub fn post(&mut self, body: &[u8]) -> Response {
         let mut wire = Vec::new();
-        sealpost::http::write_post(&mut wire, "localhost", "/v1/release", body).unwrap();
+        sealpost::group::http::write_post(&mut wire, "localhost", "/v1/release", body).unwrap();
         self.send(&wire)
     }
 }

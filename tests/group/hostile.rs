@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::FromRawFd;
 use std::time::{Duration, Instant};
 
-use sealpost::envelope::KeyTransport;
-use sealpost::release::protocol::{RefusalCode, MAX_GROUP_NAME};
+use sealpost::group::release::protocol::{RefusalCode, MAX_GROUP_NAME};
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{
     assert_granted, assert_raw_refused, member, now, request, seal, signed_by, List, LIST,
@@ -277,7 +277,8 @@ fn no_membership_oracle_without_a_key() {
     let (bob, dave) = (member("bob"), member("dave"));
     let sealed = seal(&l.cert, KeyTransport::RsaOaepSha256);
     let mut raw = l.raw();
-    let mut post = |req: sealpost::release::protocol::ReleaseRequest| raw.post(&req.to_json());
+    let mut post =
+        |req: sealpost::group::release::protocol::ReleaseRequest| raw.post(&req.to_json());
     let bad_signature = [
         post(signed_by(
             request(&bob, LIST, &sealed.entry, now()),
@@ -357,7 +358,8 @@ fn framing_is_strict_and_pipelining_is_answered_in_order() {
     let second = raw.read();
     for (response, sealed) in [(&first, &a), (&second, &b)] {
         assert_eq!(response.status, 200);
-        let grant = sealpost::release::protocol::ReleaseGrant::from_json(&response.body).unwrap();
+        let grant =
+            sealpost::group::release::protocol::ReleaseGrant::from_json(&response.body).unwrap();
         assert_eq!(grant.key_hash, sealed.key_hash());
     }
 }

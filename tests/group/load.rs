@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use sealpost::envelope::KeyTransport;
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{assert_granted, member, now, request, seal, List, LIST};
 
@@ -45,7 +45,7 @@ fn concurrent_keep_alive_clients_get_only_correct_releases() {
             .collect(),
     );
     let client = l.op.client();
-    let url: sealpost::release::client::ServerUrl = l.server.url().parse().unwrap();
+    let url: sealpost::group::release::client::ServerUrl = l.server.url().parse().unwrap();
     let start = Arc::new(Barrier::new(CLIENTS + 1));
 
     let threads: Vec<_> = (0..CLIENTS)

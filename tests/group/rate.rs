@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use sealpost::envelope::KeyTransport;
-use sealpost::release::client::Answer;
-use sealpost::release::protocol::RefusalCode;
+use sealpost::group::release::client::Answer;
+use sealpost::group::release::protocol::RefusalCode;
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{assert_granted, assert_refused, member, now, request, seal, List, LIST};
 

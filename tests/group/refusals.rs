@@ -3,8 +3,10 @@
 
 use rand_core::{OsRng, RngCore};
 use rsa::pkcs8::DecodePublicKey;
-use sealpost::envelope::KeyTransport;
-use sealpost::release::protocol::{RefusalCode, ReleaseGrant, MAX_CLOCK_SKEW, MAX_REQUEST_BODY};
+use sealpost::group::release::protocol::{
+    RefusalCode, ReleaseGrant, MAX_CLOCK_SKEW, MAX_REQUEST_BODY,
+};
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{
     assert_granted, assert_raw_refused, assert_refused, entry_with_key, member, now, open_grant,

@@ -1,7 +1,7 @@
 //! Releases to members, refusal of others, and removal taking effect at once.
 
-use sealpost::envelope::KeyTransport;
-use sealpost::release::protocol::RefusalCode;
+use sealpost::group::release::protocol::RefusalCode;
+use sealpost::smime::envelope::KeyTransport;
 
 use crate::harness::{
     assert_granted, assert_refused, member, now, open_grant, request, seal, unwrap_grant, List,
@@ -21,7 +21,7 @@ fn two_members_get_the_content_key_the_sender_wrapped_to_the_group() {
             grants.push(answer);
         }
         // Each grant is for its requester alone: bob's does not open with carol's key.
-        let sealpost::release::client::Answer::Granted(bobs) = &grants[0] else {
+        let sealpost::group::release::client::Answer::Granted(bobs) = &grants[0] else {
             unreachable!()
         };
         assert_eq!(open_grant(bobs, &bob), sealed.content_key);

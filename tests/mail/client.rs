@@ -1,6 +1,10 @@
 //! A sealpost user of the test servers: their own keystore, mail account
 //! and password file (the password never goes on a command line).
 
+#[path = "../support/secret_file.rs"]
+mod secret_file;
+pub use secret_file::write_secret;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -130,19 +134,4 @@ pub fn assert_failure(out: &std::process::Output, code: i32) -> String {
     assert_eq!(errors.len(), 1, "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
-}
-
-/// Writes a password file as a user should: readable by its owner only
-/// (sealpost warns about one that others can read).
-pub fn write_secret(path: &std::path::Path, text: &str) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .unwrap();
 }

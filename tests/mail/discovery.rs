@@ -130,12 +130,12 @@ fn a_truncated_answer_is_asked_again_over_tcp() {
         s.ports.pop3s
     ));
     let dns = Dns::start(&records);
-    let resolver = sealpost::srv::Resolver {
+    let resolver = sealpost::mail::srv::Resolver {
         servers: vec![([127, 0, 0, 1], dns.port).into()],
         timeout: std::time::Duration::from_secs(2),
     };
-    match sealpost::srv::Lookup::srv(&resolver, "_pop3s._tcp.localhost").unwrap() {
-        sealpost::srv::Answer::Records(r) => assert_eq!(r.len(), 40),
+    match sealpost::mail::srv::Lookup::srv(&resolver, "_pop3s._tcp.localhost").unwrap() {
+        sealpost::mail::srv::Answer::Records(r) => assert_eq!(r.len(), 40),
         other => panic!("{other:?}"),
     }
     add_domain_account(

@@ -95,7 +95,7 @@ fn answers(port: u16) -> bool {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    let query = sealpost::srv::build_query(1, "_probe._tcp.localhost").unwrap();
+    let query = sealpost::mail::srv::build_query(1, "_probe._tcp.localhost").unwrap();
     let mut buf = [0u8; 512];
     sock.send_to(&query, ("127.0.0.1", port)).is_ok() && sock.recv(&mut buf).is_ok()
 }

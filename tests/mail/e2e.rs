@@ -26,7 +26,7 @@ fn person(s: &Servers, name: &str) -> Client {
 }
 
 fn body_of(message: &[u8]) -> Vec<u8> {
-    let crlf = sealpost::message::to_crlf(message).into_owned();
+    let crlf = sealpost::smime::message::to_crlf(message).into_owned();
     let at = crlf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

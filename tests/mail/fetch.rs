@@ -22,7 +22,7 @@ fn local(dir: &Path) -> Vec<Vec<u8>> {
 fn sorted(v: Vec<Vec<u8>>) -> Vec<String> {
     let mut out: Vec<String> = v
         .iter()
-        .map(|m| String::from_utf8_lossy(&sealpost::message::to_crlf(m)).into_owned())
+        .map(|m| String::from_utf8_lossy(&sealpost::smime::message::to_crlf(m)).into_owned())
         .collect();
     out.sort();
     out

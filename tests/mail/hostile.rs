@@ -35,7 +35,7 @@ const RSS_BOUND_KB: i64 = 100 * 1024;
 const AS_LIMIT: u64 = 3 << 30;
 
 /// A fake server's side of a connection.
-type Stream = sealpost::fetch::tls::Stream<rustls::ServerConnection>;
+type Stream = sealpost::mail::tls::Stream<rustls::ServerConnection>;
 
 /// The test servers' certificate and key, as a rustls server configuration.
 fn tls_config() -> Arc<rustls::ServerConfig> {

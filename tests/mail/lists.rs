@@ -218,7 +218,7 @@ impl List {
             ),
             "compose",
         );
-        let info = sealpost::message::parse_message(&composed.stdout).unwrap();
+        let info = sealpost::smime::message::parse_message(&composed.stdout).unwrap();
         let encrypted = ok(
             output(
                 self.sender
@@ -509,11 +509,12 @@ fn reencrypt_mode_copies_open_in_openssl_and_the_signature_survives() {
     new_identity(&l.exploder, &list_addr);
     let list_cert = cert_file(&l.exploder, &list_addr);
     // The group certificate (same address) goes; the list's own one stays.
-    let group_fp =
-        sealpost::certs::parse_bundle(&std::fs::read(l.dir.path().join("list.pem")).unwrap())
-            .unwrap()
-            .remove(0)
-            .fingerprint;
+    let group_fp = sealpost::smime::certs::parse_bundle(
+        &std::fs::read(l.dir.path().join("list.pem")).unwrap(),
+    )
+    .unwrap()
+    .remove(0)
+    .fingerprint;
     ok(
         output(l.sender.cmd().args(["cert", "remove", &group_fp])),
         "cert remove",

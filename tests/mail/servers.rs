@@ -153,9 +153,9 @@ impl Servers {
         s.write_all(b"DATA\r\n").unwrap();
         expect(&mut r, "354");
         let mut body = Vec::new();
-        sealpost::bsmtp::write(
+        sealpost::smime::bsmtp::write(
             &mut body,
-            &[sealpost::bsmtp::Transaction {
+            &[sealpost::smime::bsmtp::Transaction {
                 mail_from: String::new(),
                 rcpt_to: vec![addr.to_string()],
                 data: data.to_vec(),

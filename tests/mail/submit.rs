@@ -85,15 +85,15 @@ fn batch_smtp_over_implicit_tls_with_failover() {
         &imap(&s),
     );
     let mut bsmtp = Vec::new();
-    sealpost::bsmtp::write(
+    sealpost::smime::bsmtp::write(
         &mut bsmtp,
         &[
-            sealpost::bsmtp::Transaction {
+            sealpost::smime::bsmtp::Transaction {
                 mail_from: sender.addr.clone(),
                 rcpt_to: vec![a.clone()],
                 data: b"Subject: one\r\n\r\nfirst envelope\r\n".to_vec(),
             },
-            sealpost::bsmtp::Transaction {
+            sealpost::smime::bsmtp::Transaction {
                 mail_from: sender.addr.clone(),
                 rcpt_to: vec![b.clone(), a.clone()],
                 data: b"Subject: two\r\n\r\nsecond envelope\r\n".to_vec(),
@@ -334,9 +334,9 @@ fn submit_counting(
     let relay = Relay::new(port);
     sender.add_account(s, account, &url("smtps", relay.port), &imap(s));
     let mut bsmtp = Vec::new();
-    sealpost::bsmtp::write(
+    sealpost::smime::bsmtp::write(
         &mut bsmtp,
-        &[sealpost::bsmtp::Transaction {
+        &[sealpost::smime::bsmtp::Transaction {
             mail_from: sender.addr.clone(),
             rcpt_to: rcpt.to_vec(),
             data: format!("Subject: {marker}\r\n\r\n{marker}\r\n").into_bytes(),

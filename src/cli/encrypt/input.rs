@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom, Write as _};
 use std::path::Path;
 
-use sealpost::encrypt::{self, SealedSpool};
 use sealpost::error::{fail, Exit};
+use sealpost::smime::encrypt::{self, SealedSpool};
 
 /// A message whose body is longer than this is not read into memory before
 /// it is encrypted (the output is the same, byte for byte, either way).

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::Context;
 use crate::cli::{json, printable, read_input, write_stdout, Ask};
-use sealpost::certs::{format_time, now, pem_encode};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
 use sealpost::group::store::{AuditRecord, MemberRecord, MemberSelector, Role, SqliteStore, Store};
+use sealpost::smime::certs::{format_time, now, pem_encode};
 
 /// Where the group store is; shared by every server-side subcommand.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ impl StoreArgs {
             None => {
                 let dir = match &ctx.global.keystore {
                     Some(dir) => dir.clone(),
-                    None => sealpost::keystore::default_dir().ok_or_else(|| {
+                    None => sealpost::store::keystore::default_dir().ok_or_else(|| {
                         fail_hint(
                             Exit::Config,
                             "cannot determine a default group store (no home directory)",
@@ -84,7 +84,7 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
         days: args.days,
     };
     let group = admin::create_group(&store, &spec, passphrase, now(), &mut rand_core::OsRng)?;
-    let info = sealpost::certs::CertInfo::from_der(&group.certificate)?;
+    let info = sealpost::smime::certs::CertInfo::from_der(&group.certificate)?;
     if ctx.global.json {
         return ctx.print_json(
             "group create",
@@ -124,7 +124,7 @@ pub fn cert(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
     if ctx.global.json {
         // The certificate goes into the document instead of onto stdout.
         use base64::Engine;
-        let info = sealpost::certs::CertInfo::from_der(&group.certificate)?;
+        let info = sealpost::smime::certs::CertInfo::from_der(&group.certificate)?;
         let (pem, der) = if args.der {
             let der = base64::engine::general_purpose::STANDARD.encode(&group.certificate);
             (None, Some(der))

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sealpost::certs;
 use sealpost::error::{fail, fail_hint, Exit};
-use sealpost::keystore::Identity;
-use sealpost::release::client::ServerUrl;
-use sealpost::release::joined::{check_group_name, JoinedGroup, Memberships};
+use sealpost::group::release::client::ServerUrl;
+use sealpost::group::release::joined::{check_group_name, JoinedGroup, Memberships};
+use sealpost::smime::certs;
+use sealpost::store::keystore::Identity;
 use serde_json::json;
 
 use super::super::{read_input, Context};
@@ -94,7 +94,7 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(path) => {
             let pem = read_input(path)?;
             // Refuse a CA file that would fail at the first release.
-            sealpost::fetch::tls::TlsSetup::new(Some(&pem))?;
+            sealpost::mail::tls::TlsSetup::new(Some(&pem))?;
             Some(pem)
         }
         None => None,

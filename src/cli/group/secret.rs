@@ -7,9 +7,9 @@ use serde_json::json;
 use super::Context;
 use crate::cli::decrypt::{unix_now, KeystoreKeys};
 use sealpost::error::{fail, single_line, Exit};
-use sealpost::release::calls::{Op, SecretsAnswer, SecretsPayload};
-use sealpost::release::joined::Memberships;
-use sealpost::release::secrets::{open_secret, SecretStore};
+use sealpost::group::release::calls::{Op, SecretsAnswer, SecretsPayload};
+use sealpost::group::release::joined::Memberships;
+use sealpost::group::release::secrets::{open_secret, SecretStore};
 
 /// Group secrets: read list mail the exploder re-wrapped, offline
 ///
@@ -58,7 +58,7 @@ fn fetch(args: FetchArgs, ctx: &Context) -> anyhow::Result<()> {
     let group = Memberships::new(ks.root()).get(&args.name)?;
     let mut keys = KeystoreKeys::new(&ks, ctx, false)?;
     let (member, key) = keys.member_of(&group)?;
-    let (answer, server): (SecretsAnswer, _) = sealpost::release::call(
+    let (answer, server): (SecretsAnswer, _) = sealpost::group::release::call(
         &group,
         Op::Secrets,
         &SecretsPayload {},

@@ -11,10 +11,10 @@ use super::admin::StoreArgs;
 use super::Context;
 use crate::cli::{read_input, Ask};
 use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::group::release::protocol::MAX_CLOCK_SKEW;
 use sealpost::group::server::{tls_config, Server, ServerOptions};
 use sealpost::group::service::{Limits, Service};
 use sealpost::group::store::{free_space, SqliteStore, Store};
-use sealpost::release::protocol::MAX_CLOCK_SKEW;
 
 /// Serve key releases over HTTPS (POST /v1/release)
 ///
@@ -108,7 +108,7 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         Arc::clone(&store) as Arc<dyn Store>,
         passphrase,
         limits,
-        sealpost::certs::now().max(0) as u64,
+        sealpost::smime::certs::now().max(0) as u64,
     )?;
     let groups = service.group_count();
     let verbose = ctx.global.verbose > 0 && !ctx.global.quiet;
@@ -128,7 +128,7 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     let max_rows = args.audit_max_rows;
     let housekeeping = move || {
         // Rows younger than twice the clock skew hold nonces a restart reloads.
-        let keep_since = sealpost::certs::now() - 2 * MAX_CLOCK_SKEW as i64;
+        let keep_since = sealpost::smime::certs::now() - 2 * MAX_CLOCK_SKEW as i64;
         if max_rows > 0 {
             if let Err(e) = store.trim_audit(max_rows, keep_since) {
                 eprintln!("sealpost: warning: audit retention: {e:#}");

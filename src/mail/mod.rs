@@ -1,0 +1,16 @@
+//! The mail wing: moving messages between sealpost and mail servers.
+//!
+//! Owns: the one connect-with-TLS-and-failover ([`tls`]), SMTP submission
+//! ([`smtp`]), the durable outbox spool ([`outbox`]), IMAP/POP3 fetch with
+//! its journal ([`fetch`]), Maildir delivery ([`maildir`]) and server
+//! discovery from DNS SRV records ([`srv`]).
+//!
+//! May use: [`crate::error`], [`crate::smime`] and [`crate::store`]. Not
+//! `group` (`tests/architecture.rs` checks).
+
+pub mod fetch;
+pub mod maildir;
+pub mod outbox;
+pub mod smtp;
+pub mod srv;
+pub mod tls;
