@@ -1,23 +1,27 @@
 //! `sealpost encrypt`: a message into Bcc-private S/MIME envelopes.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::smime::bcc::{BccMode, EnvelopeKind};
 use sealpost::smime::certs;
-use sealpost::smime::encrypt::{self, Encrypted, EnvelopeSummary, Options, ReaderCert};
+use sealpost::smime::encrypt::{
+    self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert, StreamEncrypted,
+};
 use sealpost::smime::envelope::{ContentCipher, ContentKey, KeyTransport, RecipientIdKind};
 use sealpost::store::fsutil;
 use sealpost::store::keystore::CertIndex;
 use serde_json::json;
 
 use super::output::{BsmtpOut, Dest, EmlOut};
-use super::{read_input, Context};
+use super::Context;
+use input::{Body, Input};
 use sealpost::group::release::deposit::{DepositReaders, Depositor};
 use sealpost::group::release::secrets::DepositNote;
+
+mod input;
 
 /// Encrypt a message as S/MIME, keeping Bcc recipients private
 ///
@@ -147,52 +151,49 @@ impl From<CipherArg> for ContentCipher {
 
 pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
-    // Large messages stream (unless signed: the signature needs the whole entity).
-    let raw = if args.sign {
-        read_input(&args.file)?
-    } else {
-        match open_input(&args.file)? {
-            Input::Whole(raw) => raw,
-            Input::Large(large) => return run_streaming(&args, ctx, large),
-        }
-    };
+    let Input {
+        head,
+        body,
+        body_len,
+    } = input::open(&args.file, args.sign)?;
     let ks = ctx.keystore()?;
     let now = certs::now();
     let options = options(&args);
     let index = ks.certificate_index()?;
     let mut lookup = |addr: &str| reader_certs(&index, addr, now);
-    let mut signer = if args.sign {
-        Some(sealpost::store::signer::inner_signer(
-            &ks,
-            || ctx.passphrase(super::Ask::Existing),
-            &raw,
-            args.pss,
-            now,
-        )?)
-    } else {
-        None
+    let mut plan = encrypt::plan_stream(&head, &options, &mut lookup)?;
+    for (addr, why) in plan.skipped() {
+        ctx.warn(format!("left out {addr}: {why}"));
+    }
+    let (mut body, body_len): (Box<dyn Read + Send>, _) = match body {
+        Body::Rewindable(mut body) => {
+            // --sign: a first pass over the body digests the inner entity.
+            let mut signer = sealpost::store::signer::inner_signer(
+                &ks,
+                || ctx.passphrase(super::Ask::Existing),
+                &head,
+                args.pss,
+                now,
+            )?;
+            let len = plan.sign(&mut *body, &mut *signer)?;
+            (Box::new(body), Some(len))
+        }
+        Body::Once(body) => (body, body_len),
     };
-    let mut depositor = depositor(&args, ctx, &ks, &raw)?;
+    let mut depositor = depositor(&args, ctx, &ks, &head)?;
     let mut wrap = depositor
         .as_mut()
         .map(|d| move |r: &[(&String, &ReaderCert)], k: &ContentKey| d.wrap(r, k));
-    let result = encrypt::encrypt(
-        &raw,
-        &options,
-        &mut lookup,
-        signer.as_deref_mut(),
-        wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>),
-        &mut rand_core::OsRng,
-    )?;
-    for (addr, why) in &result.skipped {
-        ctx.warn(format!("left out {addr}: {why}"));
-    }
-    let written = write_output(&args, &result, ctx.global.json)?;
-    let summaries: Vec<EnvelopeSummary> = result.envelopes.iter().map(Into::into).collect();
+    let deposit = wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>);
+    let count = plan.envelope_count();
+    let encrypt = |out: &mut dyn EnvelopeOutput| {
+        plan.encrypt(&mut body, body_len, out, deposit, &mut rand_core::OsRng)
+    };
+    let (result, written) = write_envelopes(&args, ctx.global.json, count, encrypt)?;
     finish_report(
         ctx,
         &args,
-        &summaries,
+        &result.envelopes,
         &written,
         &result.skipped,
         result.content_encryptions,
@@ -393,74 +394,6 @@ fn kind_name(k: EnvelopeKind) -> &'static str {
     }
 }
 
-/// Writes the envelopes where asked; with `capture` (`--json`), what would
-/// go to stdout is returned for the document instead.
-fn write_output(args: &EncryptArgs, result: &Encrypted, capture: bool) -> anyhow::Result<Written> {
-    if let Some(dir) = &args.outdir {
-        let manifest = manifest_path(dir)?;
-        let mut names = Vec::new();
-        for (i, env) in result.envelopes.iter().enumerate() {
-            let name = format!("{:03}-{}.eml", i + 1, kind_name(env.kind));
-            fsutil::atomic_write(&dir.join(&name), &env.message, fsutil::PUBLIC_FILE)?;
-            names.push(name);
-        }
-        write_manifest(
-            &manifest,
-            names.iter().zip(&result.envelopes).map(|(name, env)| {
-                (
-                    name.as_str(),
-                    env.mail_from.as_str(),
-                    env.rcpt_to.as_slice(),
-                    env.kind,
-                )
-            }),
-        )?;
-        return Ok(Written {
-            files: names.iter().map(|n| Some(dir.join(n))).collect(),
-            captured: None,
-        });
-    }
-    let data = if args.eml {
-        if result.envelopes.len() != 1 {
-            return Err(fail_hint(
-                Exit::Usage,
-                format!(
-                    "--eml needs exactly one envelope, this message makes {}",
-                    result.envelopes.len()
-                ),
-                "use --outdir DIR, or the default Batch SMTP output",
-            ));
-        }
-        result.envelopes[0].message.clone()
-    } else {
-        let mut buf = Vec::new();
-        let txns: Vec<_> = result.envelopes.iter().map(|e| e.transaction()).collect();
-        sealpost::smime::bsmtp::write(&mut buf, &txns)?;
-        buf
-    };
-    let count = result.envelopes.len();
-    match &args.output {
-        Some(path) if path.as_os_str() != "-" => {
-            fsutil::atomic_write(path, &data, fsutil::PUBLIC_FILE)?;
-            Ok(Written {
-                files: vec![Some(path.clone()); count],
-                captured: None,
-            })
-        }
-        _ if capture => Ok(Written {
-            files: vec![None; count],
-            captured: Some(data),
-        }),
-        _ => {
-            super::write_stdout(&data, false)?;
-            Ok(Written {
-                files: vec![None; count],
-                captured: None,
-            })
-        }
-    }
-}
-
 fn summary(
     envelopes: &[EnvelopeSummary],
     files: &[Option<PathBuf>],
@@ -490,141 +423,6 @@ fn summary(
         "content_encryptions": content_encryptions,
         "signed": signed,
     })
-}
-
-// ---------------------------------------------------------------------------
-// Streaming large messages
-// ---------------------------------------------------------------------------
-
-/// A message whose body is longer than this streams; shorter ones take the
-/// in-memory path (identical output, byte for byte, for the same randomness).
-const STREAM_THRESHOLD: usize = 1 << 20;
-/// A header section longer than this is not looked for further: the message
-/// is read whole.
-const MAX_HEAD: usize = 8 << 20;
-
-enum Input {
-    /// The whole message (small, or no header section end found).
-    Whole(Vec<u8>),
-    Large(LargeInput),
-}
-
-struct LargeInput {
-    /// The header section through its blank line.
-    head: Vec<u8>,
-    /// The body: what was read ahead, then the rest.
-    body: Box<dyn Read + Send>,
-    /// The body's length after CRLF conversion, for a regular file.
-    body_len: Option<u64>,
-}
-
-fn read_err(path: &Path, e: std::io::Error) -> anyhow::Error {
-    let exit = match e.kind() {
-        std::io::ErrorKind::NotFound => Exit::NoInput,
-        std::io::ErrorKind::PermissionDenied => Exit::NoPerm,
-        _ => Exit::IoErr,
-    };
-    if path.as_os_str() == "-" {
-        fail(Exit::IoErr, format!("cannot read stdin: {e}"))
-    } else {
-        fail(exit, format!("cannot read {}: {e}", path.display()))
-    }
-}
-
-/// End of the header section in `data` (after the blank line), if complete.
-fn head_end(data: &[u8]) -> Option<usize> {
-    let mut pos = 0;
-    for nl in memchr::memchr_iter(b'\n', data) {
-        let line = &data[pos..nl];
-        if line.is_empty() || line == b"\r" {
-            return Some(nl + 1);
-        }
-        pos = nl + 1;
-    }
-    None
-}
-
-fn read_some(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<usize> {
-    let start = buf.len();
-    buf.resize(start + want, 0);
-    let n = loop {
-        match r.read(&mut buf[start..]) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
-    };
-    buf.truncate(start + n);
-    Ok(n)
-}
-
-/// Reads the header section and enough of the body to tell whether the
-/// message is large.
-fn open_input(path: &Path) -> anyhow::Result<Input> {
-    let stdin = path.as_os_str() == "-";
-    let mut file = if stdin {
-        None
-    } else {
-        Some(File::open(path).map_err(|e| read_err(path, e))?)
-    };
-    let mut reader: Box<dyn Read + Send> = match &file {
-        Some(f) => Box::new(f.try_clone().map_err(|e| read_err(path, e))?),
-        None => {
-            super::announce_terminal_stdin();
-            Box::new(std::io::stdin())
-        }
-    };
-    let mut data = Vec::new();
-    let mut eof = false;
-    let mut head = None;
-    while head.is_none() && !eof && data.len() < MAX_HEAD {
-        let scan_from = data.len().saturating_sub(2);
-        eof = read_some(&mut *reader, &mut data, 64 << 10).map_err(|e| read_err(path, e))? == 0;
-        // A line break may straddle the reads: look again from just before them.
-        let from = data[..scan_from]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        head = head_end(&data[from..]).map(|e| e + from);
-    }
-    let Some(head_len) = head else {
-        // No end of the header section (or an absurdly long one): read it
-        // whole. Not past an end of input already seen: on a terminal, Ctrl-D
-        // ends one read, and another would wait for more typing.
-        if !eof {
-            reader
-                .read_to_end(&mut data)
-                .map_err(|e| read_err(path, e))?;
-        }
-        return Ok(Input::Whole(data));
-    };
-    while !eof && data.len() - head_len <= STREAM_THRESHOLD {
-        eof = read_some(&mut *reader, &mut data, 256 << 10).map_err(|e| read_err(path, e))? == 0;
-    }
-    if eof {
-        return Ok(Input::Whole(data));
-    }
-    let body_len = match &mut file {
-        Some(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => {
-            // A regular file: its body's length makes the envelope definite-length DER.
-            f.seek(SeekFrom::Start(head_len as u64))
-                .map_err(|e| read_err(path, e))?;
-            let len = encrypt::crlf_body_len(f).map_err(|e| read_err(path, e))?;
-            f.seek(SeekFrom::Start(data.len() as u64))
-                .map_err(|e| read_err(path, e))?;
-            Some(len)
-        }
-        _ => None,
-    };
-    let ahead = data.split_off(head_len);
-    Ok(Input::Large(LargeInput {
-        head: data,
-        body: Box::new(std::io::Cursor::new(ahead).chain(reader)),
-        body_len,
-    }))
 }
 
 /// The certificates `encrypt` may use for `addr`, with what each holder reads.
@@ -673,35 +471,22 @@ impl encrypt::EnvelopeOutput for DirOut {
     }
 }
 
-fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow::Result<()> {
-    let LargeInput {
-        head,
-        mut body,
-        body_len,
-    } = input;
-    let ks = ctx.keystore()?;
-    let now = certs::now();
-    let options = options(args);
-    let index = ks.certificate_index()?;
-    let mut lookup = |addr: &str| reader_certs(&index, addr, now);
-    let plan = encrypt::plan_stream(&head, &options, &mut lookup)?;
-    for (addr, why) in plan.skipped() {
-        ctx.warn(format!("left out {addr}: {why}"));
-    }
-    let mut depositor = depositor(args, ctx, &ks, &head)?;
-    let mut wrap = depositor
-        .as_mut()
-        .map(|d| move |r: &[(&String, &ReaderCert)], k: &ContentKey| d.wrap(r, k));
-    let deposit = wrap.as_mut().map(|w| w as &mut encrypt::DepositWrap<'_>);
-    let mut rng = rand_core::OsRng;
-    let (result, written) = if let Some(dir) = &args.outdir {
+/// Writes the envelopes `encrypt` makes where asked; with `capture`
+/// (`--json`), what would go to stdout is kept for the document instead.
+fn write_envelopes(
+    args: &EncryptArgs,
+    capture: bool,
+    count: usize,
+    encrypt: impl FnOnce(&mut dyn EnvelopeOutput) -> anyhow::Result<StreamEncrypted>,
+) -> anyhow::Result<(StreamEncrypted, Written)> {
+    if let Some(dir) = &args.outdir {
         let manifest_path = manifest_path(dir)?;
         let mut out = DirOut {
             dir: dir.clone(),
             current: None,
             files: Vec::new(),
         };
-        let result = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
+        let result = encrypt(&mut out)?;
         write_manifest(
             &manifest_path,
             out.files.iter().map(|(name, env)| {
@@ -714,61 +499,39 @@ fn run_streaming(args: &EncryptArgs, ctx: &Context, input: LargeInput) -> anyhow
             }),
         )?;
         let files = out.files.iter().map(|(n, _)| Some(dir.join(n))).collect();
-        (
-            result,
-            Written {
-                files,
-                captured: None,
-            },
-        )
-    } else {
-        if args.eml && plan.envelope_count() != 1 {
-            return Err(fail_hint(
-                Exit::Usage,
-                format!(
-                    "--eml needs exactly one envelope, this message makes {}",
-                    plan.envelope_count()
-                ),
-                "use --outdir DIR, or the default Batch SMTP output",
-            ));
-        }
-        let file = match &args.output {
-            Some(path) if path.as_os_str() != "-" => Some(path.clone()),
-            _ => None,
+        let written = Written {
+            files,
+            captured: None,
         };
-        let count = plan.envelope_count();
-        let capture = ctx.global.json;
-        let (result, captured) = if args.eml {
-            let mut out = EmlOut(Dest::new(&args.output, capture)?);
-            let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
-            (r, out.0.finish()?)
-        } else {
-            let mut out = BsmtpOut {
-                dest: Dest::new(&args.output, capture)?,
-                line_start: true,
-            };
-            let r = plan.encrypt(&mut body, body_len, &mut out, deposit, &mut rng)?;
-            (r, out.dest.finish()?)
-        };
-        (
-            result,
-            Written {
-                files: vec![file; count],
-                captured,
-            },
-        )
+        return Ok((result, written));
+    }
+    if args.eml && count != 1 {
+        return Err(fail_hint(
+            Exit::Usage,
+            format!("--eml needs exactly one envelope, this message makes {count}"),
+            "use --outdir DIR, or the default Batch SMTP output",
+        ));
+    }
+    let file = match &args.output {
+        Some(path) if path.as_os_str() != "-" => Some(path.clone()),
+        _ => None,
     };
-    finish_report(
-        ctx,
-        args,
-        &result.envelopes,
-        &written,
-        &result.skipped,
-        result.content_encryptions,
-        false,
-        depositor
-            .as_ref()
-            .map(|d| d.made.as_slice())
-            .unwrap_or_default(),
-    )
+    let dest = Dest::new(&args.output, capture)?;
+    let (result, captured) = if args.eml {
+        let mut out = EmlOut(dest);
+        let result = encrypt(&mut out)?;
+        (result, out.0.finish()?)
+    } else {
+        let mut out = BsmtpOut {
+            dest,
+            line_start: true,
+        };
+        let result = encrypt(&mut out)?;
+        (result, out.dest.finish()?)
+    };
+    let written = Written {
+        files: vec![file; count],
+        captured,
+    };
+    Ok((result, written))
 }

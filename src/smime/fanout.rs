@@ -11,10 +11,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use base64::Engine;
-
-/// Bytes per base64 line of 76 characters.
-const LINE_BYTES: usize = 57;
+use crate::smime::mime::BASE64_LINE_BYTES as LINE_BYTES;
 
 /// The shared ciphertext and its encodings by alignment.
 pub struct SharedBody<'a> {
@@ -24,15 +21,7 @@ pub struct SharedBody<'a> {
 }
 
 fn encode_lines(data: &[u8], out: &mut Vec<u8>) {
-    let engine = &base64::engine::general_purpose::STANDARD;
-    let mut line = [0u8; 76];
-    for chunk in data.chunks(LINE_BYTES) {
-        let n = engine
-            .encode_slice(chunk, &mut line)
-            .expect("76 bytes hold 57 encoded");
-        out.extend_from_slice(&line[..n]);
-        out.extend_from_slice(b"\r\n");
-    }
+    crate::smime::mime::encode_base64_lines(data, b"\r\n", out);
 }
 
 impl<'a> SharedBody<'a> {
@@ -97,6 +86,7 @@ impl<'a> SharedBody<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn equals_one_shot_encoding_for_every_alignment() {

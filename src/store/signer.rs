@@ -8,16 +8,17 @@ use crate::smime::encrypt::InnerSigner;
 use crate::smime::signed::{self, SignatureScheme};
 use crate::store::keystore::Keystore;
 
-/// A signer for the inner MIME entity, as the sender of `raw` (its From).
-/// `passphrase` is asked only when the sender's key is locked.
+/// A signer for the inner MIME entity, as the sender of the message whose
+/// header section is `head` (its From). `passphrase` is asked only when the
+/// sender's key is locked.
 pub fn inner_signer<'a, 'p>(
     ks: &'a Keystore,
     passphrase: impl FnOnce() -> anyhow::Result<&'p str>,
-    raw: &[u8],
+    head: &[u8],
     pss: bool,
     now: UnixTime,
 ) -> anyhow::Result<Box<InnerSigner<'a>>> {
-    let info = crate::smime::message::parse_message(raw)?;
+    let info = crate::smime::message::parse_message(head)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
     let pass = if identity.encrypted {
         Some(passphrase()?)
@@ -44,15 +45,14 @@ pub fn inner_signer<'a, 'p>(
     } else {
         SignatureScheme::Pkcs1v15Sha256
     };
-    Ok(Box::new(move |content: &[u8]| {
-        signed::sign(
-            content,
-            &key,
-            &identity.cert,
-            &[],
+    Ok(Box::new(move |digest: &[u8; 32]| {
+        let signer = signed::Signer {
+            key: &key,
+            cert: &identity.cert,
+            chain: &[],
             scheme,
-            now,
-            &mut rand_core::OsRng,
-        )
+            signing_time: now,
+        };
+        signed::sign_digest(digest, None, &signer, &mut rand_core::OsRng)
     }))
 }

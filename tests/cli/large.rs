@@ -395,8 +395,9 @@ fn damaged_large_messages_write_nothing() {
 }
 
 #[test]
-fn large_signed_messages_take_the_in_memory_path() {
-    // --sign needs the whole entity; the result still decrypts and verifies.
+fn large_signed_messages_stream() {
+    // --sign digests the entity in a first pass (stdin is kept in a sealed
+    // spool to be read twice); the result decrypts and verifies.
     let w = World::new();
     let message = big_message(5 << 20, None, 7);
     let mut child = w.as_("alice");

@@ -165,11 +165,6 @@ pub fn with_recipient_added(input: &[u8], extra: RecipientInfo) -> Result<Vec<u8
     out.extend_from_slice(b"Content-Transfer-Encoding: base64");
     out.extend_from_slice(eol);
     out.extend_from_slice(eol);
-    let mut encoded = Vec::with_capacity(der.len() * 4 / 3 + 4);
-    crate::smime::mime::encode_base64_into(&der, &mut encoded);
-    for line in encoded.chunks(76) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(eol);
-    }
+    crate::smime::mime::encode_base64_lines(&der, eol, &mut out);
     Ok(out)
 }

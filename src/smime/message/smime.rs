@@ -1,6 +1,5 @@
 //! Writing the S/MIME (application/pkcs7-mime) message around a CMS payload.
 
-use base64::Engine;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::Header;
 
@@ -46,13 +45,8 @@ pub fn write_smime_message(
     der: &[u8],
     smime_type: SmimeType,
 ) -> Vec<u8> {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = smime_headers(outer, bcc, smime_type);
-    out.reserve(encoded.len() + encoded.len() / 38);
-    for line in encoded.as_bytes().chunks(76) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
+    crate::smime::mime::encode_base64_lines(der, b"\r\n", &mut out);
     out
 }
 

@@ -35,7 +35,7 @@
 mod sign;
 mod verify;
 
-pub use sign::sign;
+pub use sign::{sign, sign_digest, Signer};
 pub use verify::{unverified_content, verify, verify_detached, verify_with_certs};
 
 use std::fmt;

@@ -105,6 +105,43 @@ pub fn sign(
     signing_time: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<Vec<u8>> {
+    let digest = sha2::Sha256::digest(content);
+    let signer = Signer {
+        key,
+        cert: signer,
+        chain,
+        scheme,
+        signing_time,
+    };
+    sign_digest(&digest, Some(content), &signer, rng)
+}
+
+/// Who signs, how and when.
+pub struct Signer<'a> {
+    pub key: &'a RsaPrivateKey,
+    pub cert: &'a CertInfo,
+    pub chain: &'a [CertInfo],
+    pub scheme: SignatureScheme,
+    pub signing_time: UnixTime,
+}
+
+/// Signs content whose SHA-256 `digest` the caller computed, and returns a
+/// DER `ContentInfo` as [`sign`] does: with the content encapsulated when
+/// given, else without it (a caller streaming a large content puts it in
+/// itself: see `encrypt::sign`).
+pub fn sign_digest(
+    digest: &[u8],
+    content: Option<&[u8]>,
+    signer: &Signer<'_>,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<Vec<u8>> {
+    let Signer {
+        key,
+        cert: signer,
+        chain,
+        scheme,
+        signing_time,
+    } = *signer;
     let internal = |what: &str, e: der::Error| fail(Exit::Software, format!("{what}: {e}"));
     let public = rsa_public_key(&signer.cert)?;
     if public != key.to_public_key() {
@@ -118,7 +155,6 @@ pub fn sign(
         ));
     }
 
-    let digest = sha2::Sha256::digest(content);
     let attrs = vec![
         attribute(
             ID_CONTENT_TYPE,
@@ -193,9 +229,10 @@ pub fn sign(
             .map_err(|e| internal("digest algorithms", e))?,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: ID_DATA,
-            econtent: Some(
-                Any::new(Tag::OctetString, content).map_err(|e| internal("content", e))?,
-            ),
+            econtent: content
+                .map(|c| Any::new(Tag::OctetString, c))
+                .transpose()
+                .map_err(|e| internal("content", e))?,
         },
         certificates: Some(certificates),
         crls: None,
