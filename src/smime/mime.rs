@@ -465,7 +465,8 @@ mod tests {
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         let engine = &base64::engine::general_purpose::STANDARD;
-        let candidates: [(&str, &dyn Fn(&[u8]) -> Vec<u8>); 5] = [
+        type Candidate<'a> = (&'a str, &'a dyn Fn(&[u8]) -> Vec<u8>);
+        let candidates: [Candidate; 5] = [
             ("base64 crate, whole, then chunks(76)", &|d| {
                 one_shot_lines(d, b"\r\n")
             }),
