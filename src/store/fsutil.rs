@@ -307,6 +307,29 @@ impl Drop for AtomicFile {
     }
 }
 
+/// A name that becomes a file name (an account's, a group's): letters,
+/// digits, `-`, `_` and `.`, 1 to 64 characters, not starting with a dot, so
+/// that it can name neither a path elsewhere nor a hidden file. `what` names
+/// the kind of name in the error (usage, 64).
+pub fn check_name_for_file(what: &str, name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Exit::Usage,
+            format!(
+                "invalid {what} name {name:?}: use letters, digits, '-', '_' and '.' (at most 64)"
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,22 +44,7 @@ struct Record {
 
 /// Group names: what account names allow (they become file names).
 pub fn check_group_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(fail(
-            Exit::Usage,
-            format!(
-                "invalid group name {name:?}: use letters, digits, '-', '_' and '.' (at most 64)"
-            ),
-        ))
-    }
+    crate::store::fsutil::check_name_for_file("group", name)
 }
 
 /// The `joined/` directory of a keystore.

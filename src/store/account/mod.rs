@@ -208,22 +208,7 @@ pub fn password_env_var(name: &str) -> String {
 
 /// Account names: letters, digits, `-`, `_`, `.`; 1 to 64 characters.
 pub fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(fail(
-            Exit::Usage,
-            format!(
-                "invalid account name {name:?}: use letters, digits, '-', '_' and '.' (at most 64)"
-            ),
-        ))
-    }
+    crate::store::fsutil::check_name_for_file("account", name)
 }
 
 /// Checks a mail domain's syntax (before it is stored).
