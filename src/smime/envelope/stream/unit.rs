@@ -1,0 +1,162 @@
+//! Streamed encryption, opening and framing checked against the one-shot
+//! [`ContentKey::encrypt`](crate::smime::envelope::ContentKey::encrypt) and
+//! [`Envelope::parse`](crate::smime::envelope::Envelope::parse).
+
+use super::cipher::Gcm;
+use super::*;
+use crate::smime::envelope::content::{ContentCipher, ContentKey};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+
+fn one_shot(cek: &ContentKey, iv: &[u8], data: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+    // ContentKey::encrypt draws the IV from the rng: a fixed-output rng reproduces it.
+    struct Fixed(Vec<u8>);
+    impl rand_core::RngCore for Fixed {
+        fn next_u32(&mut self) -> u32 {
+            rand_core::impls::next_u32_via_fill(self)
+        }
+        fn next_u64(&mut self) -> u64 {
+            rand_core::impls::next_u64_via_fill(self)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            dest.copy_from_slice(&self.0[..dest.len()]);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(dest);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Fixed {}
+    let enc = cek.encrypt(data, &mut Fixed(iv.to_vec())).unwrap();
+    (
+        enc.info()
+            .encrypted_content
+            .as_ref()
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+        enc.mac().map(<[u8]>::to_vec),
+    )
+}
+
+fn chunked(rng: &mut StdRng, data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let n = rng.gen_range(0..=(data.len() - at).min(70_000));
+        out.push(at..at + n);
+        at += n;
+    }
+    out
+}
+
+#[test]
+fn streaming_matches_one_shot_for_random_lengths_and_chunkings() {
+    let mut rng = StdRng::seed_from_u64(7);
+    for cipher in ContentCipher::FOR_ENCRYPTION {
+        for round in 0..40 {
+            let len = match round {
+                0 => 0,
+                1 => 1,
+                2 => 15,
+                3 => 16,
+                4 => 17,
+                _ => rng.gen_range(0..200_000),
+            };
+            let mut data = vec![0u8; len];
+            rng.fill_bytes(&mut data);
+            let cek = ContentKey::generate(cipher, &mut rng).unwrap();
+            let mut iv = vec![0u8; if cipher.is_authenticated() { 12 } else { 16 }];
+            rng.fill_bytes(&mut iv);
+            let (expected_ct, expected_mac) = one_shot(&cek, &iv, &data);
+
+            let mut enc = cek.encryptor_with(&iv).unwrap();
+            let mut ct = Vec::new();
+            for r in chunked(&mut rng, &data) {
+                enc.update(&data[r], &mut ct).unwrap();
+            }
+            let done = enc.finish(&mut ct).unwrap();
+            assert_eq!(ct, expected_ct, "{cipher} len {len}");
+            assert_eq!(
+                done.mac.map(|m| m.to_vec()),
+                expected_mac,
+                "{cipher} len {len}"
+            );
+            assert_eq!(done.len, ct.len() as u64);
+
+            // Verify, then decrypt, in other random chunkings.
+            let mac = done.mac.as_ref().map(|m| &m[..]);
+            let mut v =
+                ContentVerifier::new(&cek, &done.alg, cipher.is_authenticated(), &[]).unwrap();
+            for r in chunked(&mut rng, &ct) {
+                v.update(&ct[r]);
+            }
+            v.finish(mac).unwrap();
+            let mut d =
+                ContentDecryptor::new(&cek, &done.alg, cipher.is_authenticated(), &[]).unwrap();
+            let mut plain = Vec::new();
+            for r in chunked(&mut rng, &ct) {
+                d.update(&ct[r], &mut plain).unwrap();
+            }
+            d.finish(mac, &mut plain).unwrap();
+            assert_eq!(plain, data, "{cipher} len {len}");
+
+            // A flipped bit fails GCM verification.
+            if cipher.is_authenticated() && !ct.is_empty() {
+                let mut bad = ct.clone();
+                let i = rng.gen_range(0..bad.len());
+                bad[i] ^= 1 << rng.gen_range(0..8);
+                let mut v = ContentVerifier::new(&cek, &done.alg, true, &[]).unwrap();
+                v.update(&bad);
+                assert!(v.finish(mac).is_err());
+            }
+        }
+    }
+}
+
+#[test]
+fn gcm_with_aad_matches_aes_gcm() {
+    use aes_gcm::aead::{AeadInPlace, KeyInit};
+    let mut rng = StdRng::seed_from_u64(9);
+    for len in [0usize, 5, 16, 33, 1000] {
+        let key = [3u8; 32];
+        let nonce = [9u8; 12];
+        let aad: Vec<u8> = (0..len as u8).collect();
+        let mut data = vec![0u8; len * 3];
+        rng.fill_bytes(&mut data);
+        let mut buf = data.clone();
+        let c = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
+        let tag = c
+            .encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
+            .unwrap();
+        let mut g = Gcm::new(ContentCipher::Aes256Gcm, &key, &nonce, &aad).unwrap();
+        let mut mine = data.clone();
+        g.encrypt(&mut mine);
+        assert_eq!(mine, buf);
+        assert_eq!(g.tag()[..], tag[..]);
+    }
+}
+
+#[test]
+fn cbc_padding_is_checked_in_pass_one() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let cek = ContentKey::generate(ContentCipher::Aes256Cbc, &mut rng).unwrap();
+    let mut enc = cek.encryptor(&mut rng).unwrap();
+    let mut ct = Vec::new();
+    enc.update(&[1u8; 100], &mut ct).unwrap();
+    let done = enc.finish(&mut ct).unwrap();
+    let mut v = ContentVerifier::new(&cek, &done.alg, false, &[]).unwrap();
+    v.update(&ct);
+    v.finish(None).unwrap();
+    // Damage the second-to-last block: the last block's padding changes.
+    let n = ct.len();
+    let mut bad = ct.clone();
+    bad[n - 17] ^= 0x40;
+    let mut v = ContentVerifier::new(&cek, &done.alg, false, &[]).unwrap();
+    v.update(&bad);
+    assert!(v.finish(None).is_err());
+    // Truncated to a non-multiple of the block size.
+    let mut v = ContentVerifier::new(&cek, &done.alg, false, &[]).unwrap();
+    v.update(&ct[..n - 3]);
+    assert!(v.finish(None).is_err());
+}
