@@ -55,7 +55,8 @@
 //! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
 //! | `group/explode/`        | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
 //! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
-//! | `group/service.rs`, `keys.rs`, `limits.rs` | the server's release checks, RSA, replay and rate limits |
+//! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
+//! | `group/keys.rs`, `limits.rs` | the server's RSA; replay and rate limits                  |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
 
 pub mod error;
