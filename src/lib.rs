@@ -46,7 +46,7 @@
 //! | `store/signer.rs`       | the sender's identity as the signer of `encrypt --sign`           |
 //! | `mail/tls.rs`           | the one connect: TCP, rustls, STARTTLS, host failover, bounded lines |
 //! | `mail/smtp.rs` (+`smtp/`) | SMTP submission: AUTH, PIPELINING, per-recipient replies        |
-//! | `mail/outbox.rs`        | the durable outbox spool: queue, retry, sent and failed records   |
+//! | `mail/outbox/`          | the durable outbox spool: queue, lock, delivery, retry, sent and failed records, listing, pruning |
 //! | `mail/delivery.rs`      | an account's servers and trust; one delivery run of queued envelopes |
 //! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync, spool        |
 //! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
