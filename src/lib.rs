@@ -48,7 +48,7 @@
 //! | `mail/smtp.rs` (+`smtp/`) | SMTP submission: AUTH, PIPELINING, per-recipient replies        |
 //! | `mail/outbox/`          | the durable outbox spool: queue, lock, delivery, retry, sent and failed records, listing, pruning |
 //! | `mail/delivery.rs`      | an account's servers and trust; one delivery run of queued envelopes |
-//! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync, spool        |
+//! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync in durable batches, `--exec`, lock, spool |
 //! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
 //! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
 //! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), key deposits |
