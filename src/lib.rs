@@ -38,7 +38,7 @@
 //! | `smime/signed.rs` (+`signed/`) | CMS SignedData: sign, verify (opaque and detached)         |
 //! | `smime/encrypt.rs`      | a message → Bcc-private S/MIME envelopes (the whole pipeline)     |
 //! | `smime/fanout.rs`       | writing many envelopes around one shared ciphertext, fast         |
-//! | `smime/decrypt.rs`      | S/MIME message → plaintext through every layer; the key seam      |
+//! | `smime/decrypt/`        | S/MIME message → plaintext through every layer, in memory or streamed; the key seam |
 //! | `smime/inspect.rs`      | what a message discloses without decrypting it                    |
 //! | `store/fsutil.rs`       | atomic writes (temp, fsync, rename), private-file checks          |
 //! | `store/keystore.rs`     | the keystore directory: layout, identities, certificates          |
