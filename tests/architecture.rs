@@ -33,7 +33,7 @@ const CLI_INFRASTRUCTURE: [&str; 7] = [
     "cli/secrets.rs",
     "cli/json.rs",
     "cli/json_schema.rs",
-    "cli/examples.rs",
+    "cli/examples/mod.rs",
     "cli/docs.rs",
 ];
 

@@ -11,7 +11,7 @@
 //! error.
 
 #[allow(dead_code)]
-#[path = "../../src/cli/examples.rs"]
+#[path = "../../src/cli/examples/mod.rs"]
 mod data;
 
 use std::path::Path;
