@@ -1,9 +1,16 @@
 //! Composing a message from a [`Compose`] spec, with mail-builder.
+//!
+//! The spec and the assembly of the message are here; the user's extra
+//! header fields, checked, are in `header.rs`, attachments and the
+//! `--attach` argument, with their media types, in `attachment.rs`.
 
-use std::path::{Path, PathBuf};
+mod attachment;
+mod header;
+
+pub use attachment::{AttachSpec, Attachment};
+pub use header::ExtraHeader;
 
 use mail_builder::headers::address::Address;
-use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::date::Date;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::text::Text;
@@ -12,7 +19,7 @@ use rand::RngCore;
 use time::OffsetDateTime;
 
 use super::address::Mailbox;
-use crate::error::{fail, fail_hint, Exit};
+use crate::error::{fail, Exit};
 
 /// Everything a composed message is made of. The CLI fills it in; tests build
 /// it directly. `date` is the clock, passed in.
@@ -112,7 +119,7 @@ impl Compose {
             .date(Date::new(self.date.unix_timestamp()))
             .message_id(MessageId::new(message_id.as_str()));
         for header in &self.headers {
-            builder = builder.header(header.name.as_str(), Text::new(header.value.as_str()));
+            builder = builder.header(header.name(), Text::new(header.value()));
         }
         builder = builder.text_body(crlf_text(&self.body));
         for attachment in &self.attachments {
@@ -127,319 +134,6 @@ impl Compose {
             .map_err(|e| fail(Exit::Software, format!("writing the message: {e}")))?;
         Ok(Composed { bytes, message_id })
     }
-}
-
-/// One header field given by the user, checked: a valid field name that is
-/// not one sealpost sets itself, and a one-line value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExtraHeader {
-    name: String,
-    value: String,
-}
-
-impl ExtraHeader {
-    /// Checks a name and a value. A structural name (From, To, Cc, Bcc,
-    /// Reply-To, Subject, Date, Message-ID, MIME-Version, Content-*) fails with
-    /// [`Exit::Usage`] and a hint naming the flag that sets it; a malformed
-    /// name or a value with a line break or control character fails with
-    /// [`Exit::DataErr`]. The value is trimmed; non-ASCII is allowed
-    /// (written as RFC 2047 encoded words).
-    pub fn new(name: &str, value: &str) -> anyhow::Result<ExtraHeader> {
-        if name.is_empty() {
-            return Err(fail(Exit::DataErr, "header field name is empty"));
-        }
-        if let Some(c) = name.chars().find(|&c| !(c.is_ascii_graphic() && c != ':')) {
-            return Err(fail(
-                Exit::DataErr,
-                format!(
-                    "invalid header field name {name:?}: {c:?} is not allowed (printable ASCII except ':' only)"
-                ),
-            ));
-        }
-        if let Some(flag) = structural(name) {
-            return Err(fail_hint(
-                Exit::Usage,
-                format!("header {name} cannot be set with --header"),
-                flag,
-            ));
-        }
-        let value = value.trim();
-        if value.contains(['\r', '\n']) {
-            return Err(fail(
-                Exit::DataErr,
-                format!("the value of header {name} contains a line break"),
-            ));
-        }
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(fail(
-                Exit::DataErr,
-                format!("the value of header {name} contains a control character"),
-            ));
-        }
-        Ok(ExtraHeader {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        })
-    }
-
-    /// Parses `Name: value` (see [`ExtraHeader::new`]); no colon is a
-    /// [`Exit::DataErr`].
-    pub fn parse(field: &str) -> anyhow::Result<ExtraHeader> {
-        let (name, value) = field.split_once(':').ok_or_else(|| {
-            fail_hint(
-                Exit::DataErr,
-                format!("malformed header {field:?}: no ':' in it"),
-                "write it as 'Name: value', e.g. --header 'X-Priority: 1'",
-            )
-        })?;
-        ExtraHeader::new(name, value)
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-}
-
-/// The hint for a header sealpost sets itself, or `None` if the user may set it.
-fn structural(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    Some(match lower.as_str() {
-        "from" => "use --from",
-        "to" => "use --to",
-        "cc" => "use --cc",
-        "bcc" => "use --bcc",
-        "reply-to" => "use --reply-to",
-        "subject" => "use --subject",
-        "date" | "message-id" => "sealpost writes Date and Message-ID itself",
-        "mime-version" => "sealpost writes the MIME structure itself",
-        _ if lower.starts_with("content-") => {
-            "sealpost writes the MIME structure itself; use --attach FILE;type=TYPE for a content type"
-        }
-        _ => return None,
-    })
-}
-
-/// An attachment: file name shown to the recipient, content type, contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    pub filename: String,
-    /// `type/subtype` with optional `; key=value` parameters.
-    pub content_type: String,
-    pub data: Vec<u8>,
-}
-
-impl Attachment {
-    /// An attachment with the given content type, or one guessed from the
-    /// file name (mime_guess; `application/octet-stream` if unknown). A
-    /// guessed `text/*` type gets `charset=utf-8` when the data is non-ASCII
-    /// UTF-8. A malformed given type is a [`Exit::DataErr`].
-    pub fn new(
-        filename: &str,
-        content_type: Option<&str>,
-        data: Vec<u8>,
-    ) -> anyhow::Result<Attachment> {
-        if filename.is_empty() || filename.chars().any(char::is_control) {
-            return Err(fail(
-                Exit::DataErr,
-                format!("invalid attachment file name {filename:?}"),
-            ));
-        }
-        let content_type = match content_type {
-            Some(given) => {
-                let (essence, params) = parse_media_type(given)?;
-                format_media_type(&essence, &params)
-            }
-            None => {
-                let guess = mime_guess::from_path(filename).first_or_octet_stream();
-                let essence = guess.essence_str().to_owned();
-                if essence.starts_with("text/")
-                    && !data.is_ascii()
-                    && std::str::from_utf8(&data).is_ok()
-                {
-                    format!("{essence}; charset=utf-8")
-                } else {
-                    essence
-                }
-            }
-        };
-        Ok(Attachment {
-            filename: filename.to_owned(),
-            content_type,
-            data,
-        })
-    }
-
-    /// Reads the file an [`AttachSpec`] names. A file that cannot be read is
-    /// an [`Exit::NoInput`] naming it.
-    pub fn from_spec(spec: &AttachSpec) -> anyhow::Result<Attachment> {
-        let data = std::fs::read(&spec.path).map_err(|e| {
-            fail(
-                Exit::NoInput,
-                format!("cannot read attachment {}: {e}", spec.path.display()),
-            )
-        })?;
-        let filename = match &spec.name {
-            Some(name) => name.clone(),
-            None => file_name(&spec.path)?,
-        };
-        Attachment::new(&filename, spec.content_type.as_deref(), data)
-    }
-
-    fn mail_content_type(&self) -> anyhow::Result<ContentType<'_>> {
-        let (essence, params) = parse_media_type(&self.content_type)?;
-        let mut ct = ContentType::new(essence);
-        for (k, v) in params {
-            ct = ct.attribute(k, v);
-        }
-        Ok(ct)
-    }
-}
-
-fn file_name(path: &Path) -> anyhow::Result<String> {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| {
-            fail_hint(
-                Exit::Usage,
-                format!("attachment {} has no file name", path.display()),
-                "give one with ;name=NAME",
-            )
-        })
-}
-
-/// The `--attach` argument: `PATH[;type=TYPE][;name=NAME]`.
-///
-/// The path ends at the first `;type=` or `;name=`; each value runs to the
-/// next one of those or the end. So paths and names may contain `:` and `;`
-/// freely, but not the exact sequences `;type=` and `;name=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachSpec {
-    pub path: PathBuf,
-    pub content_type: Option<String>,
-    pub name: Option<String>,
-}
-
-impl AttachSpec {
-    /// Parses the argument; an empty path, an empty or repeated key is an
-    /// [`Exit::Usage`], a malformed type an [`Exit::DataErr`].
-    pub fn parse(spec: &str) -> anyhow::Result<AttachSpec> {
-        const KEYS: [&str; 2] = [";type=", ";name="];
-        let next_key = |s: &str| {
-            KEYS.iter()
-                .filter_map(|k| s.find(k).map(|at| (at, *k)))
-                .min_by_key(|(at, _)| *at)
-        };
-        let usage = |why: String| {
-            fail_hint(
-                Exit::Usage,
-                format!("invalid --attach {spec:?}: {why}"),
-                "write --attach 'FILE[;type=TYPE][;name=NAME]'",
-            )
-        };
-        let (path, mut rest) = match next_key(spec) {
-            Some((at, _)) => (&spec[..at], &spec[at..]),
-            None => (spec, ""),
-        };
-        if path.is_empty() {
-            return Err(usage("no file".into()));
-        }
-        let (mut content_type, mut name) = (None, None);
-        while !rest.is_empty() {
-            let key = KEYS.iter().find(|k| rest.starts_with(**k)).copied();
-            let key = key.expect("rest always starts with a key");
-            let after = &rest[key.len()..];
-            let (value, tail) = match next_key(after) {
-                Some((at, _)) => (&after[..at], &after[at..]),
-                None => (after, ""),
-            };
-            let slot = if key == ";type=" {
-                &mut content_type
-            } else {
-                &mut name
-            };
-            let key = &key[1..key.len() - 1];
-            if value.trim().is_empty() {
-                return Err(usage(format!("empty {key}")));
-            }
-            if slot.replace(value.to_owned()).is_some() {
-                return Err(usage(format!("{key} given twice")));
-            }
-            rest = tail;
-        }
-        if let Some(ct) = &content_type {
-            parse_media_type(ct)?;
-        }
-        Ok(AttachSpec {
-            path: PathBuf::from(path),
-            content_type,
-            name,
-        })
-    }
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
-}
-
-/// `type/subtype; k=v; k2="v 2"` → (lowercased essence, params).
-fn parse_media_type(text: &str) -> anyhow::Result<(String, Vec<(String, String)>)> {
-    let bad = |why: &str| {
-        fail(
-            Exit::DataErr,
-            format!("invalid content type {text:?}: {why}"),
-        )
-    };
-    let mut parts = text.split(';');
-    let essence = parts.next().unwrap_or_default().trim();
-    let (ty, sub) = essence
-        .split_once('/')
-        .ok_or_else(|| bad("expected type/subtype"))?;
-    if !is_token(ty) || !is_token(sub) {
-        return Err(bad("expected type/subtype"));
-    }
-    if ty.eq_ignore_ascii_case("multipart") || ty.eq_ignore_ascii_case("message") {
-        return Err(bad(
-            "multipart and message types cannot be attached as files",
-        ));
-    }
-    let mut params = Vec::new();
-    for param in parts {
-        let (k, v) = param
-            .split_once('=')
-            .ok_or_else(|| bad("expected key=value after ';'"))?;
-        let (k, v) = (k.trim(), v.trim());
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(v);
-        if !is_token(k)
-            || v.is_empty()
-            || v.contains(['"', '\\'])
-            || v.chars().any(char::is_control)
-        {
-            return Err(bad("malformed parameter"));
-        }
-        params.push((k.to_ascii_lowercase(), v.to_owned()));
-    }
-    Ok((essence.to_ascii_lowercase(), params))
-}
-
-fn format_media_type(essence: &str, params: &[(String, String)]) -> String {
-    let mut out = essence.to_owned();
-    for (k, v) in params {
-        if is_token(v) {
-            out.push_str(&format!("; {k}={v}"));
-        } else {
-            out.push_str(&format!("; {k}=\"{v}\""));
-        }
-    }
-    out
 }
 
 fn to_address(list: &[Mailbox]) -> Address<'_> {
@@ -567,60 +261,6 @@ mod tests {
         c.cc.clear();
         let err = c.build().unwrap_err();
         assert_eq!(classify(&err).0, Exit::Usage);
-    }
-
-    #[test]
-    fn structural_and_malformed_headers_are_refused() {
-        for name in [
-            "From",
-            "to",
-            "BCC",
-            "Date",
-            "Message-ID",
-            "MIME-Version",
-            "Content-Type",
-            "content-disposition",
-        ] {
-            let err = ExtraHeader::new(name, "x").unwrap_err();
-            assert_eq!(classify(&err).0, Exit::Usage, "{name}");
-        }
-        for field in [
-            "No colon here",
-            "Bad Name: x",
-            ": x",
-            "X-Ok: a\r\nBcc: evil@example.org",
-            "Ünï: x",
-        ] {
-            let err = ExtraHeader::parse(field).unwrap_err();
-            assert_eq!(classify(&err).0, Exit::DataErr, "{field:?}");
-        }
-        let h = ExtraHeader::parse("In-Reply-To:  <abc@example.org> ").unwrap();
-        assert_eq!((h.name(), h.value()), ("In-Reply-To", "<abc@example.org>"));
-    }
-
-    #[test]
-    fn attach_specs() {
-        let s = AttachSpec::parse("dir/a:b;c.bin").unwrap();
-        assert_eq!(s.path, PathBuf::from("dir/a:b;c.bin"));
-        assert_eq!((s.content_type, s.name), (None, None));
-
-        let s = AttachSpec::parse("x.dat;name=Bericht März.pdf;type=application/pdf").unwrap();
-        assert_eq!(s.path, PathBuf::from("x.dat"));
-        assert_eq!(s.content_type.as_deref(), Some("application/pdf"));
-        assert_eq!(s.name.as_deref(), Some("Bericht März.pdf"));
-
-        let s = AttachSpec::parse("notes;type=text/plain; charset=iso-8859-1").unwrap();
-        assert_eq!(
-            s.content_type.as_deref(),
-            Some("text/plain; charset=iso-8859-1")
-        );
-
-        for bad in [";type=text/plain", "x;type=", "x;name=a;name=b"] {
-            let err = AttachSpec::parse(bad).unwrap_err();
-            assert_eq!(classify(&err).0, Exit::Usage, "{bad:?}");
-        }
-        let err = AttachSpec::parse("x;type=nonsense").unwrap_err();
-        assert_eq!(classify(&err).0, Exit::DataErr);
     }
 
     #[test]
