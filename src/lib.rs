@@ -30,7 +30,7 @@
 //! | `smime/identity.rs`     | RSA key + self-signed S/MIME certificate generation               |
 //! | `smime/privkey.rs` (+`privkey/`) | encrypted PKCS#8 at rest, PEM/PKCS#1 and PKCS#12 import  |
 //! | `smime/message/`        | composing RFC 5322 messages, reading their recipients, addresses  |
-//! | `smime/mime.rs`         | byte-exact MIME reading: S/MIME payloads, multipart/signed, base64 |
+//! | `smime/mime/`           | byte-exact MIME reading: S/MIME payloads, multipart/signed, base64 |
 //! | `smime/bcc.rs`          | which recipients share which envelope (Bcc privacy rules)         |
 //! | `smime/bsmtp.rs`        | Batch SMTP streams (RFC 2442): write and parse                    |
 //! | `smime/envelope/`       | CMS EnvelopedData / AuthEnvelopedData: build, open, stream, rewrite |
