@@ -2,9 +2,12 @@
 # The whole test suite, from a fresh machine: installs the Debian packages the
 # tests talk to (when it can), then runs every test binary.
 #
-#   sh tests/run.sh            every test (real Postfix, Dovecot, dnsmasq, group server)
-#   sh tests/run.sh --fast     only what needs no mail or group server: keys, compose,
-#                              encrypt, decrypt, OpenSSL/gpgsm interop (under a minute warm)
+#   sh tests/run.sh            every test: unit and doc tests, the offline binary's
+#                              (tests/offline) and the live binary's (tests/live:
+#                              real Postfix, Dovecot, dnsmasq, group server)
+#   sh tests/run.sh --fast     unit and doc tests and the offline binary's, which need
+#                              no mail or group server: keys, compose, encrypt, decrypt,
+#                              OpenSSL/gpgsm interop (under a minute warm)
 #   sh tests/run.sh [--fast] [FILTER…]   test-name filters, as `cargo test -- FILTER`
 #
 # The whole suite (no --fast, no filter) ends with tests/fresh_clone.sh: the
@@ -56,14 +59,11 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "$tier" = fast ]; then
-    # The library's unit tests and the binaries that start no server; the
-    # CLI tests of key release (tests/cli/release.rs) start a group server.
+    # The library's unit and doc tests and the test binary that starts no
+    # server (cargo runs doc tests in a call of their own).
     status=0
-    cargo test --locked --no-fail-fast --lib --test architecture --test compose \
-        --test envelope_openssl --test signed_openssl --test fuzz_regressions -- "$@" || status=$?
-    cargo test --locked --no-fail-fast --test cli -- --skip release:: \
-        --skip examples::examples_that_need_a_group_server \
-        --skip examples::examples_that_send_or_fetch_mail "$@" || status=$?
+    cargo test --locked --no-fail-fast --lib --test offline -- "$@" || status=$?
+    cargo test --locked --doc -- "$@" || status=$?
     exit "$status"
 fi
 # --no-fail-fast: one failing binary does not hide the results of the others.

@@ -1,0 +1,246 @@
+//! Benchmark (not a test): encrypting one 1 MiB message to 1 To + N Bcc
+//! recipients, each Bcc recipient in their own envelope.
+//!
+//! Compared in the same run with what a shell user can do today:
+//! - `openssl cms -encrypt` once per envelope (keeps Bcc private, the reference);
+//! - one `openssl cms -encrypt` to every certificate (leaks every Bcc recipient
+//!   to everyone; a lower bound, not a real alternative).
+//!
+//! Run: `cargo bench --bench envelopes` (N = 100 and 1000).
+
+#[path = "support/measure.rs"]
+mod measure;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use measure::{best_of, header, null, row, run, sealpost_bin, Cost};
+use sealpost::smime::identity::{self_signed_certificate, NewIdentity};
+
+fn recipient(i: usize) -> String {
+    format!("r{i}@example.org")
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    message: PathBuf,
+    inner: PathBuf,
+    cert_files: Vec<PathBuf>,
+}
+
+/// One key shared by all recipients (key generation would dominate the setup,
+/// and RSA public operations cost the same for any key of the size).
+fn setup(bcc: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let key_pem = std::fs::read_to_string(data.join("alice.key.pem")).unwrap();
+    let key = sealpost::smime::privkey::open(&key_pem, None, "bench").unwrap();
+    let now = sealpost::smime::certs::now();
+    let mut bundle = String::new();
+    let mut cert_files = Vec::new();
+    for i in 0..=bcc {
+        let email = recipient(i);
+        let spec = NewIdentity {
+            email: &email,
+            name: None,
+            bits: 2048,
+            days: 30,
+        };
+        let cert = self_signed_certificate(&key, &spec, now, &mut rand_core::OsRng).unwrap();
+        let pem = cert.to_pem();
+        let file = dir.path().join(format!("r{i}.pem"));
+        std::fs::write(&file, &pem).unwrap();
+        cert_files.push(file);
+        bundle.push_str(&pem);
+    }
+    let ks = dir.path().join("ks");
+    let sp = |args: &[&str]| {
+        let ok = Command::new(sealpost_bin())
+            .env("SEALPOST_KEYSTORE", &ks)
+            .args(args)
+            .stdout(null())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{args:?}");
+    };
+    sp(&[
+        "key",
+        "import",
+        "-q",
+        "--no-passphrase",
+        data.join("alice.key.pem").to_str().unwrap(),
+        "--cert",
+        data.join("alice.cert.pem").to_str().unwrap(),
+    ]);
+    let bundle_path = dir.path().join("all.pem");
+    std::fs::write(&bundle_path, bundle).unwrap();
+    sp(&["cert", "import", "-q", bundle_path.to_str().unwrap()]);
+
+    // A 1 MiB body of base64 text (as an attachment would be).
+    let mut body = String::new();
+    let mut state = 1u64;
+    while body.len() < 1 << 20 {
+        let line: String = (0..76)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(state >> 58) as usize] as char
+            })
+            .collect();
+        body.push_str(&line);
+        body.push_str("\r\n");
+    }
+    let bcc_list: Vec<String> = (1..=bcc).map(recipient).collect();
+    let message = format!(
+        "From: alice@example.org\r\nTo: {}\r\nBcc: {}\r\nSubject: bench\r\nContent-Type: text/plain\r\n\r\n{body}",
+        recipient(0),
+        bcc_list.join(",\r\n ")
+    );
+    let message_path = dir.path().join("message.eml");
+    std::fs::write(&message_path, &message).unwrap();
+    let inner = sealpost::smime::message::split_for_encryption(message.as_bytes())
+        .unwrap()
+        .inner;
+    let inner_path = dir.path().join("inner.txt");
+    std::fs::write(&inner_path, inner).unwrap();
+    Setup {
+        dir,
+        message: message_path,
+        inner: inner_path,
+        cert_files,
+    }
+}
+
+fn openssl(inner: &Path, out: &Path, certs: &[&Path]) -> Command {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["cms", "-encrypt", "-binary", "-aes256", "-in"])
+        .arg(inner)
+        .arg("-out")
+        .arg(out);
+    cmd.args(certs).stdout(null());
+    cmd
+}
+
+fn bench(bcc: usize) {
+    let s = setup(bcc);
+    let alice = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/alice.cert.pem");
+    // Output goes to /dev/null for every contender: what is compared is the
+    // work of encrypting, not the disk (sealpost writes one copy per envelope,
+    // the leaking call one copy in all). A last row shows sealpost writing its
+    // Batch SMTP to a file.
+    let out = PathBuf::from("/dev/null");
+    header(&format!(
+        "1 MiB message, 1 To + {bcc} Bcc recipients ({} envelopes, sender copy in each)",
+        bcc + 1
+    ));
+
+    // Reference: one openssl call per envelope, as a shell user keeping Bcc private must.
+    let loop_cost = {
+        let start = std::time::Instant::now();
+        let mut peak = 0;
+        let mut envelope =
+            |certs: &[&Path]| peak = peak.max(run(&mut openssl(&s.inner, &out, certs)).peak_rss);
+        envelope(&[&s.cert_files[0], &alice]);
+        for cert in &s.cert_files[1..] {
+            envelope(&[cert, &alice]);
+        }
+        Cost {
+            wall: start.elapsed(),
+            peak_rss: peak,
+        }
+    };
+    row(
+        &format!(
+            "openssl cms -encrypt, once per envelope ({} calls)",
+            bcc + 1
+        ),
+        loop_cost,
+        None,
+    );
+
+    let all: Vec<&Path> = s
+        .cert_files
+        .iter()
+        .map(|p| p.as_path())
+        .chain([alice.as_path()])
+        .collect();
+    let single = best_of(3, || openssl(&s.inner, &out, &all));
+    row(
+        "openssl cms -encrypt, one call to all (leaks Bcc)",
+        single,
+        Some(loop_cost),
+    );
+
+    let sealpost = |extra: &[&str]| {
+        let ks = s.dir.path().join("ks");
+        let msg = s.message.clone();
+        let extra: Vec<String> = extra.iter().map(|x| x.to_string()).collect();
+        best_of(3, move || {
+            let mut cmd = Command::new(sealpost_bin());
+            cmd.env("SEALPOST_KEYSTORE", &ks)
+                .args(["encrypt", "-q"])
+                .args(&extra)
+                .arg(&msg)
+                .stdout(null());
+            cmd
+        })
+    };
+    let same_algs = sealpost(&["--cipher", "aes256-cbc", "--key-transport", "pkcs1"]);
+    row(
+        "sealpost encrypt, AES-256-CBC + PKCS#1 (as openssl)",
+        same_algs,
+        Some(loop_cost),
+    );
+    let default_algs = sealpost(&[]);
+    row(
+        "sealpost encrypt, default (AES-256-GCM + RSA-OAEP)",
+        default_algs,
+        Some(loop_cost),
+    );
+    println!(
+        "  sealpost (same algorithms) vs one leaking openssl call: {:.2}x the time (target: at most 2x)",
+        same_algs.wall.as_secs_f64() / single.wall.as_secs_f64()
+    );
+    println!(
+        "  sealpost (same algorithms) vs openssl once per envelope: {:.1}x faster (target: at least 20x)",
+        loop_cost.wall.as_secs_f64() / same_algs.wall.as_secs_f64()
+    );
+    let file = s.dir.path().join("out.bsmtp");
+    let to_file = best_of(3, || {
+        let mut cmd = Command::new(sealpost_bin());
+        cmd.env("SEALPOST_KEYSTORE", s.dir.path().join("ks"))
+            .args([
+                "encrypt",
+                "-q",
+                "--cipher",
+                "aes256-cbc",
+                "--key-transport",
+                "pkcs1",
+                "--force",
+                "-o",
+            ])
+            .arg(&file)
+            .arg(&s.message);
+        cmd
+    });
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    row(
+        &format!(
+            "sealpost, as above, -o FILE ({:.0} MB, fsynced)",
+            size as f64 / 1e6
+        ),
+        to_file,
+        Some(loop_cost),
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for a list: nothing to run as a test
+    }
+    for bcc in [100, 1000] {
+        bench(bcc);
+    }
+}

@@ -1,0 +1,479 @@
+//! Group key release benchmark (not a test): the release build of `sealpost
+//! group serve` with an RSA-3072 group key, driven over keep-alive HTTPS on
+//! loopback by 1, 8 and 64 clients, each a thread with one request
+//! outstanding (a closed loop), then by 64 clients at a fixed offered rate
+//! (an open loop). Compared in the same run with the physical limit: the
+//! rate of the one RSA-3072 private-key operation each release costs (the
+//! group key's OAEP decrypt), on one thread and on both cores.
+//!
+//! Requests are signed before each timed phase (the members' RSA-2048
+//! signatures would otherwise compete with the server for the cores); each
+//! has its own nonce. Run: `cargo bench --bench release`.
+
+#[path = "../tests/live/group/server.rs"]
+mod server;
+
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::rsa::{
+    OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256,
+};
+use der::{Decode, Encode};
+use rand_core::{OsRng, RngCore};
+use rsa::pkcs8::EncodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use sealpost::group::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
+use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
+use sealpost::group::store::{SqliteStore, Store};
+use sealpost::smime::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
+use x509_cert::Certificate;
+
+use server::{admin, serve_command, tls_files, Served};
+
+const PASSPHRASE: &str = "bench passphrase";
+const GROUP: &str = "list";
+const MEMBERS: &[&str] = &["bob", "carol", "dave", "erin", "frank", "grace"];
+/// How long each measurement of the RSA limit runs.
+const LIMIT_TIME: Duration = Duration::from_millis(1500);
+/// Roughly how long each closed-loop level runs (its request count is set
+/// from the measured limit).
+const LEVEL_TIME: f64 = 2.0;
+/// The open loop: offered rate as a fraction of the limit, and duration.
+const OPEN_LOAD: f64 = 0.5;
+const OPEN_TIME: f64 = 3.0;
+
+struct Member {
+    key: RsaPrivateKey,
+    cert_der: Vec<u8>,
+}
+
+fn member(name: &str) -> Member {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let pem = std::fs::read_to_string(dir.join(format!("{name}.key.pem"))).unwrap();
+    let cert = std::fs::read(dir.join(format!("{name}.cert.pem"))).unwrap();
+    Member {
+        key: sealpost::smime::privkey::open(&pem, None, name).unwrap(),
+        cert_der: sealpost::smime::certs::parse_bundle(&cert)
+            .unwrap()
+            .remove(0)
+            .der,
+    }
+}
+
+/// A message's entry for the group: its content key and the RecipientInfo DER.
+struct Sealed {
+    content_key: Vec<u8>,
+    entry: Vec<u8>,
+}
+
+fn seal(group_cert: &Certificate) -> Sealed {
+    let mut content_key = vec![0u8; 32];
+    OsRng.fill_bytes(&mut content_key);
+    let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &content_key).unwrap();
+    // RSAES-OAEP SHA-256, sealpost's default.
+    let ri =
+        key_trans_recipient(group_cert, &cek, RecipientOptions::default(), &mut OsRng).unwrap();
+    Sealed {
+        content_key,
+        entry: ri.to_der().unwrap(),
+    }
+}
+
+fn sealpost(keystore: &Path, args: &[&str]) -> Vec<u8> {
+    admin(keystore, PASSPHRASE, args)
+}
+
+/// Private-key operations per second on `threads` threads, for LIMIT_TIME.
+fn private_ops_per_sec(threads: usize, op: &(dyn Fn() + Sync)) -> f64 {
+    let start = Instant::now();
+    let total: u64 = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0u64;
+                    while start.elapsed() < LIMIT_TIME {
+                        op();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// One request to send: the signed request and which message it is for.
+struct Job {
+    request: ReleaseRequest,
+    message: usize,
+}
+
+/// `count` requests spread over `clients` (round robin over the members and
+/// messages), signed on both cores before anything is timed.
+fn presign(count: usize, clients: usize, members: &[Member], messages: &[Sealed]) -> Vec<Vec<Job>> {
+    let now = sealpost::smime::certs::now() as u64;
+    let sign = |i: usize| {
+        let m = &members[i % members.len()];
+        let message = i % messages.len();
+        let request = sign_request(
+            GROUP,
+            messages[message].entry.clone(),
+            m.cert_der.clone(),
+            &m.key,
+            now,
+            &mut OsRng,
+        )
+        .unwrap();
+        Job { request, message }
+    };
+    let halves: Vec<Vec<(usize, Job)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|half| {
+                s.spawn(move || {
+                    (half..count)
+                        .step_by(2)
+                        .map(|i| (i, sign(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut per_client: Vec<Vec<Job>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, job) in halves.into_iter().flatten() {
+        per_client[i % clients].push(job);
+    }
+    per_client
+}
+
+/// What one run measured.
+struct Run {
+    requests: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+    failed: usize,
+    /// Grants whose key hash is wrong, or (for the ones opened) whose key is.
+    wrong: usize,
+    opened: usize,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.wall.as_secs_f64()
+    }
+
+    fn percentile(&self, p: usize) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+    }
+
+    fn mean(&self) -> Duration {
+        self.latencies.iter().sum::<Duration>() / self.latencies.len().max(1) as u32
+    }
+}
+
+/// Drives the server with one thread and one keep-alive connection per
+/// client. With `interval`, client `c` sends its k-th request at
+/// `start + (k + c / clients) × interval` (an open loop; latency counts from
+/// the scheduled time, so falling behind shows); without, each sends the
+/// next request as soon as the last is answered (a closed loop).
+fn drive(
+    client: &ReleaseClient,
+    url: &ServerUrl,
+    jobs: Vec<Vec<Job>>,
+    interval: Option<Duration>,
+    members: &Arc<Vec<Member>>,
+    messages: &Arc<Vec<Sealed>>,
+) -> Run {
+    let clients = jobs.len();
+    let requests = jobs.iter().map(Vec::len).sum();
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let threads: Vec<_> = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(c, jobs)| {
+            let (client, url, barrier) = (client.clone(), url.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let mut conn = client.connect(&url).unwrap();
+                barrier.wait();
+                let start = Instant::now();
+                let offset = interval.map(|i| i.mul_f64(c as f64 / clients as f64));
+                let mut out = Vec::with_capacity(jobs.len());
+                for (k, job) in jobs.into_iter().enumerate() {
+                    let due = match (interval, offset) {
+                        (Some(i), Some(o)) => {
+                            let due = start + i * k as u32 + o;
+                            // The schedule, not synchronisation: wait for the send time.
+                            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                            due
+                        }
+                        _ => Instant::now(),
+                    };
+                    if !conn.is_open() {
+                        conn = client.connect(&url).unwrap();
+                    }
+                    let answer = conn.release(&job.request);
+                    out.push((job, answer.ok(), due.elapsed()));
+                }
+                (out, Instant::now())
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let mut run = Run {
+        requests,
+        wall: Duration::ZERO,
+        latencies: Vec::with_capacity(requests),
+        failed: 0,
+        wrong: 0,
+        opened: 0,
+    };
+    let mut end = start;
+    for t in threads {
+        let (results, done) = t.join().unwrap();
+        end = end.max(done);
+        for (i, (job, answer, latency)) in results.into_iter().enumerate() {
+            run.latencies.push(latency);
+            let Some(Answer::Granted(grant)) = answer else {
+                run.failed += 1;
+                continue;
+            };
+            let sealed = &messages[job.message];
+            if grant.key_hash != key_hash(&sealed.entry) {
+                run.wrong += 1;
+            } else if i % 32 == 0 {
+                // Open a sample with the member's own key (RSA-2048, slow).
+                run.opened += 1;
+                let signer = members
+                    .iter()
+                    .find(|m| m.cert_der == job.request.certificate)
+                    .unwrap();
+                if open_grant(&grant.recipient_info, &signer.key)
+                    != Some(sealed.content_key.clone())
+                {
+                    run.wrong += 1;
+                }
+            }
+        }
+    }
+    run.wall = end - start;
+    run
+}
+
+fn open_grant(recipient_info: &[u8], key: &RsaPrivateKey) -> Option<Vec<u8>> {
+    use cms::enveloped_data::RecipientInfo;
+    let RecipientInfo::Ktri(k) = RecipientInfo::from_der(recipient_info).ok()? else {
+        return None;
+    };
+    key.decrypt(rsa::Oaep::new::<sha2::Sha256>(), k.enc_key.as_bytes())
+        .ok()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = dir.path().join("keystore");
+    let tls = tls_files(&dir.path().join("tls"));
+    sealpost(
+        &keystore,
+        &[
+            "group",
+            "create",
+            GROUP,
+            "--email",
+            "list@example.org",
+            "--bits",
+            "3072",
+        ],
+    );
+    let members: Arc<Vec<Member>> = Arc::new(MEMBERS.iter().map(|n| member(n)).collect());
+    for name in MEMBERS {
+        let cert =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
+        sealpost(
+            &keystore,
+            &["group", "add-member", GROUP, cert.to_str().unwrap()],
+        );
+    }
+    let group_cert =
+        Certificate::from_der(&sealpost(&keystore, &["group", "cert", GROUP, "--der"])).unwrap();
+    let messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&group_cert)).collect());
+
+    // The group's own private key, opened as the server opens it.
+    let record = SqliteStore::open(&keystore.join("groups.sqlite3"))
+        .unwrap()
+        .group(GROUP)
+        .unwrap()
+        .unwrap();
+    let group_key =
+        sealpost::smime::privkey::open(&record.sealed_key, Some(PASSPHRASE), GROUP).unwrap();
+    let pkcs8 = group_key.to_pkcs8_der().unwrap();
+    let private = PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes()).unwrap();
+    let public = OaepPublicEncryptingKey::new(private.public_key()).unwrap();
+    let aws_key = OaepPrivateDecryptingKey::new(private).unwrap();
+    let mut ciphertext = vec![0u8; public.ciphertext_size()];
+    let ciphertext = public
+        .encrypt(&OAEP_SHA256_MGF1SHA256, &[7u8; 32], &mut ciphertext, None)
+        .unwrap()
+        .to_vec();
+    let aws_decrypt = || {
+        let mut out = [0u8; 384];
+        let key = aws_key
+            .decrypt(&OAEP_SHA256_MGF1SHA256, &ciphertext, &mut out, None)
+            .unwrap();
+        assert_eq!(key.len(), 32);
+    };
+    let rsa_decrypt = || {
+        let key = group_key
+            .decrypt_blinded(&mut OsRng, rsa::Oaep::new::<sha2::Sha256>(), &ciphertext)
+            .unwrap();
+        assert_eq!(key.len(), 32);
+    };
+
+    println!(
+        "release benchmark: group key RSA-{}, {} members (RSA-2048), {} cores, requests pre-signed",
+        group_key.size() * 8,
+        MEMBERS.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("\nphysical limit: the group key's private operation (RSAES-OAEP SHA-256 decrypt), one per release");
+    let limit1 = private_ops_per_sec(1, &aws_decrypt);
+    let limit2 = private_ops_per_sec(2, &aws_decrypt);
+    let rsa1 = private_ops_per_sec(1, &rsa_decrypt);
+    println!("  {:<44} {:>8.0} ops/s", "aws-lc-rs, 1 thread", limit1);
+    println!(
+        "  {:<44} {:>8.0} ops/s   = the limit",
+        "aws-lc-rs, 2 threads", limit2
+    );
+    println!(
+        "  {:<44} {:>8.0} ops/s   (aws-lc-rs is {:.1}x faster)",
+        "rsa 0.9 (blinded), 1 thread, for comparison",
+        rsa1,
+        limit1 / rsa1
+    );
+
+    let mut server = Served::start(serve_command(
+        &keystore,
+        PASSPHRASE,
+        &tls,
+        // 64 clients on one address: the per-address limits are lifted too.
+        &[
+            "-q",
+            "--rate-limit",
+            "1000000/s",
+            "--burst",
+            "1000000",
+            "--address-rate-limit",
+            "1000000/s",
+            "--address-burst",
+            "1000000",
+            "--max-connections-per-address",
+            "256",
+        ],
+    ));
+    let ca = std::fs::read(&tls.ca).unwrap();
+    let client = ReleaseClient::new(Some(&ca), Duration::from_secs(30)).unwrap();
+    let url: ServerUrl = server.url().parse().unwrap();
+    // Warm up: connections, the store's pages, the server's first threads.
+    let warm = presign(64, 8, &members, &messages);
+    drive(&client, &url, warm, None, &members, &messages);
+
+    println!("\nclosed loop: each client a thread with one request outstanding, one keep-alive HTTPS connection");
+    println!(
+        "  {:>7} {:>8} {:>11} {:>9} {:>11} {:>8} {:>8} {:>9} {:>15} {:>7}",
+        "clients",
+        "requests",
+        "releases/s",
+        "vs limit",
+        "vs 1 thread",
+        "p50 ms",
+        "p99 ms",
+        "mean ms",
+        "clients/rate ms",
+        "failed"
+    );
+    let mut at64 = None;
+    for clients in [1, 8, 64] {
+        let rate_guess = if clients == 1 { limit1 } else { limit2 };
+        let count = ((rate_guess * LEVEL_TIME) as usize).max(clients * 10);
+        let jobs = presign(count, clients, &members, &messages);
+        let run = drive(&client, &url, jobs, None, &members, &messages);
+        println!(
+            "  {:>7} {:>8} {:>11.0} {:>8.0}% {:>10.0}% {:>8.2} {:>8.2} {:>9.2} {:>15.2} {:>7}",
+            clients,
+            run.requests,
+            run.rate(),
+            100.0 * run.rate() / limit2,
+            100.0 * run.rate() / limit1,
+            ms(run.percentile(50)),
+            ms(run.percentile(99)),
+            ms(run.mean()),
+            1e3 * clients as f64 / run.rate(),
+            run.failed + run.wrong,
+        );
+        assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
+        assert!(run.opened > 0);
+        if clients == 64 {
+            at64 = Some(run);
+        }
+    }
+    let run = at64.unwrap();
+    let floor = 64.0 / limit2;
+    println!(
+        "  (the limit is both cores'; one client has one request in flight, so its bound is one thread's rate.\n   \
+         A closed loop obeys Little's law, mean latency = clients / throughput: \"clients/rate\" is that mean.)"
+    );
+    println!("\ntargets at 64 clients: >= 70% of the limit, p99 < 20 ms");
+    println!(
+        "  throughput {:.0}/s = {:.0}% of the limit: {}",
+        run.rate(),
+        100.0 * run.rate() / limit2,
+        if run.rate() >= 0.7 * limit2 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    println!(
+        "  p99 {:.1} ms: {}; by Little's law 64 clients with one request each need > {:.0} releases/s \
+         for a mean under 20 ms, while the limit of {:.0}/s allows a mean of {:.1} ms at best",
+        ms(run.percentile(99)),
+        if run.percentile(99) < Duration::from_millis(20) { "met" } else { "NOT met" },
+        64.0 / 0.020,
+        limit2,
+        1e3 * floor
+    );
+
+    let offered = OPEN_LOAD * limit2;
+    let clients = 64;
+    let count = (offered * OPEN_TIME) as usize;
+    let jobs = presign(count, clients, &members, &messages);
+    let interval = Duration::from_secs_f64(clients as f64 / offered);
+    let run = drive(&client, &url, jobs, Some(interval), &members, &messages);
+    println!(
+        "\nopen loop: {clients} clients each sending every {:.1} ms, offered {:.0} releases/s ({:.0}% of the limit), latency from the scheduled send",
+        ms(interval),
+        offered,
+        100.0 * OPEN_LOAD
+    );
+    println!(
+        "  served {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, mean {:.2} ms, failed {}",
+        run.rate(),
+        ms(run.percentile(50)),
+        ms(run.percentile(99)),
+        ms(run.mean()),
+        run.failed + run.wrong
+    );
+    assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
+    server.stop();
+}

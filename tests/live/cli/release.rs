@@ -1,0 +1,271 @@
+//! Group key release end to end, as users run it: a real `sealpost group
+//! serve` over HTTPS on loopback, members who `group join` it, a sender who
+//! encrypts to the list certificate, and `decrypt` / `release` asking the
+//! server. (The server's own checks are tested in tests/live/group.)
+
+use crate::common::{assert_clean_failure, run_tool};
+use crate::group::server;
+use crate::world::{addr, World};
+use server::{serve_command, tls_files, Served, TlsFiles};
+
+const LIST: &str = "list@example.org";
+
+/// The group server's keystore and store, as the list operator runs it.
+struct Operator<'w> {
+    world: &'w World,
+}
+
+impl Operator<'_> {
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = crate::common::sealpost_without_terminal();
+        cmd.env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
+            .env("SEALPOST_PASSPHRASE", "operator passphrase")
+            .write_stdin("");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn serve(&self, tls: &TlsFiles) -> Served {
+        let keystore = self.world.keystore("operator");
+        Served::start(serve_command(&keystore, "operator passphrase", tls, &[]))
+    }
+}
+
+/// A list with bob and carol as members, its server running, bob, carol and
+/// dave (not a member) joined, and alice's message to the list.
+struct List {
+    world: World,
+    server: Served,
+    message: Vec<u8>,
+}
+
+const BODY: &str = "Minutes of the meeting.\nNothing decided.\n";
+
+fn list() -> List {
+    let world = World::new();
+    let tls = tls_files(&world.path("tls"));
+    let op = Operator { world: &world };
+    op.run(&["group", "create", "list", "--email", LIST, "--bits", "2048"]);
+    let list_pem = world.path("list.pem");
+    std::fs::write(&list_pem, op.run(&["group", "cert", "list"])).unwrap();
+    for member in ["bob", "carol"] {
+        op.run(&[
+            "group",
+            "add-member",
+            "list",
+            crate::common::data(&format!("{member}.cert.pem"))
+                .to_str()
+                .unwrap(),
+        ]);
+    }
+    let server = op.serve(&tls);
+    for who in ["bob", "carol", "dave"] {
+        world
+            .as_(who)
+            .args(["group", "join", "list", "--cert"])
+            .arg(&list_pem)
+            .args(["--server", &server.url(), "--ca-file"])
+            .arg(&tls.ca)
+            .assert()
+            .success();
+    }
+    world
+        .as_("alice")
+        .args(["cert", "import"])
+        .arg(&list_pem)
+        .assert()
+        .success();
+    let composed = world.compose(&["list"], &[], &[], BODY);
+    let out = world
+        .as_("alice")
+        .args(["encrypt", "--eml", "--no-self"])
+        .write_stdin(composed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    List {
+        message: out.stdout,
+        world,
+        server,
+    }
+}
+
+fn plaintext_body(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn members_decrypt_through_the_group_server_and_removal_is_immediate() {
+    let l = list();
+    let w = &l.world;
+    for member in ["bob", "carol"] {
+        let out = w.decrypt(member, &l.message, &[]);
+        assert!(plaintext_body(&out).contains(BODY), "{member}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("released by https://localhost:"),
+            "{stderr}"
+        );
+    }
+    // dave joined, but is no member on the server.
+    let out = w.decrypt("dave", &l.message, &[]);
+    let err = assert_clean_failure(&out, 77);
+    assert!(err.contains("not a member"), "{err}");
+
+    // --offline: no request, a clear error, nothing on stdout.
+    let out = w.decrypt("bob", &l.message, &["--offline"]);
+    let err = assert_clean_failure(&out, 69);
+    assert!(err.contains("--offline"), "{err}");
+
+    // Removal takes effect on carol's very next request; bob still reads.
+    Operator { world: w }.run(&["group", "remove-member", "list", &addr("carol")]);
+    let out = w.decrypt("carol", &l.message, &[]);
+    let err = assert_clean_failure(&out, 77);
+    assert!(err.contains("not a member"), "{err}");
+    assert!(plaintext_body(&w.decrypt("bob", &l.message, &[])).contains(BODY));
+}
+
+#[test]
+fn release_makes_the_message_readable_offline_and_by_openssl() {
+    let l = list();
+    let w = &l.world;
+    let released_path = w.path("released.eml");
+    let out = w
+        .as_("bob")
+        .args(["--json", "release", "-o"])
+        .arg(&released_path)
+        .write_stdin(l.message.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = crate::json_document::document(&out.stdout, "release");
+    assert_eq!(summary["released"], true);
+    assert_eq!(summary["file"], released_path.to_str().unwrap());
+    assert!(summary["message"].is_null() && summary["message_base64"].is_null());
+    assert_eq!(summary["group"], "list");
+    assert_eq!(summary["key_hash"].as_str().unwrap().len(), 64);
+    let released = std::fs::read(&released_path).unwrap();
+    assert_ne!(released, l.message);
+
+    // Offline now, with no server at all.
+    drop(l.server);
+    let out = w.decrypt("bob", &released, &["--offline"]);
+    assert!(plaintext_body(&out).contains(BODY));
+    // And by OpenSSL with bob's key alone.
+    let bob_cert = crate::common::data("bob.cert.pem");
+    let bob_key = crate::common::data("bob.key.pem");
+    let plain = run_tool(
+        "openssl",
+        &[
+            "cms",
+            "-decrypt",
+            "-in",
+            released_path.to_str().unwrap(),
+            "-recip",
+            bob_cert.to_str().unwrap(),
+            "-inkey",
+            bob_key.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&plain)
+        .replace("\r\n", "\n")
+        .contains(BODY));
+    // The original still needs the server: the copy is not for carol.
+    let out = w.decrypt("carol", &released, &["--offline"]);
+    assert_clean_failure(&out, 69);
+    // Releasing again: already for bob, written back unchanged.
+    let out = w
+        .as_("bob")
+        .arg("release")
+        .write_stdin(released.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, released);
+}
+
+#[test]
+fn failover_skips_a_dead_server_and_names_every_failure() {
+    let l = list();
+    let w = &l.world;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead_url = format!("https://127.0.0.1:{dead}");
+    w.as_("bob")
+        .args(["group", "join", "list", "--cert"])
+        .arg(w.path("list.pem"))
+        .args([
+            "--server",
+            &dead_url,
+            "--server",
+            &l.server.url(),
+            "--ca-file",
+        ])
+        .arg(w.path("tls/ca.pem"))
+        .assert()
+        .success();
+    assert!(plaintext_body(&w.decrypt("bob", &l.message, &[])).contains(BODY));
+
+    drop(l.server);
+    let out = w.decrypt("bob", &l.message, &[]);
+    let err = assert_clean_failure(&out, 69);
+    assert!(err.contains(&dead_url), "{err}");
+    assert!(err.contains("https://localhost:"), "{err}");
+}
+
+/// Mail to the list from another S/MIME implementation: OpenSSL with
+/// PKCS#1 v1.5 and issuer/serial, and with RSA-OAEP SHA-256 and a key
+/// identifier; both open for a member through the server.
+#[test]
+fn foreign_mail_to_the_group_opens_via_release() {
+    let l = list();
+    let w = &l.world;
+    let plain = w.path("plain.txt");
+    std::fs::write(&plain, format!("Content-Type: text/plain\r\n\r\n{BODY}")).unwrap();
+    let list_pem = w.path("list.pem");
+    let oaep = [
+        "-keyopt",
+        "rsa_padding_mode:oaep",
+        "-keyopt",
+        "rsa_oaep_md:sha256",
+    ];
+    for (before, after) in [
+        (&[][..], &[][..]),
+        (&["-keyid", "-aes-256-gcm"][..], &oaep[..]),
+    ] {
+        let extra = (before, after);
+        let mut args = vec!["cms", "-encrypt", "-in", plain.to_str().unwrap()];
+        args.extend_from_slice(before);
+        args.push("-recip");
+        args.push(list_pem.to_str().unwrap());
+        args.extend_from_slice(after);
+        let message = run_tool("openssl", &args);
+        let out = w.decrypt("carol", &message, &[]);
+        assert!(plaintext_body(&out).contains(BODY), "openssl {extra:?}");
+    }
+}

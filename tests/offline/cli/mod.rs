@@ -1,0 +1,24 @@
+//! End-to-end tests of the `sealpost` binary that start no server: a module
+//! per command. Every test works in its own throwaway keystores. (Those that
+//! start one, key release, the README walk and the help examples that send
+//! mail or ask a group server, are in tests/live/cli.)
+
+mod accounts;
+mod cert;
+mod demo;
+mod docs;
+mod encrypt;
+mod examples;
+mod forger;
+mod habits;
+mod hostile;
+mod inspect;
+mod interop;
+mod json;
+mod key;
+mod large;
+mod lists;
+mod local;
+mod pipes;
+mod tamper;
+mod tty;
