@@ -59,6 +59,10 @@ pub struct SignatureOutcome {
     pub capabilities: Vec<const_oid::ObjectIdentifier>,
     /// opaque (signed-data) or detached (multipart/signed).
     pub detached: bool,
+    /// The certificates and CRLs the SignedData carried, for judging the
+    /// signer ([`crate::smime::trust`]); empty for a bad signature.
+    pub certificates: Vec<CertInfo>,
+    pub crls: Vec<Vec<u8>>,
 }
 
 /// The result of [`open`].
@@ -186,6 +190,8 @@ pub fn open(
                         signing_time: verified.signing_time,
                         capabilities: capability_list(&verified),
                         detached: false,
+                        certificates: verified.certificates,
+                        crls: verified.crls,
                     });
                     current = verified.content;
                 }
@@ -199,6 +205,8 @@ pub fn open(
                         signing_time: None,
                         capabilities: Vec::new(),
                         detached: false,
+                        certificates: Vec::new(),
+                        crls: Vec::new(),
                     });
                 }
                 Err(e) => return Err(e),
@@ -305,6 +313,8 @@ fn verify_multipart_signed(entity: &Entity<'_>) -> SignatureOutcome {
             result: Ok(()),
             signing_time: v.signing_time,
             detached: true,
+            certificates: v.certificates,
+            crls: v.crls,
         },
         Err(e) => SignatureOutcome {
             signer: None,
@@ -312,6 +322,8 @@ fn verify_multipart_signed(entity: &Entity<'_>) -> SignatureOutcome {
             signing_time: None,
             capabilities: Vec::new(),
             detached: true,
+            certificates: Vec::new(),
+            crls: Vec::new(),
         },
     }
 }

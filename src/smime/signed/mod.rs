@@ -163,6 +163,9 @@ pub struct Verified {
     /// Every certificate the message carried that could be parsed, the
     /// signer's included.
     pub certificates: Vec<CertInfo>,
+    /// The CRLs the message carried (DER, not checked here): for judging
+    /// the signer's revocation status (`crate::smime::trust`).
+    pub crls: Vec<Vec<u8>>,
     /// The signingTime attribute, if any (the signer's claim, not proof).
     pub signing_time: Option<UnixTime>,
     /// The signer's SMIMECapabilities attribute, if it sent one.
