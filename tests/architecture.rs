@@ -27,12 +27,13 @@ const WINGS: [&str; 6] = ["error", "smime", "store", "mail", "group", "cli"];
 /// helpers for output, secrets and the JSON schema, and the docs and examples
 /// generated from the whole command tree. Anything else in `src/cli/` is a
 /// subcommand (a file, or a folder such as `cli/group/`).
-const CLI_INFRASTRUCTURE: [&str; 7] = [
+const CLI_INFRASTRUCTURE: [&str; 8] = [
     "cli/mod.rs",
     "cli/output.rs",
     "cli/secrets.rs",
     "cli/json.rs",
     "cli/json_schema.rs",
+    "cli/trust.rs",
     "cli/examples.rs",
     "cli/docs.rs",
 ];

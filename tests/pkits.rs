@@ -88,14 +88,7 @@ fn valid(message: &[u8], anchors: &[Anchor]) -> Result<(), String> {
     };
     // PKITS names its senders differently from its certificates: the
     // sender is not compared here.
-    let verdict = trust::judge(
-        sig.signer.as_ref(),
-        sig.result.as_ref().map(|_| ()).map_err(String::as_str),
-        &sig.certificates,
-        &sig.crls,
-        None,
-        &inputs,
-    );
+    let verdict = trust::judge_outcome(sig, None, &inputs);
     match (verdict.status, verdict.revocation()) {
         (Status::Trusted, Revocation::Checked) => Ok(()),
         (Status::Trusted, Revocation::Unknown) => Err("revocation unknown".into()),

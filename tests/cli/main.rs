@@ -25,4 +25,5 @@ mod release;
 mod servers;
 mod tamper;
 mod tty;
+mod verify;
 mod world;

@@ -15,16 +15,20 @@
 //! The answers make one [`Verdict`] per signature, whose [`Status`] is what
 //! `decrypt` and `verify` act on.
 //!
-//! May use: [`crate::error`] and [`crate::smime::certs`]; the path engine is
+//! May use: [`crate::error`], [`crate::smime::certs`] and the signatures
+//! [`crate::smime::decrypt`] reports; the path engine is
 //! rustls-webpki (see `path.rs` for why and for what it does not check).
 
+mod crl;
 mod path;
 mod verdict;
+
+pub use crl::CrlInfo;
 
 pub use path::{
     validate, Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust,
 };
-pub use verdict::{judge, SenderMatch, Status, Verdict};
+pub use verdict::{judge, judge_outcome, SenderMatch, Status, Verdict};
 
 #[cfg(test)]
 mod tests;

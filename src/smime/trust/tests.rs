@@ -9,6 +9,11 @@ fn fixture(name: &str) -> CertInfo {
     parse_bundle(pem).unwrap().remove(0)
 }
 
+/// [`judge`] of a good signature by `signer` that carried nothing.
+fn good(signer: &CertInfo, from: Option<&str>, inputs: &PathInputs<'_>) -> Verdict {
+    judge(Some(signer), Ok(()), &[], &[], from, inputs)
+}
+
 /// 2027-01-01, inside the fixtures' validity.
 const NOW: i64 = 1_798_761_600;
 
@@ -25,14 +30,7 @@ fn inputs<'a>(anchors: &'a [Anchor], explicit: &'a [CertInfo]) -> PathInputs<'a>
 #[test]
 fn a_self_signed_stranger_is_an_unknown_anchor() {
     let alice = fixture("alice");
-    let v = judge(
-        Some(&alice),
-        Ok(()),
-        &[],
-        &[],
-        Some("alice@example.org"),
-        &inputs(&[], &[]),
-    );
+    let v = good(&alice, Some("alice@example.org"), &inputs(&[], &[]));
     assert_eq!(v.status, Status::Untrusted);
     assert!(
         matches!(v.distrust(), Some(Distrust::UnknownAnchor { .. })),
@@ -45,19 +43,12 @@ fn a_self_signed_stranger_is_an_unknown_anchor() {
 fn an_accepted_certificate_is_trusted_explicitly_until_it_expires() {
     let alice = fixture("alice");
     let explicit = [alice.clone()];
-    let v = judge(
-        Some(&alice),
-        Ok(()),
-        &[],
-        &[],
-        Some("alice@example.org"),
-        &inputs(&[], &explicit),
-    );
+    let v = good(&alice, Some("alice@example.org"), &inputs(&[], &explicit));
     assert_eq!(v.status, Status::Trusted, "{v:?}");
     assert_eq!(v.trust(), Some(&Trust::Explicit));
     let mut late = inputs(&[], &explicit);
     late.time = alice.not_after + 1;
-    let v = judge(Some(&alice), Ok(()), &[], &[], None, &late);
+    let v = good(&alice, None, &late);
     assert_eq!(v.distrust(), Some(&Distrust::Expired));
 }
 
@@ -68,31 +59,17 @@ fn an_anchor_vouches_for_itself_and_the_sender_is_compared() {
         cert: alice.clone(),
         source: AnchorSource::CommandLine,
     }];
-    let v = judge(
-        Some(&alice),
-        Ok(()),
-        &[],
-        &[],
-        Some("alice@example.org"),
-        &inputs(&anchors, &[]),
-    );
+    let v = good(&alice, Some("alice@example.org"), &inputs(&anchors, &[]));
     assert_eq!(v.status, Status::Trusted, "{v:?}");
     assert!(matches!(v.trust(), Some(Trust::Path { .. })));
-    let v = judge(
-        Some(&alice),
-        Ok(()),
-        &[],
-        &[],
-        Some("ceo@example.org"),
-        &inputs(&anchors, &[]),
-    );
+    let v = good(&alice, Some("ceo@example.org"), &inputs(&anchors, &[]));
     assert_eq!(v.status, Status::SenderMismatch);
     // Someone else's anchor does not vouch for alice.
     let bob = [Anchor {
         cert: fixture("bob"),
         source: AnchorSource::Keystore,
     }];
-    let v = judge(Some(&alice), Ok(()), &[], &[], None, &inputs(&bob, &[]));
+    let v = good(&alice, None, &inputs(&bob, &[]));
     assert_eq!(v.status, Status::Untrusted);
 }
 

@@ -3,6 +3,7 @@
 
 use super::path::{validate, Distrust, PathInputs, PathOutcome, Revocation, Trust};
 use crate::smime::certs::CertInfo;
+use crate::smime::decrypt::SignatureOutcome;
 
 /// Whether the signer's certificate names the sender (RFC 8550 §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,4 +165,20 @@ pub fn judge(
         path: Some(path),
         sender,
     }
+}
+
+/// [`judge`] of a signature as opening a message found it.
+pub fn judge_outcome(
+    outcome: &SignatureOutcome,
+    from: Option<&str>,
+    inputs: &PathInputs<'_>,
+) -> Verdict {
+    judge(
+        outcome.signer.as_ref(),
+        outcome.result.as_ref().map(|_| ()).map_err(String::as_str),
+        &outcome.certificates,
+        &outcome.crls,
+        from,
+        inputs,
+    )
 }

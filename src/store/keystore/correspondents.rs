@@ -304,7 +304,7 @@ fn index_by_address(
 }
 
 /// Certificates among `all` for an address or a fingerprint prefix.
-fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
+pub(super) fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
     let matching: Vec<CertInfo> = if selector.contains('@') {
         all.into_iter()
             .filter(|c| c.matches_address(selector))
