@@ -101,8 +101,9 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let verdicts = super::trust::judge_all(
         &opened.signatures,
         super::trust::sender(&input).as_deref(),
-        &args.trust.sources(&ks)?,
-    );
+        &ks,
+        &args.trust,
+    )?;
     check_signatures(&args, &verdicts)?;
     let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.

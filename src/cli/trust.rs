@@ -62,17 +62,23 @@ pub fn sender(message: &[u8]) -> Option<String> {
         .map(|m| m.address)
 }
 
-/// A verdict for each signature.
+/// A verdict for each signature; the trust sources (the system store
+/// among them) are read only when there is a signature to judge.
 pub fn judge_all(
     signatures: &[SignatureOutcome],
     from: Option<&str>,
-    sources: &TrustSources,
-) -> Vec<Verdict> {
+    ks: &Keystore,
+    args: &TrustArgs,
+) -> anyhow::Result<Vec<Verdict>> {
+    if signatures.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sources = args.sources(ks)?;
     let inputs = sources.inputs(certs::now());
-    signatures
+    Ok(signatures
         .iter()
         .map(|s| trust::judge_outcome(s, from, &inputs))
-        .collect()
+        .collect())
 }
 
 /// The signer of a signature for people: its addresses (or subject) and

@@ -151,8 +151,9 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
     let verdicts = super::trust::judge_all(
         &signatures,
         super::trust::sender(&input).as_deref(),
-        &args.trust.sources(&ks)?,
-    );
+        &ks,
+        &args.trust,
+    )?;
     // Any one signature that passes is enough (RFC 5652 §5.6); else the
     // first one's refusal.
     let refusal = match verdicts
