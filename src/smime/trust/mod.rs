@@ -17,17 +17,21 @@
 //!
 //! May use: [`crate::error`], [`crate::smime::certs`] and the signatures
 //! [`crate::smime::decrypt`] reports; the path engine is
-//! rustls-webpki (see `path.rs` for why and for what it does not check).
+//! sealpost's own (see `path.rs` for why and `pkix.rs` for what it checks).
 
 mod crl;
+mod model;
+mod names;
 mod path;
+mod pkix;
+mod policy;
+mod revocation;
 mod verdict;
 
 pub use crl::CrlInfo;
 
-pub use path::{
-    validate, Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust,
-};
+pub use model::{Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust};
+pub use path::validate;
 pub use verdict::{judge, judge_outcome, SenderMatch, Status, Verdict};
 
 #[cfg(test)]

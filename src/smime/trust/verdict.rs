@@ -1,7 +1,8 @@
 //! One verdict per signature: the signature, the signer's path and
 //! revocation, and whether the certificate names the sender.
 
-use super::path::{validate, Distrust, PathInputs, PathOutcome, Revocation, Trust};
+use super::model::{Distrust, PathInputs, PathOutcome, Revocation, Trust};
+use super::path::validate;
 use crate::smime::certs::CertInfo;
 use crate::smime::decrypt::SignatureOutcome;
 
