@@ -356,11 +356,11 @@ fn main() {
         &conversation(0, "+OK ready\r\n+OK\r\n-ERR [AUTH] wrong password\r\n"),
     );
     let ehlo = "250-mx.example.org\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10240000\r\n";
-    seeds.put("smtp", "pipelined.txt", &conversation(0, &format!("220 mx.example.org ESMTP\r\n{ehlo}{ehlo}235 2.7.0 ok\r\n\
+    seeds.put("smtp", "pipelined.txt", &conversation(0, &format!("220 mx.example.org ESMTP\r\n{ehlo}235 2.7.0 ok\r\n\
         250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n354 go on\r\n250 2.0.0 queued as ABC\r\n\
         250 2.0.0 reset\r\n250 2.1.0 ok\r\n451 4.3.0 try later\r\n452 4.5.3 too many\r\n221 bye\r\n")));
     let plain_ehlo = "250-mx.example.org\r\n250-AUTH LOGIN\r\n250 8BITMIME\r\n";
-    seeds.put("smtp", "one-by-one.txt", &conversation(0, &format!("220 mx ESMTP\r\n{plain_ehlo}{plain_ehlo}334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n\
+    seeds.put("smtp", "one-by-one.txt", &conversation(0, &format!("220 mx ESMTP\r\n{plain_ehlo}334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n\
         250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n250 reset\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n554-5.7.1 rejected\r\n554 5.7.1 spam\r\n221 bye\r\n")));
     seeds.put(
         "smtp",

@@ -30,7 +30,7 @@
 //! | `smime/identity.rs`     | RSA key + self-signed S/MIME certificate generation               |
 //! | `smime/privkey.rs` (+`privkey/`) | encrypted PKCS#8 at rest, PEM/PKCS#1 and PKCS#12 import  |
 //! | `smime/message/`        | composing RFC 5322 messages, reading their recipients, addresses  |
-//! | `smime/mime.rs`         | byte-exact MIME reading: S/MIME payloads, multipart/signed, base64 |
+//! | `smime/mime/`           | byte-exact MIME reading: S/MIME payloads, multipart/signed, base64 |
 //! | `smime/bcc.rs`          | which recipients share which envelope (Bcc privacy rules)         |
 //! | `smime/bsmtp.rs`        | Batch SMTP streams (RFC 2442): write and parse                    |
 //! | `smime/envelope/`       | CMS EnvelopedData / AuthEnvelopedData: build, open, stream, rewrite |
@@ -38,7 +38,7 @@
 //! | `smime/signed.rs` (+`signed/`) | CMS SignedData: sign, verify (opaque and detached)         |
 //! | `smime/encrypt.rs`      | a message → Bcc-private S/MIME envelopes (the whole pipeline)     |
 //! | `smime/fanout.rs`       | writing many envelopes around one shared ciphertext, fast         |
-//! | `smime/decrypt.rs`      | S/MIME message → plaintext through every layer; the key seam      |
+//! | `smime/decrypt/`        | S/MIME message → plaintext through every layer, in memory or streamed; the key seam |
 //! | `smime/trust/`          | trust in a signer: certification paths, CRLs, sender; one verdict |
 //! | `smime/inspect.rs`      | what a message discloses without decrypting it                    |
 //! | `store/fsutil.rs`       | atomic writes (temp, fsync, rename), private-file checks          |
@@ -47,16 +47,17 @@
 //! | `store/signer.rs`       | the sender's identity as the signer of `encrypt --sign`           |
 //! | `mail/tls.rs`           | the one connect: TCP, rustls, STARTTLS, host failover, bounded lines |
 //! | `mail/smtp.rs` (+`smtp/`) | SMTP submission: AUTH, PIPELINING, per-recipient replies        |
-//! | `mail/outbox.rs`        | the durable outbox spool: queue, retry, sent and failed records   |
+//! | `mail/outbox/`          | the durable outbox spool: queue, lock, delivery, retry, sent and failed records, listing, pruning |
 //! | `mail/delivery.rs`      | an account's servers and trust; one delivery run of queued envelopes |
-//! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync, spool        |
+//! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync in durable batches, `--exec`, lock, spool |
 //! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
 //! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
 //! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), key deposits |
 //! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
 //! | `group/explode/`        | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
 //! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
-//! | `group/service.rs`, `keys.rs`, `limits.rs` | the server's release checks, RSA, replay and rate limits |
+//! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
+//! | `group/keys.rs`, `limits.rs` | the server's RSA; replay and rate limits                  |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
 
 pub mod error;

@@ -25,8 +25,9 @@ const WINGS: [&str; 6] = ["error", "smime", "store", "mail", "group", "cli"];
 
 /// CLI modules every subcommand may use: the entry point and the shared
 /// helpers for output, secrets and the JSON schema, and the docs and examples
-/// generated from the whole command tree. Anything else in `src/cli/` is a
-/// subcommand (a file, or a folder such as `cli/group/`).
+/// generated from the whole command tree. An entry ending in `/` is a folder,
+/// every file in it. Anything else in `src/cli/` is a subcommand (a file, or
+/// a folder such as `cli/group/`).
 const CLI_INFRASTRUCTURE: [&str; 8] = [
     "cli/mod.rs",
     "cli/output.rs",
@@ -34,7 +35,7 @@ const CLI_INFRASTRUCTURE: [&str; 8] = [
     "cli/json.rs",
     "cli/json_schema.rs",
     "cli/trust.rs",
-    "cli/examples.rs",
+    "cli/examples/",
     "cli/docs.rs",
 ];
 
@@ -367,7 +368,10 @@ fn wing(file: &SourceFile) -> usize {
 /// Which subcommand a CLI file belongs to; `None` for infrastructure and
 /// for files outside `src/cli/`.
 fn subcommand(file: &SourceFile) -> Option<&str> {
-    if !file.path.starts_with("cli/") || CLI_INFRASTRUCTURE.contains(&file.path.as_str()) {
+    let infrastructure = CLI_INFRASTRUCTURE
+        .iter()
+        .any(|i| file.path == *i || (i.ends_with('/') && file.path.starts_with(i)));
+    if !file.path.starts_with("cli/") || infrastructure {
         return None;
     }
     file.module.get(1).map(String::as_str)

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         timeout: sealpost_fuzz::TIMEOUT,
         hello_name: "client.example.org".into(),
     };
-    if let Ok(mut session) = Session::connect(&cfg) {
+    if let Ok(mut session) = Session::connect_with(&cfg, sealpost_fuzz::mail::tls_setup()) {
         let rcpt = vec!["a@example.org".to_string(), "b@example.org".to_string()];
         for _ in 0..2 {
             let sent = session.send(

@@ -7,7 +7,9 @@ use sealpost::store::account::{Endpoint, Protocol, Security};
 use sealpost::mail::tls::{self, Dialect, TlsSetup};
 use sealpost::mail::fetch::Remote;
 
-fn tls_setup() -> &'static TlsSetup {
+/// The TLS settings, made once per process (loading the system roots
+/// would otherwise dominate every run).
+pub fn tls_setup() -> &'static TlsSetup {
     static TLS: OnceLock<TlsSetup> = OnceLock::new();
     TLS.get_or_init(|| TlsSetup::new(None).expect("TLS setup"))
 }

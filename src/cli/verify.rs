@@ -90,24 +90,10 @@ fn signatures(args: &VerifyArgs, input: &[u8]) -> anyhow::Result<(Vec<SignatureO
         let content = read_input(path)?;
         let der = detached_signature(input)?;
         let outcome = match signed::verify_detached(&der, &content) {
-            Ok(v) => SignatureOutcome {
-                capabilities: Vec::new(),
-                signer: Some(v.signer),
-                result: Ok(()),
-                signing_time: v.signing_time,
-                detached: true,
-                certificates: v.certificates,
-                crls: v.crls,
-            },
-            Err(e) if sealpost::error::classify(&e).0 == Exit::DataErr => SignatureOutcome {
-                signer: None,
-                result: Err(sealpost::error::single_line(&e)),
-                signing_time: None,
-                capabilities: Vec::new(),
-                detached: true,
-                certificates: Vec::new(),
-                crls: Vec::new(),
-            },
+            Ok(v) => SignatureOutcome::good(v),
+            Err(e) if sealpost::error::classify(&e).0 == Exit::DataErr => {
+                SignatureOutcome::bad(&e, true)
+            }
             Err(e) => return Err(e),
         };
         return Ok((vec![outcome], content));

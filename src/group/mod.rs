@@ -12,7 +12,8 @@
 //! - [`limits`]: replay protection and the per-member rate limit;
 //! - [`audit`]: the group-commit audit writer;
 //! - [`vault`]: the group secrets at rest;
-//! - [`service`]: the release checks, in the protocol's order;
+//! - [`service`]: the release checks and the signed calls, in the protocol's
+//!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
 //! - [`admin`]: creating groups and managing members, for the CLI.
 //!

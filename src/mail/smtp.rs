@@ -123,10 +123,20 @@ impl Session {
     /// (the same credentials will not work elsewhere) with [`Exit::NoPerm`];
     /// otherwise the failure is temporary ([`Exit::TempFail`]).
     pub fn connect(cfg: &SmtpConfig) -> anyhow::Result<Session> {
+        // Once for all endpoints: loading the system roots is the slow part
+        // of a connection, and a bad CA file is the account's fault (78),
+        // not one endpoint's.
+        let tls = TlsSetup::new(cfg.ca_pem.as_deref())?;
+        Self::connect_with(cfg, &tls)
+    }
+
+    /// [`connect`](Self::connect) with TLS settings made beforehand (by a
+    /// caller that connects many times).
+    pub fn connect_with(cfg: &SmtpConfig, tls: &TlsSetup) -> anyhow::Result<Session> {
         let mut reasons = Vec::new();
         let mut no_login = 0;
         for endpoint in &cfg.endpoints {
-            match connect_one(cfg, endpoint) {
+            match connect_one(cfg, tls, endpoint) {
                 Ok((conn, pipelining)) => {
                     return Ok(Session {
                         conn: Some(conn),
@@ -179,10 +189,12 @@ enum Attempt {
 }
 
 /// Connects, secures and logs in; also says whether PIPELINING is offered.
-fn connect_one(cfg: &SmtpConfig, endpoint: &Endpoint) -> Result<(Connection, bool), Attempt> {
-    let tls = TlsSetup::new(cfg.ca_pem.as_deref())
-        .map_err(|e| Attempt::Failed(format!("TLS setup: {}", crate::error::single_line(&e))))?;
-    let mut conn = Connection::connect(endpoint, &tls, cfg.timeout, &cfg.hello_name)
+fn connect_one(
+    cfg: &SmtpConfig,
+    tls: &TlsSetup,
+    endpoint: &Endpoint,
+) -> Result<(Connection, bool), Attempt> {
+    let mut conn = Connection::connect(endpoint, tls, cfg.timeout, &cfg.hello_name)
         .map_err(|e| Attempt::Failed(crate::error::single_line(&e)))?;
     let pipelining = conn.ehlo().offers("PIPELINING");
     let mechanisms = conn.ehlo().keyword_line("AUTH").unwrap_or_default();

@@ -331,6 +331,7 @@ pub fn ca_certificates(pem: &[u8]) -> anyhow::Result<Vec<CertificateDer<'static>
 }
 
 /// The TLS client settings.
+#[derive(Clone)]
 pub struct TlsSetup {
     config: Arc<rustls::ClientConfig>,
 }
@@ -359,21 +360,33 @@ impl TlsSetup {
         })
     }
 
-    /// The rustls configuration, for other TLS clients (key release).
+    /// The rustls configuration, for other TLS clients (tests' HTTPS clients).
     pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
         self.config.clone()
     }
 
-    fn wrap(&self, tcp: TcpStream, host: &str) -> anyhow::Result<Stream> {
+    /// TLS over `tcp` to `host`, the handshake completed, so that
+    /// certificate errors surface here and not mid-protocol. Mail and key
+    /// release both connect through this.
+    pub fn handshake(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+    ) -> anyhow::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
         let name = ServerName::try_from(host.to_string())
             .map_err(|e| anyhow::anyhow!("invalid server name {host:?}: {e}"))?;
         let conn = rustls::ClientConnection::new(self.config.clone(), name)?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
-        // Handshake now, so certificate errors surface here and not mid-protocol.
         while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock)?;
+            tls.conn
+                .complete_io(&mut tls.sock)
+                .map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
         }
-        Ok(Stream::Tls(Box::new(tls)))
+        Ok(tls)
+    }
+
+    fn wrap(&self, tcp: TcpStream, host: &str) -> anyhow::Result<Stream> {
+        Ok(Stream::Tls(Box::new(self.handshake(tcp, host)?)))
     }
 }
 
@@ -443,19 +456,21 @@ pub fn connect<D: Dialect>(
 /// and write, and TLS at once for an implicit-TLS endpoint (STARTTLS is the
 /// protocol's business: see [`Conn::upgrade`]).
 pub fn open(e: &Endpoint, tls: &TlsSetup, timeout: Duration) -> anyhow::Result<Conn> {
-    let tcp = tcp_connect(e, timeout)?;
-    // Commands are written whole; Nagle would only delay the next one.
-    tcp.set_nodelay(true)?;
+    let tcp = tcp_connect(&e.host, e.port, timeout)?;
     Ok(match e.security {
         Security::Tls => Conn::new(tls.wrap(tcp, &e.host)?),
         Security::Plain | Security::StartTls => Conn::new(Stream::Plain(tcp)),
     })
 }
 
-fn tcp_connect(e: &Endpoint, timeout: Duration) -> anyhow::Result<TcpStream> {
-    let addrs: Vec<_> = (e.host.as_str(), e.port)
+/// A TCP connection to the first address of `host` that answers, with
+/// `timeout` for the connection and for every read and write. Nagle is off:
+/// commands and requests are written whole, and waiting for an ACK would
+/// only delay the next one.
+pub fn tcp_connect(host: &str, port: u16, timeout: Duration) -> anyhow::Result<TcpStream> {
+    let addrs: Vec<_> = (host, port)
         .to_socket_addrs()
-        .map_err(|err| anyhow::anyhow!("cannot resolve {}: {err}", e.host))?
+        .map_err(|err| anyhow::anyhow!("cannot resolve {host}: {err}"))?
         .collect();
     let mut last = None;
     for a in addrs {
@@ -463,13 +478,14 @@ fn tcp_connect(e: &Endpoint, timeout: Duration) -> anyhow::Result<TcpStream> {
             Ok(s) => {
                 s.set_read_timeout(Some(timeout))?;
                 s.set_write_timeout(Some(timeout))?;
+                s.set_nodelay(true)?;
                 return Ok(s);
             }
             Err(err) => last = Some(err),
         }
     }
     Err(match last {
-        Some(err) => anyhow::anyhow!("{err}"),
-        None => anyhow::anyhow!("{} has no address", e.host),
+        Some(err) => anyhow::anyhow!("cannot connect: {err}"),
+        None => anyhow::anyhow!("{host} has no address"),
     })
 }

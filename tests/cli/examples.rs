@@ -1,8 +1,8 @@
 //! Every example of every help page runs, as sq's do: the examples are data
-//! (src/cli/examples.rs, included here, so the test reads the very
+//! (src/cli/examples/, included here, so the test reads the very
 //! definitions `--help` renders), and each is run by `sh -c` exactly as
 //! `--help` shows it, line continuations included, in a throwaway world (see
-//! that file's module doc), with `sealpost` on PATH and no terminal. It must
+//! that module's doc), with `sealpost` on PATH and no terminal. It must
 //! exit with its documented status. Examples that send or fetch mail run
 //! with a plain-text SMTP and POP3 server on loopback ([`MailSink`]), those
 //! for a list's key release with a real `sealpost group serve`. The few
@@ -11,7 +11,7 @@
 //! error.
 
 #[allow(dead_code)]
-#[path = "../../src/cli/examples.rs"]
+#[path = "../../src/cli/examples/mod.rs"]
 mod data;
 
 use std::path::Path;

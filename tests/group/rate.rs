@@ -1,6 +1,7 @@
 //! The per-member rate limit: a refusal with Retry-After, per member, and a
 //! refused request's nonce left unused so that the same signed request can
-//! be sent again once the wait is over (service.rs forgets the nonce).
+//! be sent again once the wait is over (src/group/service/auth.rs forgets
+//! the nonce).
 
 use std::time::Duration;
 

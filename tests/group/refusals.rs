@@ -223,12 +223,13 @@ fn every_unwrap_failure_has_the_same_answer() {
     assert_eq!(response.status, 200);
 }
 
-/// service.rs checks, in order: parse, signature, group and membership
-/// (one answer for both), entry names the group, timestamp, nonce, rate
-/// limit, unwrap. A request failing several checks gets the first one's
-/// refusal. (Issue 11 moved the signature first and membership before the
-/// entry: before, an unknown group, a wrong entry and membership were
-/// answered to anyone, a membership oracle without a key.)
+/// The release path (src/group/service/) checks, in order: parse,
+/// signature, group and membership (one answer for both), entry names the
+/// group, timestamp, nonce, rate limit, unwrap. A request failing several
+/// checks gets the first one's refusal. (Issue 11 moved the signature first
+/// and membership before the entry: before, an unknown group, a wrong entry
+/// and membership were answered to anyone, a membership oracle without a
+/// key.)
 #[test]
 fn checks_run_in_the_protocols_order() {
     let l = List::start(&[]);

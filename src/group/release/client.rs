@@ -4,9 +4,8 @@
 
 use std::fmt;
 use std::io::BufReader;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -14,7 +13,6 @@ use rand_core::CryptoRngCore;
 use rsa::pss::BlindedSigningKey;
 use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
-use rustls::pki_types::ServerName;
 use sha2::Sha256;
 
 use super::calls::{Op, SignedCall};
@@ -23,7 +21,7 @@ use super::protocol::{
 };
 use crate::error::{fail, fail_hint, single_line, Exit};
 use crate::group::http;
-use crate::mail::tls::TlsSetup;
+use crate::mail::tls::{tcp_connect, TlsSetup};
 
 /// Largest answer accepted: a grant is a few hundred bytes.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -172,7 +170,7 @@ pub enum Answer {
 /// TLS settings and timeouts shared by every connection.
 #[derive(Clone)]
 pub struct ReleaseClient {
-    tls: Arc<rustls::ClientConfig>,
+    tls: TlsSetup,
     timeout: Duration,
 }
 
@@ -187,45 +185,15 @@ impl ReleaseClient {
     /// System roots plus `extra_ca_pem`; `timeout` bounds the connection and each read.
     pub fn new(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<Self> {
         Ok(Self {
-            tls: TlsSetup::new(extra_ca_pem)?.client_config(),
+            tls: TlsSetup::new(extra_ca_pem)?,
             timeout,
         })
     }
 
     /// Connects and completes the TLS handshake (certificate errors show here).
     pub fn connect(&self, server: &ServerUrl) -> Result<Connection> {
-        let addrs: Vec<_> = (server.host.as_str(), server.port)
-            .to_socket_addrs()
-            .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", server.host))?
-            .collect();
-        let mut last = None;
-        let mut tcp = None;
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, self.timeout) {
-                Ok(s) => {
-                    tcp = Some(s);
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let tcp = tcp.ok_or_else(|| match last {
-            Some(e) => anyhow::anyhow!("cannot connect: {e}"),
-            None => anyhow::anyhow!("{} has no address", server.host),
-        })?;
-        tcp.set_read_timeout(Some(self.timeout))?;
-        tcp.set_write_timeout(Some(self.timeout))?;
-        // Requests are one small write each; waiting for an ACK doubles latency.
-        tcp.set_nodelay(true)?;
-        let name = ServerName::try_from(server.host.clone())
-            .map_err(|e| anyhow::anyhow!("invalid server name {:?}: {e}", server.host))?;
-        let conn = rustls::ClientConnection::new(self.tls.clone(), name)?;
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
-        while tls.conn.is_handshaking() {
-            tls.conn
-                .complete_io(&mut tls.sock)
-                .map_err(|e| anyhow::anyhow!("TLS: {e}"))?;
-        }
+        let tcp = tcp_connect(&server.host, server.port, self.timeout)?;
+        let tls = self.tls.handshake(tcp, &server.host)?;
         Ok(Connection {
             server: server.clone(),
             stream: BufReader::new(tls),

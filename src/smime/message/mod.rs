@@ -4,7 +4,7 @@
 //! | submodule   | does                                                                 |
 //! |-------------|----------------------------------------------------------------------|
 //! | `address`   | [`Mailbox`]: `Name <addr>` parsing, validation and normalisation     |
-//! | `compose`   | [`Compose`] spec → message bytes (via mail-builder)                 |
+//! | `compose`   | [`Compose`] → message bytes (mail-builder); headers, attachments     |
 //! | `read`      | [`parse_message`]: From, To, Cc, Bcc, Subject, Date, Message-ID      |
 //! | `split`     | [`split_for_encryption`]: outer headers and the inner MIME entity   |
 //! | `smime`     | [`write_smime_message`]: the `application/pkcs7-mime` message        |

@@ -23,6 +23,13 @@
 //! A success is `200` with [`ReleaseGrant`]: a `KeyTransRecipientInfo` for the
 //! requester's certificate (RSAES-OAEP SHA-256), ready to be added to the
 //! message. A refusal has the status and code of [`RefusalCode`].
+//!
+//! The constants, the request and the grant are here; the refusal
+//! vocabulary (codes, statuses, exit codes, failover) is in `refusal.rs`.
+
+mod refusal;
+
+pub use refusal::{Refusal, RefusalCode};
 
 use std::fmt;
 
@@ -30,8 +37,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-use crate::error::Exit;
 
 /// The request path.
 pub const RELEASE_PATH: &str = "/v1/release";
@@ -284,219 +289,6 @@ impl ReleaseGrant {
     }
 }
 
-/// Every way the server refuses a request: HTTP status, machine-readable code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RefusalCode {
-    /// The body could not be parsed as a release request.
-    Malformed,
-    /// The signature does not verify with the certificate sent.
-    BadSignature,
-    /// The certificate is not a current member of the group.
-    NotMember,
-    /// No group of that name on this server. Servers since issue 11 never
-    /// send it (an unknown group is [`Self::NotMember`], so that nobody can
-    /// list the groups); kept so that older servers' answers are understood.
-    UnknownGroup,
-    /// The RecipientInfo does not name this group's certificate.
-    WrongGroup,
-    /// The timestamp is too far from the server's clock.
-    Stale,
-    /// The nonce was already used within the skew window.
-    Replay,
-    /// The body exceeds [`MAX_REQUEST_BODY`].
-    TooLarge,
-    /// Too many requests from this member; retry after a while.
-    RateLimited,
-    /// The key could not be unwrapped: one answer for every cause.
-    UnwrapFailed,
-    /// Unknown path.
-    NotFound,
-    /// Wrong method for the path.
-    MethodNotAllowed,
-    /// A fault on the server (storage, a bug); the request may be retried.
-    Internal,
-    /// The certificate is known to the group but not in the role the call
-    /// needs (an exploder's for `members`/`rewrap`, a member's or sender's
-    /// for `deposit`, the depositor's for `revoke`).
-    NotAuthorized,
-    /// The group has no group secret yet (`sealpost group rotate-secret`).
-    NoSecret,
-    /// No deposit with that id on this server.
-    UnknownDeposit,
-    /// The deposit's expiry has passed; its key is gone.
-    Expired,
-    /// The depositor revoked the deposit; its key is gone.
-    Revoked,
-}
-
-impl RefusalCode {
-    pub const ALL: &'static [RefusalCode] = &[
-        Self::Malformed,
-        Self::BadSignature,
-        Self::NotMember,
-        Self::UnknownGroup,
-        Self::WrongGroup,
-        Self::Stale,
-        Self::Replay,
-        Self::TooLarge,
-        Self::RateLimited,
-        Self::UnwrapFailed,
-        Self::NotFound,
-        Self::MethodNotAllowed,
-        Self::Internal,
-        Self::NotAuthorized,
-        Self::NoSecret,
-        Self::UnknownDeposit,
-        Self::Expired,
-        Self::Revoked,
-    ];
-
-    /// The HTTP status. Each refusal a client can cause has its own.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::Malformed => 400,
-            Self::BadSignature => 401,
-            Self::NotMember => 403,
-            Self::UnknownGroup => 404,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::Replay => 409,
-            Self::Stale => 412,
-            Self::TooLarge => 413,
-            Self::WrongGroup => 421,
-            Self::UnwrapFailed => 422,
-            Self::RateLimited => 429,
-            Self::Internal => 500,
-            Self::NotAuthorized => 403,
-            Self::NoSecret => 424,
-            Self::UnknownDeposit => 404,
-            Self::Expired => 410,
-            Self::Revoked => 410,
-        }
-    }
-
-    /// The machine-readable code in the JSON body and the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Malformed => "malformed",
-            Self::BadSignature => "bad_signature",
-            Self::NotMember => "not_member",
-            Self::UnknownGroup => "unknown_group",
-            Self::WrongGroup => "wrong_group",
-            Self::Stale => "stale",
-            Self::Replay => "replay",
-            Self::TooLarge => "too_large",
-            Self::RateLimited => "rate_limited",
-            Self::UnwrapFailed => "unwrap_failed",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Internal => "internal",
-            Self::NotAuthorized => "not_authorized",
-            Self::NoSecret => "no_secret",
-            Self::UnknownDeposit => "unknown_deposit",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|c| c.as_str() == code)
-    }
-
-    /// A one-line explanation for people.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Malformed => "the request was malformed",
-            Self::BadSignature => "the request's signature does not verify",
-            Self::NotMember => "not a member of the group",
-            Self::UnknownGroup => "no such group on the server",
-            Self::WrongGroup => "the message's recipient entry is not for this group's certificate",
-            Self::Stale => "the request's timestamp is too far from the server's clock",
-            Self::Replay => "the request was already seen (replay)",
-            Self::TooLarge => "the request is too large",
-            Self::RateLimited => "too many requests; try again later",
-            Self::UnwrapFailed => "the group key cannot open this message's key",
-            Self::NotFound => "no such endpoint on the server",
-            Self::MethodNotAllowed => "wrong method for the endpoint",
-            Self::Internal => "the server failed internally",
-            Self::NotAuthorized => "the certificate is not authorized for this request",
-            Self::NoSecret => "the group has no group secret yet",
-            Self::UnknownDeposit => "no such key deposit on the server",
-            Self::Expired => "the deposited key has expired and is gone",
-            Self::Revoked => {
-                "the sender revoked the deposited key; nobody can read the message any more"
-            }
-        }
-    }
-
-    /// The exit status a client reports for this refusal.
-    pub fn exit(self) -> Exit {
-        match self {
-            Self::NotMember
-            | Self::BadSignature
-            | Self::NotAuthorized
-            | Self::UnknownDeposit
-            | Self::Expired
-            | Self::Revoked => Exit::NoPerm,
-            Self::NoSecret => Exit::Unavailable,
-            Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
-                Exit::Config
-            }
-            Self::Stale | Self::RateLimited | Self::Internal | Self::Replay => Exit::TempFail,
-            Self::UnwrapFailed => Exit::DataErr,
-            Self::Malformed | Self::TooLarge => Exit::Software,
-        }
-    }
-
-    /// Whether another server of the same group might answer differently
-    /// (failover goes on) or the answer is final (every server shares the
-    /// same membership and key).
-    pub fn try_next_server(self) -> bool {
-        matches!(
-            self,
-            Self::Internal
-                | Self::RateLimited
-                | Self::NotFound
-                | Self::MethodNotAllowed
-                | Self::UnknownGroup
-                // A server answers an unknown group as not_member (it tells
-                // nobody which groups it has): another may have the group.
-                | Self::NotMember
-        )
-    }
-}
-
-impl fmt::Display for RefusalCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The JSON body of a refusal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Refusal {
-    pub error: String,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn new(code: RefusalCode) -> Self {
-        Self {
-            error: code.as_str().to_string(),
-            message: code.describe().to_string(),
-        }
-    }
-
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("plain strings always serialise")
-    }
-
-    /// The code, when the server sent one we know.
-    pub fn code(&self) -> Option<RefusalCode> {
-        RefusalCode::parse(&self.error)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,29 +375,6 @@ mod tests {
             good[..good.len() / 2].to_string(),
         ] {
             assert!(ReleaseRequest::from_json(bad.as_bytes()).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn refusal_statuses_are_distinct_for_client_caused_refusals() {
-        let client_caused = [
-            RefusalCode::Malformed,
-            RefusalCode::BadSignature,
-            RefusalCode::NotMember,
-            RefusalCode::UnknownGroup,
-            RefusalCode::WrongGroup,
-            RefusalCode::Stale,
-            RefusalCode::Replay,
-            RefusalCode::TooLarge,
-            RefusalCode::RateLimited,
-            RefusalCode::UnwrapFailed,
-        ];
-        let mut statuses: Vec<u16> = client_caused.iter().map(|c| c.status()).collect();
-        statuses.sort_unstable();
-        statuses.dedup();
-        assert_eq!(statuses.len(), client_caused.len());
-        for code in RefusalCode::ALL {
-            assert_eq!(RefusalCode::parse(code.as_str()), Some(*code));
         }
     }
 }

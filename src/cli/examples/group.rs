@@ -1,0 +1,217 @@
+//! Examples of the group commands: a list's group key and its server
+//! (`group`), a member's key release (`release`, `revoke`), the exploder
+//! (`explode`).
+
+use super::setup::{BOB_PEM, GROUP, JOIN, LIST_KEY, LIST_MAIL, LIST_MAIL_TO_KEY, MESSAGE};
+use super::{Check, Example, Page};
+
+/// `group` and its subcommands, `release`, `revoke`, `explode`.
+pub(super) const PAGES: &[Page] = &[
+    Page {
+        command: "group",
+        examples: &[
+            Example::new(
+                "Create a list's group key and certificate",
+                "sealpost group create crypto-list --email crypto-list@example.org",
+            ),
+            Example::new(
+                "Add bob as a member",
+                "sealpost group add-member crypto-list bob.pem",
+            )
+            .setup(&[GROUP, BOB_PEM]),
+            Example::new(
+                "As a member: record the group and its release server",
+                "sealpost group join crypto-list --cert list.pem --server https://keys.example.org",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
+        command: "group create",
+        examples: &[
+            Example::new(
+                "A group for the list crypto-list@example.org",
+                "sealpost group create crypto-list --email crypto-list@example.org",
+            ),
+            Example::new(
+                "In another store, with a certificate valid for a year",
+                "sealpost group create crypto-list --email crypto-list@example.org --days 365 --store ~/lists.sqlite3",
+            ),
+        ],
+    },
+    Page {
+        command: "group cert",
+        examples: &[Example::new(
+            "The group certificate, for senders (cert import) and members (group join)",
+            "sealpost group cert crypto-list > list.pem",
+        )
+        .setup(&[GROUP])],
+    },
+    Page {
+        command: "group add-member",
+        examples: &[
+            Example::new("Add bob as a member", "sealpost group add-member crypto-list bob.pem")
+                .setup(&[GROUP, BOB_PEM]),
+            Example::new(
+                "Let carol deposit keys for the list without reading it",
+                "sealpost group add-member crypto-list --role sender carol.pem",
+            )
+            .setup(&[GROUP, "cp \"$FIXTURES/carol.cert.pem\" carol.pem"]),
+        ],
+    },
+    Page {
+        command: "group remove-member",
+        examples: &[
+            Example::new(
+                "Remove bob (all his certificates)",
+                "sealpost group remove-member crypto-list bob@example.org",
+            )
+            .setup(&[GROUP, "sealpost group add-member crypto-list \"$FIXTURES/bob.cert.pem\""]),
+        ],
+    },
+    Page {
+        command: "group members",
+        examples: &[
+            Example::new("List the members", "sealpost group members crypto-list")
+                .setup(&[GROUP, "sealpost group add-member crypto-list \"$FIXTURES/bob.cert.pem\""]),
+        ],
+    },
+    Page {
+        command: "group audit",
+        examples: &[
+            Example::new("The last day's audit rows", "sealpost group audit crypto-list --since 1d")
+                .setup(&[GROUP]),
+            Example::new(
+                "Delete the rows older than 90 days, of every group",
+                "sealpost group audit --prune 90d",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
+        command: "group rotate-secret",
+        examples: &[Example::new(
+            "Issue a new group secret (members then run `group secret fetch`)",
+            "sealpost group rotate-secret crypto-list",
+        )
+        .setup(&[GROUP])],
+    },
+    Page {
+        command: "group serve",
+        examples: &[Example::new(
+            "Serve key releases on port 8443 (runs until stopped)",
+            "sealpost group serve --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key",
+        )
+        .setup(&[GROUP, "touch server.pem server.key"])
+        .check(Check::Fails {
+            status: 65,
+            why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
+        })],
+    },
+    Page {
+        command: "group join",
+        examples: &[
+            Example::new(
+                "Join crypto-list with two release servers, the second for failover",
+                "sealpost group join crypto-list --cert list.pem --server https://keys1.example.org --server https://keys2.example.org --as alice@example.org",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
+        command: "group secret",
+        examples: &[
+            Example::new(
+                "Fetch the secrets of a joined group",
+                "sealpost group secret fetch crypto-list",
+            )
+            .setup(&[JOIN, "sealpost group rotate-secret crypto-list"])
+            .check(Check::WithGroupServer),
+            Example::new("Which ones this keystore holds", "sealpost group secret list crypto-list")
+                .setup(&[JOIN, "sealpost group rotate-secret crypto-list", "sealpost group secret fetch crypto-list"])
+                .check(Check::WithGroupServer),
+        ],
+    },
+    Page {
+        command: "group secret fetch",
+        examples: &[Example::new(
+            "Fetch crypto-list's secrets (again after each rotate-secret)",
+            "sealpost group secret fetch crypto-list",
+        )
+        .setup(&[JOIN, "sealpost group rotate-secret crypto-list"])
+        .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "group secret list",
+        examples: &[Example::new(
+            "The ids of crypto-list's secrets this keystore holds",
+            "sealpost group secret list crypto-list",
+        )
+        .setup(&[JOIN, "sealpost group rotate-secret crypto-list", "sealpost group secret fetch crypto-list"])
+        .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "release",
+        examples: &[
+            Example::new(
+                "Add an entry for your own key to list mail, in place",
+                "sealpost release list-mail.eml -o list-mail.eml",
+            )
+            .setup(&[JOIN, LIST_MAIL])
+            .check(Check::WithGroupServer),
+            Example::new(
+                "From stdin into another file, with a JSON report",
+                "sealpost --json release -o released.eml < list-mail.eml",
+            )
+            .setup(&[JOIN, LIST_MAIL])
+            .check(Check::WithGroupServer),
+        ],
+    },
+    Page {
+        command: "revoke",
+        examples: &[Example::new(
+            "Delete the key a message deposited (encrypt --deposit): nobody can read it",
+            "sealpost revoke '<20261202.1234@example.org>'",
+        )
+        .setup(&[
+            JOIN,
+            MESSAGE,
+            "sed 's/^Message-ID: .*/Message-ID: <20261202.1234@example.org>/' message.eml > lunch.eml",
+            "grep -q '^Message-ID: <20261202.1234@example.org>' lunch.eml",
+            "sealpost encrypt --deposit crypto-list lunch.eml > lunch.bsmtp",
+        ])
+        .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "explode",
+        examples: &[
+            Example::new(
+                "One copy of list mail per member the group server names, as Batch SMTP",
+                "sealpost explode --group crypto-list < list-mail.eml > copies.bsmtp",
+            )
+            .setup(&[
+                "sealpost key import --no-passphrase \"$FIXTURES/frank.key.pem\" --cert \"$FIXTURES/frank.cert.pem\"",
+                "sealpost group add-member crypto-list --role exploder \"$FIXTURES/frank.cert.pem\"",
+                "sealpost group join crypto-list --cert list.pem --server \"$GROUP_SERVER\" --ca-file \"$GROUP_CA\" --as frank@example.org",
+                LIST_MAIL,
+            ])
+            .check(Check::WithGroupServer),
+            Example::new(
+                "Re-encrypt list mail for each member named in a file, as Batch SMTP",
+                "sealpost explode --group crypto-list --reencrypt --members members.txt < list-mail.eml > copies.bsmtp",
+            )
+            .setup(&[LIST_KEY, "echo bob@example.org > members.txt", LIST_MAIL_TO_KEY]),
+            Example::new(
+                "Queue the copies in the outbox and send them with the account relay",
+                "sealpost explode --group crypto-list --reencrypt --members members.txt --submit relay list-mail.eml",
+            )
+            .setup(&[
+                LIST_KEY,
+                "echo bob@example.org > members.txt && echo carol@example.org >> members.txt",
+                LIST_MAIL_TO_KEY,
+                "echo secret > relay-pass && sealpost account add relay --smtp \"$SMTP_SERVER\" --insecure-plaintext --user crypto-list@example.org --password-file relay-pass",
+            ])
+            .check(Check::WithMailServer),
+        ],
+    },
+];

@@ -1,0 +1,182 @@
+//! The release decision and the signed calls: every check of a request, in
+//! the order the protocol fixes, then the unwrap and re-wrap, and the audit
+//! row that must be durable before the answer leaves. Transport-free:
+//! [`super::server`] feeds it request bodies, tests can call it directly.
+//!
+//! # What a caller without a key learns, and what is stored for them
+//!
+//! The signature is checked against the certificate the request carries
+//! before anything about groups or members is looked up: without the
+//! private key of some certificate, every request gets `bad_signature`,
+//! byte for byte the same whether the certificate is a member's, a
+//! stranger's, or the group does not exist. A caller who does hold a key
+//! (anyone can make a self-signed certificate) learns only "not a member"
+//! for a group that does not exist, as for one they are not in.
+//!
+//! Only a request whose signature verifies by a certificate the group knows
+//! (a registered member, exploder or sender, a deposit's depositor or named
+//! reader) gets an audit row. Everything else is refused from memory and
+//! writes nothing, so an unauthenticated flood cannot fill the disk; the
+//! server's per-address rate limit sits in front of the signature check.
+//!
+//! # Parts
+//!
+//! This module holds the state all connections share ([`Service`]: the
+//! store, the open group keys, the replay cache, the rate limiter, the audit
+//! writer, the vault) and re-exports the public items of its parts:
+//!
+//! - `release`: the release path ([`Service::handle`]): a message's entry
+//!   for the group key, or for a deposit, opened and re-wrapped;
+//! - `calls`: the signed calls ([`Service::handle_call`]): the gate each
+//!   kind of call passes (roles, membership), then one function per kind;
+//! - `deposits`: key deposits, their whole life: made, checked, released,
+//!   revoked, expired;
+//! - `auth`: who is asking (the signature), their registration and role,
+//!   and the clock, nonce and rate-limit checks every request ends with;
+//! - `answer`: the refusal and audit plumbing: a refusal with its cause,
+//!   the audit row filled in along the way, and the [`Answer`], which
+//!   leaves only once that row is durable;
+//! - `tests`: the calls and deposits in process, with real keys and store.
+//!
+//! May use: the server's store, keys, limits, audit writer and vault, the
+//! release protocol's messages, and [`crate::smime`] for CMS entries and
+//! key references.
+
+mod answer;
+mod auth;
+mod calls;
+mod deposits;
+mod release;
+#[cfg(test)]
+mod tests;
+
+pub use answer::Answer;
+pub use deposits::{MAX_DEPOSIT_LIFETIME, MAX_DEPOSIT_READERS};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use rand_core::OsRng;
+
+use super::audit::AuditWriter;
+use super::keys::GroupKey;
+use super::limits::{NonceCache, RateLimiter};
+use super::store::{GroupRecord, Store};
+use super::vault::Vault;
+use crate::group::release::protocol::MAX_CLOCK_SKEW;
+use crate::smime::privkey::Passphrase;
+use answer::{internal, Refused};
+
+/// Per-member rate limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Sustained requests per second per member.
+    pub rate: f64,
+    /// Requests a member may make at once.
+    pub burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rate: 5.0,
+            burst: 20,
+        }
+    }
+}
+
+/// The group server's state shared by all connections.
+pub struct Service {
+    store: Arc<dyn Store>,
+    /// Kept to open the keys of groups created after the start.
+    passphrase: Passphrase,
+    keys: RwLock<HashMap<String, Arc<GroupKey>>>,
+    nonces: NonceCache,
+    limiter: RateLimiter,
+    audit: AuditWriter,
+    /// Opened on first need (group secrets, deposits).
+    vault: Mutex<Option<Arc<Vault>>>,
+}
+
+/// Opens a group's private key with the server passphrase.
+pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<GroupKey> {
+    let key = crate::smime::privkey::open(
+        &group.sealed_key,
+        Some(passphrase),
+        &format!("the private key of group {}", group.name),
+    )?;
+    GroupKey::new(&key, &group.certificate)
+}
+
+impl Service {
+    /// Opens every group key (a wrong passphrase fails here, not on the first
+    /// request), reloads the nonces consumed within the replay window before
+    /// `now`, and starts the audit writer.
+    pub fn start(
+        store: Arc<dyn Store>,
+        passphrase: Passphrase,
+        limits: Limits,
+        now: u64,
+    ) -> anyhow::Result<Service> {
+        let mut keys = HashMap::new();
+        for group in store.groups()? {
+            let key = open_group_key(&group, &passphrase)?;
+            keys.insert(group.name, Arc::new(key));
+        }
+        let nonces = NonceCache::default();
+        let since = now.saturating_sub(2 * MAX_CLOCK_SKEW) as i64;
+        for (nonce, received) in store.used_nonces(since)? {
+            nonces.load(nonce, received.max(0) as u64);
+        }
+        let audit = AuditWriter::start(Arc::clone(&store))?;
+        Ok(Service {
+            store,
+            passphrase,
+            keys: RwLock::new(keys),
+            nonces,
+            limiter: RateLimiter::new(limits.rate, limits.burst),
+            audit,
+            vault: Mutex::new(None),
+        })
+    }
+
+    /// How many groups have their key open.
+    pub fn group_count(&self) -> usize {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The key of `name`; a group created since the start is looked up in the
+    /// store and opened on first use.
+    fn group_key(&self, name: &str) -> Result<Option<Arc<GroupKey>>, Refused> {
+        if let Some(k) = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return Ok(Some(Arc::clone(k)));
+        }
+        let Some(group) = self.store.group(name).map_err(internal)? else {
+            return Ok(None);
+        };
+        let key = Arc::new(open_group_key(&group, &self.passphrase).map_err(internal)?);
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(group.name, Arc::clone(&key));
+        Ok(Some(key))
+    }
+
+    /// The vault, opened (or created) on first use with the kept passphrase.
+    fn vault(&self) -> Result<Arc<Vault>, Refused> {
+        let mut slot = self.vault.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = slot.as_ref() {
+            return Ok(Arc::clone(v));
+        }
+        let vault = Arc::new(
+            Vault::open_or_create(&*self.store, &self.passphrase, &mut OsRng).map_err(internal)?,
+        );
+        *slot = Some(Arc::clone(&vault));
+        Ok(vault)
+    }
+}
