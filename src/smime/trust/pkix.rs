@@ -37,6 +37,7 @@ use super::model::{Anchor, Distrust};
 use super::names::{self, Presented};
 use super::policy::Tree;
 use crate::smime::certs::{CertInfo, UnixTime};
+use crate::smime::signed::PssParams;
 
 /// Longest path tried, anchor excluded.
 const MAX_DEPTH: usize = 8;
@@ -116,19 +117,6 @@ pub(super) fn signature_ok(
     s::UnparsedPublicKey::new(verifier, public)
         .verify(signed, signature)
         .is_ok()
-}
-
-/// RSASSA-PSS-params (RFC 4055), as far as the hash goes.
-#[derive(der::Sequence)]
-struct PssParams {
-    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    hash: Option<AlgorithmIdentifierOwned>,
-    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    mask_gen: Option<AlgorithmIdentifierOwned>,
-    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
-    salt_len: Option<u32>,
-    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    trailer_field: Option<u32>,
 }
 
 /// The SHA-2 size of RSASSA-PSS parameters.

@@ -6,7 +6,7 @@ use std::fs;
 
 use anyhow::Context as _;
 
-use super::{list_files, read_cert_dir, Keystore};
+use super::{list_files, read_cert_dir, store_cert, Keystore};
 use crate::error::{fail, Exit};
 use crate::smime::certs::{CertInfo, UnixTime};
 use crate::smime::trust::{Anchor, AnchorSource, CrlInfo, PathInputs};
@@ -67,12 +67,7 @@ impl Keystore {
         fsutil::private_dir(&dir, "keystore")?;
         let mut out = Vec::new();
         for cert in certs {
-            let path = dir.join(format!("{}.pem", cert.fingerprint));
-            let new = !path.exists();
-            if new {
-                fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
-            }
-            out.push((cert.clone(), new));
+            out.push((cert.clone(), store_cert(&dir, cert)?));
         }
         Ok(out)
     }

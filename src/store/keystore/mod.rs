@@ -283,6 +283,17 @@ impl Keystore {
     }
 }
 
+/// Writes `cert` as `dir/<fingerprint>.pem` unless it is there; returns
+/// whether it was new.
+fn store_cert(dir: &Path, cert: &CertInfo) -> anyhow::Result<bool> {
+    let path = dir.join(format!("{}.pem", cert.fingerprint));
+    let new = !path.exists();
+    if new {
+        fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
+    }
+    Ok(new)
+}
+
 /// Every certificate file in `dir` (none when it does not exist).
 fn read_cert_dir(dir: &Path) -> anyhow::Result<Vec<CertInfo>> {
     list_files(dir, ".pem")?
