@@ -101,7 +101,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let verdicts = super::trust::judge_all(
         &opened.signatures,
         super::trust::sender(&input).as_deref(),
-        &ks,
+        Some(&ks),
         &args.trust,
     )?;
     check_signatures(&args, &verdicts)?;

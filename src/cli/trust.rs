@@ -10,8 +10,10 @@ use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::smime::certs::{self, CertInfo};
 use sealpost::smime::decrypt::SignatureOutcome;
 use sealpost::smime::mime::Entity;
-use sealpost::smime::trust::{self, Revocation, SenderMatch, Status, Trust, Verdict};
-use sealpost::store::keystore::{Keystore, TrustSources};
+use sealpost::smime::trust::{
+    self, Anchor, AnchorSource, Revocation, SenderMatch, Status, Trust, Verdict,
+};
+use sealpost::store::keystore::{system_anchors, Keystore, TrustSources};
 use serde_json::{json, Value};
 
 use super::{json, printable, read_input};
@@ -34,8 +36,9 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
-    /// The anchors, accepted certificates and CRLs to judge with.
-    pub fn sources(&self, ks: &Keystore) -> anyhow::Result<TrustSources> {
+    /// The anchors, accepted certificates and CRLs to judge with; without
+    /// a keystore, only --trust-anchor and the system's.
+    pub fn sources(&self, ks: Option<&Keystore>) -> anyhow::Result<TrustSources> {
         let mut extra: Vec<CertInfo> = Vec::new();
         for file in &self.trust_anchors {
             extra.extend(certs::parse_bundle(&read_input(file)?).map_err(|e| {
@@ -49,7 +52,24 @@ impl TrustArgs {
                 )
             })?);
         }
-        ks.trust_sources(extra, !self.no_system_anchors)
+        let system = !self.no_system_anchors;
+        let Some(ks) = ks else {
+            let mut anchors: Vec<Anchor> = extra
+                .into_iter()
+                .map(|cert| Anchor {
+                    cert,
+                    source: AnchorSource::CommandLine,
+                })
+                .collect();
+            if system {
+                anchors.extend(system_anchors());
+            }
+            return Ok(TrustSources {
+                anchors,
+                ..TrustSources::default()
+            });
+        };
+        ks.trust_sources(extra, system)
     }
 }
 
@@ -67,7 +87,7 @@ pub fn sender(message: &[u8]) -> Option<String> {
 pub fn judge_all(
     signatures: &[SignatureOutcome],
     from: Option<&str>,
-    ks: &Keystore,
+    ks: Option<&Keystore>,
     args: &TrustArgs,
 ) -> anyhow::Result<Vec<Verdict>> {
     if signatures.is_empty() {

@@ -32,7 +32,8 @@ use super::{read_input, Context};
 /// store; or when its certificate is one you accepted (your own, `cert
 /// import`, `cert accept`). Revocation is checked with the CRLs the message
 /// carries and those of `cert crl import`; nothing is fetched, and the
-/// report says whether it was checked.
+/// report says whether it was checked. Without a keystore (none at the
+/// default place), --trust-anchor and the system's CA store serve.
 ///
 /// Exit status: 0 good and trusted; 65 BAD signature (the content is not
 /// what was signed), malformed or unsigned input; 79 signer not trusted
@@ -133,11 +134,22 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
     let input = read_input(&args.file)?;
     let (signatures, content) = signatures(&args, &input)?;
-    let ks = ctx.keystore()?;
+    // A keystore adds anchors, accepted certificates and CRLs; without one
+    // (none at the default place), --trust-anchor and the system's serve.
+    let ks = match ctx.keystore() {
+        Ok(ks) => Some(ks),
+        Err(e)
+            if ctx.global.keystore.is_none()
+                && sealpost::error::classify(&e).0 == Exit::NoInput =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let verdicts = super::trust::judge_all(
         &signatures,
         super::trust::sender(&input).as_deref(),
-        &ks,
+        ks.as_ref(),
         &args.trust,
     )?;
     // Any one signature that passes is enough (RFC 5652 §5.6); else the

@@ -571,3 +571,40 @@ fn decrypt_refuses_a_bad_signature_and_warns_about_an_untrusted_signer() {
         "{doc}"
     );
 }
+
+/// `verify --trust-anchor` works on a machine without a keystore, and
+/// creates none; an explicit keystore that is missing is still an error.
+#[test]
+fn verify_needs_no_keystore() {
+    let pki = Pki::new();
+    let home = pki.path("home");
+    std::fs::create_dir(&home).unwrap();
+    let message = pki.signed(&pki.good, GRACE, true, false);
+    let run = |keystore: Option<&Path>| {
+        let mut cmd = crate::common::sealpost_without_terminal();
+        cmd.env_remove("SEALPOST_KEYSTORE")
+            .env_remove("XDG_DATA_HOME")
+            .env("HOME", &home);
+        if let Some(ks) = keystore {
+            cmd.env("SEALPOST_KEYSTORE", ks);
+        }
+        cmd.args([
+            "verify",
+            "--no-system-anchors",
+            "--trust-anchor",
+            p(&pki.root.cert),
+        ])
+        .write_stdin(message.clone())
+        .output()
+        .unwrap()
+    };
+    let out = run(None);
+    success(&out);
+    assert_eq!(out.stdout, std::fs::read(pki.content()).unwrap());
+    assert_eq!(
+        std::fs::read_dir(&home).unwrap().count(),
+        0,
+        "a keystore was created"
+    );
+    assert_clean_failure(&run(Some(&pki.path("no-such-keystore"))), 66);
+}
