@@ -14,7 +14,7 @@
 //! requireExplicitPolicy, inhibitPolicyMapping and inhibitAnyPolicy. For the
 //! signer: extendedKeyUsage emailProtection, anyExtendedKeyUsage or none.
 //! Not supported: DSA keys and parameter inheritance, SHA-1 signatures
-//! (refused: chosen-prefix collisions), delta CRLs.
+//! (refused: chosen-prefix collisions).
 
 use const_oid::db::rfc5280::{ANY_EXTENDED_KEY_USAGE, ID_KP_EMAIL_PROTECTION};
 use const_oid::db::rfc5912::{

@@ -4,7 +4,9 @@
 //! certificate's cRLIssuer), in scope (issuing distribution point, only
 //! user/CA certificates, reasons), current at the validation time, signed by
 //! the issuer or by a certificate of the same name that itself has a valid
-//! path to the same anchor and may sign CRLs. Delta CRLs are not used.
+//! path to the same anchor and may sign CRLs; a current delta CRL of the
+//! same issuer and scope updates a complete one (it revokes, or removes a
+//! hold).
 
 use std::cell::Cell;
 
@@ -260,43 +262,14 @@ fn status(
         if !signed_by_issuer(crl, issuer, anchor, cx) {
             continue;
         }
-        // The entries (§6.3.3 (i)).
-        let mut entry_issuer: Name = tbs.issuer.clone();
-        for entry in tbs.revoked_certificates.iter().flatten() {
-            let mut reason_code = None;
-            for ext in entry.crl_entry_extensions.iter().flatten() {
-                match ext.extn_id.to_string().as_str() {
-                    ID_CERTIFICATE_ISSUER if indirect => {
-                        if let Some(GeneralName::DirectoryName(n)) =
-                            GeneralNames::from_der(ext.extn_value.as_bytes())
-                                .ok()
-                                .and_then(|g| g.into_iter().next())
-                        {
-                            entry_issuer = n;
-                        }
-                    }
-                    ID_REASON_CODE => {
-                        reason_code = ext.extn_value.as_bytes().last().copied();
-                    }
-                    ID_INVALIDITY_DATE | ID_CERTIFICATE_ISSUER => {}
-                    _ if ext.critical
-                        && entry.serial_number == cert.cert.tbs_certificate.serial_number =>
-                    {
-                        return Err(Distrust::Invalid(
-                            "a CRL entry for a certificate on the path has an unsupported \
-                             critical extension"
-                                .into(),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            if entry.serial_number == cert.cert.tbs_certificate.serial_number
-                && names::same(&entry_issuer, cert_issuer)
-                && reason_code != Some(REMOVE_FROM_CRL)
-            {
-                return Err(Distrust::Revoked);
-            }
+        // The entries (§6.3.3 (i)), a current delta CRL's first (§6.3.3 (g)):
+        // it may revoke, or remove a hold.
+        let listed = match delta_entry(crl, cert, issuer, anchor, cx, indirect)? {
+            Some(reason) => Some(reason),
+            None => entry_for(crl, cert, indirect)?,
+        };
+        if listed.is_some_and(|reason| reason != Some(REMOVE_FROM_CRL)) {
+            return Err(Distrust::Revoked);
         }
         reasons |= interim;
         if reasons == ALL_REASONS {
@@ -304,6 +277,101 @@ fn status(
         }
     }
     Ok(Status::Unknown)
+}
+
+/// The entry of `crl` for `cert`, if it lists it: `Some(reason code)`.
+fn entry_for(crl: &Crl, cert: &CertInfo, indirect: bool) -> Result<Option<Option<u8>>, Distrust> {
+    let tbs = &crl.list.tbs_cert_list;
+    let serial = &cert.cert.tbs_certificate.serial_number;
+    let mut entry_issuer: Name = tbs.issuer.clone();
+    for entry in tbs.revoked_certificates.iter().flatten() {
+        let mut reason_code = None;
+        for ext in entry.crl_entry_extensions.iter().flatten() {
+            match ext.extn_id.to_string().as_str() {
+                ID_CERTIFICATE_ISSUER if indirect => {
+                    if let Some(GeneralName::DirectoryName(n)) =
+                        GeneralNames::from_der(ext.extn_value.as_bytes())
+                            .ok()
+                            .and_then(|g| g.into_iter().next())
+                    {
+                        entry_issuer = n;
+                    }
+                }
+                ID_REASON_CODE => {
+                    reason_code = ext.extn_value.as_bytes().last().copied();
+                }
+                ID_INVALIDITY_DATE | ID_CERTIFICATE_ISSUER => {}
+                _ if ext.critical && entry.serial_number == *serial => {
+                    return Err(Distrust::Invalid(
+                        "a CRL entry for a certificate on the path has an unsupported \
+                         critical extension"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if entry.serial_number == *serial
+            && names::same(&entry_issuer, &cert.cert.tbs_certificate.issuer)
+        {
+            return Ok(Some(reason_code));
+        }
+    }
+    Ok(None)
+}
+
+/// A CRL number (or a delta CRL's base number) for comparing: the
+/// INTEGER's bytes without leading zeros.
+fn crl_number(crl: &Crl, oid: &str) -> Option<Vec<u8>> {
+    let ext = crl.ext(oid)?;
+    let number = der::asn1::Uint::from_der(ext.extn_value.as_bytes()).ok()?;
+    let bytes = number.as_bytes();
+    let start = bytes.iter().take_while(|b| **b == 0).count();
+    Some(bytes[start..].to_vec())
+}
+
+/// `a <= b` for [`crl_number`]s.
+fn number_le(a: &[u8], b: &[u8]) -> bool {
+    (a.len(), a) <= (b.len(), b)
+}
+
+/// The entry for `cert` in a current delta CRL (§5.2.4) that updates the
+/// complete `base`: same issuer and scope, its base number not above the
+/// complete CRL's number, signed as the complete one must be.
+fn delta_entry(
+    base: &Crl,
+    cert: &CertInfo,
+    issuer: &CertInfo,
+    anchor: &Anchor,
+    cx: &Context<'_>,
+    indirect: bool,
+) -> Result<Option<Option<u8>>, Distrust> {
+    let Some(number) = crl_number(base, ID_CRL_NUMBER) else {
+        return Ok(None);
+    };
+    let scope = |c: &Crl| {
+        c.ext(ID_ISSUING_DISTRIBUTION_POINT)
+            .map(|e| e.extn_value.as_bytes().to_vec())
+    };
+    for delta in cx.crls {
+        let tbs = &delta.list.tbs_cert_list;
+        let Some(delta_base) = crl_number(delta, ID_DELTA_CRL_INDICATOR) else {
+            continue;
+        };
+        if !names::same(&tbs.issuer, &base.list.tbs_cert_list.issuer)
+            || scope(delta) != scope(base)
+            || !number_le(&delta_base, &number)
+            || unix(&tbs.this_update) > cx.time
+            || tbs.next_update.as_ref().is_some_and(|n| unix(n) < cx.time)
+            || !signed_by_issuer(delta, issuer, anchor, cx)
+        {
+            continue;
+        }
+        if let Some(reason) = entry_for(delta, cert, indirect)? {
+            return Ok(Some(reason));
+        }
+    }
+    Ok(None)
 }
 
 /// Takes one from `budget`; `false` when none is left.
