@@ -70,6 +70,9 @@ _sealpost() {
             sealpost,submit)
                 cmd="sealpost__subcmd__submit"
                 ;;
+            sealpost,verify)
+                cmd="sealpost__subcmd__verify"
+                ;;
             sealpost__subcmd__account,add)
                 cmd="sealpost__subcmd__account__subcmd__add"
                 ;;
@@ -97,6 +100,9 @@ _sealpost() {
             sealpost__subcmd__cert,accept)
                 cmd="sealpost__subcmd__cert__subcmd__accept"
                 ;;
+            sealpost__subcmd__cert,crl)
+                cmd="sealpost__subcmd__cert__subcmd__crl"
+                ;;
             sealpost__subcmd__cert,help)
                 cmd="sealpost__subcmd__cert__subcmd__help"
                 ;;
@@ -112,8 +118,29 @@ _sealpost() {
             sealpost__subcmd__cert,remove)
                 cmd="sealpost__subcmd__cert__subcmd__remove"
                 ;;
+            sealpost__subcmd__cert,trust)
+                cmd="sealpost__subcmd__cert__subcmd__trust"
+                ;;
+            sealpost__subcmd__cert,untrust)
+                cmd="sealpost__subcmd__cert__subcmd__untrust"
+                ;;
+            sealpost__subcmd__cert__subcmd__crl,help)
+                cmd="sealpost__subcmd__cert__subcmd__crl__subcmd__help"
+                ;;
+            sealpost__subcmd__cert__subcmd__crl,import)
+                cmd="sealpost__subcmd__cert__subcmd__crl__subcmd__import"
+                ;;
+            sealpost__subcmd__cert__subcmd__crl__subcmd__help,help)
+                cmd="sealpost__subcmd__cert__subcmd__crl__subcmd__help__subcmd__help"
+                ;;
+            sealpost__subcmd__cert__subcmd__crl__subcmd__help,import)
+                cmd="sealpost__subcmd__cert__subcmd__crl__subcmd__help__subcmd__import"
+                ;;
             sealpost__subcmd__cert__subcmd__help,accept)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__accept"
+                ;;
+            sealpost__subcmd__cert__subcmd__help,crl)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__crl"
                 ;;
             sealpost__subcmd__cert__subcmd__help,help)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__help"
@@ -129,6 +156,15 @@ _sealpost() {
                 ;;
             sealpost__subcmd__cert__subcmd__help,remove)
                 cmd="sealpost__subcmd__cert__subcmd__help__subcmd__remove"
+                ;;
+            sealpost__subcmd__cert__subcmd__help,trust)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__trust"
+                ;;
+            sealpost__subcmd__cert__subcmd__help,untrust)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__untrust"
+                ;;
+            sealpost__subcmd__cert__subcmd__help__subcmd__crl,import)
+                cmd="sealpost__subcmd__cert__subcmd__help__subcmd__crl__subcmd__import"
                 ;;
             sealpost__subcmd__group,add-member)
                 cmd="sealpost__subcmd__group__subcmd__add__subcmd__member"
@@ -274,6 +310,9 @@ _sealpost() {
             sealpost__subcmd__help,submit)
                 cmd="sealpost__subcmd__help__subcmd__submit"
                 ;;
+            sealpost__subcmd__help,verify)
+                cmd="sealpost__subcmd__help__subcmd__verify"
+                ;;
             sealpost__subcmd__help__subcmd__account,add)
                 cmd="sealpost__subcmd__help__subcmd__account__subcmd__add"
                 ;;
@@ -286,6 +325,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__cert,accept)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__accept"
                 ;;
+            sealpost__subcmd__help__subcmd__cert,crl)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__crl"
+                ;;
             sealpost__subcmd__help__subcmd__cert,import)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__import"
                 ;;
@@ -297,6 +339,15 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__cert,remove)
                 cmd="sealpost__subcmd__help__subcmd__cert__subcmd__remove"
+                ;;
+            sealpost__subcmd__help__subcmd__cert,trust)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__trust"
+                ;;
+            sealpost__subcmd__help__subcmd__cert,untrust)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__untrust"
+                ;;
+            sealpost__subcmd__help__subcmd__cert__subcmd__crl,import)
+                cmd="sealpost__subcmd__help__subcmd__cert__subcmd__crl__subcmd__import"
                 ;;
             sealpost__subcmd__help__subcmd__group,add-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__add__subcmd__member"
@@ -425,7 +476,7 @@ _sealpost() {
 
     case "${cmd}" in
         sealpost)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version key cert compose encrypt decrypt verify inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,7 +732,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version import list accept remove prefer trust untrust crl help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,8 +791,110 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__cert__subcmd__crl)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__crl__subcmd__help)
+            opts="import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__crl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__crl__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__crl__subcmd__import)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__cert__subcmd__help)
-            opts="import list accept remove prefer help"
+            opts="import list accept remove prefer trust untrust crl help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -757,6 +910,34 @@ _sealpost() {
         sealpost__subcmd__cert__subcmd__help__subcmd__accept)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__crl)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__crl__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -838,6 +1019,34 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__help__subcmd__untrust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__cert__subcmd__import)
             opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -869,7 +1078,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__list)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --anchors --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +1138,66 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__cert__subcmd__remove)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__trust)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__cert__subcmd__untrust)
             opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1067,12 +1336,16 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__decrypt)
-            opts="-o -q -v -h -V --require-signature --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --require-signature --allow-bad-signature --trust-anchor --no-system-anchors --require-revocation-check --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --trust-anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2091,7 +2364,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help)
-            opts="key cert compose encrypt decrypt inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
+            opts="key cert compose encrypt decrypt verify inspect account submit outbox fetch group release revoke explode man completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2161,7 +2434,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert)
-            opts="import list accept remove prefer"
+            opts="import list accept remove prefer trust untrust crl"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2177,6 +2450,34 @@ _sealpost() {
         sealpost__subcmd__help__subcmd__cert__subcmd__accept)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__crl)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__crl__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2231,6 +2532,34 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__cert__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__trust)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__cert__subcmd__untrust)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2735,6 +3064,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__submit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3424,6 +3767,52 @@ _sealpost() {
                     return 0
                     ;;
                 --password-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__verify)
+            opts="-o -q -v -h -V --content --allow-untrusted --output --force --trust-anchor --no-system-anchors --require-revocation-check --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --content)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -39,6 +39,16 @@ pub enum Exit {
     NoPerm = 77,
     /// Configuration problem, including a missing passphrase source (EX_CONFIG).
     Config = 78,
+    /// A good signature whose signer is not trusted: no certification path
+    /// to a trust anchor, expired, revoked, wrong key usage (`verify`,
+    /// `decrypt --require-signature`).
+    Untrusted = 79,
+    /// A good, trusted signature by a certificate that does not name the
+    /// sender (the From address; RFC 8550 §3).
+    SenderMismatch = 80,
+    /// The signer's revocation status could not be checked, and it was
+    /// required (`--require-revocation-check`).
+    RevocationUnknown = 81,
 }
 
 impl Exit {
@@ -97,6 +107,22 @@ impl Exit {
             Exit::Config,
             "EX_CONFIG",
             "configuration error, e.g. no passphrase source without a terminal",
+        ),
+        (
+            Exit::Untrusted,
+            "",
+            "good signature, but the signer is not trusted (no path to a trust anchor, \
+             expired, revoked, wrong key usage)",
+        ),
+        (
+            Exit::SenderMismatch,
+            "",
+            "good, trusted signature by a certificate that does not name the sender (From)",
+        ),
+        (
+            Exit::RevocationUnknown,
+            "",
+            "the signer's revocation status is unknown and --require-revocation-check was given",
         ),
     ];
 }

@@ -39,6 +39,7 @@
 //! | `smime/encrypt.rs`      | a message → Bcc-private S/MIME envelopes (the whole pipeline)     |
 //! | `smime/fanout.rs`       | writing many envelopes around one shared ciphertext, fast         |
 //! | `smime/decrypt/`        | S/MIME message → plaintext through every layer, in memory or streamed; the key seam |
+//! | `smime/trust/`          | trust in a signer: certification paths, CRLs, sender; one verdict |
 //! | `smime/inspect.rs`      | what a message discloses without decrypting it                    |
 //! | `store/fsutil.rs`       | atomic writes (temp, fsync, rename), private-file checks          |
 //! | `store/keystore.rs`     | the keystore directory: layout, identities, certificates          |

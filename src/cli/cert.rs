@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use sealpost::smime::certs::{self, format_time, CertInfo, Support};
+use sealpost::smime::trust::CrlInfo;
 use serde_json::json;
 
 use super::{json, printable, read_input, write_stdout, Context};
@@ -22,6 +23,58 @@ pub enum CertCommand {
     Accept(AcceptArgs),
     Remove(RemoveArgs),
     Prefer(PreferArgs),
+    Trust(TrustArgs),
+    Untrust(UntrustArgs),
+    Crl(CrlArgs),
+}
+
+/// Trust certificates as anchors: signers with a certification path to one are trusted
+///
+/// `decrypt` and `verify` trust a signer whose certificate has a valid
+/// certification path (RFC 5280) to a trust anchor: one added here, one
+/// given with --trust-anchor, or the system's CA store. Add your
+/// organisation's CA certificate, not a correspondent's own: for a
+/// self-signed correspondent, `cert import` accepts that one certificate.
+/// An anchor vouches for every address its certificates name; check its
+/// fingerprint with its owner before trusting it.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Files of CA certificates (PEM, DER, or PKCS#7 bundles); - for stdin
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Stop trusting anchors added with `cert trust`
+#[derive(Debug, Args)]
+pub struct UntrustArgs {
+    /// A fingerprint (at least 8 hex digits), an address the anchor names,
+    /// or a file holding the anchor's certificate
+    pub who: String,
+}
+
+/// Certificate revocation lists
+#[derive(Debug, Args)]
+pub struct CrlArgs {
+    #[command(subcommand)]
+    pub command: CrlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    Import(CrlImportArgs),
+}
+
+/// Keep CRLs in the keystore, to check signers' revocation offline
+///
+/// `decrypt` and `verify` check each certificate on a signer's path
+/// against the CRLs the message carries and those kept here, and say
+/// whether revocation was checked. sealpost fetches nothing: import a CA's
+/// current CRL again when it is renewed.
+#[derive(Debug, Args)]
+pub struct CrlImportArgs {
+    /// CRL files (DER or PEM); - for stdin
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// Accept a certificate learned from signed mail, so that encrypt uses it
@@ -74,6 +127,9 @@ pub struct ImportArgs {
 pub struct ListArgs {
     /// Only certificates for this address
     pub addr: Option<String>,
+    /// List the trust anchors of `cert trust` instead
+    #[arg(long)]
+    pub anchors: bool,
 }
 
 /// Remove certificates, accepted or learned, by address or fingerprint
@@ -90,6 +146,11 @@ pub fn run(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
         CertCommand::Accept(a) => accept(a, ctx),
         CertCommand::Remove(a) => remove(a, ctx),
         CertCommand::Prefer(a) => prefer(a, ctx),
+        CertCommand::Trust(a) => trust(a, ctx),
+        CertCommand::Untrust(a) => untrust(a, ctx),
+        CertCommand::Crl(CrlArgs {
+            command: CrlCommand::Import(a),
+        }) => crl_import(a, ctx),
     }
 }
 
@@ -236,6 +297,9 @@ fn not_accepted(cert: &CertInfo) -> String {
 
 fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
+    if args.anchors {
+        return list_anchors(&args, ctx, &ks.anchors()?);
+    }
     let mut rows: Vec<(CertInfo, bool)> =
         ks.certificates()?.into_iter().map(|c| (c, true)).collect();
     rows.extend(ks.learned_certificates()?.into_iter().map(|c| (c, false)));
@@ -244,7 +308,10 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     if ctx.global.json {
         let certificates: Vec<_> = rows.iter().map(|(c, a)| cert_json(c, *a)).collect();
-        return ctx.print_json("cert list", json!({ "certificates": certificates }));
+        return ctx.print_json(
+            "cert list",
+            json!({ "certificates": certificates, "anchors": null }),
+        );
     }
     let mut out = String::new();
     for (c, accepted) in &rows {
@@ -317,6 +384,159 @@ fn remove(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {
             &c.fingerprint[..16],
             printable(&c.emails.join(", "))
         ));
+    }
+    Ok(())
+}
+
+/// Every certificate in `files`, parsed; one bad file fails them all.
+fn read_certificates(files: &[PathBuf]) -> anyhow::Result<Vec<CertInfo>> {
+    let mut all = Vec::new();
+    for file in files {
+        all.extend(certs::parse_bundle(&read_input(file)?).map_err(|e| {
+            let (exit, _) = sealpost::error::classify(&e);
+            sealpost::error::fail(
+                exit,
+                format!("{}: {}", file.display(), sealpost::error::single_line(&e)),
+            )
+        })?);
+    }
+    Ok(all)
+}
+
+/// Whether a certificate says it is a CA (basicConstraints cA).
+fn is_ca(cert: &CertInfo) -> bool {
+    matches!(
+        cert.cert
+            .tbs_certificate
+            .get::<x509_cert::ext::pkix::BasicConstraints>(),
+        Ok(Some((_, bc))) if bc.ca
+    )
+}
+
+/// A trust anchor in `--json` (ANCHOR).
+fn anchor_json(cert: &CertInfo) -> serde_json::Value {
+    json!({
+        "fingerprint": cert.fingerprint,
+        "subject": cert.subject,
+        "emails": cert.emails,
+        "not_before": json::time(cert.not_before),
+        "not_after": json::time(cert.not_after),
+        "ca": is_ca(cert),
+    })
+}
+
+fn anchor_line(cert: &CertInfo) -> String {
+    format!(
+        "{}  {}  until {}{}",
+        &cert.fingerprint[..16],
+        printable(&cert.subject),
+        format_time(cert.not_after),
+        if is_ca(cert) {
+            ""
+        } else {
+            "  (not a CA certificate)"
+        }
+    )
+}
+
+fn list_anchors(args: &ListArgs, ctx: &Context, anchors: &[CertInfo]) -> anyhow::Result<()> {
+    let shown: Vec<&CertInfo> = anchors
+        .iter()
+        .filter(|c| args.addr.as_ref().is_none_or(|a| c.matches_address(a)))
+        .collect();
+    if ctx.global.json {
+        let rows: Vec<_> = shown.iter().map(|c| anchor_json(c)).collect();
+        return ctx.print_json("cert list", json!({ "certificates": [], "anchors": rows }));
+    }
+    let out: String = shown.iter().map(|c| anchor_line(c) + "\n").collect();
+    write_stdout(out.as_bytes(), false)
+}
+
+fn trust(args: TrustArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore_or_create()?;
+    let results = ks.add_anchors(&read_certificates(&args.files)?)?;
+    if ctx.global.json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|(c, new)| {
+                let mut v = anchor_json(c);
+                v["new"] = json!(new);
+                v
+            })
+            .collect();
+        return ctx.print_json("cert trust", json!({ "anchors": rows }));
+    }
+    for (cert, new) in &results {
+        ctx.note(format!(
+            "{} {}",
+            if *new { "trusted" } else { "already trusted" },
+            anchor_line(cert)
+        ));
+        if !is_ca(cert) {
+            ctx.warn(format!(
+                "{} is not a CA certificate: it vouches only for itself (`cert import` accepts one correspondent's certificate)",
+                &cert.fingerprint[..16]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn untrust(args: UntrustArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore()?;
+    let file = PathBuf::from(&args.who);
+    let removed = if file.is_file() {
+        let mut removed = Vec::new();
+        for cert in read_certificates(&[file])? {
+            removed.extend(ks.remove_anchors(&cert.fingerprint)?);
+        }
+        removed
+    } else {
+        ks.remove_anchors(&args.who)?
+    };
+    if ctx.global.json {
+        let rows: Vec<_> = removed.iter().map(anchor_json).collect();
+        return ctx.print_json("cert untrust", json!({ "anchors": rows }));
+    }
+    for cert in &removed {
+        ctx.note(format!("no longer trusted: {}", anchor_line(cert)));
+    }
+    Ok(())
+}
+
+fn crl_import(args: CrlImportArgs, ctx: &Context) -> anyhow::Result<()> {
+    let ks = ctx.keystore_or_create()?;
+    let mut crls = Vec::new();
+    for file in &args.files {
+        crls.push(CrlInfo::parse(&read_input(file)?).map_err(|e| {
+            sealpost::error::fail(
+                sealpost::error::Exit::DataErr,
+                format!("{}: {}", file.display(), sealpost::error::single_line(&e)),
+            )
+        })?);
+    }
+    let mut rows = Vec::new();
+    for crl in &crls {
+        let new = ks.add_crl(crl)?;
+        rows.push(json!({
+            "fingerprint": crl.fingerprint,
+            "issuer": crl.issuer,
+            "this_update": json::time(crl.this_update),
+            "next_update": json::time_opt(crl.next_update),
+            "revoked": crl.revoked,
+            "new": new,
+        }));
+        ctx.note(format!(
+            "{} CRL of {} ({} revoked, next update {})",
+            if new { "imported" } else { "already present:" },
+            printable(&crl.issuer),
+            crl.revoked,
+            crl.next_update
+                .map_or_else(|| "not given".into(), format_time)
+        ));
+    }
+    if ctx.global.json {
+        return ctx.print_json("cert crl import", json!({ "crls": rows }));
     }
     Ok(())
 }

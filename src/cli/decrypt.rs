@@ -10,9 +10,11 @@ use sealpost::group::release::keys::KeystoreKeys;
 use sealpost::group::release::Released;
 use sealpost::smime::certs;
 use sealpost::smime::decrypt::{self, Opened, SignatureOutcome, Streamed};
+use sealpost::smime::trust::{Status, Trust, Verdict};
 use sealpost::store::keystore::{Keystore, SignerTrust, Standing};
 use serde_json::json;
 
+use super::trust::{signer_text, TrustArgs};
 use super::{printable, read_input, Context};
 
 /// Decrypt an S/MIME message
@@ -24,7 +26,18 @@ use super::{printable, read_input, Context};
 ///
 /// An opaque signature (inside the encryption or around it) is verified and
 /// removed; a multipart/signed result is verified and written as it is. The
-/// signer and the result are reported on stderr (and in --json).
+/// signer and the verdict are reported on stderr (and in --json): a BAD
+/// signature (the content is not what was signed) fails with exit 65 and
+/// writes nothing, unless --allow-bad-signature; a good signature by a signer
+/// that is not trusted (no certification path to a trust anchor, expired,
+/// revoked, wrong key usage) or whose certificate does not name the sender
+/// writes the plaintext with a warning.
+///
+/// A signer is trusted through a certification path (RFC 5280) to a trust
+/// anchor: the keystore's (`cert trust`), --trust-anchor, the system's CA
+/// store; or when its certificate is one you accepted (your own, `cert
+/// import`, `cert accept`). Revocation is checked with the CRLs the message
+/// carries and those of `cert crl import`; nothing is fetched.
 ///
 /// A good signature proves only that the key of the certificate it carries
 /// signed; anyone can make a certificate naming any address. The signer is
@@ -42,10 +55,17 @@ pub struct DecryptArgs {
     /// The message (- for stdin)
     #[arg(default_value = "-")]
     pub file: PathBuf,
-    /// Fail unless the message carries a valid signature (by any certificate,
-    /// verified or not: see the report, or `verified` in --json)
+    /// Fail unless the message carries a good signature by a trusted signer
+    /// whose certificate names the sender (exit 65 unsigned or bad, 79 not
+    /// trusted, 80 sender mismatch)
     #[arg(long)]
     pub require_signature: bool,
+    /// Write the plaintext even when a signature is BAD (the content is not
+    /// what was signed), with a warning
+    #[arg(long)]
+    pub allow_bad_signature: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Do not record the signer's certificate (as learned) and capabilities
     #[arg(long)]
     pub no_learn: bool,
@@ -78,15 +98,13 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
     keys.require_own_key()?;
     let opened = decrypt::open(&input, &mut keys, true, &mut rand_core::OsRng)?;
-    let good_signature = opened.signatures.iter().any(|s| s.result.is_ok());
-    if args.require_signature && !good_signature {
-        let why = opened
-            .signatures
-            .iter()
-            .find_map(|s| s.result.as_ref().err().cloned())
-            .unwrap_or_else(|| "the message is not signed".into());
-        return Err(fail(Exit::DataErr, format!("signature required: {why}")));
-    }
+    let verdicts = super::trust::judge_all(
+        &opened.signatures,
+        super::trust::sender(&input).as_deref(),
+        Some(&ks),
+        &args.trust,
+    )?;
+    check_signatures(&args, &verdicts)?;
     let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.
     if let Some(path) = &args.output {
@@ -95,14 +113,53 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     if ctx.global.json {
         return ctx.print_json(
             "decrypt",
-            summary(&opened, &trust, args.output.as_deref(), &keys.released),
+            summary(
+                &opened,
+                &trust,
+                &verdicts,
+                args.output.as_deref(),
+                &keys.released,
+            ),
         );
     }
     if args.output.is_none() {
         super::write_stdout(&opened.plaintext, false)?;
     }
-    report(ctx, &opened, &trust, &keys.released);
+    report(ctx, &opened, &trust, &verdicts, &keys.released);
     Ok(())
+}
+
+/// Fail-closed: a BAD signature stops the plaintext (unless
+/// --allow-bad-signature), and --require-signature wants one signature
+/// that is good, trusted and by the sender.
+fn check_signatures(args: &DecryptArgs, verdicts: &[Verdict]) -> anyhow::Result<()> {
+    if !args.allow_bad_signature {
+        if let Some(bad) = verdicts.iter().find(|v| v.status == Status::BadSignature) {
+            return Err(sealpost::error::fail_hint(
+                Exit::DataErr,
+                bad.explain(),
+                "nothing was written; --allow-bad-signature writes the plaintext anyway",
+            ));
+        }
+    }
+    if !args.require_signature {
+        return Ok(());
+    }
+    let mut refusals = verdicts
+        .iter()
+        .map(|v| super::trust::refusal(v, &args.trust));
+    match refusals.next() {
+        None => Err(fail(
+            Exit::DataErr,
+            "signature required: the message is not signed",
+        )),
+        Some(None) => Ok(()),
+        // Any one signature that passes is enough (RFC 5652 §5.6).
+        Some(Some(first)) => match refusals.all(|r| r.is_some()) {
+            true => Err(first),
+            false => Ok(()),
+        },
+    }
 }
 
 /// What the keystore says about each signature's signer (`None` for a bad
@@ -124,24 +181,24 @@ fn signer_trust(
         .collect()
 }
 
-fn signer_text(s: &SignatureOutcome) -> String {
-    match &s.signer {
-        Some(c) if c.emails.is_empty() => {
-            format!("{} ({})", printable(&c.subject), &c.fingerprint[..16])
-        }
-        Some(c) => format!(
-            "{} ({})",
-            printable(&c.emails.join(", ")),
-            &c.fingerprint[..16]
-        ),
-        None => "unknown signer".into(),
-    }
-}
-
 /// Reports a good signature: whose certificate it is, as far as the user
 /// vouched for it, and what was learned.
-fn report_good_signature(ctx: &Context, s: &SignatureOutcome, trust: &SignerTrust) {
+fn report_good_signature(
+    ctx: &Context,
+    s: &SignatureOutcome,
+    trust: &SignerTrust,
+    verdict: &Verdict,
+) {
     let who = signer_text(s);
+    if let Some(Trust::Path { .. }) = verdict.trust() {
+        ctx.note(format!("{} from {who}", verdict.explain()));
+        report_sender(ctx, verdict);
+        return;
+    }
+    if let Some(why) = verdict.distrust() {
+        ctx.warn(format!("signer NOT trusted: {why}"));
+    }
+    report_sender(ctx, verdict);
     match trust.standing {
         Standing::Own => ctx.note(format!("good signature (your own certificate) from {who}")),
         Standing::Accepted => ctx.note(format!("good signature (known certificate) from {who}")),
@@ -171,10 +228,18 @@ fn report_good_signature(ctx: &Context, s: &SignatureOutcome, trust: &SignerTrus
     }
 }
 
+/// Warns when a trusted certificate does not name the sender.
+fn report_sender(ctx: &Context, verdict: &Verdict) {
+    if verdict.status == Status::SenderMismatch {
+        ctx.warn(verdict.explain());
+    }
+}
+
 fn report(
     ctx: &Context,
     opened: &Opened,
     trust: &[Option<SignerTrust>],
+    verdicts: &[Verdict],
     released: &[(String, Released)],
 ) {
     for (group, r) in released {
@@ -192,9 +257,9 @@ fn report(
     if opened.signatures.is_empty() {
         ctx.note("not signed");
     }
-    for (s, trust) in opened.signatures.iter().zip(trust) {
+    for ((s, trust), verdict) in opened.signatures.iter().zip(trust).zip(verdicts) {
         match (&s.result, trust) {
-            (Ok(()), Some(trust)) => report_good_signature(ctx, s, trust),
+            (Ok(()), Some(trust)) => report_good_signature(ctx, s, trust, verdict),
             // A good signature without a certificate to show: not produced today.
             (Ok(()), None) => ctx.note("good signature (certificate NOT verified)"),
             (Err(why), _) => ctx.warn(format!("BAD signature from {}: {why}", signer_text(s))),
@@ -206,6 +271,7 @@ fn report(
 fn summary(
     opened: &Opened,
     trust: &[Option<SignerTrust>],
+    verdicts: &[Verdict],
     file: Option<&Path>,
     released: &[(String, Released)],
 ) -> serde_json::Value {
@@ -220,7 +286,7 @@ fn summary(
             "fingerprint": by.as_ref().map(|c| c.fingerprint.clone()),
             "emails": by.as_ref().map(|c| c.emails.clone()),
         })).collect::<Vec<_>>(),
-        "signatures": opened.signatures.iter().zip(trust).map(|(s, trust)| json!({
+        "signatures": opened.signatures.iter().zip(trust).zip(verdicts).map(|((s, trust), verdict)| json!({
             "valid": s.result.is_ok(),
             "error": s.result.as_ref().err(),
             "signer": s.signer.as_ref().map(|c| json!({
@@ -237,6 +303,7 @@ fn summary(
             })),
             "signing_time": super::json::time_opt(s.signing_time),
             "detached": s.detached,
+            "verdict": super::trust::verdict_json(verdict),
         })).collect::<Vec<_>>(),
     });
     // The plaintext as text when it is UTF-8, else as base64: the other is null.
@@ -381,10 +448,10 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
     if ctx.global.json {
         ctx.print_json(
             "decrypt",
-            summary(&opened, &[], args.output.as_deref(), &keys.released),
+            summary(&opened, &[], &[], args.output.as_deref(), &keys.released),
         )?;
         return Ok(true);
     }
-    report(ctx, &opened, &[], &keys.released);
+    report(ctx, &opened, &[], &[], &keys.released);
     Ok(true)
 }

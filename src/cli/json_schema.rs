@@ -32,6 +32,11 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
          serial: string, not_before: time, not_after: time, accepted: bool, \
          usable_for_encryption: bool, problems: string | null}",
     ),
+    (
+        "ANCHOR",
+        "{fingerprint: string, subject: string, emails: [string], not_before: time, \
+         not_after: time, ca: bool}",
+    ),
     ("SERVERS", "{urls: [string], dns_srv: bool}"),
     (
         "ACCOUNT",
@@ -52,6 +57,14 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "DEPOSIT",
         "{id: string, group: string, message_id: string | null, created: time, \
          expires: time | null, server: string}",
+    ),
+    (
+        "VERDICT",
+        "{status: string, message: string, \
+         trusted_by: {kind: string, anchor: string | null, anchor_source: string | null, \
+         path_length: int | null} | null, \
+         untrusted_reason: {code: string, message: string} | null, \
+         revocation: string, sender: string, sender_address: string | null, checked_at: time}",
     ),
     (
         "MEMBER",
@@ -76,8 +89,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "fingerprint: string, emails: [string], pem: string | null, der_base64: string | null",
     ),
     ("cert import", "certificates: [CERT + {new: bool}]"),
-    ("cert list", "certificates: [CERT]"),
+    (
+        "cert list",
+        "certificates: [CERT], anchors: [ANCHOR] | null",
+    ),
     ("cert accept", "certificates: [CERT]"),
+    ("cert trust", "anchors: [ANCHOR + {new: bool}]"),
+    ("cert untrust", "anchors: [ANCHOR]"),
+    (
+        "cert crl import",
+        "crls: [{fingerprint: string, issuer: string, this_update: time, \
+         next_update: time | null, revoked: int, new: bool}]",
+    ),
     ("cert remove", "certificates: [CERT]"),
     (
         "cert prefer",
@@ -105,7 +128,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
          signatures: [{valid: bool, error: string | null, signer: {fingerprint: string, \
          emails: [string], subject: string, verified: bool, certificate: string, learned: bool, \
          other_certificates: [{address: string, fingerprint: string}]} | null, \
-         signing_time: time | null, detached: bool}], \
+         signing_time: time | null, detached: bool, verdict: VERDICT}], \
+         file: string | null, content: string | null, content_base64: string | null",
+    ),
+    (
+        "verify",
+        "status: string, written: bool, \
+         signatures: [{signer: {fingerprint: string, emails: [string], subject: string} | null, \
+         error: string | null, signing_time: time | null, detached: bool, verdict: VERDICT}], \
          file: string | null, content: string | null, content_base64: string | null",
     ),
     (

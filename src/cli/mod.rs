@@ -34,6 +34,8 @@ mod release;
 mod revoke;
 mod secrets;
 mod submit;
+mod trust;
+mod verify;
 
 pub use sealpost::error::printable;
 pub use secrets::Ask;
@@ -96,6 +98,7 @@ pub enum Command {
     Compose(compose::ComposeArgs),
     Encrypt(encrypt::EncryptArgs),
     Decrypt(decrypt::DecryptArgs),
+    Verify(verify::VerifyArgs),
     Inspect(inspect::InspectArgs),
     Account(account::AccountArgs),
     Submit(submit::SubmitArgs),
@@ -288,6 +291,7 @@ pub fn main() -> i32 {
         Command::Compose(args) => compose::run(args, &ctx),
         Command::Encrypt(args) => encrypt::run(args, &ctx),
         Command::Decrypt(args) => decrypt::run(args, &ctx),
+        Command::Verify(args) => verify::run(args, &ctx),
         Command::Inspect(args) => inspect::run(args, &ctx),
         Command::Account(args) => account::run(args, &ctx),
         Command::Submit(args) => submit::run(args, &ctx),

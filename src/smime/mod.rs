@@ -7,7 +7,8 @@
 //! ([`message`]), byte-exact MIME ([`mime`]), the Bcc envelope plan
 //! ([`bcc`]), Batch SMTP streams ([`bsmtp`]: a message format, written by
 //! `encrypt` and read by `decrypt`, the outbox and the exploder), CMS
-//! EnvelopedData ([`envelope`]) and SignedData ([`signed`]), the key
+//! EnvelopedData ([`envelope`]) and SignedData ([`signed`]), trust in a
+//! signer (certification paths, revocation, the sender: [`trust`]), the key
 //! references a group entry carries ([`keyref`]), and the pipelines built on
 //! them: [`encrypt`], [`decrypt`], [`inspect`], [`fanout`].
 //!
@@ -29,3 +30,4 @@ pub mod message;
 pub mod mime;
 pub mod privkey;
 pub mod signed;
+pub mod trust;

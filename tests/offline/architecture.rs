@@ -28,12 +28,13 @@ const WINGS: [&str; 6] = ["error", "smime", "store", "mail", "group", "cli"];
 /// generated from the whole command tree. An entry ending in `/` is a folder,
 /// every file in it. Anything else in `src/cli/` is a subcommand (a file, or
 /// a folder such as `cli/group/`).
-const CLI_INFRASTRUCTURE: [&str; 7] = [
+const CLI_INFRASTRUCTURE: [&str; 8] = [
     "cli/mod.rs",
     "cli/output.rs",
     "cli/secrets.rs",
     "cli/json.rs",
     "cli/json_schema.rs",
+    "cli/trust.rs",
     "cli/examples/",
     "cli/docs.rs",
 ];

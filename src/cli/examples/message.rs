@@ -45,7 +45,7 @@ pub(super) const PAGES: &[Page] = &[
             Example::new("Decrypt into a file", "sealpost decrypt message.eml > message.txt")
                 .setup(&[ENCRYPTED_TO_ALICE]),
             Example::new(
-                "From stdin, failing unless the message is signed",
+                "From stdin, failing unless signed by a trusted sender",
                 "sealpost decrypt --require-signature < message.eml",
             )
             .setup(&[ENCRYPTED_TO_ALICE]),

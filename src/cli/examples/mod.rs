@@ -28,6 +28,7 @@
 //! - `message.rs`: `compose`, `encrypt`, `decrypt`, `inspect`.
 //! - `mail.rs`: `account`, `submit`, `outbox`, `fetch`.
 //! - `group.rs`: `group`, `release`, `revoke`, `explode`.
+//! - `trust.rs`: `verify`, `cert trust`, `cert untrust`, `cert crl`.
 //! - `setup.rs`: setup steps several examples share, and the steps that make
 //!   the group server of [`Check::WithGroupServer`] examples.
 //! - `render.rs`: how examples are shown ([`shell_lines`], [`help_text`]).
@@ -40,6 +41,7 @@ mod mail;
 mod message;
 mod render;
 mod setup;
+mod trust;
 
 #[allow(unused_imports)] // read by the test
 pub use render::WIDTH;
@@ -123,13 +125,14 @@ pub const PAGES: &[Page] = &ALL_PAGES;
 
 /// The families' pages in the order of the table: the top page first, the
 /// documentation commands last.
-const FAMILIES: [&[Page]; 7] = [
+const FAMILIES: [&[Page]; 8] = [
     help::TOP,
     key::PAGES,
     cert::PAGES,
     message::PAGES,
     mail::PAGES,
     group::PAGES,
+    trust::PAGES,
     help::PAGES,
 ];
 

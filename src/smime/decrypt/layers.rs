@@ -65,27 +65,15 @@ pub fn open(
                 current = plaintext;
             }
             LayerKind::Signed => match signed::verify(&payload) {
-                Ok(verified) => {
-                    signatures.push(SignatureOutcome {
-                        signer: Some(verified.signer.clone()),
-                        result: Ok(()),
-                        signing_time: verified.signing_time,
-                        capabilities: capability_list(&verified),
-                        detached: false,
-                    });
-                    current = verified.content;
+                Ok(mut verified) => {
+                    current = std::mem::take(&mut verified.content);
+                    signatures.push(SignatureOutcome::good(verified));
                 }
                 Err(e) if crate::error::classify(&e).0 == Exit::DataErr => {
                     // A bad signature is reported, not fatal (unless the caller
                     // requires one): the content is still what was sent.
                     current = signed::unverified_content(&payload)?;
-                    signatures.push(SignatureOutcome {
-                        signer: None,
-                        result: Err(crate::error::single_line(&e)),
-                        signing_time: None,
-                        capabilities: Vec::new(),
-                        detached: false,
-                    });
+                    signatures.push(SignatureOutcome::bad(&e, false));
                 }
                 Err(e) => return Err(e),
             },
@@ -150,26 +138,7 @@ fn verify_multipart_signed(entity: &Entity<'_>) -> SignatureOutcome {
         signed::verify_detached(&sig_der, &content)
     })();
     match outcome {
-        Ok(v) => SignatureOutcome {
-            capabilities: capability_list(&v),
-            signer: Some(v.signer),
-            result: Ok(()),
-            signing_time: v.signing_time,
-            detached: true,
-        },
-        Err(e) => SignatureOutcome {
-            signer: None,
-            result: Err(crate::error::single_line(&e)),
-            signing_time: None,
-            capabilities: Vec::new(),
-            detached: true,
-        },
+        Ok(v) => SignatureOutcome::good(v),
+        Err(e) => SignatureOutcome::bad(&e, true),
     }
-}
-
-fn capability_list(v: &signed::Verified) -> Vec<const_oid::ObjectIdentifier> {
-    v.capabilities
-        .as_ref()
-        .map(|c| c.algorithms.clone())
-        .unwrap_or_default()
 }

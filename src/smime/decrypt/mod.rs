@@ -32,6 +32,7 @@ mod stream;
 
 use crate::smime::certs::CertInfo;
 use crate::smime::envelope::ContentCipher;
+use crate::smime::signed;
 
 pub use key::KeySource;
 pub use layers::open;
@@ -53,6 +54,42 @@ pub struct SignatureOutcome {
     pub capabilities: Vec<const_oid::ObjectIdentifier>,
     /// opaque (signed-data) or detached (multipart/signed).
     pub detached: bool,
+    /// The certificates and CRLs the SignedData carried, for judging the
+    /// signer ([`crate::smime::trust`]); empty for a bad signature.
+    pub certificates: Vec<CertInfo>,
+    pub crls: Vec<Vec<u8>>,
+}
+
+impl SignatureOutcome {
+    /// A signature that verified.
+    pub fn good(v: signed::Verified) -> SignatureOutcome {
+        SignatureOutcome {
+            capabilities: v
+                .capabilities
+                .as_ref()
+                .map(|c| c.algorithms.clone())
+                .unwrap_or_default(),
+            signer: Some(v.signer),
+            result: Ok(()),
+            signing_time: v.signing_time,
+            detached: v.detached,
+            certificates: v.certificates,
+            crls: v.crls,
+        }
+    }
+
+    /// A signature that did not verify, and why.
+    pub fn bad(why: &anyhow::Error, detached: bool) -> SignatureOutcome {
+        SignatureOutcome {
+            signer: None,
+            result: Err(crate::error::single_line(why)),
+            signing_time: None,
+            capabilities: Vec::new(),
+            detached,
+            certificates: Vec::new(),
+            crls: Vec::new(),
+        }
+    }
 }
 
 /// The result of [`open`].

@@ -163,6 +163,9 @@ pub struct Verified {
     /// Every certificate the message carried that could be parsed, the
     /// signer's included.
     pub certificates: Vec<CertInfo>,
+    /// The CRLs the message carried (DER, not checked here): for judging
+    /// the signer's revocation status (`crate::smime::trust`).
+    pub crls: Vec<Vec<u8>>,
     /// The signingTime attribute, if any (the signer's claim, not proof).
     pub signing_time: Option<UnixTime>,
     /// The signer's SMIMECapabilities attribute, if it sent one.
@@ -236,10 +239,11 @@ impl fmt::Display for SignerReport {
 
 /// RSASSA-PSS-params (RFC 4055 §3.1), with the salt length as a full INTEGER
 /// (the `pkcs1` crate's `u8` cannot hold OpenSSL's maximum-length salts).
+/// Also read for certificates signed with PSS (`crate::smime::trust`).
 #[derive(Clone, Debug, Default, Eq, PartialEq, Sequence)]
-struct PssParams {
+pub(crate) struct PssParams {
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    hash: Option<AlgorithmIdentifierOwned>,
+    pub(crate) hash: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
     mask_gen: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]

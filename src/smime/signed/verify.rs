@@ -31,6 +31,10 @@ use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{rsa_public_key, CertInfo, UnixTime};
 use crate::smime::identity::ID_SMIME_CAPABILITIES;
 
+/// CRLs kept from one message; more are ignored (each is searched per
+/// certificate on a path).
+const MAX_CRLS: usize = 64;
+
 fn malformed(what: impl fmt::Display) -> anyhow::Error {
     fail(Exit::DataErr, format!("malformed signed message: {what}"))
 }
@@ -52,6 +56,8 @@ pub(super) struct Parsed {
     econtent_type: ObjectIdentifier,
     econtent: Option<Vec<u8>>,
     certificates: Vec<CertInfo>,
+    /// Each CertificateRevocationList the message carried, DER, unparsed.
+    crls: Vec<Vec<u8>>,
     pub(super) signers: Vec<RawSigner>,
 }
 
@@ -121,6 +127,7 @@ pub fn verify_with_certs(
                     detached: is_detached,
                     signer: cert,
                     certificates: parsed.certificates,
+                    crls: parsed.crls,
                     signing_time: facts.signing_time,
                     capabilities: facts.capabilities,
                     padding: facts.padding,
@@ -200,8 +207,17 @@ pub(super) fn parse(der: &[u8]) -> anyhow::Result<Parsed> {
             }
         }
     }
+    let mut crls = Vec::new();
     if r.peek_byte() == Some(0xa1) {
-        let _crls: AnyRef<'_> = r.decode().map_err(malformed)?;
+        let set: AnyRef<'_> = r.decode().map_err(malformed)?;
+        let mut inner = SliceReader::new(set.value()).map_err(malformed)?;
+        while !inner.is_finished() {
+            let tlv = inner.tlv_bytes().map_err(malformed)?;
+            // OtherRevocationInfoFormat ([1]) is skipped.
+            if tlv.first() == Some(&0x30) && crls.len() < MAX_CRLS {
+                crls.push(tlv.to_vec());
+            }
+        }
     }
     let signer_infos: AnyRef<'_> = r.decode().map_err(malformed)?;
     if signer_infos.tag() != Tag::Set {
@@ -221,6 +237,7 @@ pub(super) fn parse(der: &[u8]) -> anyhow::Result<Parsed> {
         econtent_type: encap.econtent_type,
         econtent,
         certificates,
+        crls,
         signers,
     })
 }

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use super::capabilities::SupportRecord;
-use super::{read_cert_dir, Keystore, CERTS_DIR, LEARNED_DIR};
+use super::{read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR};
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{self, CertInfo, Support, UnixTime};
-use crate::store::fsutil::{self, PUBLIC_FILE};
+use crate::store::fsutil;
 
 impl Keystore {
     /// Correspondents' certificates the user accepted: the only ones, with
@@ -29,11 +29,7 @@ impl Keystore {
         let dir = self.root.join(CERTS_DIR);
         let mut out = Vec::new();
         for cert in certs {
-            let path = dir.join(format!("{}.pem", cert.fingerprint));
-            let new = !path.exists();
-            if new {
-                fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
-            }
+            let new = store_cert(&dir, cert)?;
             // Accepted first, then no longer learned: a crash between the two
             // leaves it in both places, which reads as accepted.
             let learned = self.learned_path(cert);
@@ -304,7 +300,7 @@ fn index_by_address(
 }
 
 /// Certificates among `all` for an address or a fingerprint prefix.
-fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
+pub(super) fn select(all: Vec<CertInfo>, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
     let matching: Vec<CertInfo> = if selector.contains('@') {
         all.into_iter()
             .filter(|c| c.matches_address(selector))

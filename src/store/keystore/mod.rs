@@ -12,6 +12,12 @@
 //!   learned/                     certificates learned from signed mail and not
 //!                                accepted, created on first use, 0700
 //!     <fingerprint>.pem          one certificate, 0644
+//!   anchors/                     trust anchors the user added (`cert trust`),
+//!                                created on first use, 0700
+//!     <fingerprint>.pem          one certificate, 0644
+//!   crls/                        CRLs the user imported (`cert crl import`),
+//!                                created on first use, 0700
+//!     <sha256 of the DER>.crl    one CRL, DER, 0644
 //!   capabilities.toml            per certificate fingerprint: which algorithms its
 //!                                holder reads, learned from signed mail or set by
 //!                                `sealpost cert prefer`
@@ -26,8 +32,11 @@
 //!
 //! # Trust in certificates
 //!
-//! sealpost does not validate certificate paths yet, so anyone can make a
-//! certificate naming any address and sign mail with it. What the user put
+//! Anyone can make a certificate naming any address and sign mail with it.
+//! A signer is trusted when its certificate has a certification path to a
+//! trust anchor (`anchors/`, `--trust-anchor`, the system's CA store;
+//! `crate::smime::trust`) or is one the user accepted; encrypting does not
+//! validate paths yet. What the user put
 //! into the keystore themselves (own identities, `cert import`, `cert accept`)
 //! is *accepted*; only accepted certificates are ever used to encrypt. A
 //! certificate met in a good signature is only *learned*: kept apart in
@@ -42,11 +51,15 @@
 //! The directory, own identities and reading certificate files are here;
 //! correspondents' certificates and choosing them for encryption are in
 //! `correspondents.rs`, the trust in a signer in `trust.rs`, and the recorded
-//! capabilities (`capabilities.toml`) in `capabilities.rs`.
+//! capabilities (`capabilities.toml`) in `capabilities.rs`, trust anchors
+//! and CRLs in `anchors.rs`.
 
+mod anchors;
 mod capabilities;
 mod correspondents;
 mod trust;
+
+pub use anchors::{system_anchors, TrustSources};
 
 pub use capabilities::SupportRecord;
 pub use correspondents::CertIndex;
@@ -268,6 +281,17 @@ impl Keystore {
         }
         Ok(key)
     }
+}
+
+/// Writes `cert` as `dir/<fingerprint>.pem` unless it is there; returns
+/// whether it was new.
+fn store_cert(dir: &Path, cert: &CertInfo) -> anyhow::Result<bool> {
+    let path = dir.join(format!("{}.pem", cert.fingerprint));
+    let new = !path.exists();
+    if new {
+        fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
+    }
+    Ok(new)
 }
 
 /// Every certificate file in `dir` (none when it does not exist).

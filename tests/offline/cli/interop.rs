@@ -209,8 +209,9 @@ fn signed_then_encrypted_both_ways_with_openssl() {
             None,
         );
         assert_eq!(verified, expected);
-        // sealpost reports the good signature and outputs the entity.
-        let got = w.decrypt("bob", &out.stdout, &["--require-signature"]);
+        // sealpost reports the good signature and outputs the entity (alice
+        // is not trusted by bob: --require-signature would refuse it).
+        let got = w.decrypt("bob", &out.stdout, &[]);
         assert!(
             got.status.success(),
             "{}",
@@ -266,11 +267,7 @@ fn signed_then_encrypted_both_ways_with_openssl() {
         ],
         None,
     );
-    let got = w.decrypt(
-        "bob",
-        &std::fs::read(&enc).unwrap(),
-        &["--require-signature"],
-    );
+    let got = w.decrypt("bob", &std::fs::read(&enc).unwrap(), &[]);
     assert!(
         got.status.success(),
         "{}",
@@ -332,7 +329,11 @@ fn signed_then_encrypted_both_ways_with_openssl() {
     let got = w.decrypt(
         "bob",
         &std::fs::read(&enc2).unwrap(),
-        &["--require-signature"],
+        &[
+            "--require-signature",
+            "--trust-anchor",
+            p(&data("alice.cert.pem")),
+        ],
     );
     assert!(
         got.status.success(),

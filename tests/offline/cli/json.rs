@@ -17,8 +17,17 @@ use crate::world::{addr, World};
 
 use crate::json_document::{document, error, schema};
 
-/// Commands whose document another test file checks against a real server.
-const CHECKED_WITH_SERVERS: &[&str] = &["release", "group secret fetch", "revoke"];
+/// Commands whose document another test file checks: against a real
+/// server, or on the test PKI of tests/cli/verify.rs (the last four).
+const CHECKED_WITH_SERVERS: &[&str] = &[
+    "release",
+    "group secret fetch",
+    "revoke",
+    "verify",
+    "cert trust",
+    "cert untrust",
+    "cert crl import",
+];
 
 /// Runs commands as people of a [`World`], checking every document and
 /// noting which commands were seen.

@@ -411,7 +411,9 @@ fn large_signed_messages_stream() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let got = w.decrypt("bob", &out.stdout, &["--require-signature"]);
+    let alice = data("alice.cert.pem");
+    let trusted = ["--require-signature", "--trust-anchor", p(&alice)];
+    let got = w.decrypt("bob", &out.stdout, &trusted);
     assert!(
         got.status.success(),
         "{}",

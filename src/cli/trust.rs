@@ -1,0 +1,189 @@
+//! Judging signatures for `decrypt` and `verify`: where trust comes from
+//! (`--trust-anchor`, `--no-system-anchors`, the keystore), one verdict per
+//! signature, its `--json` form and the exit status each status fails with.
+//! CLI infrastructure (both subcommands use it; tests/architecture.rs).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::smime::certs::{self, CertInfo};
+use sealpost::smime::decrypt::SignatureOutcome;
+use sealpost::smime::mime::Entity;
+use sealpost::smime::trust::{
+    self, Anchor, AnchorSource, Revocation, SenderMatch, Status, Trust, Verdict,
+};
+use sealpost::store::keystore::{system_anchors, Keystore, TrustSources};
+use serde_json::{json, Value};
+
+use super::{json, printable, read_input};
+
+/// Where a signer's trust comes from.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct TrustArgs {
+    /// Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7;
+    /// repeatable). `cert trust` keeps anchors in the keystore
+    #[arg(long = "trust-anchor", value_name = "FILE")]
+    pub trust_anchors: Vec<PathBuf>,
+    /// Do not use the system's CA store as trust anchors
+    #[arg(long)]
+    pub no_system_anchors: bool,
+    /// Fail (exit 81) unless revocation was checked for the whole path, with
+    /// the CRLs the message carries or `cert crl import` kept
+    #[arg(long)]
+    pub require_revocation_check: bool,
+}
+
+impl TrustArgs {
+    /// The anchors, accepted certificates and CRLs to judge with; without
+    /// a keystore, only --trust-anchor and the system's.
+    pub fn sources(&self, ks: Option<&Keystore>) -> anyhow::Result<TrustSources> {
+        let mut extra: Vec<CertInfo> = Vec::new();
+        for file in &self.trust_anchors {
+            extra.extend(certs::parse_bundle(&read_input(file)?).map_err(|e| {
+                fail(
+                    Exit::DataErr,
+                    format!(
+                        "--trust-anchor {}: {}",
+                        file.display(),
+                        sealpost::error::single_line(&e)
+                    ),
+                )
+            })?);
+        }
+        let system = !self.no_system_anchors;
+        let Some(ks) = ks else {
+            let mut anchors: Vec<Anchor> = extra
+                .into_iter()
+                .map(|cert| Anchor {
+                    cert,
+                    source: AnchorSource::CommandLine,
+                })
+                .collect();
+            if system {
+                anchors.extend(system_anchors());
+            }
+            return Ok(TrustSources {
+                anchors,
+                ..TrustSources::default()
+            });
+        };
+        ks.trust_sources(extra, system)
+    }
+}
+
+/// The sender (the address in From) of a message, if it has one.
+pub fn sender(message: &[u8]) -> Option<String> {
+    let entity = Entity::parse(message)?;
+    let from = entity.field("From")?;
+    sealpost::smime::message::Mailbox::parse(from.trim())
+        .ok()
+        .map(|m| m.address)
+}
+
+/// A verdict for each signature; the trust sources (the system store
+/// among them) are read only when there is a signature to judge.
+pub fn judge_all(
+    signatures: &[SignatureOutcome],
+    from: Option<&str>,
+    ks: Option<&Keystore>,
+    args: &TrustArgs,
+) -> anyhow::Result<Vec<Verdict>> {
+    if signatures.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sources = args.sources(ks)?;
+    let inputs = sources.inputs(certs::now());
+    Ok(signatures
+        .iter()
+        .map(|s| trust::judge_outcome(s, from, &inputs))
+        .collect())
+}
+
+/// The signer of a signature for people: its addresses (or subject) and
+/// the start of its fingerprint.
+pub fn signer_text(s: &SignatureOutcome) -> String {
+    match &s.signer {
+        Some(c) if c.emails.is_empty() => {
+            format!("{} ({})", printable(&c.subject), &c.fingerprint[..16])
+        }
+        Some(c) => format!(
+            "{} ({})",
+            printable(&c.emails.join(", ")),
+            &c.fingerprint[..16]
+        ),
+        None => "unknown signer".into(),
+    }
+}
+
+/// The error a verdict fails a command with when a good, trusted signature
+/// is required, or `None` when it passes.
+pub fn refusal(verdict: &Verdict, args: &TrustArgs) -> Option<anyhow::Error> {
+    let exit = match verdict.status {
+        Status::BadSignature => Exit::DataErr,
+        Status::Untrusted => Exit::Untrusted,
+        Status::SenderMismatch => Exit::SenderMismatch,
+        Status::Trusted
+            if args.require_revocation_check && verdict.revocation() == Revocation::Unknown =>
+        {
+            return Some(fail_hint(
+                Exit::RevocationUnknown,
+                "the signer's revocation status is unknown",
+                "import the issuer's current CRL with `sealpost cert crl import FILE`",
+            ));
+        }
+        Status::Trusted => return None,
+    };
+    let hint = match verdict.status {
+        Status::Untrusted => Some(
+            "if you trust the issuer, add its CA certificate with `sealpost cert trust FILE` \
+             (or --trust-anchor FILE); for a self-signed correspondent, check the fingerprint \
+             with its holder and `sealpost cert import` it",
+        ),
+        _ => None,
+    };
+    Some(match hint {
+        Some(h) => fail_hint(exit, verdict.explain(), h),
+        None => fail(exit, verdict.explain()),
+    })
+}
+
+/// A verdict in `--json` (the `VERDICT` definition of json_schema.rs).
+pub fn verdict_json(v: &Verdict) -> Value {
+    let trusted_by = match v.trust() {
+        Some(Trust::Path {
+            anchor,
+            source,
+            length,
+        }) => json!({
+            "kind": "path",
+            "anchor": anchor,
+            "anchor_source": source.name(),
+            "path_length": length,
+        }),
+        Some(Trust::Explicit) => json!({
+            "kind": "accepted_certificate",
+            "anchor": null,
+            "anchor_source": null,
+            "path_length": null,
+        }),
+        None => Value::Null,
+    };
+    json!({
+        "status": v.status.name(),
+        "message": v.explain(),
+        "trusted_by": trusted_by,
+        "untrusted_reason": v.distrust().map(|d| json!({
+            "code": d.name(),
+            "message": d.to_string(),
+        })),
+        "revocation": v.revocation().name(),
+        "sender": v.sender.name(),
+        "sender_address": match &v.sender {
+            SenderMatch::Mismatch { from } => Some(from.clone()),
+            _ => None,
+        },
+        "checked_at": json::time(certs::now()),
+    })
+}

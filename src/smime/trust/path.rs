@@ -1,0 +1,164 @@
+//! Certification path validation (RFC 5280 §6) for a signer's certificate,
+//! with revocation from CRLs (RFC 5280 §6.3), offline: the answers
+//! [`validate`] gives and the inputs it takes. The engine is sealpost's own
+//! (`pkix.rs`, `names.rs`, `policy.rs`, `revocation.rs`), on x509-cert with
+//! signatures checked by aws-lc-rs.
+//!
+//! NOTE: why not a library. rustls-webpki (already in the tree for TLS)
+//! was tried first and measured on NIST PKITS: 141 of 212 path tests, as
+//! it does not process certificate policies (it refuses their critical
+//! extensions), compares names byte for byte, refuses an end entity with
+//! cA=TRUE, directoryName and rfc822Name constraints and indirect CRLs.
+//! certval's release line needs der 0.8 / x509-cert 0.3 and a second
+//! RustCrypto generation, which issue #13 just removed. tests/pkits.rs
+//! holds the count this engine reaches.
+
+use crate::smime::certs::{CertInfo, UnixTime};
+
+use super::model::{Distrust, PathInputs, PathOutcome, Revocation, Trust};
+use super::pkix;
+use super::revocation::{self, Crl};
+
+/// More certificates than this (carried, keystore) are not considered: a
+/// message can carry thousands, and path building is a search.
+const MAX_CANDIDATES: usize = 256;
+
+/// Validates a path from `signer` to one of `inputs.anchors`, building it
+/// from `carried` (the message's certificates) and the keystore's, and
+/// checks revocation with `carried_crls` and the keystore's CRLs.
+pub fn validate(
+    signer: &CertInfo,
+    carried: &[CertInfo],
+    carried_crls: &[Vec<u8>],
+    inputs: &PathInputs<'_>,
+) -> PathOutcome {
+    let explicit = inputs
+        .explicit
+        .iter()
+        .any(|c| c.fingerprint == signer.fingerprint);
+    let unknown = |trust| PathOutcome {
+        trust,
+        revocation: Revocation::Unknown,
+    };
+    if let Some(e) = signer_key_usage(signer) {
+        return unknown(Err(e));
+    }
+    let path = build(signer, carried, carried_crls, inputs);
+    match path {
+        Ok(outcome) => outcome,
+        // The user accepted this very certificate: trusted as it is, if
+        // it is valid at the time (nothing else vouches for it).
+        Err(_) if explicit => unknown(explicit_validity(signer, inputs.time)),
+        Err(e) => unknown(Err(e)),
+    }
+}
+
+/// The signer's keyUsage must allow signatures (RFC 8550 §4.4.2).
+fn signer_key_usage(signer: &CertInfo) -> Option<Distrust> {
+    let ku = signer.key_usage.as_ref()?;
+    (!ku.digital_signature() && !ku.non_repudiation()).then(|| {
+        Distrust::KeyUsage(
+            "the signer's keyUsage allows neither digitalSignature nor nonRepudiation".into(),
+        )
+    })
+}
+
+fn explicit_validity(signer: &CertInfo, time: UnixTime) -> Result<Trust, Distrust> {
+    if time > signer.not_after {
+        Err(Distrust::Expired)
+    } else if time < signer.not_before {
+        Err(Distrust::NotYetValid)
+    } else {
+        Ok(Trust::Explicit)
+    }
+}
+
+fn build(
+    signer: &CertInfo,
+    carried: &[CertInfo],
+    carried_crls: &[Vec<u8>],
+    inputs: &PathInputs<'_>,
+) -> Result<PathOutcome, Distrust> {
+    // The signer's certificate is itself an anchor (a self-signed one the
+    // user chose to trust): nothing to validate but the time.
+    if let Some(anchor) = inputs
+        .anchors
+        .iter()
+        .find(|a| a.cert.fingerprint == signer.fingerprint)
+    {
+        explicit_validity(signer, inputs.time)?;
+        return Ok(PathOutcome {
+            trust: Ok(Trust::Path {
+                anchor: anchor.cert.subject.clone(),
+                source: anchor.source,
+                length: 1,
+            }),
+            revocation: Revocation::Unknown,
+        });
+    }
+    let pool: Vec<&CertInfo> = carried
+        .iter()
+        .chain(inputs.intermediates)
+        .filter(|c| c.fingerprint != signer.fingerprint)
+        .take(MAX_CANDIDATES)
+        .collect();
+    let crls: Vec<Crl> = carried_crls
+        .iter()
+        .chain(inputs.crls)
+        .filter_map(|der| Crl::parse(der))
+        .collect();
+    let candidates = pkix::candidate_paths(signer, &pool, inputs.anchors);
+    let budget = std::cell::Cell::new(revocation::CRL_SIGNATURE_BUDGET);
+    let cx = revocation::Context {
+        crls: &crls,
+        pool: &pool,
+        anchors: inputs.anchors,
+        time: inputs.time,
+        nested: false,
+        budget: &budget,
+    };
+    let mut first_error = None;
+    for (anchor, path) in &candidates {
+        let checked = pkix::validate_path(anchor, path, inputs.time)
+            .and_then(|()| revocation::check_path(anchor, path, &cx));
+        match checked {
+            Ok(revocation) => {
+                return Ok(PathOutcome {
+                    trust: Ok(Trust::Path {
+                        anchor: anchor.cert.subject.clone(),
+                        source: anchor.source,
+                        length: path.len() + 1,
+                    }),
+                    revocation,
+                })
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| top_of_chain(signer, carried, inputs)))
+}
+
+/// Follows issuer names from `signer` as far as the known certificates go:
+/// a self-signed end is an unknown anchor, else the issuer is missing.
+fn top_of_chain(signer: &CertInfo, carried: &[CertInfo], inputs: &PathInputs<'_>) -> Distrust {
+    let mut current = signer;
+    for _ in 0..16 {
+        let tbs = &current.cert.tbs_certificate;
+        if tbs.issuer == tbs.subject {
+            return Distrust::UnknownAnchor {
+                root: current.subject.clone(),
+            };
+        }
+        match carried.iter().chain(inputs.intermediates).find(|c| {
+            c.cert.tbs_certificate.subject == tbs.issuer && c.fingerprint != current.fingerprint
+        }) {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    Distrust::NoPath {
+        missing_issuer: current.issuer.clone(),
+    }
+}
