@@ -13,10 +13,13 @@
 
 /// The schema version every document carries as `schema_version`. A minor
 /// bump only adds members; a major bump removes or changes one.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// What `--json-version` accepts: the versions this sealpost writes.
-pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0"];
+/// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
+/// trust`, `cert untrust` and `cert crl import` documents; a script written
+/// for 1.0 reads 1.1 unchanged.
+pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1"];
 
 /// Shapes used by several commands, referred to by name.
 pub const DEFINITIONS: &[(&str, &str)] = &[
@@ -233,7 +236,7 @@ pub const EXEMPT: &[(&str, &str)] = &[
 ];
 
 /// The error object, the last line on stderr of a failed run with `--json`:
-/// `{"schema_version": "1.0", "error": ERROR}`. `exit_name` is the name of
+/// `{"schema_version": "1.1", "error": ERROR}`. `exit_name` is the name of
 /// the exit status as the EXIT STATUS table gives it (e.g. `DataErr` for 65).
 pub const ERROR: &str = "{message: string, hint: string | null, exit_code: int, exit_name: string}";
 

@@ -18,4 +18,5 @@ mod cli;
 mod compose;
 mod envelope_openssl;
 mod fuzz_regressions;
+mod pkits;
 mod signed_openssl;

@@ -22,3 +22,4 @@ mod local;
 mod pipes;
 mod tamper;
 mod tty;
+mod verify;
