@@ -10,7 +10,7 @@
 //!
 //! The library is four wings, each a folder, stacked; a wing may use the
 //! wings below it, never one above, and no two files import each other, even
-//! through others. `tests/architecture.rs` scans every `use` and fails on a
+//! through others. `tests/offline/architecture.rs` scans every `use` and fails on a
 //! break of either rule, and on a CLI subcommand importing another.
 //!
 //! | wing (folder)   | owns                                                  | may use                       |

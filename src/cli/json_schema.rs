@@ -1,6 +1,6 @@
 //! The `--json` schema: for every command, the members of its one document,
 //! in a small notation that the man page prints as it is and that the tests
-//! parse to check each command's real output against (tests/cli/json.rs
+//! parse to check each command's real output against (tests/support/json_document.rs
 //! includes this file). It depends on nothing but `serde_json`, so that the
 //! tests can compile the same source. The parser and checker are compiled
 //! for tests only: the program itself prints the notation as it is.

@@ -1,7 +1,7 @@
 //! Judging signatures for `decrypt` and `verify`: where trust comes from
 //! (`--trust-anchor`, `--no-system-anchors`, the keystore), one verdict per
 //! signature, its `--json` form and the exit status each status fails with.
-//! CLI infrastructure (both subcommands use it; tests/architecture.rs).
+//! CLI infrastructure (both subcommands use it; tests/offline/architecture.rs).
 
 use std::path::PathBuf;
 

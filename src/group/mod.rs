@@ -19,7 +19,7 @@
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
-//! it (`tests/architecture.rs` checks).
+//! it (`tests/offline/architecture.rs` checks).
 
 pub mod admin;
 pub mod audit;

@@ -7,7 +7,7 @@
 //! discovery from DNS SRV records ([`srv`]).
 //!
 //! May use: [`crate::error`], [`crate::smime`] and [`crate::store`]. Not
-//! `group` (`tests/architecture.rs` checks).
+//! `group` (`tests/offline/architecture.rs` checks).
 
 pub mod delivery;
 pub mod fetch;

@@ -14,7 +14,7 @@
 //!
 //! May use: [`crate::error`] only. It is the lowest wing: `store`, `mail`
 //! and `group` build on it, never the other way round
-//! (`tests/architecture.rs` checks).
+//! (`tests/offline/architecture.rs` checks).
 
 pub mod bcc;
 pub mod bsmtp;

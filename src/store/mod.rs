@@ -8,7 +8,7 @@
 //! identity of the keystore as the sender's signer ([`signer`]).
 //!
 //! May use: [`crate::error`] and [`crate::smime`]. Not `mail` or `group`
-//! (`tests/architecture.rs` checks).
+//! (`tests/offline/architecture.rs` checks).
 
 pub mod account;
 pub mod fsutil;

@@ -5,7 +5,7 @@
 //! They are defined once here and rendered into `--help` (clap's after-help,
 //! see `docs::with_examples`) and into each man page's EXAMPLES section, one
 //! command per line, so no rendering can break one at a line wrap. The test
-//! tests/cli/examples.rs includes this very module and runs every example
+//! tests/support/help_examples.rs includes this very module and runs every example
 //! through `sh -c` in a throwaway keystore, so none of them can go stale.
 //! Its files therefore depend on nothing but `std` and each other.
 //!
