@@ -24,12 +24,13 @@ use std::path::Path;
 const WINGS: [&str; 6] = ["error", "smime", "store", "mail", "group", "cli"];
 
 /// CLI modules every subcommand may use: the entry point and the shared
-/// helpers for output, secrets and the JSON schema, and the docs and examples
+/// helpers for output, secrets, delivery runs and the JSON schema, and the docs and examples
 /// generated from the whole command tree. An entry ending in `/` is a folder,
 /// every file in it. Anything else in `src/cli/` is a subcommand (a file, or
 /// a folder such as `cli/group/`).
-const CLI_INFRASTRUCTURE: [&str; 8] = [
+const CLI_INFRASTRUCTURE: [&str; 9] = [
     "cli/mod.rs",
+    "cli/delivery.rs",
     "cli/output.rs",
     "cli/secrets.rs",
     "cli/json.rs",
