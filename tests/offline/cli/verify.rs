@@ -219,6 +219,18 @@ impl Pki {
     /// intermediate, with `from` in its header. `opaque`: signed-data, else
     /// multipart/signed; `pss`: RSASSA-PSS.
     fn signed(&self, cert: &Path, from: &str, opaque: bool, pss: bool) -> Vec<u8> {
+        self.signed_via(cert, &self.inter.cert, from, opaque, pss)
+    }
+
+    /// [`Pki::signed`] carrying `chain` instead of the intermediate.
+    fn signed_via(
+        &self,
+        cert: &Path,
+        chain: &Path,
+        from: &str,
+        opaque: bool,
+        pss: bool,
+    ) -> Vec<u8> {
         let out = self.path("signed.raw");
         let content = self.content();
         let grace = data("grace.key.pem");
@@ -232,7 +244,7 @@ impl Pki {
             "-inkey",
             p(&grace),
             "-certfile",
-            p(&self.inter.cert),
+            p(chain),
             "-out",
             p(&out),
         ];
@@ -357,6 +369,48 @@ fn each_reason_not_to_trust_has_its_exit_code_and_json() {
             assert_eq!(verdict["untrusted_reason"]["code"], reason, "{doc}");
         }
     }
+}
+
+/// An end entity valid today under an intermediate that expired: no valid
+/// path (RFC 5280 §6.1.3 (a)(2) applies to every certificate of the path).
+#[test]
+fn an_expired_intermediate_leaves_no_trusted_path() {
+    let pki = Pki::new();
+    let old = Ca::new(pki.env.dir.path(), "old", "frank");
+    let issued = pki.root.issue(
+        "frank",
+        "/CN=Old Intermediate",
+        "v3_ca",
+        LONG_AGO,
+        "20210101000000Z",
+    );
+    std::fs::copy(issued, &old.cert).unwrap();
+    let grace = old.issue("grace", "/CN=Grace", "ee", LONG_AGO, FAR_AHEAD);
+    let message = pki.signed_via(&grace, &old.cert, GRACE, true, false);
+    let out = pki.verify(&message, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(79),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "content released");
+    let out = pki.sealpost(
+        &[
+            "--json",
+            "verify",
+            "--no-system-anchors",
+            "--trust-anchor",
+            p(&pki.root.cert),
+        ],
+        &message,
+    );
+    let doc = document(&out.stdout, "verify");
+    assert_eq!(doc["status"], "untrusted", "{doc}");
+    assert_eq!(
+        doc["signatures"][0]["verdict"]["untrusted_reason"]["code"], "expired",
+        "{doc}"
+    );
 }
 
 #[test]
