@@ -279,21 +279,7 @@ pub(crate) fn decrypt(
     mac: Option<&[u8]>,
     aad: &[u8],
 ) -> Result<Vec<u8>> {
-    let cipher = ContentCipher::from_oid(&alg.oid).ok_or_else(|| {
-        fail(
-            Exit::DataErr,
-            format!(
-                "unsupported content encryption algorithm {}",
-                oids::name(&alg.oid)
-            ),
-        )
-    })?;
-    if key.cipher != cipher || key.bytes.len() != cipher.key_len() {
-        return Err(fail(
-            Exit::DataErr,
-            format!("content key is not a {cipher} key"),
-        ));
-    }
+    let cipher = cipher_for(key, alg)?;
     if let Some(block) = cipher.cbc_block_len() {
         if mac.is_some() {
             return Err(fail(
@@ -530,6 +516,31 @@ mod gcm {
         };
         plain.ok_or_else(failed)
     }
+}
+
+/// The cipher `alg` names, checked to be one sealpost reads and to match
+/// `key` (kind and length): the first checks of every decryption, in memory
+/// or streamed.
+pub(crate) fn cipher_for(
+    key: &ContentKey,
+    alg: &AlgorithmIdentifierOwned,
+) -> Result<ContentCipher> {
+    let cipher = ContentCipher::from_oid(&alg.oid).ok_or_else(|| {
+        fail(
+            Exit::DataErr,
+            format!(
+                "unsupported content encryption algorithm {}",
+                oids::name(&alg.oid)
+            ),
+        )
+    })?;
+    if key.cipher != cipher || key.bytes.len() != cipher.key_len() {
+        return Err(fail(
+            Exit::DataErr,
+            format!("content key is not a {cipher} key"),
+        ));
+    }
+    Ok(cipher)
 }
 
 #[cfg(test)]

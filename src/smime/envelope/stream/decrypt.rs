@@ -13,9 +13,8 @@ use super::cipher::{cbc_blocks, Gcm};
 use super::{failed, malformed};
 use crate::error::{fail, Exit};
 use crate::smime::envelope::content::{
-    gcm_parameters, pkcs7_unpadded_len, ContentCipher, ContentKey,
+    cipher_for, gcm_parameters, pkcs7_unpadded_len, ContentCipher, ContentKey,
 };
-use crate::smime::envelope::oids;
 
 /// The checked content-encryption parameters of an envelope.
 enum Params {
@@ -34,21 +33,7 @@ enum Params {
 /// The same checks [`content::decrypt`](crate::smime::envelope::content) makes, on the
 /// algorithm identifier alone.
 fn params(key: &ContentKey, alg: &AlgorithmIdentifierOwned, authenticated: bool) -> Result<Params> {
-    let cipher = ContentCipher::from_oid(&alg.oid).ok_or_else(|| {
-        fail(
-            Exit::DataErr,
-            format!(
-                "unsupported content encryption algorithm {}",
-                oids::name(&alg.oid)
-            ),
-        )
-    })?;
-    if key.cipher() != cipher || key.bytes().len() != cipher.key_len() {
-        return Err(fail(
-            Exit::DataErr,
-            format!("content key is not a {cipher} key"),
-        ));
-    }
+    let cipher = cipher_for(key, alg)?;
     if !cipher.is_authenticated() {
         if authenticated {
             return Err(fail(
