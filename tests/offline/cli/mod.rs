@@ -20,6 +20,8 @@ mod large;
 mod lists;
 mod local;
 mod pipes;
+mod pki;
 mod tamper;
 mod tty;
 mod verify;
+mod verify_peers;

@@ -4,291 +4,21 @@
 //! keyUsage without digitalSignature, revoked (CRL), unknown anchor, From
 //! mismatch, tampered content; opaque and multipart/signed, PKCS#1 v1.5 and
 //! PSS; exit codes and `--json` for each status; anchors in the keystore.
+//! The PKI is tests/offline/cli/pki.rs; verify_peers.rs compares these
+//! verdicts with OpenSSL's and gpgsm's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use crate::common::{assert_clean_failure, data, run_tool, Env};
+use super::pki::{p, Pki, FAR_AHEAD, GRACE, LONG_AGO};
+use crate::common::{assert_clean_failure, data, run_tool};
 use crate::json_document::document;
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// The extensions every certificate of the test PKI may get.
-const CA_CONFIG: &str = "\
-[ca]
-default_ca = this
-[this]
-dir = DIR
-database = $dir/index.txt
-new_certs_dir = $dir
-serial = $dir/serial
-crlnumber = $dir/crlnumber
-default_md = sha256
-default_crl_days = 30
-policy = any
-unique_subject = no
-copy_extensions = none
-[any]
-commonName = supplied
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[ee]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = emailProtection
-subjectAltName = email:grace@example.org
-authorityKeyIdentifier = keyid
-[ee_server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = email:grace@example.org
-[ee_no_signing]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,keyEncipherment
-extendedKeyUsage = emailProtection
-subjectAltName = email:grace@example.org
-";
-
-/// A CA made with `openssl ca`: its directory, certificate and key.
-struct Ca {
-    dir: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Ca {
-    fn new(root: &Path, name: &str, key: &str) -> Ca {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("index.txt"), "").unwrap();
-        std::fs::write(dir.join("serial"), format!("{:02x}\n", name.len() * 16 + 1)).unwrap();
-        std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
-        std::fs::write(dir.join("ca.cnf"), CA_CONFIG.replace("DIR", p(&dir))).unwrap();
-        Ca {
-            cert: dir.join("cert.pem"),
-            key: data(&format!("{key}.key.pem")),
-            dir,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.join("ca.cnf")
-    }
-
-    /// Issues a certificate for `key` with `subject` and the extension
-    /// section `ext`, valid from `start` to `end` (YYYYMMDDHHMMSSZ).
-    fn issue(&self, key: &str, subject: &str, ext: &str, start: &str, end: &str) -> PathBuf {
-        let csr = self.dir.join(format!("{ext}-{end}.csr"));
-        let out = self.dir.join(format!("{ext}-{end}.pem"));
-        run_tool(
-            "openssl",
-            &[
-                "req",
-                "-new",
-                "-key",
-                p(&data(&format!("{key}.key.pem"))),
-                "-subj",
-                subject,
-                "-out",
-                p(&csr),
-            ],
-        );
-        self.ca(&[
-            "-batch",
-            "-notext",
-            "-extensions",
-            ext,
-            "-startdate",
-            start,
-            "-enddate",
-            end,
-            "-in",
-            p(&csr),
-            "-out",
-            p(&out),
-        ]);
-        out
-    }
-
-    /// `openssl ca` as this CA, with `args`.
-    fn ca(&self, args: &[&str]) {
-        let config = self.config();
-        let mut all = vec![
-            "ca",
-            "-config",
-            p(&config),
-            "-cert",
-            p(&self.cert),
-            "-keyfile",
-            p(&self.key),
-        ];
-        all.extend(args);
-        run_tool("openssl", &all);
-    }
-
-    fn revoke(&self, cert: &Path) {
-        self.ca(&["-revoke", p(cert)]);
-    }
-
-    /// The CA's current CRL (DER).
-    fn crl(&self) -> PathBuf {
-        let pem = self.dir.join("crl.pem");
-        let der = self.dir.join("crl.der");
-        self.ca(&["-gencrl", "-out", p(&pem)]);
-        run_tool(
-            "openssl",
-            &["crl", "-in", p(&pem), "-outform", "DER", "-out", p(&der)],
-        );
-        der
-    }
-}
-
-const LONG_AGO: &str = "20200101000000Z";
-const FAR_AHEAD: &str = "20990101000000Z";
-
-/// Root (erin's key) → intermediate (frank's key) → end entities for
-/// grace@example.org (grace's key), in a throwaway keystore.
-struct Pki {
-    env: Env,
-    root: Ca,
-    inter: Ca,
-    good: PathBuf,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let env = Env::new();
-        env.make_keystore();
-        let root = Ca::new(env.dir.path(), "root", "erin");
-        run_tool(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                p(&root.key),
-                "-subj",
-                "/CN=Test Root",
-                "-days",
-                "3650",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-                "-out",
-                p(&root.cert),
-            ],
-        );
-        let inter = Ca::new(env.dir.path(), "inter", "frank");
-        let issued = root.issue(
-            "frank",
-            "/CN=Test Intermediate",
-            "v3_ca",
-            LONG_AGO,
-            FAR_AHEAD,
-        );
-        std::fs::copy(issued, &inter.cert).unwrap();
-        let good = inter.issue("grace", "/CN=Grace", "ee", LONG_AGO, FAR_AHEAD);
-        Pki {
-            env,
-            root,
-            inter,
-            good,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.env.path(name)
-    }
-
-    /// The content every message signs.
-    fn content(&self) -> PathBuf {
-        let path = self.path("content.txt");
-        std::fs::write(&path, "Content-Type: text/plain\r\n\r\nthe plan is on\r\n").unwrap();
-        path
-    }
-
-    /// A message signed with grace's key under `cert`, carrying the
-    /// intermediate, with `from` in its header. `opaque`: signed-data, else
-    /// multipart/signed; `pss`: RSASSA-PSS.
-    fn signed(&self, cert: &Path, from: &str, opaque: bool, pss: bool) -> Vec<u8> {
-        self.signed_via(cert, &self.inter.cert, from, opaque, pss)
-    }
-
-    /// [`Pki::signed`] carrying `chain` instead of the intermediate.
-    fn signed_via(
-        &self,
-        cert: &Path,
-        chain: &Path,
-        from: &str,
-        opaque: bool,
-        pss: bool,
-    ) -> Vec<u8> {
-        let out = self.path("signed.raw");
-        let content = self.content();
-        let grace = data("grace.key.pem");
-        let mut args = vec![
-            "cms",
-            "-sign",
-            "-in",
-            p(&content),
-            "-signer",
-            p(cert),
-            "-inkey",
-            p(&grace),
-            "-certfile",
-            p(chain),
-            "-out",
-            p(&out),
-        ];
-        if opaque {
-            args.push("-nodetach");
-        }
-        if pss {
-            args.extend(["-keyopt", "rsa_padding_mode:pss"]);
-        }
-        run_tool("openssl", &args);
-        let mut message = format!("From: {from}\r\n").into_bytes();
-        message.extend(std::fs::read(&out).unwrap());
-        message
-    }
-
-    fn sealpost(&self, args: &[&str], stdin: &[u8]) -> Output {
-        self.env
-            .cmd()
-            .args(args)
-            .write_stdin(stdin.to_vec())
-            .output()
-            .unwrap()
-    }
-
-    /// `sealpost verify` trusting the root for this command, plus `flags`.
-    fn verify(&self, message: &[u8], flags: &[&str]) -> Output {
-        let mut args = vec![
-            "verify",
-            "--no-system-anchors",
-            "--trust-anchor",
-            p(&self.root.cert),
-        ];
-        args.extend(flags);
-        self.sealpost(&args, message)
-    }
-}
 
 fn success(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
     stderr
 }
-
-const GRACE: &str = "grace@example.org";
 
 #[test]
 fn a_valid_chain_releases_the_content_opaque_and_multipart_pkcs1_and_pss() {
@@ -376,15 +106,9 @@ fn each_reason_not_to_trust_has_its_exit_code_and_json() {
 #[test]
 fn an_expired_intermediate_leaves_no_trusted_path() {
     let pki = Pki::new();
-    let old = Ca::new(pki.env.dir.path(), "old", "frank");
-    let issued = pki.root.issue(
-        "frank",
-        "/CN=Old Intermediate",
-        "v3_ca",
-        LONG_AGO,
-        "20210101000000Z",
-    );
-    std::fs::copy(issued, &old.cert).unwrap();
+    let old = pki
+        .root
+        .intermediate("old", "frank", "/CN=Old Intermediate", "20210101000000Z");
     let grace = old.issue("grace", "/CN=Grace", "ee", LONG_AGO, FAR_AHEAD);
     let message = pki.signed_via(&grace, &old.cert, GRACE, true, false);
     let out = pki.verify(&message, &[]);
