@@ -125,6 +125,15 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Stops the daemons (gpg-agent, dirmngr) a test's gpgsm started for the
+/// GnuPG home `home`, which outlive it otherwise.
+pub fn stop_gnupg_daemons(home: &Path) {
+    let _ = std::process::Command::new("gpgconf")
+        .env("GNUPGHOME", home)
+        .args(["--kill", "all"])
+        .status();
+}
+
 /// Runs a tool (openssl, gpgsm, …) with optional stdin, panicking with its
 /// stderr on failure; returns its stdout.
 pub fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {

@@ -458,10 +458,7 @@ impl Gpgsm {
 
 impl Drop for Gpgsm {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
+        crate::common::stop_gnupg_daemons(self.home.path());
     }
 }
 

@@ -81,25 +81,14 @@ impl Ca {
     /// A self-signed root CA named `subject` with the fixture key `key`.
     pub fn root(dir: &Path, name: &str, key: &str, subject: &str) -> Ca {
         let root = Ca::new(dir, name, key);
-        run_tool(
-            "openssl",
+        self_signed(
+            &root.key,
+            subject,
             &[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                p(&root.key),
-                "-subj",
-                subject,
-                "-days",
-                "3650",
-                "-addext",
                 "basicConstraints=critical,CA:TRUE",
-                "-addext",
                 "keyUsage=critical,keyCertSign,cRLSign",
-                "-out",
-                p(&root.cert),
             ],
+            &root.cert,
         );
         root
     }
@@ -183,6 +172,17 @@ impl Ca {
         );
         der
     }
+}
+
+/// A self-signed certificate for `key` named `subject`, valid ten years,
+/// with the extensions `exts` (`-addext` values), written to `out`.
+pub fn self_signed(key: &Path, subject: &str, exts: &[&str], out: &Path) {
+    let mut args = vec!["req", "-x509", "-new", "-key", p(key), "-subj", subject];
+    args.extend(["-days", "3650", "-out", p(out)]);
+    for ext in exts {
+        args.extend(["-addext", ext]);
+    }
+    run_tool("openssl", &args);
 }
 
 pub const LONG_AGO: &str = "20200101000000Z";

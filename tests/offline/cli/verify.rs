@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::pki::{p, Pki, FAR_AHEAD, GRACE, LONG_AGO};
+use super::pki::{p, self_signed, Pki, FAR_AHEAD, GRACE, LONG_AGO};
 use crate::common::{assert_clean_failure, data, run_tool};
 use crate::json_document::document;
 
@@ -221,23 +221,11 @@ fn anchors_in_the_keystore_and_an_unknown_self_signed_root() {
     // A self-signed certificate made by anyone for grace, carried in the
     // message: an anchor nobody trusts.
     let forged = pki.path("forged.pem");
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            p(&data("grace.key.pem")),
-            "-subj",
-            "/CN=Grace",
-            "-days",
-            "30",
-            "-addext",
-            "subjectAltName=email:grace@example.org",
-            "-out",
-            p(&forged),
-        ],
+    self_signed(
+        &data("grace.key.pem"),
+        "/CN=Grace",
+        &["subjectAltName=email:grace@example.org"],
+        &forged,
     );
     let out = pki.sealpost(
         &["--json", "verify", "--no-system-anchors"],

@@ -340,7 +340,9 @@ impl Gpgsm {
     fn run(&self, args: &[&str]) -> Output {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new("gpgsm");
+        // LC_ALL=C: the verdict is read from its English messages.
         cmd.env("GNUPGHOME", self.home.path())
+            .env("LC_ALL", "C")
             .arg("--batch")
             .args(args)
             .stdin(Stdio::null());
@@ -393,11 +395,7 @@ impl Gpgsm {
 
 impl Drop for Gpgsm {
     fn drop(&mut self) {
-        // The agent and dirmngr this home started.
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "all"])
-            .status();
+        crate::common::stop_gnupg_daemons(self.home.path());
     }
 }
 
