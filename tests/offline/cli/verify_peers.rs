@@ -43,7 +43,9 @@ const EXPECTED: [(&str, &str, &str, &str); 9] = [
         "untrusted: revoked",
         "untrusted: revoked",
     ),
-    // gpgsm 2.2 does not check extendedKeyUsage on a signer's certificate.
+    // gpgsm 2.2 heeds extendedKeyUsage only when the extension is critical
+    // (certlist.c, cert_usage_p), and even then lets serverAuth sign; this
+    // one is not critical, as CAs issue it.
     (
         "wrong EKU (serverAuth only)",
         "untrusted: key usage",
@@ -58,16 +60,11 @@ const EXPECTED: [(&str, &str, &str, &str); 9] = [
         "untrusted: key usage",
         "trusted, warns key usage",
     ),
-    // gpgsm checks the CRL of each certificate before it asks whether the
-    // root is trusted: the rogue CA's CRL is nowhere (and dirmngr would not
-    // load a CRL of an untrusted CA), so it stops at "checking the CRL
-    // failed" (TRUST_UNDEFINED, exit 2), never reaching "root certificate is
-    // not marked trusted" (which it says with --disable-crl-checks).
     (
         "untrusted root",
         "untrusted: unknown anchor",
         "untrusted: unknown anchor",
-        "revocation unknown",
+        "untrusted: unknown anchor",
     ),
     // Neither peer compares the From address with the certificate's
     // addresses (RFC 8550 §3): that check is the mail client's.
@@ -81,7 +78,7 @@ const EXPECTED: [(&str, &str, &str, &str); 9] = [
 ];
 
 /// The two signing modes of the whole table. PSS with a salt as long as
-/// the hash (SHA-256: 32 bytes), the usual choice of S/MIME agents (RFC 4056
+/// the hash (SHA-256: 32 bytes), the usual choice of S/MIME agents (RFC 4055
 /// §3.1's advice), which is all gpgsm 2.2 accepts.
 const SIGNING: [(&str, &[&str]); 2] = [
     ("PKCS#1 v1.5", &[]),
@@ -105,8 +102,10 @@ struct Matrix {
     pki: Pki,
     /// (case, signer certificate, chain carried in the message, From).
     cases: Vec<(&'static str, PathBuf, PathBuf, &'static str)>,
-    /// The CRLs, DER: root, intermediate, expired intermediate.
-    crls: Vec<PathBuf>,
+    /// Each CA's certificate and CRL (DER): root, intermediate, expired
+    /// intermediate, rogue root. The rogue's CRL too: without it gpgsm stops
+    /// at "checking the CRL failed" before it asks whether the root is trusted.
+    cas: Vec<(PathBuf, PathBuf)>,
     /// openssl's -CAfile: the root and the CRLs (cms has no -CRLfile).
     cafile: PathBuf,
 }
@@ -128,10 +127,10 @@ impl Matrix {
         let under_old = issue(&old, "ee", FAR_AHEAD);
         let rogue = Ca::root(pki.env.dir.path(), "rogue", "dave", "/CN=Rogue Root");
         let under_rogue = issue(&rogue, "ee", FAR_AHEAD);
-        let crls = vec![pki.root.crl(), inter.crl(), old.crl()];
+        let cas = [&pki.root, inter, &old, &rogue].map(|ca| (ca.cert.clone(), ca.crl()));
         let cafile = pki.path("cafile.pem");
         let mut pem = std::fs::read(&pki.root.cert).unwrap();
-        for ca in [&pki.root, inter, &old] {
+        for ca in [&pki.root, inter, &old, &rogue] {
             pem.extend(std::fs::read(ca.dir.join("crl.pem")).unwrap());
         }
         std::fs::write(&cafile, pem).unwrap();
@@ -160,7 +159,7 @@ impl Matrix {
         Matrix {
             pki,
             cases,
-            crls,
+            cas: cas.into(),
             cafile,
         }
     }
@@ -286,7 +285,7 @@ fn openssl_verdict(out: &Output) -> String {
 }
 
 /// A throwaway GnuPG home trusting the root (trustlist.txt, no prompt:
-/// `no-allow-mark-trusted`), the CAs imported, the CRLs loaded into its
+/// `no-allow-mark-trusted`), the CAs imported, their CRLs loaded into its
 /// dirmngr, which has HTTP and LDAP disabled.
 struct Gpgsm {
     home: tempfile::TempDir,
@@ -317,16 +316,16 @@ impl Gpgsm {
         let fingerprint = fingerprint.trim().split('=').nth(1).unwrap().to_string();
         write("trustlist.txt", &format!("{fingerprint} S\n"));
         let g = Gpgsm { home };
-        let imported = g.run(&[
-            "--import",
-            p(&matrix.pki.root.cert),
-            p(&matrix.pki.inter.cert),
-        ]);
+        // Every CA, so that dirmngr finds the issuer of each CRL (importing
+        // is not trusting: only trustlist.txt says that).
+        let mut import = vec!["--import"];
+        import.extend(matrix.cas.iter().map(|(cert, _)| p(cert)));
+        let imported = g.run(&import);
         assert!(imported.status.success(), "{imported:?}");
         let loaded = matrix
-            .crls
+            .cas
             .iter()
-            .map(|crl| {
+            .map(|(_, crl)| {
                 g.run(&["--call-dirmngr", &format!("loadcrl {}", p(crl))])
                     .status
                     .success()
@@ -453,14 +452,15 @@ fn markdown(rows: Vec<impl Iterator<Item = String>>) -> String {
 #[test]
 fn sealpost_openssl_and_gpgsm_give_the_recorded_verdicts() {
     let matrix = Matrix::new();
-    // sealpost keeps all three CRLs: it only parses a CRL at import.
-    for crl in &matrix.crls {
+    // sealpost keeps all the CRLs: it only parses a CRL at import.
+    for (_, crl) in &matrix.cas {
         let out = matrix.pki.sealpost(&["cert", "crl", "import", p(crl)], b"");
         assert!(out.status.success(), "{out:?}");
     }
     let (gpgsm, gpgsm_loaded) = Gpgsm::new(&matrix);
-    // dirmngr refuses the CRL of the expired intermediate ("Certificate expired").
-    assert_eq!(gpgsm_loaded, [true, true, false], "gpgsm loadcrl");
+    // dirmngr refuses the CRL of the expired intermediate ("Certificate
+    // expired"), not the rogue root's.
+    assert_eq!(gpgsm_loaded, [true, true, false, true], "gpgsm loadcrl");
     let dir = matrix.pki.env.dir.path();
     let file = dir.join("message.eml");
     let mut expected = Vec::new();
