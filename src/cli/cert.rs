@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use sealpost::smime::certs::{self, format_time, CertInfo, Support};
 use sealpost::smime::trust::CrlInfo;
+use sealpost::store::keystore::Standing;
 use serde_json::json;
 
 use super::{json, printable, read_input, write_stdout, Context};
@@ -96,7 +97,7 @@ pub struct AcceptArgs {
 /// envelopes whose every reader is known to read them, and AES-256-CBC with
 /// RSA PKCS#1 v1.5, which every S/MIME client reads, otherwise. It learns this
 /// from the SMIMECapabilities in certificates and in signed mail under an
-/// accepted certificate; this command overrides what was learned.
+/// accepted or validated certificate; this command overrides what was learned.
 #[derive(Debug, Args)]
 pub struct PreferArgs {
     /// An address (all its certificates) or a fingerprint (at least 8 hex digits)
@@ -122,7 +123,7 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// List correspondents' certificates, accepted or learned, and whether each can be used to encrypt
+/// List correspondents' certificates, accepted, validated or learned, and whether each can be used to encrypt
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only certificates for this address
@@ -132,7 +133,7 @@ pub struct ListArgs {
     pub anchors: bool,
 }
 
-/// Remove certificates, accepted or learned, by address or fingerprint
+/// Remove certificates, accepted, validated or learned, by address or fingerprint
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// An address (removes all its certificates) or a fingerprint (at least 8 hex digits)
@@ -169,13 +170,14 @@ fn problems(cert: &CertInfo) -> Option<String> {
     })
 }
 
-/// A certificate in `--json`; `accepted` is false for one only learned
-/// from signed mail, which is never used to encrypt.
-fn cert_json(cert: &CertInfo, accepted: bool) -> serde_json::Value {
-    let problems = match (accepted, problems(cert)) {
-        (true, p) => p,
-        (false, Some(p)) => Some(format!("{}, {p}", not_accepted(cert))),
-        (false, None) => Some(not_accepted(cert)),
+/// A certificate in `--json`, as it stands in the keystore: `accepted`
+/// only when the user accepted it; one only learned from signed mail is
+/// never used to encrypt, a validated one is.
+fn cert_json(cert: &CertInfo, standing: Standing) -> serde_json::Value {
+    let problems = match (standing, problems(cert)) {
+        (Standing::Learned, Some(p)) => Some(format!("{}, {p}", not_accepted(cert))),
+        (Standing::Learned, None) => Some(not_accepted(cert)),
+        (_, p) => p,
     };
     json!({
         "fingerprint": cert.fingerprint,
@@ -185,7 +187,8 @@ fn cert_json(cert: &CertInfo, accepted: bool) -> serde_json::Value {
         "serial": cert.serial,
         "not_before": json::time(cert.not_before),
         "not_after": json::time(cert.not_after),
-        "accepted": accepted,
+        "accepted": standing == Standing::Accepted,
+        "standing": standing.name(),
         "usable_for_encryption": problems.is_none(),
         "problems": problems,
     })
@@ -263,7 +266,7 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
         let rows: Vec<_> = results
             .iter()
             .map(|(c, new)| {
-                let mut v = cert_json(c, true);
+                let mut v = cert_json(c, Standing::Accepted);
                 v["new"] = json!(new);
                 v
             })
@@ -300,9 +303,14 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     if args.anchors {
         return list_anchors(&args, ctx, &ks.anchors()?);
     }
-    let mut rows: Vec<(CertInfo, bool)> =
-        ks.certificates()?.into_iter().map(|c| (c, true)).collect();
-    rows.extend(ks.learned_certificates()?.into_iter().map(|c| (c, false)));
+    let mut rows: Vec<(CertInfo, Standing)> = Vec::new();
+    for (certs, standing) in [
+        (ks.certificates()?, Standing::Accepted),
+        (ks.validated_certificates()?, Standing::Validated),
+        (ks.learned_certificates()?, Standing::Learned),
+    ] {
+        rows.extend(certs.into_iter().map(|c| (c, standing)));
+    }
     if let Some(addr) = &args.addr {
         rows.retain(|(c, _)| c.matches_address(addr));
     }
@@ -314,11 +322,15 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
         );
     }
     let mut out = String::new();
-    for (c, accepted) in &rows {
-        let status = match (accepted, problems(c)) {
-            (false, _) => not_accepted(c),
-            (true, Some(p)) => format!("unusable: {p}"),
-            (true, None) => "usable".into(),
+    for (c, standing) in &rows {
+        let status = match (standing, problems(c)) {
+            (Standing::Learned, _) => not_accepted(c),
+            (_, Some(p)) => format!("unusable: {p}"),
+            // Whom encrypt trusts without the user having accepted them.
+            (Standing::Validated, None) => {
+                "usable, validated from signed mail (not accepted)".into()
+            }
+            (_, None) => "usable".into(),
         };
         out.push_str(&format!(
             "{}  {}  until {}  {status}\n",
@@ -343,7 +355,7 @@ fn accept(args: AcceptArgs, ctx: &Context) -> anyhow::Result<()> {
             let count = ks.certificates_for(addr)?.len();
             if count > 1 {
                 ctx.warn(format!(
-                    "{} now has {count} accepted certificates; encrypt uses every usable one",
+                    "{} now has {count} certificates (accepted or validated); encrypt uses every usable one",
                     printable(addr)
                 ));
             }
@@ -356,7 +368,10 @@ fn accept(args: AcceptArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     if ctx.global.json {
-        let certificates: Vec<_> = accepted.iter().map(|c| cert_json(c, true)).collect();
+        let certificates: Vec<_> = accepted
+            .iter()
+            .map(|c| cert_json(c, Standing::Accepted))
+            .collect();
         return ctx.print_json("cert accept", json!({ "certificates": certificates }));
     }
     Ok(())
@@ -364,18 +379,20 @@ fn accept(args: AcceptArgs, ctx: &Context) -> anyhow::Result<()> {
 
 fn remove(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {
     let ks = ctx.keystore()?;
-    // Which of them were accepted rather than learned, for `accepted`.
-    let accepted: Vec<String> = ks
-        .certificates()?
-        .into_iter()
-        .map(|c| c.fingerprint)
-        .collect();
+    // How each stood before, for `accepted` and `standing`.
+    let fingerprints = |certs: Vec<CertInfo>| -> Vec<String> {
+        certs.into_iter().map(|c| c.fingerprint).collect()
+    };
+    let accepted = fingerprints(ks.certificates()?);
+    let validated = fingerprints(ks.validated_certificates()?);
     let removed = ks.remove_certificates(&args.who)?;
     if ctx.global.json {
-        let certificates: Vec<_> = removed
-            .iter()
-            .map(|c| cert_json(c, accepted.contains(&c.fingerprint)))
-            .collect();
+        let standing = |c: &CertInfo| match c.fingerprint.as_str() {
+            fp if accepted.iter().any(|a| a == fp) => Standing::Accepted,
+            fp if validated.iter().any(|v| v == fp) => Standing::Validated,
+            _ => Standing::Learned,
+        };
+        let certificates: Vec<_> = removed.iter().map(|c| cert_json(c, standing(c))).collect();
         return ctx.print_json("cert remove", json!({ "certificates": certificates }));
     }
     for c in &removed {

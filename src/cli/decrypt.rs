@@ -8,10 +8,9 @@ use clap::Args;
 use sealpost::error::{fail, Exit};
 use sealpost::group::release::keys::KeystoreKeys;
 use sealpost::group::release::Released;
-use sealpost::smime::certs;
 use sealpost::smime::decrypt::{self, Opened, SignatureOutcome, Streamed};
 use sealpost::smime::trust::{Status, Trust, Verdict};
-use sealpost::store::keystore::{Keystore, SignerTrust, Standing};
+use sealpost::store::keystore::{SignerTrust, Standing};
 use serde_json::json;
 
 use super::trust::{signer_text, TrustArgs};
@@ -43,11 +42,17 @@ use super::{printable, read_input, Context};
 /// signed; anyone can make a certificate naming any address. The signer is
 /// called "known certificate" only when its certificate is your own or one
 /// you accepted (`cert import`, `cert accept`); otherwise the report says
-/// "certificate NOT verified". A new correspondent's certificate is learned
-/// (shown by `cert list`) but used to encrypt only after `cert accept`, and
-/// only when no other certificate names its address; the algorithms a
-/// signer's software reads are recorded only for accepted certificates
-/// (--no-learn to skip both).
+/// "certificate NOT verified" unless a path vouches for it.
+///
+/// What is learned (--no-learn: nothing): a signer trusted through a path to
+/// a keystore or system anchor (not --trust-anchor), whose certificate names
+/// the sender, is *validated*: encrypt uses its certificate from then on,
+/// unless another one already serves one of its addresses (then a warning
+/// names both and the commands that replace it). Any other new
+/// correspondent's certificate is only learned (shown by `cert list`), used
+/// to encrypt only after `cert accept`, and only when no other certificate
+/// names its address. The algorithms a signer's software reads
+/// (SMIMECapabilities) are recorded for accepted and validated certificates.
 ///
 /// On any failure nothing at all is written to stdout.
 #[derive(Debug, Args)]
@@ -66,7 +71,7 @@ pub struct DecryptArgs {
     pub allow_bad_signature: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// Do not record the signer's certificate (as learned) and capabilities
+    /// Do not record the signer's certificate (as validated or learned) and capabilities
     #[arg(long)]
     pub no_learn: bool,
     /// Write the plaintext to FILE (atomically) instead of stdout
@@ -105,7 +110,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
         &args.trust,
     )?;
     check_signatures(&args, &verdicts)?;
-    let trust = signer_trust(&ks, &opened.signatures, !args.no_learn)?;
+    let trust = super::trust::signer_trust(&ks, &opened.signatures, &verdicts, !args.no_learn)?;
     // Every check passed: only now does plaintext leave the process.
     if let Some(path) = &args.output {
         sealpost::store::fsutil::atomic_write(path, &opened.plaintext, 0o600)?;
@@ -162,25 +167,6 @@ fn check_signatures(args: &DecryptArgs, verdicts: &[Verdict]) -> anyhow::Result<
     }
 }
 
-/// What the keystore says about each signature's signer (`None` for a bad
-/// signature), learning from good ones when `learn`.
-fn signer_trust(
-    ks: &Keystore,
-    signatures: &[SignatureOutcome],
-    learn: bool,
-) -> anyhow::Result<Vec<Option<SignerTrust>>> {
-    signatures
-        .iter()
-        .map(|sig| match (&sig.signer, &sig.result) {
-            (Some(signer), Ok(())) if learn => ks
-                .learn_signer(signer, &sig.capabilities, certs::now())
-                .map(Some),
-            (Some(signer), Ok(())) => ks.assess_signer(signer).map(Some),
-            _ => Ok(None),
-        })
-        .collect()
-}
-
 /// Reports a good signature: whose certificate it is, as far as the user
 /// vouched for it, and what was learned.
 fn report_good_signature(
@@ -193,6 +179,7 @@ fn report_good_signature(
     if let Some(Trust::Path { .. }) = verdict.trust() {
         ctx.note(format!("{} from {who}", verdict.explain()));
         report_sender(ctx, verdict);
+        super::trust::report_learning(ctx, s, trust);
         return;
     }
     if let Some(why) = verdict.distrust() {
@@ -202,6 +189,9 @@ fn report_good_signature(
     match trust.standing {
         Standing::Own => ctx.note(format!("good signature (your own certificate) from {who}")),
         Standing::Accepted => ctx.note(format!("good signature (known certificate) from {who}")),
+        Standing::Validated => ctx.note(format!(
+            "good signature (certificate validated earlier, NOT trusted now) from {who}"
+        )),
         Standing::Learned | Standing::Unknown if !trust.others.is_empty() => {
             let others: Vec<String> = trust
                 .others
@@ -213,19 +203,11 @@ fn report_good_signature(
                 others.join(", ")
             ));
         }
-        Standing::Learned | Standing::Unknown => {
-            ctx.note(format!(
-                "good signature (certificate NOT verified) from {who}"
-            ));
-            if let (Standing::Learned, Some(signer)) = (trust.standing, &s.signer) {
-                ctx.note(format!(
-                    "{} its certificate; to encrypt to it, check the fingerprint with its holder, then: sealpost cert accept {}",
-                    if trust.learned_now { "learned" } else { "learned earlier" },
-                    signer.fingerprint
-                ));
-            }
-        }
+        Standing::Learned | Standing::Unknown => ctx.note(format!(
+            "good signature (certificate NOT verified) from {who}"
+        )),
     }
+    super::trust::report_learning(ctx, s, trust);
 }
 
 /// Warns when a trusted certificate does not name the sender.
@@ -289,18 +271,7 @@ fn summary(
         "signatures": opened.signatures.iter().zip(trust).zip(verdicts).map(|((s, trust), verdict)| json!({
             "valid": s.result.is_ok(),
             "error": s.result.as_ref().err(),
-            "signer": s.signer.as_ref().map(|c| json!({
-                "fingerprint": c.fingerprint,
-                "emails": c.emails,
-                "subject": c.subject,
-                // Whether the certificate is own or accepted: `valid` with
-                // `verified: false` means some key signed, not that the
-                // address it names did.
-                "verified": trust.as_ref().is_some_and(SignerTrust::verified),
-                "certificate": trust.as_ref().map_or("unknown", |t| t.standing.name()),
-                "learned": trust.as_ref().is_some_and(|t| t.learned_now),
-                "other_certificates": trust.as_ref().map(|t| t.others.iter().map(|(addr, fp)| json!({"address": addr, "fingerprint": fp})).collect::<Vec<_>>()).unwrap_or_default(),
-            })),
+            "signer": super::trust::signer_json(s, trust.as_ref()),
             "signing_time": super::json::time_opt(s.signing_time),
             "detached": s.detached,
             "verdict": super::trust::verdict_json(verdict),

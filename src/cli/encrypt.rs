@@ -38,14 +38,15 @@ mod input;
 /// per envelope and a manifest.json; --eml writes the message itself when
 /// there is exactly one envelope.
 ///
-/// Readers' certificates: own ones and those you accepted (`cert import`,
-/// `cert accept`), never one only learned from signed mail; a recipient with
+/// Readers' certificates: own ones, those you accepted (`cert import`,
+/// `cert accept`) and those validated from signed mail (a path to a
+/// keystore or system anchor), never one only learned; a recipient with
 /// only a learned certificate fails with exit 67 and the `cert accept`
 /// command to run once you have checked its fingerprint.
 ///
 /// Algorithms: AES-256-GCM with RSA-OAEP for an envelope whose every reader
 /// is known to read them (their certificate or their signed mail under an
-/// accepted certificate says so, or `sealpost cert prefer`), otherwise
+/// accepted or validated certificate says so, or `sealpost cert prefer`), otherwise
 /// AES-256-CBC with RSA PKCS#1 v1.5, which every S/MIME client reads.
 #[derive(Debug, Args)]
 pub struct EncryptArgs {

@@ -17,8 +17,9 @@ pub const SCHEMA_VERSION: &str = "1.1";
 
 /// What `--json-version` accepts: the versions this sealpost writes.
 /// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
-/// trust`, `cert untrust` and `cert crl import` documents; a script written
-/// for 1.0 reads 1.1 unchanged.
+/// trust`, `cert untrust` and `cert crl import` documents, what was learned
+/// from each signer (`SIGNER`) and a certificate's `standing`; a script
+/// written for 1.0 reads 1.1 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1"];
 
 /// Shapes used by several commands, referred to by name.
@@ -33,7 +34,14 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "CERT",
         "{fingerprint: string, emails: [string], subject: string, issuer: string, \
          serial: string, not_before: time, not_after: time, accepted: bool, \
-         usable_for_encryption: bool, problems: string | null}",
+         standing: string, usable_for_encryption: bool, problems: string | null}",
+    ),
+    (
+        "SIGNER",
+        "{fingerprint: string, emails: [string], subject: string, verified: bool, \
+         certificate: string, learned: bool, capabilities_recorded: bool, \
+         other_certificates: [{address: string, fingerprint: string}], \
+         held_back_by: [{address: string, fingerprint: string}]}",
     ),
     (
         "ANCHOR",
@@ -128,16 +136,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "released: [{group: string, server: string, key_hash: string}], \
          decrypted_with: [{content_encryption: string, fingerprint: string | null, \
          emails: [string] | null}], \
-         signatures: [{valid: bool, error: string | null, signer: {fingerprint: string, \
-         emails: [string], subject: string, verified: bool, certificate: string, learned: bool, \
-         other_certificates: [{address: string, fingerprint: string}]} | null, \
+         signatures: [{valid: bool, error: string | null, signer: SIGNER | null, \
          signing_time: time | null, detached: bool, verdict: VERDICT}], \
          file: string | null, content: string | null, content_base64: string | null",
     ),
     (
         "verify",
         "status: string, written: bool, \
-         signatures: [{signer: {fingerprint: string, emails: [string], subject: string} | null, \
+         signatures: [{signer: SIGNER | null, \
          error: string | null, signing_time: time | null, detached: bool, verdict: VERDICT}], \
          file: string | null, content: string | null, content_base64: string | null",
     ),

@@ -1,6 +1,7 @@
 //! Judging signatures for `decrypt` and `verify`: where trust comes from
 //! (`--trust-anchor`, `--no-system-anchors`, the keystore), one verdict per
-//! signature, its `--json` form and the exit status each status fails with.
+//! signature, its `--json` form and the exit status each status fails with,
+//! and reporting what the keystore learned from each signer.
 //! CLI infrastructure (both subcommands use it; tests/offline/architecture.rs).
 
 use std::path::PathBuf;
@@ -13,10 +14,12 @@ use sealpost::smime::mime::Entity;
 use sealpost::smime::trust::{
     self, Anchor, AnchorSource, Revocation, SenderMatch, Status, Trust, Verdict,
 };
-use sealpost::store::keystore::{system_anchors, Keystore, TrustSources};
+use sealpost::store::keystore::{
+    system_anchors, Keystore, SignerTrust, Standing, TrustSources, Vouched,
+};
 use serde_json::{json, Value};
 
-use super::{json, printable, read_input};
+use super::{json, printable, read_input, Context};
 
 /// Where a signer's trust comes from.
 #[derive(Debug, Clone, Args)]
@@ -185,5 +188,98 @@ pub fn verdict_json(v: &Verdict) -> Value {
             _ => None,
         },
         "checked_at": json::time(certs::now()),
+    })
+}
+
+/// What the keystore says about each signature's signer (`None` for a bad
+/// signature), learning from each what its verdict allows when `learn`
+/// (see [`Keystore::learn_signer`]).
+pub fn signer_trust(
+    ks: &Keystore,
+    signatures: &[SignatureOutcome],
+    verdicts: &[Verdict],
+    learn: bool,
+) -> anyhow::Result<Vec<Option<SignerTrust>>> {
+    signatures
+        .iter()
+        .zip(verdicts)
+        .map(|(sig, verdict)| match (&sig.signer, &sig.result) {
+            (Some(signer), Ok(())) if learn => ks
+                .learn_signer(
+                    signer,
+                    &sig.capabilities,
+                    Vouched::of(verdict),
+                    certs::now(),
+                )
+                .map(Some),
+            (Some(signer), Ok(())) => ks.assess_signer(signer).map(Some),
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+/// Reports what was learned from a good signature, and why a trusted
+/// signer's certificate was not made usable.
+pub fn report_learning(ctx: &Context, s: &SignatureOutcome, trust: &SignerTrust) {
+    let Some(signer) = &s.signer else { return };
+    let fp = &signer.fingerprint;
+    if !trust.held_back_by.is_empty() {
+        let mut replace: Vec<String> = Vec::new();
+        let mut held: Vec<String> = Vec::new();
+        for (addr, old) in &trust.held_back_by {
+            held.push(format!("{} {}", printable(addr), &old[..16]));
+            let remove = format!("sealpost cert remove {old}");
+            if !replace.contains(&remove) {
+                replace.push(remove);
+            }
+        }
+        replace.push(format!("sealpost cert accept {fp}"));
+        ctx.warn(format!(
+            "the signer's certificate {} is trusted, but encrypt already uses another one ({}): it was NOT imported; if its holder confirms the change, replace it: {}",
+            &fp[..16],
+            held.join(", "),
+            replace.join(" && ")
+        ));
+    } else if trust.standing == Standing::Validated && trust.learned_now {
+        ctx.note(format!(
+            "learned its certificate {} (validated through its certification path): encrypt now uses it for {}",
+            &fp[..16],
+            printable(&signer.emails.join(", "))
+        ));
+    } else if trust.standing == Standing::Learned {
+        ctx.note(format!(
+            "{} its certificate; to encrypt to it, check the fingerprint with its holder, then: sealpost cert accept {fp}",
+            if trust.learned_now { "learned" } else { "learned earlier" },
+        ));
+    }
+    if trust.capabilities_recorded {
+        ctx.note("recorded the algorithms its software announced (SMIMECapabilities): encrypt chooses by them");
+    }
+}
+
+/// A signature's signer in `--json` (the `SIGNER` definition of
+/// json_schema.rs), with what the keystore says about it.
+pub fn signer_json(s: &SignatureOutcome, trust: Option<&SignerTrust>) -> Value {
+    let pairs = |list: &[(String, String)]| {
+        list.iter()
+            .map(|(addr, fp)| json!({"address": addr, "fingerprint": fp}))
+            .collect::<Vec<_>>()
+    };
+    let Some(c) = &s.signer else {
+        return Value::Null;
+    };
+    json!({
+        "fingerprint": c.fingerprint,
+        "emails": c.emails,
+        "subject": c.subject,
+        // Whether the certificate is own or accepted: `valid` with
+        // `verified: false` means some key signed, not that the address it
+        // names did (the verdict says whether a path vouches for it).
+        "verified": trust.is_some_and(SignerTrust::verified),
+        "certificate": trust.map_or("unknown", |t| t.standing.name()),
+        "learned": trust.is_some_and(|t| t.learned_now),
+        "capabilities_recorded": trust.is_some_and(|t| t.capabilities_recorded),
+        "other_certificates": trust.map(|t| pairs(&t.others)).unwrap_or_default(),
+        "held_back_by": trust.map(|t| pairs(&t.held_back_by)).unwrap_or_default(),
     })
 }

@@ -12,6 +12,7 @@ use sealpost::smime::envelope::{ContentKey, Envelope};
 use sealpost::smime::mime::{self, Entity};
 use sealpost::smime::signed;
 use sealpost::smime::trust::{Status, Verdict};
+use sealpost::store::keystore::SignerTrust;
 use serde_json::{json, Value};
 
 use super::trust::TrustArgs;
@@ -34,6 +35,13 @@ use super::{read_input, Context};
 /// carries and those of `cert crl import`; nothing is fetched, and the
 /// report says whether it was checked. Without a keystore (none at the
 /// default place), --trust-anchor and the system's CA store serve.
+///
+/// When the content is written, the signer is learned as `decrypt` learns
+/// it (--no-learn: nothing): a certificate trusted through a path to a
+/// keystore or system anchor (not --trust-anchor) that names the sender is
+/// validated, and encrypt uses it and the algorithms it announced, unless
+/// another certificate already serves its address; any other is only
+/// learned, for `cert accept`.
 ///
 /// Exit status: 0 good and trusted; 65 BAD signature (the content is not
 /// what was signed), malformed or unsigned input; 79 signer not trusted
@@ -62,6 +70,9 @@ pub struct VerifyArgs {
     pub force: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Do not record the signer's certificate (as validated or learned) and capabilities
+    #[arg(long)]
+    pub no_learn: bool,
 }
 
 /// `verify` opens no envelope: an encrypted message is for `decrypt`.
@@ -164,6 +175,14 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let bad = verdicts.iter().all(|v| v.status == Status::BadSignature);
     let release = refusal.is_none() || (args.allow_untrusted && !bad);
+    // Learned only when the content is released, as `decrypt` learns only
+    // when it writes the plaintext: a refused message leaves no trace.
+    let trust = match &ks {
+        Some(ks) => {
+            super::trust::signer_trust(ks, &signatures, &verdicts, release && !args.no_learn)?
+        }
+        None => vec![None; signatures.len()],
+    };
     if release {
         if let Some(path) = &args.output {
             sealpost::store::fsutil::atomic_write(path, &content, 0o600)?;
@@ -175,6 +194,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
             "verify",
             summary(
                 &signatures,
+                &trust,
                 &verdicts,
                 release,
                 args.output.as_deref(),
@@ -187,7 +207,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
         }
         // A refusal is the error line: the verdicts are not repeated.
         if release {
-            report(ctx, &signatures, &verdicts);
+            report(ctx, &signatures, &trust, &verdicts);
         }
     }
     match refusal {
@@ -203,12 +223,20 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &Context, signatures: &[SignatureOutcome], verdicts: &[Verdict]) {
-    for (s, v) in signatures.iter().zip(verdicts) {
+fn report(
+    ctx: &Context,
+    signatures: &[SignatureOutcome],
+    trust: &[Option<SignerTrust>],
+    verdicts: &[Verdict],
+) {
+    for ((s, trust), v) in signatures.iter().zip(trust).zip(verdicts) {
         let line = format!("{} [signer {}]", v.explain(), super::trust::signer_text(s));
         match v.status {
             Status::Trusted => ctx.note(line),
             _ => ctx.warn(line),
+        }
+        if let Some(trust) = trust {
+            super::trust::report_learning(ctx, s, trust);
         }
     }
 }
@@ -216,6 +244,7 @@ fn report(ctx: &Context, signatures: &[SignatureOutcome], verdicts: &[Verdict]) 
 /// The `--json` document.
 fn summary(
     signatures: &[SignatureOutcome],
+    trust: &[Option<SignerTrust>],
     verdicts: &[Verdict],
     written: bool,
     file: Option<&Path>,
@@ -228,12 +257,8 @@ fn summary(
     json!({
         "status": verdicts.iter().map(|v| v.status).max().map_or("bad_signature", |s| s.name()),
         "written": written,
-        "signatures": signatures.iter().zip(verdicts).map(|(s, v)| json!({
-            "signer": s.signer.as_ref().map(|c| json!({
-                "fingerprint": c.fingerprint,
-                "emails": c.emails,
-                "subject": c.subject,
-            })),
+        "signatures": signatures.iter().zip(trust).zip(verdicts).map(|((s, trust), v)| json!({
+            "signer": super::trust::signer_json(s, trust.as_ref()),
             "error": s.result.as_ref().err(),
             "signing_time": super::json::time_opt(s.signing_time),
             "detached": s.detached,

@@ -1,21 +1,29 @@
-//! Correspondents' certificates: accepted (`certs/`) and learned from mail
-//! (`learned/`), importing, accepting, removing and selecting them, and
+//! Correspondents' certificates: accepted (`certs/`), validated from mail
+//! (`validated/`) and learned from mail (`learned/`), importing, accepting,
+//! removing and selecting them, and
 //! choosing the ones to encrypt to, one address at a time or through a
 //! [`CertIndex`] loaded once.
 
 use std::path::PathBuf;
 
 use super::capabilities::SupportRecord;
-use super::{read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR};
+use super::{read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR, VALIDATED_DIR};
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{self, CertInfo, Support, UnixTime};
 use crate::store::fsutil;
 
 impl Keystore {
-    /// Correspondents' certificates the user accepted: the only ones, with
-    /// own identities, that `encrypt` uses.
+    /// Correspondents' certificates the user accepted: with own identities
+    /// and validated certificates, the ones `encrypt` uses.
     pub fn certificates(&self) -> anyhow::Result<Vec<CertInfo>> {
         read_cert_dir(&self.root.join(CERTS_DIR))
+    }
+
+    /// Certificates learned from mail signed under a certification path to
+    /// a keystore or system anchor ([`Keystore::learn_signer`]): used to
+    /// encrypt, though the user did not accept them one by one.
+    pub fn validated_certificates(&self) -> anyhow::Result<Vec<CertInfo>> {
+        read_cert_dir(&self.root.join(VALIDATED_DIR))
     }
 
     /// Certificates learned from signed mail and not accepted.
@@ -24,7 +32,8 @@ impl Keystore {
     }
 
     /// Accepts certificates (the user imports them); returns each with
-    /// whether it was not accepted before. A learned copy is promoted.
+    /// whether it was not accepted before. A learned or validated copy is
+    /// promoted.
     pub fn import_certificates(&self, certs: &[CertInfo]) -> anyhow::Result<Vec<(CertInfo, bool)>> {
         let dir = self.root.join(CERTS_DIR);
         let mut out = Vec::new();
@@ -32,9 +41,10 @@ impl Keystore {
             let new = store_cert(&dir, cert)?;
             // Accepted first, then no longer learned: a crash between the two
             // leaves it in both places, which reads as accepted.
-            let learned = self.learned_path(cert);
-            if learned.exists() {
-                fsutil::durable_remove(&learned)?;
+            for copy in [self.learned_path(cert), self.validated_path(cert)] {
+                if copy.exists() {
+                    fsutil::durable_remove(&copy)?;
+                }
             }
             out.push((cert.clone(), new));
         }
@@ -71,7 +81,7 @@ impl Keystore {
             return Err(fail_hint(
                 Exit::Usage,
                 format!(
-                    "{selector} already has an accepted certificate ({}); the learned one ({}) would be a second",
+                    "{selector} already has a certificate encrypt uses ({}); the learned one ({}) would be a second",
                     &existing.fingerprint[..16],
                     &chosen[0].fingerprint[..16]
                 ),
@@ -94,11 +104,12 @@ impl Keystore {
         Ok(chosen)
     }
 
-    /// Removes correspondents' certificates, accepted or learned, chosen by
+    /// Removes correspondents' certificates, accepted, validated or learned, chosen by
     /// address or by fingerprint (a prefix of at least 8 hex digits). Own
     /// identities are never removed this way.
     pub fn remove_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         let mut all = self.certificates()?;
+        all.extend(self.validated_certificates()?);
         all.extend(self.learned_certificates()?);
         let matching = select(all, selector)?;
         for cert in &matching {
@@ -107,6 +118,7 @@ impl Keystore {
                     .join(CERTS_DIR)
                     .join(format!("{}.pem", cert.fingerprint)),
                 self.learned_path(cert),
+                self.validated_path(cert),
             ] {
                 if path.exists() {
                     fsutil::durable_remove(&path)?;
@@ -121,9 +133,11 @@ impl Keystore {
         select(self.certificates()?, selector)
     }
 
-    /// Like [`Self::select_certificates`], own identities' certificates included.
+    /// Like [`Self::select_certificates`], validated and own identities'
+    /// certificates included.
     pub fn select_known_certificates(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         let mut all = self.certificates()?;
+        all.extend(self.validated_certificates()?);
         for ident in self.identities()? {
             if !all.iter().any(|c| c.fingerprint == ident.cert.fingerprint) {
                 all.push(ident.cert);
@@ -132,10 +146,11 @@ impl Keystore {
         select(all, selector)
     }
 
-    /// Every accepted certificate that names `addr`: correspondents' and own.
+    /// Every certificate `encrypt` may use that names `addr`:
+    /// correspondents' accepted and validated ones, and own.
     pub fn certificates_for(&self, addr: &str) -> anyhow::Result<Vec<CertInfo>> {
         let mut out: Vec<CertInfo> = self
-            .certificates()?
+            .usable_correspondents()?
             .into_iter()
             .filter(|c| c.matches_address(addr))
             .collect();
@@ -147,8 +162,8 @@ impl Keystore {
         Ok(out)
     }
 
-    /// The certificates to encrypt to `addr` at `now`: accepted ones only
-    /// (see [`certs::select_for_encryption`]); when none is and a learned
+    /// The certificates to encrypt to `addr` at `now`: own, accepted and
+    /// validated ones only (see [`certs::select_for_encryption`]); when none is and a learned
     /// one names the address, the error names the command that accepts it.
     pub fn encryption_certificates(
         &self,
@@ -172,6 +187,21 @@ impl Keystore {
         self.root
             .join(LEARNED_DIR)
             .join(format!("{}.pem", cert.fingerprint))
+    }
+
+    /// Where `cert` is kept while it is validated and not accepted.
+    fn validated_path(&self, cert: &CertInfo) -> PathBuf {
+        self.root
+            .join(VALIDATED_DIR)
+            .join(format!("{}.pem", cert.fingerprint))
+    }
+
+    /// Correspondents' certificates `encrypt` may use: accepted, then
+    /// validated (a crash may leave one in both places).
+    fn usable_correspondents(&self) -> anyhow::Result<Vec<CertInfo>> {
+        let mut all = self.certificates()?;
+        all.extend(self.validated_certificates()?);
+        Ok(all)
     }
 }
 
@@ -222,7 +252,7 @@ fn unaccepted_hint(addr: &str, learned: &CertInfo, count: usize) -> anyhow::Erro
 /// reads: loaded once, so encrypting to a thousand recipients reads the
 /// keystore once rather than once per recipient.
 pub struct CertIndex {
-    /// Accepted and own certificates.
+    /// Accepted, validated and own certificates.
     by_address: std::collections::HashMap<String, Vec<CertInfo>>,
     /// Learned ones, read only when an address has no accepted one, to say
     /// which command would accept one: so that a keystore with many learned
@@ -267,11 +297,12 @@ impl CertIndex {
 }
 
 impl Keystore {
-    /// Loads a [`CertIndex`] of correspondents' accepted and own certificates.
+    /// Loads a [`CertIndex`] of correspondents' accepted and validated
+    /// certificates and own ones.
     pub fn certificate_index(&self) -> anyhow::Result<CertIndex> {
         let own = self.identities()?.into_iter().map(|i| i.cert);
         Ok(CertIndex {
-            by_address: index_by_address(self.certificates()?.into_iter().chain(own)),
+            by_address: index_by_address(self.usable_correspondents()?.into_iter().chain(own)),
             learned: Default::default(),
             keystore: self.clone(),
             support: self.read_support_records()?,

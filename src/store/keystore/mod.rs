@@ -9,6 +9,10 @@
 //!   certs/                       correspondents' certificates the user accepted
 //!                                (`cert import`, `cert accept`), 0700
 //!     <fingerprint>.pem          one certificate, 0644
+//!   validated/                   correspondents' certificates learned from mail
+//!                                signed under a certification path to a trust
+//!                                anchor, created on first use, 0700
+//!     <fingerprint>.pem          one certificate, 0644
 //!   learned/                     certificates learned from signed mail and not
 //!                                accepted, created on first use, 0700
 //!     <fingerprint>.pem          one certificate, 0644
@@ -36,15 +40,19 @@
 //! A signer is trusted when its certificate has a certification path to a
 //! trust anchor (`anchors/`, `--trust-anchor`, the system's CA store;
 //! `crate::smime::trust`) or is one the user accepted; encrypting does not
-//! validate paths yet. What the user put
-//! into the keystore themselves (own identities, `cert import`, `cert accept`)
-//! is *accepted*; only accepted certificates are ever used to encrypt. A
-//! certificate met in a good signature is only *learned*: kept apart in
-//! `learned/`, shown by `cert list`, never used to encrypt until the user
+//! validate paths yet. What the user put into the keystore themselves (own
+//! identities, `cert import`, `cert accept`) is *accepted*. A certificate
+//! met in a good signature trusted through a path to a keystore or system
+//! anchor, by a certificate naming the sender, is *validated*: kept in
+//! `validated/`, used to encrypt like an accepted one, but only when no own,
+//! accepted or validated certificate names any of its addresses already. Any
+//! other certificate met in a good signature is only *learned*: kept apart
+//! in `learned/`, shown by `cert list`, never used to encrypt until the user
 //! accepts it, and only when no other certificate names any of its addresses
-//! (see [`Keystore::learn_signer`]). So a forger who signs as someone the user
-//! already knows can neither add a certificate for that address nor change
-//! which certificate `encrypt` picks for it.
+//! (see [`Keystore::learn_signer`]). So a forger who signs as someone the
+//! user already knows can neither add a certificate for that address nor
+//! change which certificate `encrypt` picks for it, and a CA the user trusts
+//! can introduce a new correspondent but not replace a known one.
 //!
 //! # The parts
 //!
@@ -63,7 +71,7 @@ pub use anchors::{system_anchors, TrustSources};
 
 pub use capabilities::SupportRecord;
 pub use correspondents::CertIndex;
-pub use trust::{SignerTrust, Standing};
+pub use trust::{SignerTrust, Standing, Vouched};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,6 +89,7 @@ const CAPABILITIES_FILE: &str = "capabilities.toml";
 const IDENTITIES_DIR: &str = "identities";
 const CERTS_DIR: &str = "certs";
 const LEARNED_DIR: &str = "learned";
+const VALIDATED_DIR: &str = "validated";
 const DEFAULT_CONFIG: &str = "# sealpost keystore settings. Accounts and groups are added by\n\
 # `sealpost account add` and `sealpost group join`; edit with care.\n";
 

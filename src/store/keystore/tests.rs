@@ -64,10 +64,14 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
 
     // Own and accepted certificates are verified; only an accepted one
     // takes capabilities from mail.
-    let own = ks.learn_signer(&alice, &modern, now).unwrap();
+    let own = ks
+        .learn_signer(&alice, &modern, Vouched::Signature, now)
+        .unwrap();
     assert_eq!((own.standing, own.verified()), (Standing::Own, true));
     assert!(ks.support_record(&alice.fingerprint).unwrap().is_none());
-    let known = ks.learn_signer(&bob, &modern, now).unwrap();
+    let known = ks
+        .learn_signer(&bob, &modern, Vouched::Signature, now)
+        .unwrap();
     assert_eq!(
         (known.standing, known.verified()),
         (Standing::Accepted, true)
@@ -75,7 +79,9 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     assert_eq!(ks.support_for(&bob).unwrap(), Support::MODERN);
 
     // A new correspondent is learned, not verified, not for encryption.
-    let new = ks.learn_signer(&carol, &modern, now).unwrap();
+    let new = ks
+        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .unwrap();
     assert_eq!(new.standing, Standing::Learned);
     assert!(new.learned_now && !new.verified() && new.others.is_empty());
     assert!(ks.support_record(&carol.fingerprint).unwrap().is_none());
@@ -96,7 +102,9 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
             "{text}"
         );
     }
-    let again = ks.learn_signer(&carol, &modern, now).unwrap();
+    let again = ks
+        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .unwrap();
     assert_eq!(again.standing, Standing::Learned);
     assert!(!again.learned_now);
 
@@ -119,7 +127,8 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     // `cert import` accepts a learned certificate too; `cert remove`
     // removes learned ones as well as accepted ones.
     ks.remove_certificates(&carol.fingerprint).unwrap();
-    ks.learn_signer(&carol, &[], now).unwrap();
+    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+        .unwrap();
     assert!(
         ks.import_certificates(std::slice::from_ref(&carol))
             .unwrap()[0]
@@ -127,7 +136,8 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     );
     assert!(ks.learned_certificates().unwrap().is_empty());
     ks.remove_certificates(&carol.fingerprint).unwrap();
-    ks.learn_signer(&carol, &[], now).unwrap();
+    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+        .unwrap();
     assert_eq!(
         ks.remove_certificates("carol@example.org").unwrap().len(),
         1
@@ -176,4 +186,84 @@ fn certificates_import_select_remove() {
     );
     assert!(ks.remove_certificates("nobody@example.org").is_err());
     assert!(ks.remove_certificates("abc").is_err());
+}
+
+/// A signer trusted through a lasting path becomes usable with what it
+/// announced, unless its address already has a usable certificate; a BAD
+/// signature teaches nothing.
+#[test]
+fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(dir.path()).unwrap();
+    let (_, bob) = fixture("bob");
+    let (_, carol) = fixture("carol");
+    let modern = [
+        crate::smime::identity::ID_AES256_GCM,
+        crate::smime::identity::ID_RSAES_OAEP,
+    ];
+    let now = certs::now();
+    let bad = ks
+        .learn_signer(&carol, &modern, Vouched::Nothing, now)
+        .unwrap();
+    assert_eq!((bad.standing, bad.learned_now), (Standing::Unknown, false));
+    // Learned earlier without a path, then validated: promoted.
+    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+        .unwrap();
+    let new = ks
+        .learn_signer(&carol, &modern, Vouched::Path, now)
+        .unwrap();
+    assert_eq!(new.standing, Standing::Validated);
+    assert!(new.learned_now && new.capabilities_recorded && !new.verified());
+    assert!(ks.learned_certificates().unwrap().is_empty());
+    assert_eq!(
+        ks.encryption_certificates("carol@example.org", now)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ks.certificate_index().unwrap().support_for(&carol),
+        Support::MODERN
+    );
+    // Not trusted by a path this time: validated stays, nothing recorded.
+    ks.forget_support(&carol.fingerprint).unwrap();
+    let later = ks
+        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .unwrap();
+    assert_eq!(later.standing, Standing::Validated);
+    assert!(!later.capabilities_recorded);
+    assert!(ks.support_record(&carol.fingerprint).unwrap().is_none());
+
+    // An address with an accepted certificate: another path-trusted one is
+    // held back, kept only as learned.
+    ks.import_certificates(std::slice::from_ref(&bob)).unwrap();
+    // A second certificate for bob: only its fingerprint differs.
+    let mut other = bob.clone();
+    other.fingerprint = "ab".repeat(32);
+    let held = ks
+        .learn_signer(&other, &modern, Vouched::Path, now)
+        .unwrap();
+    assert_eq!(held.standing, Standing::Learned);
+    assert_eq!(
+        held.held_back_by,
+        vec![("bob@example.org".to_string(), bob.fingerprint.clone())]
+    );
+    assert!(!held.capabilities_recorded);
+    assert!(ks.support_record(&other.fingerprint).unwrap().is_none());
+    assert_eq!(
+        ks.encryption_certificates("bob@example.org", now).unwrap()[0].fingerprint,
+        bob.fingerprint
+    );
+    // `cert import` and `cert remove` reach validated certificates too.
+    assert!(
+        ks.import_certificates(std::slice::from_ref(&carol))
+            .unwrap()[0]
+            .1
+    );
+    assert!(ks.validated_certificates().unwrap().is_empty());
+    ks.remove_certificates("carol@example.org").unwrap();
+    ks.learn_signer(&carol, &[], Vouched::Path, now).unwrap();
+    assert_eq!(ks.validated_certificates().unwrap().len(), 1);
+    ks.remove_certificates(&carol.fingerprint).unwrap();
+    assert!(ks.validated_certificates().unwrap().is_empty());
 }
