@@ -17,6 +17,7 @@ mod interop;
 mod json;
 mod key;
 mod large;
+mod learning;
 mod lists;
 mod local;
 mod pipes;

@@ -12,6 +12,13 @@ use crate::common::{data, run_tool, Env};
 
 pub const GRACE: &str = "grace@example.org";
 
+/// The stderr of a run that must have succeeded.
+pub fn success(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
 pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }

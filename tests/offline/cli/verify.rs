@@ -10,15 +10,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::pki::{p, self_signed, Pki, FAR_AHEAD, GRACE, LONG_AGO};
+use super::pki::{p, self_signed, success, Pki, FAR_AHEAD, GRACE, LONG_AGO};
 use crate::common::{assert_clean_failure, data, run_tool};
 use crate::json_document::document;
-
-fn success(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
 
 #[test]
 fn a_valid_chain_releases_the_content_opaque_and_multipart_pkcs1_and_pss() {
