@@ -3794,7 +3794,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__verify)
-            opts="-o -q -v -h -V --content --allow-untrusted --output --force --trust-anchor --no-system-anchors --require-revocation-check --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --content --allow-untrusted --output --force --trust-anchor --no-system-anchors --require-revocation-check --no-learn --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
