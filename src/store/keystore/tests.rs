@@ -2,6 +2,19 @@ use super::*;
 use crate::smime::certs::Support;
 use std::os::unix::fs::PermissionsExt;
 
+/// What a signer announcing AES-GCM and RSA-OAEP sends.
+const MODERN: [const_oid::ObjectIdentifier; 2] = [
+    crate::smime::identity::ID_AES256_GCM,
+    crate::smime::identity::ID_RSAES_OAEP,
+];
+
+/// How many certificates `encrypt` would use for `addr` now.
+fn usable_for(ks: &Keystore, addr: &str) -> usize {
+    ks.encryption_certificates(addr, certs::now())
+        .unwrap()
+        .len()
+}
+
 fn fixture(name: &str) -> (RsaPrivateKey, CertInfo) {
     let base = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     let key = privkey::open(
@@ -56,10 +69,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     let (_, carol) = fixture("carol");
     ks.add_identity(&alice_key, &alice, None).unwrap();
     ks.import_certificates(std::slice::from_ref(&bob)).unwrap();
-    let modern = [
-        crate::smime::identity::ID_AES256_GCM,
-        crate::smime::identity::ID_RSAES_OAEP,
-    ];
+    let modern = MODERN;
     let now = certs::now();
 
     // Own and accepted certificates are verified; only an accepted one
@@ -111,12 +121,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     // Accepting promotes it: then it encrypts, and it is no longer learned.
     assert_eq!(ks.accept_learned("carol@example.org").unwrap().len(), 1);
     assert!(ks.learned_certificates().unwrap().is_empty());
-    assert_eq!(
-        ks.encryption_certificates("carol@example.org", now)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(usable_for(&ks, "carol@example.org"), 1);
     assert_eq!(
         ks.assess_signer(&carol).unwrap().standing,
         Standing::Accepted
@@ -197,10 +202,7 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     let ks = Keystore::open(dir.path()).unwrap();
     let (_, bob) = fixture("bob");
     let (_, carol) = fixture("carol");
-    let modern = [
-        crate::smime::identity::ID_AES256_GCM,
-        crate::smime::identity::ID_RSAES_OAEP,
-    ];
+    let modern = MODERN;
     let now = certs::now();
     let bad = ks
         .learn_signer(&carol, &modern, Vouched::Nothing, now)
@@ -215,12 +217,7 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     assert_eq!(new.standing, Standing::Validated);
     assert!(new.learned_now && new.capabilities_recorded && !new.verified());
     assert!(ks.learned_certificates().unwrap().is_empty());
-    assert_eq!(
-        ks.encryption_certificates("carol@example.org", now)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(usable_for(&ks, "carol@example.org"), 1);
     assert_eq!(
         ks.certificate_index().unwrap().support_for(&carol),
         Support::MODERN
