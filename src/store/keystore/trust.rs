@@ -78,8 +78,8 @@ impl Keystore {
     /// - nothing from a BAD signature;
     /// - a certificate trusted through a lasting path ([`Vouched::Path`])
     ///   becomes *validated*: used to encrypt, like an accepted one, but only
-    ///   when no other own, accepted or validated certificate names any of
-    ///   its addresses. Otherwise it is kept in `learned/` as any other
+    ///   when encrypt can use it (key usage, validity) and no other own,
+    ///   accepted or validated certificate names any of its addresses. Otherwise it is kept in `learned/` as any other
     ///   (`held_back_by` names the ones in the way): replacing a
     ///   correspondent's certificate is the user's explicit choice;
     /// - any other certificate nobody vouched for is kept in `learned/`
@@ -102,7 +102,13 @@ impl Keystore {
         if vouched == Vouched::Nothing || signer.emails.is_empty() {
             return Ok(trust);
         }
-        let by_path = vouched == Vouched::Path;
+        // A certificate encrypt could not use (signing only, as in
+        // dual-key setups) is not made usable: it would only stand in the
+        // way of the correspondent's encryption certificate.
+        let by_path = vouched == Vouched::Path
+            && signer
+                .encryption_problems(&signer.emails[0], now)
+                .is_empty();
         match trust.standing {
             Standing::Own | Standing::Accepted => {}
             Standing::Validated if by_path => {}

@@ -12,7 +12,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use super::pki::{p, success, Pki, GRACE};
+use super::pki::{p, success, Pki, FAR_AHEAD, GRACE, LONG_AGO};
 use crate::common::{assert_clean_failure, data, run_tool};
 use crate::json_document::document;
 
@@ -267,6 +267,29 @@ fn verify_of_an_openssl_signature_through_the_root() {
     );
     let envelope = mail.encrypt_to_grace().unwrap();
     assert_eq!(envelope["content_encryption"], "aes-256-cbc", "{envelope}");
+}
+
+/// A signing-only certificate (dual-key setups) is trusted but not made
+/// usable: encrypt could not use it, and it would stand in the way of the
+/// correspondent's encryption certificate.
+#[test]
+fn a_trusted_signing_only_certificate_is_not_validated() {
+    let mail = Mail::new();
+    let root = mail.pki.root.cert.clone();
+    success(&mail.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    let signing = mail
+        .pki
+        .inter
+        .issue("grace", "/CN=Grace", "ee_sign_only", LONG_AGO, FAR_AHEAD);
+    let message = mail.pki.signed(&signing, GRACE, true, false);
+    let (out, doc) = mail.verify(&message, &[]);
+    success(&out);
+    assert_eq!(
+        doc["signatures"][0]["verdict"]["status"], "trusted",
+        "{doc}"
+    );
+    assert_signer(&doc, "learned", true, false);
+    assert!(mail.encrypt_to_grace().is_err());
 }
 
 /// Without a keystore anchor (untrusted), or trusted only through a

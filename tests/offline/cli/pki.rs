@@ -61,6 +61,12 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,keyEncipherment
 extendedKeyUsage = emailProtection
 subjectAltName = email:grace@example.org
+[ee_sign_only]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = emailProtection
+subjectAltName = email:grace@example.org
+authorityKeyIdentifier = keyid
 ";
 
 /// A CA made with `openssl ca`: its directory, certificate and key.
