@@ -420,16 +420,6 @@ fn read_certificates(files: &[PathBuf]) -> anyhow::Result<Vec<CertInfo>> {
     Ok(all)
 }
 
-/// Whether a certificate says it is a CA (basicConstraints cA).
-fn is_ca(cert: &CertInfo) -> bool {
-    matches!(
-        cert.cert
-            .tbs_certificate
-            .get::<x509_cert::ext::pkix::BasicConstraints>(),
-        Ok(Some((_, bc))) if bc.ca
-    )
-}
-
 /// A trust anchor in `--json` (ANCHOR).
 fn anchor_json(cert: &CertInfo) -> serde_json::Value {
     json!({
@@ -438,7 +428,7 @@ fn anchor_json(cert: &CertInfo) -> serde_json::Value {
         "emails": cert.emails,
         "not_before": json::time(cert.not_before),
         "not_after": json::time(cert.not_after),
-        "ca": is_ca(cert),
+        "ca": cert.is_ca(),
     })
 }
 
@@ -448,7 +438,7 @@ fn anchor_line(cert: &CertInfo) -> String {
         &cert.fingerprint[..16],
         printable(&cert.subject),
         format_time(cert.not_after),
-        if is_ca(cert) {
+        if cert.is_ca() {
             ""
         } else {
             "  (not a CA certificate)"
@@ -489,7 +479,7 @@ fn trust(args: TrustArgs, ctx: &Context) -> anyhow::Result<()> {
             if *new { "trusted" } else { "already trusted" },
             anchor_line(cert)
         ));
-        if !is_ca(cert) {
+        if !cert.is_ca() {
             ctx.warn(format!(
                 "{} is not a CA certificate: it vouches only for itself (`cert import` accepts one correspondent's certificate)",
                 &cert.fingerprint[..16]

@@ -207,6 +207,7 @@ pub fn signer_trust(
             (Some(signer), Ok(())) if learn => ks
                 .learn_signer(
                     signer,
+                    &sig.certificates,
                     &sig.capabilities,
                     Vouched::of(verdict),
                     certs::now(),

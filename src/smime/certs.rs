@@ -266,6 +266,14 @@ impl CertInfo {
         pem_encode("CERTIFICATE", &self.der)
     }
 
+    /// Whether the certificate says it is a CA (basicConstraints cA).
+    pub fn is_ca(&self) -> bool {
+        matches!(
+            self.cert.tbs_certificate.get::<x509_cert::ext::pkix::BasicConstraints>(),
+            Ok(Some((_, bc))) if bc.ca
+        )
+    }
+
     pub fn matches_address(&self, addr: &str) -> bool {
         let addr = normalize_address(addr);
         self.emails.contains(&addr)

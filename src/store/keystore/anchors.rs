@@ -120,7 +120,8 @@ impl Keystore {
     /// What a signer is judged with: the keystore's anchors, `extra`
     /// anchors (`--trust-anchor`), the system's when `system`; own and
     /// accepted certificates as trusted one by one; accepted certificates
-    /// as intermediates too; the keystore's CRLs.
+    /// and the CA certificates kept with validated ones as intermediates;
+    /// the keystore's CRLs.
     pub fn trust_sources(
         &self,
         extra: Vec<CertInfo>,
@@ -144,10 +145,12 @@ impl Keystore {
         let accepted = self.certificates()?;
         let mut explicit: Vec<CertInfo> = self.identities()?.into_iter().map(|i| i.cert).collect();
         explicit.extend(accepted.iter().cloned());
+        let mut intermediates = accepted;
+        intermediates.extend(self.validated_chains()?);
         Ok(TrustSources {
             anchors,
             explicit,
-            intermediates: accepted,
+            intermediates,
             crls: self.crls()?,
         })
     }

@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 
 use super::capabilities::SupportRecord;
-use super::{read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR, VALIDATED_DIR};
+use super::{
+    list_files, read_bundle_file, read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR,
+    VALIDATED_DIR,
+};
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{self, CertInfo, Support, UnixTime};
 use crate::store::fsutil;
@@ -24,6 +27,17 @@ impl Keystore {
     /// encrypt, though the user did not accept them one by one.
     pub fn validated_certificates(&self) -> anyhow::Result<Vec<CertInfo>> {
         read_cert_dir(&self.root.join(VALIDATED_DIR))
+    }
+
+    /// The CA certificates kept with validated certificates (the rest of
+    /// the paths they were validated through): intermediates for building
+    /// paths, trusted for nothing by themselves.
+    pub fn validated_chains(&self) -> anyhow::Result<Vec<CertInfo>> {
+        let mut out = Vec::new();
+        for path in list_files(&self.root.join(VALIDATED_DIR), ".pem")? {
+            out.extend(read_bundle_file(&path)?.into_iter().skip(1));
+        }
+        Ok(out)
     }
 
     /// Certificates learned from signed mail and not accepted.

@@ -12,7 +12,8 @@
 //!   validated/                   correspondents' certificates learned from mail
 //!                                signed under a certification path to a trust
 //!                                anchor, created on first use, 0700
-//!     <fingerprint>.pem          one certificate, 0644
+//!     <fingerprint>.pem          the certificate, then the CA certificates its
+//!                                message carried (for building paths), 0644
 //!   learned/                     certificates learned from signed mail and not
 //!                                accepted, created on first use, 0700
 //!     <fingerprint>.pem          one certificate, 0644
@@ -312,12 +313,17 @@ fn read_cert_dir(dir: &Path) -> anyhow::Result<Vec<CertInfo>> {
 }
 
 fn read_cert_file(path: &Path) -> anyhow::Result<CertInfo> {
+    Ok(read_bundle_file(path)?.remove(0))
+}
+
+/// Every certificate in a keystore file, at least one: the first is the
+/// one the file is named after.
+fn read_bundle_file(path: &Path) -> anyhow::Result<Vec<CertInfo>> {
     let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     certs::parse_bundle(&data)
-        .and_then(|mut v| {
-            v.drain(..)
-                .next()
-                .ok_or_else(|| fail(Exit::DataErr, "empty"))
+        .and_then(|v| match v.is_empty() {
+            true => Err(fail(Exit::DataErr, "empty")),
+            false => Ok(v),
         })
         .map_err(|e| {
             fail(

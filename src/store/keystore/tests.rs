@@ -75,12 +75,12 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     // Own and accepted certificates are verified; only an accepted one
     // takes capabilities from mail.
     let own = ks
-        .learn_signer(&alice, &modern, Vouched::Signature, now)
+        .learn_signer(&alice, &[], &modern, Vouched::Signature, now)
         .unwrap();
     assert_eq!((own.standing, own.verified()), (Standing::Own, true));
     assert!(ks.support_record(&alice.fingerprint).unwrap().is_none());
     let known = ks
-        .learn_signer(&bob, &modern, Vouched::Signature, now)
+        .learn_signer(&bob, &[], &modern, Vouched::Signature, now)
         .unwrap();
     assert_eq!(
         (known.standing, known.verified()),
@@ -90,7 +90,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
 
     // A new correspondent is learned, not verified, not for encryption.
     let new = ks
-        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .learn_signer(&carol, &[], &modern, Vouched::Signature, now)
         .unwrap();
     assert_eq!(new.standing, Standing::Learned);
     assert!(new.learned_now && !new.verified() && new.others.is_empty());
@@ -113,7 +113,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
         );
     }
     let again = ks
-        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .learn_signer(&carol, &[], &modern, Vouched::Signature, now)
         .unwrap();
     assert_eq!(again.standing, Standing::Learned);
     assert!(!again.learned_now);
@@ -132,7 +132,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     // `cert import` accepts a learned certificate too; `cert remove`
     // removes learned ones as well as accepted ones.
     ks.remove_certificates(&carol.fingerprint).unwrap();
-    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+    ks.learn_signer(&carol, &[], &[], Vouched::Signature, now)
         .unwrap();
     assert!(
         ks.import_certificates(std::slice::from_ref(&carol))
@@ -141,7 +141,7 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     );
     assert!(ks.learned_certificates().unwrap().is_empty());
     ks.remove_certificates(&carol.fingerprint).unwrap();
-    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+    ks.learn_signer(&carol, &[], &[], Vouched::Signature, now)
         .unwrap();
     assert_eq!(
         ks.remove_certificates("carol@example.org").unwrap().len(),
@@ -205,14 +205,14 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     let modern = MODERN;
     let now = certs::now();
     let bad = ks
-        .learn_signer(&carol, &modern, Vouched::Nothing, now)
+        .learn_signer(&carol, &[], &modern, Vouched::Nothing, now)
         .unwrap();
     assert_eq!((bad.standing, bad.learned_now), (Standing::Unknown, false));
     // Learned earlier without a path, then validated: promoted.
-    ks.learn_signer(&carol, &[], Vouched::Signature, now)
+    ks.learn_signer(&carol, &[], &[], Vouched::Signature, now)
         .unwrap();
     let new = ks
-        .learn_signer(&carol, &modern, Vouched::Path, now)
+        .learn_signer(&carol, &[], &modern, Vouched::Path, now)
         .unwrap();
     assert_eq!(new.standing, Standing::Validated);
     assert!(new.learned_now && new.capabilities_recorded && !new.verified());
@@ -225,7 +225,7 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     // Not trusted by a path this time: validated stays, nothing recorded.
     ks.forget_support(&carol.fingerprint).unwrap();
     let later = ks
-        .learn_signer(&carol, &modern, Vouched::Signature, now)
+        .learn_signer(&carol, &[], &modern, Vouched::Signature, now)
         .unwrap();
     assert_eq!(later.standing, Standing::Validated);
     assert!(!later.capabilities_recorded);
@@ -238,7 +238,7 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     let mut other = bob.clone();
     other.fingerprint = "ab".repeat(32);
     let held = ks
-        .learn_signer(&other, &modern, Vouched::Path, now)
+        .learn_signer(&other, &[], &modern, Vouched::Path, now)
         .unwrap();
     assert_eq!(held.standing, Standing::Learned);
     assert_eq!(
@@ -259,7 +259,8 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     );
     assert!(ks.validated_certificates().unwrap().is_empty());
     ks.remove_certificates("carol@example.org").unwrap();
-    ks.learn_signer(&carol, &[], Vouched::Path, now).unwrap();
+    ks.learn_signer(&carol, &[], &[], Vouched::Path, now)
+        .unwrap();
     assert_eq!(ks.validated_certificates().unwrap().len(), 1);
     ks.remove_certificates(&carol.fingerprint).unwrap();
     assert!(ks.validated_certificates().unwrap().is_empty());

@@ -8,6 +8,10 @@ use crate::smime::certs::{CertInfo, Support, UnixTime};
 use crate::smime::trust::{AnchorSource, Status, Trust, Verdict};
 use crate::store::fsutil::{self, PUBLIC_FILE};
 
+/// At most this many CA certificates a message carried are kept with a
+/// validated certificate (a path rarely has more than two intermediates).
+const MAX_KEPT_CHAIN: usize = 8;
+
 /// What a signature's verdict vouches for, as far as learning from it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vouched {
@@ -73,13 +77,16 @@ impl Keystore {
     }
 
     /// What `decrypt` and `verify` learn from a signature by `signer`
-    /// whose verdict `vouched` for what it did:
+    /// whose verdict `vouched` for what it did; `carried` are the
+    /// certificates the message carried:
     ///
     /// - nothing from a BAD signature;
     /// - a certificate trusted through a lasting path ([`Vouched::Path`])
     ///   becomes *validated*: used to encrypt, like an accepted one, but only
     ///   when encrypt can use it (key usage, validity) and no other own,
-    ///   accepted or validated certificate names any of its addresses. Otherwise it is kept in `learned/` as any other
+    ///   accepted or validated certificate names any of its addresses. The
+    ///   CA certificates the message carried are kept with it, so that its
+    ///   path can be built again later from the anchor alone. Otherwise it is kept in `learned/` as any other
     ///   (`held_back_by` names the ones in the way): replacing a
     ///   correspondent's certificate is the user's explicit choice;
     /// - any other certificate nobody vouched for is kept in `learned/`
@@ -94,6 +101,7 @@ impl Keystore {
     pub fn learn_signer(
         &self,
         signer: &CertInfo,
+        carried: &[CertInfo],
         capabilities: &[const_oid::ObjectIdentifier],
         vouched: Vouched,
         now: UnixTime,
@@ -114,7 +122,7 @@ impl Keystore {
             Standing::Validated if by_path => {}
             Standing::Validated => return Ok(trust),
             Standing::Learned | Standing::Unknown if by_path && trust.usable_others.is_empty() => {
-                self.keep(signer, VALIDATED_DIR)?;
+                self.keep_validated(signer, carried)?;
                 // Validated first, then no longer learned: a crash between
                 // the two leaves it in both places, which reads as validated.
                 let learned = self.learned_path(signer);
@@ -157,11 +165,31 @@ impl Keystore {
 
     /// Writes `cert` into the keystore directory `dir` (created on first use).
     fn keep(&self, cert: &CertInfo, dir: &str) -> anyhow::Result<()> {
+        self.keep_bundle(cert, &[], dir)
+    }
+
+    /// Writes a validated certificate followed by the CA certificates among
+    /// `carried` (at most [`MAX_KEPT_CHAIN`]): the file's first certificate
+    /// is the one it is named after, the rest only serve to build paths.
+    fn keep_validated(&self, cert: &CertInfo, carried: &[CertInfo]) -> anyhow::Result<()> {
+        let chain: Vec<&CertInfo> = carried
+            .iter()
+            .filter(|c| c.fingerprint != cert.fingerprint && c.is_ca())
+            .take(MAX_KEPT_CHAIN)
+            .collect();
+        self.keep_bundle(cert, &chain, VALIDATED_DIR)
+    }
+
+    fn keep_bundle(&self, cert: &CertInfo, chain: &[&CertInfo], dir: &str) -> anyhow::Result<()> {
         let dir = self.root.join(dir);
         fsutil::private_dir(&dir, "keystore")?;
+        let mut pem = cert.to_pem();
+        for c in chain {
+            pem.push_str(&c.to_pem());
+        }
         fsutil::atomic_write(
             &dir.join(format!("{}.pem", cert.fingerprint)),
-            cert.to_pem().as_bytes(),
+            pem.as_bytes(),
             PUBLIC_FILE,
         )
     }

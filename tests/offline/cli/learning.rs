@@ -267,6 +267,13 @@ fn verify_of_an_openssl_signature_through_the_root() {
     );
     let envelope = mail.encrypt_to_grace().unwrap();
     assert_eq!(envelope["content_encryption"], "aes-256-cbc", "{envelope}");
+    // The intermediate the message carried was kept with her certificate:
+    // her sealpost mail, which carries none, has a path to the root now.
+    let (out, doc) = mail.decrypt(&mail.signed_by_grace(), &[]);
+    success(&out);
+    let verdict = &doc["signatures"][0]["verdict"];
+    assert_eq!(verdict["status"], "trusted", "{doc}");
+    assert_eq!(verdict["trusted_by"]["path_length"], 3, "{doc}");
 }
 
 /// A signing-only certificate (dual-key setups) is trusted but not made
