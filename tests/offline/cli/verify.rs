@@ -8,7 +8,6 @@
 //! verdicts with OpenSSL's and gpgsm's.
 
 use std::path::Path;
-use std::process::Output;
 
 use super::pki::{p, self_signed, success, Pki, FAR_AHEAD, GRACE, LONG_AGO};
 use crate::common::{assert_clean_failure, data, run_tool};
