@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use sealpost::smime::certs::{self, format_time, CertInfo, Support};
 use sealpost::smime::trust::CrlInfo;
-use sealpost::store::keystore::Standing;
+use sealpost::store::keystore::{Keystore, Standing};
 use serde_json::json;
 
 use super::{json, printable, read_input, write_stdout, Context};
@@ -501,6 +501,7 @@ fn untrust(args: UntrustArgs, ctx: &Context) -> anyhow::Result<()> {
     } else {
         ks.remove_anchors(&args.who)?
     };
+    recheck_validated(&ks)?;
     if ctx.global.json {
         let rows: Vec<_> = removed.iter().map(anchor_json).collect();
         return ctx.print_json("cert untrust", json!({ "anchors": rows }));
@@ -542,8 +543,22 @@ fn crl_import(args: CrlImportArgs, ctx: &Context) -> anyhow::Result<()> {
                 .map_or_else(|| "not given".into(), format_time)
         ));
     }
+    recheck_validated(&ks)?;
     if ctx.global.json {
         return ctx.print_json("cert crl import", json!({ "crls": rows }));
+    }
+    Ok(())
+}
+
+/// Warns about each validated certificate that trust taken away moved back
+/// to learned (see [`Keystore::recheck_validated`]).
+fn recheck_validated(ks: &Keystore) -> anyhow::Result<()> {
+    for (cert, why) in ks.recheck_validated(true, certs::now())? {
+        super::warn(format!(
+            "{} {} is no longer used to encrypt ({why}); it is kept as learned",
+            &cert.fingerprint[..16],
+            printable(&cert.emails.join(", "))
+        ));
     }
     Ok(())
 }

@@ -3,9 +3,9 @@
 //! a certificate with a lasting certification path becomes usable
 //! (`validated/`), any other one is only kept aside (`learned/`).
 
-use super::{Keystore, LEARNED_DIR, VALIDATED_DIR};
+use super::{list_files, read_bundle_file, Keystore, LEARNED_DIR, VALIDATED_DIR};
 use crate::smime::certs::{CertInfo, Support, UnixTime};
-use crate::smime::trust::{AnchorSource, Status, Trust, Verdict};
+use crate::smime::trust::{validate, AnchorSource, Distrust, Status, Trust, Verdict};
 use crate::store::fsutil::{self, PUBLIC_FILE};
 
 /// At most this many CA certificates a message carried are kept with a
@@ -161,6 +161,39 @@ impl Keystore {
                 self.record_support(&signer.fingerprint, support, "signed mail", now)?;
         }
         Ok(trust)
+    }
+
+    /// Checks every validated certificate's path again, with the keystore's
+    /// anchors (and the system's when `system`), its CRLs and the chain
+    /// kept with it: one that no longer validates at `now` (its anchor
+    /// removed, revoked, expired) goes back to `learned/`, where encrypt
+    /// does not use it. Returns those, with why. For the commands that take
+    /// trust away (`cert untrust`, `cert crl import`).
+    pub fn recheck_validated(
+        &self,
+        system: bool,
+        now: UnixTime,
+    ) -> anyhow::Result<Vec<(CertInfo, Distrust)>> {
+        let files = list_files(&self.root.join(VALIDATED_DIR), ".pem")?;
+        if files.is_empty() {
+            return Ok(Vec::new()); // no anchors to load
+        }
+        let sources = self.trust_sources(Vec::new(), system)?;
+        let inputs = sources.inputs(now);
+        let mut demoted = Vec::new();
+        for path in files {
+            let bundle = read_bundle_file(&path)?;
+            let cert = &bundle[0];
+            if let Err(why) = validate(cert, &bundle[1..], &[], &inputs).trust {
+                // Learned first, then no longer validated: a crash between
+                // the two leaves it in both places, which reads as validated
+                // and is checked again next time.
+                self.keep(cert, LEARNED_DIR)?;
+                fsutil::durable_remove(&path)?;
+                demoted.push((cert.clone(), why));
+            }
+        }
+        Ok(demoted)
     }
 
     /// Writes `cert` into the keystore directory `dir` (created on first use).

@@ -274,6 +274,37 @@ fn verify_of_an_openssl_signature_through_the_root() {
     let verdict = &doc["signatures"][0]["verdict"];
     assert_eq!(verdict["status"], "trusted", "{doc}");
     assert_eq!(verdict["trusted_by"]["path_length"], 3, "{doc}");
+    // Trust taken away takes the validation away: back to learned.
+    let stderr = success(&mail.pki.sealpost(&["cert", "untrust", p(&root)], b""));
+    assert!(stderr.contains("no longer used to encrypt"), "{stderr}");
+    assert_eq!(mail.listed()[0]["standing"], "learned");
+    assert_clean_failure(&mail.encrypt_to_grace().unwrap_err(), 67);
+}
+
+/// A CRL imported later that revokes a validated certificate: it is no
+/// longer used to encrypt.
+#[test]
+fn a_validated_certificate_revoked_later_is_no_longer_used() {
+    let mail = Mail::new();
+    let root = mail.pki.root.cert.clone();
+    success(&mail.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    let revoked = mail
+        .pki
+        .inter
+        .issue("grace", "/CN=Grace", "ee", LONG_AGO, "20980101000000Z");
+    let message = mail.pki.signed(&revoked, GRACE, true, false);
+    let (out, doc) = mail.verify(&message, &[]);
+    success(&out);
+    assert_signer(&doc, "validated", true, true);
+    assert!(mail.encrypt_to_grace().is_ok());
+    mail.pki.inter.revoke(&revoked);
+    let crl = mail.pki.inter.crl();
+    let out = mail.pki.sealpost(&["cert", "crl", "import", p(&crl)], b"");
+    let stderr = success(&out);
+    assert!(stderr.contains("no longer used to encrypt"), "{stderr}");
+    assert!(stderr.contains("revoked"), "{stderr}");
+    assert_eq!(mail.listed()[0]["standing"], "learned");
+    assert_clean_failure(&mail.encrypt_to_grace().unwrap_err(), 67);
 }
 
 /// A signing-only certificate (dual-key setups) is trusted but not made
