@@ -169,8 +169,24 @@ impl Mail {
     }
 
     fn trust_intermediate(&self) {
-        let inter = self.pki.inter.cert.clone();
-        success(&self.pki.sealpost(&["cert", "trust", p(&inter)], b""));
+        self.trust(&self.pki.inter.cert);
+    }
+
+    fn trust_root(&self) {
+        self.trust(&self.pki.root.cert);
+    }
+
+    /// `cert trust CA` as bob.
+    fn trust(&self, ca: &std::path::Path) {
+        success(&self.pki.sealpost(&["cert", "trust", p(ca)], b""));
+    }
+
+    /// Asserts that the command that gave `stderr` took grace's
+    /// validation away: learned again, not used to encrypt.
+    fn assert_demoted(&self, stderr: &str) {
+        assert!(stderr.contains("no longer used to encrypt"), "{stderr}");
+        assert_eq!(self.listed()[0]["standing"], "learned");
+        assert_clean_failure(&self.encrypt_to_grace().unwrap_err(), 67);
     }
 }
 
@@ -255,8 +271,7 @@ fn verify_learns_as_decrypt_does_and_no_learn_stops_it() {
 #[test]
 fn verify_of_an_openssl_signature_through_the_root() {
     let mail = Mail::new();
-    let root = mail.pki.root.cert.clone();
-    success(&mail.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    mail.trust_root();
     let message = mail.pki.signed(&mail.pki.good, GRACE, true, false);
     let (out, doc) = mail.verify(&message, &[]);
     success(&out);
@@ -275,10 +290,10 @@ fn verify_of_an_openssl_signature_through_the_root() {
     assert_eq!(verdict["status"], "trusted", "{doc}");
     assert_eq!(verdict["trusted_by"]["path_length"], 3, "{doc}");
     // Trust taken away takes the validation away: back to learned.
-    let stderr = success(&mail.pki.sealpost(&["cert", "untrust", p(&root)], b""));
-    assert!(stderr.contains("no longer used to encrypt"), "{stderr}");
-    assert_eq!(mail.listed()[0]["standing"], "learned");
-    assert_clean_failure(&mail.encrypt_to_grace().unwrap_err(), 67);
+    let root = mail.pki.root.cert.clone();
+    mail.assert_demoted(&success(
+        &mail.pki.sealpost(&["cert", "untrust", p(&root)], b""),
+    ));
 }
 
 /// A CRL imported later that revokes a validated certificate: it is no
@@ -286,8 +301,7 @@ fn verify_of_an_openssl_signature_through_the_root() {
 #[test]
 fn a_validated_certificate_revoked_later_is_no_longer_used() {
     let mail = Mail::new();
-    let root = mail.pki.root.cert.clone();
-    success(&mail.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    mail.trust_root();
     let revoked = mail
         .pki
         .inter
@@ -301,10 +315,8 @@ fn a_validated_certificate_revoked_later_is_no_longer_used() {
     let crl = mail.pki.inter.crl();
     let out = mail.pki.sealpost(&["cert", "crl", "import", p(&crl)], b"");
     let stderr = success(&out);
-    assert!(stderr.contains("no longer used to encrypt"), "{stderr}");
     assert!(stderr.contains("revoked"), "{stderr}");
-    assert_eq!(mail.listed()[0]["standing"], "learned");
-    assert_clean_failure(&mail.encrypt_to_grace().unwrap_err(), 67);
+    mail.assert_demoted(&stderr);
 }
 
 /// A signing-only certificate (dual-key setups) is trusted but not made
@@ -313,8 +325,7 @@ fn a_validated_certificate_revoked_later_is_no_longer_used() {
 #[test]
 fn a_trusted_signing_only_certificate_is_not_validated() {
     let mail = Mail::new();
-    let root = mail.pki.root.cert.clone();
-    success(&mail.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    mail.trust_root();
     let signing = mail
         .pki
         .inter
@@ -361,8 +372,7 @@ fn an_untrusted_signer_or_a_one_command_anchor_is_only_learned() {
         String::from_utf8(multipart)
             .unwrap()
             .replacen("the plan is on", "the plan is off", 1);
-    let root = fresh.pki.root.cert.clone();
-    success(&fresh.pki.sealpost(&["cert", "trust", p(&root)], b""));
+    fresh.trust_root();
     let (out, doc) = fresh.verify(tampered.as_bytes(), &["--allow-untrusted"]);
     assert_eq!(out.status.code(), Some(65));
     assert_ne!(doc["signatures"][0]["signer"]["learned"], true, "{doc}");
