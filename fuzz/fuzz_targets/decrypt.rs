@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let streamed = decrypt::open_streaming(
         &mut std::io::Cursor::new(data),
+        decrypt::Rereading::Recheck,
         &mut FixedKey,
         &mut out,
         &mut |_| Ok(()),

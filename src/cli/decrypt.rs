@@ -8,7 +8,7 @@ use clap::Args;
 use sealpost::error::{fail, Exit};
 use sealpost::group::release::keys::KeystoreKeys;
 use sealpost::group::release::Released;
-use sealpost::smime::decrypt::{self, Opened, SignatureOutcome, Streamed};
+use sealpost::smime::decrypt::{self, Opened, Rereading, SignatureOutcome, Streamed};
 use sealpost::smime::trust::{Status, Trust, Verdict};
 use sealpost::store::keystore::{SignerTrust, Standing};
 use serde_json::json;
@@ -93,10 +93,12 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     } else {
         match open_input(&args.file)? {
             Input::Whole(data) => data,
-            Input::Large(mut file) => match run_streaming(&args, ctx, &mut file)? {
-                true => return Ok(()),
-                false => read_whole(&mut file)?,
-            },
+            Input::Large(mut file, rereading) => {
+                match run_streaming(&args, ctx, &mut file, rereading)? {
+                    true => return Ok(()),
+                    false => read_whole(&mut file)?,
+                }
+            }
         }
     };
     let ks = ctx.keystore()?;
@@ -298,8 +300,9 @@ const STREAM_THRESHOLD: usize = 4 << 20;
 
 enum Input {
     Whole(Vec<u8>),
-    /// A large message in a file that can be read more than once.
-    Large(File),
+    /// A large message in a file that can be read more than once, and who
+    /// could change it between the reads.
+    Large(File, Rereading),
 }
 
 fn read_err(path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -319,7 +322,11 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
         let file = File::open(path).map_err(|e| read_err(path, e))?;
         let meta = file.metadata().map_err(|e| read_err(path, e))?;
         if meta.is_file() && meta.len() > STREAM_THRESHOLD as u64 {
-            return Ok(Input::Large(file));
+            let rereading = match sealpost::store::fsutil::only_owner_writes(&meta) {
+                true => Rereading::Private,
+                false => Rereading::Recheck,
+            };
+            return Ok(Input::Large(file, rereading));
         }
         return read_input(path).map(Input::Whole);
     }
@@ -345,7 +352,8 @@ fn open_input(path: &Path) -> anyhow::Result<Input> {
     spool.write_all(&data).map_err(spool_err)?;
     drop(data);
     std::io::copy(&mut stdin, &mut spool).map_err(|e| read_err(path, e))?;
-    Ok(Input::Large(spool))
+    // Unlinked from the start: nobody else can open it.
+    Ok(Input::Large(spool, Rereading::Private))
 }
 
 fn read_whole(file: &mut File) -> anyhow::Result<Vec<u8>> {
@@ -384,7 +392,12 @@ impl Write for PlainOut {
 /// Decrypts a large message without holding it in memory. `Ok(false)`: the
 /// message is not a plain encrypted one (signed, nested, multipart/signed,
 /// PEM); nothing was written and the caller takes the in-memory path.
-fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::Result<bool> {
+fn run_streaming(
+    args: &DecryptArgs,
+    ctx: &Context,
+    file: &mut File,
+    rereading: Rereading,
+) -> anyhow::Result<bool> {
     let ks = ctx.keystore()?;
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;
     keys.require_own_key()?;
@@ -405,6 +418,7 @@ fn run_streaming(args: &DecryptArgs, ctx: &Context, file: &mut File) -> anyhow::
     };
     let opened = match decrypt::open_streaming(
         file,
+        rereading,
         &mut keys,
         &mut out,
         &mut check,

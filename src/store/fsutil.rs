@@ -86,6 +86,16 @@ fn current_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Whether only this user (or root, who can do anything anyway) can change
+/// what `meta` describes: a regular file owned by this user or root that
+/// neither group nor others may write (the group bits also carry the mask
+/// of any POSIX ACL entry). For files read twice, where a change between the
+/// reads by someone else must be caught.
+pub fn only_owner_writes(meta: &fs::Metadata) -> bool {
+    let owner = meta.uid();
+    meta.is_file() && (owner == current_uid() || owner == 0) && meta.mode() & 0o022 == 0
+}
+
 /// Refuses a directory that someone other than this user could write into
 /// (group- or world-writable, or owned by another user): such a user could
 /// plant or swap any file in it. A directory owned by root is accepted, as

@@ -37,7 +37,7 @@ use crate::smime::signed;
 pub use key::KeySource;
 pub use layers::open;
 pub use payload::cms_payload;
-pub use stream::{open_streaming, Streamed};
+pub use stream::{open_streaming, Rereading, Streamed};
 
 /// One signature met on the way, verified or not.
 #[derive(Debug, Clone)]

@@ -27,6 +27,20 @@ pub enum Streamed {
     NotStreamable,
 }
 
+/// Who can change the input between the two passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rereading {
+    /// Someone else may (or we cannot tell): pass two hashes the ciphertext
+    /// again, and fails if the GCM tag no longer verifies.
+    Recheck,
+    /// Only this user (sealpost's own unlinked copy of stdin, or a file only
+    /// its owner may write, owned by this user or root): a change between
+    /// the passes could only be made by someone who can already read and
+    /// write everything this process does, so pass two decrypts without a
+    /// second GHASH over the ciphertext.
+    Private,
+}
+
 /// Plaintext bytes decrypted ahead (after verification, in memory only) to
 /// tell a final MIME entity from another layer.
 const PEEK: usize = 64 << 10;
@@ -112,6 +126,7 @@ impl<R: CryptoRngCore> crate::smime::envelope::ContentSink for VerifyPass<'_, R>
 struct DecryptPass<'o> {
     cek: &'o ContentKey,
     aad: &'o [u8],
+    rereading: Rereading,
     decryptor: Option<crate::smime::envelope::ContentDecryptor>,
     out: &'o mut dyn Write,
     buf: zeroize::Zeroizing<Vec<u8>>,
@@ -124,12 +139,16 @@ fn write_err(e: std::io::Error) -> anyhow::Error {
 impl crate::smime::envelope::ContentSink for DecryptPass<'_> {
     fn begin(&mut self, head: &Envelope) -> anyhow::Result<()> {
         head.check_key(self.cek)?;
-        self.decryptor = Some(crate::smime::envelope::ContentDecryptor::new(
+        let decryptor = crate::smime::envelope::ContentDecryptor::new(
             self.cek,
             head.content_encryption_algorithm(),
             head.kind() == crate::smime::envelope::EnvelopeKind::AuthEnveloped,
             self.aad,
-        )?);
+        )?;
+        self.decryptor = Some(match self.rereading {
+            Rereading::Recheck => decryptor,
+            Rereading::Private => decryptor.trusting_pass_one(),
+        });
         Ok(())
     }
 
@@ -153,14 +172,16 @@ impl crate::smime::envelope::ContentSink for DecryptPass<'_> {
 /// the CBC padding) while producing no plaintext; `before_output` then sees
 /// the outcome and may still refuse; only then does pass two decrypt and
 /// write the plaintext to `out`. Pass two checks again that the envelope is
-/// unchanged and the tag still verifies; that can only fail if `input` was
-/// modified between the passes, and is then reported after the output.
+/// unchanged and (unless `rereading` is [`Rereading::Private`]) that the tag
+/// still verifies; that can only fail if `input` was modified between the
+/// passes, and is then reported after the output.
 ///
 /// Anything else (a signature inside or outside the encryption, nested
 /// encryption, multipart/signed, PEM) is [`Streamed::NotStreamable`], with
 /// nothing written.
 pub fn open_streaming<F: Read + Seek>(
     input: &mut F,
+    rereading: Rereading,
     keys: &mut dyn KeySource,
     out: &mut dyn Write,
     before_output: &mut dyn FnMut(&Opened) -> anyhow::Result<()>,
@@ -249,6 +270,7 @@ pub fn open_streaming<F: Read + Seek>(
     let mut pass = DecryptPass {
         cek: &cek,
         aad: &aad,
+        rereading,
         decryptor: None,
         out,
         buf: zeroize::Zeroizing::new(Vec::with_capacity(B64_CHUNK + 64)),
@@ -266,4 +288,101 @@ pub fn open_streaming<F: Read + Seek>(
     pass.out.write_all(&pass.buf).map_err(write_err)?;
     pass.out.flush().map_err(write_err)?;
     Ok(Streamed::Done(opened))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smime::envelope::{self, ContentCipher};
+    use rand::SeedableRng;
+
+    const KEY_BYTE: u8 = 0x42;
+
+    /// No certificates; the content key comes "from elsewhere", fixed.
+    struct FixedKey;
+
+    impl KeySource for FixedKey {
+        fn certificates(&self) -> Vec<CertInfo> {
+            Vec::new()
+        }
+        fn unlock(&mut self, _: &str) -> anyhow::Result<rsa::RsaPrivateKey> {
+            Err(anyhow::anyhow!("no private keys here"))
+        }
+        fn content_key_elsewhere(&mut self, env: &Envelope) -> anyhow::Result<Option<ContentKey>> {
+            let cipher = env.cipher()?;
+            Ok(Some(ContentKey::from_bytes(cipher, &vec![KEY_BYTE; cipher.key_len()])?))
+        }
+    }
+
+    /// A file whose byte at `flip` changes once pass one has read past it:
+    /// at the next seek, which starts pass two.
+    struct ChangesBetweenPasses {
+        data: std::io::Cursor<Vec<u8>>,
+        flip: usize,
+        flipped: bool,
+    }
+
+    impl Read for ChangesBetweenPasses {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.data.read(buf)
+        }
+    }
+
+    impl Seek for ChangesBetweenPasses {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            if !self.flipped && self.data.position() as usize > self.flip {
+                self.data.get_mut()[self.flip] ^= 1;
+                self.flipped = true;
+            }
+            self.data.seek(pos)
+        }
+    }
+
+    /// A bare AuthEnvelopedData (AES-256-GCM) of `plaintext` for the fixed key.
+    fn sealed(plaintext: &[u8]) -> Vec<u8> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &[KEY_BYTE; 32]).unwrap();
+        let content = cek.encrypt(plaintext, &mut rng).unwrap();
+        let kek = envelope::kek_recipient(b"list", &[0x17; 32], &cek).unwrap();
+        envelope::assemble(&content, vec![kek]).unwrap()
+    }
+
+    fn open_changing(rereading: Rereading) -> (anyhow::Result<Streamed>, Vec<u8>, Vec<u8>) {
+        let plaintext = b"Content-Type: text/plain\r\n\r\n".repeat(20_000);
+        let der = sealed(&plaintext);
+        let mut input = ChangesBetweenPasses {
+            flip: der.len() - 1000,
+            data: std::io::Cursor::new(der),
+            flipped: false,
+        };
+        let mut out = Vec::new();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let result = open_streaming(
+            &mut input,
+            rereading,
+            &mut FixedKey,
+            &mut out,
+            &mut |_| Ok(()),
+            &mut rng,
+        );
+        assert!(input.flipped, "the test input did not change between the passes");
+        (result, out, plaintext)
+    }
+
+    #[test]
+    fn a_file_changed_between_the_passes_fails_when_others_could_write_it() {
+        let (result, _, _) = open_changing(Rereading::Recheck);
+        let err = result.expect_err("a changed ciphertext must fail pass two");
+        assert!(err.to_string().contains("decrypt"), "{err:#}");
+    }
+
+    #[test]
+    fn a_private_input_is_hashed_once() {
+        // Only this user could have changed it: pass two trusts pass one,
+        // so the flipped bit goes through (CTR), and no second GHASH ran.
+        let (result, out, plaintext) = open_changing(Rereading::Private);
+        assert!(matches!(result, Ok(Streamed::Done(_))));
+        assert_eq!(out.len(), plaintext.len());
+        assert_ne!(out, plaintext);
+    }
 }

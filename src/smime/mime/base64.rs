@@ -39,6 +39,43 @@ static B64_DECODE: [u8; 256] = {
     t[b'=' as usize] = B64_PAD;
     t
 };
+/// Decodes the longest prefix of `input` made of whole groups of alphabet
+/// characters (no whitespace, no padding) into `dst`, which has room for 2
+/// bytes more than that prefix gives; returns (characters read, bytes
+/// written). Eight characters (48 bits) at a time, then one group of four.
+fn decode_whole_groups(input: &[u8], dst: &mut [u8]) -> (usize, usize) {
+    let (mut i, mut o) = (0, 0);
+    let mut chunks = input.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut acc = 0u64;
+        let mut seen = 0u8;
+        for &c in chunk {
+            let v = B64_DECODE[usize::from(c)];
+            // Every value of the alphabet is below 64; whitespace, padding
+            // and invalid characters all have a bit of 0xc0 set.
+            seen |= v;
+            acc = (acc << 6) | u64::from(v);
+        }
+        if seen >= 64 || o + 8 > dst.len() {
+            break;
+        }
+        dst[o..o + 8].copy_from_slice(&(acc << 16).to_be_bytes());
+        i += 8;
+        o += 6;
+    }
+    if let Some(group) = input.get(i..i + 4) {
+        let [a, b, c, d] = [0, 1, 2, 3].map(|k| B64_DECODE[usize::from(group[k])]);
+        if (a | b | c | d) < 64 && o + 4 <= dst.len() {
+            let v =
+                (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+            dst[o..o + 4].copy_from_slice(&(v << 8).to_be_bytes());
+            i += 4;
+            o += 3;
+        }
+    }
+    (i, o)
+}
+
 /// Two base64 characters for each 12 bits.
 static B64_PAIRS: [[u8; 2]; 4096] = {
     let mut t = [[0u8; 2]; 4096];
@@ -131,74 +168,75 @@ fn b64_error(why: &str) -> anyhow::Error {
 impl Base64Decoder {
     /// Decodes `input`, appending bytes to `out`.
     pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
-        out.reserve(input.len() / 4 * 3 + 3);
+        // Written through a slice sized for the most `input` can give (and
+        // the 2 spare bytes the 8-character step writes past its 6), then cut
+        // to what was decoded: no per-group capacity check.
+        let start = out.len();
+        out.resize(start + input.len() / 4 * 3 + 8, 0);
+        let dst = &mut out[start..];
+        let mut o = 0;
         let mut i = 0;
         let n = input.len();
-        while i < n {
+        let result = loop {
             if self.filled == 0 && !self.ended {
-                // Fast path: whole groups without whitespace.
-                while i + 4 <= n {
-                    let a = B64_DECODE[usize::from(input[i])];
-                    let b = B64_DECODE[usize::from(input[i + 1])];
-                    let c = B64_DECODE[usize::from(input[i + 2])];
-                    let d = B64_DECODE[usize::from(input[i + 3])];
-                    if (a | b | c | d) >= 64 {
-                        break;
-                    }
-                    let v = (u32::from(a) << 18)
-                        | (u32::from(b) << 12)
-                        | (u32::from(c) << 6)
-                        | u32::from(d);
-                    out.extend_from_slice(&v.to_be_bytes()[1..]);
-                    i += 4;
-                }
-                if i >= n {
-                    break;
-                }
+                let (read, written) = decode_whole_groups(&input[i..], &mut dst[o..]);
+                i += read;
+                o += written;
+            }
+            if i >= n {
+                break Ok(());
             }
             let v = B64_DECODE[usize::from(input[i])];
             i += 1;
             match v {
                 B64_WS => continue,
-                B64_BAD => return Err(b64_error("invalid character")),
-                _ if self.ended => return Err(b64_error("data after the padding")),
+                B64_BAD => break Err(b64_error("invalid character")),
+                _ if self.ended => break Err(b64_error("data after the padding")),
                 _ => {}
             }
             self.quad[self.filled] = v;
             self.filled += 1;
             if self.filled == 4 {
                 self.filled = 0;
-                self.group(out)?;
+                match self.group() {
+                    Ok((bytes, len)) => {
+                        dst[o..o + len].copy_from_slice(&bytes[..len]);
+                        o += len;
+                    }
+                    Err(e) => break Err(e),
+                }
             }
-        }
-        Ok(())
+        };
+        out.truncate(start + o);
+        result
     }
 
-    fn group(&mut self, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    /// The bytes of a complete group of four (padding allowed), and how
+    /// many of the three are data.
+    fn group(&mut self) -> anyhow::Result<([u8; 3], usize)> {
         let [a, b, c, d] = self.quad;
         let pad = |x: u8| x == B64_PAD;
         if pad(a) || pad(b) || (pad(c) && !pad(d)) {
             return Err(b64_error("invalid padding"));
         }
         let v = (u32::from(a) << 18) | (u32::from(b) << 12);
-        if pad(c) {
+        let (v, len) = if pad(c) {
             if b & 0x0f != 0 {
                 return Err(b64_error("invalid trailing bits"));
             }
-            out.push((v >> 16) as u8);
             self.ended = true;
+            (v, 1)
         } else if pad(d) {
             if c & 0x03 != 0 {
                 return Err(b64_error("invalid trailing bits"));
             }
-            let v = v | (u32::from(c) << 6);
-            out.extend_from_slice(&v.to_be_bytes()[1..3]);
             self.ended = true;
+            (v | (u32::from(c) << 6), 2)
         } else {
-            let v = v | (u32::from(c) << 6) | u32::from(d);
-            out.extend_from_slice(&v.to_be_bytes()[1..]);
-        }
-        Ok(())
+            (v | (u32::from(c) << 6) | u32::from(d), 3)
+        };
+        let [_, x, y, z] = v.to_be_bytes();
+        Ok(([x, y, z], len))
     }
 
     /// The end of the input: an incomplete group is an error.
@@ -326,16 +364,20 @@ mod tests {
                 text.extend_from_slice(line);
                 text.extend_from_slice(b"\r\n");
             }
-            let mut d = Base64Decoder::default();
-            let mut out = Vec::new();
-            let mut at = 0;
-            while at < text.len() {
-                let n = rng.gen_range(1..=(text.len() - at).min(9));
-                d.update(&text[at..at + n], &mut out).unwrap();
-                at += n;
+            // Small pieces take the group-by-group path, large ones the
+            // eight-characters-at-a-time one.
+            for largest in [9, 300, text.len().max(1)] {
+                let mut d = Base64Decoder::default();
+                let mut out = Vec::new();
+                let mut at = 0;
+                while at < text.len() {
+                    let n = rng.gen_range(1..=(text.len() - at).min(largest));
+                    d.update(&text[at..at + n], &mut out).unwrap();
+                    at += n;
+                }
+                d.finish().unwrap();
+                assert_eq!(out, data);
             }
-            d.finish().unwrap();
-            assert_eq!(out, data);
         }
         // Accepts and refuses exactly what the whole-body decoder does.
         for case in [
