@@ -49,7 +49,7 @@ fn an_accepted_certificate_is_trusted_explicitly_until_it_expires() {
     let mut late = inputs(&[], &explicit);
     late.time = alice.not_after + 1;
     let v = good(&alice, None, &late);
-    assert_eq!(v.distrust(), Some(&Distrust::Expired));
+    assert_eq!(v.distrust(), Some(&Distrust::Expired(alice.not_after)));
 }
 
 #[test]
