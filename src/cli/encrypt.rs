@@ -79,7 +79,8 @@ pub struct EncryptArgs {
     /// Give each Bcc recipient's copy a Bcc header naming only that recipient
     #[arg(long)]
     pub bcc_self_header: bool,
-    /// Leave out recipients without a usable certificate (and report them) instead of failing
+    /// Leave out recipients without a usable certificate, or whose certificates are refused
+    /// (expired, revoked, untrusted), and report them, instead of failing
     #[arg(long)]
     pub skip_unknown: bool,
     /// Force the content cipher for every envelope
@@ -121,17 +122,17 @@ pub struct EncryptArgs {
     /// ask, or each envelope's own recipients (one deposit per envelope)
     #[arg(long, value_enum, default_value_t = ReadersArg::Members, requires = "deposit")]
     pub readers: ReadersArg,
-    /// Refuse (exit 79) a recipient whose certificate has no valid
-    /// certification path to a trust anchor (`cert trust`, --trust-anchor,
-    /// the system's CA store); an imported certificate alone is not enough
-    #[arg(long)]
-    pub require_trusted_recipients: bool,
-    #[command(flatten)]
-    pub trust: TrustArgs,
     /// With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody
     /// can read the message afterwards
     #[arg(long, value_name = "DURATION", requires = "deposit")]
     pub expires: Option<String>,
+    /// Refuse (exit 79) a recipient whose certificate has no valid
+    /// certification path to a trust anchor (`cert trust`, --trust-anchor,
+    /// the system's CA store); an imported certificate alone is not enough
+    #[arg(long, help_heading = "Trust")]
+    pub require_trusted_recipients: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
