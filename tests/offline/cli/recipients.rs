@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::pki::{p, Ca, Pki, LONG_AGO};
+use super::pki::{p, success, Ca, Pki, LONG_AGO};
 use crate::common::{assert_clean_failure, run_tool};
 use crate::json_document::document;
 
@@ -45,11 +45,7 @@ impl Pki {
 
 /// The fingerprints `encrypt --json` wrapped the key to.
 fn wrapped_to(out: &Output) -> Vec<String> {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    success(out);
     let doc = document(&out.stdout, "encrypt");
     doc["envelopes"][0]["recipient_infos"]
         .as_array()
@@ -171,36 +167,13 @@ fn require_trusted_recipients_wants_a_path_to_an_anchor() {
             .status
             .success());
     }
-    let out = pki.encrypt(&["--require-trusted-recipients", "--require-revocation-check"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    success(&pki.encrypt(&["--require-trusted-recipients", "--require-revocation-check"]));
 }
 
 #[test]
 fn a_self_signed_recipient_needs_cert_trust_when_trust_is_required() {
     let pki = Pki::new();
-    let cert = pki.path("grace-self.pem");
-    run_tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            p(&crate::common::data("grace.key.pem")),
-            "-subj",
-            "/CN=Grace Self",
-            "-days",
-            "30",
-            "-addext",
-            "subjectAltName=email:grace@example.org",
-            "-out",
-            p(&cert),
-        ],
-    );
+    let cert = pki.self_signed("grace-self.pem", "/CN=Grace Self");
     pki.import(&[&cert]);
     // Imported (accepted): used by default, but not a validated path.
     assert!(pki.encrypt(&[]).status.success());
