@@ -258,7 +258,9 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     assert!(!held.capabilities_recorded);
     assert!(ks.support_record(&other.fingerprint).unwrap().is_none());
     assert_eq!(
-        ks.encryption_certificates("bob@example.org", &RecipientRules::validity_only(now)).unwrap()[0].fingerprint,
+        ks.encryption_certificates("bob@example.org", &RecipientRules::validity_only(now))
+            .unwrap()[0]
+            .fingerprint,
         bob.fingerprint
     );
     // `cert import` and `cert remove` reach validated certificates too.

@@ -7,11 +7,10 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::pki::{p, success, Ca, Pki, LONG_AGO};
-use crate::common::{assert_clean_failure, run_tool};
+use super::pki::{p, self_signed, success, Ca, Pki, GRACE, LONG_AGO};
+use crate::common::{assert_clean_failure, data, run_tool};
 use crate::json_document::document;
 
-const GRACE: &str = "grace@example.org";
 const MESSAGE: &[u8] =
     b"From: alice@example.org\r\nTo: grace@example.org\r\nSubject: plans\r\n\r\nthe plan is on\r\n";
 
@@ -173,7 +172,13 @@ fn require_trusted_recipients_wants_a_path_to_an_anchor() {
 #[test]
 fn a_self_signed_recipient_needs_cert_trust_when_trust_is_required() {
     let pki = Pki::new();
-    let cert = pki.self_signed("grace-self.pem", "/CN=Grace Self");
+    let cert = pki.path("grace-self.pem");
+    self_signed(
+        &data("grace.key.pem"),
+        "/CN=Grace Self",
+        &["subjectAltName=email:grace@example.org"],
+        &cert,
+    );
     pki.import(&[&cert]);
     // Imported (accepted): used by default, but not a validated path.
     assert!(pki.encrypt(&[]).status.success());
