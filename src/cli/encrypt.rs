@@ -54,9 +54,10 @@ mod input;
 /// the reason. A recipient with several certificates is written to with
 /// those that pass. With --require-trusted-recipients, each certificate
 /// also needs a valid certification path (RFC 5280) to a trust anchor
-/// (`cert trust`, --trust-anchor, the system's CA store): having imported
-/// it is not enough (every certificate encrypt uses is imported); a
-/// self-signed correspondent's certificate passes once you `cert trust` it.
+/// (`cert trust`, --trust-anchor, the system's CA store), checked now:
+/// having imported it (or validated it when it was learned) is not
+/// enough; a self-signed correspondent's certificate passes once you
+/// `cert trust` it.
 /// With --require-revocation-check, revocation must have been checked
 /// along that path (exit 81 otherwise). Nothing is written when a
 /// recipient is refused, unless --skip-unknown leaves them out.

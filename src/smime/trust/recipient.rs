@@ -6,11 +6,12 @@
 //!   `cert crl import`, the user said to believe its issuer's CRLs), or one
 //!   lists a certificate on its path to a trust anchor;
 //! - with `require_path` (`--require-trusted-recipients`), it has no valid
-//!   path (RFC 5280 §6) to a trust anchor. Being accepted is not enough
-//!   then, unlike for a signer ([`super::validate`]): every certificate
-//!   `encrypt` uses is accepted, so the flag would ask nothing. A
-//!   self-signed correspondent is trusted this way by making its
-//!   certificate an anchor (`cert trust`), a path of one;
+//!   path (RFC 5280 §6) to a trust anchor, now. Being accepted is not
+//!   enough then, unlike for a signer ([`super::validate`]): every
+//!   certificate `encrypt` uses is own, accepted or was validated when it
+//!   was learned, so the flag would ask nothing. A self-signed
+//!   correspondent is trusted this way by making its certificate an
+//!   anchor (`cert trust`), a path of one;
 //! - with `require_revocation_check`, revocation was not checked along
 //!   its whole path.
 //!
