@@ -22,6 +22,7 @@ mod lists;
 mod local;
 mod pipes;
 mod pki;
+mod recipients;
 mod tamper;
 mod tty;
 mod verify;
