@@ -129,6 +129,16 @@ pub(super) mod tests {
 
     use super::*;
 
+    #[test]
+    fn aws_lc_seeds_from_the_os_not_from_cpu_jitter() {
+        // Jitter sampling costs ~30 ms at the first random number of every
+        // process — 90 % of a small decrypt (the unwrap's blinding draws one).
+        assert!(
+            aws_lc_rs::try_fips_cpu_jitter_entropy().is_err(),
+            "aws-lc was built to seed from CPU jitter: build with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (.cargo/config.toml sets it)"
+        );
+    }
+
     fn data(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data")
