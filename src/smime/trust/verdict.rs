@@ -183,3 +183,17 @@ pub fn judge_outcome(
         inputs,
     )
 }
+
+/// [`unsettled_crl_urls`](super::unsettled_crl_urls) of a signature as
+/// opening a message found it; none for a bad signature.
+pub fn outcome_crl_urls(outcome: &SignatureOutcome, inputs: &PathInputs<'_>) -> Vec<String> {
+    match (&outcome.signer, &outcome.result) {
+        (Some(signer), Ok(_)) => super::path::unsettled_crl_urls(
+            signer,
+            &outcome.certificates,
+            &outcome.crls,
+            inputs,
+        ),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,414 @@
+//! Fetching CRLs from the distribution points a signer's path names, for
+//! `--online` (issue #14): the only place sealpost contacts a host a
+//! message chose, and only when the user asked. http:// and https:// (TLS
+//! through [`super::tls`]); other schemes (ldap, file) are skipped with a
+//! note. Every fetch is bounded: [`FETCH_TIMEOUT`] for connecting and the
+//! whole response, [`MAX_CRL_BYTES`] per CRL (a larger Content-Length is
+//! refused before anything is read, and the body is counted while read),
+//! [`MAX_FETCHES`] per command; only `200 OK` counts, redirects are not
+//! followed, no cookies or credentials are sent. A fetched CRL is used like
+//! an imported one: the trust engine ([`crate::smime::trust`]) still
+//! requires it to be signed by the certificate's issuer.
+//!
+//! May use: [`crate::error`], [`crate::smime`] (what to fetch, parsing a
+//! CRL) and [`crate::store`] (the trust sources it adds to).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::smime::certs::UnixTime;
+use crate::smime::decrypt::SignatureOutcome;
+use crate::smime::trust::{self, CrlInfo};
+use crate::store::keystore::TrustSources;
+
+/// Connecting and reading the whole response, at most.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// One CRL's size, at most.
+pub const MAX_CRL_BYTES: usize = 10 * 1024 * 1024;
+/// Distribution points contacted by one command, at most.
+pub const MAX_FETCHES: usize = 8;
+/// The status line and headers of a response, at most.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// What fetching found.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// The URLs a CRL was fetched from.
+    pub fetched: Vec<String>,
+    /// One line per URL that gave nothing: which and why.
+    pub failed: Vec<String>,
+}
+
+/// Fetches the CRLs that could settle the revocation of each good
+/// signature's path (see [`trust::outcome_crl_urls`]) and adds those that
+/// parse to `sources`, so that judging again uses them.
+pub fn fetch_for_signatures(
+    signatures: &[SignatureOutcome],
+    sources: &mut TrustSources,
+    time: UnixTime,
+) -> Fetched {
+    let mut urls: Vec<String> = Vec::new();
+    {
+        let inputs = sources.inputs(time);
+        for s in signatures {
+            for url in trust::outcome_crl_urls(s, &inputs) {
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+    }
+    let (crls, report) = fetch_crls(&urls);
+    sources.crls.extend(crls.into_iter().map(|c| c.der));
+    report
+}
+
+/// Fetches a CRL from each of `urls` that is http or https, at most
+/// [`MAX_FETCHES`] of them.
+pub fn fetch_crls(urls: &[String]) -> (Vec<CrlInfo>, Fetched) {
+    let mut crls = Vec::new();
+    let mut report = Fetched::default();
+    let mut tries = 0;
+    for url in urls {
+        let shown = crate::error::printable(url);
+        let Some(target) = Target::parse(url) else {
+            report.failed.push(format!(
+                "CRL distribution point {shown} skipped: only http:// and https:// are fetched"
+            ));
+            continue;
+        };
+        if tries == MAX_FETCHES {
+            report.failed.push(format!(
+                "CRL distribution point {shown} skipped: at most {MAX_FETCHES} are fetched per command"
+            ));
+            continue;
+        }
+        tries += 1;
+        let got = target
+            .get(FETCH_TIMEOUT, MAX_CRL_BYTES)
+            .and_then(|body| CrlInfo::parse(&body).map_err(|_| "the response is not a CRL".into()));
+        match got {
+            Ok(crl) => {
+                report.fetched.push(url.clone());
+                crls.push(crl);
+            }
+            Err(why) => report
+                .failed
+                .push(format!("could not fetch the CRL from {shown}: {why}")),
+        }
+    }
+    (crls, report)
+}
+
+/// An http(s) URL taken apart.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    tls: bool,
+    host: String,
+    port: u16,
+    /// Path and query, starting with `/`.
+    path: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Option<Target> {
+        let (scheme, rest) = url.split_once("://")?;
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => return None,
+        };
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let path = path.split('#').next().unwrap_or("/");
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        // No credentials are sent, so a URL carrying some is refused.
+        if authority.contains('@') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return None;
+        }
+        let default = if tls { 443 } else { 80 };
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (host, after) = v6.split_once(']')?;
+                match after.strip_prefix(':') {
+                    Some(p) => (host, p.parse().ok()?),
+                    None if after.is_empty() => (host, default),
+                    None => return None,
+                }
+            }
+            None => match authority.rsplit_once(':') {
+                Some((host, p)) => (host, p.parse().ok()?),
+                None => (authority, default),
+            },
+        };
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+        {
+            return None;
+        }
+        Some(Target {
+            tls,
+            host: host.to_string(),
+            port,
+            path,
+        })
+    }
+
+    /// The body of a `200 OK` answer to a GET, within `timeout` for
+    /// everything and `max` bytes.
+    fn get(&self, timeout: Duration, max: usize) -> Result<Vec<u8>, String> {
+        let deadline = Instant::now() + timeout;
+        let tcp = crate::mail::tls::tcp_connect(&self.host, self.port, timeout)
+            .map_err(|e| crate::error::single_line(&e))?;
+        // A handle on the same socket to shorten its timeout as the
+        // deadline nears, also under TLS.
+        let clock = Clock {
+            sock: tcp.try_clone().map_err(|e| e.to_string())?,
+            deadline,
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let request = format!(
+            "GET {} HTTP/1.0\r\nHost: {host}\r\nAccept: application/pkix-crl\r\n\
+             User-Agent: sealpost\r\nConnection: close\r\n\r\n",
+            self.path
+        );
+        if self.tls {
+            clock.arm()?;
+            let setup = crate::mail::tls::TlsSetup::new(None)
+                .map_err(|e| crate::error::single_line(&e))?;
+            let mut stream = setup
+                .handshake(tcp, &self.host)
+                .map_err(|e| clock.explain(&e.to_string()))?;
+            exchange(&mut stream, &clock, request.as_bytes(), max)
+        } else {
+            let mut stream = tcp;
+            exchange(&mut stream, &clock, request.as_bytes(), max)
+        }
+    }
+}
+
+/// The deadline of one fetch, applied to its socket before each read.
+struct Clock {
+    sock: TcpStream,
+    deadline: Instant,
+}
+
+impl Clock {
+    fn arm(&self) -> Result<(), String> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        self.sock
+            .set_read_timeout(Some(left))
+            .and_then(|()| self.sock.set_write_timeout(Some(left)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn explain(&self, why: &str) -> String {
+        if Instant::now() >= self.deadline {
+            timed_out()
+        } else {
+            why.to_string()
+        }
+    }
+}
+
+fn timed_out() -> String {
+    format!(
+        "no complete answer within {} seconds",
+        FETCH_TIMEOUT.as_secs()
+    )
+}
+
+/// Sends `request` and reads the answer: the body of a 200, at most `max`
+/// bytes.
+fn exchange<S: Read + Write>(
+    stream: &mut S,
+    clock: &Clock,
+    request: &[u8],
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    clock.arm()?;
+    stream
+        .write_all(request)
+        .and_then(|()| stream.flush())
+        .map_err(|e| clock.explain(&e.to_string()))?;
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut head: Vec<u8> = Vec::new();
+    let body_start = loop {
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if head.len() > MAX_HEAD_BYTES {
+            return Err("the response headers are too long".into());
+        }
+        let n = read_some(stream, clock, &mut buf)?;
+        if n == 0 {
+            return Err("the server closed the connection before answering".into());
+        }
+        head.extend_from_slice(&buf[..n]);
+    };
+    let mut body = head.split_off(body_start);
+    let length = check_head(&head, max)?;
+    if body.len() > max {
+        return Err(too_large(max));
+    }
+    loop {
+        if length.is_some_and(|l| body.len() >= l) {
+            body.truncate(length.unwrap_or(body.len()));
+            return Ok(body);
+        }
+        let n = read_some(stream, clock, &mut buf)?;
+        if n == 0 {
+            return match length {
+                Some(l) if body.len() < l => {
+                    Err("the server closed the connection mid-answer".into())
+                }
+                _ => Ok(body),
+            };
+        }
+        if body.len() + n > max {
+            return Err(too_large(max));
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn too_large(max: usize) -> String {
+    format!("the CRL is larger than {} MiB", max / (1024 * 1024))
+}
+
+/// One read before the deadline; 0 at the end of the answer.
+fn read_some<S: Read>(stream: &mut S, clock: &Clock, buf: &mut [u8]) -> Result<usize, String> {
+    clock.arm()?;
+    match stream.read(buf) {
+        Ok(n) => Ok(n),
+        // A TLS server that closes without close_notify: the CRL's own
+        // signature and length show whether anything was cut.
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(0),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(timed_out())
+        }
+        Err(e) => Err(clock.explain(&e.to_string())),
+    }
+}
+
+/// The status line and headers: `Ok(Content-Length)` for a 200 the
+/// client can read.
+fn check_head(head: &[u8], max: usize) -> Result<Option<usize>, String> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let (version, code) = (parts.next().unwrap_or_default(), parts.next());
+    if !version.starts_with("HTTP/1.") {
+        return Err("the answer is not HTTP/1".into());
+    }
+    match code {
+        Some("200") => {}
+        Some(c) if c.starts_with('3') => {
+            return Err(format!("HTTP status {c} (redirects are not followed)"))
+        }
+        Some(c) => {
+            return Err(format!(
+                "HTTP status {}",
+                crate::error::printable(&c.chars().take(3).collect::<String>())
+            ))
+        }
+        None => return Err("the answer has no status".into()),
+    }
+    let mut length = None;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            let l: u64 = value
+                .parse()
+                .map_err(|_| "the answer has a malformed Content-Length".to_string())?;
+            if l > max as u64 {
+                return Err(too_large(max));
+            }
+            length = Some(usize::try_from(l).map_err(|_| too_large(max))?);
+        } else if name.eq_ignore_ascii_case("transfer-encoding")
+            && !value.eq_ignore_ascii_case("identity")
+        {
+            return Err(format!(
+                "unsupported Transfer-Encoding {}",
+                crate::error::printable(value)
+            ));
+        }
+    }
+    Ok(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_taken_apart() {
+        let t = Target::parse("http://127.0.0.1:8080/ca/crl.der").unwrap();
+        assert_eq!(
+            t,
+            Target {
+                tls: false,
+                host: "127.0.0.1".into(),
+                port: 8080,
+                path: "/ca/crl.der".into()
+            }
+        );
+        let t = Target::parse("HTTPS://crl.example.org").unwrap();
+        assert!(t.tls && t.port == 443 && t.path == "/");
+        let t = Target::parse("http://[::1]:81/x?y#z").unwrap();
+        assert!(t.host == "::1" && t.port == 81 && t.path == "/x?y");
+        for bad in [
+            "ldap://ldap.example.org/cn=CA?certificateRevocationList",
+            "file:///etc/crl",
+            "http://user:pw@host/crl",
+            "http://host:99999/crl",
+            "http://ho st/crl",
+            "http:///crl",
+        ] {
+            assert_eq!(Target::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn heads_judged() {
+        let max = 100;
+        assert_eq!(check_head(b"HTTP/1.1 200 OK\r\n", max), Ok(None));
+        assert_eq!(
+            check_head(b"HTTP/1.0 200 OK\r\nContent-Length: 42\r\n", max),
+            Ok(Some(42))
+        );
+        assert!(check_head(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n", max)
+            .unwrap_err()
+            .contains("larger"));
+        assert!(check_head(b"HTTP/1.1 302 Found\r\nLocation: x\r\n", max)
+            .unwrap_err()
+            .contains("redirects"));
+        assert!(check_head(b"HTTP/1.1 404 Not Found\r\n", max)
+            .unwrap_err()
+            .contains("404"));
+        assert!(
+            check_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", max).is_err()
+        );
+        assert!(check_head(b"SSH-2.0-x\r\n", max).is_err());
+    }
+}
