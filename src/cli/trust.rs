@@ -33,14 +33,15 @@ pub struct TrustArgs {
     #[arg(long)]
     pub no_system_anchors: bool,
     /// Fail (exit 81) unless revocation was checked for the whole path, with
-    /// the CRLs the message carries or `cert crl import` kept
+    /// the CRLs the message carries, `cert crl import` kept or --online fetched
     #[arg(long)]
     pub require_revocation_check: bool,
     /// Allow network access to check revocation: fetch the CRL from the
     /// http(s) CRL distribution point named by each certificate on the
-    /// signer's path whose status is otherwise unknown — a host the
-    /// message's certificates chose (at most 8 fetches, 10 s and 10 MiB each).
-    /// Off by default: without it no host is contacted
+    /// signer's path whose status is otherwise unknown, a host the
+    /// message's certificates chose (at most 8 fetches, 10 s and 10 MiB each;
+    /// ldap and other schemes are skipped). Off by default: without it no
+    /// host is contacted
     #[arg(long)]
     pub online: bool,
 }
@@ -107,6 +108,12 @@ pub fn judge_all(
     if args.online {
         let fetched =
             sealpost::mail::crl_fetch::fetch_for_signatures(signatures, &mut sources, certs::now());
+        for url in fetched.fetched {
+            super::note(format!(
+                "revocation: fetched a CRL from {}",
+                printable(&url)
+            ));
+        }
         for why in fetched.failed {
             super::warn(format!("revocation: {why}"));
         }
@@ -147,7 +154,8 @@ pub fn refusal(verdict: &Verdict, args: &TrustArgs) -> Option<anyhow::Error> {
             return Some(fail_hint(
                 Exit::RevocationUnknown,
                 "the signer's revocation status is unknown",
-                "import the issuer's current CRL with `sealpost cert crl import FILE`",
+                "import the issuer's current CRL with `sealpost cert crl import FILE`, \
+                 or let --online fetch it from the certificate's distribution point",
             ));
         }
         Status::Trusted => return None,

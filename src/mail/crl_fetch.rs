@@ -187,8 +187,8 @@ impl Target {
         );
         if self.tls {
             clock.arm()?;
-            let setup = crate::mail::tls::TlsSetup::new(None)
-                .map_err(|e| crate::error::single_line(&e))?;
+            let setup =
+                crate::mail::tls::TlsSetup::new(None).map_err(|e| crate::error::single_line(&e))?;
             let mut stream = setup
                 .handshake(tcp, &self.host)
                 .map_err(|e| clock.explain(&e.to_string()))?;
@@ -397,18 +397,18 @@ mod tests {
             check_head(b"HTTP/1.0 200 OK\r\nContent-Length: 42\r\n", max),
             Ok(Some(42))
         );
-        assert!(check_head(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n", max)
-            .unwrap_err()
-            .contains("larger"));
+        assert!(
+            check_head(b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n", max)
+                .unwrap_err()
+                .contains("larger")
+        );
         assert!(check_head(b"HTTP/1.1 302 Found\r\nLocation: x\r\n", max)
             .unwrap_err()
             .contains("redirects"));
         assert!(check_head(b"HTTP/1.1 404 Not Found\r\n", max)
             .unwrap_err()
             .contains("404"));
-        assert!(
-            check_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", max).is_err()
-        );
+        assert!(check_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", max).is_err());
         assert!(check_head(b"SSH-2.0-x\r\n", max).is_err());
     }
 }

@@ -188,12 +188,9 @@ pub fn judge_outcome(
 /// opening a message found it; none for a bad signature.
 pub fn outcome_crl_urls(outcome: &SignatureOutcome, inputs: &PathInputs<'_>) -> Vec<String> {
     match (&outcome.signer, &outcome.result) {
-        (Some(signer), Ok(_)) => super::path::unsettled_crl_urls(
-            signer,
-            &outcome.certificates,
-            &outcome.crls,
-            inputs,
-        ),
+        (Some(signer), Ok(_)) => {
+            super::path::unsettled_crl_urls(signer, &outcome.certificates, &outcome.crls, inputs)
+        }
         _ => Vec::new(),
     }
 }

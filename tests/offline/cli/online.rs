@@ -183,9 +183,23 @@ fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
     assert_eq!(doc["signatures"][0]["verdict"]["revocation"], "checked");
     assert_eq!(doc["signatures"][0]["verdict"]["status"], "trusted");
     assert_eq!(server.connections(), 1);
+    assert!(
+        stderr(&out).contains(&format!(
+            "revocation: fetched a CRL from {}",
+            server.url("root.crl")
+        )),
+        "{}",
+        stderr(&out)
+    );
     // A PEM CRL serves as well.
     let pem = std::process::Command::new("openssl")
-        .args(["crl", "-inform", "DER", "-in", p(&s.pki.root.dir.join("crl.der"))])
+        .args([
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            p(&s.pki.root.dir.join("crl.der")),
+        ])
         .output()
         .unwrap();
     server.set(Answer::Body(pem.stdout));
@@ -220,7 +234,8 @@ fn without_online_no_host_is_contacted() {
     }
     // decrypt takes the same flags; its input here is not for it, but it
     // must not contact anyone either.
-    s.pki.sealpost(&["decrypt", "--no-system-anchors"], &s.message);
+    s.pki
+        .sealpost(&["decrypt", "--no-system-anchors"], &s.message);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.connections(), 0);
 }
@@ -234,8 +249,10 @@ fn a_silent_server_leaves_revocation_unknown_within_the_bound() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(15), "took {took:?}");
     assert!(
-        err.contains(&format!("could not fetch the CRL from {}", server.url("root.crl")))
-            && err.contains("no complete answer within 10 seconds"),
+        err.contains(&format!(
+            "could not fetch the CRL from {}",
+            server.url("root.crl")
+        )) && err.contains("no complete answer within 10 seconds"),
         "{err}"
     );
     assert_eq!(server.connections(), 1);
@@ -270,5 +287,9 @@ fn oversize_answers_and_other_schemes_are_refused_with_a_note() {
     ] {
         assert!(err.contains(&line), "{line} not in {err}");
     }
-    assert_eq!(err.lines().count(), 4, "one line per distribution point: {err}");
+    assert_eq!(
+        err.lines().count(),
+        4,
+        "one line per distribution point: {err}"
+    );
 }
