@@ -106,8 +106,8 @@ pub fn judge_all(
     }
     let mut sources = args.sources(ks)?;
     if args.online {
-        let fetched =
-            sealpost::mail::crl_fetch::fetch_for_signatures(signatures, &mut sources, certs::now());
+        let (verdicts, fetched) =
+            sealpost::mail::crl_fetch::judge_online(signatures, from, &mut sources, certs::now());
         for url in fetched.fetched {
             super::note(format!(
                 "revocation: fetched a CRL from {}",
@@ -117,6 +117,7 @@ pub fn judge_all(
         for why in fetched.failed {
             super::warn(format!("revocation: {why}"));
         }
+        return Ok(verdicts);
     }
     let inputs = sources.inputs(certs::now());
     Ok(signatures
@@ -204,6 +205,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
             "message": d.to_string(),
         })),
         "revocation": v.revocation().name(),
+        "revocation_fetched_from": v.fetched_crls,
         "sender": v.sender.name(),
         "sender_address": match &v.sender {
             SenderMatch::Mismatch { from } => Some(from.clone()),

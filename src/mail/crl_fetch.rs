@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::smime::certs::UnixTime;
 use crate::smime::decrypt::SignatureOutcome;
-use crate::smime::trust::{self, CrlInfo};
+use crate::smime::trust::{self, CrlInfo, Distrust, Revocation, Verdict};
 use crate::store::keystore::TrustSources;
 
 /// Connecting and reading the whole response, at most.
@@ -40,28 +40,51 @@ pub struct Fetched {
     pub failed: Vec<String>,
 }
 
-/// Fetches the CRLs that could settle the revocation of each good
-/// signature's path (see [`trust::outcome_crl_urls`]) and adds those that
-/// parse to `sources`, so that judging again uses them.
-pub fn fetch_for_signatures(
+/// Judges each signature as [`trust::judge_outcome`] does, after fetching
+/// the CRLs that could settle the revocation of its path (see
+/// [`trust::outcome_crl_urls`]) and adding those that parse to `sources`.
+/// A verdict that a fetched CRL settled names its URLs
+/// ([`Verdict::fetched_crls`]).
+pub fn judge_online(
     signatures: &[SignatureOutcome],
+    from: Option<&str>,
     sources: &mut TrustSources,
     time: UnixTime,
-) -> Fetched {
-    let mut urls: Vec<String> = Vec::new();
-    {
+) -> (Vec<Verdict>, Fetched) {
+    let wanted: Vec<Vec<String>> = {
         let inputs = sources.inputs(time);
-        for s in signatures {
-            for url in trust::outcome_crl_urls(s, &inputs) {
-                if !urls.contains(&url) {
-                    urls.push(url);
-                }
-            }
+        signatures
+            .iter()
+            .map(|s| trust::outcome_crl_urls(s, &inputs))
+            .collect()
+    };
+    let mut urls: Vec<String> = Vec::new();
+    for url in wanted.iter().flatten() {
+        if !urls.contains(url) {
+            urls.push(url.clone());
         }
     }
     let (crls, report) = fetch_crls(&urls);
     sources.crls.extend(crls.into_iter().map(|c| c.der));
-    report
+    let inputs = sources.inputs(time);
+    let verdicts = signatures
+        .iter()
+        .zip(&wanted)
+        .map(|(s, wanted)| {
+            let mut verdict = trust::judge_outcome(s, from, &inputs);
+            let settled = verdict.revocation() == Revocation::Checked
+                || matches!(verdict.distrust(), Some(Distrust::Revoked));
+            if settled {
+                verdict.fetched_crls = wanted
+                    .iter()
+                    .filter(|u| report.fetched.contains(u))
+                    .cloned()
+                    .collect();
+            }
+            verdict
+        })
+        .collect();
+    (verdicts, report)
 }
 
 /// Fetches a CRL from each of `urls` that is http or https, at most

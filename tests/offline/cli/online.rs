@@ -181,6 +181,10 @@ fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = document(&out.stdout, "verify");
     assert_eq!(doc["signatures"][0]["verdict"]["revocation"], "checked");
+    assert_eq!(
+        doc["signatures"][0]["verdict"]["revocation_fetched_from"],
+        serde_json::json!([server.url("root.crl")])
+    );
     assert_eq!(doc["signatures"][0]["verdict"]["status"], "trusted");
     assert_eq!(server.connections(), 1);
     assert!(
@@ -214,13 +218,19 @@ fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
     refused(&s.verify(&["--require-revocation-check"]), 81);
     let out = s.verify(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        document(&out.stdout, "verify")["signatures"][0]["verdict"]["revocation"],
-        "unknown"
-    );
+    let verdict = &document(&out.stdout, "verify")["signatures"][0]["verdict"];
+    assert_eq!(verdict["revocation"], "unknown");
+    assert_eq!(verdict["revocation_fetched_from"], serde_json::json!([]));
     assert_eq!(server.connections(), before, "contacted without --online");
-    let err = refused(&s.verify(&["--online"]), 79);
+    let out = s.verify(&["--online"]);
+    let err = refused(&out, 79);
     assert!(err.contains("revoked"), "{err}");
+    let verdict = &document(&out.stdout, "verify")["signatures"][0]["verdict"];
+    assert_eq!(verdict["untrusted_reason"]["code"], "revoked");
+    assert_eq!(
+        verdict["revocation_fetched_from"],
+        serde_json::json!([server.url("root.crl")])
+    );
     assert_eq!(server.connections(), before + 1);
 }
 
