@@ -40,8 +40,9 @@ pub struct TrustArgs {
     /// http(s) CRL distribution point named by each certificate on the
     /// signer's path whose status is otherwise unknown, a host the
     /// message's certificates chose (at most 8 fetches, 10 s and 10 MiB each;
-    /// ldap and other schemes are skipped). Off by default: without it no
-    /// host is contacted
+    /// ldap and other schemes are skipped); a CRL that settled the check is
+    /// kept in the keystore until its next update. Off by default: without
+    /// it no host is contacted
     #[arg(long)]
     pub online: bool,
 }
@@ -106,12 +107,22 @@ pub fn judge_all(
     }
     let mut sources = args.sources(ks)?;
     if args.online {
-        let (verdicts, fetched) =
-            sealpost::mail::crl_fetch::judge_online(signatures, from, &mut sources, certs::now());
-        for url in fetched.fetched {
+        let (verdicts, fetched) = sealpost::mail::crl_fetch::judge_online(
+            signatures,
+            from,
+            &mut sources,
+            ks,
+            certs::now(),
+        );
+        for url in &fetched.fetched {
+            let kept = if fetched.kept.contains(url) {
+                " (kept in the keystore until its next update)"
+            } else {
+                ""
+            };
             super::note(format!(
-                "revocation: fetched a CRL from {}",
-                printable(&url)
+                "revocation: fetched a CRL from {}{kept}",
+                printable(url)
             ));
         }
         for why in fetched.failed {

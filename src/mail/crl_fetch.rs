@@ -8,7 +8,8 @@
 //! [`MAX_FETCHES`] per command; only `200 OK` counts, redirects are not
 //! followed, no cookies or credentials are sent. A fetched CRL is used like
 //! an imported one: the trust engine ([`crate::smime::trust`]) still
-//! requires it to be signed by the certificate's issuer.
+//! requires it to be signed by the certificate's issuer. A fetched CRL that
+//! settled a verdict is kept in the keystore until its nextUpdate.
 //!
 //! May use: [`crate::error`], [`crate::smime`] (what to fetch, parsing a
 //! CRL) and [`crate::store`] (the trust sources it adds to).
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::smime::certs::UnixTime;
 use crate::smime::decrypt::SignatureOutcome;
 use crate::smime::trust::{self, CrlInfo, Distrust, Revocation, Verdict};
-use crate::store::keystore::TrustSources;
+use crate::store::keystore::{Keystore, TrustSources};
 
 /// Connecting and reading the whole response, at most.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,17 +39,23 @@ pub struct Fetched {
     pub fetched: Vec<String>,
     /// One line per URL that gave nothing: which and why.
     pub failed: Vec<String>,
+    /// The URLs whose CRL was kept in the keystore (new there).
+    pub kept: Vec<String>,
 }
 
 /// Judges each signature as [`trust::judge_outcome`] does, after fetching
 /// the CRLs that could settle the revocation of its path (see
 /// [`trust::outcome_crl_urls`]) and adding those that parse to `sources`.
 /// A verdict that a fetched CRL settled names its URLs
-/// ([`Verdict::fetched_crls`]).
+/// ([`Verdict::fetched_crls`]), and those CRLs are kept in `keep` (as `cert
+/// crl import` would) when they have a nextUpdate still ahead, so that
+/// later commands use them offline until then; a CRL that settled nothing
+/// is not kept. Failing to keep one is a line in [`Fetched::failed`].
 pub fn judge_online(
     signatures: &[SignatureOutcome],
     from: Option<&str>,
     sources: &mut TrustSources,
+    keep: Option<&Keystore>,
     time: UnixTime,
 ) -> (Vec<Verdict>, Fetched) {
     let wanted: Vec<Vec<String>> = {
@@ -64,8 +71,8 @@ pub fn judge_online(
             urls.push(url.clone());
         }
     }
-    let (crls, report) = fetch_crls(&urls);
-    sources.crls.extend(crls.into_iter().map(|c| c.der));
+    let (crls, mut report) = fetch_crls(&urls);
+    sources.crls.extend(crls.iter().map(|c| c.der.clone()));
     let inputs = sources.inputs(time);
     let verdicts = signatures
         .iter()
@@ -83,7 +90,24 @@ pub fn judge_online(
             }
             verdict
         })
-        .collect();
+        .collect::<Vec<Verdict>>();
+    if let Some(ks) = keep {
+        for (url, crl) in report.fetched.iter().zip(&crls) {
+            let used = verdicts.iter().any(|v| v.fetched_crls.contains(url));
+            if !used || crl.next_update.is_none_or(|next| next <= time) {
+                continue;
+            }
+            match ks.add_crl(crl) {
+                Ok(true) => report.kept.push(url.clone()),
+                Ok(false) => {}
+                Err(e) => report.failed.push(format!(
+                    "could not keep the CRL from {} in the keystore: {}",
+                    crate::error::printable(url),
+                    crate::error::single_line(&e)
+                )),
+            }
+        }
+    }
     (verdicts, report)
 }
 

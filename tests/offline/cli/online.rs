@@ -172,30 +172,45 @@ fn refused(out: &Output, code: i32) -> String {
 }
 
 #[test]
-fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
+fn a_good_signer_is_checked_online_and_the_crl_kept_for_offline_use() {
     let server = Server::start(Answer::Silent);
     let s = setup(&[server.url("root.crl")]);
-    // Good: fetched, checked, and --require-revocation-check passes.
     server.set(Answer::Body(s.crl()));
+    // Fetched, checked, and --require-revocation-check passes.
     let out = s.verify(&["--online", "--require-revocation-check"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let doc = document(&out.stdout, "verify");
-    assert_eq!(doc["signatures"][0]["verdict"]["revocation"], "checked");
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let verdict = &document(&out.stdout, "verify")["signatures"][0]["verdict"];
+    assert_eq!(verdict["status"], "trusted");
+    assert_eq!(verdict["revocation"], "checked");
     assert_eq!(
-        doc["signatures"][0]["verdict"]["revocation_fetched_from"],
+        verdict["revocation_fetched_from"],
         serde_json::json!([server.url("root.crl")])
     );
-    assert_eq!(doc["signatures"][0]["verdict"]["status"], "trusted");
-    assert_eq!(server.connections(), 1);
     assert!(
-        stderr(&out).contains(&format!(
-            "revocation: fetched a CRL from {}",
+        err.contains(&format!(
+            "revocation: fetched a CRL from {} (kept in the keystore until its next update)",
             server.url("root.crl")
         )),
-        "{}",
-        stderr(&out)
+        "{err}"
     );
-    // A PEM CRL serves as well.
+    assert_eq!(server.connections(), 1);
+    // The kept CRL serves offline until its nextUpdate: checked, no contact.
+    let out = s.verify(&["--require-revocation-check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verdict = &document(&out.stdout, "verify")["signatures"][0]["verdict"];
+    assert_eq!(verdict["revocation"], "checked");
+    assert_eq!(verdict["revocation_fetched_from"], serde_json::json!([]));
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_revoked_signer_is_found_only_online() {
+    let server = Server::start(Answer::Silent);
+    let s = setup(&[server.url("root.crl")]);
+    s.pki.root.revoke(&s.cert);
+    s.crl();
+    // Served as PEM: that is accepted as well as DER.
     let pem = std::process::Command::new("openssl")
         .args([
             "crl",
@@ -207,21 +222,15 @@ fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
         .output()
         .unwrap();
     server.set(Answer::Body(pem.stdout));
-    let out = s.verify(&["--online", "--require-revocation-check"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-
-    // Revoked: offline the status is unknown (81 when a check is required),
-    // online the CRL says revoked (79).
-    s.pki.root.revoke(&s.cert);
-    server.set(Answer::Body(s.crl()));
-    let before = server.connections();
+    // Offline the status is unknown (81 when a check is required).
     refused(&s.verify(&["--require-revocation-check"]), 81);
     let out = s.verify(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let verdict = &document(&out.stdout, "verify")["signatures"][0]["verdict"];
     assert_eq!(verdict["revocation"], "unknown");
     assert_eq!(verdict["revocation_fetched_from"], serde_json::json!([]));
-    assert_eq!(server.connections(), before, "contacted without --online");
+    assert_eq!(server.connections(), 0, "contacted without --online");
+    // Online the CRL says revoked (79).
     let out = s.verify(&["--online"]);
     let err = refused(&out, 79);
     assert!(err.contains("revoked"), "{err}");
@@ -231,7 +240,10 @@ fn a_revoked_signer_is_found_only_online_and_a_good_one_is_checked() {
         verdict["revocation_fetched_from"],
         serde_json::json!([server.url("root.crl")])
     );
-    assert_eq!(server.connections(), before + 1);
+    assert_eq!(server.connections(), 1);
+    // Kept: offline now knows too.
+    refused(&s.verify(&[]), 79);
+    assert_eq!(server.connections(), 1);
 }
 
 #[test]
