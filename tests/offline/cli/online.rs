@@ -2,8 +2,9 @@
 //! (issue #14 item 3): a root CA OpenSSL makes (tests/offline/cli/pki.rs)
 //! issues grace's certificate with a cRLDistributionPoints URI on a tiny
 //! HTTP server the test runs on 127.0.0.1, serving the CRL the CA made, or
-//! misbehaving (silent, oversize). Without `--online` that server must
-//! see no connection at all.
+//! misbehaving (silent, oversize, not a CRL). `verify` and `decrypt`;
+//! a CRL that settled a verdict is kept for offline use. Without
+//! `--online` that server must see no connection at all.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -314,4 +315,35 @@ fn oversize_answers_and_other_schemes_are_refused_with_a_note() {
         4,
         "one line per distribution point: {err}"
     );
+}
+
+#[test]
+fn decrypt_checks_revocation_online_too() {
+    let server = Server::start(Answer::Silent);
+    let s = setup(&[server.url("root.crl")]);
+    s.pki.root.revoke(&s.cert);
+    server.set(Answer::Body(s.crl()));
+    s.pki.env.import_identity("bob");
+    // grace's signed message (its From dropped: the outer one is the
+    // sender), encrypted to bob.
+    let inner = s.pki.path("inner.eml");
+    let encrypted = s.pki.path("encrypted.eml");
+    std::fs::write(&inner, &s.message[format!("From: {GRACE}\r\n").len()..]).unwrap();
+    crate::common::openssl_encrypt(&inner, &crate::common::data("bob.cert.pem"), &encrypted);
+    let message = std::fs::read(&encrypted).unwrap();
+    let decrypt = |flags: &[&str]| {
+        let mut cmd = s.pki.env.cmd_pw();
+        cmd.args(["decrypt", "--no-system-anchors", "--require-signature"])
+            .args(["--trust-anchor", p(&s.pki.root.cert)])
+            .args(flags);
+        cmd.write_stdin(message.clone()).output().unwrap()
+    };
+    let out = decrypt(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(server.connections(), 0);
+    let out = decrypt(&["--online"]);
+    assert_eq!(out.status.code(), Some(79), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    assert_eq!(server.connections(), 1);
 }
