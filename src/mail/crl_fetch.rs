@@ -15,8 +15,10 @@
 //! CRL) and [`crate::store`] (the trust sources it adds to).
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
 
 use crate::smime::certs::UnixTime;
 use crate::smime::decrypt::SignatureOutcome;
@@ -211,15 +213,11 @@ impl Target {
     }
 
     /// The body of a `200 OK` answer to a GET, within `timeout` for
-    /// everything and `max` bytes.
+    /// everything (connecting, TLS, the whole answer) and `max` bytes.
     fn get(&self, timeout: Duration, max: usize) -> Result<Vec<u8>, String> {
         let deadline = Instant::now() + timeout;
-        let tcp = crate::mail::tls::tcp_connect(&self.host, self.port, timeout)
-            .map_err(|e| crate::error::single_line(&e))?;
-        // A handle on the same socket to shorten its timeout as the
-        // deadline nears, also under TLS.
-        let clock = Clock {
-            sock: tcp.try_clone().map_err(|e| e.to_string())?,
+        let mut stream = Deadlined {
+            sock: connect(&self.host, self.port, deadline)?,
             deadline,
         };
         let host = if self.host.contains(':') {
@@ -232,45 +230,79 @@ impl Target {
              User-Agent: sealpost\r\nConnection: close\r\n\r\n",
             self.path
         );
-        if self.tls {
-            clock.arm()?;
-            let setup =
-                crate::mail::tls::TlsSetup::new(None).map_err(|e| crate::error::single_line(&e))?;
-            let mut stream = setup
-                .handshake(tcp, &self.host)
-                .map_err(|e| clock.explain(&e.to_string()))?;
-            exchange(&mut stream, &clock, request.as_bytes(), max)
-        } else {
-            let mut stream = tcp;
-            exchange(&mut stream, &clock, request.as_bytes(), max)
+        if !self.tls {
+            return exchange(&mut stream, request.as_bytes(), max);
         }
+        // The handshake runs inside the first write, each of its reads
+        // under the same deadline.
+        let setup =
+            crate::mail::tls::TlsSetup::new(None).map_err(|e| crate::error::single_line(&e))?;
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| format!("invalid server name: {e}"))?;
+        let conn = rustls::ClientConnection::new(setup.client_config(), name)
+            .map_err(|e| format!("TLS: {e}"))?;
+        exchange(
+            &mut rustls::StreamOwned::new(conn, stream),
+            request.as_bytes(),
+            max,
+        )
     }
 }
 
-/// The deadline of one fetch, applied to its socket before each read.
-struct Clock {
+/// A TCP connection to the first address of `host` that answers before
+/// `deadline`. (Resolving the name is the system resolver's business and
+/// not bounded here.)
+fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let mut last = format!("{host} has no address");
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(sock) => return Ok(sock),
+            Err(e) => last = format!("cannot connect: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// A socket whose every read and write must end before one deadline: a
+/// server that trickles cannot stretch a fetch.
+struct Deadlined {
     sock: TcpStream,
     deadline: Instant,
 }
 
-impl Clock {
-    fn arm(&self) -> Result<(), String> {
+impl Deadlined {
+    fn arm(&self) -> std::io::Result<()> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(timed_out());
+            return Err(ErrorKind::TimedOut.into());
         }
-        self.sock
-            .set_read_timeout(Some(left))
-            .and_then(|()| self.sock.set_write_timeout(Some(left)))
-            .map_err(|e| e.to_string())
+        self.sock.set_read_timeout(Some(left))?;
+        self.sock.set_write_timeout(Some(left))
+    }
+}
+
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        self.sock.write(buf)
     }
 
-    fn explain(&self, why: &str) -> String {
-        if Instant::now() >= self.deadline {
-            timed_out()
-        } else {
-            why.to_string()
-        }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
     }
 }
 
@@ -281,19 +313,26 @@ fn timed_out() -> String {
     )
 }
 
+/// An I/O error for people; a timeout says so.
+fn io_error(e: &std::io::Error) -> String {
+    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        timed_out()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Sends `request` and reads the answer: the body of a 200, at most `max`
 /// bytes.
 fn exchange<S: Read + Write>(
     stream: &mut S,
-    clock: &Clock,
     request: &[u8],
     max: usize,
 ) -> Result<Vec<u8>, String> {
-    clock.arm()?;
     stream
         .write_all(request)
         .and_then(|()| stream.flush())
-        .map_err(|e| clock.explain(&e.to_string()))?;
+        .map_err(|e| io_error(&e))?;
     let mut buf = vec![0u8; 16 * 1024];
     let mut head: Vec<u8> = Vec::new();
     let body_start = loop {
@@ -303,7 +342,7 @@ fn exchange<S: Read + Write>(
         if head.len() > MAX_HEAD_BYTES {
             return Err("the response headers are too long".into());
         }
-        let n = read_some(stream, clock, &mut buf)?;
+        let n = read_some(stream, &mut buf)?;
         if n == 0 {
             return Err("the server closed the connection before answering".into());
         }
@@ -319,7 +358,7 @@ fn exchange<S: Read + Write>(
             body.truncate(length.unwrap_or(body.len()));
             return Ok(body);
         }
-        let n = read_some(stream, clock, &mut buf)?;
+        let n = read_some(stream, &mut buf)?;
         if n == 0 {
             return match length {
                 Some(l) if body.len() < l => {
@@ -339,18 +378,14 @@ fn too_large(max: usize) -> String {
     format!("the CRL is larger than {} MiB", max / (1024 * 1024))
 }
 
-/// One read before the deadline; 0 at the end of the answer.
-fn read_some<S: Read>(stream: &mut S, clock: &Clock, buf: &mut [u8]) -> Result<usize, String> {
-    clock.arm()?;
+/// One read; 0 at the end of the answer.
+fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> Result<usize, String> {
     match stream.read(buf) {
         Ok(n) => Ok(n),
         // A TLS server that closes without close_notify: the CRL's own
         // signature and length show whether anything was cut.
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(0),
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            Err(timed_out())
-        }
-        Err(e) => Err(clock.explain(&e.to_string())),
+        Err(e) => Err(io_error(&e)),
     }
 }
 
@@ -433,6 +468,45 @@ mod tests {
             "http:///crl",
         ] {
             assert_eq!(Target::parse(bad), None, "{bad}");
+        }
+    }
+
+    /// A server on 127.0.0.1 that answers every connection with `first`,
+    /// then one byte every 200 ms, forever.
+    fn trickler(first: &'static [u8]) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let _ = s.write_all(first);
+                    while s.write_all(b"x").is_ok() {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_trickling_server_cannot_stretch_a_fetch_past_its_deadline() {
+        // Headers that never end, over http; a TLS handshake that never
+        // ends, over https.
+        for (tls, first) in [
+            (false, &b"HTTP/1.0 200 OK\r\nX-Slow: "[..]),
+            (true, &b"\x16\x03\x03\x40\x00"[..]),
+        ] {
+            let target = Target {
+                tls,
+                host: "127.0.0.1".into(),
+                port: trickler(first),
+                path: "/crl".into(),
+            };
+            let start = Instant::now();
+            let err = target.get(Duration::from_secs(1), 1 << 20).unwrap_err();
+            assert!(start.elapsed() < Duration::from_secs(2), "tls {tls}: {err}");
+            assert!(err.contains("no complete answer"), "tls {tls}: {err}");
         }
     }
 
