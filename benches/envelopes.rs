@@ -139,15 +139,19 @@ fn bench(bcc: usize) {
     // Reference: one openssl call per envelope, as a shell user keeping Bcc private must.
     let loop_cost = {
         let start = std::time::Instant::now();
-        let mut peak = 0;
-        let mut envelope =
-            |certs: &[&Path]| peak = peak.max(run(&mut openssl(&s.inner, &out, certs)).peak_rss);
+        let (mut peak, mut cpu) = (0, std::time::Duration::ZERO);
+        let mut envelope = |certs: &[&Path]| {
+            let cost = run(&mut openssl(&s.inner, &out, certs));
+            peak = peak.max(cost.peak_rss);
+            cpu += cost.cpu;
+        };
         envelope(&[&s.cert_files[0], &alice]);
         for cert in &s.cert_files[1..] {
             envelope(&[cert, &alice]);
         }
         Cost {
             wall: start.elapsed(),
+            cpu,
             peak_rss: peak,
         }
     };

@@ -150,7 +150,7 @@ fn bench_submit(s: &servers::Servers, dir: &Path, sender: &User, rcpts: &[User])
         .collect();
     let msmtp_cost = {
         let start = std::time::Instant::now();
-        let mut peak = 0;
+        let (mut peak, mut cpu) = (0, std::time::Duration::ZERO);
         for (i, (to, m)) in msgs.iter().enumerate() {
             let file = dir.join(format!("m{i}.eml"));
             std::fs::write(&file, m).unwrap();
@@ -160,10 +160,13 @@ fn bench_submit(s: &servers::Servers, dir: &Path, sender: &User, rcpts: &[User])
                 .arg(to)
                 .stdin(std::fs::File::open(&file).unwrap())
                 .stdout(Stdio::null());
-            peak = peak.max(run(&mut cmd).peak_rss);
+            let cost = run(&mut cmd);
+            peak = peak.max(cost.peak_rss);
+            cpu += cost.cpu;
         }
         Cost {
             wall: start.elapsed(),
+            cpu,
             peak_rss: peak,
         }
     };

@@ -1378,7 +1378,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__encrypt)
-            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --force --outdir --eml --deposit --readers --expires --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --bcc-mode --no-self --bcc-self-header --skip-unknown --cipher --key-transport --keyid --sign --pss --output --force --outdir --eml --deposit --readers --expires --require-trusted-recipients --trust-anchor --no-system-anchors --require-revocation-check --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1417,6 +1417,10 @@ _sealpost() {
                     return 0
                     ;;
                 --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trust-anchor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -255,18 +255,22 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l deposit -d
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l readers -d 'With --deposit: who may read: the group\'s members at the time they ask, or each envelope\'s own recipients (one deposit per envelope)' -r -f -a "members\t'Whoever is a member of the group when they ask'
 recipients\t'The envelope\'s own recipients, by their certificates'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l expires -d 'With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody can read the message afterwards' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l trust-anchor -d 'Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7; repeatable). `cert trust` keeps anchors in the keystore' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l no-self -d 'Do not add the sender\'s own certificate (the sender cannot read their sent copy)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l bcc-self-header -d 'Give each Bcc recipient\'s copy a Bcc header naming only that recipient'
-complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l skip-unknown -d 'Leave out recipients without a usable certificate (and report them) instead of failing'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l skip-unknown -d 'Leave out recipients without a usable certificate, or whose certificates are refused (expired, revoked, untrusted), and report them, instead of failing'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keyid -d 'Name recipients by subjectKeyIdentifier instead of issuer and serial number'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l sign -d 'Sign with the sender\'s key before encrypting (SHA-256, RSA PKCS#1 v1.5)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l pss -d 'With --sign: RSASSA-PSS instead of PKCS#1 v1.5'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l eml -d 'Write the encrypted message itself (fails unless there is exactly one envelope)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l require-trusted-recipients -d 'Refuse (exit 79) a recipient whose certificate has no valid certification path to a trust anchor (`cert trust`, --trust-anchor, the system\'s CA store); an imported certificate alone is not enough'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l no-system-anchors -d 'Do not use the system\'s CA store as trust anchors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l require-revocation-check -d 'Fail (exit 81) unless revocation was checked for the whole path, with the CRLs a signed message carries, `cert crl import` kept or (verify, decrypt) --online fetched'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s v -l verbose -d 'More detail on stderr'
@@ -281,7 +285,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a good signature by a trusted signer whose certificate names the sender (exit 65 unsigned or bad, 79 not trusted, 80 sender mismatch)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l allow-bad-signature -d 'Write the plaintext even when a signature is BAD (the content is not what was signed), with a warning'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-system-anchors -d 'Do not use the system\'s CA store as trust anchors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-revocation-check -d 'Fail (exit 81) unless revocation was checked for the whole path, with the CRLs the message carries, `cert crl import` kept or --online fetched'
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-revocation-check -d 'Fail (exit 81) unless revocation was checked for the whole path, with the CRLs a signed message carries, `cert crl import` kept or (verify, decrypt) --online fetched'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l online -d 'Allow network access to check revocation: fetch the CRL from the http(s) CRL distribution point named by each certificate on the signer\'s path whose status is otherwise unknown, a host the message\'s certificates chose (at most 8 fetches, 10 s and 10 MiB each; ldap and other schemes are skipped); a CRL that settled the check is kept in the keystore until its next update. Off by default: without it no host is contacted'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l no-learn -d 'Do not record the signer\'s certificate (as validated or learned) and capabilities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l force -d 'Replace FILE of --output if it exists'
@@ -301,7 +305,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l passphrase-
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l allow-untrusted -d 'Write the content of a good signature even when the signer is not trusted or does not match the sender, with a warning'
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l force -d 'Replace FILE of --output if it exists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l no-system-anchors -d 'Do not use the system\'s CA store as trust anchors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l require-revocation-check -d 'Fail (exit 81) unless revocation was checked for the whole path, with the CRLs the message carries, `cert crl import` kept or --online fetched'
+complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l require-revocation-check -d 'Fail (exit 81) unless revocation was checked for the whole path, with the CRLs a signed message carries, `cert crl import` kept or (verify, decrypt) --online fetched'
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l online -d 'Allow network access to check revocation: fetch the CRL from the http(s) CRL distribution point named by each certificate on the signer\'s path whose status is otherwise unknown, a host the message\'s certificates chose (at most 8 fetches, 10 s and 10 MiB each; ldap and other schemes are skipped); a CRL that settled the check is kept in the keystore until its next update. Off by default: without it no host is contacted'
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l no-learn -d 'Do not record the signer\'s certificate (as validated or learned) and capabilities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'

@@ -112,7 +112,8 @@ impl Exit {
             Exit::Untrusted,
             "",
             "good signature, but the signer is not trusted (no path to a trust anchor, \
-             expired, revoked, wrong key usage)",
+             expired, revoked, wrong key usage); for encrypt, a recipient's certificate is \
+             refused (expired, revoked, or with --require-trusted-recipients no path)",
         ),
         (
             Exit::SenderMismatch,
@@ -122,7 +123,8 @@ impl Exit {
         (
             Exit::RevocationUnknown,
             "",
-            "the signer's revocation status is unknown and --require-revocation-check was given",
+            "the signer's (for encrypt, a recipient's) revocation status is unknown and \
+             --require-revocation-check was given",
         ),
     ];
 }

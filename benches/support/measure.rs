@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub struct Cost {
     pub wall: Duration,
+    /// User plus system CPU time: steadier than wall time on a busy machine.
+    pub cpu: Duration,
     /// Peak resident set size in bytes.
     pub peak_rss: u64,
 }
@@ -34,8 +36,10 @@ pub fn run(cmd: &mut Command) -> Cost {
     let status = std::process::ExitStatus::from_raw(status);
     assert!(status.success(), "{cmd:?} failed: {status}");
     std::mem::forget(child); // already reaped
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Cost {
         wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak_rss: usage.ru_maxrss as u64 * 1024,
     }
 }
@@ -51,8 +55,8 @@ pub fn best_of(n: usize, mut make: impl FnMut() -> Command) -> Cost {
 pub fn header(title: &str) {
     println!("\n{title}");
     println!(
-        "{:<58} {:>10} {:>11} {:>9}",
-        "", "wall", "peak RSS", "vs ref"
+        "{:<58} {:>10} {:>10} {:>11} {:>9}",
+        "", "wall", "cpu", "peak RSS", "vs ref"
     );
 }
 
@@ -62,9 +66,10 @@ pub fn row(label: &str, cost: Cost, reference: Option<Cost>) {
         .map(|r| format!("{:.2}x", r.wall.as_secs_f64() / cost.wall.as_secs_f64()))
         .unwrap_or_else(|| "ref".into());
     println!(
-        "{:<58} {:>9.3}s {:>8.1} MB {:>9}",
+        "{:<58} {:>9.3}s {:>9.3}s {:>8.1} MB {:>9}",
         label,
         cost.wall.as_secs_f64(),
+        cost.cpu.as_secs_f64(),
         cost.peak_rss as f64 / 1e6,
         ratio
     );

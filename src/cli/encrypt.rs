@@ -11,11 +11,13 @@ use sealpost::smime::encrypt::{
     self, EnvelopeOutput, EnvelopeSummary, Options, ReaderCert, StreamEncrypted,
 };
 use sealpost::smime::envelope::{ContentCipher, ContentKey, KeyTransport, RecipientIdKind};
+use sealpost::smime::trust::RecipientRules;
 use sealpost::store::fsutil;
 use sealpost::store::keystore::CertIndex;
 use serde_json::json;
 
 use super::output::{BsmtpOut, Dest, EmlOut};
+use super::trust::TrustArgs;
 use super::Context;
 use input::{Body, Input};
 use sealpost::group::release::deposit::{DepositReaders, Depositor};
@@ -44,6 +46,22 @@ mod input;
 /// only a learned certificate fails with exit 67 and the `cert accept`
 /// command to run once you have checked its fingerprint.
 ///
+/// Checked for each reader's certificate: keyUsage keyEncipherment and
+/// extendedKeyUsage emailProtection (or none), else it is not usable (exit
+/// 67); that it is valid today and not revoked by a CRL kept with `cert crl
+/// import` (signed by its issuer, or along its path to a trust anchor),
+/// else the recipient is refused with exit 79, naming the certificate and
+/// the reason. A recipient with several certificates is written to with
+/// those that pass. With --require-trusted-recipients, each certificate
+/// also needs a valid certification path (RFC 5280) to a trust anchor
+/// (`cert trust`, --trust-anchor, the system's CA store), checked now:
+/// having imported it (or validated it when it was learned) is not
+/// enough; a self-signed correspondent's certificate passes once you
+/// `cert trust` it.
+/// With --require-revocation-check, revocation must have been checked
+/// along that path (exit 81 otherwise). Nothing is written when a
+/// recipient is refused, unless --skip-unknown leaves them out.
+///
 /// Algorithms: AES-256-GCM with RSA-OAEP for an envelope whose every reader
 /// is known to read them (their certificate or their signed mail under an
 /// accepted or validated certificate says so, or `sealpost cert prefer`), otherwise
@@ -62,7 +80,8 @@ pub struct EncryptArgs {
     /// Give each Bcc recipient's copy a Bcc header naming only that recipient
     #[arg(long)]
     pub bcc_self_header: bool,
-    /// Leave out recipients without a usable certificate (and report them) instead of failing
+    /// Leave out recipients without a usable certificate, or whose certificates are refused
+    /// (expired, revoked, untrusted), and report them, instead of failing
     #[arg(long)]
     pub skip_unknown: bool,
     /// Force the content cipher for every envelope
@@ -108,6 +127,13 @@ pub struct EncryptArgs {
     /// can read the message afterwards
     #[arg(long, value_name = "DURATION", requires = "deposit")]
     pub expires: Option<String>,
+    /// Refuse (exit 79) a recipient whose certificate has no valid
+    /// certification path to a trust anchor (`cert trust`, --trust-anchor,
+    /// the system's CA store); an imported certificate alone is not enough
+    #[arg(long, help_heading = "Trust")]
+    pub require_trusted_recipients: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -161,7 +187,13 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
     let now = certs::now();
     let options = options(&args);
     let index = ks.certificate_index()?;
-    let mut lookup = |addr: &str| reader_certs(&index, addr, now);
+    let sources = args
+        .trust
+        .recipient_sources(&ks, args.require_trusted_recipients)?;
+    let rules = args
+        .trust
+        .recipient_rules(&sources, args.require_trusted_recipients, now);
+    let mut lookup = |addr: &str| reader_certs(&index, addr, &rules);
     let mut plan = encrypt::plan_stream(&head, &options, &mut lookup)?;
     for (addr, why) in plan.skipped() {
         ctx.warn(format!("left out {addr}: {why}"));
@@ -430,10 +462,10 @@ fn summary(
 fn reader_certs(
     index: &CertIndex,
     addr: &str,
-    now: certs::UnixTime,
+    rules: &RecipientRules<'_>,
 ) -> anyhow::Result<Vec<ReaderCert>> {
     Ok(index
-        .encryption_certificates(addr, now)?
+        .encryption_certificates(addr, rules)?
         .into_iter()
         .map(|cert| ReaderCert {
             support: index.support_for(&cert),

@@ -1,8 +1,9 @@
 //! Judging signatures for `decrypt` and `verify`: where trust comes from
 //! (`--trust-anchor`, `--no-system-anchors`, the keystore), one verdict per
 //! signature, its `--json` form and the exit status each status fails with,
-//! and reporting what the keystore learned from each signer.
-//! CLI infrastructure (both subcommands use it; tests/offline/architecture.rs).
+//! reporting what the keystore learned from each signer, and the same
+//! sources for `encrypt`'s recipients. CLI infrastructure (these
+//! subcommands use it; tests/offline/architecture.rs).
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use sealpost::smime::certs::{self, CertInfo};
 use sealpost::smime::decrypt::SignatureOutcome;
 use sealpost::smime::mime::Entity;
 use sealpost::smime::trust::{
-    self, Anchor, AnchorSource, Revocation, SenderMatch, Status, Trust, Verdict,
+    self, Anchor, AnchorSource, RecipientRules, Revocation, SenderMatch, Status, Trust, Verdict,
 };
 use sealpost::store::keystore::{
     system_anchors, Keystore, SignerTrust, Standing, TrustSources, Vouched,
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 
 use super::{json, printable, read_input, Context};
 
-/// Where a signer's trust comes from.
+/// Where a signer's (or a recipient's) trust comes from.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Trust")]
 pub struct TrustArgs {
@@ -33,9 +34,17 @@ pub struct TrustArgs {
     #[arg(long)]
     pub no_system_anchors: bool,
     /// Fail (exit 81) unless revocation was checked for the whole path, with
-    /// the CRLs the message carries, `cert crl import` kept or --online fetched
+    /// the CRLs a signed message carries, `cert crl import` kept or (verify,
+    /// decrypt) --online fetched
     #[arg(long)]
     pub require_revocation_check: bool,
+}
+
+/// Network access for revocation, for `verify` and `decrypt` (whose
+/// signers' certificates name where their CRLs are).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct OnlineArgs {
     /// Allow network access to check revocation: fetch the CRL from the
     /// http(s) CRL distribution point named by each certificate on the
     /// signer's path whose status is otherwise unknown, a host the
@@ -51,19 +60,7 @@ impl TrustArgs {
     /// The anchors, accepted certificates and CRLs to judge with; without
     /// a keystore, only --trust-anchor and the system's.
     pub fn sources(&self, ks: Option<&Keystore>) -> anyhow::Result<TrustSources> {
-        let mut extra: Vec<CertInfo> = Vec::new();
-        for file in &self.trust_anchors {
-            extra.extend(certs::parse_bundle(&read_input(file)?).map_err(|e| {
-                fail(
-                    Exit::DataErr,
-                    format!(
-                        "--trust-anchor {}: {}",
-                        file.display(),
-                        sealpost::error::single_line(&e)
-                    ),
-                )
-            })?);
-        }
+        let extra = self.extra_anchors()?;
         let system = !self.no_system_anchors;
         let Some(ks) = ks else {
             let mut anchors: Vec<Anchor> = extra
@@ -83,6 +80,54 @@ impl TrustArgs {
         };
         ks.trust_sources(extra, system)
     }
+
+    /// The rules `encrypt` judges recipients' certificates by at `time`
+    /// (with `sources`, which [`Self::recipient_sources`] reads).
+    pub fn recipient_rules<'a>(
+        &self,
+        sources: &'a TrustSources,
+        require_path: bool,
+        time: certs::UnixTime,
+    ) -> RecipientRules<'a> {
+        RecipientRules {
+            inputs: sources.inputs(time),
+            require_path,
+            require_revocation_check: self.require_revocation_check,
+        }
+    }
+
+    /// What recipients' certificates are judged with: paths are looked for
+    /// when `require_path`, when revocation must be checked, or when the
+    /// keystore holds CRLs.
+    pub fn recipient_sources(
+        &self,
+        ks: &Keystore,
+        require_path: bool,
+    ) -> anyhow::Result<TrustSources> {
+        ks.recipient_trust_sources(
+            self.extra_anchors()?,
+            !self.no_system_anchors,
+            require_path || self.require_revocation_check,
+        )
+    }
+
+    /// The certificates of --trust-anchor.
+    fn extra_anchors(&self) -> anyhow::Result<Vec<CertInfo>> {
+        let mut extra: Vec<CertInfo> = Vec::new();
+        for file in &self.trust_anchors {
+            extra.extend(certs::parse_bundle(&read_input(file)?).map_err(|e| {
+                fail(
+                    Exit::DataErr,
+                    format!(
+                        "--trust-anchor {}: {}",
+                        file.display(),
+                        sealpost::error::single_line(&e)
+                    ),
+                )
+            })?);
+        }
+        Ok(extra)
+    }
 }
 
 /// The sender (the address in From) of a message, if it has one.
@@ -101,12 +146,13 @@ pub fn judge_all(
     from: Option<&str>,
     ks: Option<&Keystore>,
     args: &TrustArgs,
+    online: &OnlineArgs,
 ) -> anyhow::Result<Vec<Verdict>> {
     if signatures.is_empty() {
         return Ok(Vec::new());
     }
     let mut sources = args.sources(ks)?;
-    if args.online {
+    if online.online {
         let (verdicts, fetched) = sealpost::mail::crl_fetch::judge_online(
             signatures,
             from,

@@ -82,7 +82,7 @@ pub fn judge_online(
         .map(|(s, wanted)| {
             let mut verdict = trust::judge_outcome(s, from, &inputs);
             let settled = verdict.revocation() == Revocation::Checked
-                || matches!(verdict.distrust(), Some(Distrust::Revoked));
+                || matches!(verdict.distrust(), Some(Distrust::Revoked { .. }));
             if settled {
                 verdict.fetched_crls = wanted
                     .iter()

@@ -230,6 +230,9 @@ fn plan_envelopes(
 
     let mut certs: HashMap<String, Vec<ReaderCert>> = HashMap::new();
     let mut missing: Vec<(String, String)> = Vec::new();
+    // A refused certificate (expired, revoked, untrusted: exit 79 or 81)
+    // leaves its recipient out like a missing one, but the exit says why.
+    let mut refusal: Option<(Exit, String)> = None;
     for plan in &plans {
         for addr in &plan.readers {
             if certs.contains_key(addr) || missing.iter().any(|(a, _)| a == addr) {
@@ -240,23 +243,32 @@ fn plan_envelopes(
                     certs.insert(addr.clone(), found);
                 }
                 Ok(_) => missing.push((addr.clone(), format!("no certificate for {addr}"))),
-                Err(e) if crate::error::classify(&e).0 == Exit::NoUser => {
+                Err(e) => {
+                    let (exit, hint) = crate::error::classify(&e);
+                    match exit {
+                        Exit::NoUser => {}
+                        Exit::Untrusted | Exit::RevocationUnknown => {
+                            if refusal.as_ref().is_none_or(|(x, _)| *x != Exit::Untrusted) {
+                                refusal = Some((exit, hint.unwrap_or_default().to_string()));
+                            }
+                        }
+                        _ => return Err(e),
+                    }
                     missing.push((addr.clone(), single_line(&e)))
                 }
-                Err(e) => return Err(e),
             }
         }
     }
     if !missing.is_empty() && !options.skip_unknown {
         let reasons: Vec<&str> = missing.iter().map(|(_, r)| r.as_str()).collect();
         let sender_missing = missing.iter().any(|(a, _)| *a == who.from);
-        let hint = if sender_missing && options.sender_copy {
-            "import or generate a key for the sender, or use --no-self; --skip-unknown drops recipients without a certificate"
-        } else {
-            "import their certificates with `sealpost cert import`, or use --skip-unknown to leave them out"
+        let (exit, hint) = match refusal {
+            Some((exit, hint)) => (exit, hint),
+            None if sender_missing && options.sender_copy => (Exit::NoUser, "import or generate a key for the sender, or use --no-self; --skip-unknown drops recipients without a certificate".to_string()),
+            None => (Exit::NoUser, "import their certificates with `sealpost cert import`, or use --skip-unknown to leave them out".to_string()),
         };
         return Err(fail_hint(
-            Exit::NoUser,
+            exit,
             format!("cannot encrypt: {}", reasons.join("; ")),
             hint,
         ));

@@ -17,6 +17,7 @@ use crate::smime::decrypt::KeySource;
 use crate::smime::encrypt::{EnvelopeOutput, EnvelopeSummary, Options, ReaderCert};
 use crate::smime::envelope::{ContentCipher, Envelope, KeyTransport, OwnKey};
 use crate::smime::message::RawMessage;
+use crate::smime::trust::RecipientRules;
 use crate::store::keystore::Keystore;
 
 use super::{list_entry, parse_member_file, server_member_addresses, ListEntry};
@@ -296,6 +297,13 @@ fn member_certs(
 ) -> anyhow::Result<(Vec<(String, Vec<ReaderCert>)>, Vec<(String, String)>)> {
     let now = crate::smime::certs::now();
     let index = ks.certificate_index()?;
+    // As `encrypt` does by default: expired and revoked certificates refused.
+    let sources = ks.recipient_trust_sources(Vec::new(), true, false)?;
+    let rules = RecipientRules {
+        inputs: sources.inputs(now),
+        require_path: false,
+        require_revocation_check: false,
+    };
     let mut out = Vec::new();
     let mut left_out = Vec::new();
     for addr in recipients {
@@ -306,9 +314,9 @@ fn member_certs(
             .filter_map(|(_, der)| CertInfo::from_der(der).ok())
             .collect();
         let found = if from_server.is_empty() {
-            index.encryption_certificates(addr, now)
+            index.encryption_certificates(addr, &rules)
         } else {
-            crate::smime::certs::select_for_encryption(addr, &from_server, now)
+            crate::smime::trust::select_recipients(addr, &from_server, &rules)
                 .map(|v| v.into_iter().cloned().collect())
         };
         match found {

@@ -310,7 +310,10 @@ mod tests {
         }
         fn content_key_elsewhere(&mut self, env: &Envelope) -> anyhow::Result<Option<ContentKey>> {
             let cipher = env.cipher()?;
-            Ok(Some(ContentKey::from_bytes(cipher, &vec![KEY_BYTE; cipher.key_len()])?))
+            Ok(Some(ContentKey::from_bytes(
+                cipher,
+                &vec![KEY_BYTE; cipher.key_len()],
+            )?))
         }
     }
 
@@ -365,7 +368,10 @@ mod tests {
             &mut |_| Ok(()),
             &mut rng,
         );
-        assert!(input.flipped, "the test input did not change between the passes");
+        assert!(
+            input.flipped,
+            "the test input did not change between the passes"
+        );
         (result, out, plaintext)
     }
 

@@ -15,7 +15,9 @@
 //! 3. does the certificate name the sender (the From address)? ([`verdict`])
 //!
 //! The answers make one [`Verdict`] per signature, whose [`Status`] is what
-//! `decrypt` and `verify` act on.
+//! `decrypt` and `verify` act on. The same engine judges the certificates
+//! `encrypt` writes to ([`select_recipients`]: expired, revoked, and with
+//! `--require-trusted-recipients` no path).
 //!
 //! May use: [`crate::error`], [`crate::smime::certs`] and the signatures
 //! [`crate::smime::decrypt`] reports; the path engine is
@@ -27,13 +29,17 @@ mod names;
 mod path;
 mod pkix;
 mod policy;
+mod recipient;
 mod revocation;
 mod verdict;
 
 pub use crl::CrlInfo;
 
-pub use model::{Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust};
+pub use model::{
+    reason_name, Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust,
+};
 pub use path::{unsettled_crl_urls, validate};
+pub use recipient::{check_recipient, select_recipients, RecipientRules, Refusal};
 pub use verdict::{judge, judge_outcome, outcome_crl_urls, SenderMatch, Status, Verdict};
 
 #[cfg(test)]

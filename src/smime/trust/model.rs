@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::smime::certs::{CertInfo, UnixTime};
+use crate::smime::certs::{format_time, CertInfo, UnixTime};
 
 /// Where a trust anchor comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +71,14 @@ pub enum Distrust {
     UnknownAnchor { root: String },
     /// No issuer of some certificate on the way is known.
     NoPath { missing_issuer: String },
-    /// A certificate on the path expired before the validation time.
-    Expired,
-    /// A certificate on the path is not valid yet.
-    NotYetValid,
-    /// A CRL lists a certificate on the path.
-    Revoked,
+    /// A certificate on the path expired (at the time given) before the
+    /// validation time.
+    Expired(UnixTime),
+    /// A certificate on the path is not valid before the time given.
+    NotYetValid(UnixTime),
+    /// A CRL lists a certificate on the path: when it was revoked, and the
+    /// CRL entry's reasonCode if it has one.
+    Revoked { date: UnixTime, reason: Option<u8> },
     /// keyUsage or extendedKeyUsage does not allow signing e-mail, or a
     /// CA's keyUsage does not allow certificate signing.
     KeyUsage(String),
@@ -90,9 +92,9 @@ impl Distrust {
         match self {
             Distrust::UnknownAnchor { .. } => "unknown_anchor",
             Distrust::NoPath { .. } => "no_path",
-            Distrust::Expired => "expired",
-            Distrust::NotYetValid => "not_yet_valid",
-            Distrust::Revoked => "revoked",
+            Distrust::Expired(_) => "expired",
+            Distrust::NotYetValid(_) => "not_yet_valid",
+            Distrust::Revoked { .. } => "revoked",
             Distrust::KeyUsage(_) => "key_usage",
             Distrust::Invalid(_) => "invalid_path",
         }
@@ -113,12 +115,47 @@ impl fmt::Display for Distrust {
                 "no certification path: the issuer {} is unknown",
                 printable(missing_issuer)
             ),
-            Distrust::Expired => f.write_str("a certificate on the path has expired"),
-            Distrust::NotYetValid => f.write_str("a certificate on the path is not valid yet"),
-            Distrust::Revoked => f.write_str("a certificate on the path is revoked"),
+            Distrust::Expired(t) => write!(
+                f,
+                "a certificate on the path has expired (on {})",
+                format_time(*t)
+            ),
+            Distrust::NotYetValid(t) => write!(
+                f,
+                "a certificate on the path is not valid yet (not before {})",
+                format_time(*t)
+            ),
+            Distrust::Revoked { date, reason } => {
+                write!(
+                    f,
+                    "a certificate on the path is revoked (on {}",
+                    format_time(*date)
+                )?;
+                match reason_name(*reason) {
+                    Some(name) => write!(f, ", {name})"),
+                    None => f.write_str(")"),
+                }
+            }
             Distrust::KeyUsage(why) | Distrust::Invalid(why) => f.write_str(why),
         }
     }
+}
+
+/// The name of a CRL entry's reasonCode (RFC 5280 §5.3.1); `None` without
+/// one, or for `unspecified`.
+pub fn reason_name(code: Option<u8>) -> Option<&'static str> {
+    Some(match code? {
+        0 => return None,
+        1 => "keyCompromise",
+        2 => "cACompromise",
+        3 => "affiliationChanged",
+        4 => "superseded",
+        5 => "cessationOfOperation",
+        6 => "certificateHold",
+        9 => "privilegeWithdrawn",
+        10 => "aACompromise",
+        _ => "unknown reason",
+    })
 }
 
 /// Whether revocation was checked for every certificate on the path.

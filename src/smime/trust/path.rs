@@ -1,4 +1,5 @@
-//! Certification path validation (RFC 5280 §6) for a signer's certificate,
+//! Certification path validation (RFC 5280 §6) for a signer's (or a
+//! recipient's) certificate,
 //! with revocation from CRLs (RFC 5280 §6.3), offline: the answers
 //! [`validate`] gives and the inputs it takes. The engine is sealpost's own
 //! (`pkix.rs`, `names.rs`, `policy.rs`, `revocation.rs`), on x509-cert with
@@ -15,9 +16,9 @@
 
 use crate::smime::certs::{CertInfo, UnixTime};
 
-use super::model::{Distrust, PathInputs, PathOutcome, Revocation, Trust};
-use super::pkix;
+use super::model::{Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust};
 use super::revocation::{self, Crl};
+use super::{names, pkix};
 
 /// More certificates than this (carried, keystore) are not considered: a
 /// message can carry thousands, and path building is a search.
@@ -32,6 +33,24 @@ pub fn validate(
     carried_crls: &[Vec<u8>],
     inputs: &PathInputs<'_>,
 ) -> PathOutcome {
+    if let Some(e) = signer_key_usage(signer) {
+        return PathOutcome {
+            trust: Err(e),
+            revocation: Revocation::Unknown,
+        };
+    }
+    validate_end_entity(signer, carried, carried_crls, inputs)
+}
+
+/// [`validate`] without the signer's keyUsage: for any end entity's
+/// certificate (a signer's, a recipient's), whose keyUsage for its purpose
+/// the caller checks.
+pub(super) fn validate_end_entity(
+    signer: &CertInfo,
+    carried: &[CertInfo],
+    carried_crls: &[Vec<u8>],
+    inputs: &PathInputs<'_>,
+) -> PathOutcome {
     let explicit = inputs
         .explicit
         .iter()
@@ -40,9 +59,6 @@ pub fn validate(
         trust,
         revocation: Revocation::Unknown,
     };
-    if let Some(e) = signer_key_usage(signer) {
-        return unknown(Err(e));
-    }
     let path = build(signer, carried, carried_crls, inputs);
     match path {
         Ok(outcome) => outcome,
@@ -51,6 +67,50 @@ pub fn validate(
         Err(_) if explicit => unknown(explicit_validity(signer, inputs.time)),
         Err(e) => unknown(Err(e)),
     }
+}
+
+/// The revocation of `cert` by a CRL among `inputs.crls` that a known
+/// certificate of its issuer's name signed (an anchor, a keystore
+/// certificate, or `cert` itself when self-signed), found without a path
+/// to an anchor: a revocation its issuer published counts even when
+/// nothing vouches for the issuer. `None` when no such CRL lists it.
+pub(super) fn revoked_by_issuer(cert: &CertInfo, inputs: &PathInputs<'_>) -> Option<Distrust> {
+    let crls: Vec<Crl> = inputs.crls.iter().filter_map(|d| Crl::parse(d)).collect();
+    if crls.is_empty() {
+        return None;
+    }
+    let issuer_name = &cert.cert.tbs_certificate.issuer;
+    let budget = std::cell::Cell::new(revocation::CRL_SIGNATURE_BUDGET);
+    let issuers = inputs
+        .anchors
+        .iter()
+        .map(|a| &a.cert)
+        .chain(inputs.intermediates)
+        .chain(inputs.explicit)
+        .chain(std::iter::once(cert))
+        .filter(|c| names::same(&c.cert.tbs_certificate.subject, issuer_name))
+        .take(MAX_CANDIDATES);
+    for issuer in issuers {
+        // The issuer stands in for the anchor: only its own key may sign
+        // the CRL (`nested`: no separate CRL signer, which needs a path).
+        let anchor = [Anchor {
+            cert: issuer.clone(),
+            source: AnchorSource::Keystore,
+        }];
+        let cx = revocation::Context {
+            crls: &crls,
+            pool: &[],
+            anchors: &anchor,
+            time: inputs.time,
+            nested: true,
+            budget: &budget,
+        };
+        if let Err(e @ Distrust::Revoked { .. }) = revocation::check_path(&anchor[0], &[cert], &cx)
+        {
+            return Some(e);
+        }
+    }
+    None
 }
 
 /// The signer's keyUsage must allow signatures (RFC 8550 §4.4.2).
@@ -65,9 +125,9 @@ fn signer_key_usage(signer: &CertInfo) -> Option<Distrust> {
 
 fn explicit_validity(signer: &CertInfo, time: UnixTime) -> Result<Trust, Distrust> {
     if time > signer.not_after {
-        Err(Distrust::Expired)
+        Err(Distrust::Expired(signer.not_after))
     } else if time < signer.not_before {
-        Err(Distrust::NotYetValid)
+        Err(Distrust::NotYetValid(signer.not_before))
     } else {
         Ok(Trust::Explicit)
     }

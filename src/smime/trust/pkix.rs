@@ -294,10 +294,10 @@ fn validate(anchor: &Anchor, path: &[&CertInfo], time: UnixTime) -> Result<(), D
             ));
         }
         if time > info.not_after {
-            return Err(Distrust::Expired);
+            return Err(Distrust::Expired(info.not_after));
         }
         if time < info.not_before {
-            return Err(Distrust::NotYetValid);
+            return Err(Distrust::NotYetValid(info.not_before));
         }
         if !names::same(&tbs.issuer, &working_issuer) {
             return Err(invalid("issuer and subject names do not chain"));

@@ -319,11 +319,14 @@ fn status(
         // The entries (§6.3.3 (i)), a current delta CRL's first (§6.3.3 (g)):
         // it may revoke, or remove a hold.
         let listed = match delta_entry(crl, cert, issuer, anchor, cx, indirect)? {
-            Some(reason) => Some(reason),
+            Some(entry) => Some(entry),
             None => entry_for(crl, cert, indirect)?,
         };
-        if listed.is_some_and(|reason| reason != Some(REMOVE_FROM_CRL)) {
-            return Err(Distrust::Revoked);
+        if let Some(entry) = listed.filter(|e| e.reason != Some(REMOVE_FROM_CRL)) {
+            return Err(Distrust::Revoked {
+                date: entry.date,
+                reason: entry.reason,
+            });
         }
         reasons |= interim;
         if reasons == ALL_REASONS {
@@ -333,8 +336,16 @@ fn status(
     Ok(Status::Unknown)
 }
 
-/// The entry of `crl` for `cert`, if it lists it: `Some(reason code)`.
-fn entry_for(crl: &Crl, cert: &CertInfo, indirect: bool) -> Result<Option<Option<u8>>, Distrust> {
+/// A CRL's entry for a certificate.
+struct Entry {
+    /// revocationDate.
+    date: UnixTime,
+    /// reasonCode, if the entry has one.
+    reason: Option<u8>,
+}
+
+/// The entry of `crl` for `cert`, if it lists it.
+fn entry_for(crl: &Crl, cert: &CertInfo, indirect: bool) -> Result<Option<Entry>, Distrust> {
     let tbs = &crl.list.tbs_cert_list;
     let serial = &cert.cert.tbs_certificate.serial_number;
     let mut entry_issuer: Name = tbs.issuer.clone();
@@ -368,7 +379,10 @@ fn entry_for(crl: &Crl, cert: &CertInfo, indirect: bool) -> Result<Option<Option
         if entry.serial_number == *serial
             && names::same(&entry_issuer, &cert.cert.tbs_certificate.issuer)
         {
-            return Ok(Some(reason_code));
+            return Ok(Some(Entry {
+                date: unix(&entry.revocation_date),
+                reason: reason_code,
+            }));
         }
     }
     Ok(None)
@@ -399,7 +413,7 @@ fn delta_entry(
     anchor: &Anchor,
     cx: &Context<'_>,
     indirect: bool,
-) -> Result<Option<Option<u8>>, Distrust> {
+) -> Result<Option<Entry>, Distrust> {
     let Some(number) = crl_number(base, ID_CRL_NUMBER) else {
         return Ok(None);
     };
@@ -421,8 +435,8 @@ fn delta_entry(
         {
             continue;
         }
-        if let Some(reason) = entry_for(delta, cert, indirect)? {
-            return Ok(Some(reason));
+        if let Some(entry) = entry_for(delta, cert, indirect)? {
+            return Ok(Some(entry));
         }
     }
     Ok(None)

@@ -1,6 +1,6 @@
 //! Trust anchors (`anchors/`, `cert trust`) and CRLs (`crls/`, `cert crl
-//! import`) kept in the keystore, and everything a signer's path is judged
-//! with gathered in one place ([`TrustSources`]).
+//! import`) kept in the keystore, and everything a signer's (or a
+//! recipient's) path is judged with gathered in one place ([`TrustSources`]).
 
 use std::fs;
 
@@ -115,6 +115,23 @@ impl Keystore {
             out.push(fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?);
         }
         Ok(out)
+    }
+
+    /// What recipients' certificates are judged with (see
+    /// [`crate::smime::trust::RecipientRules`]): nothing when no path is
+    /// asked for (`paths`) and the keystore holds no CRL, as nothing can
+    /// then be revoked (the system store is not read for nothing); else
+    /// as [`Self::trust_sources`].
+    pub fn recipient_trust_sources(
+        &self,
+        extra: Vec<CertInfo>,
+        system: bool,
+        paths: bool,
+    ) -> anyhow::Result<TrustSources> {
+        if !paths && list_files(&self.root.join(CRLS_DIR), ".crl")?.is_empty() {
+            return Ok(TrustSources::default());
+        }
+        self.trust_sources(extra, system)
     }
 
     /// What a signer is judged with: the keystore's anchors, `extra`

@@ -12,7 +12,8 @@ use super::{
     VALIDATED_DIR,
 };
 use crate::error::{fail, fail_hint, Exit};
-use crate::smime::certs::{self, CertInfo, Support, UnixTime};
+use crate::smime::certs::{self, CertInfo, Support};
+use crate::smime::trust::{self, RecipientRules};
 use crate::store::fsutil;
 
 impl Keystore {
@@ -176,16 +177,17 @@ impl Keystore {
         Ok(out)
     }
 
-    /// The certificates to encrypt to `addr` at `now`: own, accepted and
-    /// validated ones only (see [`certs::select_for_encryption`]); when none is and a learned
-    /// one names the address, the error names the command that accepts it.
+    /// The certificates to encrypt to `addr`: own, accepted and validated
+    /// ones only, those `rules` allow (see [`trust::select_recipients`]);
+    /// when none is and a learned one names the address, the error names
+    /// the command that accepts it.
     pub fn encryption_certificates(
         &self,
         addr: &str,
-        now: UnixTime,
+        rules: &RecipientRules<'_>,
     ) -> anyhow::Result<Vec<CertInfo>> {
         let candidates = self.certificates_for(addr)?;
-        choose_accepted(addr, &candidates, || self.learned_for(addr), now)
+        choose_accepted(addr, &candidates, || self.learned_for(addr), rules)
     }
 
     /// Learned certificates naming `addr`, for an error's hint: unreadable
@@ -221,15 +223,18 @@ impl Keystore {
 
 /// The accepted `candidates` to encrypt to `addr`; when none is usable and
 /// a learned certificate names the address (`learned`, asked only then),
-/// the error says so and names the command that accepts it.
+/// the error says so and names the command that accepts it. A refusal
+/// (an accepted certificate expired, revoked, untrusted) is kept as it is:
+/// it says more than that a learned one exists.
 fn choose_accepted(
     addr: &str,
     candidates: &[CertInfo],
     learned: impl FnOnce() -> Vec<CertInfo>,
-    now: UnixTime,
+    rules: &RecipientRules<'_>,
 ) -> anyhow::Result<Vec<CertInfo>> {
-    match certs::select_for_encryption(addr, candidates, now) {
+    match trust::select_recipients(addr, candidates, rules) {
         Ok(chosen) => Ok(chosen.into_iter().cloned().collect()),
+        Err(e) if crate::error::classify(&e).0 != Exit::NoUser => Err(e),
         Err(e) => {
             let learned = learned();
             match learned.first() {
@@ -277,11 +282,11 @@ pub struct CertIndex {
 }
 
 impl CertIndex {
-    /// The certificates to encrypt to `addr` at `now` (see [`certs::select_for_encryption`]).
+    /// Like [`Keystore::encryption_certificates`].
     pub fn encryption_certificates(
         &self,
         addr: &str,
-        now: UnixTime,
+        rules: &RecipientRules<'_>,
     ) -> anyhow::Result<Vec<CertInfo>> {
         let key = certs::normalize_address(addr);
         let candidates = self
@@ -298,7 +303,7 @@ impl CertIndex {
                 .cloned()
                 .unwrap_or_default()
         };
-        choose_accepted(addr, candidates, learned, now)
+        choose_accepted(addr, candidates, learned, rules)
     }
 
     /// Like [`Keystore::support_for`].

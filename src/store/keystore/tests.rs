@@ -1,5 +1,6 @@
 use super::*;
 use crate::smime::certs::Support;
+use crate::smime::trust::RecipientRules;
 use std::os::unix::fs::PermissionsExt;
 
 /// What a signer announcing AES-GCM and RSA-OAEP sends.
@@ -10,7 +11,7 @@ const MODERN: [const_oid::ObjectIdentifier; 2] = [
 
 /// How many certificates `encrypt` would use for `addr` now.
 fn usable_for(ks: &Keystore, addr: &str) -> usize {
-    ks.encryption_certificates(addr, certs::now())
+    ks.encryption_certificates(addr, &RecipientRules::validity_only(certs::now()))
         .unwrap()
         .len()
 }
@@ -98,11 +99,11 @@ fn learning_from_mail_neither_accepts_nor_records_capabilities() {
     assert_eq!(ks.learned_certificates().unwrap().len(), 1);
     assert!(ks.certificates_for("carol@example.org").unwrap().is_empty());
     for err in [
-        ks.encryption_certificates("carol@example.org", now)
+        ks.encryption_certificates("carol@example.org", &RecipientRules::validity_only(now))
             .unwrap_err(),
         ks.certificate_index()
             .unwrap()
-            .encryption_certificates("carol@example.org", now)
+            .encryption_certificates("carol@example.org", &RecipientRules::validity_only(now))
             .unwrap_err(),
     ] {
         assert_eq!(crate::error::classify(&err).0, Exit::NoUser);
@@ -163,9 +164,12 @@ fn certificates_import_select_remove() {
     assert!(added.iter().all(|(_, new)| *new));
     assert!(!ks.import_certificates(std::slice::from_ref(&bob)).unwrap()[0].1);
     assert_eq!(
-        ks.encryption_certificates("bob@example.org", certs::now())
-            .unwrap()
-            .len(),
+        ks.encryption_certificates(
+            "bob@example.org",
+            &RecipientRules::validity_only(certs::now())
+        )
+        .unwrap()
+        .len(),
         1
     );
     let removed = ks.remove_certificates(&carol.fingerprint[..12]).unwrap();
@@ -174,13 +178,19 @@ fn certificates_import_select_remove() {
     let index = ks.certificate_index().unwrap();
     assert_eq!(
         index
-            .encryption_certificates("bob@EXAMPLE.org", certs::now())
+            .encryption_certificates(
+                "bob@EXAMPLE.org",
+                &RecipientRules::validity_only(certs::now())
+            )
             .unwrap()
             .len(),
         1
     );
     assert!(index
-        .encryption_certificates("zed@example.org", certs::now())
+        .encryption_certificates(
+            "zed@example.org",
+            &RecipientRules::validity_only(certs::now())
+        )
         .is_err());
     assert_eq!(index.support_for(&bob), Support::default());
     ks.record_support(&bob.fingerprint, Support::MODERN, "user", certs::now())
@@ -248,7 +258,9 @@ fn a_path_validated_signer_is_used_to_encrypt_unless_its_address_has_one() {
     assert!(!held.capabilities_recorded);
     assert!(ks.support_record(&other.fingerprint).unwrap().is_none());
     assert_eq!(
-        ks.encryption_certificates("bob@example.org", now).unwrap()[0].fingerprint,
+        ks.encryption_certificates("bob@example.org", &RecipientRules::validity_only(now))
+            .unwrap()[0]
+            .fingerprint,
         bob.fingerprint
     );
     // `cert import` and `cert remove` reach validated certificates too.

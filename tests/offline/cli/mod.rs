@@ -23,6 +23,7 @@ mod local;
 mod online;
 mod pipes;
 mod pki;
+mod recipients;
 mod tamper;
 mod tty;
 mod verify;

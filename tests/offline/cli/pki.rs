@@ -67,6 +67,11 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = emailProtection
 subjectAltName = email:grace@example.org
 authorityKeyIdentifier = keyid
+[v3_ca_no_certsign]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,cRLSign,digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 ";
 
 /// A CA made with `openssl ca`: its directory, certificate and key.
