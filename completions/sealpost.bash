@@ -1336,7 +1336,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__decrypt)
-            opts="-o -q -v -h -V --require-signature --allow-bad-signature --trust-anchor --no-system-anchors --require-revocation-check --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --require-signature --allow-bad-signature --trust-anchor --no-system-anchors --require-revocation-check --online --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3798,7 +3798,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__verify)
-            opts="-o -q -v -h -V --content --allow-untrusted --output --force --trust-anchor --no-system-anchors --require-revocation-check --no-learn --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --content --allow-untrusted --output --force --trust-anchor --no-system-anchors --require-revocation-check --online --no-learn --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

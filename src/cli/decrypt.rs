@@ -13,7 +13,7 @@ use sealpost::smime::trust::{Status, Trust, Verdict};
 use sealpost::store::keystore::{SignerTrust, Standing};
 use serde_json::json;
 
-use super::trust::{signer_text, TrustArgs};
+use super::trust::{signer_text, OnlineArgs, TrustArgs};
 use super::{printable, read_input, Context};
 
 /// Decrypt an S/MIME message
@@ -71,6 +71,8 @@ pub struct DecryptArgs {
     pub allow_bad_signature: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub online: OnlineArgs,
     /// Do not record the signer's certificate (as validated or learned) and capabilities
     #[arg(long)]
     pub no_learn: bool,
@@ -110,6 +112,7 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
         super::trust::sender(&input).as_deref(),
         Some(&ks),
         &args.trust,
+        &args.online,
     )?;
     check_signatures(&args, &verdicts)?;
     let trust = super::trust::signer_trust(&ks, &opened.signatures, &verdicts, !args.no_learn)?;

@@ -18,7 +18,8 @@ pub const SCHEMA_VERSION: &str = "1.1";
 /// What `--json-version` accepts: the versions this sealpost writes.
 /// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
 /// trust`, `cert untrust` and `cert crl import` documents, what was learned
-/// from each signer (`SIGNER`) and a certificate's `standing`; a script
+/// from each signer (`SIGNER`), the CRLs `--online` fetched
+/// (`revocation_fetched_from`) and a certificate's `standing`; a script
 /// written for 1.0 reads 1.1 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1"];
 
@@ -75,7 +76,8 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
          trusted_by: {kind: string, anchor: string | null, anchor_source: string | null, \
          path_length: int | null} | null, \
          untrusted_reason: {code: string, message: string} | null, \
-         revocation: string, sender: string, sender_address: string | null, checked_at: time}",
+         revocation: string, revocation_fetched_from: [string], sender: string, \
+         sender_address: string | null, checked_at: time}",
     ),
     (
         "MEMBER",

@@ -390,6 +390,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// [`announce_terminal_stdin`] consults, from wherever stdin is read.
 static QUIET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
+/// A status line on stderr from where no [`Context`] is at hand (as
+/// [`Context::note`]: suppressed by `--quiet`).
+pub fn note(line: impl AsRef<str>) {
+    if !QUIET.get().copied().unwrap_or(false) {
+        eprintln!("{}", line.as_ref());
+    }
+}
+
 /// A warning on stderr from where no [`Context`] is at hand (as
 /// [`Context::warn`]: suppressed by `--quiet`).
 pub fn warn(line: impl AsRef<str>) {

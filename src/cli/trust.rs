@@ -34,9 +34,26 @@ pub struct TrustArgs {
     #[arg(long)]
     pub no_system_anchors: bool,
     /// Fail (exit 81) unless revocation was checked for the whole path, with
-    /// the CRLs a signed message carries or `cert crl import` kept
+    /// the CRLs a signed message carries, `cert crl import` kept or (verify,
+    /// decrypt) --online fetched
     #[arg(long)]
     pub require_revocation_check: bool,
+}
+
+/// Network access for revocation, for `verify` and `decrypt` (whose
+/// signers' certificates name where their CRLs are).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct OnlineArgs {
+    /// Allow network access to check revocation: fetch the CRL from the
+    /// http(s) CRL distribution point named by each certificate on the
+    /// signer's path whose status is otherwise unknown, a host the
+    /// message's certificates chose (at most 8 fetches, 10 s and 10 MiB each;
+    /// ldap and other schemes are skipped); a CRL that settled the check is
+    /// kept in the keystore until its next update. Off by default: without
+    /// it no host is contacted
+    #[arg(long)]
+    pub online: bool,
 }
 
 impl TrustArgs {
@@ -129,11 +146,36 @@ pub fn judge_all(
     from: Option<&str>,
     ks: Option<&Keystore>,
     args: &TrustArgs,
+    online: &OnlineArgs,
 ) -> anyhow::Result<Vec<Verdict>> {
     if signatures.is_empty() {
         return Ok(Vec::new());
     }
-    let sources = args.sources(ks)?;
+    let mut sources = args.sources(ks)?;
+    if online.online {
+        let (verdicts, fetched) = sealpost::mail::crl_fetch::judge_online(
+            signatures,
+            from,
+            &mut sources,
+            ks,
+            certs::now(),
+        );
+        for url in &fetched.fetched {
+            let kept = if fetched.kept.contains(url) {
+                " (kept in the keystore until its next update)"
+            } else {
+                ""
+            };
+            super::note(format!(
+                "revocation: fetched a CRL from {}{kept}",
+                printable(url)
+            ));
+        }
+        for why in fetched.failed {
+            super::warn(format!("revocation: {why}"));
+        }
+        return Ok(verdicts);
+    }
     let inputs = sources.inputs(certs::now());
     Ok(signatures
         .iter()
@@ -170,7 +212,8 @@ pub fn refusal(verdict: &Verdict, args: &TrustArgs) -> Option<anyhow::Error> {
             return Some(fail_hint(
                 Exit::RevocationUnknown,
                 "the signer's revocation status is unknown",
-                "import the issuer's current CRL with `sealpost cert crl import FILE`",
+                "import the issuer's current CRL with `sealpost cert crl import FILE`, \
+                 or let --online fetch it from the certificate's distribution point",
             ));
         }
         Status::Trusted => return None,
@@ -219,6 +262,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
             "message": d.to_string(),
         })),
         "revocation": v.revocation().name(),
+        "revocation_fetched_from": v.fetched_crls,
         "sender": v.sender.name(),
         "sender_address": match &v.sender {
             SenderMatch::Mismatch { from } => Some(from.clone()),

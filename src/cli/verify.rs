@@ -15,7 +15,7 @@ use sealpost::smime::trust::{Status, Verdict};
 use sealpost::store::keystore::SignerTrust;
 use serde_json::{json, Value};
 
-use super::trust::TrustArgs;
+use super::trust::{OnlineArgs, TrustArgs};
 use super::{read_input, Context};
 
 /// Verify a signed message and write its content
@@ -70,6 +70,8 @@ pub struct VerifyArgs {
     pub force: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub online: OnlineArgs,
     /// Do not record the signer's certificate (as validated or learned) and capabilities
     #[arg(long)]
     pub no_learn: bool,
@@ -162,6 +164,7 @@ pub fn run(args: VerifyArgs, ctx: &Context) -> anyhow::Result<()> {
         super::trust::sender(&input).as_deref(),
         ks.as_ref(),
         &args.trust,
+        &args.online,
     )?;
     // Any one signature that passes is enough (RFC 5652 §5.6); else the
     // first one's refusal.

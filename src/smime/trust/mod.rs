@@ -9,7 +9,9 @@
 //!    system store), or is the certificate itself one the user accepted
 //!    (own, `cert import`)? ([`path`])
 //! 2. was revocation checked, with the CRLs the message carried and those
-//!    imported into the keystore? No network is used. ([`path`])
+//!    imported into the keystore? No network is used here: where a CRL
+//!    could still be fetched from is answered ([`unsettled_crl_urls`]), and
+//!    the mail wing fetches it when the user allows (`--online`). ([`path`])
 //! 3. does the certificate name the sender (the From address)? ([`verdict`])
 //!
 //! The answers make one [`Verdict`] per signature, whose [`Status`] is what
@@ -36,9 +38,9 @@ pub use crl::CrlInfo;
 pub use model::{
     reason_name, Anchor, AnchorSource, Distrust, PathInputs, PathOutcome, Revocation, Trust,
 };
-pub use path::validate;
+pub use path::{unsettled_crl_urls, validate};
 pub use recipient::{check_recipient, select_recipients, RecipientRules, Refusal};
-pub use verdict::{judge, judge_outcome, SenderMatch, Status, Verdict};
+pub use verdict::{judge, judge_outcome, outcome_crl_urls, SenderMatch, Status, Verdict};
 
 #[cfg(test)]
 mod tests;

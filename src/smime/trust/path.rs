@@ -156,27 +156,11 @@ fn build(
             revocation: Revocation::Unknown,
         });
     }
-    let pool: Vec<&CertInfo> = carried
-        .iter()
-        .chain(inputs.intermediates)
-        .filter(|c| c.fingerprint != signer.fingerprint)
-        .take(MAX_CANDIDATES)
-        .collect();
-    let crls: Vec<Crl> = carried_crls
-        .iter()
-        .chain(inputs.crls)
-        .filter_map(|der| Crl::parse(der))
-        .collect();
+    let pool = pool(signer, carried, inputs);
+    let crls = parse_crls(carried_crls, inputs);
     let candidates = pkix::candidate_paths(signer, &pool, inputs.anchors);
     let budget = std::cell::Cell::new(revocation::CRL_SIGNATURE_BUDGET);
-    let cx = revocation::Context {
-        crls: &crls,
-        pool: &pool,
-        anchors: inputs.anchors,
-        time: inputs.time,
-        nested: false,
-        budget: &budget,
-    };
+    let cx = revocation::Context::new(&crls, &pool, inputs, &budget);
     let mut first_error = None;
     for (anchor, path) in &candidates {
         let checked = pkix::validate_path(anchor, path, inputs.time)
@@ -198,6 +182,73 @@ fn build(
         }
     }
     Err(first_error.unwrap_or_else(|| top_of_chain(signer, carried, inputs)))
+}
+
+/// The certificates a path may be built from besides the signer's.
+fn pool<'a>(
+    signer: &CertInfo,
+    carried: &'a [CertInfo],
+    inputs: &PathInputs<'a>,
+) -> Vec<&'a CertInfo> {
+    carried
+        .iter()
+        .chain(inputs.intermediates)
+        .filter(|c| c.fingerprint != signer.fingerprint)
+        .take(MAX_CANDIDATES)
+        .collect()
+}
+
+/// The CRLs at hand that parse: the message's and the keystore's.
+fn parse_crls(carried_crls: &[Vec<u8>], inputs: &PathInputs<'_>) -> Vec<Crl> {
+    carried_crls
+        .iter()
+        .chain(inputs.crls)
+        .filter_map(|der| Crl::parse(der))
+        .collect()
+}
+
+/// Where revocation could still be learned: the CRL distribution point
+/// URIs (every scheme; the caller picks what it can fetch) of the
+/// certificates on `signer`'s first valid path whose revocation the CRLs
+/// at hand do not settle. Empty when there is no valid path, when
+/// revocation is settled (checked, or revoked), or for a signer that is
+/// itself an anchor. Fetching is the caller's: this wing uses no network.
+pub fn unsettled_crl_urls(
+    signer: &CertInfo,
+    carried: &[CertInfo],
+    carried_crls: &[Vec<u8>],
+    inputs: &PathInputs<'_>,
+) -> Vec<String> {
+    if signer_key_usage(signer).is_some()
+        || inputs
+            .anchors
+            .iter()
+            .any(|a| a.cert.fingerprint == signer.fingerprint)
+    {
+        return Vec::new();
+    }
+    let pool = pool(signer, carried, inputs);
+    let crls = parse_crls(carried_crls, inputs);
+    let budget = std::cell::Cell::new(revocation::CRL_SIGNATURE_BUDGET);
+    let cx = revocation::Context::new(&crls, &pool, inputs, &budget);
+    let candidates = pkix::candidate_paths(signer, &pool, inputs.anchors);
+    let Some((anchor, path)) = candidates
+        .iter()
+        .find(|(anchor, path)| pkix::validate_path(anchor, path, inputs.time).is_ok())
+    else {
+        return Vec::new();
+    };
+    let mut urls: Vec<String> = Vec::new();
+    if let Ok(Revocation::Unknown) = revocation::check_path(anchor, path, &cx) {
+        for cert in revocation::unsettled(anchor, path, &cx) {
+            for url in revocation::distribution_point_uris(cert) {
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+    }
+    urls
 }
 
 /// Follows issuer names from `signer` as far as the known certificates go:

@@ -103,6 +103,25 @@ pub(super) struct Context<'a> {
     pub budget: &'a Cell<usize>,
 }
 
+impl<'a> Context<'a> {
+    /// The context of a signer's paths (not a CRL signer's).
+    pub fn new(
+        crls: &'a [Crl],
+        pool: &'a [&'a CertInfo],
+        inputs: &super::model::PathInputs<'a>,
+        budget: &'a Cell<usize>,
+    ) -> Context<'a> {
+        Context {
+            crls,
+            pool,
+            anchors: inputs.anchors,
+            time: inputs.time,
+            nested: false,
+            budget,
+        }
+    }
+}
+
 /// Certificates other than the issuer tried as one CRL's signer.
 const MAX_OTHER_SIGNERS: usize = 4;
 
@@ -130,6 +149,48 @@ pub(super) fn check_path(
     })
 }
 
+/// The certificates on `path` (issued by `anchor`) whose revocation no
+/// CRL at hand settles.
+pub(super) fn unsettled<'p>(
+    anchor: &Anchor,
+    path: &[&'p CertInfo],
+    cx: &Context<'_>,
+) -> Vec<&'p CertInfo> {
+    (0..path.len())
+        .filter(|&i| {
+            let issuer = if i == 0 { &anchor.cert } else { path[i - 1] };
+            matches!(status(path[i], issuer, anchor, cx), Ok(Status::Unknown))
+        })
+        .map(|i| path[i])
+        .collect()
+}
+
+/// The URIs among the fullNames of `cert`'s cRLDistributionPoints.
+pub(super) fn distribution_point_uris(cert: &CertInfo) -> Vec<String> {
+    distribution_points(cert)
+        .iter()
+        .filter_map(|dp| match &dp.distribution_point {
+            Some(DistributionPointName::FullName(names)) => Some(names),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|n| match n {
+            GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn distribution_points(cert: &CertInfo) -> Vec<DistributionPoint> {
+    cert.cert
+        .tbs_certificate
+        .get::<CrlDistributionPoints>()
+        .ok()
+        .flatten()
+        .map(|(_, d)| d.0)
+        .unwrap_or_default()
+}
+
 enum Status {
     Good,
     Unknown,
@@ -142,14 +203,7 @@ fn status(
     cx: &Context<'_>,
 ) -> Result<Status, Distrust> {
     let cert_issuer = &cert.cert.tbs_certificate.issuer;
-    let dps: Vec<DistributionPoint> = cert
-        .cert
-        .tbs_certificate
-        .get::<CrlDistributionPoints>()
-        .ok()
-        .flatten()
-        .map(|(_, d)| d.0)
-        .unwrap_or_default();
+    let dps = distribution_points(cert);
     let mut reasons: u16 = 0;
     for crl in cx.crls {
         let tbs = &crl.list.tbs_cert_list;

@@ -62,6 +62,10 @@ pub struct Verdict {
     /// The signer's path; `None` for a bad signature (nothing to vouch for).
     pub path: Option<PathOutcome>,
     pub sender: SenderMatch,
+    /// The URLs of fetched CRLs that settled revocation (checked, or
+    /// revoked). This wing fetches nothing: the caller that fetched them
+    /// (`--online`, in the mail wing) fills this in; empty otherwise.
+    pub fetched_crls: Vec<String>,
 }
 
 impl Verdict {
@@ -104,10 +108,15 @@ impl Verdict {
             },
             Status::Trusted => match self.trust() {
                 Some(Trust::Path { anchor, source, .. }) => format!(
-                    "good signature, trusted (path to {} anchor {}; revocation {})",
+                    "good signature, trusted (path to {} anchor {}; revocation {}{})",
                     source.name(),
                     printable(anchor),
-                    self.revocation().name()
+                    self.revocation().name(),
+                    if self.fetched_crls.is_empty() {
+                        ""
+                    } else {
+                        ", with a fetched CRL"
+                    }
                 ),
                 _ => "good signature, trusted (a certificate you accepted)".into(),
             },
@@ -141,6 +150,7 @@ pub fn judge(
                 signature_error: Some(why.to_string()),
                 path: None,
                 sender,
+                fetched_crls: Vec::new(),
             }
         }
         (None, Ok(())) => {
@@ -149,6 +159,7 @@ pub fn judge(
                 signature_error: Some("no signer certificate".into()),
                 path: None,
                 sender,
+                fetched_crls: Vec::new(),
             }
         }
     };
@@ -165,6 +176,7 @@ pub fn judge(
         signature_error,
         path: Some(path),
         sender,
+        fetched_crls: Vec::new(),
     }
 }
 
@@ -182,4 +194,15 @@ pub fn judge_outcome(
         from,
         inputs,
     )
+}
+
+/// [`unsettled_crl_urls`](super::unsettled_crl_urls) of a signature as
+/// opening a message found it; none for a bad signature.
+pub fn outcome_crl_urls(outcome: &SignatureOutcome, inputs: &PathInputs<'_>) -> Vec<String> {
+    match (&outcome.signer, &outcome.result) {
+        (Some(signer), Ok(_)) => {
+            super::path::unsettled_crl_urls(signer, &outcome.certificates, &outcome.crls, inputs)
+        }
+        _ => Vec::new(),
+    }
 }

@@ -20,6 +20,7 @@ mod large;
 mod learning;
 mod lists;
 mod local;
+mod online;
 mod pipes;
 mod pki;
 mod recipients;

@@ -175,6 +175,15 @@ impl Ca {
         run_tool("openssl", &all);
     }
 
+    /// Adds the extension section `[name]` with `lines` to this CA's
+    /// configuration, for [`Ca::issue`] (a CRL distribution point the test
+    /// chooses, say).
+    pub fn add_section(&self, name: &str, lines: &[&str]) {
+        let mut config = std::fs::read_to_string(self.config()).unwrap();
+        config.push_str(&format!("[{name}]\n{}\n", lines.join("\n")));
+        std::fs::write(self.config(), config).unwrap();
+    }
+
     pub fn revoke(&self, cert: &Path) {
         self.ca(&["-revoke", p(cert)]);
     }
