@@ -505,7 +505,9 @@ mod tests {
             };
             let start = Instant::now();
             let err = target.get(Duration::from_secs(1), 1 << 20).unwrap_err();
-            assert!(start.elapsed() < Duration::from_secs(2), "tls {tls}: {err}");
+            // Without the deadline the trickle never ends; the margin is for
+            // a loaded machine (loading the system roots is inside it).
+            assert!(start.elapsed() < Duration::from_secs(5), "tls {tls}: {err}");
             assert!(err.contains("no complete answer"), "tls {tls}: {err}");
         }
     }
