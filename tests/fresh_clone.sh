@@ -50,6 +50,8 @@ fi
 echo "fresh_clone.sh: sh tests/demo.sh passed"
 
 if ! CARGO_TARGET_DIR=$target sh tests/run.sh --fast </dev/null >"$work/fast.log" 2>&1; then
+    # The failing tests' names and panics first: the tail alone may not hold them.
+    grep -E -A12 '^test .* FAILED$|^---- .* ----$|panicked at' "$work/fast.log" | head -n 200 >&2
     tail -n 60 "$work/fast.log" >&2
     echo "fresh_clone.sh: FAILED: sh tests/run.sh --fast in a fresh clone" >&2
     exit 1
