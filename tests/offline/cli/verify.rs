@@ -73,16 +73,7 @@ fn each_reason_not_to_trust_has_its_exit_code_and_json() {
         if code != 0 {
             assert!(out.stdout.is_empty(), "{status}: content released");
         }
-        let out = pki.sealpost(
-            &[
-                "--json",
-                "verify",
-                "--no-system-anchors",
-                "--trust-anchor",
-                p(&pki.root.cert),
-            ],
-            &message,
-        );
+        let out = pki.verify(&message, &["--json"]);
         let doc = document(&out.stdout, "verify");
         let verdict = &doc["signatures"][0]["verdict"];
         assert_eq!(doc["status"], status, "{doc}");
@@ -112,16 +103,7 @@ fn an_expired_intermediate_leaves_no_trusted_path() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty(), "content released");
-    let out = pki.sealpost(
-        &[
-            "--json",
-            "verify",
-            "--no-system-anchors",
-            "--trust-anchor",
-            p(&pki.root.cert),
-        ],
-        &message,
-    );
+    let out = pki.verify(&message, &["--json"]);
     let doc = document(&out.stdout, "verify");
     assert_eq!(doc["status"], "untrusted", "{doc}");
     assert_eq!(
@@ -154,16 +136,9 @@ fn a_revoked_signer_is_refused_and_revocation_checked_says_so() {
     let err = assert_clean_failure(&pki.verify(&message, &[]), 79);
     assert!(err.contains("revoked"), "{err}");
     // The good certificate: revocation checked along the whole path.
-    let out = pki.sealpost(
-        &[
-            "--json",
-            "verify",
-            "--no-system-anchors",
-            "--trust-anchor",
-            p(&pki.root.cert),
-            "--require-revocation-check",
-        ],
+    let out = pki.verify(
         &pki.signed(&pki.good, GRACE, true, false),
+        &["--json", "--require-revocation-check"],
     );
     let doc = document(&out.stdout, "verify");
     assert!(out.status.success(), "{doc}");
