@@ -77,12 +77,7 @@ impl Keystore {
     pub fn remove_anchors(&self, selector: &str) -> anyhow::Result<Vec<CertInfo>> {
         let matching = super::correspondents::select(self.anchors()?, selector)?;
         for cert in &matching {
-            fsutil::durable_remove(
-                &self
-                    .root
-                    .join(ANCHORS_DIR)
-                    .join(format!("{}.pem", cert.fingerprint)),
-            )?;
+            fsutil::durable_remove(&super::cert_file(&self.root.join(ANCHORS_DIR), cert))?;
         }
         Ok(matching)
     }

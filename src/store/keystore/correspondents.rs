@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use super::capabilities::SupportRecord;
 use super::{
-    list_files, read_bundle_file, read_cert_dir, store_cert, Keystore, CERTS_DIR, LEARNED_DIR,
-    VALIDATED_DIR,
+    cert_file, list_files, read_bundle_file, read_cert_dir, store_cert, Keystore, CERTS_DIR,
+    LEARNED_DIR, VALIDATED_DIR,
 };
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{self, CertInfo, Support};
@@ -129,9 +129,7 @@ impl Keystore {
         let matching = select(all, selector)?;
         for cert in &matching {
             for path in [
-                self.root
-                    .join(CERTS_DIR)
-                    .join(format!("{}.pem", cert.fingerprint)),
+                cert_file(&self.root.join(CERTS_DIR), cert),
                 self.learned_path(cert),
                 self.validated_path(cert),
             ] {
@@ -200,16 +198,12 @@ impl Keystore {
 
     /// Where `cert` is kept while it is learned and not accepted.
     pub(super) fn learned_path(&self, cert: &CertInfo) -> PathBuf {
-        self.root
-            .join(LEARNED_DIR)
-            .join(format!("{}.pem", cert.fingerprint))
+        cert_file(&self.root.join(LEARNED_DIR), cert)
     }
 
     /// Where `cert` is kept while it is validated and not accepted.
     fn validated_path(&self, cert: &CertInfo) -> PathBuf {
-        self.root
-            .join(VALIDATED_DIR)
-            .join(format!("{}.pem", cert.fingerprint))
+        cert_file(&self.root.join(VALIDATED_DIR), cert)
     }
 
     /// Correspondents' certificates `encrypt` may use: accepted, then

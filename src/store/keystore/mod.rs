@@ -293,10 +293,16 @@ impl Keystore {
     }
 }
 
-/// Writes `cert` as `dir/<fingerprint>.pem` unless it is there; returns
+/// Where `cert` is kept in `dir` (`certs/`, `learned/`, `validated/`,
+/// `anchors/`): `dir/<fingerprint>.pem`.
+fn cert_file(dir: &Path, cert: &CertInfo) -> PathBuf {
+    dir.join(format!("{}.pem", cert.fingerprint))
+}
+
+/// Writes `cert` as [`cert_file`] in `dir` unless it is there; returns
 /// whether it was new.
 fn store_cert(dir: &Path, cert: &CertInfo) -> anyhow::Result<bool> {
-    let path = dir.join(format!("{}.pem", cert.fingerprint));
+    let path = cert_file(dir, cert);
     let new = !path.exists();
     if new {
         fsutil::atomic_write(&path, cert.to_pem().as_bytes(), PUBLIC_FILE)?;
