@@ -37,6 +37,8 @@ need() { # need PACKAGE PATH-OR-COMMAND
 need openssl openssl
 need gpgsm gpgsm
 need gpg-agent gpg-agent
+need libnss3-tools pk12util
+need gnutls-bin certtool
 if [ "$tier" = all ]; then
     need postfix /usr/sbin/postfix
     need dovecot-core /usr/sbin/dovecot
