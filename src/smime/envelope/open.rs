@@ -10,6 +10,8 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
+
+use crate::smime::privkey::PrivateKey;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
@@ -41,14 +43,14 @@ impl fmt::Display for EnvelopeKind {
     }
 }
 
-/// One of our own identities: a certificate and its RSA private key. The
+/// One of our own identities: a certificate and its private key. The
 /// caller guarantees they belong together.
 #[derive(Clone, Copy)]
 pub struct OwnKey<'a> {
     /// Our certificate, matched against recipient identifiers.
     pub cert: &'a Certificate,
     /// Its private key.
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a PrivateKey,
 }
 
 impl fmt::Debug for OwnKey<'_> {
@@ -328,7 +330,7 @@ impl Envelope {
             ));
         };
         check_ktri_version(ktri)?;
-        unwrap_ktri(ktri, m.own.key, cipher, rng)
+        unwrap_ktri(ktri, m.own.key.rsa("key transport")?, cipher, rng)
     }
 
     /// Checks that `cek` can decrypt this envelope's content (supported
