@@ -43,7 +43,7 @@ fn setup(bcc: usize) -> Setup {
         let spec = NewIdentity {
             email: &email,
             name: None,
-            bits: 2048,
+            algorithm: sealpost::smime::identity::KeyAlgorithm::Rsa(2048),
             days: 30,
         };
         let cert = self_signed_certificate(&key, &spec, now, &mut rand_core::OsRng).unwrap();

@@ -156,7 +156,7 @@ fn main() {
         let spec = NewIdentity {
             email: &email,
             name: None,
-            bits: 2048,
+            algorithm: sealpost::smime::identity::KeyAlgorithm::Rsa(2048),
             days: 30,
         };
         bundle.push_str(

@@ -55,7 +55,7 @@ fn member(name: &str) -> Member {
     let pem = std::fs::read_to_string(dir.join(format!("{name}.key.pem"))).unwrap();
     let cert = std::fs::read(dir.join(format!("{name}.cert.pem"))).unwrap();
     Member {
-        key: sealpost::smime::privkey::open(&pem, None, name).unwrap(),
+        key: sealpost::smime::privkey::open_rsa(&pem, None, name).unwrap(),
         cert_der: sealpost::smime::certs::parse_bundle(&cert)
             .unwrap()
             .remove(0)
@@ -316,7 +316,7 @@ fn main() {
         .unwrap()
         .unwrap();
     let group_key =
-        sealpost::smime::privkey::open(&record.sealed_key, Some(PASSPHRASE), GROUP).unwrap();
+        sealpost::smime::privkey::open_rsa(&record.sealed_key, Some(PASSPHRASE), GROUP).unwrap();
     let pkcs8 = group_key.to_pkcs8_der().unwrap();
     let private = PrivateDecryptingKey::from_pkcs8(pkcs8.as_bytes()).unwrap();
     let public = OaepPublicEncryptingKey::new(private.public_key()).unwrap();

@@ -3190,7 +3190,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__generate)
-            opts="-q -v -h -V --email --name --bits --days --no-passphrase --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --email --name --algorithm --bits --days --no-passphrase --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3202,6 +3202,10 @@ _sealpost() {
                     ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --algorithm)
+                    COMPREPLY=($(compgen -W "rsa2048 rsa3072 rsa4096 p256 p384 ed25519" -- "${cur}"))
                     return 0
                     ;;
                 --bits)

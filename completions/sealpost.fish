@@ -61,14 +61,20 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_se
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'The e-mail address the certificate is for' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'A display name for the certificate\'s subject [default: the address]' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l bits -d 'RSA key size' -r -f -a "2048\t''
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l algorithm -d 'Key algorithm' -r -f -a "rsa2048\t''
+rsa3072\t''
+rsa4096\t''
+p256\t''
+p384\t''
+ed25519\t''"
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l bits -d 'RSA key size (the same as --algorithm rsaBITS)' -r -f -a "2048\t''
 3072\t''
 4096\t''"
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l days -d 'Days the certificate is valid' -r
@@ -115,7 +121,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
@@ -718,7 +724,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt verify inspect account submit outbox fetch group release revoke explode man completions generate-docs help" -f -a "completions" -d 'Print a shell completion script on stdout'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt verify inspect account submit outbox fetch group release revoke explode man completions generate-docs help" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_seen_subcommand_from key cert compose encrypt decrypt verify inspect account submit outbox fetch group release revoke explode man completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create an RSA key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'

@@ -287,10 +287,11 @@ mod tests {
 
     #[test]
     fn only_the_versions_written_are_accepted() {
-        assert_eq!(parse_version("1").unwrap(), "1.1");
-        assert_eq!(parse_version("1.0").unwrap(), "1.1");
-        assert_eq!(parse_version("1.1").unwrap(), "1.1");
-        assert!(parse_version("2").unwrap_err().contains("1.1"));
+        assert_eq!(parse_version("1").unwrap(), "1.2");
+        assert_eq!(parse_version("1.0").unwrap(), "1.2");
+        assert_eq!(parse_version("1.1").unwrap(), "1.2");
+        assert_eq!(parse_version("1.2").unwrap(), "1.2");
+        assert!(parse_version("2").unwrap_err().contains("1.2"));
     }
 
     #[test]

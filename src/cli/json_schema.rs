@@ -13,15 +13,17 @@
 
 /// The schema version every document carries as `schema_version`. A minor
 /// bump only adds members; a major bump removes or changes one.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// What `--json-version` accepts: the versions this sealpost writes.
 /// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
 /// trust`, `cert untrust` and `cert crl import` documents, what was learned
 /// from each signer (`SIGNER`), the CRLs `--online` fetched
-/// (`revocation_fetched_from`) and a certificate's `standing`; a script
-/// written for 1.0 reads 1.1 unchanged.
-pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1"];
+/// (`revocation_fetched_from`) and a certificate's `standing`; 1.2 an
+/// identity's `key_algorithm` and `identities` (all the identities `key
+/// generate` or `key import` made: an Ed25519 identity is two). A script
+/// written for 1.0 reads 1.2 unchanged.
+pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2"];
 
 /// Shapes used by several commands, referred to by name.
 pub const DEFINITIONS: &[(&str, &str)] = &[
@@ -29,7 +31,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "IDENTITY",
         "{fingerprint: string, emails: [string], subject: string, serial: string, \
          not_before: time, not_after: time, expired: bool, rsa_bits: int | null, \
-         passphrase_protected: bool, key_file: string}",
+         key_algorithm: string | null, passphrase_protected: bool, key_file: string}",
     ),
     (
         "CERT",
@@ -94,8 +96,8 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
 /// Every command that prints a document, by its words, with its members
 /// besides `schema_version` and `command`.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("key generate", "identity: IDENTITY"),
-    ("key import", "identity: IDENTITY"),
+    ("key generate", "identity: IDENTITY, identities: [IDENTITY]"),
+    ("key import", "identity: IDENTITY, identities: [IDENTITY]"),
     ("key list", "identities: [IDENTITY]"),
     (
         "key export",

@@ -6,8 +6,9 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::smime::certs::{self, format_time, CertInfo};
-use sealpost::smime::identity::{self, NewIdentity};
+use sealpost::smime::identity::{self, KeyAlgorithm, NewIdentity};
 use sealpost::smime::privkey;
+use sealpost::smime::privkey::{Curve, KeyKind};
 use sealpost::store::keystore::{Identity, Keystore};
 use serde_json::json;
 
@@ -29,10 +30,14 @@ pub enum KeyCommand {
     Export(ExportArgs),
 }
 
-/// Create an RSA key and a self-signed S/MIME certificate
+/// Create a key and a self-signed S/MIME certificate
 ///
+/// RSA (3072 bits by default), an ECDSA/ECDH key on P-256 or P-384 (one key
+/// that signs and receives), or Ed25519: an Ed25519 key that signs plus an
+/// X25519 key that receives, each with its own certificate (the X25519 one
+/// issued by the Ed25519 key), as RFC 8551 asks for separate keys.
 /// The certificate carries what S/MIME peers expect: keyUsage
-/// digitalSignature and keyEncipherment, extendedKeyUsage emailProtection,
+/// digitalSignature and keyEncipherment (keyAgreement for EC), extendedKeyUsage emailProtection,
 /// the address as subjectAltName, a subjectKeyIdentifier, and the
 /// SMIMECapabilities sealpost can read (AES-GCM, RSA-OAEP). The private key
 /// is stored encrypted under the keystore passphrase.
@@ -44,9 +49,12 @@ pub struct GenerateArgs {
     /// A display name for the certificate's subject [default: the address]
     #[arg(long)]
     pub name: Option<String>,
-    /// RSA key size
-    #[arg(long, default_value_t = 3072, value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s| s.parse::<usize>().unwrap_or(3072)))]
-    pub bits: usize,
+    /// Key algorithm
+    #[arg(long, value_name = "ALG", default_value = "rsa3072", value_parser = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384", "ed25519"])]
+    pub algorithm: String,
+    /// RSA key size (the same as --algorithm rsaBITS)
+    #[arg(long, conflicts_with = "algorithm", value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s| s.parse::<usize>().unwrap_or(3072)))]
+    pub bits: Option<usize>,
     /// Days the certificate is valid
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub days: u32,
@@ -134,19 +142,39 @@ fn generate(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
     if let Some(p) = pass {
         ks.check_keystore_passphrase(p)?;
     }
+    let algorithm = match args.bits {
+        Some(bits) => KeyAlgorithm::Rsa(bits),
+        None => key_algorithm(&args.algorithm)?,
+    };
     ctx.note(format!(
-        "generating a {}-bit RSA key for {email}…",
-        args.bits
+        "generating a {} key for {email}…",
+        algorithm.name()
     ));
     let spec = NewIdentity {
         email: &email,
         name: args.name.as_deref(),
-        bits: args.bits,
+        algorithm,
         days: args.days,
     };
-    let (key, cert) = identity::generate(&spec, certs::now(), &mut rand_core::OsRng)?;
-    let ident = ks.add_identity(&key, &cert, pass)?;
-    report_identity(ctx, &ident, "created", "key generate")
+    let made = identity::generate(&spec, certs::now(), &mut rand_core::OsRng)?;
+    let idents = made
+        .iter()
+        .map(|(key, cert)| ks.add_identity(key, cert, pass))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    report_identities(ctx, &idents, "created", "key generate")
+}
+
+fn key_algorithm(name: &str) -> anyhow::Result<KeyAlgorithm> {
+    Ok(match name {
+        "p256" => KeyAlgorithm::Ec(Curve::P256),
+        "p384" => KeyAlgorithm::Ec(Curve::P384),
+        "ed25519" => KeyAlgorithm::Ed25519,
+        rsa => KeyAlgorithm::Rsa(
+            rsa.strip_prefix("rsa")
+                .and_then(|b| b.parse().ok())
+                .ok_or_else(|| fail(Exit::Usage, format!("unknown key algorithm {name}")))?,
+        ),
+    })
 }
 
 fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -209,8 +237,8 @@ fn import(args: ImportArgs, ctx: &Context) -> anyhow::Result<()> {
             (contents.key, contents.cert, contents.chain)
         }
     };
-    if cert.rsa_bits.is_none() {
-        return Err(fail(Exit::DataErr, "only RSA keys are supported"));
+    if let Err(why) = &cert.key_kind {
+        return Err(fail(Exit::DataErr, format!("{what}: {why}")));
     }
     let pass = passphrase_for_new_key(ctx, &ks, args.no_passphrase)?;
     let ident = ks.add_identity(&key, &cert, pass)?;
@@ -266,6 +294,7 @@ fn identity_json(ident: &Identity) -> serde_json::Value {
         "not_after": json::time(ident.cert.not_after),
         "expired": certs::now() > ident.cert.not_after,
         "rsa_bits": ident.cert.rsa_bits,
+        "key_algorithm": ident.cert.key_kind.as_ref().map(|k| k.name()).ok(),
         "passphrase_protected": ident.encrypted,
         "key_file": ident.key_path,
     })
@@ -277,19 +306,40 @@ fn report_identity(
     verb: &str,
     command: &str,
 ) -> anyhow::Result<()> {
+    report_identities(ctx, std::slice::from_ref(ident), verb, command)
+}
+
+/// One line per identity; in JSON `identity` is the first (the one that
+/// signs) and `identities` all of them (Ed25519 makes two).
+fn report_identities(
+    ctx: &Context,
+    idents: &[Identity],
+    verb: &str,
+    command: &str,
+) -> anyhow::Result<()> {
     if ctx.global.json {
-        return ctx.print_json(command, json!({ "identity": identity_json(ident) }));
+        let all: Vec<_> = idents.iter().map(identity_json).collect();
+        return ctx.print_json(
+            command,
+            json!({ "identity": all.first(), "identities": all }),
+        );
     }
-    ctx.note(format!(
-        "{verb} identity {} for {}{}",
-        ident.cert.fingerprint,
-        printable(&ident.cert.emails.join(", ")),
-        if ident.encrypted {
-            ""
-        } else {
-            " (key NOT passphrase-protected)"
-        }
-    ));
+    for ident in idents {
+        ctx.note(format!(
+            "{verb} identity {} for {}{}{}",
+            ident.cert.fingerprint,
+            printable(&ident.cert.emails.join(", ")),
+            match &ident.cert.key_kind {
+                Ok(k) if *k != KeyKind::Rsa => format!(" ({})", k.name()),
+                _ => String::new(),
+            },
+            if ident.encrypted {
+                ""
+            } else {
+                " (key NOT passphrase-protected)"
+            }
+        ));
+    }
     Ok(())
 }
 

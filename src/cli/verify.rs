@@ -85,7 +85,7 @@ impl KeySource for NoKeys {
         Vec::new()
     }
 
-    fn unlock(&mut self, _: &str) -> anyhow::Result<rsa::RsaPrivateKey> {
+    fn unlock(&mut self, _: &str) -> anyhow::Result<sealpost::smime::privkey::PrivateKey> {
         Err(fail(Exit::Software, "verify unlocks no key"))
     }
 

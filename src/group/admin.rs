@@ -9,7 +9,7 @@ use super::vault::{purpose, Vault};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
 use crate::smime::certs::{normalize_address, parse_bundle, UnixTime};
-use crate::smime::identity::{generate, NewIdentity};
+use crate::smime::identity::{generate, KeyAlgorithm, NewIdentity};
 use crate::smime::keyref::KEY_ID_LEN;
 
 /// Longest group name.
@@ -69,16 +69,18 @@ pub fn create_group(
     if let Some(other) = store.groups()?.first() {
         check_passphrase(other, passphrase)?;
     }
+    // A group key is RSA: the server unwraps key-transport entries with it.
     let (key, cert) = generate(
         &NewIdentity {
             email: spec.email,
             name: Some(&format!("{} (sealpost group)", spec.name)),
-            bits: spec.bits,
+            algorithm: KeyAlgorithm::Rsa(spec.bits),
             days: spec.days,
         },
         now,
         rng,
-    )?;
+    )?
+    .remove(0);
     let sealed = crate::smime::privkey::seal(&key, Some(passphrase))?;
     let record = GroupRecord {
         name: spec.name.to_string(),

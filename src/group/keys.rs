@@ -135,7 +135,7 @@ mod tests {
     fn fixture(name: &str) -> (rsa::RsaPrivateKey, Vec<u8>) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
         let key = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
-        let key = crate::smime::privkey::open(&key, None, name).unwrap();
+        let key = crate::smime::privkey::open_rsa(&key, None, name).unwrap();
         let cert = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
         let cert = crate::smime::certs::parse_bundle(&cert)
             .unwrap()

@@ -15,6 +15,7 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName, SubjectKe
 use x509_cert::Certificate;
 
 use crate::error::{fail, fail_hint, Exit};
+use crate::smime::privkey::key::KeyKind;
 
 /// OIDs of the algorithms sealpost advertises, strongest first (RFC 8551 §2.5.2 order).
 pub const ID_AES256_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.46");
@@ -85,8 +86,10 @@ pub struct CertInfo {
     pub key_usage: Option<KeyUsage>,
     pub extended_key_usage: Option<Vec<const_oid::ObjectIdentifier>>,
     pub subject_key_id: Option<Vec<u8>>,
-    /// RSA modulus size in bits; `None` for keys sealpost cannot use.
+    /// RSA modulus size in bits; `None` for other keys.
     pub rsa_bits: Option<usize>,
+    /// What the public key is, or why sealpost cannot use it.
+    pub key_kind: Result<KeyKind, String>,
     /// Algorithms from an SMIMECapabilities extension (RFC 4262), if any.
     pub advertised_capabilities: Vec<const_oid::ObjectIdentifier>,
 }
@@ -132,8 +135,11 @@ pub enum Unusable {
     NotYetValid(UnixTime),
     Expired(UnixTime),
     NoKeyEncipherment,
+    NoKeyAgreement,
     NoEmailProtection,
-    NotRsa,
+    /// The key only signs (Ed25519): mail is encrypted to its X25519 partner.
+    SigningOnly,
+    UnsupportedKey(String),
     AddressMismatch,
 }
 
@@ -146,7 +152,11 @@ impl fmt::Display for Unusable {
             Unusable::NoEmailProtection => {
                 f.write_str("extended key usage does not include emailProtection")
             }
-            Unusable::NotRsa => f.write_str("public key is not RSA (unsupported)"),
+            Unusable::NoKeyAgreement => f.write_str("key usage does not allow key agreement"),
+            Unusable::SigningOnly => {
+                f.write_str("an Ed25519 key only signs (encrypt to its X25519 certificate)")
+            }
+            Unusable::UnsupportedKey(why) => f.write_str(why),
             Unusable::AddressMismatch => f.write_str("not issued for this address"),
         }
     }
@@ -235,6 +245,7 @@ impl CertInfo {
             extended_key_usage,
             subject_key_id,
             rsa_bits,
+            key_kind: KeyKind::of_spki(&tbs.subject_public_key_info),
             advertised_capabilities,
             der,
             cert,
@@ -291,10 +302,27 @@ impl CertInfo {
         if now > self.not_after {
             problems.push(Unusable::Expired(self.not_after));
         }
-        if let Some(ku) = &self.key_usage {
-            if !ku.key_encipherment() {
-                problems.push(Unusable::NoKeyEncipherment);
+        match &self.key_kind {
+            Ok(KeyKind::Rsa) => {
+                if self
+                    .key_usage
+                    .as_ref()
+                    .is_some_and(|ku| !ku.key_encipherment())
+                {
+                    problems.push(Unusable::NoKeyEncipherment);
+                }
             }
+            Ok(KeyKind::Ec(_) | KeyKind::X25519) => {
+                if self
+                    .key_usage
+                    .as_ref()
+                    .is_some_and(|ku| !ku.key_agreement())
+                {
+                    problems.push(Unusable::NoKeyAgreement);
+                }
+            }
+            Ok(KeyKind::Ed25519) => problems.push(Unusable::SigningOnly),
+            Err(why) => problems.push(Unusable::UnsupportedKey(why.clone())),
         }
         if let Some(eku) = &self.extended_key_usage {
             if !eku
@@ -303,9 +331,6 @@ impl CertInfo {
             {
                 problems.push(Unusable::NoEmailProtection);
             }
-        }
-        if self.rsa_bits.is_none() {
-            problems.push(Unusable::NotRsa);
         }
         problems
     }

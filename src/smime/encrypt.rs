@@ -27,7 +27,7 @@ use crate::smime::bcc::{self, Addressees, BccMode, EnvelopeKind, EnvelopePlan, P
 use crate::smime::bsmtp::Transaction;
 use crate::smime::certs::{CertInfo, Support};
 use crate::smime::envelope::{
-    key_trans_recipient, ContentCipher, ContentKey, KeyTransport, RecipientIdKind, RecipientOptions,
+    recipient_info, ContentCipher, ContentKey, KeyTransport, RecipientIdKind, RecipientOptions,
 };
 use crate::smime::message::{self, Mailbox};
 
@@ -350,13 +350,12 @@ impl RecipientInfoCache {
             let ri = match self.0.get(&key) {
                 Some(ri) => ri.clone(),
                 None => {
-                    let ri =
-                        key_trans_recipient(&reader.cert.cert, cek, options, rng).map_err(|e| {
-                            fail(
-                                Exit::DataErr,
-                                format!("cannot encrypt to {addr}: {}", single_line(&e)),
-                            )
-                        })?;
+                    let ri = recipient_info(&reader.cert.cert, cek, options, rng).map_err(|e| {
+                        fail(
+                            Exit::DataErr,
+                            format!("cannot encrypt to {addr}: {}", single_line(&e)),
+                        )
+                    })?;
                     self.0.insert(key, ri.clone());
                     ri
                 }

@@ -1,4 +1,5 @@
-//! New identities: an RSA key and a self-signed S/MIME certificate carrying
+//! New identities: a key (RSA, P-256, P-384, or an Ed25519 signing key with
+//! an X25519 encryption key beside it) and a self-issued S/MIME certificate carrying
 //! the extensions S/MIME peers look for, plus the SMIMECapabilities that tell
 //! other sealpost users (and RFC 4262-aware clients) which algorithms we read.
 
@@ -12,8 +13,7 @@ use der::referenced::OwnedToRef;
 use der::{Encode, Writer};
 use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
-use sha2::Sha256;
-use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned};
+use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::ext::pkix::name::GeneralName;
@@ -28,15 +28,41 @@ use x509_cert::time::{Time, Validity};
 
 use crate::error::{fail, Exit};
 use crate::smime::certs::{validate_address, CertInfo, UnixTime};
+use crate::smime::privkey::signer::{CertSigner, RawSignature};
+use crate::smime::privkey::{Curve, KeyKind, PrivateKey};
 
 /// RSA sizes sealpost generates.
 pub const ALLOWED_BITS: &[usize] = &[2048, 3072, 4096];
+
+/// Which key a new identity gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyAlgorithm {
+    /// RSA of this many bits (one of [`ALLOWED_BITS`]): signs and decrypts.
+    Rsa(usize),
+    /// One ECDSA/ECDH key on a NIST curve: signs and decrypts (key agreement).
+    Ec(Curve),
+    /// An Ed25519 key that signs and an X25519 key that decrypts, each with
+    /// its own certificate (RFC 8551 §2 wants the two uses on separate keys;
+    /// the X25519 certificate is issued by the Ed25519 key).
+    Ed25519,
+}
+
+impl KeyAlgorithm {
+    /// The command-line name: `rsa2048`, `rsa3072`, `rsa4096`, `p256`, `p384`, `ed25519`.
+    pub fn name(self) -> String {
+        match self {
+            Self::Rsa(bits) => format!("rsa{bits}"),
+            Self::Ec(curve) => curve.name().to_owned(),
+            Self::Ed25519 => "ed25519".to_owned(),
+        }
+    }
+}
 
 /// What to put in a new identity.
 pub struct NewIdentity<'a> {
     pub email: &'a str,
     pub name: Option<&'a str>,
-    pub bits: usize,
+    pub algorithm: KeyAlgorithm,
     pub days: u32,
 }
 
@@ -107,30 +133,73 @@ impl<T: AssociatedOid + Encode> AsExtension for WithCriticality<T> {
     }
 }
 
-/// Generates a key pair and a self-signed certificate valid from `now` for `days`.
+/// Generates the keys of a new identity and their certificates, valid from
+/// `now` for `days`: one key for RSA and the NIST curves; for Ed25519 the
+/// signing key first, then the X25519 key that receives mail.
 pub fn generate(
     spec: &NewIdentity<'_>,
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
-) -> anyhow::Result<(RsaPrivateKey, CertInfo)> {
-    if !ALLOWED_BITS.contains(&spec.bits) {
-        return Err(fail(
-            Exit::Usage,
-            format!(
-                "unsupported key size {} (choose 2048, 3072 or 4096)",
-                spec.bits
-            ),
-        ));
+) -> anyhow::Result<Vec<(PrivateKey, CertInfo)>> {
+    match spec.algorithm {
+        KeyAlgorithm::Rsa(bits) => {
+            let key = PrivateKey::Rsa(generate_rsa(bits, rng)?);
+            let cert = self_signed_certificate(&key, spec, now, rng)?;
+            Ok(vec![(key, cert)])
+        }
+        KeyAlgorithm::Ec(curve) => {
+            let key = PrivateKey::generate(KeyKind::Ec(curve))?;
+            let cert = self_signed_certificate(&key, spec, now, rng)?;
+            Ok(vec![(key, cert)])
+        }
+        KeyAlgorithm::Ed25519 => {
+            let signing = PrivateKey::generate(KeyKind::Ed25519)?;
+            let signing_cert = self_signed_certificate(&signing, spec, now, rng)?;
+            let receiving = PrivateKey::generate(KeyKind::X25519)?;
+            let receiving_cert =
+                certificate(&receiving, Some((&signing, &signing_cert)), spec, now, rng)?;
+            Ok(vec![(signing, signing_cert), (receiving, receiving_cert)])
+        }
     }
-    let key = RsaPrivateKey::new(rng, spec.bits)
-        .map_err(|e| fail(Exit::Software, format!("RSA key generation failed: {e}")))?;
-    let cert = self_signed_certificate(&key, spec, now, rng)?;
-    Ok((key, cert))
 }
 
-/// A self-signed S/MIME certificate for an existing key.
+/// A new RSA key of one of the [`ALLOWED_BITS`] sizes.
+pub fn generate_rsa(bits: usize, rng: &mut impl CryptoRngCore) -> anyhow::Result<RsaPrivateKey> {
+    if !ALLOWED_BITS.contains(&bits) {
+        return Err(fail(
+            Exit::Usage,
+            format!("unsupported key size {bits} (choose 2048, 3072 or 4096)"),
+        ));
+    }
+    RsaPrivateKey::new(rng, bits)
+        .map_err(|e| fail(Exit::Software, format!("RSA key generation failed: {e}")))
+}
+
+/// A self-signed S/MIME certificate for an existing key that can sign.
 pub fn self_signed_certificate(
-    key: &RsaPrivateKey,
+    key: &PrivateKey,
+    spec: &NewIdentity<'_>,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<CertInfo> {
+    certificate(key, None, spec, now, rng)
+}
+
+/// The key usages a certificate for `kind` asserts (RFC 8550 §4.4.2).
+fn key_usages(kind: KeyKind) -> KeyUsage {
+    KeyUsage(match kind {
+        KeyKind::Rsa => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        KeyKind::Ec(_) => KeyUsages::DigitalSignature | KeyUsages::KeyAgreement,
+        KeyKind::Ed25519 => KeyUsages::DigitalSignature.into(),
+        KeyKind::X25519 => KeyUsages::KeyAgreement.into(),
+    })
+}
+
+/// A certificate for `key`, signed by `issuer` (key and certificate) or,
+/// without one, by `key` itself.
+fn certificate(
+    key: &PrivateKey,
+    issuer: Option<(&PrivateKey, &CertInfo)>,
     spec: &NewIdentity<'_>,
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
@@ -145,11 +214,17 @@ pub fn self_signed_certificate(
             format!("cannot build certificate ({what}): {e}"),
         )
     };
-    let common_name = spec.name.unwrap_or(&email);
+    let base_name = spec.name.unwrap_or(&email);
+    // A certificate issued by our own signing key gets a name of its own, so
+    // that no path builder takes it for the self-signed one.
+    let common_name = match issuer {
+        Some(_) => format!("{base_name} (encryption)"),
+        None => base_name.to_owned(),
+    };
     let subject = Name::from(RdnSequence(vec![RelativeDistinguishedName(
         SetOfVec::try_from(vec![AttributeTypeAndValue {
             oid: ID_AT_COMMON_NAME,
-            value: Any::from(Utf8StringRef::new(common_name).map_err(|e| err("name", &e))?),
+            value: Any::from(Utf8StringRef::new(&common_name).map_err(|e| err("name", &e))?),
         }])
         .map_err(|e| err("name", &e))?,
     )]));
@@ -168,11 +243,28 @@ pub fn self_signed_certificate(
     let mut serial = [0u8; 16];
     rng.fill_bytes(&mut serial);
     serial[0] = (serial[0] & 0x7f) | 0x40; // positive, and a full 16 bytes
-    let spki =
-        SubjectPublicKeyInfoOwned::from_key(key.to_public_key()).map_err(|e| err("key", &e))?;
-    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key.clone());
+    let spki = key.public_key_info()?;
+    let (signing_key, issuer_name, issuer_spki) = match issuer {
+        Some((k, c)) => (
+            k,
+            Some(c.cert.tbs_certificate.subject.clone()),
+            c.cert.tbs_certificate.subject_public_key_info.clone(),
+        ),
+        None => (key, None, spki.clone()),
+    };
+    let signer = CertSigner::new(signing_key)?.ok_or_else(|| {
+        fail(
+            Exit::Software,
+            format!(
+                "a {} key cannot sign a certificate",
+                signing_key.kind().name()
+            ),
+        )
+    })?;
     let mut builder = CertificateBuilder::new(
-        Profile::Manual { issuer: None },
+        Profile::Manual {
+            issuer: issuer_name,
+        },
         SerialNumber::new(&serial).map_err(|e| err("serial", &e))?,
         validity,
         subject,
@@ -180,9 +272,9 @@ pub fn self_signed_certificate(
         &signer,
     )
     .map_err(|e| err("builder", &e))?;
-    let spki_ref = spki.owned_to_ref();
-    let ski = SubjectKeyIdentifier::try_from(spki_ref.clone()).map_err(|e| err("ski", &e))?;
-    let aki = AuthorityKeyIdentifier::try_from(spki_ref).map_err(|e| err("aki", &e))?;
+    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref()).map_err(|e| err("ski", &e))?;
+    let aki =
+        AuthorityKeyIdentifier::try_from(issuer_spki.owned_to_ref()).map_err(|e| err("aki", &e))?;
     builder
         .add_extension(&BasicConstraints {
             ca: false,
@@ -190,9 +282,7 @@ pub fn self_signed_certificate(
         })
         .map_err(|e| err("basicConstraints", &e))?;
     builder
-        .add_extension(&KeyUsage(
-            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
-        ))
+        .add_extension(&key_usages(key.kind()))
         .map_err(|e| err("keyUsage", &e))?;
     builder
         .add_extension(&WithCriticality {
@@ -223,10 +313,8 @@ pub fn self_signed_certificate(
         })
         .map_err(|e| err("smimeCapabilities", &e))?;
     let cert = builder
-        .build_with_rng::<rsa::pkcs1v15::Signature>(rng)
+        .build::<RawSignature>()
         .map_err(|e| err("signing", &e))?;
-    // Keep the compiler honest about the trait we rely on for SPKI encoding.
-    let _ = key.to_public_key().to_public_key_der();
     CertInfo::from_cert(cert)
 }
 
@@ -246,7 +334,7 @@ mod tests {
         let spec = NewIdentity {
             email: "Alice@Example.ORG",
             name: Some("Alice, Q."),
-            bits: 2048,
+            algorithm: KeyAlgorithm::Rsa(2048),
             days: 30,
         };
         let cert = self_signed_certificate(&key, &spec, now, &mut rand_core::OsRng).unwrap();
@@ -264,9 +352,40 @@ mod tests {
         let spec = NewIdentity {
             email: "a@b.c",
             name: None,
-            bits: 1024,
+            algorithm: KeyAlgorithm::Rsa(1024),
             days: 1,
         };
         assert!(generate(&spec, 0, &mut rand_core::OsRng).is_err());
+    }
+
+    #[test]
+    fn every_algorithm_gives_certificates_that_sign_and_receive() {
+        let now = crate::smime::certs::now();
+        for algorithm in [
+            KeyAlgorithm::Ec(Curve::P256),
+            KeyAlgorithm::Ec(Curve::P384),
+            KeyAlgorithm::Ed25519,
+        ] {
+            let spec = NewIdentity {
+                email: "eve@example.org",
+                name: None,
+                algorithm,
+                days: 2,
+            };
+            let made = generate(&spec, now, &mut rand_core::OsRng).unwrap();
+            for (key, cert) in &made {
+                assert!(crate::smime::privkey::key_matches_cert(key, cert));
+                assert_eq!(cert.emails, vec!["eve@example.org".to_string()]);
+            }
+            // Someone can encrypt to the last one.
+            let (_, receiving) = made.last().unwrap();
+            assert!(
+                receiving
+                    .encryption_problems("eve@example.org", now)
+                    .is_empty(),
+                "{algorithm:?}: {:?}",
+                receiving.encryption_problems("eve@example.org", now)
+            );
+        }
     }
 }

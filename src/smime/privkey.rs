@@ -3,20 +3,24 @@
 //! At rest a key is PKCS#8, encrypted with PBES2 (scrypt, AES-256-CBC) under
 //! the keystore passphrase, or, when the user asked for it explicitly, plain
 //! PKCS#8 for unattended hosts. On import sealpost reads PKCS#8 (plain or
-//! encrypted), PKCS#1 and PKCS#12 (modern PBES2/AES and legacy 3DES/RC2).
+//! encrypted; RSA, P-256, P-384, Ed25519, X25519), PKCS#1, SEC1 and PKCS#12
+//! (modern PBES2/AES and legacy 3DES/RC2). The key types are in `key.rs`.
 
 use der::Decode;
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
 use rand_core::{OsRng, RngCore};
 use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::RsaPrivateKey;
 use zeroize::Zeroizing;
 
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{pem_blocks, pem_encode, CertInfo};
 
+pub mod key;
 pub mod limits;
+pub mod signer;
+
+pub use key::{Curve, KeyKind, PrivateKey};
 
 /// A passphrase, wiped from memory when dropped.
 pub type Passphrase = Zeroizing<String>;
@@ -29,16 +33,15 @@ const SCRYPT_LOG_N: u8 = 14;
 const PEM_ENCRYPTED: &str = "ENCRYPTED PRIVATE KEY";
 const PEM_PLAIN: &str = "PRIVATE KEY";
 const PEM_PKCS1: &str = "RSA PRIVATE KEY";
+const PEM_SEC1: &str = "EC PRIVATE KEY";
 
 /// Serialises `key` as PEM: encrypted PKCS#8 with `passphrase`, plain PKCS#8 without.
-pub fn seal(key: &RsaPrivateKey, passphrase: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
-    let doc = key
-        .to_pkcs8_der()
-        .map_err(|e| fail(Exit::Software, format!("cannot encode private key: {e}")))?;
+pub fn seal(key: &PrivateKey, passphrase: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
+    let doc = key.to_pkcs8_der()?;
     let Some(pass) = passphrase else {
-        return Ok(Zeroizing::new(pem_encode(PEM_PLAIN, doc.as_bytes())));
+        return Ok(Zeroizing::new(pem_encode(PEM_PLAIN, &doc)));
     };
-    let info = PrivateKeyInfo::try_from(doc.as_bytes())
+    let info = PrivateKeyInfo::try_from(doc.as_slice())
         .map_err(|e| fail(Exit::Software, format!("cannot encode private key: {e}")))?;
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
@@ -59,9 +62,15 @@ pub fn is_encrypted(pem: &str) -> bool {
     pem.contains(&format!("-----BEGIN {PEM_ENCRYPTED}-----"))
 }
 
+/// [`open`] for a key that must be RSA (a group's key, a group member's):
+/// any other kind is a one-line `DataErr` naming `what`.
+pub fn open_rsa(pem: &str, passphrase: Option<&str>, what: &str) -> anyhow::Result<RsaPrivateKey> {
+    open(pem, passphrase, what)?.into_rsa(what)
+}
+
 /// Opens a key sealed by [`seal`] (or any PKCS#8/PKCS#1 PEM key).
 /// A wrong passphrase is [`Exit::NoPerm`]; a missing one is [`Exit::Config`].
-pub fn open(pem: &str, passphrase: Option<&str>, what: &str) -> anyhow::Result<RsaPrivateKey> {
+pub fn open(pem: &str, passphrase: Option<&str>, what: &str) -> anyhow::Result<PrivateKey> {
     let blocks = pem_blocks(pem)?;
     let (label, der) = blocks
         .into_iter()
@@ -76,7 +85,7 @@ fn from_der_labelled(
     der: &[u8],
     passphrase: Option<&str>,
     what: &str,
-) -> anyhow::Result<RsaPrivateKey> {
+) -> anyhow::Result<PrivateKey> {
     match label {
         PEM_ENCRYPTED => {
             let pass = passphrase.ok_or_else(|| {
@@ -99,11 +108,13 @@ fn from_der_labelled(
                     "check the passphrase source (--passphrase-file, --passphrase-fd, SEALPOST_PASSPHRASE)",
                 )
             })?;
-            rsa_from_pkcs8(plain.as_bytes(), what)
+            PrivateKey::from_pkcs8_der(plain.as_bytes(), what)
         }
-        PEM_PLAIN => rsa_from_pkcs8(der, what),
+        PEM_PLAIN => PrivateKey::from_pkcs8_der(der, what),
         PEM_PKCS1 => RsaPrivateKey::from_pkcs1_der(der)
+            .map(PrivateKey::Rsa)
             .map_err(|e| fail(Exit::DataErr, format!("{what}: malformed PKCS#1 key: {e}"))),
+        PEM_SEC1 => PrivateKey::from_sec1_der(der, what),
         other => Err(fail(
             Exit::DataErr,
             format!("{what}: unsupported key type {other}"),
@@ -111,34 +122,23 @@ fn from_der_labelled(
     }
 }
 
-fn rsa_from_pkcs8(der: &[u8], what: &str) -> anyhow::Result<RsaPrivateKey> {
-    let key = RsaPrivateKey::from_pkcs8_der(der).map_err(|e| {
-        fail(
-            Exit::DataErr,
-            format!("{what}: not an RSA private key sealpost can use: {e}"),
-        )
-    })?;
-    key.validate()
-        .map_err(|e| fail(Exit::DataErr, format!("{what}: inconsistent RSA key: {e}")))?;
-    Ok(key)
-}
-
-/// Reads a key file for import: PEM (PKCS#8 plain or encrypted, PKCS#1) or
-/// DER (PKCS#8 or PKCS#1). `passphrase` opens an encrypted PKCS#8 input.
-pub fn import_key(
-    data: &[u8],
-    passphrase: Option<&str>,
-    what: &str,
-) -> anyhow::Result<RsaPrivateKey> {
+/// Reads a key file for import: PEM (PKCS#8 plain or encrypted, PKCS#1,
+/// SEC1) or DER (PKCS#8, PKCS#1 or SEC1). `passphrase` opens an encrypted
+/// PKCS#8 input.
+pub fn import_key(data: &[u8], passphrase: Option<&str>, what: &str) -> anyhow::Result<PrivateKey> {
     if let Ok(text) = std::str::from_utf8(data) {
         if text.contains("-----BEGIN ") {
             return open(text, passphrase, what);
         }
     }
-    if let Ok(key) = RsaPrivateKey::from_pkcs8_der(data) {
-        return Ok(key);
+    if PrivateKeyInfo::from_der(data).is_ok() {
+        // Its own errors name what is wrong (an unsupported curve, say).
+        return PrivateKey::from_pkcs8_der(data, what);
     }
     if let Ok(key) = RsaPrivateKey::from_pkcs1_der(data) {
+        return Ok(PrivateKey::Rsa(key));
+    }
+    if let Ok(key) = PrivateKey::from_sec1_der(data, what) {
         return Ok(key);
     }
     if EncryptedPrivateKeyInfo::from_der(data).is_ok() {
@@ -146,13 +146,13 @@ pub fn import_key(
     }
     Err(fail(
         Exit::DataErr,
-        format!("{what}: not a PEM or DER RSA private key (PKCS#8 or PKCS#1)"),
+        format!("{what}: not a PEM or DER private key (PKCS#8, PKCS#1 or SEC1)"),
     ))
 }
 
 /// What a PKCS#12 file held: the key, its certificate, and any chain.
 pub struct Pkcs12Contents {
-    pub key: RsaPrivateKey,
+    pub key: PrivateKey,
     pub cert: CertInfo,
     pub chain: Vec<CertInfo>,
 }
@@ -214,28 +214,23 @@ fn pkcs12_looks_malformed(data: &[u8]) -> bool {
 }
 
 /// Whether a private key belongs to a certificate's public key.
-pub fn key_matches_cert(key: &RsaPrivateKey, cert: &CertInfo) -> bool {
-    match crate::smime::certs::rsa_public_key(&cert.cert) {
-        Ok(public) => public == key.to_public_key(),
-        Err(_) => false,
-    }
+pub fn key_matches_cert(key: &PrivateKey, cert: &CertInfo) -> bool {
+    key.matches(&cert.cert.tbs_certificate.subject_public_key_info)
 }
 
 /// The DER SubjectPublicKeyInfo of a key (for fingerprints and comparisons).
-pub fn public_key_der(key: &RsaPrivateKey) -> anyhow::Result<Vec<u8>> {
-    use rsa::pkcs8::EncodePublicKey;
-    Ok(key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| fail(Exit::Software, format!("cannot encode public key: {e}")))?
-        .to_vec())
+pub fn public_key_der(key: &PrivateKey) -> anyhow::Result<Vec<u8>> {
+    use der::Encode;
+    key.public_key_info()?
+        .to_der()
+        .map_err(|e| fail(Exit::Software, format!("cannot encode public key: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fixture_key() -> RsaPrivateKey {
+    fn fixture_key() -> PrivateKey {
         let pem = std::fs::read_to_string(format!(
             "{}/tests/data/alice.key.pem",
             env!("CARGO_MANIFEST_DIR")

@@ -14,6 +14,7 @@ use sealpost::smime::envelope::{
     open, seal_for, ContentCipher, ContentKey, Envelope, EnvelopeKind, KeyTransport, OwnKey,
     RecipientId, RecipientIdKind, RecipientOptions,
 };
+use sealpost::smime::privkey::PrivateKey;
 use x509_cert::Certificate;
 
 /// A MIME entity with CRLF, a bare LF, 8-bit bytes and a NUL: must survive byte for byte.
@@ -29,11 +30,13 @@ fn cert(who: &str) -> Certificate {
     Certificate::from_pem(std::fs::read(data(&format!("{who}.cert.pem"))).unwrap()).unwrap()
 }
 
-fn key(who: &str) -> RsaPrivateKey {
-    RsaPrivateKey::from_pkcs8_pem(
-        &std::fs::read_to_string(data(&format!("{who}.key.pem"))).unwrap(),
+fn key(who: &str) -> PrivateKey {
+    PrivateKey::Rsa(
+        RsaPrivateKey::from_pkcs8_pem(
+            &std::fs::read_to_string(data(&format!("{who}.key.pem"))).unwrap(),
+        )
+        .unwrap(),
     )
-    .unwrap()
 }
 
 fn openssl(args: &[&str]) -> Vec<u8> {

@@ -46,7 +46,7 @@ impl KeySource for NoKeys {
     fn certificates(&self) -> Vec<CertInfo> {
         Vec::new()
     }
-    fn unlock(&mut self, _: &str) -> anyhow::Result<rsa::RsaPrivateKey> {
+    fn unlock(&mut self, _: &str) -> anyhow::Result<sealpost::smime::privkey::PrivateKey> {
         anyhow::bail!("no keys")
     }
 }

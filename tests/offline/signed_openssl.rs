@@ -29,7 +29,7 @@ fn cert(who: &str) -> CertInfo {
         .remove(0)
 }
 
-fn key(who: &str) -> rsa::RsaPrivateKey {
+fn key(who: &str) -> sealpost::smime::privkey::PrivateKey {
     let pem = std::fs::read_to_string(data(&format!("{who}.key.pem"))).unwrap();
     sealpost::smime::privkey::open(&pem, None, "x").unwrap()
 }

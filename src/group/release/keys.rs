@@ -16,6 +16,7 @@ use super::joined::{JoinedGroup, Memberships};
 use super::secrets::{open_secret, SecretStore};
 use super::{obtain, Released};
 use crate::smime::keyref::{KeyRef, KeyRefKind};
+use crate::smime::privkey::PrivateKey;
 
 /// What only the caller can provide.
 pub trait Caller {
@@ -72,7 +73,7 @@ impl KeySource for KeystoreKeys<'_> {
         self.ks.certificates().unwrap_or_default()
     }
 
-    fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<RsaPrivateKey> {
+    fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<PrivateKey> {
         let ident = self
             .identities
             .iter()
@@ -186,7 +187,10 @@ impl KeystoreKeys<'_> {
                     "join the group again with `sealpost group join ... --as ADDR`",
                 )
             })?;
-        let key = self.unlock(&member.cert.fingerprint)?;
+        // A group re-wraps to its members by key transport: RSA only.
+        let key = self
+            .unlock(&member.cert.fingerprint)?
+            .into_rsa("group membership")?;
         Ok((member, key))
     }
 

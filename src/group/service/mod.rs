@@ -105,7 +105,7 @@ pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<G
         Some(passphrase),
         &format!("the private key of group {}", group.name),
     )?;
-    GroupKey::new(&key, &group.certificate)
+    GroupKey::new(key.rsa("a group key")?, &group.certificate)
 }
 
 impl Service {

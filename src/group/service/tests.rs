@@ -41,7 +41,7 @@ fn who(name: &str) -> Who {
     let pem = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
     let info = crate::smime::certs::parse_bundle(&pem).unwrap().remove(0);
     Who {
-        key: crate::smime::privkey::open(&key, None, name).unwrap(),
+        key: crate::smime::privkey::open_rsa(&key, None, name).unwrap(),
         cert: info.cert,
         pem,
     }

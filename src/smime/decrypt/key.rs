@@ -4,19 +4,19 @@
 //! (a group key release plugs in there).
 
 use rand_core::CryptoRngCore;
-use rsa::RsaPrivateKey;
 use x509_cert::Certificate;
 
 use crate::error::{fail, Exit};
 use crate::smime::certs::CertInfo;
 use crate::smime::envelope::{ContentKey, Envelope, KeyMatch, OwnKey};
+use crate::smime::privkey::PrivateKey;
 
 /// Where private keys come from.
 pub trait KeySource {
     /// Own certificates, every one ever held (old mail stays readable).
     fn certificates(&self) -> Vec<CertInfo>;
     /// The private key for one of [`Self::certificates`], by fingerprint.
-    fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<RsaPrivateKey>;
+    fn unlock(&mut self, fingerprint: &str) -> anyhow::Result<PrivateKey>;
     /// Others' certificates the key source knows, to name whom a message is
     /// for when no own key opens it; asked only then.
     fn correspondents(&self) -> Vec<CertInfo> {

@@ -305,7 +305,7 @@ mod tests {
         fn certificates(&self) -> Vec<CertInfo> {
             Vec::new()
         }
-        fn unlock(&mut self, _: &str) -> anyhow::Result<rsa::RsaPrivateKey> {
+        fn unlock(&mut self, _: &str) -> anyhow::Result<crate::smime::privkey::PrivateKey> {
             Err(anyhow::anyhow!("no private keys here"))
         }
         fn content_key_elsewhere(&mut self, env: &Envelope) -> anyhow::Result<Option<ContentKey>> {

@@ -8,10 +8,27 @@ use rand_core::CryptoRngCore;
 use x509_cert::Certificate;
 
 use super::content::{ContentKey, EncryptedContent};
+use super::kari::key_agree_recipient;
 use super::oids;
 use super::recipient::{key_trans_recipient, RecipientOptions};
 use super::types::AuthEnvelopedData;
 use crate::error::{fail, Exit, ResultExt};
+
+/// The recipient entry that gives `cert`'s holder the content key: key
+/// transport to an RSA key (with `options`), key agreement to an EC or
+/// X25519 key.
+pub fn recipient_info(
+    cert: &Certificate,
+    cek: &ContentKey,
+    options: RecipientOptions,
+    rng: &mut impl CryptoRngCore,
+) -> Result<RecipientInfo> {
+    use crate::smime::privkey::KeyKind;
+    match KeyKind::of_spki(&cert.tbs_certificate.subject_public_key_info) {
+        Ok(KeyKind::Ec(_) | KeyKind::X25519) => key_agree_recipient(cert, cek),
+        _ => key_trans_recipient(cert, cek, options, rng),
+    }
+}
 
 /// `EnvelopedData` version (RFC 5652 §6.1) for these recipient entries, with
 /// neither originatorInfo nor unprotectedAttrs present.
@@ -105,7 +122,7 @@ pub fn seal_for(
     }
     let recipients = certs
         .iter()
-        .map(|cert| key_trans_recipient(cert, cek, options, rng))
+        .map(|cert| recipient_info(cert, cek, options, rng))
         .collect::<Result<Vec<_>>>()?;
     assemble(content, recipients)
 }

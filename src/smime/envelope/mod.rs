@@ -49,6 +49,7 @@
 pub mod ber;
 mod build;
 mod content;
+mod kari;
 mod kek;
 mod oids;
 mod open;
@@ -58,8 +59,9 @@ mod rsa_unwrap;
 mod stream;
 mod types;
 
-pub use build::{assemble, seal_for};
+pub use build::{assemble, recipient_info, seal_for};
 pub use content::{ContentCipher, ContentKey, EncryptedContent};
+pub use kari::key_agree_recipient;
 pub use kek::{
     aes_unwrap, aes_wrap, kek_recipient, kek_recipient_for_bytes, unwrap_kekri, unwrap_kekri_bytes,
     KeyWrapFailed, AES128_WRAP, AES192_WRAP, AES256_WRAP, KEK_LEN,

@@ -10,13 +10,18 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rand_core::CryptoRngCore;
 use rsa::RsaPrivateKey;
+
+use crate::smime::privkey::PrivateKey;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
 use super::ber;
 use super::content::{self, ContentCipher, ContentKey};
+use super::kari::{kari_entry_for, unwrap_kari};
 use super::oids;
-use super::recipient::{check_ktri_version, rid_matches, unwrap_ktri, RecipientSummary};
+use super::recipient::{
+    check_ktri_version, rid_matches, unwrap_ktri, RecipientKind, RecipientSummary,
+};
 use super::types::AuthEnvelopedData;
 use crate::error::{fail, Exit};
 
@@ -41,14 +46,14 @@ impl fmt::Display for EnvelopeKind {
     }
 }
 
-/// One of our own identities: a certificate and its RSA private key. The
+/// One of our own identities: a certificate and its private key. The
 /// caller guarantees they belong together.
 #[derive(Clone, Copy)]
 pub struct OwnKey<'a> {
     /// Our certificate, matched against recipient identifiers.
     pub cert: &'a Certificate,
     /// Its private key.
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a PrivateKey,
 }
 
 impl fmt::Debug for OwnKey<'_> {
@@ -193,8 +198,9 @@ impl Envelope {
         self.recipients.iter().map(RecipientSummary::of).collect()
     }
 
-    /// The first key-transport entry that names one of `keys` (by issuer and
-    /// serial number, or by subject key identifier), or `None`.
+    /// The first key-transport or key-agreement entry that names one of
+    /// `keys` (by issuer and serial number, or by subject key identifier),
+    /// or `None`.
     ///
     /// This is the seam for other key sources: when it returns `None`, a
     /// caller may obtain the content key elsewhere and go on with
@@ -211,16 +217,25 @@ impl Envelope {
                         recipient,
                         own: *own,
                     }),
+                RecipientInfo::Kari(k) => keys
+                    .iter()
+                    .find(|own| kari_entry_for(k, own.cert).is_some())
+                    .map(|own| KeyMatch {
+                        recipient,
+                        own: *own,
+                    }),
                 _ => None,
             })
     }
 
-    /// The index of the first key-transport entry naming `cert`, if any.
+    /// The index of the first key-transport or key-agreement entry naming
+    /// `cert`, if any.
     /// Lets a caller find *which* of its certificates the message is for
     /// before unlocking any private key (each unlock costs a passphrase KDF).
     pub fn recipient_for(&self, cert: &Certificate) -> Option<usize> {
         self.recipients.iter().position(|ri| match ri {
             RecipientInfo::Ktri(k) => rid_matches(&k.rid, cert),
+            RecipientInfo::Kari(k) => kari_entry_for(k, cert).is_some(),
             _ => false,
         })
     }
@@ -304,8 +319,17 @@ impl Envelope {
                     vec![known]
                 } else if s.ids.is_empty() {
                     vec![format!("a {} recipient", s.kind)]
-                } else {
+                } else if s.kind == RecipientKind::KeyTransport {
                     s.ids.iter().map(ToString::to_string).collect()
+                } else {
+                    // Say what kind of entry it is: a key agreement or a
+                    // shared key needs another kind of key than an RSA one.
+                    let how = match s.kind {
+                        RecipientKind::KeyAgreement => "key agreement (ECDH)",
+                        RecipientKind::Kek => "a previously shared key (KEK)",
+                        _ => "another kind of entry",
+                    };
+                    s.ids.iter().map(|id| format!("{id} by {how}")).collect()
                 }
             })
             .collect();
@@ -321,14 +345,17 @@ impl Envelope {
     /// Recovers the content key from the matched entry with our private key.
     pub fn unwrap_key(&self, m: &KeyMatch<'_>, rng: &mut impl CryptoRngCore) -> Result<ContentKey> {
         let cipher = self.cipher()?;
-        let Some(RecipientInfo::Ktri(ktri)) = self.recipients.get(m.recipient) else {
-            return Err(fail(
+        match self.recipients.get(m.recipient) {
+            Some(RecipientInfo::Ktri(ktri)) => {
+                check_ktri_version(ktri)?;
+                unwrap_ktri(ktri, m.own.key.rsa("key transport")?, cipher, rng)
+            }
+            Some(RecipientInfo::Kari(kari)) => unwrap_kari(kari, m.own.cert, m.own.key, cipher),
+            _ => Err(fail(
                 Exit::Software,
-                "key match does not point at a key transport entry",
-            ));
-        };
-        check_ktri_version(ktri)?;
-        unwrap_ktri(ktri, m.own.key, cipher, rng)
+                "key match does not point at a key transport or key agreement entry",
+            )),
+        }
     }
 
     /// Checks that `cek` can decrypt this envelope's content (supported

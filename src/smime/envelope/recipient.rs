@@ -419,7 +419,7 @@ fn unwrap_ktri_bytes(
 pub enum RecipientKind {
     /// `ktri`: key transport (RSA).
     KeyTransport,
-    /// `kari`: key agreement (e.g. ECDH); not supported for opening.
+    /// `kari`: key agreement (ECDH on P-256/P-384, X25519).
     KeyAgreement,
     /// `kekri`: previously distributed symmetric key.
     Kek,

@@ -147,7 +147,7 @@ pub(super) mod tests {
 
     pub(in crate::smime::envelope) fn private_key(who: &str) -> RsaPrivateKey {
         let pem = std::fs::read_to_string(data(&format!("{who}.key.pem"))).unwrap();
-        crate::smime::privkey::open(&pem, None, who).unwrap()
+        crate::smime::privkey::open_rsa(&pem, None, who).unwrap()
     }
 
     pub(in crate::smime::envelope) fn openssl(args: &[&str]) -> Vec<u8> {

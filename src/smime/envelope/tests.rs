@@ -21,7 +21,7 @@ use crate::error::{classify, Exit};
 
 struct Fixture {
     cert: Certificate,
-    key: RsaPrivateKey,
+    key: crate::smime::privkey::PrivateKey,
 }
 
 impl Fixture {
@@ -46,7 +46,7 @@ fn fixture(who: &str) -> &'static Fixture {
                     w.to_string(),
                     Fixture {
                         cert: Certificate::from_pem(cert.as_bytes()).unwrap(),
-                        key: RsaPrivateKey::from_pkcs8_pem(&key).unwrap(),
+                        key: RsaPrivateKey::from_pkcs8_pem(&key).unwrap().into(),
                     },
                 )
             })
@@ -930,7 +930,7 @@ fn pkcs1_padding_failure_in_an_openssl_envelope_fails_like_a_wrong_key() {
     let (alice, bob) = (fixture("alice"), fixture("bob"));
     assert_eq!(open(&der, &[alice.own()], &mut rng(3)).unwrap(), MIME);
 
-    let len = rsa::traits::PublicKeyParts::size(&alice.key);
+    let len = rsa::traits::PublicKeyParts::size(alice.key.rsa("test").unwrap());
     let bad_padding = raw_block(&pkcs1_block(len, 1, &[0x22; 32]));
     let mut info = ContentInfo::from_der(&der).unwrap();
     let mut env: EnvelopedData = info.content.decode_as().unwrap();

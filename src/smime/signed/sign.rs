@@ -1,6 +1,7 @@
 //! Signing: a `SignedData` with the content encapsulated, one `SignerInfo`
 //! with the signed attributes S/MIME expects, PKCS#1 v1.5 or PSS.
 
+use crate::smime::privkey::PrivateKey;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
@@ -16,7 +17,6 @@ use der::{Any, Encode, Tag};
 use rand_core::CryptoRngCore;
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
-use rsa::RsaPrivateKey;
 use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
@@ -24,7 +24,7 @@ use x509_cert::time::Time;
 
 use super::{PssParams, SignatureScheme, PSS_SALT_LEN};
 use crate::error::{fail, fail_hint, Exit};
-use crate::smime::certs::{rsa_public_key, CertInfo, UnixTime};
+use crate::smime::certs::{CertInfo, UnixTime};
 use crate::smime::identity::{own_capabilities, ID_SMIME_CAPABILITIES};
 
 pub(super) fn sha256_ai() -> AlgorithmIdentifierOwned {
@@ -98,7 +98,7 @@ pub(super) fn encode_signing_time(t: UnixTime) -> anyhow::Result<Any> {
 /// included.
 pub fn sign(
     content: &[u8],
-    key: &RsaPrivateKey,
+    key: &PrivateKey,
     signer: &CertInfo,
     chain: &[CertInfo],
     scheme: SignatureScheme,
@@ -118,7 +118,7 @@ pub fn sign(
 
 /// Who signs, how and when.
 pub struct Signer<'a> {
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a PrivateKey,
     pub cert: &'a CertInfo,
     pub chain: &'a [CertInfo],
     pub scheme: SignatureScheme,
@@ -143,8 +143,7 @@ pub fn sign_digest(
         signing_time,
     } = *signer;
     let internal = |what: &str, e: der::Error| fail(Exit::Software, format!("{what}: {e}"));
-    let public = rsa_public_key(&signer.cert)?;
-    if public != key.to_public_key() {
+    if !key.matches(&signer.cert.tbs_certificate.subject_public_key_info) {
         return Err(fail_hint(
             Exit::NoUser,
             format!(
@@ -182,6 +181,7 @@ pub fn sign_digest(
         .map_err(|e| internal("signed attributes", e))?;
     let hashed = sha2::Sha256::digest(&to_be_signed);
 
+    let key = key.rsa("signing")?;
     let signature = match scheme {
         SignatureScheme::Pkcs1v15Sha256 => {
             key.sign_with_rng(rng, Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed)

@@ -11,7 +11,6 @@ use const_oid::db::rfc5911::{
 use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256};
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Tag, Tagged};
-use rsa::RsaPrivateKey;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 
@@ -22,7 +21,7 @@ use crate::smime::identity::{own_capabilities, ID_AES256_CBC, ID_SMIME_CAPABILIT
 const T: UnixTime = 1_750_000_000;
 const CONTENT: &[u8] = b"Content-Type: text/plain\r\n\r\nHello, Bob.\r\n";
 
-fn fixture(name: &str) -> (RsaPrivateKey, CertInfo) {
+fn fixture(name: &str) -> (crate::smime::privkey::PrivateKey, CertInfo) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
     let key_pem = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
     let key = crate::smime::privkey::open(&key_pem, None, "x").unwrap();

@@ -78,11 +78,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use rsa::RsaPrivateKey;
 
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{self, CertInfo, UnixTime};
-use crate::smime::privkey;
+use crate::smime::privkey::{self, PrivateKey};
 use crate::store::fsutil::{self, PRIVATE_FILE, PUBLIC_FILE};
 
 const CONFIG_FILE: &str = "config.toml";
@@ -187,7 +186,8 @@ impl Keystore {
             .collect())
     }
 
-    /// The identity to act as for `addr`: the newest one currently valid.
+    /// The identity to sign as for `addr`: the newest one currently valid
+    /// whose key can sign (an X25519 key beside an Ed25519 one cannot).
     pub fn signing_identity(&self, addr: &str, now: UnixTime) -> anyhow::Result<Identity> {
         let all = self.identities_for(addr)?;
         if all.is_empty() {
@@ -198,6 +198,7 @@ impl Keystore {
             ));
         }
         all.into_iter()
+            .filter(|i| i.cert.key_kind.as_ref().is_ok_and(|k| k.can_sign()))
             .find(|i| now >= i.cert.not_before && now <= i.cert.not_after)
             .ok_or_else(|| {
                 fail_hint(
@@ -213,7 +214,7 @@ impl Keystore {
     /// must be the same one (one keystore, one passphrase).
     pub fn add_identity(
         &self,
-        key: &RsaPrivateKey,
+        key: &PrivateKey,
         cert: &CertInfo,
         passphrase: Option<&str>,
     ) -> anyhow::Result<Identity> {
@@ -272,7 +273,7 @@ impl Keystore {
         &self,
         identity: &Identity,
         passphrase: Option<&str>,
-    ) -> anyhow::Result<RsaPrivateKey> {
+    ) -> anyhow::Result<PrivateKey> {
         fsutil::check_private_file(&identity.key_path, "private key file")?;
         let text = zeroize::Zeroizing::new(
             fs::read_to_string(&identity.key_path)

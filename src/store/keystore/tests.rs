@@ -16,7 +16,7 @@ fn usable_for(ks: &Keystore, addr: &str) -> usize {
         .len()
 }
 
-fn fixture(name: &str) -> (RsaPrivateKey, CertInfo) {
+fn fixture(name: &str) -> (crate::smime::privkey::PrivateKey, CertInfo) {
     let base = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     let key = privkey::open(
         &fs::read_to_string(format!("{base}.key.pem")).unwrap(),

@@ -55,7 +55,7 @@ pub fn data(name: &str) -> PathBuf {
 
 pub fn member(name: &str) -> Member {
     let pem = std::fs::read_to_string(data(&format!("{name}.key.pem"))).unwrap();
-    let key = sealpost::smime::privkey::open(&pem, None, name).unwrap();
+    let key = sealpost::smime::privkey::open_rsa(&pem, None, name).unwrap();
     let cert_file = data(&format!("{name}.cert.pem"));
     let cert_der = sealpost::smime::certs::parse_bundle(&std::fs::read(&cert_file).unwrap())
         .unwrap()

@@ -394,7 +394,7 @@ fn errors_close_stderr_as_one_json_line_with_the_exit_status() {
         version["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("1.1"),
+            .contains("1.2"),
         "{version}"
     );
     error(

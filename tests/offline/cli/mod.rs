@@ -7,6 +7,7 @@ mod accounts;
 mod cert;
 mod demo;
 mod docs;
+mod ecdh;
 mod encrypt;
 mod examples;
 mod forger;
