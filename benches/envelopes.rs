@@ -6,7 +6,11 @@
 //! - one `openssl cms -encrypt` to every certificate (leaks every Bcc recipient
 //!   to everyone; a lower bound, not a real alternative).
 //!
-//! Run: `cargo bench --bench envelopes` (N = 100 and 1000).
+//! Each with RSA-2048 recipients (key transport) and with P-256 recipients
+//! (ECDH key agreement: one ephemeral key and one agreement per recipient per
+//! envelope, as RFC 5753 has it and the Bcc rules require).
+//!
+//! Run: `cargo bench --bench envelopes` (RSA: N = 100 and 1000; P-256: N = 100).
 
 #[path = "support/measure.rs"]
 mod measure;
@@ -28,13 +32,37 @@ struct Setup {
     cert_files: Vec<PathBuf>,
 }
 
+/// The recipients' kind of key.
+#[derive(Clone, Copy, PartialEq)]
+enum Keys {
+    Rsa2048,
+    P256,
+}
+
+impl Keys {
+    fn name(self) -> &'static str {
+        match self {
+            Keys::Rsa2048 => "RSA-2048",
+            Keys::P256 => "P-256",
+        }
+    }
+}
+
 /// One key shared by all recipients (key generation would dominate the setup,
-/// and RSA public operations cost the same for any key of the size).
-fn setup(bcc: usize) -> Setup {
+/// and public-key operations cost the same for any key of the kind).
+fn setup(bcc: usize, keys: Keys) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let key_pem = std::fs::read_to_string(data.join("alice.key.pem")).unwrap();
-    let key = sealpost::smime::privkey::open(&key_pem, None, "bench").unwrap();
+    let key = match keys {
+        Keys::Rsa2048 => {
+            let key_pem = std::fs::read_to_string(data.join("alice.key.pem")).unwrap();
+            sealpost::smime::privkey::open(&key_pem, None, "bench").unwrap()
+        }
+        Keys::P256 => sealpost::smime::privkey::PrivateKey::generate(
+            sealpost::smime::privkey::KeyKind::Ec(sealpost::smime::privkey::Curve::P256),
+        )
+        .unwrap(),
+    };
     let now = sealpost::smime::certs::now();
     let mut bundle = String::new();
     let mut cert_files = Vec::new();
@@ -123,8 +151,8 @@ fn openssl(inner: &Path, out: &Path, certs: &[&Path]) -> Command {
     cmd
 }
 
-fn bench(bcc: usize) {
-    let s = setup(bcc);
+fn bench(bcc: usize, keys: Keys) {
+    let s = setup(bcc, keys);
     let alice = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/alice.cert.pem");
     // Output goes to /dev/null for every contender: what is compared is the
     // work of encrypting, not the disk (sealpost writes one copy per envelope,
@@ -132,7 +160,8 @@ fn bench(bcc: usize) {
     // Batch SMTP to a file.
     let out = PathBuf::from("/dev/null");
     header(&format!(
-        "1 MiB message, 1 To + {bcc} Bcc recipients ({} envelopes, sender copy in each)",
+        "1 MiB message, 1 To + {bcc} Bcc recipients with {} keys ({} envelopes, sender copy (RSA) in each)",
+        keys.name(),
         bcc + 1
     ));
 
@@ -193,13 +222,21 @@ fn bench(bcc: usize) {
     };
     let same_algs = sealpost(&["--cipher", "aes256-cbc", "--key-transport", "pkcs1"]);
     row(
-        "sealpost encrypt, AES-256-CBC + PKCS#1 (as openssl)",
+        if keys == Keys::Rsa2048 {
+            "sealpost encrypt, AES-256-CBC + PKCS#1 (as openssl)"
+        } else {
+            "sealpost encrypt, AES-256-CBC + ECDH (as openssl)"
+        },
         same_algs,
         Some(loop_cost),
     );
     let default_algs = sealpost(&[]);
     row(
-        "sealpost encrypt, default (AES-256-GCM + RSA-OAEP)",
+        if keys == Keys::Rsa2048 {
+            "sealpost encrypt, default (AES-256-GCM + RSA-OAEP)"
+        } else {
+            "sealpost encrypt, default (AES-256-GCM + ECDH)"
+        },
         default_algs,
         Some(loop_cost),
     );
@@ -244,7 +281,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for a list: nothing to run as a test
     }
-    for bcc in [100, 1000] {
-        bench(bcc);
-    }
+    bench(100, Keys::Rsa2048);
+    bench(100, Keys::P256);
+    bench(1000, Keys::Rsa2048);
 }

@@ -27,12 +27,12 @@ use der::asn1::{BitString, ObjectIdentifier as Oid, OctetString};
 use der::{Encode, Sequence};
 use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::content::{ContentCipher, ContentKey, DECRYPTION_FAILED};
 use super::kek::{aes_unwrap, aes_wrap, AES128_WRAP, AES192_WRAP, AES256_WRAP};
-use super::recipient::subject_key_id;
 use crate::error::{fail, Exit};
 use crate::smime::privkey::{Curve, KeyKind, PrivateKey};
 
@@ -73,6 +73,33 @@ enum Kdf {
     X963(Hash),
     /// RFC 5869 with Z as the input key material (RFC 8418 §2.2).
     Hkdf(Hash),
+}
+
+impl Hash {
+    fn name(self) -> &'static str {
+        match self {
+            Hash::Sha1 => "sha-1",
+            Hash::Sha224 => "sha-224",
+            Hash::Sha256 => "sha-256",
+            Hash::Sha384 => "sha-384",
+            Hash::Sha512 => "sha-512",
+        }
+    }
+}
+
+/// A readable name for a key agreement `keyEncryptionAlgorithm`, e.g.
+/// `ecdh x9.63-kdf sha-256 aes256-wrap`, or `None` for one sealpost does not read.
+pub(crate) fn scheme_name(alg: &AlgorithmIdentifierOwned) -> Option<String> {
+    let scheme = Scheme::parse(alg).ok()?;
+    let wrap = match scheme.kek_len {
+        16 => "aes128-wrap",
+        24 => "aes192-wrap",
+        _ => "aes256-wrap",
+    };
+    Some(match scheme.kdf {
+        Kdf::X963(h) => format!("ecdh x9.63-kdf {} {wrap}", h.name()),
+        Kdf::Hkdf(h) => format!("ecdh hkdf {} {wrap}", h.name()),
+    })
 }
 
 /// A key agreement algorithm with its key wrap.
@@ -242,8 +269,12 @@ fn kari_rid_matches(rid: &KeyAgreeRecipientIdentifier, cert: &Certificate) -> bo
             ias.serial_number == cert.tbs_certificate.serial_number
                 && ias.issuer == cert.tbs_certificate.issuer
         }
-        KeyAgreeRecipientIdentifier::RKeyId(id) => subject_key_id(cert)
-            .is_some_and(|own| own.0.as_bytes() == id.subject_key_identifier.0.as_bytes()),
+        KeyAgreeRecipientIdentifier::RKeyId(id) => {
+            match cert.tbs_certificate.get::<SubjectKeyIdentifier>() {
+                Ok(Some((_, own))) => own.0.as_bytes() == id.subject_key_identifier.0.as_bytes(),
+                _ => false,
+            }
+        }
     }
 }
 

@@ -520,7 +520,8 @@ impl RecipientSummary {
                         }
                     })
                     .collect(),
-                algorithm: alg_name(&k.key_enc_alg),
+                algorithm: super::kari::scheme_name(&k.key_enc_alg)
+                    .unwrap_or_else(|| alg_name(&k.key_enc_alg)),
             },
             RecipientInfo::Kekri(k) => Self {
                 kind: RecipientKind::Kek,
