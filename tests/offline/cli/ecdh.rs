@@ -286,3 +286,111 @@ fn a_key_that_only_signs_is_never_encrypted_to_and_x448_is_named() {
     assert!(msg.contains("X448"), "{msg}");
     assert!(!msg.contains("rsaEncryption"), "{msg}");
 }
+
+#[test]
+fn ec_keys_made_by_openssl_import_as_pkcs12_sec1_and_pkcs8() {
+    let world = World::new();
+    let dir = world.path("");
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    tool(
+        "openssl",
+        &[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &p("sec1.key"),
+        ],
+        None,
+    );
+    tool(
+        "openssl",
+        &["genpkey", "-algorithm", "ed25519", "-out", &p("ed.key")],
+        None,
+    );
+    for (key, cert, email) in [
+        ("sec1.key", "ec.pem", "ec@example.org"),
+        ("ed.key", "ed.pem", "ed@example.org"),
+    ] {
+        tool(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                &p(key),
+                "-subj",
+                "/CN=x",
+                "-days",
+                "3",
+                "-addext",
+                &format!("subjectAltName=email:{email}"),
+                "-out",
+                &p(cert),
+            ],
+            None,
+        );
+    }
+    tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            &p("sec1.key"),
+            "-in",
+            &p("ec.pem"),
+            "-passout",
+            "pass:pw",
+            "-out",
+            &p("ec.p12"),
+        ],
+        None,
+    );
+    crate::common::write_secret(&dir.join("pw"), "pw\n");
+    let imports: &[&[&str]] = &[
+        &[
+            "key",
+            "import",
+            "--no-passphrase",
+            &p("sec1.key"),
+            "--cert",
+            &p("ec.pem"),
+        ],
+        &[
+            "key",
+            "import",
+            "--no-passphrase",
+            &p("ed.key"),
+            "--cert",
+            &p("ed.pem"),
+        ],
+        &[
+            "key",
+            "import",
+            "--no-passphrase",
+            &p("ec.p12"),
+            "--p12-password-file",
+            &p("pw"),
+        ],
+    ];
+    for (i, args) in imports.iter().enumerate() {
+        let who = format!("importer{i}");
+        let out = world.as_(&who).arg("--json").args(*args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc = crate::json_document::document(&out.stdout, "key import");
+        let expected = if args[3].ends_with("ed.key") {
+            "ed25519"
+        } else {
+            "p384"
+        };
+        assert_eq!(doc["identity"]["key_algorithm"], expected, "{args:?}");
+    }
+}
