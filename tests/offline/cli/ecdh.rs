@@ -394,3 +394,38 @@ fn ec_keys_made_by_openssl_import_as_pkcs12_sec1_and_pkcs8() {
         assert_eq!(doc["identity"]["key_algorithm"], expected, "{args:?}");
     }
 }
+
+#[test]
+fn a_message_for_someone_else_names_key_agreement_and_kek_entries_as_such() {
+    let world = World::new();
+    let (cert, _) = ec_person(&world, "pam", "p256");
+    let content = world.path("content.txt");
+    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nnot for bob\r\n").unwrap();
+    let out_file = world.path("m.eml");
+    tool(
+        "openssl",
+        &[
+            "cms",
+            "-encrypt",
+            "-in",
+            content.to_str().unwrap(),
+            "-aes256",
+            "-recip",
+            cert.to_str().unwrap(),
+            "-secretkey",
+            "000102030405060708090a0b0c0d0e0f",
+            "-secretkeyid",
+            "0a0b",
+            "-out",
+            out_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    let out = world.decrypt("bob", &std::fs::read(&out_file).unwrap(), &[]);
+    let msg = assert_clean_failure(&out, 67);
+    assert!(msg.contains("by key agreement (ECDH)"), "{msg}");
+    assert!(
+        msg.contains("key id 0a0b by a previously shared key (KEK)"),
+        "{msg}"
+    );
+}
