@@ -385,14 +385,19 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// The identity `who` names: by address the newest one valid now (else the
-/// newest), by fingerprint prefix (at least 8 hex digits) that one.
-fn choose_identity(ks: &Keystore, who: &str) -> anyhow::Result<Identity> {
+/// newest) among those `fits`, by fingerprint prefix (at least 8 hex
+/// digits) that one.
+fn choose_identity(
+    ks: &Keystore,
+    who: &str,
+    fits: impl Fn(&Identity) -> bool,
+) -> anyhow::Result<Identity> {
     let idents = ks.identities()?;
     let chosen = if who.contains('@') {
         let now = certs::now();
         let mine: Vec<&Identity> = idents
             .iter()
-            .filter(|i| i.cert.matches_address(who))
+            .filter(|i| i.cert.matches_address(who) && fits(i))
             .collect();
         mine.iter()
             .find(|i| now <= i.cert.not_after)

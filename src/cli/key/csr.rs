@@ -46,7 +46,11 @@ pub fn run(args: CsrArgs, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     let ks = ctx.keystore()?;
-    let ident = choose_identity(&ks, &args.who)?;
+    // By address, the identity whose key signs (an Ed25519 identity's
+    // X25519 key cannot sign a request).
+    let ident = choose_identity(&ks, &args.who, |i| {
+        i.cert.key_kind.as_ref().is_ok_and(|k| k.can_sign())
+    })?;
     let email = match args.who.contains('@') {
         true => certs::validate_address(&args.who)?,
         false => ident.cert.emails.first().cloned().ok_or_else(|| {

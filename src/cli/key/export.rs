@@ -82,7 +82,7 @@ pub fn run(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 fn export_certificate(args: &ExportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ident = choose_identity(&ctx.keystore()?, &args.who)?;
+    let ident = choose_identity(&ctx.keystore()?, &args.who, |_| true)?;
     if ctx.global.json {
         // The certificate goes into the document instead of onto stdout.
         use base64::Engine;
@@ -121,7 +121,7 @@ fn export_key(args: &ExportArgs, out: &std::path::Path, ctx: &Context) -> anyhow
     }
     check_output_new(out)?;
     let ks = ctx.keystore()?;
-    let ident = choose_identity(&ks, &args.who)?;
+    let ident = choose_identity(&ks, &args.who, |_| true)?;
     let key = ks.unlock(&ident, passphrase_for(ctx, &ident)?)?;
     let password = read_secret(
         &SecretSources {

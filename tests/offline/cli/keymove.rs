@@ -504,3 +504,64 @@ fn a_back_dated_certificate_from_a_ca_still_becomes_the_current_one() {
         run_tool("openssl", &["x509", "-in", p(&issued)])
     );
 }
+
+/// EC identities move and get certified the same way: a P-256 key, and an
+/// Ed25519 identity, whose request the Ed25519 key signs (its X25519 key
+/// cannot). NSS imports the P-256 PKCS#12; it has no X25519 private keys.
+#[test]
+fn ec_identities_export_and_request_certificates_too() {
+    let env = Env::new();
+    write_secret(&env.path("export-pw"), &format!("{EXPORT_PASSWORD}\n"));
+    let pass = format!("pass:{EXPORT_PASSWORD}");
+    for (alg, text) in [("p256", "ASN1 OID: prime256v1"), ("ed25519", "ED25519")] {
+        let email = format!("{alg}@example.org");
+        ok(&env
+            .cmd_pw()
+            .args(["key", "generate", "--email", &email, "--algorithm", alg])
+            .output()
+            .unwrap());
+        let p12 = env.path(&format!("{alg}.p12"));
+        ok(&export(&env, &email, &["--p12", "-o", p(&p12)]));
+        let dump = String::from_utf8(run_tool(
+            "openssl",
+            &["pkcs12", "-in", p(&p12), "-passin", &pass, "-nodes"],
+        ))
+        .unwrap();
+        assert!(dump.contains("-----BEGIN PRIVATE KEY-----"), "{dump}");
+        let csr = env.path(&format!("{alg}.csr"));
+        ok(&env
+            .cmd_pw()
+            .args(["key", "csr", &email, "-o", p(&csr)])
+            .output()
+            .unwrap());
+        let req = Command::new("openssl")
+            .args(["req", "-verify", "-noout", "-text", "-in", p(&csr)])
+            .output()
+            .unwrap();
+        let shown = ok(&req) + &String::from_utf8_lossy(&req.stdout);
+        assert!(
+            shown.contains("verify OK") && shown.contains(text),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("email:{email}")), "{shown}");
+    }
+    let nss = env.path("nss");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", p(&nss));
+    run_tool("certutil", &["-N", "-d", &db, "--empty-password"]);
+    run_tool(
+        "pk12util",
+        &[
+            "-i",
+            p(&env.path("p256.p12")),
+            "-d",
+            &db,
+            "-W",
+            EXPORT_PASSWORD,
+            "-K",
+            "",
+        ],
+    );
+    let keys = String::from_utf8(run_tool("certutil", &["-K", "-d", &db])).unwrap();
+    assert!(keys.contains("ec "), "{keys}");
+}
