@@ -60,13 +60,6 @@ pub fn run(args: ImportCertArgs, ctx: &Context) -> anyhow::Result<()> {
             &c.fingerprint[..16]
         ));
     }
-    if !chain.is_empty() {
-        ks.import_certificates(&chain)?;
-        ctx.detail(format!(
-            "kept {} CA certificate(s) for building paths (not trusted as anchors)",
-            chain.len()
-        ));
-    }
     let (mut installed, mut fresh) = (Vec::new(), Vec::new());
     for cert in &own {
         let done = ks.install_certificate(cert)?;
@@ -79,6 +72,15 @@ pub fn run(args: ImportCertArgs, ctx: &Context) -> anyhow::Result<()> {
             ));
         }
         installed.push(done.identity);
+    }
+    // The chain only once the certificate is in: a refused one leaves no
+    // CA certificates behind.
+    if !chain.is_empty() {
+        ks.import_certificates(&chain)?;
+        ctx.detail(format!(
+            "kept {} CA certificate(s) for building paths (not trusted as anchors)",
+            chain.len()
+        ));
     }
     if ctx.global.json {
         return ctx.print_json(
