@@ -385,6 +385,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group__subcmd__secret,list)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__list"
                 ;;
+            sealpost__subcmd__help__subcmd__key,csr)
+                cmd="sealpost__subcmd__help__subcmd__key__subcmd__csr"
+                ;;
             sealpost__subcmd__help__subcmd__key,export)
                 cmd="sealpost__subcmd__help__subcmd__key__subcmd__export"
                 ;;
@@ -393,6 +396,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__key,import)
                 cmd="sealpost__subcmd__help__subcmd__key__subcmd__import"
+                ;;
+            sealpost__subcmd__help__subcmd__key,import-cert)
+                cmd="sealpost__subcmd__help__subcmd__key__subcmd__import__subcmd__cert"
                 ;;
             sealpost__subcmd__help__subcmd__key,list)
                 cmd="sealpost__subcmd__help__subcmd__key__subcmd__list"
@@ -409,6 +415,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__outbox,prune)
                 cmd="sealpost__subcmd__help__subcmd__outbox__subcmd__prune"
                 ;;
+            sealpost__subcmd__key,csr)
+                cmd="sealpost__subcmd__key__subcmd__csr"
+                ;;
             sealpost__subcmd__key,export)
                 cmd="sealpost__subcmd__key__subcmd__export"
                 ;;
@@ -421,8 +430,14 @@ _sealpost() {
             sealpost__subcmd__key,import)
                 cmd="sealpost__subcmd__key__subcmd__import"
                 ;;
+            sealpost__subcmd__key,import-cert)
+                cmd="sealpost__subcmd__key__subcmd__import__subcmd__cert"
+                ;;
             sealpost__subcmd__key,list)
                 cmd="sealpost__subcmd__key__subcmd__list"
+                ;;
+            sealpost__subcmd__key__subcmd__help,csr)
+                cmd="sealpost__subcmd__key__subcmd__help__subcmd__csr"
                 ;;
             sealpost__subcmd__key__subcmd__help,export)
                 cmd="sealpost__subcmd__key__subcmd__help__subcmd__export"
@@ -435,6 +450,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__key__subcmd__help,import)
                 cmd="sealpost__subcmd__key__subcmd__help__subcmd__import"
+                ;;
+            sealpost__subcmd__key__subcmd__help,import-cert)
+                cmd="sealpost__subcmd__key__subcmd__help__subcmd__import__subcmd__cert"
                 ;;
             sealpost__subcmd__key__subcmd__help,list)
                 cmd="sealpost__subcmd__key__subcmd__help__subcmd__list"
@@ -2886,8 +2904,22 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__key)
-            opts="generate import list export"
+            opts="generate import list export csr import-cert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__key__subcmd__csr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2928,6 +2960,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__key__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__key__subcmd__import__subcmd__cert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3130,7 +3176,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version generate import list export help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version generate import list export csr import-cert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3159,13 +3205,71 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sealpost__subcmd__key__subcmd__export)
-            opts="-q -v -h -V --der --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+        sealpost__subcmd__key__subcmd__csr)
+            opts="-o -q -v -h -V --name --der --output --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__key__subcmd__export)
+            opts="-o -q -v -h -V --der --p12 --legacy --pkcs8 --output --export-password-file --export-password-fd --to-terminal --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --export-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --export-password-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3240,8 +3344,22 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__key__subcmd__help)
-            opts="generate import list export help"
+            opts="generate import list export csr import-cert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__key__subcmd__help__subcmd__csr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3309,6 +3427,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__key__subcmd__help__subcmd__import__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__key__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3346,6 +3478,36 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__key__subcmd__import__subcmd__cert)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -25,7 +25,7 @@ function __fish_sealpost_using_subcommand
 end
 
 complete -c sealpost -n "__fish_sealpost_needs_command" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_needs_command" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_needs_command" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_needs_command" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_needs_command" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -52,20 +52,22 @@ complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "man" -d 'Print a 
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "completions" -d 'Print a shell completion script on stdout'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "generate-docs" -d 'Write man pages to DIR/man and completions to DIR/completions'
 complete -c sealpost -n "__fish_sealpost_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s q -l quiet -d 'Print nothing on stderr but errors'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s h -l help -d 'Print help'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -s V -l version -d 'Print version'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "list" -d 'List your identities'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "list" -d 'List your identities'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "export" -d 'Print an identity\'s certificate, or export its private key'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "csr" -d 'Make a certificate request (PKCS#10) for a certificate authority'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "import-cert" -d 'Install a certificate a CA issued for one of your keys'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and not __fish_seen_subcommand_from generate import list export csr import-cert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l email -d 'The e-mail address the certificate is for' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l name -d 'A display name for the certificate\'s subject [default: the address]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l algorithm -d 'Key algorithm' -r -f -a "rsa2048\t''
@@ -79,7 +81,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 4096\t''"
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l days -d 'Days the certificate is valid' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from generate" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts; shown in `key list`)'
@@ -93,7 +95,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l p12-password-fd -d 'Read the PKCS#12 password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l key-password-file -d 'Read the passphrase of an encrypted PEM key being imported from FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -l no-passphrase -d 'Store the private key unencrypted (for unattended hosts)'
@@ -103,7 +105,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -111,23 +113,53 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s o -l output -d 'Where the key goes: a new file (mode 0600), or - for stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l export-password-file -d 'Read the export password from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l export-password-fd -d 'Read the export password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l der -d 'DER instead of PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l der -d 'The certificate in DER instead of PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l p12 -d 'Export key, certificate and chain as PKCS#12 (needs -o)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l legacy -d 'With --p12: 3DES and a SHA-1 MAC, for old importers (gpgsm 2.2, old Windows, Java 8)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l pkcs8 -d 'Export the private key as encrypted PKCS#8 PEM (needs -o)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l to-terminal -d 'With --pkcs8 -o -: write the key even when stdout is a terminal'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More detail on stderr'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l name -d 'The subject\'s common name [default: the current certificate\'s, else the address]' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -s o -l output -d 'Write the request to a new FILE instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l der -d 'DER instead of PEM'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from csr" -s V -l version -d 'Print version'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -s v -l verbose -d 'More detail on stderr'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from import-cert" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List your identities'
-complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print an identity\'s certificate, or export its private key'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "csr" -d 'Make a certificate request (PKCS#10) for a certificate authority'
+complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import-cert" -d 'Install a certificate a CA issued for one of your keys'
 complete -c sealpost -n "__fish_sealpost_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -145,7 +177,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -f -a "crl" -d 'Certificate revocation lists'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and not __fish_seen_subcommand_from import list accept remove prefer trust untrust crl help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -154,7 +186,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -l anchors -d 'List the trust anchors of `cert trust` instead'
@@ -164,7 +196,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -173,7 +205,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from accept" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -182,7 +214,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -191,7 +223,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from prefer" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -200,7 +232,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from trust" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -209,7 +241,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from untrust" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand cert; and __fish_seen_subcommand_from crl" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -238,7 +270,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s H -l heade
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s a -l attach -d 'Attach a file (repeatable): FILE[;type=TYPE][;name=NAME]. TYPE is the content type (default: guessed from the name, else application/octet-stream); NAME is the file name the recipient sees (default: FILE\'s base name). FILE ends at the first \';type=\' or \';name=\', so it may contain \':\' and \';\'' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l body-file -d 'Read the body (UTF-8 text) from FILE; \'-\' is stdin [default: stdin]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -263,7 +295,7 @@ recipients\t'The envelope\'s own recipients, by their certificates'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l expires -d 'With --deposit: delete the key after DURATION (e.g. 12h, 7d); nobody can read the message afterwards' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l trust-anchor -d 'Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7; repeatable). `cert trust` keeps anchors in the keystore' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l no-self -d 'Do not add the sender\'s own certificate (the sender cannot read their sent copy)'
@@ -285,7 +317,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s V -l versi
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l trust-anchor -d 'Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7; repeatable). `cert trust` keeps anchors in the keystore' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s o -l output -d 'Write the plaintext to FILE (atomically) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l require-signature -d 'Fail unless the message carries a good signature by a trusted signer whose certificate names the sender (exit 65 unsigned or bad, 79 not trusted, 80 sender mismatch)'
@@ -305,7 +337,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l content -d 
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -s o -l output -d 'Write the content to FILE (atomically) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l trust-anchor -d 'Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7; repeatable). `cert trust` keeps anchors in the keystore' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -l allow-untrusted -d 'Write the content of a good signature even when the signer is not trusted or does not match the sender, with a warning'
@@ -321,7 +353,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -s h -l help -
 complete -c sealpost -n "__fish_sealpost_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l rcpt -d 'The SMTP recipients of this copy (when the input is a single message)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -330,7 +362,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s v -l verbo
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -352,7 +384,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_se
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l ca-file -d 'A PEM file with CA certificates to trust besides the system roots' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l maildir -d 'Maildir for fetched mail [default: KEYSTORE/mail/NAME]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -l store-password -d 'Store the password in config.toml (mode 0600), in plain text'
@@ -364,7 +396,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_se
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -373,7 +405,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_se
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand account; and __fish_seen_subcommand_from remove" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -390,7 +422,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l timeout -d 
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -l outbox -d 'Send what is queued in the outbox and due for a retry, reading no input'
@@ -400,7 +432,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s v -l verbos
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand submit" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -414,7 +446,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "prune" -d 'Remove records of sent envelopes older than a given time'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and not __fish_seen_subcommand_from list flush drop prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from list" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -427,7 +459,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -436,7 +468,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from flush" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -446,7 +478,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_see
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from drop" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l older-than -d 'Age of the records to remove: a number and a unit (s, m, h, d, w), or 0 for all [default: [outbox] keep_sent in config.toml, else 30d]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand outbox; and __fish_seen_subcommand_from prune" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -465,7 +497,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l max-message-
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -l all -d 'Fetch every account'
@@ -477,7 +509,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s v -l verbose
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand fetch" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and not __fish_seen_subcommand_from create cert add-member remove-member members audit rotate-secret serve join secret help" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -503,7 +535,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l days -d 'Days the group certificate is valid' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -513,7 +545,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from cert" -l der -d 'DER instead of PEM'
@@ -525,7 +557,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l role -d 'What the certificate may do: member (read the list\'s mail), sender (deposit keys for it, read nothing), exploder (the list exploder: get the member list and keys re-wrapped under the group secret, read nothing)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from add-member" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -536,7 +568,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l fingerprint -d 'One certificate\'s SHA-256 fingerprint (hex, colons allowed)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -546,7 +578,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from remove-member" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from members" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -558,7 +590,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l prune -d 'Delete the rows older than AGE (a duration such as 90d, or an RFC 3339 time)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -568,7 +600,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from audit" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from rotate-secret" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -591,7 +623,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l min-free-space -d 'Refuse to start with less free space than this on the store\'s file system, in MiB, and warn once a minute while below it' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -604,7 +636,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l ca-file -d 'Trust this CA (PEM) for the servers besides the system roots' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l as -d 'The own identity (address or fingerprint prefix) that is the member [default: the only one]' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -613,7 +645,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from join" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from secret" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -637,7 +669,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s o -l output -d 'Write the message to FILE (atomically; may be the input) instead of stdout' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -l force -d 'Replace FILE of --output if it exists (not needed when it is the input itself)'
@@ -647,7 +679,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s v -l verbo
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sealpost -n "__fish_sealpost_using_subcommand release" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand revoke" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -664,7 +696,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l timeout -d
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-file -d 'Read the account password from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l password-fd -d 'Read the account password from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -l rewrap -d 'Add the message key wrapped under the group\'s current secret'
@@ -678,7 +710,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s h -l help 
 complete -c sealpost -n "__fish_sealpost_using_subcommand explode" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l out -d 'Write every page, sealpost.1 and one per subcommand, into DIR instead' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -687,7 +719,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s v -l verbose -
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s h -l help -d 'Print help'
 complete -c sealpost -n "__fish_sealpost_using_subcommand man" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -697,7 +729,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s h -l h
 complete -c sealpost -n "__fish_sealpost_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l out -d 'Top directory of the source tree' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
-complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand generate-docs" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
@@ -727,7 +759,9 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand help; and not __fish_s
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Create a key and a self-signed S/MIME certificate'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Import a key and certificate from PKCS#12 or PEM'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List your identities'
-complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print an identity\'s certificate (PEM) to send to correspondents'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Print an identity\'s certificate, or export its private key'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "csr" -d 'Make a certificate request (PKCS#10) for a certificate authority'
+complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import-cert" -d 'Install a certificate a CA issued for one of your keys'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "import" -d 'Import certificates (PEM, DER, or PKCS#7 bundles of several)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "list" -d 'List correspondents\' certificates, accepted, validated or learned, and whether each can be used to encrypt'
 complete -c sealpost -n "__fish_sealpost_using_subcommand help; and __fish_seen_subcommand_from cert" -f -a "accept" -d 'Accept a certificate learned from signed mail, so that encrypt uses it'

@@ -21,8 +21,9 @@ pub const SCHEMA_VERSION: &str = "1.2";
 /// from each signer (`SIGNER`), the CRLs `--online` fetched
 /// (`revocation_fetched_from`) and a certificate's `standing`; 1.2 an
 /// identity's `key_algorithm` and `identities` (all the identities `key
-/// generate` or `key import` made: an Ed25519 identity is two). A script
-/// written for 1.0 reads 1.2 unchanged.
+/// generate` or `key import` made: an Ed25519 identity is two), the `key
+/// csr` and `key import-cert` documents, and `key_format`/`key_file` in `key
+/// export`. A script written for 1.0 reads 1.2 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2"];
 
 /// Shapes used by several commands, referred to by name.
@@ -101,8 +102,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("key list", "identities: [IDENTITY]"),
     (
         "key export",
-        "fingerprint: string, emails: [string], pem: string | null, der_base64: string | null",
+        "fingerprint: string, emails: [string], pem: string | null, der_base64: string | null, \
+         key_format: string | null, key_file: string | null",
     ),
+    (
+        "key csr",
+        "fingerprint: string, email: string, file: string",
+    ),
+    ("key import-cert", "identities: [IDENTITY], chain: [string]"),
     ("cert import", "certificates: [CERT + {new: bool}]"),
     (
         "cert list",
@@ -246,7 +253,7 @@ pub const EXEMPT: &[(&str, &str)] = &[
 ];
 
 /// The error object, the last line on stderr of a failed run with `--json`:
-/// `{"schema_version": "1.1", "error": ERROR}`. `exit_name` is the name of
+/// `{"schema_version": "1.2", "error": ERROR}`. `exit_name` is the name of
 /// the exit status as the EXIT STATUS table gives it (e.g. `DataErr` for 65).
 pub const ERROR: &str = "{message: string, hint: string | null, exit_code: int, exit_name: string}";
 

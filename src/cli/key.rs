@@ -1,6 +1,9 @@
-//! `sealpost key`: own identities (private key + certificate).
+//! `sealpost key`: own identities (private key + certificate): made here
+//! (`generate`), brought in (`import`), listed; moved out (`export`, in
+//! `key/export.rs`), and certified by a CA (`csr`, `import-cert`, in
+//! `key/csr.rs` and `key/import_cert.rs`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
@@ -9,11 +12,16 @@ use sealpost::smime::certs::{self, format_time, CertInfo};
 use sealpost::smime::identity::{self, KeyAlgorithm, NewIdentity};
 use sealpost::smime::privkey;
 use sealpost::smime::privkey::{Curve, KeyKind};
+use sealpost::store::fsutil;
 use sealpost::store::keystore::{Identity, Keystore};
 use serde_json::json;
 
 use super::secrets::{read_secret, SecretSources};
 use super::{json, printable, read_input, write_stdout, Ask, Context};
+
+mod csr;
+mod export;
+mod import_cert;
 
 /// Manage your own keys and certificates (identities)
 #[derive(Debug, Args)]
@@ -27,7 +35,9 @@ pub enum KeyCommand {
     Generate(GenerateArgs),
     Import(ImportArgs),
     List(ListArgs),
-    Export(ExportArgs),
+    Export(export::ExportArgs),
+    Csr(csr::CsrArgs),
+    ImportCert(import_cert::ImportCertArgs),
 }
 
 /// Create a key and a self-signed S/MIME certificate
@@ -97,22 +107,14 @@ pub struct ListArgs {
     pub addr: Option<String>,
 }
 
-/// Print an identity's certificate (PEM) to send to correspondents
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Address or fingerprint (at least 8 hex digits) of the identity
-    pub who: String,
-    /// DER instead of PEM
-    #[arg(long)]
-    pub der: bool,
-}
-
 pub fn run(args: KeyArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         KeyCommand::Generate(a) => generate(a, ctx),
         KeyCommand::Import(a) => import(a, ctx),
         KeyCommand::List(a) => list(a, ctx),
-        KeyCommand::Export(a) => export(a, ctx),
+        KeyCommand::Export(a) => export::run(a, ctx),
+        KeyCommand::Csr(a) => csr::run(a, ctx),
+        KeyCommand::ImportCert(a) => import_cert::run(a, ctx),
     }
 }
 
@@ -382,21 +384,27 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     write_stdout(out.as_bytes(), false)
 }
 
-fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ks = ctx.keystore()?;
+/// The identity `who` names: by address the newest one valid now (else the
+/// newest) among those `fits`, by fingerprint prefix (at least 8 hex
+/// digits) that one.
+fn choose_identity(
+    ks: &Keystore,
+    who: &str,
+    fits: impl Fn(&Identity) -> bool,
+) -> anyhow::Result<Identity> {
     let idents = ks.identities()?;
-    let chosen = if args.who.contains('@') {
+    let chosen = if who.contains('@') {
         let now = certs::now();
         let mine: Vec<&Identity> = idents
             .iter()
-            .filter(|i| i.cert.matches_address(&args.who))
+            .filter(|i| i.cert.matches_address(who) && fits(i))
             .collect();
         mine.iter()
             .find(|i| now <= i.cert.not_after)
             .or(mine.first())
             .copied()
     } else {
-        let prefix = args.who.to_ascii_lowercase().replace(':', "");
+        let prefix = who.to_ascii_lowercase().replace(':', "");
         if prefix.len() < 8 {
             return Err(fail(
                 Exit::Usage,
@@ -407,35 +415,89 @@ fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
             .iter()
             .find(|i| i.cert.fingerprint.starts_with(&prefix))
     };
-    let ident = chosen.ok_or_else(|| {
+    chosen.cloned().ok_or_else(|| {
         fail_hint(
             Exit::NoUser,
-            format!("no identity for {}", args.who),
+            format!("no identity for {who}"),
             "list them with: sealpost key list",
         )
+    })
+}
+
+/// The keystore passphrase for unlocking `ident`: asked for only when its
+/// key file is protected.
+fn passphrase_for<'c>(ctx: &'c Context, ident: &Identity) -> anyhow::Result<Option<&'c str>> {
+    match ident.encrypted {
+        true => Ok(Some(ctx.passphrase(Ask::Existing)?)),
+        false => Ok(None),
+    }
+}
+
+/// What goes to `-o`, for the rules on where it may go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    /// Public data (a request): any file mode 0644, any stdout.
+    Public { binary: bool },
+    /// A private key, however protected: a new file 0600; stdout never a
+    /// terminal unless `to_terminal` (and never in binary).
+    Secret { binary: bool, to_terminal: bool },
+}
+
+/// Writes `data` to `out`: `-` is stdout, anything else a file created
+/// new (an existing one is refused, never replaced) and synced.
+fn write_output(out: &Path, data: &[u8], payload: Payload) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let (binary, mode) = match payload {
+        Payload::Public { binary } => (binary, fsutil::PUBLIC_FILE),
+        Payload::Secret { binary, .. } => (binary, fsutil::PRIVATE_FILE),
+    };
+    if out.as_os_str() == "-" {
+        if let Payload::Secret {
+            binary: false,
+            to_terminal: false,
+        } = payload
+        {
+            if std::io::stdout().is_terminal() {
+                return Err(fail_hint(
+                    Exit::Usage,
+                    "refusing to show a private key on a terminal",
+                    "give -o FILE, redirect stdout, or add --to-terminal",
+                ));
+            }
+        }
+        return write_stdout(data, binary);
+    }
+    let mut file = fsutil::create_exclusive(out, mode).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => output_exists(out),
+        _ => fail(
+            Exit::CantCreate,
+            format!("cannot create {}: {e}", out.display()),
+        ),
     })?;
-    if ctx.global.json {
-        // The certificate goes into the document instead of onto stdout.
-        use base64::Engine;
-        let (pem, der) = if args.der {
-            let der = base64::engine::general_purpose::STANDARD.encode(&ident.cert.der);
-            (None, Some(der))
-        } else {
-            (Some(ident.cert.to_pem()), None)
-        };
-        return ctx.print_json(
-            "key export",
-            json!({
-                "fingerprint": ident.cert.fingerprint,
-                "emails": ident.cert.emails,
-                "pem": pem,
-                "der_base64": der,
-            }),
-        );
+    if let Err(e) = file.write_all(data).and_then(|()| file.sync_all()) {
+        // Half a key file is worse than none.
+        let _ = std::fs::remove_file(out);
+        return Err(fail(
+            Exit::IoErr,
+            format!("cannot write {}: {e}", out.display()),
+        ));
     }
-    if args.der {
-        write_stdout(&ident.cert.der, true)
-    } else {
-        write_stdout(ident.cert.to_pem().as_bytes(), false)
+    Ok(())
+}
+
+/// Refuses an `-o` file that exists, before anything is asked or unlocked
+/// (the file is created exclusively in any case).
+fn check_output_new(out: &Path) -> anyhow::Result<()> {
+    match out.as_os_str() != "-" && out.symlink_metadata().is_ok() {
+        true => Err(output_exists(out)),
+        false => Ok(()),
     }
+}
+
+fn output_exists(out: &Path) -> anyhow::Error {
+    fail_hint(
+        Exit::CantCreate,
+        format!("{} exists", out.display()),
+        "choose a new file name; an existing file is never replaced",
+    )
 }

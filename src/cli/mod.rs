@@ -68,7 +68,7 @@ pub struct GlobalArgs {
     /// Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0 or 1.1)
+    /// Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)
     #[arg(long, global = true, value_name = "VERSION", value_parser = json::parse_version)]
     pub json_version: Option<String>,
     /// Print nothing on stderr but errors

@@ -156,11 +156,15 @@ pub fn read_secret(
             return Err(fail(Exit::Usage, format!("the two {what}s differ")));
         }
         if first.is_empty() {
-            return Err(fail_hint(
-                Exit::Usage,
-                format!("empty {what}"),
-                "use --no-passphrase to store the key unencrypted on purpose",
-            ));
+            // Only a keystore passphrase may be left out on purpose.
+            return Err(match what.contains("passphrase") {
+                true => fail_hint(
+                    Exit::Usage,
+                    format!("empty {what}"),
+                    "use --no-passphrase to store the key unencrypted on purpose",
+                ),
+                false => fail(Exit::Usage, format!("empty {what}")),
+            });
         }
     }
     Ok(first)

@@ -195,6 +195,109 @@ fn key_usages(kind: KeyKind) -> KeyUsage {
     })
 }
 
+/// The subject of sealpost's own certificates and requests: a common name,
+/// and in a request also the address as emailAddress (PKCS #9), which
+/// some CAs still look for beside the subjectAltName.
+fn subject_name(common_name: &str, email: Option<&str>) -> anyhow::Result<Name> {
+    let err = |e: der::Error| {
+        fail(
+            Exit::Usage,
+            format!("cannot use {common_name:?} as a name: {e}"),
+        )
+    };
+    let mut rdns = vec![RelativeDistinguishedName(
+        SetOfVec::try_from(vec![AttributeTypeAndValue {
+            oid: ID_AT_COMMON_NAME,
+            value: Any::from(Utf8StringRef::new(common_name).map_err(err)?),
+        }])
+        .map_err(err)?,
+    )];
+    if let Some(email) = email {
+        rdns.push(RelativeDistinguishedName(
+            SetOfVec::try_from(vec![AttributeTypeAndValue {
+                oid: const_oid::db::rfc3280::EMAIL_ADDRESS,
+                value: Any::encode_from(&ascii_address(email)?).map_err(err)?,
+            }])
+            .map_err(err)?,
+        ));
+    }
+    Ok(Name::from(RdnSequence(rdns)))
+}
+
+fn ascii_address(email: &str) -> anyhow::Result<Ia5String> {
+    Ia5String::new(email).map_err(|_| {
+        fail(
+            Exit::Usage,
+            format!("'{email}' must be ASCII for a certificate"),
+        )
+    })
+}
+
+/// The extensions that make a certificate (or request one) for S/MIME:
+/// what the key may do, for e-mail protection, for which address.
+struct SmimeUsage {
+    key_usage: KeyUsage,
+    extended: WithCriticality<ExtendedKeyUsage>,
+    alt_name: SubjectAltName,
+}
+
+impl SmimeUsage {
+    fn new(kind: KeyKind, email: &str) -> anyhow::Result<SmimeUsage> {
+        Ok(SmimeUsage {
+            key_usage: key_usages(kind),
+            extended: WithCriticality {
+                value: ExtendedKeyUsage(vec![ID_KP_EMAIL_PROTECTION]),
+                critical: false,
+            },
+            alt_name: SubjectAltName(vec![GeneralName::Rfc822Name(ascii_address(email)?)]),
+        })
+    }
+
+    /// Adds the three extensions to a certificate or a request; `err`
+    /// names the one that failed.
+    fn add_to(
+        &self,
+        builder: &mut impl AddExtension,
+        err: impl Fn(&str, &dyn std::fmt::Display) -> anyhow::Error,
+    ) -> anyhow::Result<()> {
+        builder
+            .add(&self.key_usage)
+            .map_err(|e| err("keyUsage", &e))?;
+        builder
+            .add(&self.extended)
+            .map_err(|e| err("extendedKeyUsage", &e))?;
+        builder
+            .add(&self.alt_name)
+            .map_err(|e| err("subjectAltName", &e))
+    }
+}
+
+/// What certificates and requests have in common: extensions are added to
+/// both (x509-cert has no trait for it).
+trait AddExtension {
+    fn add<E: AsExtension>(&mut self, extension: &E) -> Result<(), x509_cert::builder::Error>;
+}
+
+impl<S> AddExtension for CertificateBuilder<'_, S>
+where
+    S: signature::Keypair + spki::DynSignatureAlgorithmIdentifier,
+    S::VerifyingKey: spki::EncodePublicKey,
+{
+    fn add<E: AsExtension>(&mut self, extension: &E) -> Result<(), x509_cert::builder::Error> {
+        self.add_extension(extension)
+    }
+}
+
+impl<S> AddExtension for x509_cert::builder::RequestBuilder<'_, S>
+where
+    S: signature::Keypair + spki::DynSignatureAlgorithmIdentifier,
+    S::VerifyingKey: spki::EncodePublicKey,
+{
+    fn add<E: AsExtension>(&mut self, extension: &E) -> Result<(), x509_cert::builder::Error> {
+        self.add_extension(extension)
+    }
+}
+
 /// A certificate for `key`, signed by `issuer` (key and certificate) or,
 /// without one, by `key` itself.
 fn certificate(
@@ -221,13 +324,7 @@ fn certificate(
         Some(_) => format!("{base_name} (encryption)"),
         None => base_name.to_owned(),
     };
-    let subject = Name::from(RdnSequence(vec![RelativeDistinguishedName(
-        SetOfVec::try_from(vec![AttributeTypeAndValue {
-            oid: ID_AT_COMMON_NAME,
-            value: Any::from(Utf8StringRef::new(&common_name).map_err(|e| err("name", &e))?),
-        }])
-        .map_err(|e| err("name", &e))?,
-    )]));
+    let subject = subject_name(&common_name, None)?;
     // Back-date by five minutes so that a peer with a slightly slow clock accepts it.
     let start = Duration::from_secs((now.max(300) - 300) as u64);
     let end = Duration::from_secs(now.max(0) as u64 + u64::from(spec.days) * 86_400);
@@ -281,25 +378,7 @@ fn certificate(
             path_len_constraint: None,
         })
         .map_err(|e| err("basicConstraints", &e))?;
-    builder
-        .add_extension(&key_usages(key.kind()))
-        .map_err(|e| err("keyUsage", &e))?;
-    builder
-        .add_extension(&WithCriticality {
-            value: ExtendedKeyUsage(vec![ID_KP_EMAIL_PROTECTION]),
-            critical: false,
-        })
-        .map_err(|e| err("extendedKeyUsage", &e))?;
-    builder
-        .add_extension(&SubjectAltName(vec![GeneralName::Rfc822Name(
-            Ia5String::new(&email).map_err(|_| {
-                fail(
-                    Exit::Usage,
-                    format!("'{email}' must be ASCII for a certificate"),
-                )
-            })?,
-        )]))
-        .map_err(|e| err("subjectAltName", &e))?;
+    SmimeUsage::new(key.kind(), &email)?.add_to(&mut builder, err)?;
     builder
         .add_extension(&ski)
         .map_err(|e| err("subjectKeyIdentifier", &e))?;
@@ -317,6 +396,10 @@ fn certificate(
         .map_err(|e| err("signing", &e))?;
     CertInfo::from_cert(cert)
 }
+
+mod request;
+
+pub use request::{certificate_request, NewRequest};
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{pem_blocks, pem_encode, CertInfo};
 
+pub mod export;
 pub mod key;
 pub mod limits;
 pub mod signer;
@@ -41,16 +42,28 @@ pub fn seal(key: &PrivateKey, passphrase: Option<&str>) -> anyhow::Result<Zeroiz
     let Some(pass) = passphrase else {
         return Ok(Zeroizing::new(pem_encode(PEM_PLAIN, &doc)));
     };
-    let info = PrivateKeyInfo::try_from(doc.as_slice())
+    let scrypt = pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1, 32)
+        .map_err(|e| fail(Exit::Software, format!("scrypt parameters: {e}")))?;
+    encrypt_pkcs8(&doc, pass, |salt, iv| {
+        pkcs5::pbes2::Parameters::scrypt_aes256cbc(scrypt, salt, iv)
+    })
+}
+
+/// Encrypts the PKCS#8 `der` with PBES2 under `pass`, as an ENCRYPTED
+/// PRIVATE KEY PEM; `params` picks the KDF for a fresh salt and IV.
+pub(crate) fn encrypt_pkcs8(
+    der: &[u8],
+    pass: &str,
+    params: impl for<'a> FnOnce(&'a [u8], &'a [u8; 16]) -> pkcs5::Result<pkcs5::pbes2::Parameters<'a>>,
+) -> anyhow::Result<Zeroizing<String>> {
+    let info = PrivateKeyInfo::try_from(der)
         .map_err(|e| fail(Exit::Software, format!("cannot encode private key: {e}")))?;
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
     OsRng.fill_bytes(&mut iv);
-    let scrypt = pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1, 32)
-        .map_err(|e| fail(Exit::Software, format!("scrypt parameters: {e}")))?;
-    let params = pkcs5::pbes2::Parameters::scrypt_aes256cbc(scrypt, &salt, &iv)
-        .map_err(|e| fail(Exit::Software, format!("PBES2 parameters: {e}")))?;
+    let params =
+        params(&salt, &iv).map_err(|e| fail(Exit::Software, format!("PBES2 parameters: {e}")))?;
     let sealed = info
         .encrypt_with_params(params, pass.as_bytes())
         .map_err(|e| fail(Exit::Software, format!("cannot encrypt private key: {e}")))?;

@@ -76,6 +76,51 @@ pub(super) const PAGES: &[Page] = &[
                 "The same as DER",
                 "sealpost key export --der alice@example.org > alice.der",
             ),
+            Example::new(
+                "Move your key, certificate and chain to Thunderbird or Outlook (PKCS#12)",
+                "sealpost key export alice@example.org --p12 -o alice.p12 --export-password-file export-password",
+            )
+            .setup(&[EXPORT_PASSWORD]),
+            Example::new(
+                "The same for an importer that reads only 3DES (gpgsm 2.2, old Windows)",
+                "sealpost key export alice@example.org --p12 --legacy -o alice-legacy.p12 --export-password-file export-password",
+            )
+            .setup(&[EXPORT_PASSWORD]),
+            Example::new(
+                "Only the private key, as encrypted PKCS#8 PEM",
+                "sealpost key export alice@example.org --pkcs8 -o alice.key --export-password-file export-password",
+            )
+            .setup(&[EXPORT_PASSWORD]),
         ],
     },
+    Page {
+        command: "key csr",
+        examples: &[
+            Example::new(
+                "Ask a certificate authority for a certificate for your key",
+                "sealpost key csr alice@example.org -o alice.csr",
+            ),
+            Example::new(
+                "With the name the CA should put in it, as DER",
+                "sealpost key csr alice@example.org --name 'Alice Liddell' --der -o alice.der",
+            ),
+        ],
+    },
+    Page {
+        command: "key import-cert",
+        examples: &[Example::new(
+            "Install the certificate the CA issued for your key (with its chain)",
+            "sealpost key import-cert alice-issued.pem",
+        )
+        .setup(&[
+            "sealpost key csr alice@example.org -o alice.csr",
+            "openssl req -x509 -new -key \"$FIXTURES/carol.key.pem\" -subj /CN=CA -addext basicConstraints=critical,CA:TRUE -out ca.pem",
+            "printf 'subjectAltName=email:copy\\nextendedKeyUsage=emailProtection\\n' > ext",
+            "openssl x509 -req -in alice.csr -CA ca.pem -CAkey \"$FIXTURES/carol.key.pem\" -extfile ext -out issued.pem",
+            "cat issued.pem ca.pem > alice-issued.pem",
+        ])],
+    },
 ];
+
+/// The export password file the export examples read.
+const EXPORT_PASSWORD: &str = "echo 'export secret' > export-password && chmod 600 export-password";

@@ -61,17 +61,20 @@
 //! correspondents' certificates and choosing them for encryption are in
 //! `correspondents.rs`, the trust in a signer in `trust.rs`, and the recorded
 //! capabilities (`capabilities.toml`) in `capabilities.rs`, trust anchors
-//! and CRLs in `anchors.rs`.
+//! and CRLs in `anchors.rs`, certificates a CA issued for an own key in
+//! `issued.rs`.
 
 mod anchors;
 mod capabilities;
 mod correspondents;
+mod issued;
 mod trust;
 
 pub use anchors::{system_anchors, TrustSources};
 
 pub use capabilities::SupportRecord;
 pub use correspondents::CertIndex;
+pub use issued::{not_for_own_key, Installed};
 pub use trust::{SignerTrust, Standing, Vouched};
 
 use std::fs;
@@ -154,7 +157,8 @@ impl Keystore {
         self.root.join(CONFIG_FILE)
     }
 
-    /// Every own identity, newest certificate first.
+    /// Every own identity, newest certificate first (a CA-issued one before
+    /// the self-signed ones of its key: see `issued.rs`).
     pub fn identities(&self) -> anyhow::Result<Vec<Identity>> {
         let dir = self.root.join(IDENTITIES_DIR);
         let mut out = Vec::new();
@@ -173,8 +177,7 @@ impl Keystore {
                 key_path,
             });
         }
-        out.sort_by_key(|i| std::cmp::Reverse(i.cert.not_before));
-        Ok(out)
+        Ok(issued::current_first(out))
     }
 
     /// Identities whose certificate names `addr`, newest first.

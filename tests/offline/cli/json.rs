@@ -116,6 +116,61 @@ fn every_command_prints_one_document_of_its_documented_shape() {
         b"",
     );
     assert!(der["pem"].is_null() && der["der_base64"].is_string());
+    // A key leaving (by the keystore "other", whose copy of alice's key is
+    // unprotected), a request for it, and what a CA (alice's own
+    // certificate, for the test) issued for it coming back.
+    let export_pw = path(&r, "export-pw");
+    crate::common::write_secret(std::path::Path::new(&export_pw), "export\n");
+    let p8 = path(&r, "other.p8");
+    let moved = r.run(
+        "other",
+        "key export",
+        &[
+            "key",
+            "export",
+            &addr("alice"),
+            "--pkcs8",
+            "-o",
+            &p8,
+            "--export-password-file",
+            &export_pw,
+        ],
+        b"",
+    );
+    assert!(moved["key_format"] == "pkcs8" && moved["pem"].is_null());
+    let csr = path(&r, "other.csr");
+    let asked = r.run(
+        "other",
+        "key csr",
+        &["key", "csr", &addr("alice"), "-o", &csr],
+        b"",
+    );
+    assert_eq!(asked["file"], csr);
+    let issued = path(&r, "issued.pem");
+    crate::common::run_tool(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &cert,
+            "-CAkey",
+            &key,
+            "-set_serial",
+            "7",
+            "-out",
+            &issued,
+        ],
+    );
+    let installed = r.run(
+        "other",
+        "key import-cert",
+        &["key", "import-cert", &issued],
+        b"",
+    );
+    assert_eq!(installed["identities"][0]["serial"], "07");
 
     // Certificates.
     let bob_cert = data("bob.cert.pem").display().to_string();

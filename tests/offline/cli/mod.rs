@@ -17,6 +17,7 @@ mod inspect;
 mod interop;
 mod json;
 mod key;
+mod keymove;
 mod large;
 mod learning;
 mod lists;

@@ -173,3 +173,83 @@ fn reading_a_message_from_the_terminal_says_how_to_end_it() {
         assert_eq!(out.status.code(), Some(65), "{args:?}: {out:?}");
     }
 }
+
+#[test]
+fn key_export_asks_the_export_password_twice_and_shows_no_key_on_the_terminal() {
+    let env = Env::new();
+    env.import_identity("alice");
+    let pass_file = env.pass_file();
+    let pass_file = pass_file.to_str().unwrap();
+    let p12 = env.path("alice.p12");
+
+    // The keystore passphrase from its file, the export password typed twice.
+    let (master, slave) = openpty();
+    let export = |more: &[&str]| {
+        let mut args = vec![
+            "--passphrase-file",
+            pass_file,
+            "key",
+            "export",
+            "alice@example.org",
+        ];
+        args.extend_from_slice(more);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = export(&["--p12", "-o", p12.to_str().unwrap()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = on_terminal(&env, &args, &slave)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(slave);
+    let mut terminal = File::from(master);
+    let rx = chunks(terminal.try_clone().unwrap());
+    let mut shown = Vec::new();
+    wait_for(&rx, &mut shown, "Export password: ", &mut child);
+    terminal.write_all(b"typed secret\n").unwrap();
+    wait_for(&rx, &mut shown, "Repeat export password: ", &mut child);
+    terminal.write_all(b"typed secret\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::common::run_tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-in",
+            p12.to_str().unwrap(),
+            "-passin",
+            "pass:typed secret",
+            "-noout",
+        ],
+    );
+
+    // A private key is not written to a terminal unless asked for.
+    let (master, slave) = openpty();
+    let pw = env.path("export-pw");
+    crate::common::write_secret(&pw, "x\n");
+    let args = export(&[
+        "--pkcs8",
+        "-o",
+        "-",
+        "--export-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = on_terminal(&env, &args, &slave)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .output()
+        .unwrap();
+    drop(slave);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("refusing to show a private key on a terminal"),
+        "{stderr}"
+    );
+    drop(master);
+}
