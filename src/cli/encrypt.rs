@@ -208,7 +208,7 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
                 args.pss,
                 now,
             )?;
-            let len = plan.sign(&mut *body, &mut *signer)?;
+            let len = plan.sign(&mut *body, &mut signer)?;
             (Box::new(body), Some(len))
         }
         Body::Once(body) => (body, body_len),
