@@ -21,7 +21,8 @@ pub const SCHEMA_VERSION: &str = "1.2";
 /// from each signer (`SIGNER`), the CRLs `--online` fetched
 /// (`revocation_fetched_from`) and a certificate's `standing`; 1.2 an
 /// identity's `key_algorithm` and `identities` (all the identities `key
-/// generate` or `key import` made: an Ed25519 identity is two). A script
+/// generate` or `key import` made: an Ed25519 identity is two), and a
+/// signer's `signature_algorithm` (`ECDSA P-256/SHA-256`, `Ed25519`). A script
 /// written for 1.0 reads 1.2 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2"];
 
@@ -44,7 +45,8 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "{fingerprint: string, emails: [string], subject: string, verified: bool, \
          certificate: string, learned: bool, capabilities_recorded: bool, \
          other_certificates: [{address: string, fingerprint: string}], \
-         held_back_by: [{address: string, fingerprint: string}]}",
+         held_back_by: [{address: string, fingerprint: string}], \
+         signature_algorithm: string | null}",
     ),
     (
         "ANCHOR",

@@ -429,14 +429,54 @@ impl Pki {
 /// What each peer signs and sealpost's verdict: (peer, algorithm, form,
 /// verdict).
 const PEERS_SIGN: [(&str, &str, &str, &str); 15] = [
-    ("openssl -md sha256", "p256", "opaque", "trusted"),
-    ("openssl -md sha256", "p256", "multipart/signed", "trusted"),
-    ("openssl -md sha384", "p256", "opaque", "trusted"),
-    ("openssl -md sha512", "p256", "opaque", "trusted"),
-    ("openssl -md sha256", "p384", "opaque", "trusted"),
-    ("openssl -md sha384", "p384", "opaque", "trusted"),
-    ("openssl -md sha384", "p384", "multipart/signed", "trusted"),
-    ("openssl -md sha512", "p384", "opaque", "trusted"),
+    (
+        "openssl -md sha256",
+        "p256",
+        "opaque",
+        "trusted, ECDSA P-256/SHA-256",
+    ),
+    (
+        "openssl -md sha256",
+        "p256",
+        "multipart/signed",
+        "trusted, ECDSA P-256/SHA-256",
+    ),
+    (
+        "openssl -md sha384",
+        "p256",
+        "opaque",
+        "trusted, ECDSA P-256/SHA-384",
+    ),
+    (
+        "openssl -md sha512",
+        "p256",
+        "opaque",
+        "trusted, ECDSA P-256/SHA-512",
+    ),
+    (
+        "openssl -md sha256",
+        "p384",
+        "opaque",
+        "trusted, ECDSA P-384/SHA-256",
+    ),
+    (
+        "openssl -md sha384",
+        "p384",
+        "opaque",
+        "trusted, ECDSA P-384/SHA-384",
+    ),
+    (
+        "openssl -md sha384",
+        "p384",
+        "multipart/signed",
+        "trusted, ECDSA P-384/SHA-384",
+    ),
+    (
+        "openssl -md sha512",
+        "p384",
+        "opaque",
+        "trusted, ECDSA P-384/SHA-512",
+    ),
     // See SEALPOST_SIGNS: OpenSSL 3.0 cannot make an Ed25519 CMS signature.
     (
         "openssl -md sha512",
@@ -446,16 +486,31 @@ const PEERS_SIGN: [(&str, &str, &str, &str); 15] = [
     ),
     // GnuTLS writes Ed25519 with SHA-512, and signed attributes only when
     // asked for a signing time (--p7-time); both forms are RFC 8419.
-    ("certtool", "ed25519", "opaque", "trusted"),
-    ("certtool --p7-time", "ed25519", "opaque", "trusted"),
+    ("certtool", "ed25519", "opaque", "trusted, Ed25519"),
+    (
+        "certtool --p7-time",
+        "ed25519",
+        "opaque",
+        "trusted, Ed25519",
+    ),
     (
         "certtool --p7-time",
         "ed25519",
         "multipart/signed",
-        "trusted",
+        "trusted, Ed25519",
     ),
-    ("certtool --p7-time", "p256", "opaque", "trusted"),
-    ("certtool --p7-time", "p384", "opaque", "trusted"),
+    (
+        "certtool --p7-time",
+        "p256",
+        "opaque",
+        "trusted, ECDSA P-256/SHA-512",
+    ),
+    (
+        "certtool --p7-time",
+        "p384",
+        "opaque",
+        "trusted, ECDSA P-384/SHA-512",
+    ),
     // Tampered: an OpenSSL P-256 message with its content changed.
     ("openssl (tampered)", "p256", "opaque", "bad signature"),
 ];
@@ -489,10 +544,15 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
     let find = |alg: &str| &keys.iter().find(|(a, _)| *a == alg).unwrap().1;
     let env = Env::new();
     env.make_keystore();
+    // The verdict, and for a good signature the algorithm sealpost names
+    // (in the text and in --json, which must agree).
     let verify = |message: &[u8]| -> String {
-        let out = env
-            .cmd()
-            .args([
+        let run = |json: bool| {
+            let mut cmd = env.cmd();
+            if json {
+                cmd.arg("--json");
+            }
+            cmd.args([
                 "verify",
                 "--no-system-anchors",
                 "--trust-anchor",
@@ -500,11 +560,19 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
             ])
             .write_stdin(message.to_vec())
             .output()
-            .unwrap();
+            .unwrap()
+        };
+        let out = run(false);
         let text = stderr(&out);
         match out.status.code() {
             Some(0) if out.stdout == body && text.contains("good signature, trusted") => {
-                "trusted".into()
+                let doc: serde_json::Value = serde_json::from_slice(&run(true).stdout).unwrap();
+                let alg = doc["signatures"][0]["signer"]["signature_algorithm"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                assert!(text.contains(&format!(", {alg})]")), "{text}");
+                format!("trusted, {alg}")
             }
             Some(65) if text.contains("bad signature") => "bad signature".into(),
             _ => format!("exit {:?}: {}", out.status.code(), text.trim()),
