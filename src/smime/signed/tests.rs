@@ -89,6 +89,26 @@ fn mutate_signer(der: &[u8], f: impl FnOnce(&mut SignerInfo)) -> Vec<u8> {
     })
 }
 
+/// The message with its signingTime attribute changed to `t` (the
+/// signature left as it was).
+fn with_signing_time(der: &[u8], t: UnixTime) -> Vec<u8> {
+    mutate_signer(der, |si| {
+        let attrs: Vec<Attribute> = si
+            .signed_attrs
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| match a.oid {
+                ID_SIGNING_TIME => {
+                    attribute(ID_SIGNING_TIME, encode_signing_time(t).unwrap()).unwrap()
+                }
+                _ => a.clone(),
+            })
+            .collect();
+        si.signed_attrs = Some(SetOfVec::try_from(attrs).unwrap());
+    })
+}
+
 fn assert_data_err(result: anyhow::Result<Verified>, needle: &str) {
     let err = result.expect_err("verification should fail");
     assert_eq!(classify(&err).0, Exit::DataErr, "{err:#}");
@@ -190,22 +210,7 @@ fn tampered_content_is_refused() {
 fn tampered_signed_attribute_is_refused() {
     for scheme in [SignatureScheme::Pkcs1v15Sha256, SignatureScheme::PssSha256] {
         let (der, _) = sign_as("alice", scheme, &[]);
-        let bad = mutate_signer(&der, |si| {
-            let attrs: Vec<Attribute> = si
-                .signed_attrs
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    if a.oid == ID_SIGNING_TIME {
-                        attribute(ID_SIGNING_TIME, encode_signing_time(T + 3600).unwrap()).unwrap()
-                    } else {
-                        a.clone()
-                    }
-                })
-                .collect();
-            si.signed_attrs = Some(SetOfVec::try_from(attrs).unwrap());
-        });
+        let bad = with_signing_time(&der, T + 3600);
         assert_ne!(bad, der);
         assert_data_err(verify(&bad), "bad signature");
     }
@@ -548,21 +553,7 @@ fn ecdsa_and_ed25519_tampering_is_refused() {
             si.signature = OctetString::new(sig).unwrap();
         });
         assert_data_err(verify(&signature), "bad signature");
-        let time = mutate_signer(&der, |si| {
-            let attrs: Vec<Attribute> = si
-                .signed_attrs
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|a| match a.oid {
-                    ID_SIGNING_TIME => {
-                        attribute(ID_SIGNING_TIME, encode_signing_time(T + 1).unwrap()).unwrap()
-                    }
-                    _ => a.clone(),
-                })
-                .collect();
-            si.signed_attrs = Some(SetOfVec::try_from(attrs).unwrap());
-        });
+        let time = with_signing_time(&der, T + 1);
         assert_data_err(verify(&time), "bad signature");
         // The same signature named as made by another key of the same kind.
         let (_, other) = generated(alg);

@@ -19,7 +19,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{assert_clean_failure, data, run_tool, stop_gnupg_daemons, Env};
+use crate::common::{
+    assert_clean_failure, data, openssl_decrypt, run_tool, stop_gnupg_daemons, Env,
+};
 
 const ALGORITHMS: [&str; 3] = ["p256", "p384", "ed25519"];
 
@@ -54,6 +56,35 @@ fn verdict(good: bool, out: &Output, needle: &str) -> String {
     } else {
         format!("refused ({}): {}", out.status, text.trim())
     }
+}
+
+/// GnuTLS's verdict on the DER signed message `der` made by `cert`'s key.
+fn certtool_verify(cert: &Path, der: &Path) -> Output {
+    peer(
+        "certtool",
+        &[
+            "--p7-verify",
+            "--inder",
+            "--load-certificate",
+            p(cert),
+            "--infile",
+            p(der),
+        ],
+        &[],
+    )
+}
+
+/// `sealpost verify` of `message` (with `--json` when `json`), trusting
+/// `anchor` for the command.
+fn verify_with_anchor(env: &Env, anchor: &Path, json: bool, message: &[u8]) -> Output {
+    let mut cmd = env.cmd();
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(["verify", "--no-system-anchors", "--trust-anchor", p(anchor)])
+        .write_stdin(message.to_vec())
+        .output()
+        .unwrap()
 }
 
 /// A message from `from` to bob.
@@ -188,20 +219,7 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
         ok(&out);
         let eml = env.path("signed.eml");
         std::fs::write(&eml, &out.stdout).unwrap();
-        let layer = run_tool(
-            "openssl",
-            &[
-                "cms",
-                "-decrypt",
-                "-binary",
-                "-in",
-                p(&eml),
-                "-recip",
-                p(&data("bob.cert.pem")),
-                "-inkey",
-                p(&data("bob.key.pem")),
-            ],
-        );
+        let layer = openssl_decrypt(&eml, "bob");
         let der = env.path("signed.der");
         let payload = sealpost::smime::decrypt::cms_payload(&layer)
             .unwrap()
@@ -225,18 +243,7 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
             ],
             &[],
         );
-        let certtool = peer(
-            "certtool",
-            &[
-                "--p7-verify",
-                "--inder",
-                "--load-certificate",
-                p(&cert),
-                "--infile",
-                p(&der),
-            ],
-            &[],
-        );
+        let certtool = certtool_verify(&cert, &der);
         let (gpgsm, _) = Gpgsm::new(std::slice::from_ref(&cert));
         let gpg = gpgsm.run(&["--status-fd", "1", "-o", "-", "--verify", p(&der)]);
         let gpg_good = String::from_utf8_lossy(&gpg.stdout).contains("[GNUPG:] GOODSIG");
@@ -259,37 +266,16 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
         bad[at] ^= 0x20;
         let bad_der = env.path("bad.der");
         std::fs::write(&bad_der, &bad).unwrap();
-        let out = peer(
-            "certtool",
-            &[
-                "--p7-verify",
-                "--inder",
-                "--load-certificate",
-                p(&cert),
-                "--infile",
-                p(&bad_der),
-            ],
-            &[],
-        );
+        let out = certtool_verify(&cert, &bad_der);
         assert!(
             !out.status.success(),
             "{alg}: certtool took tampered content"
         );
-        let out = env
-            .cmd()
-            .args(["verify", "--no-system-anchors", "--trust-anchor", p(&cert)])
-            .write_stdin(smime_message(&from, &bad))
-            .output()
-            .unwrap();
+        let out = verify_with_anchor(&env, &cert, false, &smime_message(&from, &bad));
         let err = assert_clean_failure(&out, 65);
         assert!(err.contains("bad signature"), "{alg}: {err}");
         // And sealpost reads its own signature: good and trusted.
-        let out = env
-            .cmd()
-            .args(["verify", "--no-system-anchors", "--trust-anchor", p(&cert)])
-            .write_stdin(smime_message(&from, &payload))
-            .output()
-            .unwrap();
+        let out = verify_with_anchor(&env, &cert, false, &smime_message(&from, &payload));
         ok(&out);
         assert_eq!(out.stdout, expected, "{alg}");
         assert!(stderr(&out).contains("good signature, trusted"), "{alg}");
@@ -547,21 +533,7 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
     // The verdict, and for a good signature the algorithm sealpost names
     // (in the text and in --json, which must agree).
     let verify = |message: &[u8]| -> String {
-        let run = |json: bool| {
-            let mut cmd = env.cmd();
-            if json {
-                cmd.arg("--json");
-            }
-            cmd.args([
-                "verify",
-                "--no-system-anchors",
-                "--trust-anchor",
-                p(&pki.root),
-            ])
-            .write_stdin(message.to_vec())
-            .output()
-            .unwrap()
-        };
+        let run = |json| verify_with_anchor(&env, &pki.root, json, message);
         let out = run(false);
         let text = stderr(&out);
         match out.status.code() {
@@ -583,7 +555,7 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
         let (key, cert) = find(alg);
         let opaque = form == "opaque";
         let signed = pki.path("signed.out");
-        let result = if let Some(md) = who.strip_prefix("openssl -md ") {
+        let openssl_sign = |md: &str, extra: &[&str]| {
             let mut args = vec![
                 "cms",
                 "-sign",
@@ -598,10 +570,11 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
                 "-out",
                 p(&signed),
             ];
-            if opaque {
-                args.push("-nodetach");
-            }
-            let out = peer("openssl", &args, &[]);
+            args.extend(extra);
+            peer("openssl", &args, &[])
+        };
+        let result = if let Some(md) = who.strip_prefix("openssl -md ") {
+            let out = openssl_sign(md, if opaque { &["-nodetach"] } else { &[] });
             if out.status.success() {
                 let mut message = format!("From: {GRACE}\r\n").into_bytes();
                 message.extend(std::fs::read(&signed).unwrap());
@@ -640,26 +613,8 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
             }
         } else {
             // Tampered: a letter of the content changed in transit.
-            run_tool(
-                "openssl",
-                &[
-                    "cms",
-                    "-sign",
-                    "-md",
-                    "sha256",
-                    "-nodetach",
-                    "-outform",
-                    "DER",
-                    "-in",
-                    p(&content),
-                    "-signer",
-                    p(cert),
-                    "-inkey",
-                    p(key),
-                    "-out",
-                    p(&signed),
-                ],
-            );
+            let out = openssl_sign("sha256", &["-nodetach", "-outform", "DER"]);
+            assert!(out.status.success(), "{}", stderr(&out));
             let mut der = std::fs::read(&signed).unwrap();
             let at = der
                 .windows(6)
