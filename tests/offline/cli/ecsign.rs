@@ -5,9 +5,9 @@
 //! sealpost or in a peer fails it; on failure it prints the table it saw.
 //!
 //! sealpost → peer: `key generate --algorithm X`, then `encrypt --sign` to
-//! bob (an RSA fixture, which every peer decrypts); OpenSSL decrypts, and
-//! each peer verifies the signed layer with the sender's certificate as its
-//! anchor. peer → sealpost: an Ed25519 root CA made with OpenSSL issues the
+//! bob (an RSA fixture, which every peer decrypts) and to the sender (its
+//! own copy, which it reads back); OpenSSL decrypts, and each peer verifies
+//! the signed layer with the sender's certificate as its anchor. peer → sealpost: an Ed25519 root CA made with OpenSSL issues the
 //! signers' certificates (so every verdict also checks an Ed25519
 //! certificate signature), each peer signs, and `sealpost verify` trusts
 //! the root for the command.
@@ -198,13 +198,12 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
         let out = env.cmd().args(["key", "export", signing]).output().unwrap();
         ok(&out);
         std::fs::write(&cert, &out.stdout).unwrap();
-        // The sender's copy needs key agreement for EC keys: not this test's.
         let msg = message(&from, &format!("signed with {alg}"));
         let expected = inner_of(&msg);
         // --pss is RSA's: a usage error before anything else.
         let out = env
             .cmd()
-            .args(["encrypt", "--eml", "--sign", "--pss", "--no-self"])
+            .args(["encrypt", "--eml", "--sign", "--pss"])
             .write_stdin(msg.clone())
             .output()
             .unwrap();
@@ -212,13 +211,36 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
         assert!(err.contains("--pss applies to RSA keys only"), "{err}");
         let out = env
             .cmd()
-            .args(["encrypt", "--eml", "--sign", "--no-self"])
+            .args(["encrypt", "--eml", "--sign"])
             .write_stdin(msg.clone())
             .output()
             .unwrap();
         ok(&out);
         let eml = env.path("signed.eml");
         std::fs::write(&eml, &out.stdout).unwrap();
+        // The sender reads its own copy (key agreement for EC and X25519)
+        // and its signature, named with its algorithm.
+        let own = env
+            .cmd()
+            .arg("decrypt")
+            .write_stdin(out.stdout.clone())
+            .output()
+            .unwrap();
+        ok(&own);
+        assert_eq!(own.stdout, expected, "{alg}");
+        let named = match alg {
+            "p256" => "ECDSA P-256/SHA-256",
+            "p384" => "ECDSA P-384/SHA-384",
+            _ => "Ed25519",
+        };
+        assert!(
+            stderr(&own).contains(&format!(
+                "good signature (your own certificate) from {from} ({}, {named})",
+                &signing[..16]
+            )),
+            "{alg}: {}",
+            stderr(&own)
+        );
         let layer = openssl_decrypt(&eml, "bob");
         let der = env.path("signed.der");
         let payload = sealpost::smime::decrypt::cms_payload(&layer)
