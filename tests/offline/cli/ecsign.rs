@@ -22,6 +22,7 @@ use std::process::{Command, Output, Stdio};
 use crate::common::{
     assert_clean_failure, data, openssl_decrypt, run_tool, stop_gnupg_daemons, Env,
 };
+use crate::json_document::document;
 
 const ALGORITHMS: [&str; 3] = ["p256", "p384", "ed25519"];
 
@@ -186,7 +187,7 @@ fn sealpost_signs_with_ecdsa_and_ed25519_and_the_peers_verify() {
             .unwrap();
         ok(&out);
         // The signing identity comes first (Ed25519 makes an X25519 one too).
-        let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let made = document(&out.stdout, "key generate");
         let signing = made["identities"][0]["fingerprint"].as_str().unwrap();
         ok(&env
             .cmd()
@@ -560,7 +561,7 @@ fn peers_sign_with_ecdsa_and_ed25519_and_sealpost_verifies() {
         let text = stderr(&out);
         match out.status.code() {
             Some(0) if out.stdout == body && text.contains("good signature, trusted") => {
-                let doc: serde_json::Value = serde_json::from_slice(&run(true).stdout).unwrap();
+                let doc = document(&run(true).stdout, "verify");
                 let alg = doc["signatures"][0]["signer"]["signature_algorithm"]
                     .as_str()
                     .unwrap()
