@@ -38,7 +38,8 @@
 //! # The parts
 //!
 //! The algorithms, capabilities and reports shared by both directions are
-//! here; signing is in `sign.rs`, verifying in `verify.rs`.
+//! here; signing is in `sign.rs`, verifying in `verify.rs` (the message)
+//! and `verify_key.rs` (the signature, with the signer's public key).
 
 mod sign;
 mod verify;
