@@ -93,10 +93,10 @@ pub struct EncryptArgs {
     /// Name recipients by subjectKeyIdentifier instead of issuer and serial number
     #[arg(long)]
     pub keyid: bool,
-    /// Sign with the sender's key before encrypting (SHA-256, RSA PKCS#1 v1.5)
+    /// Sign with the sender's key before encrypting (RSA PKCS#1 v1.5, ECDSA or Ed25519, as the key is)
     #[arg(long)]
     pub sign: bool,
-    /// With --sign: RSASSA-PSS instead of PKCS#1 v1.5
+    /// With --sign and an RSA key: RSASSA-PSS instead of PKCS#1 v1.5
     #[arg(long, requires = "sign")]
     pub pss: bool,
     /// Write the Batch SMTP stream (or with --eml, the message) to FILE instead of stdout
@@ -208,7 +208,7 @@ pub fn run(args: EncryptArgs, ctx: &Context) -> anyhow::Result<()> {
                 args.pss,
                 now,
             )?;
-            let len = plan.sign(&mut *body, &mut *signer)?;
+            let len = plan.sign(&mut *body, &mut signer)?;
             (Box::new(body), Some(len))
         }
         Body::Once(body) => (body, body_len),

@@ -22,8 +22,9 @@ pub const SCHEMA_VERSION: &str = "1.2";
 /// (`revocation_fetched_from`) and a certificate's `standing`; 1.2 an
 /// identity's `key_algorithm` and `identities` (all the identities `key
 /// generate` or `key import` made: an Ed25519 identity is two), the `key
-/// csr` and `key import-cert` documents, and `key_format`/`key_file` in `key
-/// export`. A script written for 1.0 reads 1.2 unchanged.
+/// csr` and `key import-cert` documents, `key_format`/`key_file` in `key
+/// export`, and a signer's `signature_algorithm` (`ECDSA P-256/SHA-256`,
+/// `Ed25519`). A script written for 1.0 reads 1.2 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2"];
 
 /// Shapes used by several commands, referred to by name.
@@ -45,7 +46,8 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "{fingerprint: string, emails: [string], subject: string, verified: bool, \
          certificate: string, learned: bool, capabilities_recorded: bool, \
          other_certificates: [{address: string, fingerprint: string}], \
-         held_back_by: [{address: string, fingerprint: string}]}",
+         held_back_by: [{address: string, fingerprint: string}], \
+         signature_algorithm: string | null}",
     ),
     (
         "ANCHOR",

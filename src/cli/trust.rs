@@ -186,16 +186,17 @@ pub fn judge_all(
 /// The signer of a signature for people: its addresses (or subject) and
 /// the start of its fingerprint.
 pub fn signer_text(s: &SignatureOutcome) -> String {
-    match &s.signer {
-        Some(c) if c.emails.is_empty() => {
-            format!("{} ({})", printable(&c.subject), &c.fingerprint[..16])
-        }
-        Some(c) => format!(
-            "{} ({})",
-            printable(&c.emails.join(", ")),
-            &c.fingerprint[..16]
-        ),
-        None => "unknown signer".into(),
+    let Some(c) = &s.signer else {
+        return "unknown signer".into();
+    };
+    let who = if c.emails.is_empty() {
+        printable(&c.subject)
+    } else {
+        printable(&c.emails.join(", "))
+    };
+    match &s.algorithm {
+        Some(alg) => format!("{who} ({}, {alg})", &c.fingerprint[..16]),
+        None => format!("{who} ({})", &c.fingerprint[..16]),
     }
 }
 
@@ -363,5 +364,6 @@ pub fn signer_json(s: &SignatureOutcome, trust: Option<&SignerTrust>) -> Value {
         "capabilities_recorded": trust.is_some_and(|t| t.capabilities_recorded),
         "other_certificates": trust.map(|t| pairs(&t.others)).unwrap_or_default(),
         "held_back_by": trust.map(|t| pairs(&t.held_back_by)).unwrap_or_default(),
+        "signature_algorithm": s.algorithm,
     })
 }

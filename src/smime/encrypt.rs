@@ -30,6 +30,7 @@ use crate::smime::envelope::{
     recipient_info, ContentCipher, ContentKey, KeyTransport, RecipientIdKind, RecipientOptions,
 };
 use crate::smime::message::{self, Mailbox};
+use crate::smime::signed::DigestAlgorithm;
 
 pub mod crlf;
 pub mod lines;
@@ -83,11 +84,17 @@ pub struct ReaderCert {
 /// Finds the certificates for an address; an error says why there are none.
 pub type CertLookup<'a> = dyn FnMut(&str) -> anyhow::Result<Vec<ReaderCert>> + 'a;
 
-/// Signs the inner MIME entity, given its SHA-256 digest: returns a DER
-/// `ContentInfo` with `SignedData` *without* the content
-/// ([`crate::smime::signed::sign_digest`] without content), which the pipeline
-/// then carries encapsulated.
-pub type InnerSigner<'a> = dyn FnMut(&[u8; 32]) -> anyhow::Result<Vec<u8>> + 'a;
+/// Signs the inner MIME entity. The pipeline digests the entity with
+/// `digest` (the algorithm the signing key needs: SHA-256 for RSA and
+/// P-256, SHA-384 for P-384, SHA-512 for Ed25519) and calls `sign` with the
+/// digest, which returns a DER `ContentInfo` with `SignedData` *without* the
+/// content ([`crate::smime::signed::sign_digest`] without content); the
+/// pipeline then carries the content encapsulated.
+pub struct InnerSigner<'a> {
+    pub digest: DigestAlgorithm,
+    #[allow(clippy::type_complexity)]
+    pub sign: Box<dyn FnMut(&[u8]) -> anyhow::Result<Vec<u8>> + 'a>,
+}
 
 /// Instead of wrapping the content key to each reader's certificate: the
 /// one recipient entry of an envelope, given its readers (a key deposit at

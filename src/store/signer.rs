@@ -17,9 +17,17 @@ pub fn inner_signer<'a, 'p>(
     head: &[u8],
     pss: bool,
     now: UnixTime,
-) -> anyhow::Result<Box<InnerSigner<'a>>> {
+) -> anyhow::Result<InnerSigner<'a>> {
     let info = crate::smime::message::parse_message(head)?;
     let identity = ks.signing_identity(&info.from.address, now)?;
+    // Refuse a wrong --pss before asking for the passphrase.
+    let kind = identity.cert.key_kind.clone().map_err(|why| {
+        fail(
+            Exit::NoUser,
+            format!("cannot sign as {}: {why}", info.from.address),
+        )
+    })?;
+    let scheme = SignatureScheme::for_key(kind, pss)?;
     let pass = if identity.encrypted {
         Some(passphrase()?)
     } else {
@@ -40,19 +48,17 @@ pub fn inner_signer<'a, 'p>(
             ),
         ));
     }
-    let scheme = if pss {
-        SignatureScheme::PssSha256
-    } else {
-        SignatureScheme::Pkcs1v15Sha256
-    };
-    Ok(Box::new(move |digest: &[u8; 32]| {
-        let signer = signed::Signer {
-            key: &key,
-            cert: &identity.cert,
-            chain: &[],
-            scheme,
-            signing_time: now,
-        };
-        signed::sign_digest(digest, None, &signer, &mut rand_core::OsRng)
-    }))
+    Ok(InnerSigner {
+        digest: scheme.digest(),
+        sign: Box::new(move |digest: &[u8]| {
+            let signer = signed::Signer {
+                key: &key,
+                cert: &identity.cert,
+                chain: &[],
+                scheme,
+                signing_time: now,
+            };
+            signed::sign_digest(digest, None, &signer, &mut rand_core::OsRng)
+        }),
+    })
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use sealpost::error::{classify, Exit};
 use sealpost::smime::certs::{parse_bundle, CertInfo};
 use sealpost::smime::signed::{
-    sign, verify, verify_detached, DigestAlgorithm, Padding, SignatureScheme, Verified,
+    sign, verify, verify_detached, DigestAlgorithm, SignatureAlgorithm, SignatureScheme, Verified,
 };
 
 /// A MIME entity with CRLF, a bare LF, 8-bit bytes and a NUL: must survive byte for byte.
@@ -194,21 +194,25 @@ fn openssl_sign(dir: &Path, extra: &[&str]) -> Vec<u8> {
     std::fs::read(&output).unwrap()
 }
 
-fn assert_alice(v: &Verified, padding: Padding, digest: DigestAlgorithm) {
+fn assert_alice(v: &Verified, padding: SignatureAlgorithm, digest: DigestAlgorithm) {
     assert_eq!(v.content, MIME);
     assert_eq!(v.signer.fingerprint, cert("alice").fingerprint);
-    assert_eq!(v.padding, padding);
+    assert_eq!(v.algorithm, padding);
     assert_eq!(v.digest, digest);
 }
 
 #[test]
 fn we_verify_what_openssl_signs() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&[&str], Padding, DigestAlgorithm)] = &[
-        (&["-nodetach"], Padding::Pkcs1v15, DigestAlgorithm::Sha256),
+    let cases: &[(&[&str], SignatureAlgorithm, DigestAlgorithm)] = &[
+        (
+            &["-nodetach"],
+            SignatureAlgorithm::RsaPkcs1v15,
+            DigestAlgorithm::Sha256,
+        ),
         (
             &["-nodetach", "-keyopt", "rsa_padding_mode:pss"],
-            Padding::Pss,
+            SignatureAlgorithm::RsaPss,
             DigestAlgorithm::Sha256,
         ),
         (
@@ -219,22 +223,22 @@ fn we_verify_what_openssl_signs() {
                 "-keyopt",
                 "rsa_pss_saltlen:32",
             ],
-            Padding::Pss,
+            SignatureAlgorithm::RsaPss,
             DigestAlgorithm::Sha256,
         ),
         (
             &["-nodetach", "-md", "sha256"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha256,
         ),
         (
             &["-nodetach", "-md", "sha1"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha1,
         ),
         (
             &["-nodetach", "-md", "sha384"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha384,
         ),
         (
@@ -245,25 +249,25 @@ fn we_verify_what_openssl_signs() {
                 "-keyopt",
                 "rsa_padding_mode:pss",
             ],
-            Padding::Pss,
+            SignatureAlgorithm::RsaPss,
             DigestAlgorithm::Sha512,
         ),
         // Streamed: BER with indefinite lengths and a chunked OCTET STRING.
         (
             &["-nodetach", "-stream"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha256,
         ),
         // No signed attributes: the signature is over the content itself.
         (
             &["-nodetach", "-noattr"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha256,
         ),
         // subjectKeyIdentifier instead of issuerAndSerialNumber.
         (
             &["-nodetach", "-keyid"],
-            Padding::Pkcs1v15,
+            SignatureAlgorithm::RsaPkcs1v15,
             DigestAlgorithm::Sha256,
         ),
     ];
@@ -297,7 +301,7 @@ fn openssl_certfile_certificates_are_reported() {
     let bob = data_str("bob.cert.pem");
     let der = openssl_sign(dir.path(), &["-nodetach", "-certfile", &bob]);
     let v = verify(&der).unwrap();
-    assert_alice(&v, Padding::Pkcs1v15, DigestAlgorithm::Sha256);
+    assert_alice(&v, SignatureAlgorithm::RsaPkcs1v15, DigestAlgorithm::Sha256);
     let mut carried: Vec<_> = v
         .certificates
         .iter()

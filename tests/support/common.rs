@@ -209,6 +209,25 @@ pub fn openssl_encrypt(content: &Path, cert: &Path, out: &Path) {
     );
 }
 
+/// An S/MIME message (`message`, a file) decrypted by OpenSSL with the
+/// fixture identity `name` (tests/data): the entity inside, byte for byte.
+pub fn openssl_decrypt(message: &Path, name: &str) -> Vec<u8> {
+    run_tool(
+        "openssl",
+        &[
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-in",
+            message.to_str().unwrap(),
+            "-recip",
+            data(&format!("{name}.cert.pem")).to_str().unwrap(),
+            "-inkey",
+            data(&format!("{name}.key.pem")).to_str().unwrap(),
+        ],
+    )
+}
+
 /// [`tool`] without stdin.
 pub fn run_tool(program: &str, args: &[&str]) -> Vec<u8> {
     tool(program, args, None)

@@ -49,6 +49,9 @@ pub struct SignatureOutcome {
     pub signer: Option<CertInfo>,
     /// `Ok` when it verified; the reason otherwise.
     pub result: Result<(), String>,
+    /// How it was signed, when it verified: `RSA/SHA-256`, `RSA-PSS/SHA-256`,
+    /// `ECDSA P-256/SHA-256`, `Ed25519`.
+    pub algorithm: Option<String>,
     pub signing_time: Option<i64>,
     /// Algorithms the signer advertised (SMIMECapabilities signed attribute).
     pub capabilities: Vec<const_oid::ObjectIdentifier>,
@@ -71,6 +74,7 @@ impl SignatureOutcome {
                 .unwrap_or_default(),
             signer: Some(v.signer),
             result: Ok(()),
+            algorithm: Some(v.algorithm.with_digest(v.digest)),
             signing_time: v.signing_time,
             detached: v.detached,
             certificates: v.certificates,
@@ -83,6 +87,7 @@ impl SignatureOutcome {
         SignatureOutcome {
             signer: None,
             result: Err(crate::error::single_line(why)),
+            algorithm: None,
             signing_time: None,
             capabilities: Vec::new(),
             detached,

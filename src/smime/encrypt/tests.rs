@@ -63,7 +63,7 @@ fn fingerprint(envelopes: &[Envelope]) -> String {
     hex::encode(h.finalize())
 }
 
-fn signer(digest: &[u8; 32]) -> anyhow::Result<Vec<u8>> {
+fn sign_as_alice(digest: &[u8]) -> anyhow::Result<Vec<u8>> {
     let pem = std::fs::read_to_string(format!(
         "{}/tests/data/alice.key.pem",
         env!("CARGO_MANIFEST_DIR")
@@ -82,12 +82,15 @@ fn signer(digest: &[u8; 32]) -> anyhow::Result<Vec<u8>> {
 
 fn in_memory(raw: &[u8], sign: bool) -> Vec<Envelope> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(13);
-    let mut sign_fn = signer;
+    let mut signer = InnerSigner {
+        digest: crate::smime::signed::DigestAlgorithm::Sha256,
+        sign: Box::new(sign_as_alice),
+    };
     let result = encrypt(
         raw,
         &Options::default(),
         &mut lookup,
-        sign.then_some(&mut sign_fn as &mut InnerSigner<'_>),
+        sign.then_some(&mut signer),
         None,
         &mut rng,
     )

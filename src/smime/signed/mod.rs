@@ -1,16 +1,22 @@
 //! CMS `SignedData` (RFC 5652 §5) as S/MIME uses it (RFC 8551 §2–3): sign
-//! with an RSA key, and verify signed messages from sealpost and from other
-//! clients.
+//! with an RSA, ECDSA or Ed25519 key, and verify signed messages from
+//! sealpost and from other clients.
 //!
 //! # Signing
 //!
 //! [`sign`] produces a DER `ContentInfo` holding a `SignedData` with the
 //! content *encapsulated* (the `application/pkcs7-mime; smime-type=signed-data`
-//! form): SHA-256, one `SignerInfo` identified by issuer and serial number,
-//! signed attributes contentType, signingTime, messageDigest and
-//! smimeCapabilities, and RSASSA-PKCS1-v1_5 or RSASSA-PSS (RFC 4056:
-//! SHA-256, MGF1-SHA-256, 32-byte salt). Only the signer's certificate and the
-//! chain the caller passes are carried: nobody else's.
+//! form): one `SignerInfo` identified by issuer and serial number, signed
+//! attributes contentType, signingTime, messageDigest and smimeCapabilities,
+//! and a signature the key decides ([`SignatureScheme::for_key`]):
+//! RSASSA-PKCS1-v1_5 or RSASSA-PSS (RFC 4056: SHA-256, MGF1-SHA-256, 32-byte
+//! salt) with SHA-256; ECDSA with the curve's own hash (RFC 5753 §7.2,
+//! RFC 8551 §2.2: P-256/SHA-256, P-384/SHA-384); Ed25519 with SHA-512 as the
+//! message digest and the pure signature over the signed attributes
+//! (RFC 8419 §3). The digest algorithm and the signature's hash are always
+//! the same one: OpenSSL verifies with the digestAlgorithm's hash. Only the
+//! signer's certificate and the chain the caller passes are carried: nobody
+//! else's.
 //!
 //! # Verifying
 //!
@@ -19,8 +25,10 @@
 //! canonical bytes of the first part. Both check the message digest, the
 //! contentType attribute and the signature (over the signed attributes as
 //! they were *transmitted*, re-tagged as a SET, or over the content when there
-//! are none), accept PKCS#1 v1.5 and PSS with SHA-1/256/384/512, and report
-//! the signer's certificate, signing time and advertised capabilities.
+//! are none), accept PKCS#1 v1.5 and PSS with SHA-1/256/384/512, ECDSA on
+//! P-256 and P-384 with SHA-256/384/512 (named `ecdsa-with-SHAx`, or
+//! `id-ecPublicKey` as some clients write it) and Ed25519, and report the
+//! signer's certificate, signing time and advertised capabilities.
 //!
 //! A verified signature proves that the holder of the key in the reported
 //! certificate signed the content; it says nothing about whether that
@@ -30,27 +38,31 @@
 //! # The parts
 //!
 //! The algorithms, capabilities and reports shared by both directions are
-//! here; signing is in `sign.rs`, verifying in `verify.rs`.
+//! here; signing is in `sign.rs`, verifying in `verify.rs` (the message)
+//! and `verify_key.rs` (the signature, with the signer's public key).
 
 mod sign;
 mod verify;
+mod verify_key;
 
 pub use sign::{sign, sign_digest, Signer};
 pub use verify::{unverified_content, verify, verify_detached, verify_with_certs};
+pub use verify_key::SignatureAlgorithm;
 
 use std::fmt;
 
 use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256, ID_SHA_384, ID_SHA_512};
 use const_oid::ObjectIdentifier;
 use der::Sequence;
-use sha2::Digest;
+use sha2::digest::DynDigest;
 use spki::AlgorithmIdentifierOwned;
 
-use crate::error::printable;
+use crate::error::{fail, fail_hint, printable, Exit};
 use crate::smime::certs::{format_time, CertInfo, UnixTime};
 use crate::smime::identity::{
     ID_AES128_CBC, ID_AES128_GCM, ID_AES256_CBC, ID_AES256_GCM, ID_RSAES_OAEP,
 };
+use crate::smime::privkey::{Curve, KeyKind};
 
 /// How [`sign`] signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,13 +71,57 @@ pub enum SignatureScheme {
     Pkcs1v15Sha256,
     /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 4056).
     PssSha256,
+    /// ECDSA with the curve's own hash: P-256/SHA-256, P-384/SHA-384
+    /// (aws-lc signs P-384 only with SHA-384).
+    Ecdsa(Curve),
+    /// Ed25519, pure, over the signed attributes; SHA-512 message digest
+    /// (RFC 8419 §3.1).
+    Ed25519,
 }
 
-/// RSA signature padding, as found in a verified message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Padding {
-    Pkcs1v15,
-    Pss,
+impl SignatureScheme {
+    /// The scheme a key of `kind` signs with; `pss` asks for RSASSA-PSS,
+    /// which only RSA keys have.
+    pub fn for_key(kind: KeyKind, pss: bool) -> anyhow::Result<Self> {
+        match (kind, pss) {
+            (KeyKind::Rsa, false) => Ok(Self::Pkcs1v15Sha256),
+            (KeyKind::Rsa, true) => Ok(Self::PssSha256),
+            (other @ (KeyKind::Ec(_) | KeyKind::Ed25519), true) => Err(fail_hint(
+                Exit::Usage,
+                format!(
+                    "--pss applies to RSA keys only; the signing key is a {} key",
+                    other.name()
+                ),
+                "leave out --pss: this key signs with its own algorithm",
+            )),
+            (KeyKind::Ec(curve), false) => Ok(Self::Ecdsa(curve)),
+            (KeyKind::Ed25519, false) => Ok(Self::Ed25519),
+            (KeyKind::X25519, _) => Err(fail(
+                Exit::NoUser,
+                "an X25519 key cannot sign (it is for key agreement only)",
+            )),
+        }
+    }
+
+    /// The message digest algorithm: also the hash inside the signature.
+    pub fn digest(self) -> DigestAlgorithm {
+        match self {
+            Self::Pkcs1v15Sha256 | Self::PssSha256 | Self::Ecdsa(Curve::P256) => {
+                DigestAlgorithm::Sha256
+            }
+            Self::Ecdsa(Curve::P384) => DigestAlgorithm::Sha384,
+            Self::Ed25519 => DigestAlgorithm::Sha512,
+        }
+    }
+
+    /// The kind of key that makes this signature.
+    fn key_kind(self) -> KeyKind {
+        match self {
+            Self::Pkcs1v15Sha256 | Self::PssSha256 => KeyKind::Rsa,
+            Self::Ecdsa(curve) => KeyKind::Ec(curve),
+            Self::Ed25519 => KeyKind::Ed25519,
+        }
+    }
 }
 
 /// Message digest algorithms accepted when verifying.
@@ -89,13 +145,29 @@ impl DigestAlgorithm {
         }
     }
 
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn oid(self) -> ObjectIdentifier {
         match self {
-            Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            Self::Sha1 => ID_SHA_1,
+            Self::Sha256 => ID_SHA_256,
+            Self::Sha384 => ID_SHA_384,
+            Self::Sha512 => ID_SHA_512,
         }
+    }
+
+    /// A hasher to feed piece by piece (a content streamed past).
+    pub fn hasher(self) -> Box<dyn DynDigest + Send> {
+        match self {
+            Self::Sha1 => Box::new(sha1::Sha1::default()),
+            Self::Sha256 => Box::new(sha2::Sha256::default()),
+            Self::Sha384 => Box::new(sha2::Sha384::default()),
+            Self::Sha512 => Box::new(sha2::Sha512::default()),
+        }
+    }
+
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finalize().into_vec()
     }
 
     /// SHA-1 signatures can be forged with chosen-prefix collisions: a
@@ -170,7 +242,7 @@ pub struct Verified {
     pub signing_time: Option<UnixTime>,
     /// The signer's SMIMECapabilities attribute, if it sent one.
     pub capabilities: Option<Capabilities>,
-    pub padding: Padding,
+    pub algorithm: SignatureAlgorithm,
     pub digest: DigestAlgorithm,
 }
 
@@ -204,14 +276,10 @@ impl From<&Verified> for SignerReport {
         } else {
             v.signer.emails.join(", ")
         };
-        let padding = match v.padding {
-            Padding::Pkcs1v15 => "RSA",
-            Padding::Pss => "RSA-PSS",
-        };
         SignerReport {
             who,
             fingerprint: v.signer.fingerprint.chars().take(16).collect(),
-            algorithm: format!("{padding}/{}", v.digest.name()),
+            algorithm: v.algorithm.with_digest(v.digest),
             signing_time: v.signing_time,
             weak_digest: v.digest.is_weak(),
         }
@@ -258,4 +326,4 @@ const PSS_SALT_LEN: u32 = 32;
 const MAX_PSS_SALT_LEN: u32 = 2048;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,5 +1,6 @@
 //! Signing: a `SignedData` with the content encapsulated, one `SignerInfo`
-//! with the signed attributes S/MIME expects, PKCS#1 v1.5 or PSS.
+//! with the signed attributes S/MIME expects, signed with RSA (PKCS#1 v1.5 or
+//! PSS), ECDSA or Ed25519.
 
 use crate::smime::privkey::PrivateKey;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -10,27 +11,39 @@ use cms::signed_data::{
 use const_oid::db::rfc5911::{
     ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME,
 };
-use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, RSA_ENCRYPTION};
+use const_oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, RSA_ENCRYPTION,
+};
 use const_oid::ObjectIdentifier;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Encode, Tag};
 use rand_core::CryptoRngCore;
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
-use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
-use super::{PssParams, SignatureScheme, PSS_SALT_LEN};
+use super::{DigestAlgorithm, PssParams, SignatureScheme, PSS_SALT_LEN};
 use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::{CertInfo, UnixTime};
 use crate::smime::identity::{own_capabilities, ID_SMIME_CAPABILITIES};
+use crate::smime::privkey::key::ID_ED25519;
+use crate::smime::privkey::Curve;
 
-pub(super) fn sha256_ai() -> AlgorithmIdentifierOwned {
+pub(super) fn digest_ai(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
     // RFC 5754 §2: SHA-2 digest AlgorithmIdentifiers have absent parameters.
     AlgorithmIdentifierOwned {
-        oid: ID_SHA_256,
+        oid: digest.oid(),
+        parameters: None,
+    }
+}
+
+/// An AlgorithmIdentifier with absent parameters (RFC 5758 §3.2 for
+/// ECDSA, RFC 8410 §3 for Ed25519).
+fn bare(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid,
         parameters: None,
     }
 }
@@ -65,6 +78,9 @@ pub(super) fn signature_algorithm(
                 parameters: Some(Any::encode_from(&params)?),
             })
         }
+        SignatureScheme::Ecdsa(Curve::P256) => Ok(bare(ECDSA_WITH_SHA_256)),
+        SignatureScheme::Ecdsa(Curve::P384) => Ok(bare(ECDSA_WITH_SHA_384)),
+        SignatureScheme::Ed25519 => Ok(bare(ID_ED25519)),
     }
 }
 
@@ -93,7 +109,8 @@ pub(super) fn encode_signing_time(t: UnixTime) -> anyhow::Result<Any> {
 /// Signs `content` (opaque: the content travels inside the result) and
 /// returns a DER `ContentInfo`.
 ///
-/// `signer` must hold the public half of `key`; `chain` is any intermediate
+/// `signer` must hold the public half of `key`, and `scheme` must be one
+/// `key` makes ([`SignatureScheme::for_key`]); `chain` is any intermediate
 /// certificates to carry with it (it may be empty). No other certificate is
 /// included.
 pub fn sign(
@@ -105,7 +122,7 @@ pub fn sign(
     signing_time: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<Vec<u8>> {
-    let digest = sha2::Sha256::digest(content);
+    let digest = scheme.digest().hash(content);
     let signer = Signer {
         key,
         cert: signer,
@@ -125,8 +142,9 @@ pub struct Signer<'a> {
     pub signing_time: UnixTime,
 }
 
-/// Signs content whose SHA-256 `digest` the caller computed, and returns a
-/// DER `ContentInfo` as [`sign`] does: with the content encapsulated when
+/// Signs content whose `digest` the caller computed with the scheme's
+/// algorithm ([`SignatureScheme::digest`]), and returns a DER `ContentInfo`
+/// as [`sign`] does: with the content encapsulated when
 /// given, else without it (a caller streaming a large content puts it in
 /// itself: see `encrypt::sign`).
 pub fn sign_digest(
@@ -151,6 +169,24 @@ pub fn sign_digest(
                 &signer.fingerprint.chars().take(16).collect::<String>()
             ),
             "sign with the key that was issued together with this certificate",
+        ));
+    }
+    // Internal errors: the callers pick the scheme from the key and digest
+    // with it.
+    if scheme.key_kind() != key.kind() {
+        return Err(fail(
+            Exit::Software,
+            format!(
+                "a {} key cannot make a {scheme:?} signature",
+                key.kind().name()
+            ),
+        ));
+    }
+    let digest_alg = scheme.digest();
+    if digest.len() != digest_alg.hasher().output_size() {
+        return Err(fail(
+            Exit::Software,
+            format!("the content digest is not a {} digest", digest_alg.name()),
         ));
     }
 
@@ -179,20 +215,25 @@ pub fn sign_digest(
     let to_be_signed = signed_attrs
         .to_der()
         .map_err(|e| internal("signed attributes", e))?;
-    let hashed = sha2::Sha256::digest(&to_be_signed);
-
-    let key = key.rsa("signing")?;
     let signature = match scheme {
-        SignatureScheme::Pkcs1v15Sha256 => {
-            key.sign_with_rng(rng, Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed)
+        SignatureScheme::Pkcs1v15Sha256 | SignatureScheme::PssSha256 => {
+            let hashed = digest_alg.hash(&to_be_signed);
+            let key = key.rsa("signing")?;
+            if scheme == SignatureScheme::PssSha256 {
+                key.sign_with_rng(
+                    rng,
+                    Pss::new_with_salt::<sha2::Sha256>(PSS_SALT_LEN as usize),
+                    &hashed,
+                )
+            } else {
+                key.sign_with_rng(rng, Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed)
+            }
+            .map_err(|e| fail(Exit::Software, format!("RSA signing failed: {e}")))?
         }
-        SignatureScheme::PssSha256 => key.sign_with_rng(
-            rng,
-            Pss::new_with_salt::<sha2::Sha256>(PSS_SALT_LEN as usize),
-            &hashed,
-        ),
-    }
-    .map_err(|e| fail(Exit::Software, format!("RSA signing failed: {e}")))?;
+        // ECDSA hashes with the curve's hash, which is the digest
+        // algorithm; Ed25519 signs the attributes themselves (RFC 8419 §3.2).
+        SignatureScheme::Ecdsa(_) | SignatureScheme::Ed25519 => key.sign_ec(&to_be_signed)?,
+    };
 
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
@@ -200,7 +241,7 @@ pub fn sign_digest(
             issuer: signer.cert.tbs_certificate.issuer.clone(),
             serial_number: signer.cert.tbs_certificate.serial_number.clone(),
         }),
-        digest_alg: sha256_ai(),
+        digest_alg: digest_ai(digest_alg),
         signed_attrs: Some(signed_attrs),
         signature_algorithm: signature_algorithm(scheme)
             .map_err(|e| internal("signature algorithm", e))?,
@@ -225,7 +266,7 @@ pub fn sign_digest(
 
     let signed_data = SignedData {
         version: CmsVersion::V1,
-        digest_algorithms: SetOfVec::try_from(vec![sha256_ai()])
+        digest_algorithms: SetOfVec::try_from(vec![digest_ai(digest_alg)])
             .map_err(|e| internal("digest algorithms", e))?,
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: ID_DATA,

@@ -1,4 +1,4 @@
-use super::sign::{attribute, encode_signing_time, sha256_ai};
+use super::sign::{attribute, digest_ai, encode_signing_time};
 use super::verify::parse;
 use super::*;
 
@@ -16,18 +16,36 @@ use x509_cert::attr::Attribute;
 
 use crate::error::{classify, Exit};
 use crate::smime::certs::{CertInfo, UnixTime};
-use crate::smime::identity::{own_capabilities, ID_AES256_CBC, ID_SMIME_CAPABILITIES};
+use crate::smime::identity::{
+    generate, own_capabilities, KeyAlgorithm, NewIdentity, ID_AES256_CBC, ID_SMIME_CAPABILITIES,
+};
+use crate::smime::privkey::Curve;
 
 const T: UnixTime = 1_750_000_000;
 const CONTENT: &[u8] = b"Content-Type: text/plain\r\n\r\nHello, Bob.\r\n";
 
-fn fixture(name: &str) -> (crate::smime::privkey::PrivateKey, CertInfo) {
+/// A test key and certificate from tests/data.
+pub(crate) fn fixture(name: &str) -> (crate::smime::privkey::PrivateKey, CertInfo) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
     let key_pem = std::fs::read_to_string(format!("{dir}{name}.key.pem")).unwrap();
     let key = crate::smime::privkey::open(&key_pem, None, "x").unwrap();
     let certs = std::fs::read(format!("{dir}{name}.cert.pem")).unwrap();
     let cert = crate::smime::certs::parse_bundle(&certs).unwrap().remove(0);
     (key, cert)
+}
+
+/// A new key of `algorithm` for alice@example.org with its self-signed
+/// certificate (for Ed25519, the signing one).
+pub(crate) fn generated(algorithm: KeyAlgorithm) -> (crate::smime::privkey::PrivateKey, CertInfo) {
+    let spec = NewIdentity {
+        email: "alice@example.org",
+        name: None,
+        algorithm,
+        days: 30,
+    };
+    generate(&spec, T - 86_400, &mut rand_core::OsRng)
+        .unwrap()
+        .remove(0)
 }
 
 fn sign_as(name: &str, scheme: SignatureScheme, chain: &[CertInfo]) -> (Vec<u8>, CertInfo) {
@@ -71,6 +89,26 @@ fn mutate_signer(der: &[u8], f: impl FnOnce(&mut SignerInfo)) -> Vec<u8> {
     })
 }
 
+/// The message with its signingTime attribute changed to `t` (the
+/// signature left as it was).
+fn with_signing_time(der: &[u8], t: UnixTime) -> Vec<u8> {
+    mutate_signer(der, |si| {
+        let attrs: Vec<Attribute> = si
+            .signed_attrs
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|a| match a.oid {
+                ID_SIGNING_TIME => {
+                    attribute(ID_SIGNING_TIME, encode_signing_time(t).unwrap()).unwrap()
+                }
+                _ => a.clone(),
+            })
+            .collect();
+        si.signed_attrs = Some(SetOfVec::try_from(attrs).unwrap());
+    })
+}
+
 fn assert_data_err(result: anyhow::Result<Verified>, needle: &str) {
     let err = result.expect_err("verification should fail");
     assert_eq!(classify(&err).0, Exit::DataErr, "{err:#}");
@@ -80,9 +118,12 @@ fn assert_data_err(result: anyhow::Result<Verified>, needle: &str) {
 
 #[test]
 fn round_trip_both_schemes() {
-    for (scheme, padding) in [
-        (SignatureScheme::Pkcs1v15Sha256, Padding::Pkcs1v15),
-        (SignatureScheme::PssSha256, Padding::Pss),
+    for (scheme, algorithm) in [
+        (
+            SignatureScheme::Pkcs1v15Sha256,
+            SignatureAlgorithm::RsaPkcs1v15,
+        ),
+        (SignatureScheme::PssSha256, SignatureAlgorithm::RsaPss),
     ] {
         let (der, alice) = sign_as("alice", scheme, &[]);
         let v = verify(&der).unwrap();
@@ -90,7 +131,7 @@ fn round_trip_both_schemes() {
         assert!(!v.detached);
         assert_eq!(v.signer.fingerprint, alice.fingerprint);
         assert_eq!(v.signing_time, Some(T));
-        assert_eq!(v.padding, padding);
+        assert_eq!(v.algorithm, algorithm);
         assert_eq!(v.digest, DigestAlgorithm::Sha256);
         assert_eq!(v.certificates.len(), 1);
         let report = v.report();
@@ -122,7 +163,7 @@ fn pss_parameters_are_rfc4056() {
     assert_eq!(mgf_hash.oid, ID_SHA_256);
     assert_eq!(params.salt_len, Some(32));
     assert_eq!(params.trailer_field, None);
-    assert_eq!(si.digest_alg, sha256_ai());
+    assert_eq!(si.digest_alg, digest_ai(DigestAlgorithm::Sha256));
 }
 
 #[test]
@@ -169,22 +210,7 @@ fn tampered_content_is_refused() {
 fn tampered_signed_attribute_is_refused() {
     for scheme in [SignatureScheme::Pkcs1v15Sha256, SignatureScheme::PssSha256] {
         let (der, _) = sign_as("alice", scheme, &[]);
-        let bad = mutate_signer(&der, |si| {
-            let attrs: Vec<Attribute> = si
-                .signed_attrs
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    if a.oid == ID_SIGNING_TIME {
-                        attribute(ID_SIGNING_TIME, encode_signing_time(T + 3600).unwrap()).unwrap()
-                    } else {
-                        a.clone()
-                    }
-                })
-                .collect();
-            si.signed_attrs = Some(SetOfVec::try_from(attrs).unwrap());
-        });
+        let bad = with_signing_time(&der, T + 3600);
         assert_ne!(bad, der);
         assert_data_err(verify(&bad), "bad signature");
     }
@@ -373,7 +399,7 @@ fn garbage_and_truncations_are_errors_not_panics() {
         .position(|w| w == alice.der.as_slice())
         .unwrap();
     let cert_range = cert_at..cert_at + alice.der.len();
-    let digest_algs = SetOfVec::try_from(vec![sha256_ai()])
+    let digest_algs = SetOfVec::try_from(vec![digest_ai(DigestAlgorithm::Sha256)])
         .unwrap()
         .to_der()
         .unwrap();
@@ -447,4 +473,170 @@ fn short_signatures_are_padded_and_reports_escape_control_characters() {
     .to_string();
     assert!(!report.chars().any(|c| c.is_control()), "{report:?}");
     assert!(report.contains("weak"), "{report}");
+}
+
+/// The non-RSA keys sealpost signs with, what each must write and how a
+/// report names it.
+fn ec_cases() -> Vec<(
+    KeyAlgorithm,
+    ObjectIdentifier,
+    DigestAlgorithm,
+    SignatureAlgorithm,
+    &'static str,
+)> {
+    use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384};
+    vec![
+        (
+            KeyAlgorithm::Ec(Curve::P256),
+            ECDSA_WITH_SHA_256,
+            DigestAlgorithm::Sha256,
+            SignatureAlgorithm::Ecdsa(Curve::P256),
+            "ECDSA P-256/SHA-256)",
+        ),
+        (
+            KeyAlgorithm::Ec(Curve::P384),
+            ECDSA_WITH_SHA_384,
+            DigestAlgorithm::Sha384,
+            SignatureAlgorithm::Ecdsa(Curve::P384),
+            "ECDSA P-384/SHA-384)",
+        ),
+        (
+            KeyAlgorithm::Ed25519,
+            crate::smime::privkey::key::ID_ED25519,
+            DigestAlgorithm::Sha512,
+            SignatureAlgorithm::Ed25519,
+            "Ed25519)",
+        ),
+    ]
+}
+
+fn sign_with(key: &crate::smime::privkey::PrivateKey, cert: &CertInfo) -> Vec<u8> {
+    let scheme = SignatureScheme::for_key(key.kind(), false).unwrap();
+    sign(CONTENT, key, cert, &[], scheme, T, &mut rand_core::OsRng).unwrap()
+}
+
+#[test]
+fn ecdsa_and_ed25519_round_trip_with_matching_digest_and_algorithm() {
+    for (alg, sig_oid, digest, algorithm, text) in ec_cases() {
+        let (key, cert) = generated(alg);
+        let der = sign_with(&key, &cert);
+        let sd = signed_data(&der);
+        let si = sd.signer_infos.0.get(0).unwrap();
+        // RFC 5758 §3.2, RFC 8419 §2.3: absent parameters.
+        assert_eq!(si.signature_algorithm.oid, sig_oid, "{alg:?}");
+        assert_eq!(si.signature_algorithm.parameters, None, "{alg:?}");
+        assert_eq!(si.digest_alg, digest_ai(digest), "{alg:?}");
+        assert_eq!(sd.digest_algorithms.as_slice(), &[digest_ai(digest)]);
+        let v = verify(&der).unwrap();
+        assert_eq!(v.content, CONTENT);
+        assert_eq!((v.algorithm, v.digest), (algorithm, digest), "{alg:?}");
+        assert_eq!(v.signer.fingerprint, cert.fingerprint);
+        let report = v.report();
+        assert!(report.contains(&format!(", {text} made")), "{report}");
+    }
+}
+
+#[test]
+fn ecdsa_and_ed25519_tampering_is_refused() {
+    for (alg, ..) in ec_cases() {
+        let (key, cert) = generated(alg);
+        let der = sign_with(&key, &cert);
+        let content = mutate(&der, |sd| {
+            sd.encap_content_info.econtent =
+                Some(Any::new(Tag::OctetString, b"Hello, Eve.".to_vec()).unwrap());
+        });
+        assert_data_err(verify(&content), "bad signature");
+        let signature = mutate_signer(&der, |si| {
+            let mut sig = si.signature.as_bytes().to_vec();
+            let last = sig.len() - 1;
+            sig[last] ^= 0x01;
+            si.signature = OctetString::new(sig).unwrap();
+        });
+        assert_data_err(verify(&signature), "bad signature");
+        let time = with_signing_time(&der, T + 1);
+        assert_data_err(verify(&time), "bad signature");
+        // The same signature named as made by another key of the same kind.
+        let (_, other) = generated(alg);
+        let swapped = mutate(&der, |sd| {
+            sd.certificates = Some(
+                CertificateSet::try_from(vec![CertificateChoices::Certificate(other.cert.clone())])
+                    .unwrap(),
+            );
+        });
+        let swapped = mutate_signer(&swapped, |si| {
+            si.sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: other.cert.tbs_certificate.issuer.clone(),
+                serial_number: other.cert.tbs_certificate.serial_number.clone(),
+            });
+        });
+        assert_data_err(verify(&swapped), "bad signature");
+    }
+}
+
+#[test]
+fn ecdsa_signature_algorithm_and_digest_must_agree() {
+    use const_oid::db::rfc5912::{ECDSA_WITH_SHA_384, ID_EC_PUBLIC_KEY};
+    let (key, cert) = generated(KeyAlgorithm::Ec(Curve::P256));
+    let der = sign_with(&key, &cert);
+    // Some clients write id-ecPublicKey: the digest algorithm names the hash.
+    let ec_public_key = mutate_signer(&der, |si| {
+        si.signature_algorithm = AlgorithmIdentifierOwned {
+            oid: ID_EC_PUBLIC_KEY,
+            parameters: None,
+        };
+    });
+    let v = verify(&ec_public_key).unwrap();
+    assert_eq!(v.algorithm, SignatureAlgorithm::Ecdsa(Curve::P256));
+    let mismatch = mutate_signer(&der, |si| {
+        si.signature_algorithm.oid = ECDSA_WITH_SHA_384;
+    });
+    assert_data_err(verify(&mismatch), "differs from the digest algorithm");
+    // An RSA algorithm with an EC key.
+    let rsa = mutate_signer(&der, |si| {
+        si.signature_algorithm = AlgorithmIdentifierOwned {
+            oid: const_oid::db::rfc5912::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        };
+    });
+    assert_data_err(verify(&rsa), "unsupported signature algorithm");
+}
+
+#[test]
+fn pss_is_a_usage_error_for_keys_other_than_rsa() {
+    use crate::smime::privkey::KeyKind;
+    for kind in [
+        KeyKind::Ec(Curve::P256),
+        KeyKind::Ec(Curve::P384),
+        KeyKind::Ed25519,
+    ] {
+        let err = SignatureScheme::for_key(kind, true).unwrap_err();
+        assert_eq!(classify(&err).0, Exit::Usage, "{err:#}");
+        assert!(err.to_string().contains("--pss"), "{err}");
+    }
+    assert_eq!(
+        SignatureScheme::for_key(KeyKind::Rsa, true).unwrap(),
+        SignatureScheme::PssSha256
+    );
+    let err = SignatureScheme::for_key(KeyKind::X25519, false).unwrap_err();
+    assert_eq!(classify(&err).0, Exit::NoUser, "{err:#}");
+}
+
+#[test]
+fn a_digest_of_the_wrong_length_is_an_internal_error() {
+    let (key, cert) = generated(KeyAlgorithm::Ec(Curve::P384));
+    let signer = Signer {
+        key: &key,
+        cert: &cert,
+        chain: &[],
+        scheme: SignatureScheme::Ecdsa(Curve::P384),
+        signing_time: T,
+    };
+    let sha256 = DigestAlgorithm::Sha256.hash(CONTENT);
+    let err = sign_digest(&sha256, None, &signer, &mut rand_core::OsRng).unwrap_err();
+    assert_eq!(classify(&err).0, Exit::Software, "{err:#}");
+    let wrong_scheme = Signer {
+        scheme: SignatureScheme::Ecdsa(Curve::P256),
+        ..signer
+    };
+    assert!(sign_digest(&sha256, None, &wrong_scheme, &mut rand_core::OsRng).is_err());
 }

@@ -1,6 +1,6 @@
 //! Verifying: parsing a `SignedData` (DER or BER), finding each signer's
 //! certificate, and checking the message digest, the contentType attribute
-//! and the signature (PKCS#1 v1.5 or PSS, SHA-1/256/384/512).
+//! and the signature (`verify_key.rs`).
 
 use std::fmt;
 
@@ -9,26 +9,19 @@ use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier, SignerInfo};
 use const_oid::db::rfc5911::{
     ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME,
 };
-use const_oid::db::rfc5912::{
-    ID_MGF_1, ID_RSASSA_PSS, RSA_ENCRYPTION, SHA_1_WITH_RSA_ENCRYPTION,
-    SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
-};
 use const_oid::ObjectIdentifier;
 use der::asn1::{AnyRef, SetOfVec};
 use der::{Any, Decode, Encode, Reader, SliceReader, Tag, Tagged};
-use rsa::pkcs1v15::Pkcs1v15Sign;
-use rsa::pss::Pss;
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPublicKey;
 use spki::AlgorithmIdentifierOwned;
 use subtle::ConstantTimeEq;
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 use x509_cert::Certificate;
 
-use super::{Capabilities, DigestAlgorithm, Padding, PssParams, Verified, MAX_PSS_SALT_LEN};
+use super::verify_key::{check_signature, SignatureAlgorithm};
+use super::{Capabilities, DigestAlgorithm, Verified};
 use crate::error::{fail, fail_hint, Exit};
-use crate::smime::certs::{rsa_public_key, CertInfo, UnixTime};
+use crate::smime::certs::{CertInfo, UnixTime};
 use crate::smime::identity::ID_SMIME_CAPABILITIES;
 
 /// CRLs kept from one message; more are ignored (each is searched per
@@ -130,7 +123,7 @@ pub fn verify_with_certs(
                     crls: parsed.crls,
                     signing_time: facts.signing_time,
                     capabilities: facts.capabilities,
-                    padding: facts.padding,
+                    algorithm: facts.algorithm,
                     digest: facts.digest,
                 })
             }
@@ -270,7 +263,7 @@ fn parse_signer_info(tlv: &[u8]) -> anyhow::Result<RawSigner> {
 struct SignerFacts {
     signing_time: Option<UnixTime>,
     capabilities: Option<Capabilities>,
-    padding: Padding,
+    algorithm: SignatureAlgorithm,
     digest: DigestAlgorithm,
 }
 
@@ -331,12 +324,11 @@ fn verify_signer(
                 "import the sender's certificate and try again",
             )
         })?;
-    let public = rsa_public_key(&cert.cert)?;
 
     let mut signing_time = None;
     let mut capabilities = None;
     let content_digest = digest.hash(content);
-    let hashed = match (&si.signed_attrs, &signer.signed_attrs) {
+    let signed: &[u8] = match (&si.signed_attrs, &signer.signed_attrs) {
         (Some(attrs), Some(raw)) => {
             let ct = single_attr(attrs, ID_CONTENT_TYPE, "contentType")?
                 .ok_or_else(|| malformed("the contentType attribute is missing"))?;
@@ -375,7 +367,7 @@ fn verify_signer(
                     capabilities = Some(Capabilities::from_algorithms(&list));
                 }
             }
-            digest.hash(raw)
+            raw
         }
         (None, None) => {
             if *econtent_type != ID_DATA {
@@ -383,121 +375,25 @@ fn verify_signer(
                     "signed attributes are required for content other than id-data",
                 ));
             }
-            content_digest
+            content
         }
         _ => return Err(malformed("inconsistent signed attributes")),
     };
 
-    let padding = check_signature(&public, &si.signature_algorithm, digest, &hashed, si)?;
+    let algorithm = check_signature(
+        &cert,
+        &si.signature_algorithm,
+        digest,
+        signed,
+        si.signature.as_bytes(),
+    )?;
     Ok((
         cert,
         SignerFacts {
             signing_time,
             capabilities,
-            padding,
+            algorithm,
             digest,
         },
     ))
-}
-
-/// Checks the RSA signature of `si` over the prehashed `hashed`.
-fn check_signature(
-    public: &RsaPublicKey,
-    alg: &AlgorithmIdentifierOwned,
-    digest: DigestAlgorithm,
-    hashed: &[u8],
-    si: &SignerInfo,
-) -> anyhow::Result<Padding> {
-    // Some signers drop leading zero octets; RFC 8017 wants exactly k octets.
-    let sig_bytes = si.signature.as_bytes();
-    let size = public.size();
-    let padded;
-    let sig = if sig_bytes.len() < size {
-        padded = [vec![0u8; size - sig_bytes.len()], sig_bytes.to_vec()].concat();
-        &padded[..]
-    } else {
-        sig_bytes
-    };
-    let implied = match alg.oid {
-        RSA_ENCRYPTION => Some(None),
-        SHA_1_WITH_RSA_ENCRYPTION => Some(Some(DigestAlgorithm::Sha1)),
-        SHA_256_WITH_RSA_ENCRYPTION => Some(Some(DigestAlgorithm::Sha256)),
-        SHA_384_WITH_RSA_ENCRYPTION => Some(Some(DigestAlgorithm::Sha384)),
-        SHA_512_WITH_RSA_ENCRYPTION => Some(Some(DigestAlgorithm::Sha512)),
-        _ => None,
-    };
-    let (padding, result) = if let Some(implied) = implied {
-        if implied.is_some_and(|d| d != digest) {
-            return Err(malformed(
-                "the signature algorithm's digest differs from the digest algorithm",
-            ));
-        }
-        let scheme = match digest {
-            DigestAlgorithm::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
-            DigestAlgorithm::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
-            DigestAlgorithm::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
-            DigestAlgorithm::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
-        };
-        (Padding::Pkcs1v15, public.verify(scheme, hashed, sig))
-    } else if alg.oid == ID_RSASSA_PSS {
-        let salt = pss_salt_len(alg, digest)?;
-        let scheme = match digest {
-            DigestAlgorithm::Sha1 => Pss::new_with_salt::<sha1::Sha1>(salt),
-            DigestAlgorithm::Sha256 => Pss::new_with_salt::<sha2::Sha256>(salt),
-            DigestAlgorithm::Sha384 => Pss::new_with_salt::<sha2::Sha384>(salt),
-            DigestAlgorithm::Sha512 => Pss::new_with_salt::<sha2::Sha512>(salt),
-        };
-        (Padding::Pss, public.verify(scheme, hashed, sig))
-    } else {
-        return Err(fail(
-            Exit::DataErr,
-            format!("unsupported signature algorithm {}", alg.oid),
-        ));
-    };
-    result.map_err(|_| bad_signature("the signature does not match the signer's certificate"))?;
-    Ok(padding)
-}
-
-/// Validates RSASSA-PSS-params against the digest algorithm and returns the
-/// salt length. The hash and the MGF1 hash must both be the digest algorithm
-/// (RFC 4056 §3 requires the former; the `rsa` crate the latter).
-fn pss_salt_len(alg: &AlgorithmIdentifierOwned, digest: DigestAlgorithm) -> anyhow::Result<usize> {
-    let params = match &alg.parameters {
-        None => PssParams::default(),
-        Some(any) => any
-            .to_der()
-            .and_then(|d| PssParams::from_der(&d))
-            .map_err(|e| malformed(format!("RSASSA-PSS parameters: {e}")))?,
-    };
-    let hash = params
-        .hash
-        .as_ref()
-        .map_or(Some(DigestAlgorithm::Sha1), |h| {
-            DigestAlgorithm::from_oid(&h.oid)
-        });
-    let mgf_hash = match &params.mask_gen {
-        None => Some(DigestAlgorithm::Sha1),
-        Some(mgf) if mgf.oid == ID_MGF_1 => mgf
-            .parameters
-            .as_ref()
-            .and_then(|p| p.to_der().ok())
-            .and_then(|d| AlgorithmIdentifierOwned::from_der(&d).ok())
-            .and_then(|h| DigestAlgorithm::from_oid(&h.oid)),
-        Some(_) => None,
-    };
-    if hash != Some(digest) || mgf_hash != Some(digest) {
-        return Err(fail(
-            Exit::DataErr,
-            "unsupported RSASSA-PSS parameters (hash and MGF1 hash must equal the digest algorithm)",
-        ));
-    }
-    if params.trailer_field.unwrap_or(1) != 1 {
-        return Err(malformed("RSASSA-PSS trailer field must be 1"));
-    }
-    match params.salt_len.unwrap_or(20) {
-        salt @ 0..=MAX_PSS_SALT_LEN => Ok(salt as usize),
-        salt => Err(malformed(format!(
-            "RSASSA-PSS salt length {salt} is impossible"
-        ))),
-    }
 }

@@ -6,7 +6,7 @@
 //!
 //! Checked for every certificate: its signature by the working public key
 //! (RSA 2048 bits or more with SHA-256/384/512, PKCS#1 v1.5 or PSS; ECDSA
-//! P-256/P-384), validity at the given time, issuer name chaining (names
+//! P-256/P-384 with SHA-256/384/512; Ed25519), validity at the given time, issuer name chaining (names
 //! compared as §7.1 asks), unknown critical extensions. For CAs:
 //! basicConstraints cA, pathLenConstraint (self-issued certificates not
 //! counted), keyUsage keyCertSign, name constraints (directoryName,
@@ -18,9 +18,9 @@
 
 use const_oid::db::rfc5280::{ANY_EXTENDED_KEY_USAGE, ID_KP_EMAIL_PROTECTION};
 use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ID_EC_PUBLIC_KEY, ID_RSASSA_PSS, RSA_ENCRYPTION,
-    SECP_256_R_1, SECP_384_R_1, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
-    SHA_512_WITH_RSA_ENCRYPTION,
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY, ID_RSASSA_PSS,
+    RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1, SHA_256_WITH_RSA_ENCRYPTION,
+    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
 };
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode, Reader, SliceReader};
@@ -37,6 +37,7 @@ use super::model::{Anchor, Distrust};
 use super::names::{self, Presented};
 use super::policy::Tree;
 use crate::smime::certs::{CertInfo, UnixTime};
+use crate::smime::privkey::key::ID_ED25519;
 use crate::smime::signed::PssParams;
 
 /// Longest path tried, anchor excluded.
@@ -98,7 +99,7 @@ pub(super) fn signature_ok(
             Some(512) => &s::RSA_PSS_2048_8192_SHA512,
             _ => return false,
         },
-        (ID_EC_PUBLIC_KEY, ECDSA_WITH_SHA_256 | ECDSA_WITH_SHA_384) => {
+        (ID_EC_PUBLIC_KEY, ECDSA_WITH_SHA_256 | ECDSA_WITH_SHA_384 | ECDSA_WITH_SHA_512) => {
             let curve = key
                 .algorithm
                 .parameters
@@ -106,12 +107,16 @@ pub(super) fn signature_ok(
                 .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
             match (curve, alg.oid) {
                 (Some(SECP_256_R_1), ECDSA_WITH_SHA_256) => &s::ECDSA_P256_SHA256_ASN1,
-                (Some(SECP_256_R_1), _) => &s::ECDSA_P256_SHA384_ASN1,
+                (Some(SECP_256_R_1), ECDSA_WITH_SHA_384) => &s::ECDSA_P256_SHA384_ASN1,
+                (Some(SECP_256_R_1), _) => &s::ECDSA_P256_SHA512_ASN1,
                 (Some(SECP_384_R_1), ECDSA_WITH_SHA_256) => &s::ECDSA_P384_SHA256_ASN1,
-                (Some(SECP_384_R_1), _) => &s::ECDSA_P384_SHA384_ASN1,
+                (Some(SECP_384_R_1), ECDSA_WITH_SHA_384) => &s::ECDSA_P384_SHA384_ASN1,
+                (Some(SECP_384_R_1), _) => &s::ECDSA_P384_SHA512_ASN1,
                 _ => return false,
             }
         }
+        // RFC 8410 §6: Ed25519 certificates, pure, with absent parameters.
+        (ID_ED25519, ID_ED25519) if alg.parameters.is_none() => &s::ED25519,
         _ => return false,
     };
     s::UnparsedPublicKey::new(verifier, public)

@@ -8,6 +8,7 @@ mod cert;
 mod demo;
 mod docs;
 mod ecdh;
+mod ecsign;
 mod encrypt;
 mod examples;
 mod forger;
