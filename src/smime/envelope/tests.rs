@@ -604,11 +604,13 @@ fn chacha20_poly1305_parameters_are_checked() {
         None,
         Some(Any::encode_from(&OctetString::new(vec![9u8; 11]).unwrap()).unwrap()),
         Some(Any::encode_from(&OctetString::new(vec![9u8; 16]).unwrap()).unwrap()),
-        Some(Any::encode_from(&super::types::GcmParameters {
-            nonce: OctetString::new(vec![9u8; 12]).unwrap(),
-            icv_len: Some(16),
-        })
-        .unwrap()),
+        Some(
+            Any::encode_from(&super::types::GcmParameters {
+                nonce: OctetString::new(vec![9u8; 12]).unwrap(),
+                icv_len: Some(16),
+            })
+            .unwrap(),
+        ),
     ] {
         aed.auth_encrypted_content.content_enc_alg.parameters = params;
         let der = ContentInfo {

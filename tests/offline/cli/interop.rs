@@ -585,7 +585,13 @@ fn chacha20_poly1305_with_openssl_and_gpgsm() {
     let expected = inner_of(&msg);
     let out = w
         .as_("alice")
-        .args(["encrypt", "--eml", "--no-self", "--cipher", "chacha20-poly1305"])
+        .args([
+            "encrypt",
+            "--eml",
+            "--no-self",
+            "--cipher",
+            "chacha20-poly1305",
+        ])
         .write_stdin(msg.clone())
         .output()
         .unwrap();
@@ -602,17 +608,31 @@ fn chacha20_poly1305_with_openssl_and_gpgsm() {
         .unwrap();
     let err = String::from_utf8_lossy(&got.stderr);
     if got.status.success() {
-        assert_eq!(got.stdout, expected, "openssl read chacha20-poly1305 wrongly");
+        assert_eq!(
+            got.stdout, expected,
+            "openssl read chacha20-poly1305 wrongly"
+        );
     } else {
         assert!(err.contains("unknown cipher"), "openssl: {err}");
         assert!(got.stdout.is_empty());
     }
     // OpenSSL -> sealpost.
     let content = w.path("c.txt");
-    std::fs::write(&content, b"Content-Type: text/plain\r\n\r\nfrom OpenSSL\r\n").unwrap();
+    std::fs::write(
+        &content,
+        b"Content-Type: text/plain\r\n\r\nfrom OpenSSL\r\n",
+    )
+    .unwrap();
     let from = w.path("from-openssl.p7m");
     let made = Command::new("openssl")
-        .args(["cms", "-encrypt", "-binary", "-chacha20-poly1305", "-outform", "DER"])
+        .args([
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-chacha20-poly1305",
+            "-outform",
+            "DER",
+        ])
         .args(["-in", p(&content), "-out", p(&from)])
         .arg(data("bob.cert.pem"))
         .output()
@@ -620,7 +640,11 @@ fn chacha20_poly1305_with_openssl_and_gpgsm() {
     let err = String::from_utf8_lossy(&made.stderr);
     if made.status.success() {
         let got = w.decrypt("bob", &std::fs::read(&from).unwrap(), &[]);
-        assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
         assert_eq!(got.stdout, std::fs::read(&content).unwrap());
     } else {
         assert!(

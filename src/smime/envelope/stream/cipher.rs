@@ -223,12 +223,7 @@ pub(super) enum Aead {
 }
 
 impl Aead {
-    pub(super) fn new(
-        cipher: ContentCipher,
-        key: &[u8],
-        nonce: &[u8],
-        aad: &[u8],
-    ) -> Result<Aead> {
+    pub(super) fn new(cipher: ContentCipher, key: &[u8], nonce: &[u8], aad: &[u8]) -> Result<Aead> {
         Ok(match cipher {
             ContentCipher::ChaCha20Poly1305 => Aead::ChaCha(ChaChaPoly::new(key, nonce, aad)?),
             _ => Aead::Gcm(Gcm::new(cipher, key, nonce, aad)?),
