@@ -4,6 +4,7 @@
 use std::fmt;
 
 use anyhow::Result;
+use chacha20poly1305::ChaCha20Poly1305;
 use cms::enveloped_data::EncryptedContentInfo;
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, Tag};
@@ -227,7 +228,8 @@ impl ContentKey {
                 let mut nonce = [0u8; CHACHA_NONCE_LEN];
                 rng.fill_bytes(&mut nonce);
                 let mut buf = plaintext.to_vec();
-                let tag = chacha::seal(&self.bytes, &nonce, &mut buf)?;
+                let tag = aead::seal_with::<ChaCha20Poly1305>(&self.bytes, &nonce, &mut buf)
+                    .ok_or_else(|| fail(Exit::DataErr, "chacha20-poly1305 encryption failed"))?;
                 let params = Any::new(Tag::OctetString, nonce.to_vec())?;
                 let mac = OctetString::new(tag).map_err(|_| too_large())?;
                 (params, buf, Some(mac))
@@ -337,7 +339,10 @@ pub(crate) fn decrypt(
         ));
     }
     match cipher {
-        ContentCipher::ChaCha20Poly1305 => chacha::open(&key.bytes, &nonce, aad, ciphertext, mac),
+        ContentCipher::ChaCha20Poly1305 => {
+            aead::open_with::<ChaCha20Poly1305>(&key.bytes, &nonce, aad, ciphertext, mac)
+                .ok_or_else(failed)
+        }
         _ => gcm::open(cipher, &key.bytes, &nonce, aad, ciphertext, mac),
     }
 }
@@ -478,25 +483,13 @@ mod gcm {
     //! AES-GCM (RFC 5084), aead 0.5 API: detached tag, no AAD on sealing.
 
     use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
-    use aes_gcm::aead::{self, AeadInPlace, KeyInit};
     use aes_gcm::aes::{Aes128, Aes192, Aes256};
     use aes_gcm::AesGcm;
     use anyhow::Result;
-    use zeroize::Zeroizing;
 
+    use super::aead::{open_with, seal_with};
     use super::{failed, ContentCipher};
     use crate::error::{fail, Exit};
-
-    fn seal_with<A: AeadInPlace + KeyInit>(
-        key: &[u8],
-        nonce: &[u8],
-        buf: &mut [u8],
-    ) -> Option<Vec<u8>> {
-        let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
-        let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
-        Some(tag.to_vec())
-    }
 
     /// Encrypts `buf` in place; returns the 16-byte tag.
     pub(super) fn seal(
@@ -511,23 +504,6 @@ mod gcm {
             _ => None,
         };
         tag.ok_or_else(|| fail(Exit::DataErr, "gcm encryption failed"))
-    }
-
-    fn open_with<A: AeadInPlace + KeyInit>(
-        key: &[u8],
-        nonce: &[u8],
-        aad: &[u8],
-        ciphertext: &[u8],
-        tag: &[u8],
-    ) -> Option<Vec<u8>> {
-        let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
-        let tag = aead::Tag::<A>::from_exact_iter(tag.iter().copied())?;
-        let mut buf = Zeroizing::new(ciphertext.to_vec());
-        // aes-gcm verifies the tag before it decrypts; on failure nothing is returned.
-        c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
-            .ok()?;
-        Some(std::mem::take(&mut *buf))
     }
 
     /// Verifies the tag, then decrypts.
@@ -561,49 +537,44 @@ mod gcm {
     }
 }
 
-mod chacha {
-    //! ChaCha20-Poly1305 (RFC 8439 §2.8, RFC 8103), aead 0.5 API, as `gcm`:
-    //! detached tag, no AAD on sealing.
+mod aead {
+    //! The aead 0.5 API, for AES-GCM (aes-gcm) and ChaCha20-Poly1305
+    //! (chacha20poly1305, RFC 8439 §2.8, RFC 8103) alike: detached tag, no
+    //! AAD on sealing.
 
-    use anyhow::Result;
-    use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-    use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
+    use aes_gcm::aead::{self, AeadInPlace, KeyInit};
     use zeroize::Zeroizing;
 
-    use super::failed;
-    use crate::error::{fail, Exit};
-
-    /// Encrypts `buf` in place; returns the 16-byte tag.
-    pub(super) fn seal(key: &[u8], nonce: &[u8], buf: &mut [u8]) -> Result<Vec<u8>> {
-        let sealed = (|| {
-            let c = ChaCha20Poly1305::new_from_slice(key).ok()?;
-            let nonce = Nonce::from_exact_iter(nonce.iter().copied())?;
-            let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
-            Some(tag.to_vec())
-        })();
-        sealed.ok_or_else(|| fail(Exit::DataErr, "chacha20-poly1305 encryption failed"))
+    /// Encrypts `buf` in place; returns the tag.
+    pub(super) fn seal_with<A: AeadInPlace + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Vec<u8>> {
+        let c = A::new_from_slice(key).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
+        Some(tag.to_vec())
     }
 
     /// Verifies the tag, then decrypts.
-    pub(super) fn open(
+    pub(super) fn open_with<A: AeadInPlace + KeyInit>(
         key: &[u8],
         nonce: &[u8],
         aad: &[u8],
         ciphertext: &[u8],
         tag: &[u8],
-    ) -> Result<Vec<u8>> {
-        let opened = (|| {
-            let c = ChaCha20Poly1305::new_from_slice(key).ok()?;
-            let nonce = Nonce::from_exact_iter(nonce.iter().copied())?;
-            let tag = Tag::from_exact_iter(tag.iter().copied())?;
-            let mut buf = Zeroizing::new(ciphertext.to_vec());
-            // chacha20poly1305 checks the tag before it decrypts (and refuses
-            // content past the 2^32-block counter); on failure nothing is returned.
-            c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
-                .ok()?;
-            Some(std::mem::take(&mut *buf))
-        })();
-        opened.ok_or_else(failed)
+    ) -> Option<Vec<u8>> {
+        let c = A::new_from_slice(key).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = aead::Tag::<A>::from_exact_iter(tag.iter().copied())?;
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        // Both crates verify the tag before they decrypt (chacha20poly1305
+        // also refuses content past its 32-bit block counter); on failure
+        // nothing is returned.
+        c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
+            .ok()?;
+        Some(std::mem::take(&mut *buf))
     }
 }
 

@@ -363,20 +363,25 @@ fn versions_and_parameters_follow_the_rfcs() {
     let p = content.info().content_enc_alg.parameters.as_ref().unwrap();
     assert_eq!(p.decode_as::<OctetString>().unwrap().as_bytes().len(), 16);
 
-    // AuthEnvelopedData: version 0, GCMParameters with ICVlen 16 written.
-    let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut r).unwrap();
-    let content = cek.encrypt(MIME, &mut r).unwrap();
-    let ktri = key_trans_recipient(&alice.cert, &cek, ski, &mut r).unwrap();
-    let der = assemble(&content, vec![ktri]).unwrap();
-    let ci = ContentInfo::from_der(&der).unwrap();
-    assert_eq!(
-        ci.content_type,
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23")
-    );
-    let aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
-    assert_eq!(aed.version, CmsVersion::V0);
-    assert_eq!(aed.mac.as_bytes().len(), 16);
-    assert!(aed.auth_attrs.is_none() && aed.unauth_attrs.is_none());
+    // AuthEnvelopedData: version 0, a 16-byte tag, no attributes.
+    let mut auth_enveloped = |cipher, options| {
+        let cek = ContentKey::generate(cipher, &mut r).unwrap();
+        let content = cek.encrypt(MIME, &mut r).unwrap();
+        let ktri = key_trans_recipient(&alice.cert, &cek, options, &mut r).unwrap();
+        let der = assemble(&content, vec![ktri]).unwrap();
+        let ci = ContentInfo::from_der(&der).unwrap();
+        assert_eq!(
+            ci.content_type,
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23")
+        );
+        let aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
+        assert_eq!(aed.version, CmsVersion::V0);
+        assert_eq!(aed.mac.as_bytes().len(), 16);
+        assert!(aed.auth_attrs.is_none() && aed.unauth_attrs.is_none());
+        aed
+    };
+    // AES-GCM: GCMParameters with ICVlen 16 written.
+    let aed = auth_enveloped(ContentCipher::Aes256Gcm, ski);
     let params = aed
         .auth_encrypted_content
         .content_enc_alg
@@ -394,18 +399,7 @@ fn versions_and_parameters_follow_the_rfcs() {
 
     // ChaCha20-Poly1305 (RFC 8103 §2): id-alg-AEADChaCha20Poly1305, the
     // nonce as a 12-byte OCTET STRING, the 16-byte tag in mac.
-    let cek = ContentKey::generate(ContentCipher::ChaCha20Poly1305, &mut r).unwrap();
-    let content = cek.encrypt(MIME, &mut r).unwrap();
-    let ktri = key_trans_recipient(&alice.cert, &cek, ias, &mut r).unwrap();
-    let der = assemble(&content, vec![ktri]).unwrap();
-    let ci = ContentInfo::from_der(&der).unwrap();
-    assert_eq!(
-        ci.content_type,
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23")
-    );
-    let aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
-    assert_eq!(aed.version, CmsVersion::V0);
-    assert_eq!(aed.mac.as_bytes().len(), 16);
+    let aed = auth_enveloped(ContentCipher::ChaCha20Poly1305, ias);
     let alg = aed.auth_encrypted_content.content_enc_alg;
     assert_eq!(
         alg.oid,

@@ -11,6 +11,17 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The CMS payload of an S/MIME message, written to `name` in the world's
+/// directory: gpgsm reads CMS, not MIME.
+fn payload_file(w: &World, name: &str, smime: &[u8]) -> std::path::PathBuf {
+    let path = w.path(name);
+    let der = sealpost::smime::decrypt::cms_payload(smime)
+        .unwrap()
+        .unwrap();
+    std::fs::write(&path, der).unwrap();
+    path
+}
+
 /// The entity `encrypt` puts inside: what every peer must get back.
 fn inner_of(message: &[u8]) -> Vec<u8> {
     sealpost::smime::message::split_for_encryption(message)
@@ -484,15 +495,7 @@ fn gpgsm_both_directions() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        // gpgsm reads CMS, not MIME: hand it the payload.
-        let der = w.path("to-gpgsm.der");
-        std::fs::write(
-            &der,
-            sealpost::smime::decrypt::cms_payload(&out.stdout)
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let der = payload_file(&w, "to-gpgsm.der", &out.stdout);
         let plain = g.run(&["-o", "-", "--decrypt", p(&der)], None);
         assert_eq!(plain, expected, "{cipher}");
     }
@@ -553,14 +556,7 @@ fn gpgsm_both_directions() {
         .write_stdin(msg.clone())
         .output()
         .unwrap();
-    let enc_der = w.path("signed-to-gpgsm.der");
-    std::fs::write(
-        &enc_der,
-        sealpost::smime::decrypt::cms_payload(&out.stdout)
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let enc_der = payload_file(&w, "signed-to-gpgsm.der", &out.stdout);
     let signed_layer = g.run(&["-o", "-", "--decrypt", p(&enc_der)], None);
     let der = sealpost::smime::decrypt::cms_payload(&signed_layer)
         .unwrap()
@@ -583,21 +579,12 @@ fn chacha20_poly1305_with_openssl_and_gpgsm() {
     let w = World::new();
     let msg = w.compose(&["bob"], &[], &[], "ChaCha20-Poly1305\r\n");
     let expected = inner_of(&msg);
-    let out = w
-        .as_("alice")
-        .args([
-            "encrypt",
-            "--eml",
-            "--no-self",
-            "--cipher",
-            "chacha20-poly1305",
-        ])
-        .write_stdin(msg.clone())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let smime = w
+        .encrypt(&msg, &["--no-self", "--cipher", "chacha20-poly1305"])
+        .remove(0)
+        .data;
     let eml = w.path("chacha.eml");
-    std::fs::write(&eml, &out.stdout).unwrap();
+    std::fs::write(&eml, &smime).unwrap();
     // sealpost -> OpenSSL.
     let got = Command::new("openssl")
         .args(["cms", "-decrypt", "-binary", "-in", p(&eml), "-recip"])
@@ -654,14 +641,7 @@ fn chacha20_poly1305_with_openssl_and_gpgsm() {
     }
     // sealpost -> gpgsm (gpgsm makes no AuthEnvelopedData at all).
     let g = Gpgsm::new(&w);
-    let der = w.path("chacha.der");
-    std::fs::write(
-        &der,
-        sealpost::smime::decrypt::cms_payload(&out.stdout)
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let der = payload_file(&w, "chacha.der", &smime);
     let got = g.try_run(&["-o", "-", "--decrypt", p(&der)], None);
     let err = String::from_utf8_lossy(&got.stderr);
     if got.status.success() {
