@@ -1407,7 +1407,7 @@ _sealpost() {
                     return 0
                     ;;
                 --cipher)
-                    COMPREPLY=($(compgen -W "aes128-gcm aes256-gcm aes128-cbc aes192-cbc aes256-cbc" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "aes128-gcm aes256-gcm aes128-cbc aes192-cbc aes256-cbc chacha20-poly1305" -- "${cur}"))
                     return 0
                     ;;
                 --key-transport)

@@ -280,11 +280,12 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s h -l help 
 complete -c sealpost -n "__fish_sealpost_using_subcommand compose" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l bcc-mode -d 'How to group Bcc recipients: one envelope each, or one shared by all of them' -r -f -a "separate\t''
 shared\t''"
-complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l cipher -d 'Force the content cipher for every envelope' -r -f -a "aes128-gcm\t''
+complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l cipher -d 'Force the content cipher for every envelope. Without it: AES-256-GCM when every reader\'s certificate advertises AES-256-GCM and RSA-OAEP, else AES-256-CBC; ChaCha20-Poly1305 (RFC 8103) only when chosen here' -r -f -a "aes128-gcm\t''
 aes256-gcm\t''
 aes128-cbc\t''
 aes192-cbc\t''
-aes256-cbc\t''"
+aes256-cbc\t''
+chacha20-poly1305\t''"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -l key-transport -d 'Force the RSA key transport for every recipient' -r -f -a "oaep\t'RSAES-OAEP with SHA-256'
 pkcs1\t'RSAES-PKCS1-v1_5'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s o -l output -d 'Write the Batch SMTP stream (or with --eml, the message) to FILE instead of stdout' -r -F

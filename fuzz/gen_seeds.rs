@@ -152,6 +152,7 @@ fn main() {
         ContentCipher::Aes256Cbc,
         ContentCipher::Aes128Gcm,
         ContentCipher::Aes256Gcm,
+        ContentCipher::ChaCha20Poly1305,
     ] {
         let cek = ContentKey::from_bytes(cipher, &vec![FIXED_KEY_BYTE; cipher.key_len()])
             .expect("content key");

@@ -84,7 +84,9 @@ pub struct EncryptArgs {
     /// (expired, revoked, untrusted), and report them, instead of failing
     #[arg(long)]
     pub skip_unknown: bool,
-    /// Force the content cipher for every envelope
+    /// Force the content cipher for every envelope. Without it: AES-256-GCM
+    /// when every reader's certificate advertises AES-256-GCM and RSA-OAEP,
+    /// else AES-256-CBC; ChaCha20-Poly1305 (RFC 8103) only when chosen here
     #[arg(long, value_enum)]
     pub cipher: Option<CipherArg>,
     /// Force the RSA key transport for every recipient
@@ -154,6 +156,8 @@ pub enum CipherArg {
     Aes192Cbc,
     #[value(name = "aes256-cbc")]
     Aes256Cbc,
+    #[value(name = "chacha20-poly1305")]
+    ChaCha20Poly1305,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -172,6 +176,7 @@ impl From<CipherArg> for ContentCipher {
             CipherArg::Aes128Cbc => ContentCipher::Aes128Cbc,
             CipherArg::Aes192Cbc => ContentCipher::Aes192Cbc,
             CipherArg::Aes256Cbc => ContentCipher::Aes256Cbc,
+            CipherArg::ChaCha20Poly1305 => ContentCipher::ChaCha20Poly1305,
         }
     }
 }

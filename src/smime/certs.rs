@@ -22,6 +22,9 @@ pub const ID_AES256_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.8
 pub const ID_AES128_GCM: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.6");
 pub const ID_AES256_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.42");
 pub const ID_AES128_CBC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.1.2");
+/// id-alg-AEADChaCha20Poly1305 (RFC 8103 §2).
+pub const ID_CHACHA20_POLY1305: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.18");
 pub const ID_RSAES_OAEP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.7");
 /// smimeCapabilities (RFC 4262 certificate extension, RFC 8551 signed attribute).
 pub const ID_SMIME_CAPABILITIES: ObjectIdentifier =

@@ -69,15 +69,18 @@ pub struct NewIdentity<'a> {
 // The capability OIDs live in `certs`, which reads them from certificates;
 // re-exported here, where sealpost's own capabilities are built from them.
 pub use super::certs::{
-    ID_AES128_CBC, ID_AES128_GCM, ID_AES256_CBC, ID_AES256_GCM, ID_RSAES_OAEP,
-    ID_SMIME_CAPABILITIES,
+    ID_AES128_CBC, ID_AES128_GCM, ID_AES256_CBC, ID_AES256_GCM, ID_CHACHA20_POLY1305,
+    ID_RSAES_OAEP, ID_SMIME_CAPABILITIES,
 };
 
-/// The SMIMECapabilities sealpost advertises for its own keys.
+/// The SMIMECapabilities sealpost advertises for its own keys, in order of
+/// preference (RFC 8551 §2.5.2): ChaCha20-Poly1305 (RFC 8103 §4: no
+/// parameters) after the AES-GCM sealpost writes by default.
 pub fn own_capabilities() -> Vec<AlgorithmIdentifierOwned> {
     [
         ID_AES256_GCM,
         ID_AES128_GCM,
+        ID_CHACHA20_POLY1305,
         ID_AES256_CBC,
         ID_AES128_CBC,
         ID_RSAES_OAEP,

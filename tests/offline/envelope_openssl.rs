@@ -65,7 +65,12 @@ fn openssl_decrypts_what_we_build() {
     let alice_cert = cert("alice");
     let bob_cert = cert("bob");
     let mut rng = StdRng::seed_from_u64(1);
-    for cipher in ContentCipher::FOR_ENCRYPTION {
+    // OpenSSL 3.0's CMS does not read ChaCha20-Poly1305 ("unknown cipher"):
+    // what it does with it is checked in cli::interop.
+    let ciphers = ContentCipher::FOR_ENCRYPTION
+        .into_iter()
+        .filter(|c| *c != ContentCipher::ChaCha20Poly1305);
+    for cipher in ciphers {
         for transport in [KeyTransport::RsaOaepSha256, KeyTransport::RsaPkcs1v15] {
             for rid in [
                 RecipientIdKind::IssuerAndSerial,

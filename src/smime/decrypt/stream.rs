@@ -31,13 +31,13 @@ pub enum Streamed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rereading {
     /// Someone else may (or we cannot tell): pass two hashes the ciphertext
-    /// again, and fails if the GCM tag no longer verifies.
+    /// again, and fails if the AEAD tag (GCM, Poly1305) no longer verifies.
     Recheck,
     /// Only this user (sealpost's own unlinked copy of stdin, or a file only
     /// its owner may write, owned by this user or root): a change between
     /// the passes could only be made by someone who can already read and
     /// write everything this process does, so pass two decrypts without a
-    /// second GHASH over the ciphertext.
+    /// second GHASH or Poly1305 over the ciphertext.
     Private,
 }
 
@@ -168,7 +168,7 @@ impl crate::smime::envelope::ContentSink for DecryptPass<'_> {
 /// once) holds an S/MIME message or bare CMS whose one encryption layer
 /// wraps a final MIME entity.
 ///
-/// Fail-closed: pass one reads the ciphertext and verifies the GCM tag (or
+/// Fail-closed: pass one reads the ciphertext and verifies the AEAD tag (or
 /// the CBC padding) while producing no plaintext; `before_output` then sees
 /// the outcome and may still refuse; only then does pass two decrypt and
 /// write the plaintext to `out`. Pass two checks again that the envelope is
@@ -341,18 +341,21 @@ mod tests {
         }
     }
 
-    /// A bare AuthEnvelopedData (AES-256-GCM) of `plaintext` for the fixed key.
-    fn sealed(plaintext: &[u8]) -> Vec<u8> {
+    /// A bare AuthEnvelopedData (`cipher`, an AEAD) of `plaintext` for the fixed key.
+    fn sealed(cipher: ContentCipher, plaintext: &[u8]) -> Vec<u8> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &[KEY_BYTE; 32]).unwrap();
+        let cek = ContentKey::from_bytes(cipher, &[KEY_BYTE; 32]).unwrap();
         let content = cek.encrypt(plaintext, &mut rng).unwrap();
         let kek = envelope::kek_recipient(b"list", &[0x17; 32], &cek).unwrap();
         envelope::assemble(&content, vec![kek]).unwrap()
     }
 
-    fn open_changing(rereading: Rereading) -> (anyhow::Result<Streamed>, Vec<u8>, Vec<u8>) {
+    fn open_changing(
+        cipher: ContentCipher,
+        rereading: Rereading,
+    ) -> (anyhow::Result<Streamed>, Vec<u8>, Vec<u8>) {
         let plaintext = b"Content-Type: text/plain\r\n\r\n".repeat(20_000);
-        let der = sealed(&plaintext);
+        let der = sealed(cipher, &plaintext);
         let mut input = ChangesBetweenPasses {
             flip: der.len() - 1000,
             data: std::io::Cursor::new(der),
@@ -375,20 +378,27 @@ mod tests {
         (result, out, plaintext)
     }
 
+    const AEADS: [ContentCipher; 2] = [ContentCipher::Aes256Gcm, ContentCipher::ChaCha20Poly1305];
+
     #[test]
     fn a_file_changed_between_the_passes_fails_when_others_could_write_it() {
-        let (result, _, _) = open_changing(Rereading::Recheck);
-        let err = result.expect_err("a changed ciphertext must fail pass two");
-        assert!(err.to_string().contains("decrypt"), "{err:#}");
+        for cipher in AEADS {
+            let (result, _, _) = open_changing(cipher, Rereading::Recheck);
+            let err = result.expect_err("a changed ciphertext must fail pass two");
+            assert!(err.to_string().contains("decrypt"), "{cipher}: {err:#}");
+        }
     }
 
     #[test]
     fn a_private_input_is_hashed_once() {
         // Only this user could have changed it: pass two trusts pass one,
-        // so the flipped bit goes through (CTR), and no second GHASH ran.
-        let (result, out, plaintext) = open_changing(Rereading::Private);
-        assert!(matches!(result, Ok(Streamed::Done(_))));
-        assert_eq!(out.len(), plaintext.len());
-        assert_ne!(out, plaintext);
+        // so the flipped bit goes through (a stream cipher), and no second
+        // GHASH or Poly1305 ran.
+        for cipher in AEADS {
+            let (result, out, plaintext) = open_changing(cipher, Rereading::Private);
+            assert!(matches!(result, Ok(Streamed::Done(_))), "{cipher}");
+            assert_eq!(out.len(), plaintext.len());
+            assert_ne!(out, plaintext);
+        }
     }
 }

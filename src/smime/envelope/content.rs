@@ -4,6 +4,7 @@
 use std::fmt;
 
 use anyhow::Result;
+use chacha20poly1305::ChaCha20Poly1305;
 use cms::enveloped_data::EncryptedContentInfo;
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Any, Tag};
@@ -24,6 +25,9 @@ pub(crate) const DECRYPTION_FAILED: &str = "decryption failed: wrong key or dama
 const GCM_NONCE_LEN: usize = 12;
 /// GCM tag length sealpost writes.
 const GCM_TAG_LEN: u8 = 16;
+/// ChaCha20-Poly1305 nonce and tag lengths, the only ones RFC 8103 §2 allows.
+pub(super) const CHACHA_NONCE_LEN: usize = 12;
+const CHACHA_TAG_LEN: usize = 16;
 
 /// A content-encryption algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,16 +46,19 @@ pub enum ContentCipher {
     Aes256Gcm,
     /// Triple DES (EDE3) in CBC mode (RFC 3370 §5.1); decryption only, for old mail.
     DesEde3Cbc,
+    /// ChaCha20-Poly1305 (RFC 8103, RFC 8439); `AuthEnvelopedData`.
+    ChaCha20Poly1305,
 }
 
 impl ContentCipher {
     /// The ciphers sealpost encrypts with.
-    pub const FOR_ENCRYPTION: [ContentCipher; 5] = [
+    pub const FOR_ENCRYPTION: [ContentCipher; 6] = [
         ContentCipher::Aes128Cbc,
         ContentCipher::Aes192Cbc,
         ContentCipher::Aes256Cbc,
         ContentCipher::Aes128Gcm,
         ContentCipher::Aes256Gcm,
+        ContentCipher::ChaCha20Poly1305,
     ];
 
     /// Key length in bytes.
@@ -59,13 +66,16 @@ impl ContentCipher {
         match self {
             Self::Aes128Cbc | Self::Aes128Gcm => 16,
             Self::Aes192Cbc | Self::Aes192Gcm | Self::DesEde3Cbc => 24,
-            Self::Aes256Cbc | Self::Aes256Gcm => 32,
+            Self::Aes256Cbc | Self::Aes256Gcm | Self::ChaCha20Poly1305 => 32,
         }
     }
 
     /// Whether this is an authenticated (AEAD) cipher, carried in `AuthEnvelopedData`.
     pub fn is_authenticated(self) -> bool {
-        matches!(self, Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm)
+        matches!(
+            self,
+            Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm | Self::ChaCha20Poly1305
+        )
     }
 
     /// Whether sealpost encrypts with this cipher (the others are read-only).
@@ -83,6 +93,7 @@ impl ContentCipher {
             Self::Aes192Gcm => oids::AES192_GCM,
             Self::Aes256Gcm => oids::AES256_GCM,
             Self::DesEde3Cbc => oids::DES_EDE3_CBC,
+            Self::ChaCha20Poly1305 => oids::CHACHA20_POLY1305,
         }
     }
 
@@ -96,6 +107,7 @@ impl ContentCipher {
             Self::Aes192Gcm,
             Self::Aes256Gcm,
             Self::DesEde3Cbc,
+            Self::ChaCha20Poly1305,
         ]
         .into_iter()
         .find(|c| c.oid() == *oid)
@@ -111,10 +123,11 @@ impl ContentCipher {
             Self::Aes192Gcm => "aes-192-gcm",
             Self::Aes256Gcm => "aes-256-gcm",
             Self::DesEde3Cbc => "des-ede3-cbc",
+            Self::ChaCha20Poly1305 => "chacha20-poly1305",
         }
     }
 
-    /// CBC block (and IV) length; `None` for GCM.
+    /// CBC block (and IV) length; `None` for the AEAD ciphers.
     fn cbc_block_len(self) -> Option<usize> {
         match self {
             Self::Aes128Cbc | Self::Aes192Cbc | Self::Aes256Cbc => Some(16),
@@ -211,6 +224,16 @@ impl ContentKey {
                 let mac = OctetString::new(tag).map_err(|_| too_large())?;
                 (params, buf, Some(mac))
             }
+            ContentCipher::ChaCha20Poly1305 => {
+                let mut nonce = [0u8; CHACHA_NONCE_LEN];
+                rng.fill_bytes(&mut nonce);
+                let mut buf = plaintext.to_vec();
+                let tag = aead::seal_with::<ChaCha20Poly1305>(&self.bytes, &nonce, &mut buf)
+                    .ok_or_else(|| fail(Exit::DataErr, "chacha20-poly1305 encryption failed"))?;
+                let params = Any::new(Tag::OctetString, nonce.to_vec())?;
+                let mac = OctetString::new(tag).map_err(|_| too_large())?;
+                (params, buf, Some(mac))
+            }
             ContentCipher::Aes192Gcm | ContentCipher::DesEde3Cbc => {
                 return Err(fail(
                     Exit::DataErr,
@@ -234,7 +257,7 @@ impl ContentKey {
     }
 }
 
-/// Encrypted content: the `EncryptedContentInfo` and, for GCM, the tag.
+/// Encrypted content: the `EncryptedContentInfo` and, for AEAD ciphers, the tag.
 /// Cheap to clone; assemble it into as many envelopes as needed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedContent {
@@ -254,7 +277,7 @@ impl EncryptedContent {
         &self.info
     }
 
-    /// The GCM authentication tag, for authenticated ciphers.
+    /// The authentication tag (GCM, Poly1305), for authenticated ciphers.
     pub fn mac(&self) -> Option<&[u8]> {
         self.mac.as_ref().map(OctetString::as_bytes)
     }
@@ -268,10 +291,10 @@ fn failed() -> anyhow::Error {
     fail(Exit::DataErr, DECRYPTION_FAILED)
 }
 
-/// Decrypts content encrypted under `alg` with `key`. `mac` is the GCM tag
+/// Decrypts content encrypted under `alg` with `key`. `mac` is the AEAD tag
 /// (`AuthEnvelopedData` only) and `aad` the DER of the authenticated
-/// attributes, empty if none. For GCM the tag is checked before any plaintext
-/// exists outside the cipher.
+/// attributes, empty if none. For GCM and ChaCha20-Poly1305 the tag is
+/// checked before any plaintext exists outside the cipher.
 pub(crate) fn decrypt(
     key: &ContentKey,
     alg: &AlgorithmIdentifierOwned,
@@ -302,26 +325,51 @@ pub(crate) fn decrypt(
         }
         return cbc::decrypt(cipher, &key.bytes, iv.as_bytes(), ciphertext);
     }
-    // GCM
+    // GCM or ChaCha20-Poly1305
     let mac = mac.ok_or_else(|| {
         fail(
             Exit::DataErr,
             format!("{cipher} content outside an authenticated envelope"),
         )
     })?;
-    let (nonce, icv_len) = gcm_parameters(alg)?;
+    let (nonce, icv_len) = aead_parameters(cipher, alg)?;
     if mac.len() != icv_len {
         return Err(malformed(
             "authenticated envelope: tag length does not match its parameters",
         ));
     }
-    gcm::open(cipher, &key.bytes, &nonce, aad, ciphertext, mac)
+    match cipher {
+        ContentCipher::ChaCha20Poly1305 => {
+            aead::open_with::<ChaCha20Poly1305>(&key.bytes, &nonce, aad, ciphertext, mac)
+                .ok_or_else(failed)
+        }
+        _ => gcm::open(cipher, &key.bytes, &nonce, aad, ciphertext, mac),
+    }
+}
+
+/// The nonce and tag length of an AEAD cipher's content: GCM's from its
+/// parameters, ChaCha20-Poly1305's nonce (RFC 8103 §2: an OCTET STRING of
+/// exactly 12 bytes, the tag always 16).
+pub(super) fn aead_parameters(
+    cipher: ContentCipher,
+    alg: &AlgorithmIdentifierOwned,
+) -> Result<(Vec<u8>, usize)> {
+    if cipher != ContentCipher::ChaCha20Poly1305 {
+        return gcm_parameters(alg);
+    }
+    let nonce = alg
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<OctetString>().ok())
+        .filter(|n| n.as_bytes().len() == CHACHA_NONCE_LEN)
+        .ok_or_else(|| malformed("chacha20-poly1305 parameters"))?;
+    Ok((nonce.as_bytes().to_vec(), CHACHA_TAG_LEN))
 }
 
 /// The nonce and tag length of GCM content (RFC 5084 `GCMParameters`),
 /// refusing what sealpost does not read: tags shorter than 12 bytes and
 /// nonces other than 12 bytes.
-pub(super) fn gcm_parameters(alg: &AlgorithmIdentifierOwned) -> Result<(Vec<u8>, usize)> {
+fn gcm_parameters(alg: &AlgorithmIdentifierOwned) -> Result<(Vec<u8>, usize)> {
     let params = alg
         .parameters
         .as_ref()
@@ -435,25 +483,13 @@ mod gcm {
     //! AES-GCM (RFC 5084), aead 0.5 API: detached tag, no AAD on sealing.
 
     use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
-    use aes_gcm::aead::{self, AeadInPlace, KeyInit};
     use aes_gcm::aes::{Aes128, Aes192, Aes256};
     use aes_gcm::AesGcm;
     use anyhow::Result;
-    use zeroize::Zeroizing;
 
+    use super::aead::{open_with, seal_with};
     use super::{failed, ContentCipher};
     use crate::error::{fail, Exit};
-
-    fn seal_with<A: AeadInPlace + KeyInit>(
-        key: &[u8],
-        nonce: &[u8],
-        buf: &mut [u8],
-    ) -> Option<Vec<u8>> {
-        let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
-        let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
-        Some(tag.to_vec())
-    }
 
     /// Encrypts `buf` in place; returns the 16-byte tag.
     pub(super) fn seal(
@@ -468,23 +504,6 @@ mod gcm {
             _ => None,
         };
         tag.ok_or_else(|| fail(Exit::DataErr, "gcm encryption failed"))
-    }
-
-    fn open_with<A: AeadInPlace + KeyInit>(
-        key: &[u8],
-        nonce: &[u8],
-        aad: &[u8],
-        ciphertext: &[u8],
-        tag: &[u8],
-    ) -> Option<Vec<u8>> {
-        let c = A::new_from_slice(key).ok()?;
-        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
-        let tag = aead::Tag::<A>::from_exact_iter(tag.iter().copied())?;
-        let mut buf = Zeroizing::new(ciphertext.to_vec());
-        // aes-gcm verifies the tag before it decrypts; on failure nothing is returned.
-        c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
-            .ok()?;
-        Some(std::mem::take(&mut *buf))
     }
 
     /// Verifies the tag, then decrypts.
@@ -515,6 +534,47 @@ mod gcm {
             _ => None,
         };
         plain.ok_or_else(failed)
+    }
+}
+
+mod aead {
+    //! The aead 0.5 API, for AES-GCM (aes-gcm) and ChaCha20-Poly1305
+    //! (chacha20poly1305, RFC 8439 §2.8, RFC 8103) alike: detached tag, no
+    //! AAD on sealing.
+
+    use aes_gcm::aead::{self, AeadInPlace, KeyInit};
+    use zeroize::Zeroizing;
+
+    /// Encrypts `buf` in place; returns the tag.
+    pub(super) fn seal_with<A: AeadInPlace + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Vec<u8>> {
+        let c = A::new_from_slice(key).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = c.encrypt_in_place_detached(&nonce, &[], buf).ok()?;
+        Some(tag.to_vec())
+    }
+
+    /// Verifies the tag, then decrypts.
+    pub(super) fn open_with<A: AeadInPlace + KeyInit>(
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8],
+    ) -> Option<Vec<u8>> {
+        let c = A::new_from_slice(key).ok()?;
+        let nonce = aead::Nonce::<A>::from_exact_iter(nonce.iter().copied())?;
+        let tag = aead::Tag::<A>::from_exact_iter(tag.iter().copied())?;
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        // Both crates verify the tag before they decrypt (chacha20poly1305
+        // also refuses content past its 32-bit block counter); on failure
+        // nothing is returned.
+        c.decrypt_in_place_detached(&nonce, aad, &mut buf, &tag)
+            .ok()?;
+        Some(std::mem::take(&mut *buf))
     }
 }
 

@@ -1,5 +1,6 @@
 //! CMS enveloping: build and open S/MIME `EnvelopedData` (RFC 5652 §6) and
-//! `AuthEnvelopedData` (RFC 5083) messages.
+//! `AuthEnvelopedData` (RFC 5083; AES-GCM, RFC 5084, and ChaCha20-Poly1305,
+//! RFC 8103) messages.
 //!
 //! The `cms` crate supplies the ASN.1 types; the cryptography (RSA key
 //! transport, AES-CBC/GCM content encryption) is done here because the crate's
@@ -44,7 +45,7 @@
 //! offered keys can open is [`Exit::NoUser`](crate::error::Exit::NoUser),
 //! with the recipients it *is* for in the message. Decryption failures are
 //! deliberately uniform ("decryption failed: ...") whether the RSA padding,
-//! the CBC padding or the GCM tag was wrong.
+//! the CBC padding or the AEAD tag was wrong.
 
 pub mod ber;
 mod build;

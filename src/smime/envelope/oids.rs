@@ -25,7 +25,7 @@ pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
 
-/// Content-encryption algorithms (RFC 3565, RFC 5084, RFC 3370 §5.1).
+/// Content-encryption algorithms (RFC 3565, RFC 5084, RFC 3370 §5.1, RFC 8103).
 pub const AES128_CBC: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.2");
 pub const AES192_CBC: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.22");
 pub const AES256_CBC: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.42");
@@ -33,6 +33,8 @@ pub const AES128_GCM: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.6");
 pub const AES192_GCM: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.26");
 pub const AES256_GCM: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.1.46");
 pub const DES_EDE3_CBC: Oid = Oid::new_unwrap("1.2.840.113549.3.7");
+/// id-alg-AEADChaCha20Poly1305 (RFC 8103 §2).
+pub const CHACHA20_POLY1305: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.3.18");
 
 /// A short readable name for an OID: the const-oid database name, else the
 /// dotted form.

@@ -363,20 +363,25 @@ fn versions_and_parameters_follow_the_rfcs() {
     let p = content.info().content_enc_alg.parameters.as_ref().unwrap();
     assert_eq!(p.decode_as::<OctetString>().unwrap().as_bytes().len(), 16);
 
-    // AuthEnvelopedData: version 0, GCMParameters with ICVlen 16 written.
-    let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut r).unwrap();
-    let content = cek.encrypt(MIME, &mut r).unwrap();
-    let ktri = key_trans_recipient(&alice.cert, &cek, ski, &mut r).unwrap();
-    let der = assemble(&content, vec![ktri]).unwrap();
-    let ci = ContentInfo::from_der(&der).unwrap();
-    assert_eq!(
-        ci.content_type,
-        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23")
-    );
-    let aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
-    assert_eq!(aed.version, CmsVersion::V0);
-    assert_eq!(aed.mac.as_bytes().len(), 16);
-    assert!(aed.auth_attrs.is_none() && aed.unauth_attrs.is_none());
+    // AuthEnvelopedData: version 0, a 16-byte tag, no attributes.
+    let mut auth_enveloped = |cipher, options| {
+        let cek = ContentKey::generate(cipher, &mut r).unwrap();
+        let content = cek.encrypt(MIME, &mut r).unwrap();
+        let ktri = key_trans_recipient(&alice.cert, &cek, options, &mut r).unwrap();
+        let der = assemble(&content, vec![ktri]).unwrap();
+        let ci = ContentInfo::from_der(&der).unwrap();
+        assert_eq!(
+            ci.content_type,
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.23")
+        );
+        let aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
+        assert_eq!(aed.version, CmsVersion::V0);
+        assert_eq!(aed.mac.as_bytes().len(), 16);
+        assert!(aed.auth_attrs.is_none() && aed.unauth_attrs.is_none());
+        aed
+    };
+    // AES-GCM: GCMParameters with ICVlen 16 written.
+    let aed = auth_enveloped(ContentCipher::Aes256Gcm, ski);
     let params = aed
         .auth_encrypted_content
         .content_enc_alg
@@ -390,6 +395,26 @@ fn versions_and_parameters_follow_the_rfcs() {
     assert_eq!(
         aed.auth_encrypted_content.content_type,
         ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1")
+    );
+
+    // ChaCha20-Poly1305 (RFC 8103 §2): id-alg-AEADChaCha20Poly1305, the
+    // nonce as a 12-byte OCTET STRING, the 16-byte tag in mac.
+    let aed = auth_enveloped(ContentCipher::ChaCha20Poly1305, ias);
+    let alg = aed.auth_encrypted_content.content_enc_alg;
+    assert_eq!(
+        alg.oid,
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.3.18")
+    );
+    let params = alg.parameters.unwrap().to_der().unwrap();
+    assert_eq!(params.len(), 14);
+    assert_eq!(&params[..2], &[0x04, 0x0c]);
+    assert_eq!(
+        aed.auth_encrypted_content
+            .encrypted_content
+            .unwrap()
+            .as_bytes()
+            .len(),
+        MIME.len()
     );
 }
 
@@ -459,13 +484,14 @@ fn des_ede3_cbc_content_opens() {
     assert_eq!(env.open(&[alice.own()], &mut r).unwrap(), MIME);
 }
 
-/// An AuthEnvelopedData with authenticated attributes, encrypted by hand.
-/// With `short_tag`, a 12-byte tag and ICVlen left at its DEFAULT (12).
-fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
+/// An AuthEnvelopedData with authenticated attributes, encrypted by hand
+/// under `cipher` (AES-128-GCM or ChaCha20-Poly1305). With `short_tag`
+/// (GCM), a 12-byte tag and ICVlen left at its DEFAULT (12).
+fn aead_with_auth_attrs(cipher: ContentCipher, tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
     use aes_gcm::aead::{AeadInPlace, KeyInit};
     let alice = fixture("alice");
     let mut r = rng(8);
-    let cek = ContentKey::generate(ContentCipher::Aes128Gcm, &mut r).unwrap();
+    let cek = ContentKey::generate(cipher, &mut r).unwrap();
     let attr_value = |v: &[u8]| Any::new(der::Tag::OctetString, v.to_vec()).unwrap();
     let make_attrs = |v: &[u8]| {
         let mut values = SetOfVec::new();
@@ -484,7 +510,12 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
     assert_eq!(aad[0], 0x31, "AAD is the SET OF encoding");
     let nonce = [9u8; 12];
     let mut buf = MIME.to_vec();
-    let tag: Vec<u8> = if short_tag {
+    let tag: Vec<u8> = if cipher == ContentCipher::ChaCha20Poly1305 {
+        let aead = chacha20poly1305::ChaCha20Poly1305::new_from_slice(cek.bytes()).unwrap();
+        aead.encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
+            .unwrap()
+            .to_vec()
+    } else if short_tag {
         type Gcm12 = aes_gcm::AesGcm<
             aes_gcm::aes::Aes128,
             aes_gcm::aead::consts::U12,
@@ -500,9 +531,14 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
             .unwrap()
             .to_vec()
     };
-    let params = super::types::GcmParameters {
-        nonce: OctetString::new(nonce.to_vec()).unwrap(),
-        icv_len: if short_tag { None } else { Some(16) },
+    let params = if cipher == ContentCipher::ChaCha20Poly1305 {
+        Any::encode_from(&OctetString::new(nonce.to_vec()).unwrap()).unwrap()
+    } else {
+        Any::encode_from(&super::types::GcmParameters {
+            nonce: OctetString::new(nonce.to_vec()).unwrap(),
+            icv_len: if short_tag { None } else { Some(16) },
+        })
+        .unwrap()
     };
     let ktri = key_trans_recipient(&alice.cert, &cek, RecipientOptions::default(), &mut r).unwrap();
     let aed = AuthEnvelopedData {
@@ -512,8 +548,8 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
         auth_encrypted_content: cms::enveloped_data::EncryptedContentInfo {
             content_type: super::oids::ID_DATA,
             content_enc_alg: spki::AlgorithmIdentifierOwned {
-                oid: ContentCipher::Aes128Gcm.oid(),
-                parameters: Some(Any::encode_from(&params).unwrap()),
+                oid: cipher.oid(),
+                parameters: Some(params),
             },
             encrypted_content: Some(OctetString::new(buf).unwrap()),
         },
@@ -534,30 +570,81 @@ fn gcm_with_auth_attrs(tamper_attrs: bool, short_tag: bool) -> Vec<u8> {
 }
 
 #[test]
-fn gcm_authenticated_attributes_are_aad() {
+fn authenticated_attributes_are_aad() {
     let alice = fixture("alice");
-    for short_tag in [false, true] {
-        let good = gcm_with_auth_attrs(false, short_tag);
+    for (cipher, short_tag) in [
+        (ContentCipher::Aes128Gcm, false),
+        (ContentCipher::Aes128Gcm, true),
+        (ContentCipher::ChaCha20Poly1305, false),
+    ] {
+        let good = aead_with_auth_attrs(cipher, false, short_tag);
         assert_eq!(open(&good, &[alice.own()], &mut rng(1)).unwrap(), MIME);
-        let bad = gcm_with_auth_attrs(true, short_tag);
+        let bad = aead_with_auth_attrs(cipher, true, short_tag);
         let err = open(&bad, &[alice.own()], &mut rng(1)).unwrap_err();
-        assert_eq!(err.to_string(), DECRYPTION_FAILED);
+        assert_eq!(err.to_string(), DECRYPTION_FAILED, "{cipher}");
+    }
+}
+
+/// RFC 8103 §2: the parameters are the nonce, an OCTET STRING of exactly 12
+/// bytes; anything else is malformed, not a wrong key.
+#[test]
+fn chacha20_poly1305_parameters_are_checked() {
+    let alice = fixture("alice");
+    let good = aead_with_auth_attrs(ContentCipher::ChaCha20Poly1305, false, false);
+    // Absent, 11 and 16 bytes, and GCM's parameters in their place.
+    let ci = ContentInfo::from_der(&good).unwrap();
+    let mut aed = ci.content.decode_as::<AuthEnvelopedData>().unwrap();
+    for params in [
+        None,
+        Some(Any::encode_from(&OctetString::new(vec![9u8; 11]).unwrap()).unwrap()),
+        Some(Any::encode_from(&OctetString::new(vec![9u8; 16]).unwrap()).unwrap()),
+        Some(
+            Any::encode_from(&super::types::GcmParameters {
+                nonce: OctetString::new(vec![9u8; 12]).unwrap(),
+                icv_len: Some(16),
+            })
+            .unwrap(),
+        ),
+    ] {
+        aed.auth_encrypted_content.content_enc_alg.parameters = params;
+        let der = ContentInfo {
+            content_type: ci.content_type,
+            content: Any::encode_from(&aed).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        let err = open(&der, &[alice.own()], &mut rng(1)).unwrap_err();
+        assert_eq!(err.to_string(), "malformed chacha20-poly1305 parameters");
+        assert_eq!(exit_of(&err), Exit::DataErr);
     }
 }
 
 #[test]
-fn gcm_bit_flip_at_every_offset_is_an_error() {
+fn aead_bit_flip_at_every_offset_is_an_error() {
     let alice = fixture("alice");
-    for (seed, transport, rid) in [
+    for (cipher, seed, transport, rid) in [
         (
+            ContentCipher::Aes256Gcm,
             31,
             KeyTransport::RsaOaepSha256,
             RecipientIdKind::IssuerAndSerial,
         ),
-        (32, KeyTransport::RsaPkcs1v15, RecipientIdKind::SubjectKeyId),
+        (
+            ContentCipher::Aes256Gcm,
+            32,
+            KeyTransport::RsaPkcs1v15,
+            RecipientIdKind::SubjectKeyId,
+        ),
+        // Every bit of the nonce, ciphertext, tag and structure.
+        (
+            ContentCipher::ChaCha20Poly1305,
+            33,
+            KeyTransport::RsaOaepSha256,
+            RecipientIdKind::SubjectKeyId,
+        ),
     ] {
         let der = seal(
-            ContentCipher::Aes256Gcm,
+            cipher,
             &["alice"],
             RecipientOptions { transport, rid },
             seed,
@@ -571,7 +658,7 @@ fn gcm_bit_flip_at_every_offset_is_an_error() {
                 t[i] ^= bit;
                 match open(&t, &[alice.own()], &mut r) {
                     Ok(p) => panic!(
-                        "{transport:?} {rid:?}: flipping bit {bit:#04x} of byte {i} still opened ({} bytes)",
+                        "{cipher} {transport:?} {rid:?}: flipping bit {bit:#04x} of byte {i} still opened ({} bytes)",
                         p.len()
                     ),
                     Err(e) => {

@@ -11,6 +11,17 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The CMS payload of an S/MIME message, written to `name` in the world's
+/// directory: gpgsm reads CMS, not MIME.
+fn payload_file(w: &World, name: &str, smime: &[u8]) -> std::path::PathBuf {
+    let path = w.path(name);
+    let der = sealpost::smime::decrypt::cms_payload(smime)
+        .unwrap()
+        .unwrap();
+    std::fs::write(&path, der).unwrap();
+    path
+}
+
 /// The entity `encrypt` puts inside: what every peer must get back.
 fn inner_of(message: &[u8]) -> Vec<u8> {
     sealpost::smime::message::split_for_encryption(message)
@@ -422,6 +433,17 @@ impl Gpgsm {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+        let out = self.try_run(args, stdin);
+        assert!(
+            out.status.success(),
+            "gpgsm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Runs gpgsm and returns what it did, failure included.
+    fn try_run(&self, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
         use std::io::Write;
         let mut child = Command::new("gpgsm")
             .env("GNUPGHOME", self.home.path())
@@ -446,13 +468,7 @@ impl Gpgsm {
             .unwrap()
             .write_all(stdin.unwrap_or(b"pw\n"))
             .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "gpgsm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        child.wait_with_output().unwrap()
     }
 }
 
@@ -479,15 +495,7 @@ fn gpgsm_both_directions() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        // gpgsm reads CMS, not MIME: hand it the payload.
-        let der = w.path("to-gpgsm.der");
-        std::fs::write(
-            &der,
-            sealpost::smime::decrypt::cms_payload(&out.stdout)
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let der = payload_file(&w, "to-gpgsm.der", &out.stdout);
         let plain = g.run(&["-o", "-", "--decrypt", p(&der)], None);
         assert_eq!(plain, expected, "{cipher}");
     }
@@ -548,14 +556,7 @@ fn gpgsm_both_directions() {
         .write_stdin(msg.clone())
         .output()
         .unwrap();
-    let enc_der = w.path("signed-to-gpgsm.der");
-    std::fs::write(
-        &enc_der,
-        sealpost::smime::decrypt::cms_payload(&out.stdout)
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let enc_der = payload_file(&w, "signed-to-gpgsm.der", &out.stdout);
     let signed_layer = g.run(&["-o", "-", "--decrypt", p(&enc_der)], None);
     let der = sealpost::smime::decrypt::cms_payload(&signed_layer)
         .unwrap()
@@ -564,4 +565,91 @@ fn gpgsm_both_directions() {
     std::fs::write(&der_path, der).unwrap();
     let verified = g.run(&["-o", "-", "--verify", p(&der_path)], None);
     assert_eq!(verified, expected);
+}
+
+/// ChaCha20-Poly1305 AuthEnvelopedData (RFC 8103) with the peers. Neither
+/// reads or writes it today: OpenSSL 3.0 has the cipher but no CMS mapping
+/// for it (`openssl cms -encrypt -chacha20-poly1305` fails with
+/// "unsupported content encryption algorithm", decrypting sealpost's with
+/// "unknown cipher"), and gpgsm 2.2 says "unsupported algorithm
+/// '1.2.840.113549.1.9.16.3.18'". The test holds either way: where a peer
+/// does read or write it (a later version), the plaintext must be right.
+#[test]
+fn chacha20_poly1305_with_openssl_and_gpgsm() {
+    let w = World::new();
+    let msg = w.compose(&["bob"], &[], &[], "ChaCha20-Poly1305\r\n");
+    let expected = inner_of(&msg);
+    let smime = w
+        .encrypt(&msg, &["--no-self", "--cipher", "chacha20-poly1305"])
+        .remove(0)
+        .data;
+    let eml = w.path("chacha.eml");
+    std::fs::write(&eml, &smime).unwrap();
+    // sealpost -> OpenSSL.
+    let got = Command::new("openssl")
+        .args(["cms", "-decrypt", "-binary", "-in", p(&eml), "-recip"])
+        .arg(data("bob.cert.pem"))
+        .arg("-inkey")
+        .arg(data("bob.key.pem"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&got.stderr);
+    if got.status.success() {
+        assert_eq!(
+            got.stdout, expected,
+            "openssl read chacha20-poly1305 wrongly"
+        );
+    } else {
+        assert!(err.contains("unknown cipher"), "openssl: {err}");
+        assert!(got.stdout.is_empty());
+    }
+    // OpenSSL -> sealpost.
+    let content = w.path("c.txt");
+    std::fs::write(
+        &content,
+        b"Content-Type: text/plain\r\n\r\nfrom OpenSSL\r\n",
+    )
+    .unwrap();
+    let from = w.path("from-openssl.p7m");
+    let made = Command::new("openssl")
+        .args([
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-chacha20-poly1305",
+            "-outform",
+            "DER",
+        ])
+        .args(["-in", p(&content), "-out", p(&from)])
+        .arg(data("bob.cert.pem"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&made.stderr);
+    if made.status.success() {
+        let got = w.decrypt("bob", &std::fs::read(&from).unwrap(), &[]);
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(got.stdout, std::fs::read(&content).unwrap());
+    } else {
+        assert!(
+            err.contains("unsupported content encryption algorithm"),
+            "openssl: {err}"
+        );
+    }
+    // sealpost -> gpgsm (gpgsm makes no AuthEnvelopedData at all).
+    let g = Gpgsm::new(&w);
+    let der = payload_file(&w, "chacha.der", &smime);
+    let got = g.try_run(&["-o", "-", "--decrypt", p(&der)], None);
+    let err = String::from_utf8_lossy(&got.stderr);
+    if got.status.success() {
+        assert_eq!(got.stdout, expected, "gpgsm read chacha20-poly1305 wrongly");
+    } else {
+        assert!(
+            err.contains("unsupported algorithm '1.2.840.113549.1.9.16.3.18'"),
+            "gpgsm: {err}"
+        );
+    }
 }

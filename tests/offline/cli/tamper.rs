@@ -27,6 +27,17 @@ fn join_message(head: &str, der: &[u8]) -> Vec<u8> {
 
 #[test]
 fn flipped_bits_in_gcm_messages_release_nothing() {
+    flipped_bits_release_nothing("aes256-gcm");
+}
+
+#[test]
+fn flipped_bits_in_chacha20_poly1305_messages_release_nothing() {
+    flipped_bits_release_nothing("chacha20-poly1305");
+}
+
+/// One bit flipped in an AEAD message (`cipher`): in the ciphertext, tag,
+/// nonce or anywhere in the structure, it is refused with nothing released.
+fn flipped_bits_release_nothing(cipher: &str) {
     let w = World::new();
     let msg = w.compose(&["bob"], &[], &[], "tamper with me\r\n");
     let out = w
@@ -36,7 +47,7 @@ fn flipped_bits_in_gcm_messages_release_nothing() {
             "--eml",
             "--no-self",
             "--cipher",
-            "aes256-gcm",
+            cipher,
             "--key-transport",
             "oaep",
         ])

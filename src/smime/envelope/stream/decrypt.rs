@@ -1,5 +1,6 @@
 //! Streaming opening in two passes, so nothing is released unauthenticated:
-//! [`ContentVerifier`] checks the GCM tag (in constant time) or the CBC
+//! [`ContentVerifier`] checks the AEAD tag (GCM or ChaCha20-Poly1305, in
+//! constant time) or the CBC
 //! padding without writing plaintext, then [`ContentDecryptor`] runs over the
 //! same ciphertext again and hands out plaintext.
 
@@ -9,11 +10,11 @@ use spki::AlgorithmIdentifierOwned;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::cipher::{cbc_blocks, Gcm};
+use super::cipher::{cbc_blocks, Aead};
 use super::{failed, malformed};
 use crate::error::{fail, Exit};
 use crate::smime::envelope::content::{
-    cipher_for, gcm_parameters, pkcs7_unpadded_len, ContentCipher, ContentKey,
+    aead_parameters, cipher_for, pkcs7_unpadded_len, ContentCipher, ContentKey,
 };
 
 /// The checked content-encryption parameters of an envelope.
@@ -23,7 +24,7 @@ enum Params {
         iv: Vec<u8>,
         block: usize,
     },
-    Gcm {
+    Aead {
         cipher: ContentCipher,
         nonce: Vec<u8>,
         icv_len: usize,
@@ -66,16 +67,17 @@ fn params(key: &ContentKey, alg: &AlgorithmIdentifierOwned, authenticated: bool)
             format!("{cipher} content outside an authenticated envelope"),
         ));
     }
-    let (nonce, icv_len) = gcm_parameters(alg)?;
-    Ok(Params::Gcm {
+    let (nonce, icv_len) = aead_parameters(cipher, alg)?;
+    Ok(Params::Aead {
         cipher,
         nonce,
         icv_len,
     })
 }
 
-/// Compares a computed GCM tag with the received one in constant time.
-fn check_tag(computed: &[u8; 16], mac: Option<&[u8]>, icv_len: usize) -> Result<()> {
+/// Compares a computed AEAD tag with the received one in constant time.
+fn check_tag(computed: Result<[u8; 16]>, mac: Option<&[u8]>, icv_len: usize) -> Result<()> {
+    let computed = computed?;
     let mac = mac.ok_or_else(|| malformed("authenticated envelope: no tag"))?;
     if mac.len() != icv_len {
         return Err(malformed(
@@ -90,8 +92,8 @@ fn check_tag(computed: &[u8; 16], mac: Option<&[u8]>, icv_len: usize) -> Result<
 }
 
 enum VerifyState {
-    Gcm {
-        gcm: Box<Gcm>,
+    Aead {
+        aead: Box<Aead>,
         icv_len: usize,
     },
     Cbc {
@@ -105,7 +107,7 @@ enum VerifyState {
     },
 }
 
-/// Pass one over the ciphertext: checks the GCM tag or the CBC padding
+/// Pass one over the ciphertext: checks the AEAD tag or the CBC padding
 /// without producing any plaintext outside this struct.
 pub struct ContentVerifier(VerifyState);
 
@@ -120,12 +122,12 @@ impl ContentVerifier {
         aad: &[u8],
     ) -> Result<Self> {
         Ok(ContentVerifier(match params(key, alg, authenticated)? {
-            Params::Gcm {
+            Params::Aead {
                 cipher,
                 nonce,
                 icv_len,
-            } => VerifyState::Gcm {
-                gcm: Box::new(Gcm::new(cipher, key.bytes(), &nonce, aad)?),
+            } => VerifyState::Aead {
+                aead: Box::new(Aead::new(cipher, key.bytes(), &nonce, aad)?),
                 icv_len,
             },
             Params::Cbc { cipher, iv, block } => VerifyState::Cbc {
@@ -142,7 +144,7 @@ impl ContentVerifier {
     /// Feeds ciphertext.
     pub fn update(&mut self, ct: &[u8]) {
         match &mut self.0 {
-            VerifyState::Gcm { gcm, .. } => gcm.absorb(ct),
+            VerifyState::Aead { aead, .. } => aead.absorb(ct),
             VerifyState::Cbc {
                 block, tail, len, ..
             } => {
@@ -161,11 +163,11 @@ impl ContentVerifier {
         }
     }
 
-    /// Checks the tag (`mac`, GCM) or the padding (CBC). `DataErr` with the
+    /// Checks the tag (`mac`, AEAD) or the padding (CBC). `DataErr` with the
     /// uniform decryption failure message if it does not hold.
     pub fn finish(self, mac: Option<&[u8]>) -> Result<()> {
         match self.0 {
-            VerifyState::Gcm { gcm, icv_len } => check_tag(&gcm.tag(), mac, icv_len),
+            VerifyState::Aead { aead, icv_len } => check_tag(aead.tag(), mac, icv_len),
             VerifyState::Cbc {
                 cipher,
                 key,
@@ -204,8 +206,8 @@ impl ContentVerifier {
 }
 
 enum DecState {
-    Gcm {
-        gcm: Box<Gcm>,
+    Aead {
+        aead: Box<Aead>,
         icv_len: usize,
         /// Hash the ciphertext again and check the tag at the end.
         recheck: bool,
@@ -235,12 +237,12 @@ impl ContentDecryptor {
         aad: &[u8],
     ) -> Result<Self> {
         Ok(ContentDecryptor(match params(key, alg, authenticated)? {
-            Params::Gcm {
+            Params::Aead {
                 cipher,
                 nonce,
                 icv_len,
-            } => DecState::Gcm {
-                gcm: Box::new(Gcm::new(cipher, key.bytes(), &nonce, aad)?),
+            } => DecState::Aead {
+                aead: Box::new(Aead::new(cipher, key.bytes(), &nonce, aad)?),
                 icv_len,
                 recheck: true,
             },
@@ -254,12 +256,12 @@ impl ContentDecryptor {
         }))
     }
 
-    /// The same decryptor without the second GCM tag check, for ciphertext
-    /// nobody but this user can change between the passes: GHASH is then
+    /// The same decryptor without the second tag check, for ciphertext
+    /// nobody but this user can change between the passes: the MAC is then
     /// computed once, by the verifier. A CBC decryptor is unchanged (its
     /// padding check costs nothing).
     pub fn trusting_pass_one(mut self) -> Self {
-        if let DecState::Gcm { recheck, .. } = &mut self.0 {
+        if let DecState::Aead { recheck, .. } = &mut self.0 {
             *recheck = false;
         }
         self
@@ -268,13 +270,13 @@ impl ContentDecryptor {
     /// Decrypts `ct`, appending plaintext to `out` (CBC holds back the last block).
     pub fn update(&mut self, ct: &[u8], out: &mut Vec<u8>) -> Result<()> {
         match &mut self.0 {
-            DecState::Gcm { gcm, recheck, .. } => {
+            DecState::Aead { aead, recheck, .. } => {
                 let start = out.len();
                 out.extend_from_slice(ct);
                 if *recheck {
-                    gcm.decrypt(&mut out[start..]);
+                    aead.decrypt(&mut out[start..])?;
                 } else {
-                    gcm.keystream(&mut out[start..]);
+                    aead.keystream(&mut out[start..])?;
                 }
             }
             DecState::Cbc {
@@ -313,12 +315,12 @@ impl ContentDecryptor {
     /// or padding is checked again.
     pub fn finish(self, mac: Option<&[u8]>, out: &mut Vec<u8>) -> Result<()> {
         match self.0 {
-            DecState::Gcm {
-                gcm,
+            DecState::Aead {
+                aead,
                 icv_len,
                 recheck,
             } => match recheck {
-                true => check_tag(&gcm.tag(), mac, icv_len),
+                true => check_tag(aead.tag(), mac, icv_len),
                 false => Ok(()),
             },
             DecState::Cbc {

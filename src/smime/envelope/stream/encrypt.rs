@@ -1,6 +1,6 @@
 //! Streaming encryption: [`ContentKey::encryptor`] and the
 //! [`ContentEncryptor`] that turns plaintext chunks into exactly the
-//! ciphertext (and GCM tag) [`ContentKey::encrypt`] produces in one go.
+//! ciphertext (and AEAD tag) [`ContentKey::encrypt`] produces in one go.
 
 use anyhow::Result;
 use der::asn1::OctetString;
@@ -9,14 +9,14 @@ use rand_core::CryptoRngCore;
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
-use super::cipher::{cbc_blocks, Gcm};
+use super::cipher::{cbc_blocks, Aead};
 use super::{GCM_NONCE_LEN, GCM_TAG_LEN};
 use crate::error::{fail, Exit};
-use crate::smime::envelope::content::{ContentCipher, ContentKey};
+use crate::smime::envelope::content::{ContentCipher, ContentKey, CHACHA_NONCE_LEN};
 use crate::smime::envelope::types::GcmParameters;
 
 enum EncState {
-    Gcm(Box<Gcm>),
+    Aead(Box<Aead>),
     Cbc {
         /// Last ciphertext block (the next chunk's IV).
         iv: Vec<u8>,
@@ -42,14 +42,14 @@ pub struct StreamedContent {
     pub cipher: ContentCipher,
     /// `contentEncryptionAlgorithm`: the cipher and its IV or nonce.
     pub alg: AlgorithmIdentifierOwned,
-    /// The GCM tag.
+    /// The AEAD tag (GCM, Poly1305).
     pub mac: Option<[u8; GCM_TAG_LEN]>,
     /// Length of the ciphertext.
     pub len: u64,
 }
 
 impl ContentCipher {
-    /// Ciphertext length for `plain_len` bytes of content: the same for GCM,
+    /// Ciphertext length for `plain_len` bytes of content: the same for an AEAD,
     /// padded to the next whole block (always adding one) for CBC.
     pub fn ciphertext_len(self, plain_len: u64) -> u64 {
         if self.is_authenticated() {
@@ -80,6 +80,11 @@ impl ContentKey {
                 rng.fill_bytes(&mut nonce);
                 self.encryptor_with(&nonce)
             }
+            ContentCipher::ChaCha20Poly1305 => {
+                let mut nonce = [0u8; CHACHA_NONCE_LEN];
+                rng.fill_bytes(&mut nonce);
+                self.encryptor_with(&nonce)
+            }
             _ => Err(fail(
                 Exit::DataErr,
                 format!("{cipher} is supported for decryption only"),
@@ -87,17 +92,22 @@ impl ContentKey {
         }
     }
 
-    /// A streaming encryptor with the given IV (CBC) or nonce (GCM); for
+    /// A streaming encryptor with the given IV (CBC) or nonce (AEAD); for
     /// tests that compare with the one-shot encryption.
     pub(crate) fn encryptor_with(&self, iv: &[u8]) -> Result<ContentEncryptor> {
         let cipher = self.cipher();
         let (params, state) = if cipher.is_authenticated() {
-            let gcm = Gcm::new(cipher, self.bytes(), iv, &[])?;
-            let params = Any::encode_from(&GcmParameters {
-                nonce: OctetString::new(iv.to_vec())?,
-                icv_len: Some(GCM_TAG_LEN as u8),
-            })?;
-            (params, EncState::Gcm(Box::new(gcm)))
+            let aead = Aead::new(cipher, self.bytes(), iv, &[])?;
+            // RFC 8103 §2: the nonce alone; RFC 5084 §3.2: nonce and tag length.
+            let params = if cipher == ContentCipher::ChaCha20Poly1305 {
+                Any::new(Tag::OctetString, iv.to_vec())?
+            } else {
+                Any::encode_from(&GcmParameters {
+                    nonce: OctetString::new(iv.to_vec())?,
+                    icv_len: Some(GCM_TAG_LEN as u8),
+                })?
+            };
+            (params, EncState::Aead(Box::new(aead)))
         } else {
             let params = Any::new(Tag::OctetString, iv.to_vec())?;
             (
@@ -137,10 +147,10 @@ impl ContentEncryptor {
     pub fn update(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.plain_len += data.len() as u64;
         match &mut self.state {
-            EncState::Gcm(gcm) => {
+            EncState::Aead(aead) => {
                 let start = out.len();
                 out.extend_from_slice(data);
-                gcm.encrypt(&mut out[start..]);
+                aead.encrypt(&mut out[start..])?;
             }
             EncState::Cbc { iv, pending } => {
                 let start = out.len();
@@ -173,7 +183,7 @@ impl ContentEncryptor {
             plain_len,
         } = self;
         let mac = match state {
-            EncState::Gcm(gcm) => Some(gcm.tag()),
+            EncState::Aead(aead) => Some(aead.tag()?),
             EncState::Cbc { iv, mut pending } => {
                 let start = out.len();
                 let pad = 16 - pending.len();

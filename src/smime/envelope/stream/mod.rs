@@ -4,16 +4,19 @@
 //! # Ciphers
 //!
 //! [`ContentEncryptor`] encrypts content in chunks of any size and produces
-//! exactly the ciphertext (and GCM tag) that
+//! exactly the ciphertext (and AEAD tag) that
 //! [`ContentKey::encrypt`](super::ContentKey::encrypt) produces for the same
 //! key and IV/nonce. AES-GCM is built from its parts (NIST SP
 //! 800-38D): the `aes` block cipher (AES-NI when the CPU has it) in CTR32
-//! mode starting at inc32(J0), and GHASH over the ciphertext. CBC chains its
-//! IV from chunk to chunk.
+//! mode starting at inc32(J0), and GHASH over the ciphertext.
+//! ChaCha20-Poly1305 likewise (RFC 8439 §2.8): the `chacha20` keystream from
+//! block 1, and `poly1305` keyed by block 0 over the ciphertext; it is
+//! checked against the RFC's test vector. CBC chains its IV from chunk to
+//! chunk.
 //!
 //! Opening is split in two so that nothing is released before it is
 //! authenticated: [`ContentVerifier`] runs over the ciphertext once and
-//! checks the GCM tag (in constant time) or the CBC padding without writing
+//! checks the AEAD tag (in constant time) or the CBC padding without writing
 //! any plaintext; only then does [`ContentDecryptor`] run over the same
 //! ciphertext a second time and hand out plaintext.
 //!
@@ -34,7 +37,8 @@
 //!
 //! # Parts
 //!
-//! `cipher` holds the block-cipher modes (GCM from its parts, CBC),
+//! `cipher` holds the cipher modes (GCM and ChaCha20-Poly1305 from their
+//! parts, CBC),
 //! `encrypt` the encryptor, `decrypt` the verifier and decryptor, `frame`
 //! the DER/BER writer and `walk` the DER/BER reader; this module re-exports
 //! their public items and holds what they share.

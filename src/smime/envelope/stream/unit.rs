@@ -2,7 +2,7 @@
 //! [`ContentKey::encrypt`](crate::smime::envelope::ContentKey::encrypt) and
 //! [`Envelope::parse`](crate::smime::envelope::Envelope::parse).
 
-use super::cipher::Gcm;
+use super::cipher::Aead;
 use super::*;
 use crate::smime::envelope::content::{ContentCipher, ContentKey};
 use rand::rngs::StdRng;
@@ -114,27 +114,72 @@ fn streaming_matches_one_shot_for_random_lengths_and_chunkings() {
     }
 }
 
+/// The streamed AEADs with AAD against the crates that do them in one go:
+/// aes-gcm and chacha20poly1305.
 #[test]
-fn gcm_with_aad_matches_aes_gcm() {
+fn aead_with_aad_matches_the_one_shot_crates() {
     use aes_gcm::aead::{AeadInPlace, KeyInit};
-    let mut rng = StdRng::seed_from_u64(9);
-    for len in [0usize, 5, 16, 33, 1000] {
-        let key = [3u8; 32];
-        let nonce = [9u8; 12];
-        let aad: Vec<u8> = (0..len as u8).collect();
-        let mut data = vec![0u8; len * 3];
-        rng.fill_bytes(&mut data);
-        let mut buf = data.clone();
-        let c = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
-        let tag = c
-            .encrypt_in_place_detached(&nonce.into(), &aad, &mut buf)
-            .unwrap();
-        let mut g = Gcm::new(ContentCipher::Aes256Gcm, &key, &nonce, &aad).unwrap();
-        let mut mine = data.clone();
-        g.encrypt(&mut mine);
-        assert_eq!(mine, buf);
-        assert_eq!(g.tag()[..], tag[..]);
+    fn one_shot<A: AeadInPlace + KeyInit>(key: &[u8], aad: &[u8], buf: &mut [u8]) -> Vec<u8> {
+        let nonce = aes_gcm::aead::Nonce::<A>::from_slice(&[9u8; 12]);
+        A::new_from_slice(key)
+            .unwrap()
+            .encrypt_in_place_detached(nonce, aad, buf)
+            .unwrap()
+            .to_vec()
     }
+    let mut rng = StdRng::seed_from_u64(9);
+    for cipher in [ContentCipher::Aes256Gcm, ContentCipher::ChaCha20Poly1305] {
+        for len in [0usize, 5, 16, 33, 64, 1000] {
+            let mut key = [0u8; 32];
+            rng.fill_bytes(&mut key);
+            let aad: Vec<u8> = (0..len as u8).collect();
+            let mut data = vec![0u8; len * 3];
+            rng.fill_bytes(&mut data);
+            let mut buf = data.clone();
+            let tag = match cipher {
+                ContentCipher::Aes256Gcm => one_shot::<aes_gcm::Aes256Gcm>(&key, &aad, &mut buf),
+                _ => one_shot::<chacha20poly1305::ChaCha20Poly1305>(&key, &aad, &mut buf),
+            };
+            let mut a = Aead::new(cipher, &key, &[9u8; 12], &aad).unwrap();
+            let mut mine = data.clone();
+            a.encrypt(&mut mine).unwrap();
+            assert_eq!(mine, buf, "{cipher} {len}");
+            assert_eq!(a.tag().unwrap()[..], tag[..], "{cipher} {len}");
+        }
+    }
+}
+
+/// RFC 8439 §2.8.2, the AEAD test vector: the hand-composed ChaCha20 +
+/// Poly1305 must give its ciphertext and tag, in one piece and chunked, and
+/// open it again.
+#[test]
+fn chacha20_poly1305_matches_rfc8439_vector() {
+    let key: Vec<u8> = (0x80..=0x9fu8).collect();
+    let nonce = hex::decode("070000004041424344454647").unwrap();
+    let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
+    let plain = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+    let expected = hex::decode(concat!(
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6",
+        "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36",
+        "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc",
+        "3ff4def08e4b7a9de576d26586cec64b6116"
+    ))
+    .unwrap();
+    let expected_tag = hex::decode("1ae10b594f09e26a7e902ecbd0600691").unwrap();
+    for split in [plain.len(), 1, 16, 63, 64, 65] {
+        let mut a = Aead::new(ContentCipher::ChaCha20Poly1305, &key, &nonce, &aad).unwrap();
+        let mut ct = plain.to_vec();
+        let (x, y) = ct.split_at_mut(split.min(plain.len()));
+        a.encrypt(x).unwrap();
+        a.encrypt(y).unwrap();
+        assert_eq!(ct, expected, "split at {split}");
+        assert_eq!(a.tag().unwrap()[..], expected_tag[..], "split at {split}");
+    }
+    let mut a = Aead::new(ContentCipher::ChaCha20Poly1305, &key, &nonce, &aad).unwrap();
+    let mut back = expected.clone();
+    a.decrypt(&mut back).unwrap();
+    assert_eq!(back, plain);
+    assert_eq!(a.tag().unwrap()[..], expected_tag[..]);
 }
 
 #[test]
