@@ -12,6 +12,7 @@ mod ecsign;
 mod encrypt;
 mod examples;
 mod forger;
+mod foreign;
 mod habits;
 mod hostile;
 mod inspect;
