@@ -390,7 +390,11 @@ pub fn matches_key_id(cert: &Certificate, id: &[u8]) -> bool {
     match cert.tbs_certificate.get::<SubjectKeyIdentifier>() {
         Ok(Some((_, ski))) => ski.0.as_bytes() == id,
         Ok(None) => {
-            let key = cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes();
+            let key = cert
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes();
             sha1::Sha1::digest(key).as_slice() == id
         }
         Err(_) => false,
@@ -462,7 +466,10 @@ pub fn pem_blocks(text: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
             .ok_or_else(|| fail(Exit::DataErr, "malformed PEM: unterminated BEGIN line"))?;
         let label = &after[..label_end];
         if label.contains(['\r', '\n']) {
-            return Err(fail(Exit::DataErr, "malformed PEM: unterminated BEGIN line"));
+            return Err(fail(
+                Exit::DataErr,
+                "malformed PEM: unterminated BEGIN line",
+            ));
         }
         let body_and_end = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
@@ -484,9 +491,8 @@ pub fn pem_blocks(text: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 /// without whitespace may be a private key's, so it is wiped.
 fn pem_base64(body: &str) -> Result<Vec<u8>, base64::DecodeError> {
     use base64::Engine;
-    let clean: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
-        body.bytes().filter(|b| !b.is_ascii_whitespace()).collect(),
-    );
+    let clean: zeroize::Zeroizing<Vec<u8>> =
+        zeroize::Zeroizing::new(body.bytes().filter(|b| !b.is_ascii_whitespace()).collect());
     base64::engine::general_purpose::STANDARD.decode(clean.as_slice())
 }
 

@@ -85,11 +85,12 @@ pub fn select_part(input: &[u8], number: &str) -> anyhow::Result<Vec<u8>> {
     };
     let mut current = unwrap_rfc822(input, 0)?;
     for (depth, step) in number.split('.').enumerate() {
-        let n: usize = step
-            .parse()
-            .ok()
-            .filter(|&n| n >= 1)
-            .ok_or_else(|| fail(Exit::Usage, format!("--part {number}: not a part number such as 2 or 2.1")))?;
+        let n: usize = step.parse().ok().filter(|&n| n >= 1).ok_or_else(|| {
+            fail(
+                Exit::Usage,
+                format!("--part {number}: not a part number such as 2 or 2.1"),
+            )
+        })?;
         let entity = Entity::parse(current).ok_or_else(missing)?;
         if depth >= MAX_DEPTH || !entity.media_type().starts_with("multipart/") {
             return Err(missing());

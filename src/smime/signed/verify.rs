@@ -275,7 +275,9 @@ fn find_signer(sid: &SignerIdentifier, certs: &[CertInfo]) -> Option<CertInfo> {
                 let tbs = &c.cert.tbs_certificate;
                 tbs.serial_number == ias.serial_number && tbs.issuer == ias.issuer
             }
-            SignerIdentifier::SubjectKeyIdentifier(ski) => matches_key_id(&c.cert, ski.0.as_bytes()),
+            SignerIdentifier::SubjectKeyIdentifier(ski) => {
+                matches_key_id(&c.cert, ski.0.as_bytes())
+            }
         })
         .cloned()
 }

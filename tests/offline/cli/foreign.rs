@@ -17,10 +17,18 @@ fn openssl_p12(env: &Env) -> PathBuf {
     run_tool(
         "openssl",
         &[
-            "pkcs12", "-export", "-passout", "pass:pw", "-name", "alice",
-            "-inkey", p(&data("alice.key.pem")),
-            "-in", p(&data("alice.cert.pem")),
-            "-out", p(&out),
+            "pkcs12",
+            "-export",
+            "-passout",
+            "pass:pw",
+            "-name",
+            "alice",
+            "-inkey",
+            p(&data("alice.key.pem")),
+            "-in",
+            p(&data("alice.cert.pem")),
+            "-out",
+            p(&out),
         ],
     );
     out
@@ -88,10 +96,17 @@ fn pkcs12_from_gnutls_certtool_imports_pem_and_der() {
         let out = env.path(name);
         let (key, cert) = (data("alice.key.pem"), data("alice.cert.pem"));
         let mut args = vec![
-            "--to-p12", "--p12-name", "alice", "--password", "pw",
-            "--load-privkey", p(&key),
-            "--load-certificate", p(&cert),
-            "--outfile", p(&out),
+            "--to-p12",
+            "--p12-name",
+            "alice",
+            "--password",
+            "pw",
+            "--load-privkey",
+            p(&key),
+            "--load-certificate",
+            p(&cert),
+            "--outfile",
+            p(&out),
         ];
         if outder {
             args.push("--outder");
@@ -140,7 +155,9 @@ fn pem_wrapped_at_76_columns_or_one_line_is_read() {
         let write = |name: &str, pem: &[u8]| {
             let path = env.path(name);
             let text = rewrap(std::str::from_utf8(pem).unwrap(), width);
-            assert!(text.lines().any(|l| l.len() != 64 && !l.starts_with("-----")));
+            assert!(text
+                .lines()
+                .any(|l| l.len() != 64 && !l.starts_with("-----")));
             std::fs::write(&path, text).unwrap();
             path
         };
@@ -159,17 +176,35 @@ fn pem_wrapped_at_76_columns_or_one_line_is_read() {
         let crl_pem = run_tool("openssl", &["crl", "-inform", "DER", "-in", p(&crl_der)]);
         let crl = write("crl.pem", &crl_pem);
         let out = pki.sealpost(&["cert", "crl", "import", p(&crl)], b"");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let encrypted = run_tool(
             "openssl",
             &[
-                "cms", "-encrypt", "-aes256", "-outform", "PEM",
-                "-in", p(&pki.content()), p(&data("alice.cert.pem")),
+                "cms",
+                "-encrypt",
+                "-aes256",
+                "-outform",
+                "PEM",
+                "-in",
+                p(&pki.content()),
+                p(&data("alice.cert.pem")),
             ],
         );
         let message = write("message.pem", &encrypted);
-        let out = env.cmd_pw().args(["decrypt", p(&message)]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = env
+            .cmd_pw()
+            .args(["decrypt", p(&message)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("the plan is on"));
     }
 }
@@ -187,19 +222,35 @@ fn encrypt_then_clear_sign_opens_the_signed_encrypted_part() {
     run_tool(
         "openssl",
         &[
-            "cms", "-encrypt", "-aes256", "-in", p(&pki.content()),
-            "-out", p(&encrypted), p(&data("alice.cert.pem")),
+            "cms",
+            "-encrypt",
+            "-aes256",
+            "-in",
+            p(&pki.content()),
+            "-out",
+            p(&encrypted),
+            p(&data("alice.cert.pem")),
         ],
     );
     let signed = env.path("signed.eml");
     run_tool(
         "openssl",
         &[
-            "cms", "-sign", "-in", p(&encrypted), "-out", p(&signed),
-            "-signer", p(&data("alice.cert.pem")), "-inkey", p(&data("alice.key.pem")),
+            "cms",
+            "-sign",
+            "-in",
+            p(&encrypted),
+            "-out",
+            p(&signed),
+            "-signer",
+            p(&data("alice.cert.pem")),
+            "-inkey",
+            p(&data("alice.key.pem")),
         ],
     );
-    assert!(std::fs::read_to_string(&signed).unwrap().contains("multipart/signed"));
+    assert!(std::fs::read_to_string(&signed)
+        .unwrap()
+        .contains("multipart/signed"));
     let out = env.cmd_pw().args(["decrypt", p(&signed)]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -213,7 +264,11 @@ fn encrypt_then_clear_sign_opens_the_signed_encrypted_part() {
     // Fail-closed as ever: the outer signature over other bytes is BAD,
     // and nothing is written.
     let text = std::fs::read_to_string(&signed).unwrap();
-    let tampered = text.replacen("Content-Type: application/pkcs7-mime", "Content-Type: application/pkcs7-mime; x=1", 1);
+    let tampered = text.replacen(
+        "Content-Type: application/pkcs7-mime",
+        "Content-Type: application/pkcs7-mime; x=1",
+        1,
+    );
     assert_ne!(text, tampered);
     std::fs::write(env.path("tampered.eml"), tampered).unwrap();
     let out = env
@@ -235,7 +290,12 @@ fn forwarded_encrypted_message_is_named_and_opened_with_part() {
     let encrypted = run_tool(
         "openssl",
         &[
-            "cms", "-encrypt", "-aes256", "-in", p(&pki.content()), p(&data("alice.cert.pem")),
+            "cms",
+            "-encrypt",
+            "-aes256",
+            "-in",
+            p(&pki.content()),
+            p(&data("alice.cert.pem")),
         ],
     );
     let mut message = b"From: carol@example.org\r\nTo: alice@example.org\r\nSubject: Fwd\r\n\
@@ -250,7 +310,10 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
 
     let out = env.cmd_pw().args(["decrypt", p(&path)]).output().unwrap();
     let stderr = assert_clean_failure(&out, 65);
-    assert!(stderr.contains("part 2 is an encrypted message"), "{stderr}");
+    assert!(
+        stderr.contains("part 2 is an encrypted message"),
+        "{stderr}"
+    );
     assert!(stderr.contains("sealpost decrypt --part 2"), "{stderr}");
 
     let out = env
@@ -258,15 +321,27 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
         .args(["decrypt", "--part", "2", p(&path)])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Content-Type: text/plain\r\n\r\nthe plan is on\r\n"
     );
     // The plain part is not encrypted; a part that is not there is named.
-    let out = env.cmd_pw().args(["decrypt", "--part", "1", p(&path)]).output().unwrap();
+    let out = env
+        .cmd_pw()
+        .args(["decrypt", "--part", "1", p(&path)])
+        .output()
+        .unwrap();
     assert_clean_failure(&out, 65);
-    let out = env.cmd_pw().args(["decrypt", "--part", "3", p(&path)]).output().unwrap();
+    let out = env
+        .cmd_pw()
+        .args(["decrypt", "--part", "3", p(&path)])
+        .output()
+        .unwrap();
     let stderr = assert_clean_failure(&out, 65);
     assert!(stderr.contains("no part 3"), "{stderr}");
 }
@@ -285,7 +360,16 @@ fn certificate_without_ski_is_matched_by_key_id() {
     let csr = env.path("alice.csr");
     run_tool(
         "openssl",
-        &["req", "-new", "-key", p(&key), "-subj", "/CN=Alice", "-out", p(&csr)],
+        &[
+            "req",
+            "-new",
+            "-key",
+            p(&key),
+            "-subj",
+            "/CN=Alice",
+            "-out",
+            p(&csr),
+        ],
     );
     let make = |name: &str, ski: &str| {
         let ext = env.path(&format!("{name}.ext"));
@@ -302,15 +386,29 @@ subjectAltName=email:alice@example.org\n"
         run_tool(
             "openssl",
             &[
-                "x509", "-req", "-in", p(&csr), "-signkey", p(&key), "-days", "30",
-                "-extfile", p(&ext), "-out", p(&cert),
+                "x509",
+                "-req",
+                "-in",
+                p(&csr),
+                "-signkey",
+                p(&key),
+                "-days",
+                "30",
+                "-extfile",
+                p(&ext),
+                "-out",
+                p(&cert),
             ],
         );
         cert
     };
     let without = make("without", "none");
     let twin = make("twin", "hash");
-    let text = String::from_utf8(run_tool("openssl", &["x509", "-in", p(&without), "-noout", "-text"])).unwrap();
+    let text = String::from_utf8(run_tool(
+        "openssl",
+        &["x509", "-in", p(&without), "-noout", "-text"],
+    ))
+    .unwrap();
     assert!(!text.contains("Subject Key Identifier"), "{text}");
     env.cmd_pw()
         .args(["key", "import", p(&key), "--cert", p(&without)])
@@ -321,21 +419,48 @@ subjectAltName=email:alice@example.org\n"
     run_tool(
         "openssl",
         &[
-            "cms", "-encrypt", "-keyid", "-aes256", "-in", p(&pki.content()),
-            "-out", p(&encrypted), p(&twin),
+            "cms",
+            "-encrypt",
+            "-keyid",
+            "-aes256",
+            "-in",
+            p(&pki.content()),
+            "-out",
+            p(&encrypted),
+            p(&twin),
         ],
     );
-    let out = env.cmd_pw().args(["decrypt", p(&encrypted)]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .cmd_pw()
+        .args(["decrypt", p(&encrypted)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("the plan is on"));
 
     let signed = env.path("keyid-signed.eml");
     run_tool(
         "openssl",
         &[
-            "cms", "-sign", "-keyid", "-nodetach", "-nocerts", "-in", p(&pki.content()),
-            "-signer", p(&twin), "-inkey", p(&key), "-certfile", p(&without),
-            "-out", p(&signed),
+            "cms",
+            "-sign",
+            "-keyid",
+            "-nodetach",
+            "-nocerts",
+            "-in",
+            p(&pki.content()),
+            "-signer",
+            p(&twin),
+            "-inkey",
+            p(&key),
+            "-certfile",
+            p(&without),
+            "-out",
+            p(&signed),
         ],
     );
     let out = env.cmd_pw().args(["verify", p(&signed)]).output().unwrap();

@@ -88,10 +88,7 @@ pub(crate) fn pkcs12_to_der<'a>(
         return Ok(Cow::Borrowed(data));
     };
     let malformed = |e: &dyn std::fmt::Display| {
-        fail(
-            Exit::DataErr,
-            format!("{what}: cannot read PKCS#12: {e}"),
-        )
+        fail(Exit::DataErr, format!("{what}: cannot read PKCS#12: {e}"))
     };
     if pfx.auth_safe.content_type != ID_DATA {
         return Ok(reuse(data, outer));
@@ -102,7 +99,8 @@ pub(crate) fn pkcs12_to_der<'a>(
         return Ok(reuse(data, outer));
     }
     if let Some(mac) = &mut pfx.mac_data {
-        let in_limit = u64::try_from(mac.iterations).is_ok_and(|n| (1..=MAX_ITERATIONS).contains(&n));
+        let in_limit =
+            u64::try_from(mac.iterations).is_ok_and(|n| (1..=MAX_ITERATIONS).contains(&n));
         if !in_limit {
             // check_pkcs12 refuses it, naming the limit.
             return Ok(Cow::Borrowed(data));
@@ -154,7 +152,9 @@ fn auth_safe_to_der(auth_safe: &[u8]) -> anyhow::Result<Vec<u8>> {
             }
             safe.content = der::Any::encode_from(&OctetString::new(bags.to_der()?)?)?;
         } else if safe.content_type == ID_ENCRYPTED_DATA {
-            let mut encrypted = safe.content.decode_as::<cms::encrypted_data::EncryptedData>()?;
+            let mut encrypted = safe
+                .content
+                .decode_as::<cms::encrypted_data::EncryptedData>()?;
             let info = &mut encrypted.enc_content_info;
             if let Some(alg) = with_prf_null(&info.content_enc_alg)? {
                 info.content_enc_alg = alg;
@@ -174,7 +174,11 @@ pub(crate) fn with_prf_null(
         return Ok(None);
     };
     let mut pbes2: Pbes2Params = params.decode_as()?;
-    let Some(kdf_params) = pbes2.kdf.parameters.as_ref().filter(|_| pbes2.kdf.oid == PBKDF2)
+    let Some(kdf_params) = pbes2
+        .kdf
+        .parameters
+        .as_ref()
+        .filter(|_| pbes2.kdf.oid == PBKDF2)
     else {
         return Ok(None);
     };
@@ -191,4 +195,3 @@ pub(crate) fn with_prf_null(
         parameters: Some(der::Any::encode_from(&pbes2)?),
     }))
 }
-

@@ -152,7 +152,11 @@ pub(super) fn mac_tags(
     password: &str,
     data: &[&[u8]],
 ) -> Option<Vec<Vec<u8>>> {
-    fn tags<D>(mac: &pkcs12::mac_data::MacData, password: &str, data: &[&[u8]]) -> Option<Vec<Vec<u8>>>
+    fn tags<D>(
+        mac: &pkcs12::mac_data::MacData,
+        password: &str,
+        data: &[&[u8]],
+    ) -> Option<Vec<Vec<u8>>>
     where
         D: sha2::Digest
             + sha2::digest::FixedOutputReset
