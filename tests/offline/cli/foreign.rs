@@ -7,8 +7,31 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pki::{p, Pki};
-use crate::common::{assert_clean_failure, data, run_tool, write_secret, Env};
+use std::process::Output;
+
+use super::pki::{p, success, Pki};
+use crate::common::{assert_clean_failure, data, openssl_encrypt, run_tool, write_secret, Env};
+
+/// `sealpost ARGS` with `env`'s keystore and passphrase.
+fn run(env: &Env, args: &[&str]) -> Output {
+    env.cmd_pw().args(args).output().unwrap()
+}
+
+/// What `openssl cms -encrypt -aes256 EXTRA` makes of the test content for `cert`.
+fn openssl_encrypted(pki: &Pki, cert: &Path, extra: &[&str]) -> Vec<u8> {
+    let content = pki.content();
+    let mut args = vec!["cms", "-encrypt", "-aes256", "-in", p(&content)];
+    args.extend(extra);
+    args.push(p(cert));
+    run_tool("openssl", &args)
+}
+
+/// Decrypts `message` with `env`'s keystore, which must succeed; the plaintext.
+fn decrypted(env: &Env, message: &Path) -> String {
+    let out = run(env, &["decrypt", p(message)]);
+    success(&out);
+    String::from_utf8(out.stdout).unwrap()
+}
 
 /// alice's fixture key and certificate as `openssl pkcs12 -export` writes
 /// them under the password "pw", with the friendly name "alice".
@@ -40,19 +63,15 @@ fn password_file(env: &Env, name: &str, password: &str) -> PathBuf {
     path
 }
 
-fn import_p12(env: &Env, p12: &Path, password: &Path) -> std::process::Output {
-    env.cmd_pw()
-        .args(["key", "import"])
-        .arg(p12)
-        .arg("--p12-password-file")
-        .arg(password)
-        .output()
-        .unwrap()
+fn import_p12(env: &Env, p12: &Path, password: &Path) -> Output {
+    run(
+        env,
+        &["key", "import", p(p12), "--p12-password-file", p(password)],
+    )
 }
 
-fn assert_imported_alice(out: &std::process::Output) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+fn assert_imported_alice(out: &Output) {
+    let stderr = success(out);
     let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(all.contains("alice@example.org"), "{all}");
 }
@@ -175,37 +194,10 @@ fn pem_wrapped_at_76_columns_or_one_line_is_read() {
         let crl_der = pki.inter.crl();
         let crl_pem = run_tool("openssl", &["crl", "-inform", "DER", "-in", p(&crl_der)]);
         let crl = write("crl.pem", &crl_pem);
-        let out = pki.sealpost(&["cert", "crl", "import", p(&crl)], b"");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let encrypted = run_tool(
-            "openssl",
-            &[
-                "cms",
-                "-encrypt",
-                "-aes256",
-                "-outform",
-                "PEM",
-                "-in",
-                p(&pki.content()),
-                p(&data("alice.cert.pem")),
-            ],
-        );
+        success(&pki.sealpost(&["cert", "crl", "import", p(&crl)], b""));
+        let encrypted = openssl_encrypted(&pki, &data("alice.cert.pem"), &["-outform", "PEM"]);
         let message = write("message.pem", &encrypted);
-        let out = env
-            .cmd_pw()
-            .args(["decrypt", p(&message)])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("the plan is on"));
+        assert!(decrypted(env, &message).contains("the plan is on"));
     }
 }
 
@@ -219,19 +211,7 @@ fn encrypt_then_clear_sign_opens_the_signed_encrypted_part() {
     let env = &pki.env;
     env.import_identity("alice");
     let encrypted = env.path("encrypted.eml");
-    run_tool(
-        "openssl",
-        &[
-            "cms",
-            "-encrypt",
-            "-aes256",
-            "-in",
-            p(&pki.content()),
-            "-out",
-            p(&encrypted),
-            p(&data("alice.cert.pem")),
-        ],
-    );
+    openssl_encrypt(&pki.content(), &data("alice.cert.pem"), &encrypted);
     let signed = env.path("signed.eml");
     run_tool(
         "openssl",
@@ -251,9 +231,8 @@ fn encrypt_then_clear_sign_opens_the_signed_encrypted_part() {
     assert!(std::fs::read_to_string(&signed)
         .unwrap()
         .contains("multipart/signed"));
-    let out = env.cmd_pw().args(["decrypt", p(&signed)]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let out = run(env, &["decrypt", p(&signed)]);
+    let stderr = success(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Content-Type: text/plain\r\n\r\nthe plan is on\r\n"
@@ -271,12 +250,7 @@ fn encrypt_then_clear_sign_opens_the_signed_encrypted_part() {
     );
     assert_ne!(text, tampered);
     std::fs::write(env.path("tampered.eml"), tampered).unwrap();
-    let out = env
-        .cmd_pw()
-        .args(["decrypt", p(&env.path("tampered.eml"))])
-        .output()
-        .unwrap();
-    assert_clean_failure(&out, 65);
+    assert_clean_failure(&run(env, &["decrypt", p(&env.path("tampered.eml"))]), 65);
 }
 
 /// An encrypted message forwarded as message/rfc822 inside multipart/mixed:
@@ -287,17 +261,7 @@ fn forwarded_encrypted_message_is_named_and_opened_with_part() {
     let pki = Pki::new();
     let env = &pki.env;
     env.import_identity("alice");
-    let encrypted = run_tool(
-        "openssl",
-        &[
-            "cms",
-            "-encrypt",
-            "-aes256",
-            "-in",
-            p(&pki.content()),
-            p(&data("alice.cert.pem")),
-        ],
-    );
+    let encrypted = openssl_encrypted(&pki, &data("alice.cert.pem"), &[]);
     let mut message = b"From: carol@example.org\r\nTo: alice@example.org\r\nSubject: Fwd\r\n\
 MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
 --outer\r\nContent-Type: text/plain\r\n\r\nforwarding this\r\n\
@@ -308,40 +272,22 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
     let path = env.path("forwarded.eml");
     std::fs::write(&path, &message).unwrap();
 
-    let out = env.cmd_pw().args(["decrypt", p(&path)]).output().unwrap();
-    let stderr = assert_clean_failure(&out, 65);
+    let stderr = assert_clean_failure(&run(env, &["decrypt", p(&path)]), 65);
     assert!(
         stderr.contains("part 2 is an encrypted message"),
         "{stderr}"
     );
     assert!(stderr.contains("sealpost decrypt --part 2"), "{stderr}");
 
-    let out = env
-        .cmd_pw()
-        .args(["decrypt", "--part", "2", p(&path)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(env, &["decrypt", "--part", "2", p(&path)]);
+    success(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "Content-Type: text/plain\r\n\r\nthe plan is on\r\n"
     );
     // The plain part is not encrypted; a part that is not there is named.
-    let out = env
-        .cmd_pw()
-        .args(["decrypt", "--part", "1", p(&path)])
-        .output()
-        .unwrap();
-    assert_clean_failure(&out, 65);
-    let out = env
-        .cmd_pw()
-        .args(["decrypt", "--part", "3", p(&path)])
-        .output()
-        .unwrap();
+    assert_clean_failure(&run(env, &["decrypt", "--part", "1", p(&path)]), 65);
+    let out = run(env, &["decrypt", "--part", "3", p(&path)]);
     let stderr = assert_clean_failure(&out, 65);
     assert!(stderr.contains("no part 3"), "{stderr}");
 }
@@ -416,31 +362,8 @@ subjectAltName=email:alice@example.org\n"
         .success();
 
     let encrypted = env.path("keyid.eml");
-    run_tool(
-        "openssl",
-        &[
-            "cms",
-            "-encrypt",
-            "-keyid",
-            "-aes256",
-            "-in",
-            p(&pki.content()),
-            "-out",
-            p(&encrypted),
-            p(&twin),
-        ],
-    );
-    let out = env
-        .cmd_pw()
-        .args(["decrypt", p(&encrypted)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("the plan is on"));
+    std::fs::write(&encrypted, openssl_encrypted(&pki, &twin, &["-keyid"])).unwrap();
+    assert!(decrypted(env, &encrypted).contains("the plan is on"));
 
     let signed = env.path("keyid-signed.eml");
     run_tool(
@@ -463,8 +386,6 @@ subjectAltName=email:alice@example.org\n"
             p(&signed),
         ],
     );
-    let out = env.cmd_pw().args(["verify", p(&signed)]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = success(&run(env, &["verify", p(&signed)]));
     assert!(stderr.contains("good signature"), "{stderr}");
 }
