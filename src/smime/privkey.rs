@@ -4,7 +4,8 @@
 //! the keystore passphrase, or, when the user asked for it explicitly, plain
 //! PKCS#8 for unattended hosts. On import sealpost reads PKCS#8 (plain or
 //! encrypted; RSA, P-256, P-384, Ed25519, X25519), PKCS#1, SEC1 and PKCS#12
-//! (modern PBES2/AES and legacy 3DES/RC2). The key types are in `key.rs`.
+//! (modern PBES2/AES and legacy 3DES/RC2; DER, NSS's BER, or GnuTLS's PEM,
+//! see `limits/normalise.rs`). The key types are in `key.rs`.
 
 use der::{Decode, Encode};
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
