@@ -110,3 +110,39 @@ fn unwrap_rfc822(data: &[u8], depth: usize) -> anyhow::Result<&[u8]> {
         _ => Ok(data),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Part numbers as IMAP gives them: a forwarded message stands for its
+    /// part, nested parts are joined with dots, and what is not there is an
+    /// error, not a panic.
+    #[test]
+    fn parts_are_numbered_as_imap_numbers_them() {
+        let inner = "Content-Type: multipart/mixed; boundary=in\r\n\r\n\
+--in\r\nContent-Type: text/plain\r\n\r\nfirst\r\n\
+--in\r\nContent-Type: text/plain\r\n\r\nsecond\r\n--in--\r\n";
+        let outer = format!(
+            "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=out\r\n\r\n\
+--out\r\nContent-Type: text/plain\r\n\r\nnote\r\n\
+--out\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--out--\r\n"
+        );
+        let part =
+            |n: &str| select_part(outer.as_bytes(), n).map(|p| String::from_utf8(p).unwrap());
+        assert!(part("1").unwrap().ends_with("note"));
+        assert!(part("2")
+            .unwrap()
+            .starts_with("Content-Type: multipart/mixed; boundary=in"));
+        assert!(part("2.2").unwrap().ends_with("second"));
+        for missing in ["3", "1.1", "2.3", "2.2.1"] {
+            let err = part(missing).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, Exit::DataErr, "{missing}");
+        }
+        for bad in ["0", "x", "2.", ""] {
+            let err = part(bad).unwrap_err();
+            assert_eq!(crate::error::classify(&err).0, Exit::Usage, "{bad:?}");
+        }
+        assert_eq!(encrypted_part(outer.as_bytes()), None);
+    }
+}
