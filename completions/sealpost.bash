@@ -1354,7 +1354,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__decrypt)
-            opts="-o -q -v -h -V --require-signature --allow-bad-signature --trust-anchor --no-system-anchors --require-revocation-check --online --no-learn --output --force --offline --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-o -q -v -h -V --require-signature --allow-bad-signature --trust-anchor --no-system-anchors --require-revocation-check --online --no-learn --output --force --offline --part --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1369,6 +1369,10 @@ _sealpost() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --part)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

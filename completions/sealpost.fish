@@ -317,6 +317,7 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s h -l help 
 complete -c sealpost -n "__fish_sealpost_using_subcommand encrypt" -s V -l version -d 'Print version'
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l trust-anchor -d 'Trust the certificates in FILE as anchors for this command (PEM, DER or PKCS#7; repeatable). `cert trust` keeps anchors in the keystore' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -s o -l output -d 'Write the plaintext to FILE (atomically) instead of stdout' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l part -d 'Decrypt only part N of a plain message: an encrypted message attached to it or forwarded in it (message/rfc822), which decrypt names when the message itself is not encrypted. Parts are numbered from 1 as IMAP does, nested ones joined with dots (2.1); a forwarded message stands for its part. The part is opened as a message of its own: nothing around it is written' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand decrypt" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F

@@ -85,12 +85,20 @@ pub struct DecryptArgs {
     /// Make no network request: a message that needs a group key release fails instead
     #[arg(long)]
     pub offline: bool,
+    /// Decrypt only part N of a plain message: an encrypted message attached
+    /// to it or forwarded in it (message/rfc822), which decrypt names when the
+    /// message itself is not encrypted. Parts are numbered from 1 as IMAP
+    /// does, nested ones joined with dots (2.1); a forwarded message stands
+    /// for its part. The part is opened as a message of its own: nothing
+    /// around it is written.
+    #[arg(long, value_name = "N")]
+    pub part: Option<String>,
 }
 
 pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
     super::check_output_free(args.output.as_deref(), args.force)?;
     // --json without -o puts the content into the JSON: that needs it in memory.
-    let input = if ctx.global.json && args.output.is_none() {
+    let input = if (ctx.global.json && args.output.is_none()) || args.part.is_some() {
         read_input(&args.file)?
     } else {
         match open_input(&args.file)? {
@@ -102,6 +110,10 @@ pub fn run(args: DecryptArgs, ctx: &Context) -> anyhow::Result<()> {
                 }
             }
         }
+    };
+    let input = match &args.part {
+        Some(number) => decrypt::select_part(&input, number)?,
+        None => input,
     };
     let ks = ctx.keystore()?;
     let mut keys = KeystoreKeys::new(&ks, ctx, args.offline)?;

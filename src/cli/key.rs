@@ -76,7 +76,8 @@ pub struct GenerateArgs {
 /// Import a key and certificate from PKCS#12 or PEM
 ///
 /// FILE is a PKCS#12 file (.p12/.pfx, as certificate authorities hand out,
-/// AES-based or legacy 3DES/RC2), or, with --cert, a PEM or DER private key
+/// AES-based or legacy 3DES/RC2; DER, BER as NSS/Thunderbird export it, or
+/// PEM as GnuTLS certtool writes it), or, with --cert, a PEM or DER private key
 /// (PKCS#8, encrypted PKCS#8, or PKCS#1). Use - for stdin. The key is
 /// re-encrypted under the keystore passphrase.
 #[derive(Debug, Args)]

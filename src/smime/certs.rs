@@ -382,6 +382,25 @@ pub fn rsa_public_key(cert: &Certificate) -> anyhow::Result<rsa::RsaPublicKey> {
         .map_err(|e| fail(Exit::DataErr, format!("malformed RSA public key: {e}")))
 }
 
+/// Whether `id`, a CMS SubjectKeyIdentifier naming a recipient or a signer,
+/// names `cert`: its subjectKeyIdentifier extension, or for a certificate
+/// without one, the SHA-1 of its subjectPublicKey BIT STRING (RFC 5280
+/// §4.2.1.2 method 1), which Windows and OpenSSL 3 then use as its key id.
+pub fn matches_key_id(cert: &Certificate, id: &[u8]) -> bool {
+    match cert.tbs_certificate.get::<SubjectKeyIdentifier>() {
+        Ok(Some((_, ski))) => ski.0.as_bytes() == id,
+        Ok(None) => {
+            let key = cert
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes();
+            sha1::Sha1::digest(key).as_slice() == id
+        }
+        Err(_) => false,
+    }
+}
+
 /// PEM-encodes `der` under `label`, lines of 64 characters, LF endings.
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
@@ -431,29 +450,50 @@ pub fn parse_bundle(data: &[u8]) -> anyhow::Result<Vec<CertInfo>> {
 }
 
 /// All PEM blocks in `text`, decoded, with their labels.
+///
+/// Read as RFC 7468 §3's lax parsers do: the Base64 may be wrapped at any
+/// width (OpenSSL writes 64 columns, GnuTLS and Java 76, some tools one long
+/// line) and whitespace anywhere in it is ignored. The label must repeat on
+/// the END line; explanatory headers are not Base64 and are refused.
 pub fn pem_blocks(text: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    const BEGIN: &str = "-----BEGIN ";
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start..];
-        let label_end = after[11..]
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let label_end = after
             .find("-----")
             .ok_or_else(|| fail(Exit::DataErr, "malformed PEM: unterminated BEGIN line"))?;
-        let label = &after[11..11 + label_end];
+        let label = &after[..label_end];
+        if label.contains(['\r', '\n']) {
+            return Err(fail(
+                Exit::DataErr,
+                "malformed PEM: unterminated BEGIN line",
+            ));
+        }
+        let body_and_end = &after[label_end + 5..];
         let end_marker = format!("-----END {label}-----");
-        let end = after.find(&end_marker).ok_or_else(|| {
+        let end = body_and_end.find(&end_marker).ok_or_else(|| {
             fail(
                 Exit::DataErr,
                 format!("malformed PEM: no END line for {label}"),
             )
         })?;
-        let block = &after[..end + end_marker.len()];
-        let (decoded_label, der) = pem_rfc7468::decode_vec(block.as_bytes())
+        let der = pem_base64(&body_and_end[..end])
             .map_err(|e| fail(Exit::DataErr, format!("malformed PEM block {label}: {e}")))?;
-        out.push((decoded_label.to_string(), der));
-        rest = &after[end + end_marker.len()..];
+        out.push((label.to_string(), der));
+        rest = &body_and_end[end + end_marker.len()..];
     }
     Ok(out)
+}
+
+/// A PEM body's Base64 with all whitespace removed, decoded. The copy
+/// without whitespace may be a private key's, so it is wiped.
+fn pem_base64(body: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    let clean: zeroize::Zeroizing<Vec<u8>> =
+        zeroize::Zeroizing::new(body.bytes().filter(|b| !b.is_ascii_whitespace()).collect());
+    base64::engine::general_purpose::STANDARD.decode(clean.as_slice())
 }
 
 /// The length of the first DER TLV in `data`, when it is a well-formed header.

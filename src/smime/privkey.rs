@@ -4,9 +4,10 @@
 //! the keystore passphrase, or, when the user asked for it explicitly, plain
 //! PKCS#8 for unattended hosts. On import sealpost reads PKCS#8 (plain or
 //! encrypted; RSA, P-256, P-384, Ed25519, X25519), PKCS#1, SEC1 and PKCS#12
-//! (modern PBES2/AES and legacy 3DES/RC2). The key types are in `key.rs`.
+//! (modern PBES2/AES and legacy 3DES/RC2; DER, NSS's BER, or GnuTLS's PEM,
+//! see `limits/normalise.rs`). The key types are in `key.rs`.
 
-use der::Decode;
+use der::{Decode, Encode};
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
 use rand_core::{OsRng, RngCore};
 use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -107,6 +108,9 @@ fn from_der_labelled(
                     format!("{what} is encrypted and no passphrase was given"),
                 )
             })?;
+            // GnuTLS writes PBKDF2's PRF without its NULL, which pkcs8 refuses.
+            let fixed = prf_with_null(der);
+            let der = fixed.as_deref().unwrap_or(der);
             let info = EncryptedPrivateKeyInfo::from_der(der).map_err(|e| {
                 fail(
                     Exit::DataErr,
@@ -135,6 +139,14 @@ fn from_der_labelled(
     }
 }
 
+/// An encrypted PKCS#8 key re-encoded with its PBKDF2 PRF's NULL; `None`
+/// when it needs none (or is not one: the caller reports that).
+fn prf_with_null(der: &[u8]) -> Option<Vec<u8>> {
+    let mut info = pkcs12::pbe_params::EncryptedPrivateKeyInfo::from_der(der).ok()?;
+    info.encryption_algorithm = limits::with_prf_null(&info.encryption_algorithm).ok()??;
+    info.to_der().ok()
+}
+
 /// Reads a key file for import: PEM (PKCS#8 plain or encrypted, PKCS#1,
 /// SEC1) or DER (PKCS#8, PKCS#1 or SEC1). `passphrase` opens an encrypted
 /// PKCS#8 input.
@@ -154,7 +166,7 @@ pub fn import_key(data: &[u8], passphrase: Option<&str>, what: &str) -> anyhow::
     if let Ok(key) = PrivateKey::from_sec1_der(data, what) {
         return Ok(key);
     }
-    if EncryptedPrivateKeyInfo::from_der(data).is_ok() {
+    if EncryptedPrivateKeyInfo::from_der(data).is_ok() || prf_with_null(data).is_some() {
         return from_der_labelled(PEM_ENCRYPTED, data, passphrase, what);
     }
     Err(fail(
@@ -171,7 +183,12 @@ pub struct Pkcs12Contents {
 }
 
 /// Opens a PKCS#12 file (`.p12`, `.pfx`) with its password.
+/// The file may be PEM-armoured (`-----BEGIN PKCS12-----`, as GnuTLS
+/// `certtool --to-p12` writes it) and BER (as NSS `pk12util` writes it).
 pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<Pkcs12Contents> {
+    let armoured = pkcs12_from_pem(data)?;
+    let data = limits::pkcs12_to_der(armoured.as_deref().unwrap_or(data), password, what)?;
+    let data = &*data;
     if pkcs12_looks_malformed(data) {
         return Err(fail(Exit::DataErr, format!("{what}: not a PKCS#12 file")));
     }
@@ -213,6 +230,27 @@ pub fn import_pkcs12(data: &[u8], password: &str, what: &str) -> anyhow::Result<
         cert,
         chain: certs,
     })
+}
+
+/// The DER inside a `PKCS12` PEM block, when `data` is PEM; `None` for
+/// binary input.
+fn pkcs12_from_pem(data: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(text) = std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.trim_start().starts_with("-----BEGIN "))
+    else {
+        return Ok(None);
+    };
+    pem_blocks(text)?
+        .into_iter()
+        .find(|(label, _)| label == "PKCS12")
+        .map(|(_, der)| Some(der))
+        .ok_or_else(|| {
+            fail(
+                Exit::DataErr,
+                "PEM input without a PKCS12 block (a PEM private key needs its certificate named with --cert)",
+            )
+        })
 }
 
 /// A cheap structural check so that random files get "not a PKCS#12 file"

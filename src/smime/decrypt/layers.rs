@@ -1,13 +1,15 @@
 //! A message in memory through every layer: each encryption layer opened
 //! with a key from the [`KeySource`], each opaque signature verified (a bad
-//! one reported, not fatal), a final multipart/signed verified in place.
+//! one reported, not fatal), a final multipart/signed verified in place, or,
+//! when the part it signs is itself encrypted or signed, verified and then
+//! opened like the opaque nesting.
 
 use rand_core::CryptoRngCore;
 
 use super::key::{content_key, KeySource};
 use super::payload::{cms_payload, refuse_batch_smtp};
 use super::{Opened, SignatureOutcome};
-use crate::error::{fail, Exit};
+use crate::error::{fail, fail_hint, Exit};
 use crate::smime::certs::CertInfo;
 use crate::smime::envelope::Envelope;
 use crate::smime::mime::{self, Entity};
@@ -47,13 +49,23 @@ pub fn open(
             match cms_payload(&current)? {
                 Some(p) => p,
                 None => {
-                    // A plain MIME entity: done, after checking a multipart/signed one.
+                    // A plain MIME entity: done, after checking a multipart/signed
+                    // one, unless what it signed is itself an S/MIME layer
+                    // (encrypt-then-sign: RFC 8551 §3.7 allows either order).
+                    let mut signed_layer = None;
                     if let Some(entity) = Entity::parse(&current) {
                         if entity.media_type() == "multipart/signed" {
                             signatures.push(verify_multipart_signed(&entity));
+                            signed_layer = signed_smime_part(&entity);
                         }
                     }
-                    break;
+                    match signed_layer {
+                        Some(part) => {
+                            current = part;
+                            continue;
+                        }
+                        None => break,
+                    }
                 }
             }
         };
@@ -80,6 +92,13 @@ pub fn open(
         }
     }
     if require_encryption && decryptions.is_empty() {
+        if let Some(part) = super::parts::encrypted_part(&current) {
+            return Err(fail_hint(
+                Exit::DataErr,
+                format!("the message is not encrypted, but its part {part} is an encrypted message (attached or forwarded)"),
+                format!("open that part alone with `sealpost decrypt --part {part}`"),
+            ));
+        }
         return Err(fail(
             Exit::DataErr,
             "the message is not encrypted (no enveloped-data layer)",
@@ -123,6 +142,15 @@ fn decrypt_layer(
 ) -> anyhow::Result<(Vec<u8>, Option<CertInfo>)> {
     let (cek, by) = content_key(envelope, keys, rng)?;
     Ok((envelope.decrypt(&cek)?, by))
+}
+
+/// The signed part of a multipart/signed entity when it is an S/MIME
+/// layer (enveloped or signed CMS) to open next; `None` for a plain entity.
+fn signed_smime_part(entity: &Entity<'_>) -> Option<Vec<u8>> {
+    let (content, _) = mime::multipart_signed_parts(entity).ok()?;
+    let payload = cms_payload(&content).ok()??;
+    layer_kind(&payload).ok()?;
+    Some(content)
 }
 
 fn verify_multipart_signed(entity: &Entity<'_>) -> SignatureOutcome {

@@ -21,12 +21,15 @@
 //!   plaintext is written in a second.
 //! - `base64_reader.rs`: base64 decoded as it is read, for the streaming path.
 //! - `key.rs`: the key seam: [`KeySource`], and which key opens an envelope.
+//! - `parts.rs`: an encrypted message attached to or forwarded in a plain
+//!   one: [`encrypted_part`] names it, [`select_part`] takes it out.
 //! - `payload.rs`: where the CMS bytes are: [`cms_payload`] in memory, its
 //!   streaming twin on a seekable input, and the refusal of Batch SMTP input.
 
 mod base64_reader;
 mod key;
 mod layers;
+mod parts;
 mod payload;
 mod stream;
 
@@ -36,6 +39,7 @@ use crate::smime::signed;
 
 pub use key::KeySource;
 pub use layers::open;
+pub use parts::{encrypted_part, select_part};
 pub use payload::cms_payload;
 pub use stream::{open_streaming, Rereading, Streamed};
 

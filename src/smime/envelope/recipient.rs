@@ -190,7 +190,7 @@ pub(crate) fn rid_matches(rid: &RecipientIdentifier, cert: &Certificate) -> bool
                 && ias.issuer == cert.tbs_certificate.issuer
         }
         RecipientIdentifier::SubjectKeyIdentifier(ski) => {
-            subject_key_id(cert).is_some_and(|own| own.0.as_bytes() == ski.0.as_bytes())
+            crate::smime::certs::matches_key_id(cert, ski.0.as_bytes())
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Just enough MIME to find S/MIME payloads: header fields of an entity
 //! (unfolded, byte-safe), its media type and parameters, the body decoded
-//! from its transfer encoding, and the parts of a multipart/signed entity.
+//! from its transfer encoding, and the parts of a multipart entity.
 //!
 //! This is deliberately separate from `message`, which rewrites line endings
 //! for composing: here the body bytes must stay exactly as they arrived,
@@ -172,22 +172,35 @@ pub fn multipart_signed_parts<'a>(entity: &Entity<'a>) -> anyhow::Result<(Vec<u8
     let boundary = entity
         .content_type_param("boundary")
         .ok_or_else(|| fail(Exit::DataErr, "multipart/signed without a boundary"))?;
+    let parts = delimited_parts(entity.body, &boundary, 2);
+    if parts.len() < 2 {
+        return Err(fail(
+            Exit::DataErr,
+            "malformed multipart/signed: expected two parts",
+        ));
+    }
+    let signed = crate::smime::message::to_crlf(parts[0]).into_owned();
+    Ok((signed, parts[1]))
+}
+
+/// The parts of a multipart entity (RFC 2046 §5.1), at most `max`; `None`
+/// without a boundary. A part not closed by a delimiter is left out.
+pub fn multipart_parts<'a>(entity: &Entity<'a>, max: usize) -> Option<Vec<&'a [u8]>> {
+    let boundary = entity.content_type_param("boundary")?;
+    Some(delimited_parts(entity.body, &boundary, max))
+}
+
+/// The first `max` parts of `body` between delimiter lines of `boundary`.
+fn delimited_parts<'a>(body: &'a [u8], boundary: &str, max: usize) -> Vec<&'a [u8]> {
     let delimiter = format!("--{boundary}");
-    let body = entity.body;
     // Delimiters are at the start of a line. NOTE: one memmem searcher over
     // the whole body (linear in body plus boundary) instead of a window
     // compare at every offset, which costs body × boundary: a long boundary
     // and many lines almost matching it took 27 s for a 3.9 MB message.
     let starts: Vec<usize> = memchr::memmem::find_iter(body, delimiter.as_bytes())
         .filter(|&at| at == 0 || body[at - 1] == b'\n')
-        .take(3)
+        .take(max.saturating_add(1))
         .collect();
-    if starts.len() < 3 {
-        return Err(fail(
-            Exit::DataErr,
-            "malformed multipart/signed: expected two parts",
-        ));
-    }
     let part = |n: usize| -> &'a [u8] {
         let start = starts[n] + delimiter.len();
         let start = start
@@ -204,10 +217,9 @@ pub fn multipart_signed_parts<'a>(entity: &Entity<'a>) -> anyhow::Result<(Vec<u8
                 end -= 1;
             }
         }
-        &body[start..end]
+        &body[start.min(end)..end]
     };
-    let signed = crate::smime::message::to_crlf(part(0)).into_owned();
-    Ok((signed, part(1)))
+    (0..starts.len().saturating_sub(1)).map(part).collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use x509_cert::Certificate;
 use super::verify_key::{check_signature, SignatureAlgorithm};
 use super::{Capabilities, DigestAlgorithm, Verified};
 use crate::error::{fail, fail_hint, Exit};
-use crate::smime::certs::{CertInfo, UnixTime};
+use crate::smime::certs::{matches_key_id, CertInfo, UnixTime};
 use crate::smime::identity::ID_SMIME_CAPABILITIES;
 
 /// CRLs kept from one message; more are ignored (each is searched per
@@ -276,7 +276,7 @@ fn find_signer(sid: &SignerIdentifier, certs: &[CertInfo]) -> Option<CertInfo> {
                 tbs.serial_number == ias.serial_number && tbs.issuer == ias.issuer
             }
             SignerIdentifier::SubjectKeyIdentifier(ski) => {
-                c.subject_key_id.as_deref() == Some(ski.0.as_bytes())
+                matches_key_id(&c.cert, ski.0.as_bytes())
             }
         })
         .cloned()

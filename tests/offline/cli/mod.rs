@@ -11,6 +11,7 @@ mod ecdh;
 mod ecsign;
 mod encrypt;
 mod examples;
+mod foreign;
 mod forger;
 mod habits;
 mod hostile;

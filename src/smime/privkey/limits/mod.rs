@@ -30,11 +30,14 @@
 //! The limits and the budget they are charged to are here; finding every
 //! derivation a PKCS#12 file asks for (its MAC, encrypted contents decrypted
 //! to be seen, key bags) is in `pfx.rs`, the certificate chain check in
-//! `chain.rs`.
+//! `chain.rs`. Files from NSS (BER) and GnuTLS are rewritten into the form
+//! those read by `normalise.rs` first, and checked as rewritten.
 
 mod chain;
+mod normalise;
 mod pfx;
 
+pub(crate) use normalise::{pkcs12_to_der, with_prf_null};
 pub(crate) use pfx::check_pkcs12;
 
 use der::asn1::{ObjectIdentifier, OctetString};

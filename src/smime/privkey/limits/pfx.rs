@@ -139,7 +139,24 @@ fn check_bags(
 /// `None` for a digest it does not know, which the crate then judges. The
 /// iteration count was checked against the budget before this runs.
 fn mac_verifies(mac: &pkcs12::mac_data::MacData, auth_safe: &[u8], password: &str) -> Option<bool> {
-    fn verify<D>(mac: &pkcs12::mac_data::MacData, data: &[u8], password: &str) -> Option<bool>
+    use subtle::ConstantTimeEq;
+    let tags = mac_tags(mac, password, &[auth_safe])?;
+    Some(bool::from(tags[0].ct_eq(mac.mac.digest.as_bytes())))
+}
+
+/// The PKCS#12 MAC of each of `data` under the key `mac` and `password`
+/// derive (derived once); `None` for a digest it does not know. The caller
+/// has checked the iteration count.
+pub(super) fn mac_tags(
+    mac: &pkcs12::mac_data::MacData,
+    password: &str,
+    data: &[&[u8]],
+) -> Option<Vec<Vec<u8>>> {
+    fn tags<D>(
+        mac: &pkcs12::mac_data::MacData,
+        password: &str,
+        data: &[&[u8]],
+    ) -> Option<Vec<Vec<u8>>>
     where
         D: sha2::Digest
             + sha2::digest::FixedOutputReset
@@ -147,28 +164,34 @@ fn mac_verifies(mac: &pkcs12::mac_data::MacData, auth_safe: &[u8], password: &st
             + Clone,
     {
         use hmac::Mac;
-        let key = pkcs12::kdf::derive_key_utf8::<D>(
-            password,
-            mac.mac_salt.as_bytes(),
-            pkcs12::kdf::Pkcs12KeyType::Mac,
-            mac.iterations,
-            <D as sha2::Digest>::output_size(),
-        )
-        .ok()?;
-        let mut hmac = <hmac::SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(&key).ok()?;
-        hmac.update(data);
-        // verify_slice compares in constant time.
-        Some(hmac.verify_slice(mac.mac.digest.as_bytes()).is_ok())
+        let key = zeroize::Zeroizing::new(
+            pkcs12::kdf::derive_key_utf8::<D>(
+                password,
+                mac.mac_salt.as_bytes(),
+                pkcs12::kdf::Pkcs12KeyType::Mac,
+                mac.iterations,
+                <D as sha2::Digest>::output_size(),
+            )
+            .ok()?,
+        );
+        data.iter()
+            .map(|data| {
+                let mut hmac =
+                    <hmac::SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(&key).ok()?;
+                hmac.update(data);
+                Some(hmac.finalize().into_bytes().to_vec())
+            })
+            .collect()
     }
     let oid = mac.mac.algorithm.oid;
     if oid == const_oid::db::rfc5912::ID_SHA_1 {
-        verify::<sha1::Sha1>(mac, auth_safe, password)
+        tags::<sha1::Sha1>(mac, password, data)
     } else if oid == const_oid::db::rfc5912::ID_SHA_256 {
-        verify::<sha2::Sha256>(mac, auth_safe, password)
+        tags::<sha2::Sha256>(mac, password, data)
     } else if oid == const_oid::db::rfc5912::ID_SHA_384 {
-        verify::<sha2::Sha384>(mac, auth_safe, password)
+        tags::<sha2::Sha384>(mac, password, data)
     } else if oid == const_oid::db::rfc5912::ID_SHA_512 {
-        verify::<sha2::Sha512>(mac, auth_safe, password)
+        tags::<sha2::Sha512>(mac, password, data)
     } else {
         None
     }
