@@ -15,6 +15,7 @@
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
 //! - [`admin`]: creating groups and managing members, for the CLI.
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
@@ -30,5 +31,6 @@ pub mod limits;
 pub mod release;
 pub mod server;
 pub mod service;
+pub mod shutdown;
 pub mod store;
 pub mod vault;

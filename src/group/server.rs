@@ -43,11 +43,25 @@
 //! So the threads stay, and no tokio, hyper, hyper-util, tokio-rustls, http
 //! or http-body in the tree; the strict parser in [`crate::group::http`] is ~150
 //! lines with every read bounded.
+//!
+//! # Stopping (issue 16)
+//!
+//! [`Server::run_until`] stops on a [`StopSignal`] (SIGTERM, SIGINT): the
+//! listening socket is closed at once (a newcomer is refused by the
+//! kernel), connections idle between requests are shut down, and every
+//! request already begun is read, answered (its audit row committed first,
+//! as always) and answered with `Connection: close` — each within the
+//! whole-request deadline. `run_until` returns once every connection has
+//! ended, or after twice the request deadline (reading, then writing) at
+//! most. A kept-alive request whose first bytes arrive in the instant the
+//! connection is shut down as idle is lost like any closed connection's:
+//! the client retries it, nothing was answered or audited.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,6 +70,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::limits::RateLimiter;
 use super::service::{Answer, Service};
+use super::shutdown::{wait_for, StopSignal};
 use super::store::AuditRecord;
 use crate::error::{fail, Exit};
 use crate::group::http::{self, ReadError};
@@ -164,6 +179,16 @@ impl Server {
     /// deletes the keys of expired deposits once a minute (a release of an
     /// expired one is refused whether or not it has run).
     pub fn run(self) -> anyhow::Result<()> {
+        self.serve_until(None)
+    }
+
+    /// As [`run`](Self::run), until `stop` is signalled; then finishes the
+    /// requests already begun (see the module documentation) and returns.
+    pub fn run_until(self, stop: StopSignal) -> anyhow::Result<()> {
+        self.serve_until(Some(stop))
+    }
+
+    fn serve_until(self, stop: Option<StopSignal>) -> anyhow::Result<()> {
         let purging = Arc::clone(&self.service);
         let housekeeping = self.housekeeping.clone();
         let _ = std::thread::Builder::new()
@@ -186,11 +211,26 @@ impl Server {
             threads: AtomicUsize::new(0),
             options: self.options.clone(),
             log: Arc::clone(&self.log),
+            stopping: AtomicBool::new(false),
         });
         // Evicted connections' threads end within a moment; this bounds
         // them if connections arrive faster than that.
         let max_threads = self.options.max_connections.saturating_mul(2);
-        for tcp in self.listener.incoming() {
+        // Non-blocking, so that a connection gone between poll and accept
+        // costs a loop, not a hang past the stop signal.
+        self.listener
+            .set_nonblocking(true)
+            .map_err(|e| fail(Exit::IoErr, format!("cannot set up the listener: {e}")))?;
+        loop {
+            let ready = wait_for(self.listener.as_raw_fd(), stop.map(|s| s.fd()))
+                .map_err(|e| fail(Exit::IoErr, format!("cannot wait for connections: {e}")))?;
+            if !ready {
+                break;
+            }
+            let tcp = match self.listener.accept() {
+                Ok((tcp, _)) => tcp.set_nonblocking(false).map(|()| tcp),
+                Err(e) => Err(e),
+            };
             let Ok(tcp) = tcp else {
                 // EMFILE and friends: back off instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
@@ -220,6 +260,15 @@ impl Server {
                 shared.threads.fetch_sub(1, Ordering::SeqCst);
             }
         }
+        drop(self.listener);
+        shared.stopping.store(true, Ordering::SeqCst);
+        shared.slots.close_idle();
+        // Reading a request, then writing its answer, each within the
+        // request deadline.
+        let deadline = Instant::now() + 2 * self.options.request_timeout;
+        while shared.threads.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(())
     }
 }
@@ -232,6 +281,9 @@ struct Slot {
     /// Since when it has waited for a complete request; `None` while it is
     /// answering one (then it is never evicted).
     waiting_since: Option<Instant>,
+    /// Kept alive between requests, no byte of the next one read yet: shut
+    /// down at once when the server stops.
+    idle: bool,
 }
 
 /// The open connections.
@@ -262,6 +314,7 @@ impl Slots {
                 ip,
                 tcp: handle,
                 waiting_since: Some(accepted),
+                idle: false,
             },
         );
         Some(id)
@@ -280,11 +333,21 @@ impl Slots {
         Some(())
     }
 
-    /// Marks a connection as waiting since `since`, or (`None`) busy.
-    fn set_waiting(&self, id: u64, since: Option<Instant>) {
+    /// Marks a connection as waiting since `since`, or (`None`) busy, and
+    /// whether it is idle between requests.
+    fn set_waiting(&self, id: u64, since: Option<Instant>, idle: bool) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = open.get_mut(&id) {
             slot.waiting_since = since;
+            slot.idle = idle;
+        }
+    }
+
+    /// Shuts down every connection idle between requests (on stopping).
+    fn close_idle(&self) {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in open.values().filter(|s| s.idle) {
+            let _ = slot.tcp.shutdown(Shutdown::Both);
         }
     }
 
@@ -332,6 +395,8 @@ struct Shared {
     threads: AtomicUsize,
     options: ServerOptions,
     log: RefusalLog,
+    /// Set once the stop signal has arrived: no connection is kept alive.
+    stopping: AtomicBool,
 }
 
 type TlsReader = BufReader<rustls::StreamOwned<rustls::ServerConnection, DeadlineStream>>;
@@ -361,11 +426,14 @@ impl Shared {
             }
             first = false;
             let read = http::read_request(&mut stream, MAX_REQUEST_BODY);
-            self.slots.set_waiting(id, None);
+            self.slots.set_waiting(id, None, false);
             let (answer, keep_alive) = match read {
                 Ok(req) => {
                     let answer = self.route(&req, &remote, peer.ip());
-                    (answer, req.keep_alive)
+                    (
+                        answer,
+                        req.keep_alive && !self.stopping.load(Ordering::SeqCst),
+                    )
                 }
                 Err(ReadError::Closed) | Err(ReadError::Io(_)) => break,
                 // 413 before the body is read, then close: the unread body
@@ -398,15 +466,19 @@ impl Shared {
     /// closed, failed or stayed silent.
     fn await_next_request(&self, id: u64, stream: &mut TlsReader) -> bool {
         let now = Instant::now();
-        self.slots.set_waiting(id, Some(now));
-        stream.get_mut().sock.deadline = now + self.options.idle_timeout;
-        match stream.fill_buf() {
-            Ok(bytes) if !bytes.is_empty() => {
-                stream.get_mut().sock.deadline = Instant::now() + self.options.request_timeout;
-                true
-            }
-            _ => false,
+        self.slots.set_waiting(id, Some(now), true);
+        // After marking it idle: either the stopping server sees the mark
+        // and shuts the socket down, or this sees the server stopping.
+        if self.stopping.load(Ordering::SeqCst) {
+            return false;
         }
+        stream.get_mut().sock.deadline = now + self.options.idle_timeout;
+        let begun = matches!(stream.fill_buf(), Ok(bytes) if !bytes.is_empty());
+        if begun {
+            self.slots.set_waiting(id, Some(now), false);
+            stream.get_mut().sock.deadline = Instant::now() + self.options.request_timeout;
+        }
+        begun
     }
 
     fn refuse(&self, code: RefusalCode, retry_after: Option<u64>, remote: &str) -> Answer {

@@ -14,6 +14,7 @@ use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::group::release::protocol::MAX_CLOCK_SKEW;
 use sealpost::group::server::{tls_config, Server, ServerOptions};
 use sealpost::group::service::{Limits, Service};
+use sealpost::group::shutdown::StopSignal;
 use sealpost::group::store::{free_space, SqliteStore, Store};
 
 /// Serve key releases over HTTPS (POST /v1/release)
@@ -23,6 +24,9 @@ use sealpost::group::store::{free_space, SqliteStore, Store};
 /// release requests from current members. Every release and refusal is in
 /// the audit log (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
+///
+/// On SIGTERM or SIGINT it stops accepting connections, finishes the
+/// requests already begun (within --request-timeout), and exits 0.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port)
@@ -153,9 +157,14 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
             format!("cannot read the listening address: {e}"),
         )
     })?;
+    // Before the listening line: a supervisor may signal as soon as it sees it.
+    let stop = StopSignal::install()
+        .map_err(|e| fail(Exit::IoErr, format!("cannot handle SIGTERM: {e}")))?;
     // Tests and supervisors wait for this line; print it even with --quiet.
     eprintln!("sealpost: listening on {addr} ({groups} groups)");
-    server.run()
+    server.run_until(stop)?;
+    eprintln!("sealpost: stopped");
+    Ok(())
 }
 
 /// Free bytes on the file system of the store.

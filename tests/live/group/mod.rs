@@ -16,3 +16,4 @@ mod load;
 mod rate;
 mod refusals;
 mod releases;
+mod shutdown;
