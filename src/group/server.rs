@@ -44,6 +44,15 @@
 //! or http-body in the tree; the strict parser in [`crate::group::http`] is ~150
 //! lines with every read bounded.
 //!
+//! # Health (issue 16)
+//!
+//! `GET /health` on the same listener answers 200 or 503 with the checks
+//! of [`Service::health`] and the caller's own (the store's free disk
+//! space, [`Server::with_disk_check`]), by name only: it is unauthenticated,
+//! so it names no group (issue 11), and the causes of a failure go to the
+//! refusal log. It passes the per-address rate limit like any request, and
+//! writes no audit row.
+//!
 //! # Stopping (issue 16)
 //!
 //! [`Server::run_until`] stops on a [`StopSignal`] (SIGTERM, SIGINT): the
@@ -69,7 +78,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::limits::RateLimiter;
-use super::service::{Answer, Service};
+use super::service::{Answer, Check, Service};
 use super::shutdown::{wait_for, StopSignal};
 use super::store::AuditRecord;
 use crate::error::{fail, Exit};
@@ -133,6 +142,12 @@ pub fn tls_config(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Arc<rustls
 /// Called with one line per refusal (for `-v`); never given key material.
 pub type RefusalLog = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// A check `GET /health` runs beside the service's own (the disk space).
+pub type ExtraCheck = Arc<dyn Fn() -> Check + Send + Sync>;
+
+/// Where the health check answers.
+pub const HEALTH_PATH: &str = "/health";
+
 /// A bound listener, ready to [`run`](Self::run).
 pub struct Server {
     listener: TcpListener,
@@ -142,6 +157,8 @@ pub struct Server {
     log: RefusalLog,
     /// Run once a minute beside the deposit purge (see `with_housekeeping`).
     housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Run by `GET /health` as its `disk` check.
+    disk_check: Option<ExtraCheck>,
 }
 
 impl Server {
@@ -161,7 +178,15 @@ impl Server {
             options,
             log,
             housekeeping: None,
+            disk_check: None,
         })
+    }
+
+    /// Adds `check` to `GET /health` as its `disk` check (the free space
+    /// of the store's file system against the operator's threshold).
+    pub fn with_disk_check(mut self, check: ExtraCheck) -> Server {
+        self.disk_check = Some(check);
+        self
     }
 
     /// Runs `check` once a minute in the background (the store's disk
@@ -212,6 +237,7 @@ impl Server {
             options: self.options.clone(),
             log: Arc::clone(&self.log),
             stopping: AtomicBool::new(false),
+            disk_check: self.disk_check.clone(),
         });
         // Evicted connections' threads end within a moment; this bounds
         // them if connections arrive faster than that.
@@ -397,6 +423,7 @@ struct Shared {
     log: RefusalLog,
     /// Set once the stop signal has arrived: no connection is kept alive.
     stopping: AtomicBool,
+    disk_check: Option<ExtraCheck>,
 }
 
 type TlsReader = BufReader<rustls::StreamOwned<rustls::ServerConnection, DeadlineStream>>;
@@ -492,27 +519,24 @@ impl Shared {
     fn route(&self, req: &http::Request, remote: &str, ip: IpAddr) -> Answer {
         let path = req.path.split('?').next().unwrap_or_default();
         let op = Op::from_path(path);
-        let known = path == RELEASE_PATH || op.is_some();
-        if !known || req.method != "POST" {
+        let health = path == HEALTH_PATH;
+        let known = path == RELEASE_PATH || op.is_some() || health;
+        let method = if health { "GET" } else { "POST" };
+        if !known || req.method != method {
             // Not a request the server knows: nothing to audit.
             let code = if known {
                 RefusalCode::MethodNotAllowed
             } else {
                 RefusalCode::NotFound
             };
-            return Answer {
-                status: code.status(),
-                body: Refusal::new(code).to_json(),
-                retry_after: None,
-                refusal: Some(code),
-                row: AuditRecord::default(),
-                audited: false,
-                cause: None,
-            };
+            return unaudited(code.status(), Refusal::new(code).to_json(), Some(code));
         }
         // Before any signature is checked: bounds the RSA work per address.
         if let Err(wait) = self.address_limiter.check(&ip.to_string(), Instant::now()) {
             return self.refuse(RefusalCode::RateLimited, Some(wait), remote);
+        }
+        if health {
+            return self.health();
         }
         let answer = match op {
             Some(op) => self.service.handle_call(
@@ -533,9 +557,36 @@ impl Shared {
         answer
     }
 
+    /// `GET /health`: the checks by name; their causes to the log.
+    fn health(&self) -> Answer {
+        let extra = self
+            .disk_check
+            .iter()
+            .map(|check| ("disk", check()))
+            .collect();
+        let health = self.service.health(extra);
+        for line in health.causes() {
+            (self.log)(&line);
+        }
+        unaudited(health.status(), health.to_json(), None)
+    }
+
     fn log_refusal(&self, answer: &Answer) {
         if let Some(line) = answer.log_line() {
             (self.log)(&line);
         }
+    }
+}
+
+/// An answer that leaves no audit row: not a request of the protocol.
+fn unaudited(status: u16, body: Vec<u8>, refusal: Option<RefusalCode>) -> Answer {
+    Answer {
+        status,
+        body,
+        retry_after: None,
+        refusal,
+        row: AuditRecord::default(),
+        audited: false,
+        cause: None,
     }
 }

@@ -25,6 +25,10 @@ use sealpost::group::store::{free_space, SqliteStore, Store};
 /// the audit log (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
 ///
+/// `GET /health` on the same address answers 200 when the store answers,
+/// every group key opens and the store has --min-free-space left, 503
+/// naming the failing check otherwise (never a group).
+///
 /// On SIGTERM or SIGINT it stops accepting connections, finishes the
 /// requests already begun (within --request-timeout), and exits 0.
 #[derive(Debug, Args)]
@@ -129,6 +133,16 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         address_rate: args.address_rate_limit,
         address_burst: args.address_burst,
     };
+    let disk_store = Arc::clone(&store);
+    let disk_check = move || match store_free_space(&disk_store) {
+        Ok(free) if free < min_free => Err(format!(
+            "only {} MiB free for the group store (--min-free-space {} MiB)",
+            free >> 20,
+            min_free >> 20
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{e:#}")),
+    };
     let max_rows = args.audit_max_rows;
     let housekeeping = move || {
         // Rows younger than twice the clock skew hold nonces a restart reloads.
@@ -150,7 +164,8 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     };
     let server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
-        .with_housekeeping(Arc::new(housekeeping));
+        .with_housekeeping(Arc::new(housekeeping))
+        .with_disk_check(Arc::new(disk_check));
     let addr = server.local_addr().map_err(|e| {
         fail(
             Exit::IoErr,

@@ -11,6 +11,7 @@ pub(crate) mod server;
 
 mod audit;
 mod crash;
+mod health;
 mod hostile;
 mod load;
 mod rate;
