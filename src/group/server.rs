@@ -53,6 +53,13 @@
 //! refusal log. It passes the per-address rate limit like any request, and
 //! writes no audit row.
 //!
+//! # Metrics (issue 16)
+//!
+//! With [`Server::with_metrics`], a second listener answers `GET /metrics`
+//! in plain HTTP with [`Metrics`] (Prometheus text format 0.0.4). It serves
+//! one scrape at a time, each bounded by a 5-second deadline: it is meant
+//! for loopback or a management network, not for members.
+//!
 //! # Stopping (issue 16)
 //!
 //! [`Server::run_until`] stops on a [`StopSignal`] (SIGTERM, SIGINT): the
@@ -78,6 +85,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::limits::RateLimiter;
+use super::metrics::{Metrics, Outcome};
 use super::service::{Answer, Check, Service};
 use super::shutdown::{wait_for, StopSignal};
 use super::store::AuditRecord;
@@ -159,6 +167,8 @@ pub struct Server {
     housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run by `GET /health` as its `disk` check.
     disk_check: Option<ExtraCheck>,
+    /// Where `GET /metrics` is answered, if anywhere.
+    metrics: Option<TcpListener>,
 }
 
 impl Server {
@@ -179,7 +189,25 @@ impl Server {
             log,
             housekeeping: None,
             disk_check: None,
+            metrics: None,
         })
+    }
+
+    /// Also answers `GET /metrics` (plain HTTP) on `addr`.
+    pub fn with_metrics(mut self, addr: &str) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(addr).map_err(|e| {
+            fail(
+                Exit::Unavailable,
+                format!("cannot listen on {addr} for metrics: {e}"),
+            )
+        })?;
+        self.metrics = Some(listener);
+        Ok(self)
+    }
+
+    /// The metrics listener's address, when there is one.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics.as_ref().map(TcpListener::local_addr)
     }
 
     /// Adds `check` to `GET /health` as its `disk` check (the free space
@@ -213,7 +241,7 @@ impl Server {
         self.serve_until(Some(stop))
     }
 
-    fn serve_until(self, stop: Option<StopSignal>) -> anyhow::Result<()> {
+    fn serve_until(mut self, stop: Option<StopSignal>) -> anyhow::Result<()> {
         let purging = Arc::clone(&self.service);
         let housekeeping = self.housekeeping.clone();
         let _ = std::thread::Builder::new()
@@ -238,7 +266,14 @@ impl Server {
             log: Arc::clone(&self.log),
             stopping: AtomicBool::new(false),
             disk_check: self.disk_check.clone(),
+            metrics: Metrics::default(),
         });
+        if let Some(listener) = self.metrics.take() {
+            let here = Arc::clone(&shared);
+            let _ = std::thread::Builder::new()
+                .name("metrics".into())
+                .spawn(move || serve_metrics(&listener, &here));
+        }
         // Evicted connections' threads end within a moment; this bounds
         // them if connections arrive faster than that.
         let max_threads = self.options.max_connections.saturating_mul(2);
@@ -424,6 +459,7 @@ struct Shared {
     /// Set once the stop signal has arrived: no connection is kept alive.
     stopping: AtomicBool,
     disk_check: Option<ExtraCheck>,
+    metrics: Metrics,
 }
 
 type TlsReader = BufReader<rustls::StreamOwned<rustls::ServerConnection, DeadlineStream>>;
@@ -454,8 +490,11 @@ impl Shared {
             first = false;
             let read = http::read_request(&mut stream, MAX_REQUEST_BODY);
             self.slots.set_waiting(id, None, false);
+            let read_at = Instant::now();
+            let mut release = false;
             let (answer, keep_alive) = match read {
                 Ok(req) => {
+                    release = req.path.split('?').next() == Some(RELEASE_PATH);
                     let answer = self.route(&req, &remote, peer.ip());
                     (
                         answer,
@@ -472,6 +511,14 @@ impl Shared {
                     (self.refuse(RefusalCode::Malformed, None, &remote), false)
                 }
             };
+            let outcome = match answer.refusal {
+                Some(code) => Outcome::Refused(code),
+                None if release => Outcome::Released,
+                None => Outcome::Other,
+            };
+            // Counted before it is sent: a client holding its answer finds
+            // it in the next scrape.
+            self.metrics.observe(outcome, read_at.elapsed());
             let sent = http::write_response(
                 stream.get_mut(),
                 answer.status,
@@ -588,5 +635,46 @@ fn unaudited(status: u16, body: Vec<u8>, refusal: Option<RefusalCode>) -> Answer
         row: AuditRecord::default(),
         audited: false,
         cause: None,
+    }
+}
+
+/// Answers `GET /metrics` on `listener`, one scrape at a time.
+fn serve_metrics(listener: &TcpListener, shared: &Shared) {
+    for tcp in listener.incoming() {
+        let Ok(tcp) = tcp else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        // A scraper that stalls holds the next one back 5 s at most.
+        let _ = tcp.set_write_timeout(Some(Duration::from_secs(5)));
+        let mut stream = BufReader::new(DeadlineStream {
+            tcp,
+            deadline: Instant::now() + Duration::from_secs(5),
+        });
+        let Ok(req) = http::read_request(&mut stream, 0) else {
+            continue;
+        };
+        let path = req.path.split('?').next().unwrap_or_default();
+        let (status, body) = if path != "/metrics" {
+            (404, b"not found\n".to_vec())
+        } else if req.method != "GET" {
+            (405, b"only GET\n".to_vec())
+        } else {
+            let open = shared
+                .slots
+                .open
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .len();
+            (200, shared.metrics.render(open).into_bytes())
+        };
+        let _ = http::write_typed_response(
+            stream.get_mut(),
+            status,
+            "text/plain; version=0.0.4; charset=utf-8",
+            &body,
+            false,
+            None,
+        );
     }
 }

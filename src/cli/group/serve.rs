@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// system, in MiB, and warn once a minute while below it
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub min_free_space: u64,
+    /// Also serve Prometheus metrics (GET /metrics, plain HTTP) on this
+    /// address, e.g. 127.0.0.1:9464; keep it off the members' network
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -163,9 +167,18 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
             Err(e) => eprintln!("sealpost: warning: cannot read the store's free space: {e}"),
         }
     };
-    let server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
+    let mut server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
         .with_housekeeping(Arc::new(housekeeping))
         .with_disk_check(Arc::new(disk_check));
+    if let Some(addr) = &args.metrics {
+        server = server.with_metrics(addr)?;
+    }
+    if let Some(addr) = server.metrics_addr() {
+        let addr =
+            addr.map_err(|e| fail(Exit::IoErr, format!("cannot read the metrics address: {e}")))?;
+        // Before the listening line, which tests and supervisors wait for.
+        eprintln!("sealpost: metrics on http://{addr}/metrics");
+    }
     let addr = server.local_addr().map_err(|e| {
         fail(
             Exit::IoErr,

@@ -102,6 +102,8 @@ pub struct Served {
     pub addr: SocketAddr,
     /// Collects every stderr line after the listening line (refusals with -v).
     log: Option<JoinHandle<Vec<String>>>,
+    /// The stderr lines before the listening line (e.g. the metrics address).
+    pub preamble: Vec<String>,
 }
 
 impl Served {
@@ -130,6 +132,7 @@ impl Served {
             child,
             addr,
             log: Some(log),
+            preamble: before,
         }
     }
 
