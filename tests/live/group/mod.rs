@@ -14,6 +14,7 @@ mod crash;
 mod health;
 mod hostile;
 mod load;
+mod log_format;
 mod metrics;
 mod rate;
 mod refusals;
