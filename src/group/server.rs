@@ -50,8 +50,10 @@
 //! of [`Service::health`] and the caller's own (the store's free disk
 //! space, [`Server::with_disk_check`]), by name only: it is unauthenticated,
 //! so it names no group (issue 11), and the causes of a failure go to the
-//! refusal log. It passes the per-address rate limit like any request, and
-//! writes no audit row.
+//! refusal log. It passes the per-address rate limit like any request,
+//! writes no audit row, and runs its checks at most once per
+//! [`HEALTH_CACHE`] whoever asks (a broken key costs a passphrase
+//! derivation per run).
 //!
 //! # Metrics (issue 16)
 //!
@@ -155,6 +157,9 @@ pub type ExtraCheck = Arc<dyn Fn() -> Check + Send + Sync>;
 
 /// Where the health check answers.
 pub const HEALTH_PATH: &str = "/health";
+
+/// How long one run of the health checks answers every probe.
+pub const HEALTH_CACHE: Duration = Duration::from_secs(2);
 
 /// A bound listener, ready to [`run`](Self::run).
 pub struct Server {
@@ -266,6 +271,7 @@ impl Server {
             log: Arc::clone(&self.log),
             stopping: AtomicBool::new(false),
             disk_check: self.disk_check.clone(),
+            health_cache: Mutex::new(None),
             metrics: Metrics::default(),
         });
         if let Some(listener) = self.metrics.take() {
@@ -459,6 +465,8 @@ struct Shared {
     /// Set once the stop signal has arrived: no connection is kept alive.
     stopping: AtomicBool,
     disk_check: Option<ExtraCheck>,
+    /// The last health answer and when it was made.
+    health_cache: Mutex<Option<(Instant, u16, Vec<u8>)>>,
     metrics: Metrics,
 }
 
@@ -605,7 +613,14 @@ impl Shared {
     }
 
     /// `GET /health`: the checks by name; their causes to the log.
+    /// Runs the checks at most once per [`HEALTH_CACHE`]: a failing key is
+    /// retried (a passphrase derivation) by each run, and anyone may ask.
     fn health(&self) -> Answer {
+        let mut cached = self.health_cache.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = |(at, _, _): &(Instant, u16, Vec<u8>)| at.elapsed() < HEALTH_CACHE;
+        if let Some((_, status, body)) = cached.as_ref().filter(|c| fresh(c)) {
+            return unaudited(*status, body.clone(), None);
+        }
         let extra = self
             .disk_check
             .iter()
@@ -615,7 +630,9 @@ impl Shared {
         for line in health.causes() {
             (self.log)(&line);
         }
-        unaudited(health.status(), health.to_json(), None)
+        let (status, body) = (health.status(), health.to_json());
+        *cached = Some((Instant::now(), status, body.clone()));
+        unaudited(status, body, None)
     }
 
     fn log_refusal(&self, answer: &Answer) {
