@@ -292,10 +292,22 @@ pub fn write_response(
     keep_alive: bool,
     retry_after: Option<u64>,
 ) -> io::Result<()> {
+    write_typed_response(w, status, "application/json", body, keep_alive, retry_after)
+}
+
+/// Writes a response whose body is of `content_type`, in one buffer.
+pub fn write_typed_response(
+    w: &mut impl Write,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    keep_alive: bool,
+    retry_after: Option<u64>,
+) -> io::Result<()> {
     let mut out = Vec::with_capacity(160 + body.len());
     write!(
         out,
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
         reason(status),
         body.len()
     )?;

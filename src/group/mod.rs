@@ -15,6 +15,8 @@
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`metrics`]: the Prometheus counters and their text format;
+//! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
 //! - [`admin`]: creating groups and managing members, for the CLI.
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
@@ -27,8 +29,10 @@ pub mod explode;
 pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod release;
 pub mod server;
 pub mod service;
+pub mod shutdown;
 pub mod store;
 pub mod vault;

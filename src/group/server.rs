@@ -43,11 +43,43 @@
 //! So the threads stay, and no tokio, hyper, hyper-util, tokio-rustls, http
 //! or http-body in the tree; the strict parser in [`crate::group::http`] is ~150
 //! lines with every read bounded.
+//!
+//! # Health (issue 16)
+//!
+//! `GET /health` on the same listener answers 200 or 503 with the checks
+//! of [`Service::health`] and the caller's own (the store's free disk
+//! space, [`Server::with_disk_check`]), by name only: it is unauthenticated,
+//! so it names no group (issue 11), and the causes of a failure go to the
+//! refusal log. It passes the per-address rate limit like any request,
+//! writes no audit row, and runs its checks at most once per
+//! [`HEALTH_CACHE`] whoever asks (a broken key costs a passphrase
+//! derivation per run).
+//!
+//! # Metrics (issue 16)
+//!
+//! With [`Server::with_metrics`], a second listener answers `GET /metrics`
+//! in plain HTTP with [`Metrics`] (Prometheus text format 0.0.4). It serves
+//! one scrape at a time, each bounded by a 5-second deadline: it is meant
+//! for loopback or a management network, not for members.
+//!
+//! # Stopping (issue 16)
+//!
+//! [`Server::run_until`] stops on a [`StopSignal`] (SIGTERM, SIGINT): the
+//! listening socket is closed at once (a newcomer is refused by the
+//! kernel), connections idle between requests are shut down, and every
+//! request already begun is read, answered (its audit row committed first,
+//! as always) and answered with `Connection: close` — each within the
+//! whole-request deadline. `run_until` returns once every connection has
+//! ended, or after twice the request deadline (reading, then writing) at
+//! most. A kept-alive request whose first bytes arrive in the instant the
+//! connection is shut down as idle is lost like any closed connection's:
+//! the client retries it, nothing was answered or audited.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,7 +87,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::limits::RateLimiter;
-use super::service::{Answer, Service};
+use super::metrics::{Metrics, Outcome};
+use super::service::{Answer, Check, Service};
+use super::shutdown::{wait_for, StopSignal};
 use super::store::AuditRecord;
 use crate::error::{fail, Exit};
 use crate::group::http::{self, ReadError};
@@ -118,6 +152,15 @@ pub fn tls_config(chain_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Arc<rustls
 /// Called with one line per refusal (for `-v`); never given key material.
 pub type RefusalLog = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// A check `GET /health` runs beside the service's own (the disk space).
+pub type ExtraCheck = Arc<dyn Fn() -> Check + Send + Sync>;
+
+/// Where the health check answers.
+pub const HEALTH_PATH: &str = "/health";
+
+/// How long one run of the health checks answers every probe.
+pub const HEALTH_CACHE: Duration = Duration::from_secs(2);
+
 /// A bound listener, ready to [`run`](Self::run).
 pub struct Server {
     listener: TcpListener,
@@ -127,6 +170,10 @@ pub struct Server {
     log: RefusalLog,
     /// Run once a minute beside the deposit purge (see `with_housekeeping`).
     housekeeping: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Run by `GET /health` as its `disk` check.
+    disk_check: Option<ExtraCheck>,
+    /// Where `GET /metrics` is answered, if anywhere.
+    metrics: Option<TcpListener>,
 }
 
 impl Server {
@@ -146,7 +193,33 @@ impl Server {
             options,
             log,
             housekeeping: None,
+            disk_check: None,
+            metrics: None,
         })
+    }
+
+    /// Also answers `GET /metrics` (plain HTTP) on `addr`.
+    pub fn with_metrics(mut self, addr: &str) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(addr).map_err(|e| {
+            fail(
+                Exit::Unavailable,
+                format!("cannot listen on {addr} for metrics: {e}"),
+            )
+        })?;
+        self.metrics = Some(listener);
+        Ok(self)
+    }
+
+    /// The metrics listener's address, when there is one.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics.as_ref().map(TcpListener::local_addr)
+    }
+
+    /// Adds `check` to `GET /health` as its `disk` check (the free space
+    /// of the store's file system against the operator's threshold).
+    pub fn with_disk_check(mut self, check: ExtraCheck) -> Server {
+        self.disk_check = Some(check);
+        self
     }
 
     /// Runs `check` once a minute in the background (the store's disk
@@ -164,6 +237,16 @@ impl Server {
     /// deletes the keys of expired deposits once a minute (a release of an
     /// expired one is refused whether or not it has run).
     pub fn run(self) -> anyhow::Result<()> {
+        self.serve_until(None)
+    }
+
+    /// As [`run`](Self::run), until `stop` is signalled; then finishes the
+    /// requests already begun (see the module documentation) and returns.
+    pub fn run_until(self, stop: StopSignal) -> anyhow::Result<()> {
+        self.serve_until(Some(stop))
+    }
+
+    fn serve_until(mut self, stop: Option<StopSignal>) -> anyhow::Result<()> {
         let purging = Arc::clone(&self.service);
         let housekeeping = self.housekeeping.clone();
         let _ = std::thread::Builder::new()
@@ -186,11 +269,35 @@ impl Server {
             threads: AtomicUsize::new(0),
             options: self.options.clone(),
             log: Arc::clone(&self.log),
+            stopping: AtomicBool::new(false),
+            disk_check: self.disk_check.clone(),
+            health_cache: Mutex::new(None),
+            metrics: Metrics::default(),
         });
+        if let Some(listener) = self.metrics.take() {
+            let here = Arc::clone(&shared);
+            let _ = std::thread::Builder::new()
+                .name("metrics".into())
+                .spawn(move || serve_metrics(&listener, &here));
+        }
         // Evicted connections' threads end within a moment; this bounds
         // them if connections arrive faster than that.
         let max_threads = self.options.max_connections.saturating_mul(2);
-        for tcp in self.listener.incoming() {
+        // Non-blocking, so that a connection gone between poll and accept
+        // costs a loop, not a hang past the stop signal.
+        self.listener
+            .set_nonblocking(true)
+            .map_err(|e| fail(Exit::IoErr, format!("cannot set up the listener: {e}")))?;
+        loop {
+            let ready = wait_for(self.listener.as_raw_fd(), stop.map(|s| s.fd()))
+                .map_err(|e| fail(Exit::IoErr, format!("cannot wait for connections: {e}")))?;
+            if !ready {
+                break;
+            }
+            let tcp = match self.listener.accept() {
+                Ok((tcp, _)) => tcp.set_nonblocking(false).map(|()| tcp),
+                Err(e) => Err(e),
+            };
             let Ok(tcp) = tcp else {
                 // EMFILE and friends: back off instead of spinning.
                 std::thread::sleep(Duration::from_millis(50));
@@ -220,6 +327,15 @@ impl Server {
                 shared.threads.fetch_sub(1, Ordering::SeqCst);
             }
         }
+        drop(self.listener);
+        shared.stopping.store(true, Ordering::SeqCst);
+        shared.slots.close_idle();
+        // Reading a request, then writing its answer, each within the
+        // request deadline.
+        let deadline = Instant::now() + 2 * self.options.request_timeout;
+        while shared.threads.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(())
     }
 }
@@ -232,6 +348,9 @@ struct Slot {
     /// Since when it has waited for a complete request; `None` while it is
     /// answering one (then it is never evicted).
     waiting_since: Option<Instant>,
+    /// Kept alive between requests, no byte of the next one read yet: shut
+    /// down at once when the server stops.
+    idle: bool,
 }
 
 /// The open connections.
@@ -262,6 +381,7 @@ impl Slots {
                 ip,
                 tcp: handle,
                 waiting_since: Some(accepted),
+                idle: false,
             },
         );
         Some(id)
@@ -280,11 +400,21 @@ impl Slots {
         Some(())
     }
 
-    /// Marks a connection as waiting since `since`, or (`None`) busy.
-    fn set_waiting(&self, id: u64, since: Option<Instant>) {
+    /// Marks a connection as waiting since `since`, or (`None`) busy, and
+    /// whether it is idle between requests.
+    fn set_waiting(&self, id: u64, since: Option<Instant>, idle: bool) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = open.get_mut(&id) {
             slot.waiting_since = since;
+            slot.idle = idle;
+        }
+    }
+
+    /// Shuts down every connection idle between requests (on stopping).
+    fn close_idle(&self) {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in open.values().filter(|s| s.idle) {
+            let _ = slot.tcp.shutdown(Shutdown::Both);
         }
     }
 
@@ -332,6 +462,12 @@ struct Shared {
     threads: AtomicUsize,
     options: ServerOptions,
     log: RefusalLog,
+    /// Set once the stop signal has arrived: no connection is kept alive.
+    stopping: AtomicBool,
+    disk_check: Option<ExtraCheck>,
+    /// The last health answer and when it was made.
+    health_cache: Mutex<Option<(Instant, u16, Vec<u8>)>>,
+    metrics: Metrics,
 }
 
 type TlsReader = BufReader<rustls::StreamOwned<rustls::ServerConnection, DeadlineStream>>;
@@ -361,11 +497,17 @@ impl Shared {
             }
             first = false;
             let read = http::read_request(&mut stream, MAX_REQUEST_BODY);
-            self.slots.set_waiting(id, None);
+            self.slots.set_waiting(id, None, false);
+            let read_at = Instant::now();
+            let mut release = false;
             let (answer, keep_alive) = match read {
                 Ok(req) => {
+                    release = req.path.split('?').next() == Some(RELEASE_PATH);
                     let answer = self.route(&req, &remote, peer.ip());
-                    (answer, req.keep_alive)
+                    (
+                        answer,
+                        req.keep_alive && !self.stopping.load(Ordering::SeqCst),
+                    )
                 }
                 Err(ReadError::Closed) | Err(ReadError::Io(_)) => break,
                 // 413 before the body is read, then close: the unread body
@@ -377,6 +519,14 @@ impl Shared {
                     (self.refuse(RefusalCode::Malformed, None, &remote), false)
                 }
             };
+            let outcome = match answer.refusal {
+                Some(code) => Outcome::Refused(code),
+                None if release => Outcome::Released,
+                None => Outcome::Other,
+            };
+            // Counted before it is sent: a client holding its answer finds
+            // it in the next scrape.
+            self.metrics.observe(outcome, read_at.elapsed());
             let sent = http::write_response(
                 stream.get_mut(),
                 answer.status,
@@ -398,15 +548,19 @@ impl Shared {
     /// closed, failed or stayed silent.
     fn await_next_request(&self, id: u64, stream: &mut TlsReader) -> bool {
         let now = Instant::now();
-        self.slots.set_waiting(id, Some(now));
-        stream.get_mut().sock.deadline = now + self.options.idle_timeout;
-        match stream.fill_buf() {
-            Ok(bytes) if !bytes.is_empty() => {
-                stream.get_mut().sock.deadline = Instant::now() + self.options.request_timeout;
-                true
-            }
-            _ => false,
+        self.slots.set_waiting(id, Some(now), true);
+        // After marking it idle: either the stopping server sees the mark
+        // and shuts the socket down, or this sees the server stopping.
+        if self.stopping.load(Ordering::SeqCst) {
+            return false;
         }
+        stream.get_mut().sock.deadline = now + self.options.idle_timeout;
+        let begun = matches!(stream.fill_buf(), Ok(bytes) if !bytes.is_empty());
+        if begun {
+            self.slots.set_waiting(id, Some(now), false);
+            stream.get_mut().sock.deadline = Instant::now() + self.options.request_timeout;
+        }
+        begun
     }
 
     fn refuse(&self, code: RefusalCode, retry_after: Option<u64>, remote: &str) -> Answer {
@@ -420,27 +574,24 @@ impl Shared {
     fn route(&self, req: &http::Request, remote: &str, ip: IpAddr) -> Answer {
         let path = req.path.split('?').next().unwrap_or_default();
         let op = Op::from_path(path);
-        let known = path == RELEASE_PATH || op.is_some();
-        if !known || req.method != "POST" {
+        let health = path == HEALTH_PATH;
+        let known = path == RELEASE_PATH || op.is_some() || health;
+        let method = if health { "GET" } else { "POST" };
+        if !known || req.method != method {
             // Not a request the server knows: nothing to audit.
             let code = if known {
                 RefusalCode::MethodNotAllowed
             } else {
                 RefusalCode::NotFound
             };
-            return Answer {
-                status: code.status(),
-                body: Refusal::new(code).to_json(),
-                retry_after: None,
-                refusal: Some(code),
-                row: AuditRecord::default(),
-                audited: false,
-                cause: None,
-            };
+            return unaudited(code.status(), Refusal::new(code).to_json(), Some(code));
         }
         // Before any signature is checked: bounds the RSA work per address.
         if let Err(wait) = self.address_limiter.check(&ip.to_string(), Instant::now()) {
             return self.refuse(RefusalCode::RateLimited, Some(wait), remote);
+        }
+        if health {
+            return self.health();
         }
         let answer = match op {
             Some(op) => self.service.handle_call(
@@ -461,9 +612,86 @@ impl Shared {
         answer
     }
 
+    /// `GET /health`: the checks by name; their causes to the log.
+    /// Runs the checks at most once per [`HEALTH_CACHE`]: a failing key is
+    /// retried (a passphrase derivation) by each run, and anyone may ask.
+    fn health(&self) -> Answer {
+        let mut cached = self.health_cache.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = |(at, _, _): &(Instant, u16, Vec<u8>)| at.elapsed() < HEALTH_CACHE;
+        if let Some((_, status, body)) = cached.as_ref().filter(|c| fresh(c)) {
+            return unaudited(*status, body.clone(), None);
+        }
+        let extra = self
+            .disk_check
+            .iter()
+            .map(|check| ("disk", check()))
+            .collect();
+        let health = self.service.health(extra);
+        for line in health.causes() {
+            (self.log)(&line);
+        }
+        let (status, body) = (health.status(), health.to_json());
+        *cached = Some((Instant::now(), status, body.clone()));
+        unaudited(status, body, None)
+    }
+
     fn log_refusal(&self, answer: &Answer) {
         if let Some(line) = answer.log_line() {
             (self.log)(&line);
         }
+    }
+}
+
+/// An answer that leaves no audit row: not a request of the protocol.
+fn unaudited(status: u16, body: Vec<u8>, refusal: Option<RefusalCode>) -> Answer {
+    Answer {
+        status,
+        body,
+        retry_after: None,
+        refusal,
+        row: AuditRecord::default(),
+        audited: false,
+        cause: None,
+    }
+}
+
+/// Answers `GET /metrics` on `listener`, one scrape at a time.
+fn serve_metrics(listener: &TcpListener, shared: &Shared) {
+    for tcp in listener.incoming() {
+        let Ok(tcp) = tcp else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        // A scraper that stalls holds the next one back 5 s at most.
+        let _ = tcp.set_write_timeout(Some(Duration::from_secs(5)));
+        let mut stream = BufReader::new(DeadlineStream {
+            tcp,
+            deadline: Instant::now() + Duration::from_secs(5),
+        });
+        let Ok(req) = http::read_request(&mut stream, 0) else {
+            continue;
+        };
+        let path = req.path.split('?').next().unwrap_or_default();
+        let (status, body) = if path != "/metrics" {
+            (404, b"not found\n".to_vec())
+        } else if req.method != "GET" {
+            (405, b"only GET\n".to_vec())
+        } else {
+            let open = shared
+                .slots
+                .open
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .len();
+            (200, shared.metrics.render(open).into_bytes())
+        };
+        let _ = http::write_typed_response(
+            stream.get_mut(),
+            status,
+            "text/plain; version=0.0.4; charset=utf-8",
+            &body,
+            false,
+            None,
+        );
     }
 }

@@ -20,3 +20,4 @@ mod envelope_openssl;
 mod fuzz_regressions;
 mod pkits;
 mod signed_openssl;
+mod systemd_unit;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
 use super::admin::StoreArgs;
@@ -14,6 +14,7 @@ use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::group::release::protocol::MAX_CLOCK_SKEW;
 use sealpost::group::server::{tls_config, Server, ServerOptions};
 use sealpost::group::service::{Limits, Service};
+use sealpost::group::shutdown::StopSignal;
 use sealpost::group::store::{free_space, SqliteStore, Store};
 
 /// Serve key releases over HTTPS (POST /v1/release)
@@ -23,6 +24,13 @@ use sealpost::group::store::{free_space, SqliteStore, Store};
 /// release requests from current members. Every release and refusal is in
 /// the audit log (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
+///
+/// `GET /health` on the same address answers 200 when the store answers,
+/// every group key opens and the store has --min-free-space left, 503
+/// naming the failing check otherwise (never a group).
+///
+/// On SIGTERM or SIGINT it stops accepting connections, finishes the
+/// requests already begun (within --request-timeout), and exits 0.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port)
@@ -69,8 +77,51 @@ pub struct ServeArgs {
     /// system, in MiB, and warn once a minute while below it
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub min_free_space: u64,
+    /// How the server writes its lines on stderr: text, or one JSON object
+    /// per line ({"time","level","message"}) for a log collector
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Also serve Prometheus metrics (GET /metrics, plain HTTP) on this
+    /// address, e.g. 127.0.0.1:9464; keep it off the members' network
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// The shape of the server's stderr lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `sealpost: MESSAGE`, `sealpost: warning: MESSAGE`
+    Text,
+    /// `{"time":RFC 3339,"level":"info"|"warning","message":MESSAGE}`
+    Json,
+}
+
+impl LogFormat {
+    /// Writes one line on stderr; `warning` marks it as one.
+    fn line(self, warning: bool, message: &str) {
+        match self {
+            LogFormat::Text if warning => eprintln!("sealpost: warning: {message}"),
+            LogFormat::Text => eprintln!("sealpost: {message}"),
+            LogFormat::Json => {
+                let time = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                let level = if warning { "warning" } else { "info" };
+                let object = serde_json::json!({"time": time, "level": level, "message": message});
+                eprintln!("{object}");
+            }
+        }
+    }
+
+    fn info(self, message: &str) {
+        self.line(false, message);
+    }
+
+    fn warn(self, message: &str) {
+        self.line(true, message);
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -112,9 +163,10 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     )?;
     let groups = service.group_count();
     let verbose = ctx.global.verbose > 0 && !ctx.global.quiet;
+    let format = args.log_format;
     let log = Arc::new(move |line: &str| {
         if verbose {
-            eprintln!("sealpost: {line}");
+            format.info(line);
         }
     });
     let options = ServerOptions {
@@ -125,37 +177,62 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         address_rate: args.address_rate_limit,
         address_burst: args.address_burst,
     };
+    let disk_store = Arc::clone(&store);
+    let disk_check = move || match store_free_space(&disk_store) {
+        Ok(free) if free < min_free => Err(format!(
+            "only {} MiB free for the group store (--min-free-space {} MiB)",
+            free >> 20,
+            min_free >> 20
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{e:#}")),
+    };
     let max_rows = args.audit_max_rows;
     let housekeeping = move || {
         // Rows younger than twice the clock skew hold nonces a restart reloads.
         let keep_since = sealpost::smime::certs::now() - 2 * MAX_CLOCK_SKEW as i64;
         if max_rows > 0 {
             if let Err(e) = store.trim_audit(max_rows, keep_since) {
-                eprintln!("sealpost: warning: audit retention: {e:#}");
+                format.warn(&format!("audit retention: {e:#}"));
             }
         }
         match store_free_space(&store) {
-            Ok(free) if free < min_free => eprintln!(
-                "sealpost: warning: only {} MiB free for the group store {}; \
+            Ok(free) if free < min_free => format.warn(&format!(
+                "only {} MiB free for the group store {}; \
                  when it is full every release fails (prune with `sealpost group audit --prune AGE`)",
                 free >> 20,
                 store.path().display()
-            ),
+            )),
             Ok(_) => {}
-            Err(e) => eprintln!("sealpost: warning: cannot read the store's free space: {e}"),
+            Err(e) => format.warn(&format!("cannot read the store's free space: {e}")),
         }
     };
-    let server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
-        .with_housekeeping(Arc::new(housekeeping));
+    let mut server = Server::bind(&args.listen, tls, Arc::new(service), options, log)?
+        .with_housekeeping(Arc::new(housekeeping))
+        .with_disk_check(Arc::new(disk_check));
+    if let Some(addr) = &args.metrics {
+        server = server.with_metrics(addr)?;
+    }
+    if let Some(addr) = server.metrics_addr() {
+        let addr =
+            addr.map_err(|e| fail(Exit::IoErr, format!("cannot read the metrics address: {e}")))?;
+        // Before the listening line, which tests and supervisors wait for.
+        format.info(&format!("metrics on http://{addr}/metrics"));
+    }
     let addr = server.local_addr().map_err(|e| {
         fail(
             Exit::IoErr,
             format!("cannot read the listening address: {e}"),
         )
     })?;
+    // Before the listening line: a supervisor may signal as soon as it sees it.
+    let stop = StopSignal::install()
+        .map_err(|e| fail(Exit::IoErr, format!("cannot handle SIGTERM: {e}")))?;
     // Tests and supervisors wait for this line; print it even with --quiet.
-    eprintln!("sealpost: listening on {addr} ({groups} groups)");
-    server.run()
+    format.info(&format!("listening on {addr} ({groups} groups)"));
+    server.run_until(stop)?;
+    format.info("stopped");
+    Ok(())
 }
 
 /// Free bytes on the file system of the store.

@@ -61,6 +61,11 @@ pub(super) struct Refused {
 }
 
 impl Refused {
+    /// What failed, for the operator's log (the code when no cause is kept).
+    pub(super) fn into_cause(self) -> String {
+        self.cause.unwrap_or_else(|| self.code.to_string())
+    }
+
     /// A refusal that tells the client when it may try again.
     pub(super) fn retry_after(code: RefusalCode, retry_after: Option<u64>) -> Refused {
         Refused {

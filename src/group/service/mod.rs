@@ -33,6 +33,8 @@
 //!   revoked, expired;
 //! - `auth`: who is asking (the signature), their registration and role,
 //!   and the clock, nonce and rate-limit checks every request ends with;
+//! - `health`: `GET /health`'s checks ([`Service::health`]), which name no
+//!   group;
 //! - `answer`: the refusal and audit plumbing: a refusal with its cause,
 //!   the audit row filled in along the way, and the [`Answer`], which
 //!   leaves only once that row is durable;
@@ -46,12 +48,14 @@ mod answer;
 mod auth;
 mod calls;
 mod deposits;
+mod health;
 mod release;
 #[cfg(test)]
 mod tests;
 
 pub use answer::Answer;
 pub use deposits::{MAX_DEPOSIT_LIFETIME, MAX_DEPOSIT_READERS};
+pub use health::{Check, Health};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -11,8 +11,12 @@ pub(crate) mod server;
 
 mod audit;
 mod crash;
+mod health;
 mod hostile;
 mod load;
+mod log_format;
+mod metrics;
 mod rate;
 mod refusals;
 mod releases;
+mod shutdown;

@@ -9,8 +9,9 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The server's TLS certificate and key, and the CA that signed it.
 pub struct TlsFiles {
@@ -101,6 +102,8 @@ pub struct Served {
     pub addr: SocketAddr,
     /// Collects every stderr line after the listening line (refusals with -v).
     log: Option<JoinHandle<Vec<String>>>,
+    /// The stderr lines before the listening line (e.g. the metrics address).
+    pub preamble: Vec<String>,
 }
 
 impl Served {
@@ -129,6 +132,7 @@ impl Served {
             child,
             addr,
             log: Some(log),
+            preamble: before,
         }
     }
 
@@ -139,6 +143,32 @@ impl Served {
     /// The URL members use (the TLS certificate is for localhost).
     pub fn url(&self) -> String {
         format!("https://localhost:{}", self.port())
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server.
+    pub fn signal(&self, signal: i32) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) on our own child, which is not reaped yet.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// Waits up to `limit` for the server to exit: its status, or `None`
+    /// while it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `kill -9`, and reaps the process.
