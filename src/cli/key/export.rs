@@ -11,6 +11,7 @@ use serde_json::json;
 use super::super::secrets::{read_secret, SecretSources};
 use super::super::{write_stdout, Ask, Context};
 use super::{check_output_new, choose_identity, passphrase_for, write_output, Payload};
+use sealpost::store::keystore::Identity;
 
 /// The environment variable holding the export password, for scripts.
 pub const EXPORT_PASSWORD_ENV: &str = "SEALPOST_EXPORT_PASSWORD";
@@ -18,7 +19,9 @@ pub const EXPORT_PASSWORD_ENV: &str = "SEALPOST_EXPORT_PASSWORD";
 /// Print an identity's certificate, or export its private key
 ///
 /// Without --p12 or --pkcs8: the certificate (PEM, or DER with --der) on
-/// stdout, to send to correspondents.
+/// stdout, to send to correspondents. By address, for an Ed25519 identity,
+/// that is its X25519 certificate, the one others encrypt to (the Ed25519
+/// one travels in every signed message).
 ///
 /// --p12 writes a PKCS#12 file (.p12/.pfx) with the private key, its
 /// certificate and the CA certificates the keystore holds for it, for
@@ -82,7 +85,12 @@ pub fn run(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 fn export_certificate(args: &ExportArgs, ctx: &Context) -> anyhow::Result<()> {
-    let ident = choose_identity(&ctx.keystore()?, &args.who, |_| true)?;
+    // By address, the certificate correspondents encrypt to: for an Ed25519
+    // identity its X25519 partner (the Ed25519 one goes out in signed mail).
+    let ks = ctx.keystore()?;
+    let receives = |i: &Identity| i.cert.key_kind.as_ref().is_ok_and(|k| k.can_decrypt());
+    let ident = choose_identity(&ks, &args.who, receives)
+        .or_else(|_| choose_identity(&ks, &args.who, |_| true))?;
     if ctx.global.json {
         // The certificate goes into the document instead of onto stdout.
         use base64::Engine;

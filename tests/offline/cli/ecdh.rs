@@ -429,3 +429,23 @@ fn a_message_for_someone_else_names_key_agreement_and_kek_entries_as_such() {
         "{msg}"
     );
 }
+
+#[test]
+fn key_export_by_address_gives_the_certificate_others_encrypt_to() {
+    let world = World::new();
+    let (cert, _) = ec_person(&world, "ed", "ed25519");
+    let receiving = std::fs::read_to_string(&cert).unwrap();
+    // Both certificates name the address; directory order must not decide.
+    for _ in 0..4 {
+        let out = world
+            .as_("ed")
+            .args(["key", "export", "ed@example.org"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            receiving.trim()
+        );
+    }
+}
