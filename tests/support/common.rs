@@ -212,6 +212,15 @@ pub fn openssl_encrypt(content: &Path, cert: &Path, out: &Path) {
 /// An S/MIME message (`message`, a file) decrypted by OpenSSL with the
 /// fixture identity `name` (tests/data): the entity inside, byte for byte.
 pub fn openssl_decrypt(message: &Path, name: &str) -> Vec<u8> {
+    openssl_decrypt_with(
+        message,
+        &data(&format!("{name}.cert.pem")),
+        &data(&format!("{name}.key.pem")),
+    )
+}
+
+/// `openssl cms -decrypt -binary` of `message` with a certificate and its key.
+pub fn openssl_decrypt_with(message: &Path, cert: &Path, key: &Path) -> Vec<u8> {
     run_tool(
         "openssl",
         &[
@@ -221,9 +230,9 @@ pub fn openssl_decrypt(message: &Path, name: &str) -> Vec<u8> {
             "-in",
             message.to_str().unwrap(),
             "-recip",
-            data(&format!("{name}.cert.pem")).to_str().unwrap(),
+            cert.to_str().unwrap(),
             "-inkey",
-            data(&format!("{name}.key.pem")).to_str().unwrap(),
+            key.to_str().unwrap(),
         ],
     )
 }

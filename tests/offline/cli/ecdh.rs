@@ -3,7 +3,7 @@
 //! by sealpost and by OpenSSL, read by sealpost and by OpenSSL, mixed with
 //! RSA recipients, and fail-closed when the key agreement entry is forged.
 
-use crate::common::{assert_clean_failure, tool};
+use crate::common::{assert_clean_failure, openssl_decrypt_with, tool};
 use crate::world::{addr, World};
 
 /// Makes `name` an identity of `algorithm` in its own keystore and gives
@@ -100,20 +100,7 @@ fn ec_and_x25519_recipients_read_what_sealpost_encrypts_beside_rsa_ones() {
             ],
             None,
         );
-        let out = tool(
-            "openssl",
-            &[
-                "cms",
-                "-decrypt",
-                "-in",
-                env_file.to_str().unwrap(),
-                "-inkey",
-                plain_key.to_str().unwrap(),
-                "-recip",
-                cert.to_str().unwrap(),
-            ],
-            None,
-        );
+        let out = openssl_decrypt_with(&env_file, cert, &plain_key);
         assert!(
             String::from_utf8_lossy(&out).contains("the figures, by key agreement"),
             "{name}"

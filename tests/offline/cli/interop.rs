@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{data, tool};
+use crate::common::{data, openssl_decrypt, tool};
 use crate::world::World;
 
 fn p(path: &Path) -> &str {
@@ -75,21 +75,7 @@ fn openssl_decrypts_every_sealpost_combination() {
                 );
                 let eml = w.path("to-openssl.eml");
                 std::fs::write(&eml, &out.stdout).unwrap();
-                let plain = tool(
-                    "openssl",
-                    &[
-                        "cms",
-                        "-decrypt",
-                        "-binary",
-                        "-in",
-                        p(&eml),
-                        "-recip",
-                        p(&data("bob.cert.pem")),
-                        "-inkey",
-                        p(&data("bob.key.pem")),
-                    ],
-                    None,
-                );
+                let plain = openssl_decrypt(&eml, "bob");
                 assert_eq!(plain, expected, "openssl output differs for {flags:?}");
             }
         }
@@ -187,21 +173,7 @@ fn signed_then_encrypted_both_ways_with_openssl() {
         let eml = w.path("signed.eml");
         std::fs::write(&eml, &out.stdout).unwrap();
         // OpenSSL: decrypt, then verify the signed layer; the content is the original entity.
-        let signed = tool(
-            "openssl",
-            &[
-                "cms",
-                "-decrypt",
-                "-binary",
-                "-in",
-                p(&eml),
-                "-recip",
-                p(&data("bob.cert.pem")),
-                "-inkey",
-                p(&data("bob.key.pem")),
-            ],
-            None,
-        );
+        let signed = openssl_decrypt(&eml, "bob");
         let signed_path = w.path("signed-layer.eml");
         std::fs::write(&signed_path, &signed).unwrap();
         let verified = tool(

@@ -12,7 +12,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{assert_clean_failure, data, run_tool, tool, write_secret, Env};
+use crate::common::{
+    assert_clean_failure, data, openssl_decrypt_with, run_tool, tool, write_secret, Env,
+};
 
 const EXPORT_PASSWORD: &str = "export password";
 
@@ -418,21 +420,7 @@ fn a_request_signed_by_an_openssl_ca_comes_back_as_a_working_identity() {
     ok(&out);
     let eml = env.path("signed.eml");
     std::fs::write(&eml, &out.stdout).unwrap();
-    let signed = tool(
-        "openssl",
-        &[
-            "cms",
-            "-decrypt",
-            "-binary",
-            "-in",
-            p(&eml),
-            "-recip",
-            p(&issued),
-            "-inkey",
-            p(&data("bob.key.pem")),
-        ],
-        None,
-    );
+    let signed = openssl_decrypt_with(&eml, &issued, &data("bob.key.pem"));
     let layer = env.path("signed-layer.eml");
     std::fs::write(&layer, signed).unwrap();
     let verified = tool(
