@@ -29,7 +29,10 @@ impl KeySource for FixedKey {
         Vec::new()
     }
 
-    fn unlock(&mut self, _fingerprint: &str) -> anyhow::Result<rsa::RsaPrivateKey> {
+    fn unlock(
+        &mut self,
+        _fingerprint: &str,
+    ) -> anyhow::Result<sealpost::smime::privkey::PrivateKey> {
         Err(anyhow::anyhow!("no private keys here"))
     }
 

@@ -27,13 +27,13 @@ use der::asn1::{BitString, ObjectIdentifier as Oid, OctetString};
 use der::{Encode, Sequence};
 use sha2::Digest;
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::content::{ContentCipher, ContentKey, DECRYPTION_FAILED};
 use super::kek::{aes_unwrap, aes_wrap, AES128_WRAP, AES192_WRAP, AES256_WRAP};
 use crate::error::{fail, Exit};
+use crate::smime::certs::matches_key_id;
 use crate::smime::privkey::{Curve, KeyKind, PrivateKey};
 
 /// dhSinglePass-stdDH-sha1kdf-scheme (RFC 5753 §7.1.4).
@@ -270,10 +270,7 @@ fn kari_rid_matches(rid: &KeyAgreeRecipientIdentifier, cert: &Certificate) -> bo
                 && ias.issuer == cert.tbs_certificate.issuer
         }
         KeyAgreeRecipientIdentifier::RKeyId(id) => {
-            match cert.tbs_certificate.get::<SubjectKeyIdentifier>() {
-                Ok(Some((_, own))) => own.0.as_bytes() == id.subject_key_identifier.0.as_bytes(),
-                _ => false,
-            }
+            matches_key_id(cert, id.subject_key_identifier.0.as_bytes())
         }
     }
 }

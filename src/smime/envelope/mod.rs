@@ -54,6 +54,7 @@ mod kari;
 mod kek;
 mod oids;
 mod open;
+mod received;
 mod recipient;
 mod rewrite;
 mod rsa_unwrap;

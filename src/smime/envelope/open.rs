@@ -5,7 +5,7 @@ use std::fmt;
 
 use anyhow::Result;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::enveloped_data::{EncryptedContentInfo, EnvelopedData, KekRecipientInfo, RecipientInfo};
+use cms::enveloped_data::{EncryptedContentInfo, KekRecipientInfo, RecipientInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rand_core::CryptoRngCore;
@@ -19,10 +19,10 @@ use super::ber;
 use super::content::{self, ContentCipher, ContentKey};
 use super::kari::{kari_entry_for, unwrap_kari};
 use super::oids;
+use super::received::{ReceivedAuthEnvelopedData, ReceivedEnvelopedData};
 use super::recipient::{
     check_ktri_version, rid_matches, unwrap_ktri, RecipientKind, RecipientSummary,
 };
-use super::types::AuthEnvelopedData;
 use crate::error::{fail, Exit};
 
 /// id-signedData, only to tell the user what they have.
@@ -96,20 +96,20 @@ impl Envelope {
         let info = ContentInfo::from_der(&der).map_err(|e| malformed("cms message", e))?;
         match info.content_type {
             oids::ID_ENVELOPED_DATA => {
-                let ed: EnvelopedData = info
+                let ed: ReceivedEnvelopedData = info
                     .content
                     .decode_as()
                     .map_err(|e| malformed("envelopeddata", e))?;
                 Ok(Self {
                     kind: EnvelopeKind::Enveloped,
-                    recipients: ed.recip_infos.0.into_vec(),
+                    recipients: ed.recip_infos.0,
                     content: ed.encrypted_content,
                     mac: None,
                     aad: Vec::new(),
                 })
             }
             oids::ID_AUTH_ENVELOPED_DATA => {
-                let aed: AuthEnvelopedData = info
+                let aed: ReceivedAuthEnvelopedData = info
                     .content
                     .decode_as()
                     .map_err(|e| malformed("authenvelopeddata", e))?;
@@ -130,7 +130,7 @@ impl Envelope {
                 };
                 Ok(Self {
                     kind: EnvelopeKind::AuthEnveloped,
-                    recipients: aed.recip_infos.0.into_vec(),
+                    recipients: aed.recip_infos.0,
                     content: aed.auth_encrypted_content,
                     mac: Some(aed.mac),
                     aad,

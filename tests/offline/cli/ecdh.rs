@@ -436,3 +436,45 @@ fn key_export_by_address_gives_the_certificate_others_encrypt_to() {
         );
     }
 }
+
+#[test]
+fn openssl_keyid_key_agreement_entries_are_read() {
+    // `-keyid` names the EC recipient by rKeyId [0] IMPLICIT, which the cms
+    // crate alone cannot decode: the whole message used to be "malformed".
+    let world = World::new();
+    let (cert, _) = ec_person(&world, "pam", "p256");
+    let content = world.path("content.txt");
+    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nby key id\r\n").unwrap();
+    let bob = crate::common::data("bob.cert.pem");
+    for cipher in ["-aes-256-gcm", "-aes256"] {
+        let out_file = world.path("keyid.eml");
+        tool(
+            "openssl",
+            &[
+                "cms",
+                "-encrypt",
+                "-in",
+                content.to_str().unwrap(),
+                cipher,
+                "-keyid",
+                "-recip",
+                cert.to_str().unwrap(),
+                "-recip",
+                bob.to_str().unwrap(),
+                "-out",
+                out_file.to_str().unwrap(),
+            ],
+            None,
+        );
+        let msg = std::fs::read(&out_file).unwrap();
+        // Both readers: the EC one by key agreement, the RSA one beside it.
+        assert!(
+            decrypted(&world, "pam", &msg).contains("by key id"),
+            "{cipher}"
+        );
+        assert!(
+            decrypted(&world, "bob", &msg).contains("by key id"),
+            "{cipher}"
+        );
+    }
+}
