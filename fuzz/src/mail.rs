@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use sealpost::store::account::{Endpoint, Protocol, Security};
-use sealpost::mail::tls::{self, Dialect, TlsSetup};
 use sealpost::mail::fetch::Remote;
+use sealpost::mail::tls::{self, Dialect, TlsSetup};
+use sealpost::store::account::{Endpoint, Protocol, Security};
 
 /// The TLS settings, made once per process (loading the system roots
 /// would otherwise dominate every run).
@@ -25,7 +25,7 @@ pub fn endpoint(protocol: Protocol, selector: u8) -> Endpoint {
             Security::StartTls
         },
         host: "127.0.0.1".into(),
-        port: crate::port(),
+        port: super::port(),
     }
 }
 
@@ -41,9 +41,9 @@ pub fn fetch_session<D: Dialect>(
     let Some((&selector, script)) = data.split_first() else {
         return;
     };
-    let server = crate::serve_once(script.to_vec());
+    let server = super::serve_once(script.to_vec());
     let e = endpoint(protocol, selector);
-    if let Ok(mut session) = tls::connect::<D>(&[e], tls_setup(), "user", "secret", crate::TIMEOUT)
+    if let Ok(mut session) = tls::connect::<D>(&[e], tls_setup(), "user", "secret", super::TIMEOUT)
     {
         after_login(&mut session);
         if let Ok(listing) = session.list() {

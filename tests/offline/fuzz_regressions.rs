@@ -11,6 +11,13 @@ use sealpost::error::{classify, Exit};
 use sealpost::mail::smtp::{Session, SmtpConfig};
 use sealpost::smime::envelope::{self, ContentSink, Envelope};
 
+/// The fuzz crate's shared harness (fuzz/src/), compiled here so that a
+/// library change that breaks the fuzz targets fails `cargo test`: the
+/// fuzzers themselves are not part of CI.
+#[allow(dead_code)]
+#[path = "../../fuzz/src/lib.rs"]
+mod fuzz_harness;
+
 /// A content sink that keeps nothing.
 struct Discard;
 
