@@ -95,6 +95,6 @@ for t in "${TARGETS[@]}"; do
     took=$(( $(date +%s) - start ))
     # The last status line: executions, coverage, features, corpus.
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-    findings=$(find "fuzz/artifacts/$t" -type f ! -name run.log | wc -l)
+    findings=$(find "fuzz/artifacts/$t" -type f ! -name run.log ! -name round.log | wc -l)
     echo "$(date -u +%FT%TZ) $t ${took}s ($verdict) findings=$findings $last" | tee -a fuzz/runs.log
 done
