@@ -60,6 +60,23 @@ fn envelope_of(world: &World, msg: &[u8]) -> Vec<u8> {
     tx.into_iter().next().unwrap().data
 }
 
+/// `openssl cms -encrypt` of a text/plain entity saying `text`, with
+/// `args` (cipher, recipients, options) before `-out`; the message it wrote.
+fn openssl_encrypted(world: &World, text: &str, args: &[&str]) -> Vec<u8> {
+    let content = world.path("content.txt");
+    std::fs::write(
+        &content,
+        format!("Content-Type: text/plain\r\n\r\n{text}\r\n"),
+    )
+    .unwrap();
+    let out_file = world.path("from-openssl");
+    let mut all = vec!["cms", "-encrypt", "-in", content.to_str().unwrap()];
+    all.extend(args);
+    all.extend(["-out", out_file.to_str().unwrap()]);
+    tool("openssl", &all, None);
+    std::fs::read(&out_file).unwrap()
+}
+
 fn decrypted(world: &World, name: &str, envelope: &[u8]) -> String {
     let out = world.decrypt(name, envelope, &[]);
     assert!(
@@ -113,8 +130,6 @@ fn openssl_ecdh_in_every_kdf_it_writes_is_read() {
     let world = World::new();
     let (cert, _) = ec_person(&world, "pam", "p256");
     let (cert384, _) = ec_person(&world, "paul", "p384");
-    let content = world.path("content.txt");
-    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nfrom openssl\r\n").unwrap();
     let cases: &[(&str, &std::path::Path, &[&str])] = &[
         ("pam", &cert, &["-aes256"]),
         ("pam", &cert, &["-aes-256-gcm"]),
@@ -129,15 +144,11 @@ fn openssl_ecdh_in_every_kdf_it_writes_is_read() {
         ("paul", &cert384, &["-aes-256-gcm"]),
     ];
     for (name, cert, opts) in cases {
-        let out_file = world.path("from-openssl.eml");
         let (cipher, keyopts) = opts.split_at(1);
-        let mut args = vec!["cms", "-encrypt", "-in", content.to_str().unwrap()];
-        args.extend(cipher);
+        let mut args = cipher.to_vec();
         args.extend(["-recip", cert.to_str().unwrap()]);
         args.extend(keyopts);
-        args.extend(["-out", out_file.to_str().unwrap()]);
-        tool("openssl", &args, None);
-        let msg = std::fs::read(&out_file).unwrap();
+        let msg = openssl_encrypted(&world, "from openssl", &args);
         assert!(
             decrypted(&world, name, &msg).contains("from openssl"),
             "{opts:?}"
@@ -149,28 +160,18 @@ fn openssl_ecdh_in_every_kdf_it_writes_is_read() {
 fn a_forged_key_agreement_entry_fails_closed() {
     let world = World::new();
     let (cert, _) = ec_person(&world, "pam", "p256");
-    let content = world.path("content.txt");
-    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nsecret\r\n").unwrap();
-    let der_file = world.path("m.der");
-    tool(
-        "openssl",
+    let der = openssl_encrypted(
+        &world,
+        "secret",
         &[
-            "cms",
-            "-encrypt",
             "-binary",
-            "-in",
-            content.to_str().unwrap(),
             "-aes-256-gcm",
             "-recip",
             cert.to_str().unwrap(),
             "-outform",
             "DER",
-            "-out",
-            der_file.to_str().unwrap(),
         ],
-        None,
     );
-    let der = std::fs::read(&der_file).unwrap();
     let find = |pattern: &[u8]| {
         der.windows(pattern.len())
             .position(|w| w == pattern)
@@ -386,16 +387,10 @@ fn ec_keys_made_by_openssl_import_as_pkcs12_sec1_and_pkcs8() {
 fn a_message_for_someone_else_names_key_agreement_and_kek_entries_as_such() {
     let world = World::new();
     let (cert, _) = ec_person(&world, "pam", "p256");
-    let content = world.path("content.txt");
-    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nnot for bob\r\n").unwrap();
-    let out_file = world.path("m.eml");
-    tool(
-        "openssl",
+    let msg = openssl_encrypted(
+        &world,
+        "not for bob",
         &[
-            "cms",
-            "-encrypt",
-            "-in",
-            content.to_str().unwrap(),
             "-aes256",
             "-recip",
             cert.to_str().unwrap(),
@@ -403,12 +398,9 @@ fn a_message_for_someone_else_names_key_agreement_and_kek_entries_as_such() {
             "000102030405060708090a0b0c0d0e0f",
             "-secretkeyid",
             "0a0b",
-            "-out",
-            out_file.to_str().unwrap(),
         ],
-        None,
     );
-    let out = world.decrypt("bob", &std::fs::read(&out_file).unwrap(), &[]);
+    let out = world.decrypt("bob", &msg, &[]);
     let msg = assert_clean_failure(&out, 67);
     assert!(msg.contains("by key agreement (ECDH)"), "{msg}");
     assert!(
@@ -443,30 +435,17 @@ fn openssl_keyid_key_agreement_entries_are_read() {
     // crate alone cannot decode: the whole message used to be "malformed".
     let world = World::new();
     let (cert, _) = ec_person(&world, "pam", "p256");
-    let content = world.path("content.txt");
-    std::fs::write(&content, "Content-Type: text/plain\r\n\r\nby key id\r\n").unwrap();
     let bob = crate::common::data("bob.cert.pem");
     for cipher in ["-aes-256-gcm", "-aes256"] {
-        let out_file = world.path("keyid.eml");
-        tool(
-            "openssl",
-            &[
-                "cms",
-                "-encrypt",
-                "-in",
-                content.to_str().unwrap(),
-                cipher,
-                "-keyid",
-                "-recip",
-                cert.to_str().unwrap(),
-                "-recip",
-                bob.to_str().unwrap(),
-                "-out",
-                out_file.to_str().unwrap(),
-            ],
-            None,
-        );
-        let msg = std::fs::read(&out_file).unwrap();
+        let recipients = [
+            "-recip",
+            cert.to_str().unwrap(),
+            "-recip",
+            bob.to_str().unwrap(),
+        ];
+        let mut args = vec![cipher, "-keyid"];
+        args.extend(recipients);
+        let msg = openssl_encrypted(&world, "by key id", &args);
         // Both readers: the EC one by key agreement, the RSA one beside it.
         assert!(
             decrypted(&world, "pam", &msg).contains("by key id"),
