@@ -228,11 +228,13 @@ pub(super) mod tests {
                 cek,
                 "{name}"
             );
-            // The other padding on the same ciphertext: no key.
-            assert_eq!(
-                key.decrypt(RsaPadding::Pkcs1v15, &enc).unwrap_err(),
-                RsaDecryptFailed
-            );
+            // The other padding on the same ciphertext: no key. An OAEP block
+            // passes PKCS#1 v1.5's checks by chance about once in 2^16 (it
+            // happened in a CI run); what comes out then is still not the key.
+            match key.decrypt(RsaPadding::Pkcs1v15, &enc) {
+                Err(e) => assert_eq!(e, RsaDecryptFailed),
+                Ok(got) => assert_ne!(*got, cek, "{name}"),
+            }
         }
     }
 
