@@ -187,6 +187,9 @@ _sealpost() {
             sealpost__subcmd__group,members)
                 cmd="sealpost__subcmd__group__subcmd__members"
                 ;;
+            sealpost__subcmd__group,migrate)
+                cmd="sealpost__subcmd__group__subcmd__migrate"
+                ;;
             sealpost__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
@@ -219,6 +222,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group__subcmd__help,members)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__members"
+                ;;
+            sealpost__subcmd__group__subcmd__help,migrate)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__migrate"
                 ;;
             sealpost__subcmd__group__subcmd__help,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member"
@@ -366,6 +372,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__group,members)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__members"
+                ;;
+            sealpost__subcmd__help__subcmd__group,migrate)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__migrate"
                 ;;
             sealpost__subcmd__help__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member"
@@ -1620,7 +1629,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret migrate serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1810,7 +1819,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert add-member remove-member members audit rotate-secret serve join secret help"
+            opts="create cert add-member remove-member members audit rotate-secret migrate serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1908,6 +1917,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help__subcmd__members)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2059,6 +2082,44 @@ _sealpost() {
             fi
             case "${prev}" in
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__migrate)
+            opts="-q -v -h -V --from --to --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2706,7 +2767,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert add-member remove-member members audit rotate-secret serve join secret"
+            opts="create cert add-member remove-member members audit rotate-secret migrate serve join secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2790,6 +2851,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group__subcmd__members)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

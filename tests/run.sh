@@ -46,6 +46,9 @@ if [ "$tier" = all ]; then
     need dovecot-pop3d /usr/lib/dovecot/pop3
     need dovecot-lmtpd /usr/lib/dovecot/lmtp
     need dnsmasq-base /usr/sbin/dnsmasq
+    # The group server's replica tests start a private cluster (initdb, pg_ctl).
+    need postgresql /usr/lib/postgresql
+    need util-linux runuser
 fi
 
 if [ -n "$missing" ]; then

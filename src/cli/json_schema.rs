@@ -211,6 +211,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "group: string | null, rows: [AUDIT_ROW], pruned: {deleted: int, before: time} | null",
     ),
     (
+        "group migrate",
+        "to: string, groups: int, members: int, secrets: int, deposits: int, audit_rows: int",
+    ),
+    (
         "group rotate-secret",
         "group: string, key_id: string, created: time",
     ),

@@ -18,6 +18,8 @@ mod json_document;
 #[allow(dead_code)]
 #[path = "../support/world.rs"]
 mod world;
+#[path = "../support/postgres.rs"]
+mod postgres;
 
 mod cli;
 mod group;

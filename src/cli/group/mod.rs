@@ -8,6 +8,7 @@ use super::Context;
 
 mod admin;
 mod join;
+mod migrate;
 mod secret;
 mod serve;
 
@@ -31,6 +32,7 @@ pub enum GroupCommand {
     Members(admin::MembersArgs),
     Audit(admin::AuditArgs),
     RotateSecret(admin::RotateSecretArgs),
+    Migrate(migrate::MigrateArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
     Secret(secret::SecretArgs),
@@ -45,6 +47,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::Members(a) => admin::members(a, ctx),
         GroupCommand::Audit(a) => admin::audit(a, ctx),
         GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
+        GroupCommand::Migrate(a) => migrate::run(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
