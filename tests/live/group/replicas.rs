@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sealpost::group::release::client::{Answer, ServerUrl};
+use sealpost::group::release::client::{release_with_failover, Answer, ServerUrl};
 use sealpost::group::release::protocol::{RefusalCode, ReleaseRequest};
 use sealpost::smime::envelope::KeyTransport;
 
@@ -246,4 +246,25 @@ fn migrate_copies_an_sqlite_store_once() {
         .map(|r| r["id"].as_i64().unwrap())
         .collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[test]
+fn a_client_fails_over_to_the_next_replica_when_one_is_down() {
+    let Some((_pg, op)) = setup("a_client_fails_over_to_the_next_replica") else {
+        return;
+    };
+    let cert = op.group_cert(LIST);
+    let mut a = op.serve(SERVE);
+    let b = op.serve(SERVE);
+    let servers: Vec<ServerUrl> = [&a, &b].iter().map(|s| s.url().parse().unwrap()).collect();
+    let bob = member("bob");
+    let sealed = seal(&cert, KeyTransport::RsaOaepSha256);
+    let client = op.client();
+    let mut make = || Ok(request(&bob, LIST, &sealed.entry, now()));
+    let (_, by) = release_with_failover(&client, LIST, &servers, &mut make).unwrap();
+    assert_eq!(by, servers[0]);
+    a.kill();
+    let (grant, by) = release_with_failover(&client, LIST, &servers, &mut make).unwrap();
+    assert_eq!(by, servers[1], "not released by the live replica");
+    assert_granted(&Answer::Granted(grant), &bob, &sealed);
 }
