@@ -16,10 +16,10 @@
 //! replicas sharing the clients, as ratios to SQLite. Skipped with a
 //! printed reason when the PostgreSQL binaries are absent.
 
-#[path = "../tests/live/group/server.rs"]
-mod server;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
+#[path = "../tests/live/group/server.rs"]
+mod server;
 
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -396,7 +396,14 @@ fn main() {
     let url: ServerUrl = server.url().parse().unwrap();
     // Warm up: connections, the store's pages, the server's first threads.
     let warm = presign(64, 8, &members, &messages);
-    drive(&client, std::slice::from_ref(&url), warm, None, &members, &messages);
+    drive(
+        &client,
+        std::slice::from_ref(&url),
+        warm,
+        None,
+        &members,
+        &messages,
+    );
 
     println!("\nclosed loop: each client a thread with one request outstanding, one keep-alive HTTPS connection");
     println!(
@@ -417,7 +424,14 @@ fn main() {
         let rate_guess = if clients == 1 { limit1 } else { limit2 };
         let count = ((rate_guess * LEVEL_TIME) as usize).max(clients * 10);
         let jobs = presign(count, clients, &members, &messages);
-        let run = drive(&client, std::slice::from_ref(&url), jobs, None, &members, &messages);
+        let run = drive(
+            &client,
+            std::slice::from_ref(&url),
+            jobs,
+            None,
+            &members,
+            &messages,
+        );
         println!(
             "  {:>7} {:>8} {:>11.0} {:>8.0}% {:>10.0}% {:>8.2} {:>8.2} {:>9.2} {:>15.2} {:>7}",
             clients,
@@ -469,7 +483,14 @@ fn main() {
     let count = (offered * OPEN_TIME) as usize;
     let jobs = presign(count, clients, &members, &messages);
     let interval = Duration::from_secs_f64(clients as f64 / offered);
-    let run = drive(&client, std::slice::from_ref(&url), jobs, Some(interval), &members, &messages);
+    let run = drive(
+        &client,
+        std::slice::from_ref(&url),
+        jobs,
+        Some(interval),
+        &members,
+        &messages,
+    );
     println!(
         "\nopen loop: {clients} clients each sending every {:.1} ms, offered {:.0} releases/s ({:.0}% of the limit), latency from the scheduled send",
         ms(interval),
@@ -493,8 +514,10 @@ fn main() {
         assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
         run
     };
-    println!("
-stores and replicas: closed loop as above, ratios to SQLite with one server at the same clients");
+    println!(
+        "
+stores and replicas: closed loop as above, ratios to SQLite with one server at the same clients"
+    );
     println!(
         "  {:<34} {:>7} {:>11} {:>9} {:>10} {:>8} {:>8}",
         "store", "clients", "releases/s", "vs limit", "vs SQLite", "p50 ms", "p99 ms"
@@ -524,7 +547,10 @@ stores and replicas: closed loop as above, ratios to SQLite with one server at t
         Some(pg) => {
             let db = pg.database("bench");
             let from = format!("sqlite:{}", keystore.join("groups.sqlite3").display());
-            sealpost(&keystore, &["group", "migrate", "--from", &from, "--to", &db]);
+            sealpost(
+                &keystore,
+                &["group", "migrate", "--from", &from, "--to", &db],
+            );
             let replica = || {
                 Served::start(serve_command(
                     &keystore,

@@ -15,11 +15,11 @@ mod common;
 mod help_examples;
 #[path = "../support/json_document.rs"]
 mod json_document;
+#[path = "../support/postgres.rs"]
+mod postgres;
 #[allow(dead_code)]
 #[path = "../support/world.rs"]
 mod world;
-#[path = "../support/postgres.rs"]
-mod postgres;
 
 mod cli;
 mod group;

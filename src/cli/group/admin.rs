@@ -433,8 +433,13 @@ pub fn rotate_secret(args: RotateSecretArgs, ctx: &Context) -> anyhow::Result<()
     let store = args.store.open(ctx)?;
     existing_group(&*store, &args.name)?;
     let passphrase = ctx.passphrase(Ask::Existing)?;
-    let secret =
-        admin::rotate_secret(&*store, &args.name, passphrase, now(), &mut rand_core::OsRng)?;
+    let secret = admin::rotate_secret(
+        &*store,
+        &args.name,
+        passphrase,
+        now(),
+        &mut rand_core::OsRng,
+    )?;
     if ctx.global.json {
         return ctx.print_json(
             "group rotate-secret",

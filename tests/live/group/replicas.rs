@@ -15,9 +15,7 @@ use sealpost::group::release::client::{release_with_failover, Answer, ServerUrl}
 use sealpost::group::release::protocol::{RefusalCode, ReleaseRequest};
 use sealpost::smime::envelope::KeyTransport;
 
-use super::harness::{
-    assert_granted, assert_refused, member, now, request, seal, Operator, LIST,
-};
+use super::harness::{assert_granted, assert_refused, member, now, request, seal, Operator, LIST};
 use crate::postgres::Postgres;
 
 const SERVE: &[&str] = &[
@@ -212,13 +210,23 @@ fn migrate_copies_an_sqlite_store_once() {
     {
         let server = sqlite.serve(SERVE);
         let req = request(&bob, LIST, &sealed.entry, now());
-        assert_granted(&sqlite.connect(&server).release(&req).unwrap(), &bob, &sealed);
+        assert_granted(
+            &sqlite.connect(&server).release(&req).unwrap(),
+            &bob,
+            &sealed,
+        );
     }
     let file = sqlite.keystore().join("groups.sqlite3");
     let from = format!("sqlite:{}", file.display());
-    let out = sqlite.run(&["group", "migrate", "--from", &from, "--to", &url]);
-    let out = String::from_utf8(out).unwrap();
-    assert!(out.starts_with("copied 1 groups, 2 members"), "{out}");
+    let copied = sqlite.run_json(
+        "group migrate",
+        &["group", "migrate", "--from", &from, "--to", &url],
+    );
+    assert_eq!(
+        (copied["groups"].as_u64(), copied["members"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(copied["audit_rows"].as_u64(), Some(1));
 
     let pg_op = Operator::on_store(&url);
     assert_eq!(pg_op.members(LIST), sqlite.members(LIST));
@@ -239,7 +247,11 @@ fn migrate_copies_an_sqlite_store_once() {
     // new audit rows continue after the copied ids.
     let server = pg_op.serve(SERVE);
     let req = request(&bob, LIST, &sealed.entry, now());
-    assert_granted(&pg_op.connect(&server).release(&req).unwrap(), &bob, &sealed);
+    assert_granted(
+        &pg_op.connect(&server).release(&req).unwrap(),
+        &bob,
+        &sealed,
+    );
     let ids: Vec<i64> = pg_op
         .audit(LIST)
         .iter()

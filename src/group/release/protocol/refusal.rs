@@ -175,11 +175,9 @@ impl RefusalCode {
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config
             }
-            Self::Stale
-            | Self::RateLimited
-            | Self::Internal
-            | Self::Unavailable
-            | Self::Replay => Exit::TempFail,
+            Self::Stale | Self::RateLimited | Self::Internal | Self::Unavailable | Self::Replay => {
+                Exit::TempFail
+            }
             Self::UnwrapFailed => Exit::DataErr,
             Self::Malformed | Self::TooLarge => Exit::Software,
         }
