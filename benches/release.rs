@@ -42,6 +42,21 @@ use x509_cert::Certificate;
 use server::{admin, serve_command, tls_files, Served};
 
 const PASSPHRASE: &str = "bench passphrase";
+/// `group serve` arguments: 64 clients on one address, so the per-address
+/// limits are lifted too.
+const SERVE: &[&str] = &[
+    "-q",
+    "--rate-limit",
+    "1000000/s",
+    "--burst",
+    "1000000",
+    "--address-rate-limit",
+    "1000000/s",
+    "--address-burst",
+    "1000000",
+    "--max-connections-per-address",
+    "256",
+];
 const GROUP: &str = "list";
 const MEMBERS: &[&str] = &["bob", "carol", "dave", "erin", "frank", "grace"];
 /// How long each measurement of the RSA limit runs.
@@ -372,25 +387,7 @@ fn main() {
         limit1 / rsa1
     );
 
-    let mut server = Served::start(serve_command(
-        &keystore,
-        PASSPHRASE,
-        &tls,
-        // 64 clients on one address: the per-address limits are lifted too.
-        &[
-            "-q",
-            "--rate-limit",
-            "1000000/s",
-            "--burst",
-            "1000000",
-            "--address-rate-limit",
-            "1000000/s",
-            "--address-burst",
-            "1000000",
-            "--max-connections-per-address",
-            "256",
-        ],
-    ));
+    let mut server = Served::start(serve_command(&keystore, PASSPHRASE, &tls, SERVE));
     let ca = std::fs::read(&tls.ca).unwrap();
     let client = ReleaseClient::new(Some(&ca), Duration::from_secs(30)).unwrap();
     let url: ServerUrl = server.url().parse().unwrap();
@@ -556,21 +553,7 @@ stores and replicas: closed loop as above, ratios to SQLite with one server at t
                     &keystore,
                     PASSPHRASE,
                     &tls,
-                    &[
-                        "-q",
-                        "--store",
-                        &db,
-                        "--rate-limit",
-                        "1000000/s",
-                        "--burst",
-                        "1000000",
-                        "--address-rate-limit",
-                        "1000000/s",
-                        "--address-burst",
-                        "1000000",
-                        "--max-connections-per-address",
-                        "256",
-                    ],
+                    &[SERVE, &["--store", &db]].concat(),
                 ))
             };
             let mut one = replica();

@@ -23,7 +23,13 @@ pub struct StoreArgs {
     /// The group store: an SQLite file (PATH or sqlite:PATH), or a
     /// PostgreSQL database shared by several servers (postgres://USER@HOST/DB)
     /// [default: KEYSTORE/groups.sqlite3]
-    #[arg(long = "store", value_name = "PATH|URL", env = "SEALPOST_GROUP_STORE")]
+    // hide_env_values: a database URL may hold a password; --help must not show it.
+    #[arg(
+        long = "store",
+        value_name = "PATH|URL",
+        env = "SEALPOST_GROUP_STORE",
+        hide_env_values = true
+    )]
     pub location: Option<String>,
 }
 

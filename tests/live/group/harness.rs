@@ -28,6 +28,19 @@ use x509_cert::Certificate;
 use super::server::{admin, serve_command, tls_files, Served, TlsFiles};
 
 pub const PASSPHRASE: &str = "group server passphrase";
+/// `group serve` arguments lifting the per-member and per-address rate
+/// limits, for many clients on one loopback address.
+pub const UNLIMITED: &[&str] = &[
+    "--rate-limit",
+    "100000/s",
+    "--burst",
+    "100000",
+    "--address-rate-limit",
+    "100000/s",
+    "--address-burst",
+    "100000",
+];
+
 /// The group most tests use; bob and carol are its members, dave is not.
 pub const LIST: &str = "list";
 

@@ -18,16 +18,7 @@ use sealpost::smime::envelope::KeyTransport;
 use super::harness::{assert_granted, assert_refused, member, now, request, seal, Operator, LIST};
 use crate::postgres::Postgres;
 
-const SERVE: &[&str] = &[
-    "--rate-limit",
-    "100000/s",
-    "--burst",
-    "100000",
-    "--address-rate-limit",
-    "100000/s",
-    "--address-burst",
-    "100000",
-];
+const SERVE: &[&str] = UNLIMITED;
 
 /// A cluster, a database for this test, and an operator whose commands use it.
 fn setup(test: &str) -> Option<(Postgres, Operator)> {
