@@ -15,7 +15,9 @@ use sealpost::group::release::client::{release_with_failover, Answer, ServerUrl}
 use sealpost::group::release::protocol::{RefusalCode, ReleaseRequest};
 use sealpost::smime::envelope::KeyTransport;
 
-use super::harness::{assert_granted, assert_refused, member, now, request, seal, Operator, LIST};
+use super::harness::{
+    assert_granted, assert_refused, member, now, request, seal, Operator, LIST, UNLIMITED,
+};
 use crate::postgres::Postgres;
 
 const SERVE: &[&str] = UNLIMITED;
