@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use super::admin::StoreArgs;
 use super::Context;
+use crate::cli::secrets::TokenPinArgs;
 use crate::cli::{read_input, Ask};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::group::release::protocol::MAX_CLOCK_SKEW;
@@ -20,7 +21,8 @@ use sealpost::group::store::{free_space, SqliteStore, Store};
 /// Serve key releases over HTTPS (POST /v1/release)
 ///
 /// Opens every group's private key with the server passphrase at start
-/// (groups created later are opened on their first request), then answers
+/// (groups created later are opened on their first request), a key in a
+/// PKCS#11 token by logging in with its PIN (read once), then answers
 /// release requests from current members. Every release and refusal is in
 /// the audit log (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
@@ -87,6 +89,9 @@ pub struct ServeArgs {
     pub metrics: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The PIN of tokens holding group keys (groups made with --pkcs11)
+    #[command(flatten)]
+    pub pin: TokenPinArgs,
 }
 
 /// The shape of the server's stderr lines.
@@ -155,9 +160,10 @@ pub fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         rate: args.rate_limit,
         burst: args.burst,
     };
-    let service = Service::start(
+    let service = Service::start_with_pins(
         Arc::clone(&store) as Arc<dyn Store>,
         passphrase,
+        args.pin.source(ctx.can_prompt()),
         limits,
         sealpost::smime::certs::now().max(0) as u64,
     )?;

@@ -159,7 +159,7 @@ impl Service {
         let content_key = req
             .key
             .unwrap(&ktri)
-            .map_err(|_| RefusalCode::UnwrapFailed)?;
+            .map_err(super::release::unwrap_refusal)?;
         let secret_bytes = self
             .vault()?
             .unseal(&secret_purpose(group, &secret.id), &secret.sealed)

@@ -66,9 +66,12 @@ use super::audit::AuditWriter;
 use super::keys::GroupKey;
 use super::limits::{NonceCache, RateLimiter};
 use super::store::{GroupRecord, Store};
+use super::token::{is_pkcs11_uri, module_path, PinSource, Pkcs11Uri, TokenKey};
 use super::vault::Vault;
 use crate::group::release::protocol::MAX_CLOCK_SKEW;
 use crate::smime::privkey::Passphrase;
+use crate::error::fail;
+use crate::group::token::default_pin;
 use answer::{internal, Refused};
 
 /// Per-member rate limit.
@@ -95,6 +98,8 @@ pub struct Service {
     /// Kept to open the keys of groups created after the start.
     passphrase: Passphrase,
     keys: RwLock<HashMap<String, Arc<GroupKey>>>,
+    /// The PINs of tokens holding group keys.
+    pins: Arc<PinSource>,
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
@@ -102,8 +107,30 @@ pub struct Service {
     vault: Mutex<Option<Arc<Vault>>>,
 }
 
-/// Opens a group's private key with the server passphrase.
-pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<GroupKey> {
+/// Opens a group's private key: sealed with the server passphrase, or in
+/// the token its `pkcs11:` URI names, logged in with the PIN from `pins`.
+pub fn open_group_key(
+    group: &GroupRecord,
+    passphrase: &str,
+    pins: &PinSource,
+) -> anyhow::Result<GroupKey> {
+    if is_pkcs11_uri(&group.sealed_key) {
+        let uri = Pkcs11Uri::parse(&group.sealed_key)?;
+        let module = module_path(&uri, None)?;
+        let pin = pins(&uri)?;
+        let key = TokenKey::open(&uri, &module, &pin).map_err(|e| {
+            let exit = crate::error::classify(&e).0;
+            fail(
+                exit,
+                format!(
+                    "the key of group {}: {}",
+                    group.name,
+                    crate::error::single_line(&e)
+                ),
+            )
+        })?;
+        return GroupKey::in_token(key, &group.certificate);
+    }
     let key = crate::smime::privkey::open(
         &group.sealed_key,
         Some(passphrase),
@@ -122,9 +149,21 @@ impl Service {
         limits: Limits,
         now: u64,
     ) -> anyhow::Result<Service> {
+        Service::start_with_pins(store, passphrase, Arc::new(default_pin), limits, now)
+    }
+
+    /// [`Service::start`], with the PINs of tokens from `pins` (asked once
+    /// per group key in a token, at the start or on first use).
+    pub fn start_with_pins(
+        store: Arc<dyn Store>,
+        passphrase: Passphrase,
+        pins: Arc<PinSource>,
+        limits: Limits,
+        now: u64,
+    ) -> anyhow::Result<Service> {
         let mut keys = HashMap::new();
         for group in store.groups()? {
-            let key = open_group_key(&group, &passphrase)?;
+            let key = open_group_key(&group, &passphrase, &*pins)?;
             keys.insert(group.name, Arc::new(key));
         }
         let nonces = NonceCache::default();
@@ -137,6 +176,7 @@ impl Service {
             store,
             passphrase,
             keys: RwLock::new(keys),
+            pins,
             nonces,
             limiter: RateLimiter::new(limits.rate, limits.burst),
             audit,
@@ -163,7 +203,7 @@ impl Service {
         let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let key = Arc::new(open_group_key(&group, &self.passphrase).map_err(internal)?);
+        let key = Arc::new(open_group_key(&group, &self.passphrase, &*self.pins).map_err(internal)?);
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
