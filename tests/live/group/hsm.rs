@@ -49,8 +49,12 @@ fn serve(op: &Operator, hsm: &SoftHsm, extra: &[&str]) -> Command {
 /// The `Access:` line of the token's private key, as pkcs11-tool shows it.
 fn private_key_access(hsm: &SoftHsm, label: &str) -> String {
     let objects = hsm.objects();
+    // Each piece after a split starts with a private key object; it ends
+    // where the next object (a public key, say) begins.
     let block = objects
         .split("Private Key Object")
+        .skip(1)
+        .map(|b| b.split(" Object;").next().unwrap_or_default())
         .find(|b| b.contains(&format!("label:      {label}")))
         .unwrap_or_else(|| panic!("no private key {label} in the token: {objects}"));
     block
