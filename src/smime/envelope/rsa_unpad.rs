@@ -282,4 +282,41 @@ mod tests {
             );
         }
     }
+
+    /// EME-OAEP SHA-256 encoding (RFC 8017 §7.1.1) of `db_tail` (what
+    /// follows lHash in DB) with a fixed seed, for blocks OpenSSL will not make.
+    fn oaep_block(db_tail: &[u8]) -> Vec<u8> {
+        let mut db = Sha256::digest([]).to_vec();
+        db.extend_from_slice(db_tail);
+        let mut seed = vec![0x3cu8; 32];
+        mgf1_xor::<Sha256>(&seed, &mut db);
+        mgf1_xor::<Sha256>(&db, &mut seed);
+        let mut block = vec![0u8];
+        block.extend_from_slice(&seed);
+        block.extend_from_slice(&db);
+        block
+    }
+
+    #[test]
+    fn an_oaep_padding_string_must_be_zeros_up_to_the_separator() {
+        let key = [0x42u8; 32];
+        let ps_len = 256 - 1 - 2 * 32 - 1 - key.len();
+        let db = |ps: &[u8]| [ps, &[1u8], &key[..]].concat();
+        let zeros = vec![0u8; ps_len];
+        let got = unpad(&oaep_block(&db(&zeros)), RawPadding::OaepSha256, &LENGTHS);
+        assert_eq!(*got.expect("a good block"), key);
+        // A stray byte in the padding string, the length still a key's.
+        for stray in [2u8, 0x80, 0xff] {
+            let mut ps = zeros.clone();
+            ps[7] = stray;
+            let block = oaep_block(&db(&ps));
+            assert!(
+                unpad(&block, RawPadding::OaepSha256, &LENGTHS).is_none(),
+                "stray {stray:#x}"
+            );
+        }
+        // No separator at all.
+        let block = oaep_block(&vec![0u8; ps_len + 1 + key.len()]);
+        assert!(unpad(&block, RawPadding::OaepSha256, &LENGTHS).is_none());
+    }
 }
