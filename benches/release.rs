@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::rsa::{
     OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256,
 };
+use cms::enveloped_data::RecipientInfo;
 use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
+use sealpost::group::keys::GroupKey;
 use sealpost::group::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
 use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
-use cms::enveloped_data::RecipientInfo;
-use sealpost::group::keys::GroupKey;
 use sealpost::group::store::{SqliteStore, Store};
 use sealpost::smime::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
 use x509_cert::Certificate;
@@ -477,7 +477,15 @@ fn main() {
         run.failed + run.wrong
     );
     assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
-    token_rows(&group_key, &members, &client, &url, &messages, &tls, dir.path());
+    token_rows(
+        &group_key,
+        &members,
+        &client,
+        &url,
+        &messages,
+        &tls,
+        dir.path(),
+    );
     server.stop();
 }
 
@@ -497,8 +505,10 @@ fn token_rows(
     dir: &Path,
 ) {
     const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-    println!("
-group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
+    println!(
+        "
+group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
+    );
     if !Path::new(MODULE).exists() {
         println!("  skipped: SoftHSM2 is not installed (apt-get install softhsm2)");
         return;
@@ -535,10 +545,27 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
             .success();
         assert!(ok, "softhsm2-util {args:?}");
     };
-    util(&["--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin", "123456"]);
     util(&[
-        "--import", pem.to_str().unwrap(), "--token", "bench", "--label", "list-key", "--id", "01",
-        "--pin", "1234",
+        "--init-token",
+        "--free",
+        "--label",
+        "bench",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "123456",
+    ]);
+    util(&[
+        "--import",
+        pem.to_str().unwrap(),
+        "--token",
+        "bench",
+        "--label",
+        "list-key",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
     ]);
     std::fs::remove_file(&pem).unwrap();
     let pin = hsm.join("pin");
@@ -552,12 +579,23 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
     let keystore = dir.join("keystore-token");
     sealpost(
         &keystore,
-        &["group", "create", GROUP, "--email", "list@example.org", "--pkcs11", &uri],
+        &[
+            "group",
+            "create",
+            GROUP,
+            "--email",
+            "list@example.org",
+            "--pkcs11",
+            &uri,
+        ],
     );
     for name in MEMBERS {
         let cert =
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
-        sealpost(&keystore, &["group", "add-member", GROUP, cert.to_str().unwrap()]);
+        sealpost(
+            &keystore,
+            &["group", "add-member", GROUP, cert.to_str().unwrap()],
+        );
     }
     let cert_der = sealpost(&keystore, &["group", "cert", GROUP, "--der"]);
     let cert = Certificate::from_der(&cert_der).unwrap();
@@ -580,10 +618,22 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
     let good = ktri(None);
     let memory_op = || assert_eq!(in_memory.unwrap(&good).unwrap().len(), 32);
     let token_op = || assert_eq!(in_token.unwrap(&good).unwrap().len(), 32);
-    let (m1, m2) = (private_ops_per_sec(1, &memory_op), private_ops_per_sec(2, &memory_op));
-    let (t1, t2) = (private_ops_per_sec(1, &token_op), private_ops_per_sec(2, &token_op));
-    println!("  unwrap (RSA-{} OAEP SHA-256), ops/s:", group_key.size() * 8);
-    println!("  {:<44} {:>8} {:>8} {:>14}", "", "1 thread", "2 threads", "token/memory");
+    let (m1, m2) = (
+        private_ops_per_sec(1, &memory_op),
+        private_ops_per_sec(2, &memory_op),
+    );
+    let (t1, t2) = (
+        private_ops_per_sec(1, &token_op),
+        private_ops_per_sec(2, &token_op),
+    );
+    println!(
+        "  unwrap (RSA-{} OAEP SHA-256), ops/s:",
+        group_key.size() * 8
+    );
+    println!(
+        "  {:<44} {:>8} {:>8} {:>14}",
+        "", "1 thread", "2 threads", "token/memory"
+    );
     println!("  {:<44} {:>8.0} {:>8.0}", "in memory (aws-lc-rs)", m1, m2);
     println!(
         "  {:<44} {:>8.0} {:>8.0} {:>13.2}x",
@@ -604,7 +654,11 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
     let cases = [
         ("a good key", good.clone(), true),
         ("bad padding (a random block)", ktri(Some(random)), false),
-        ("good padding, 20 bytes (no key length)", ktri(Some(odd_length)), false),
+        (
+            "good padding, 20 bytes (no key length)",
+            ktri(Some(odd_length)),
+            false,
+        ),
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for _ in 0..300 {
@@ -622,7 +676,12 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
     let medians: Vec<f64> = times.iter_mut().map(median).collect();
     println!("  token unwrap by outcome, 300 each, interleaved: median us (vs the bad padding)");
     for ((name, _, _), m) in cases.iter().zip(&medians) {
-        println!("  {:<44} {:>8.0} {:>+8.1}%", name, m, 100.0 * (m / medians[1] - 1.0));
+        println!(
+            "  {:<44} {:>8.0} {:>+8.1}%",
+            name,
+            m,
+            100.0 * (m / medians[1] - 1.0)
+        );
     }
 
     // End to end: the same 8-client closed loop against both servers.
@@ -647,7 +706,10 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run");
     let warm = presign(32, 8, members, &token_messages);
     drive(client, &token_url, warm, None, members, &token_messages);
     println!("  releases over HTTPS, 8 clients, closed loop:");
-    println!("  {:<44} {:>11} {:>8} {:>8}", "", "releases/s", "p50 ms", "p99 ms");
+    println!(
+        "  {:<44} {:>11} {:>8} {:>8}",
+        "", "releases/s", "p50 ms", "p99 ms"
+    );
     let mut rates = Vec::new();
     for (name, url, messages, rate) in [
         ("group key in memory", memory_url, memory_messages, m2),

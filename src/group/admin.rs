@@ -5,11 +5,11 @@
 use rand_core::CryptoRngCore;
 
 use super::store::{GroupRecord, MemberRecord, MemberSelector, Role, SecretRecord, Store};
+use super::token::{is_pkcs11_uri, TokenKey};
 use super::vault::{purpose, Vault};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
 use crate::smime::certs::{normalize_address, parse_bundle, UnixTime};
-use super::token::{is_pkcs11_uri, TokenKey};
 use crate::smime::identity::{generate, self_signed_external_rsa, KeyAlgorithm, NewIdentity};
 use crate::smime::keyref::KEY_ID_LEN;
 

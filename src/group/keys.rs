@@ -25,8 +25,8 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::error::{classify, fail, Exit};
 use super::token::{TokenFailed, TokenKey};
+use crate::error::{classify, fail, Exit};
 use crate::smime::envelope::{
     oaep_sha256_identifier, unpad, KeyTransportAlg, OaepHash, RawPadding, RsaUnwrapKey,
 };
@@ -278,7 +278,10 @@ mod tests {
             k
         };
         for bad in [flipped, short, odd] {
-            assert!(matches!(gk.unwrap(&bad), Err(UnwrapError::Failed(UnwrapFailed))));
+            assert!(matches!(
+                gk.unwrap(&bad),
+                Err(UnwrapError::Failed(UnwrapFailed))
+            ));
         }
     }
 

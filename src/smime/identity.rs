@@ -338,7 +338,16 @@ fn certificate(
             ),
         )
     })?;
-    build_certificate(spki, key.kind(), issuer, &signer, common_name, spec, now, rng)
+    build_certificate(
+        spki,
+        key.kind(),
+        issuer,
+        &signer,
+        common_name,
+        spec,
+        now,
+        rng,
+    )
 }
 
 /// A self-signed S/MIME certificate for an RSA key held elsewhere (a
@@ -360,7 +369,16 @@ pub fn self_signed_external_rsa(
         .map_err(|e| fail(Exit::Software, format!("cannot encode the public key: {e}")))?;
     let signer = ExternalRsaSigner::new(spki.clone(), sign);
     let common_name = spec.name.unwrap_or(&email).to_owned();
-    build_certificate(spki, KeyKind::Rsa, None, &signer, common_name, spec, now, rng)
+    build_certificate(
+        spki,
+        KeyKind::Rsa,
+        None,
+        &signer,
+        common_name,
+        spec,
+        now,
+        rng,
+    )
 }
 
 /// The certificate for `spki` (a key of `kind`) signed by `signer`, whose

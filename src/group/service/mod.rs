@@ -68,10 +68,10 @@ use super::limits::{NonceCache, RateLimiter};
 use super::store::{GroupRecord, Store};
 use super::token::{is_pkcs11_uri, module_path, PinSource, Pkcs11Uri, TokenKey};
 use super::vault::Vault;
-use crate::group::release::protocol::MAX_CLOCK_SKEW;
-use crate::smime::privkey::Passphrase;
 use crate::error::fail;
+use crate::group::release::protocol::MAX_CLOCK_SKEW;
 use crate::group::token::default_pin;
+use crate::smime::privkey::Passphrase;
 use answer::{internal, Refused};
 
 /// Per-member rate limit.
@@ -203,7 +203,8 @@ impl Service {
         let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let key = Arc::new(open_group_key(&group, &self.passphrase, &*self.pins).map_err(internal)?);
+        let key =
+            Arc::new(open_group_key(&group, &self.passphrase, &*self.pins).map_err(internal)?);
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())

@@ -91,7 +91,9 @@ pub fn default_pin(uri: &Pkcs11Uri) -> anyhow::Result<Zeroizing<String>> {
         _ => Err(fail_hint(
             Exit::Config,
             format!("no PIN for the token of {uri}"),
-            format!("add pin-source=file:/path to the URI, or give --pin-file, --pin-fd or {PIN_ENV}"),
+            format!(
+                "add pin-source=file:/path to the URI, or give --pin-file, --pin-fd or {PIN_ENV}"
+            ),
         )),
     }
 }
@@ -109,12 +111,19 @@ pub fn read_pin_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
 
 /// The first line of at most [`MAX_PIN`] bytes from `reader`.
 pub fn pin_from_reader(
-    reader: impl std::io::Read, from: &str) -> anyhow::Result<Zeroizing<String>> {
+    reader: impl std::io::Read,
+    from: &str,
+) -> anyhow::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new(Vec::new());
     reader
         .take(MAX_PIN as u64 + 2)
         .read_to_end(&mut bytes)
-        .map_err(|e| fail(Exit::IoErr, format!("cannot read the token PIN from {from}: {e}")))?;
+        .map_err(|e| {
+            fail(
+                Exit::IoErr,
+                format!("cannot read the token PIN from {from}: {e}"),
+            )
+        })?;
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() || line.len() > MAX_PIN {
@@ -123,8 +132,12 @@ pub fn pin_from_reader(
             format!("the token PIN in {from} is empty or longer than {MAX_PIN} bytes"),
         ));
     }
-    let pin = std::str::from_utf8(line)
-        .map_err(|_| fail(Exit::Config, format!("the token PIN in {from} is not UTF-8")))?;
+    let pin = std::str::from_utf8(line).map_err(|_| {
+        fail(
+            Exit::Config,
+            format!("the token PIN in {from} is not UTF-8"),
+        )
+    })?;
     Ok(Zeroizing::new(pin.to_string()))
 }
 
@@ -397,7 +410,9 @@ impl TokenKey {
         if find_key(&session, uri).is_ok() {
             return Err(fail(
                 Exit::CantCreate,
-                format!("the token already holds a key matching {uri}: leave out --generate to use it"),
+                format!(
+                    "the token already holds a key matching {uri}: leave out --generate to use it"
+                ),
             ));
         }
         let mut common = Vec::new();

@@ -68,7 +68,10 @@ impl Pkcs11Uri {
         if !is_pkcs11_uri(text) {
             return Err(bad("a PKCS#11 URI starts with pkcs11:"));
         }
-        if let Some(c) = text.chars().find(|c| c.is_control() || *c == ' ' || *c == '#') {
+        if let Some(c) = text
+            .chars()
+            .find(|c| c.is_control() || *c == ' ' || *c == '#')
+        {
             return Err(bad(format!(
                 "the PKCS#11 URI contains {c:?}: percent-encode it"
             )));
@@ -171,9 +174,7 @@ fn split_attr(attr: &str) -> anyhow::Result<(&str, &str)> {
 
 fn once<T>(slot: &mut Option<T>, name: &str, value: T) -> anyhow::Result<()> {
     if slot.is_some() {
-        return Err(bad(format!(
-            "the PKCS#11 URI gives {name} twice"
-        )));
+        return Err(bad(format!("the PKCS#11 URI gives {name} twice")));
     }
     *slot = Some(value);
     Ok(())
@@ -204,8 +205,8 @@ fn decode(name: &str, value: &str) -> anyhow::Result<Vec<u8>> {
 
 fn decode_text(name: &str, value: &str) -> anyhow::Result<String> {
     let bytes = decode(name, value)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| bad(format!("{name}= is not UTF-8 once decoded")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| bad(format!("{name}= is not UTF-8 once decoded")))?;
     if text.is_empty() {
         return Err(bad(format!("{name}= is empty")));
     }

@@ -195,7 +195,11 @@ mod tests {
                 (RawPadding::Pkcs1v15, &["rsa_padding_mode:pkcs1"][..]),
                 (
                     RawPadding::OaepSha1,
-                    &["rsa_padding_mode:oaep", "rsa_oaep_md:sha1", "rsa_mgf1_md:sha1"][..],
+                    &[
+                        "rsa_padding_mode:oaep",
+                        "rsa_oaep_md:sha1",
+                        "rsa_mgf1_md:sha1",
+                    ][..],
                 ),
                 (
                     RawPadding::OaepSha256,

@@ -11,8 +11,8 @@ use std::time::Duration;
 use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo};
 use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
-use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::pkcs8::DecodePublicKey;
+use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
 use sealpost::group::http::Response;
 use sealpost::group::release::client::{
@@ -299,11 +299,7 @@ pub fn unwrap_failure_entries(cert: &Certificate) -> Vec<Vec<u8>> {
         entry_with_key(cert, KeyTransport::RsaPkcs1v15, random(0xff)),
         entry_with_key(cert, KeyTransport::RsaOaepSha256, random(0x00)),
         entry_with_key(cert, KeyTransport::RsaOaepSha256, random(0xff)),
-        entry_with_key(
-            cert,
-            KeyTransport::RsaPkcs1v15,
-            random(0x00)[1..].to_vec(),
-        ),
+        entry_with_key(cert, KeyTransport::RsaPkcs1v15, random(0x00)[1..].to_vec()),
         entry_with_key(cert, KeyTransport::RsaPkcs1v15, odd_length.clone()),
         entry_with_key(cert, KeyTransport::RsaOaepSha256, odd_length),
         flipped(KeyTransport::RsaPkcs1v15),

@@ -69,7 +69,9 @@ fn private_key_access(hsm: &SoftHsm, label: &str) -> String {
 fn assert_stays_in_token(access: &str) {
     assert!(access.contains("sensitive"), "{access}");
     assert!(
-        !access.replace("never extractable", "").contains("extractable"),
+        !access
+            .replace("never extractable", "")
+            .contains("extractable"),
         "{access}"
     );
 }
@@ -158,8 +160,16 @@ fn group_create_generate_makes_a_key_that_never_leaves_the_token() {
         &op,
         &hsm,
         &[
-            "group", "create", "other", "--email", "other@lists.example", "--pkcs11", &uri,
-            "--generate", "--pin-file", pin.to_str().unwrap(),
+            "group",
+            "create",
+            "other",
+            "--email",
+            "other@lists.example",
+            "--pkcs11",
+            &uri,
+            "--generate",
+            "--pin-file",
+            pin.to_str().unwrap(),
         ],
     );
     assert_eq!(again.status.code(), Some(73), "{again:?}");
@@ -193,10 +203,7 @@ fn a_wrong_token_pin_stops_the_server_at_start_with_exit_77() {
     // --pin-file takes precedence over the URI's pin-source.
     let wrong = hsm.wrong_pin_file();
     let mut cmd = serve(&op, &hsm, &["--pin-file", wrong.to_str().unwrap()]);
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(77), "{stderr}");
     assert!(!stderr.contains("listening"), "{stderr}");
@@ -205,7 +212,10 @@ fn a_wrong_token_pin_stops_the_server_at_start_with_exit_77() {
         first.starts_with("sealpost: error:") && first.contains("wrong PIN"),
         "{stderr}"
     );
-    assert!(!stderr.contains("0000-0000"), "the PIN in an error: {stderr}");
+    assert!(
+        !stderr.contains("0000-0000"),
+        "the PIN in an error: {stderr}"
+    );
     // The right PIN (the URI's pin-source) starts it.
     let mut server = Served::start(serve(&op, &hsm, &[]));
     assert!(server.wait_exit(Duration::from_millis(200)).is_none());

@@ -7,9 +7,8 @@ use sealpost::group::release::protocol::{
 use sealpost::smime::envelope::KeyTransport;
 
 use super::harness::{
-    unwrap_failure_entries,
     assert_granted, assert_raw_refused, assert_refused, entry_with_key, member, now, open_grant,
-    request, seal, signed_by, List, LIST,
+    request, seal, signed_by, unwrap_failure_entries, List, LIST,
 };
 
 #[test]

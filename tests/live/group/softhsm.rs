@@ -43,12 +43,27 @@ impl SoftHsm {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         hsm.util(&[
-            "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "12345678",
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN,
+            "--pin",
+            PIN,
+            "--so-pin",
+            "12345678",
         ]);
         let key = super::harness::data(&format!("{KEY_FIXTURE}.key.pem"));
         hsm.util(&[
-            "--import", key.to_str().unwrap(), "--token", TOKEN, "--label", KEY_LABEL,
-            "--id", "a1", "--pin", PIN,
+            "--import",
+            key.to_str().unwrap(),
+            "--token",
+            TOKEN,
+            "--label",
+            KEY_LABEL,
+            "--id",
+            "a1",
+            "--pin",
+            PIN,
         ]);
         hsm
     }
@@ -96,7 +111,15 @@ impl SoftHsm {
     pub fn objects(&self) -> String {
         let out = self
             .env(&mut Command::new("pkcs11-tool"))
-            .args(["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN])
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                TOKEN,
+                "--login",
+                "--pin",
+                PIN,
+            ])
             .arg("--list-objects")
             .output()
             .expect("pkcs11-tool (Debian opensc) is needed");
