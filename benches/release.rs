@@ -47,6 +47,22 @@ const LEVEL_TIME: f64 = 2.0;
 const OPEN_LOAD: f64 = 0.5;
 const OPEN_TIME: f64 = 3.0;
 
+/// `group serve` without the limits that would stop a benchmark: 64
+/// clients on one address, so the per-address limits are lifted too.
+const UNLIMITED: &[&str] = &[
+    "-q",
+    "--rate-limit",
+    "1000000/s",
+    "--burst",
+    "1000000",
+    "--address-rate-limit",
+    "1000000/s",
+    "--address-burst",
+    "1000000",
+    "--max-connections-per-address",
+    "256",
+];
+
 struct Member {
     key: RsaPrivateKey,
     cert_der: Vec<u8>,
@@ -86,6 +102,23 @@ fn seal(group_cert: &Certificate) -> Sealed {
 
 fn sealpost(keystore: &Path, args: &[&str]) -> Vec<u8> {
     admin(keystore, PASSPHRASE, args)
+}
+
+/// The benchmark's group in a new store (`extra`: how its key is made),
+/// with every member added; its certificate, DER.
+fn make_group(keystore: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut create = vec!["group", "create", GROUP, "--email", "list@example.org"];
+    create.extend_from_slice(extra);
+    sealpost(keystore, &create);
+    for name in MEMBERS {
+        let cert =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
+        sealpost(
+            keystore,
+            &["group", "add-member", GROUP, cert.to_str().unwrap()],
+        );
+    }
+    sealpost(keystore, &["group", "cert", GROUP, "--der"])
 }
 
 /// Private-key operations per second on `threads` threads, for LIMIT_TIME.
@@ -286,29 +319,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keystore");
     let tls = tls_files(&dir.path().join("tls"));
-    sealpost(
-        &keystore,
-        &[
-            "group",
-            "create",
-            GROUP,
-            "--email",
-            "list@example.org",
-            "--bits",
-            "3072",
-        ],
-    );
+    let group_cert = Certificate::from_der(&make_group(&keystore, &["--bits", "3072"])).unwrap();
     let members: Arc<Vec<Member>> = Arc::new(MEMBERS.iter().map(|n| member(n)).collect());
-    for name in MEMBERS {
-        let cert =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
-        sealpost(
-            &keystore,
-            &["group", "add-member", GROUP, cert.to_str().unwrap()],
-        );
-    }
-    let group_cert =
-        Certificate::from_der(&sealpost(&keystore, &["group", "cert", GROUP, "--der"])).unwrap();
     let messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&group_cert)).collect());
 
     // The group's own private key, opened as the server opens it.
@@ -364,25 +376,7 @@ fn main() {
         limit1 / rsa1
     );
 
-    let mut server = Served::start(serve_command(
-        &keystore,
-        PASSPHRASE,
-        &tls,
-        // 64 clients on one address: the per-address limits are lifted too.
-        &[
-            "-q",
-            "--rate-limit",
-            "1000000/s",
-            "--burst",
-            "1000000",
-            "--address-rate-limit",
-            "1000000/s",
-            "--address-burst",
-            "1000000",
-            "--max-connections-per-address",
-            "256",
-        ],
-    ));
+    let mut server = Served::start(serve_command(&keystore, PASSPHRASE, &tls, UNLIMITED));
     let ca = std::fs::read(&tls.ca).unwrap();
     let client = ReleaseClient::new(Some(&ca), Duration::from_secs(30)).unwrap();
     let url: ServerUrl = server.url().parse().unwrap();
@@ -577,27 +571,7 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
 
     // The unwrap alone: both GroupKeys on one certificate.
     let keystore = dir.join("keystore-token");
-    sealpost(
-        &keystore,
-        &[
-            "group",
-            "create",
-            GROUP,
-            "--email",
-            "list@example.org",
-            "--pkcs11",
-            &uri,
-        ],
-    );
-    for name in MEMBERS {
-        let cert =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
-        sealpost(
-            &keystore,
-            &["group", "add-member", GROUP, cert.to_str().unwrap()],
-        );
-    }
-    let cert_der = sealpost(&keystore, &["group", "cert", GROUP, "--der"]);
+    let cert_der = make_group(&keystore, &["--pkcs11", &uri]);
     let cert = Certificate::from_der(&cert_der).unwrap();
     let parsed = sealpost::group::token::Pkcs11Uri::parse(&uri).unwrap();
     let token_key = sealpost::group::token::TokenKey::open(&parsed, Path::new(MODULE), "1234")
@@ -685,22 +659,7 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     }
 
     // End to end: the same 8-client closed loop against both servers.
-    let server = Served::start(serve_command(
-        &keystore,
-        PASSPHRASE,
-        tls,
-        &[
-            "-q",
-            "--rate-limit",
-            "1000000/s",
-            "--burst",
-            "1000000",
-            "--address-rate-limit",
-            "1000000/s",
-            "--address-burst",
-            "1000000",
-        ],
-    ));
+    let server = Served::start(serve_command(&keystore, PASSPHRASE, tls, UNLIMITED));
     let token_url: ServerUrl = server.url().parse().unwrap();
     let token_messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&cert)).collect());
     let warm = presign(32, 8, members, &token_messages);

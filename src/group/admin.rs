@@ -41,6 +41,18 @@ pub fn existing_group(store: &dyn Store, name: &str) -> anyhow::Result<GroupReco
     })
 }
 
+/// A valid name no group has yet.
+pub fn check_new_group(store: &dyn Store, name: &str) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if store.group(name)?.is_some() {
+        return Err(fail(
+            Exit::CantCreate,
+            format!("group {name} already exists"),
+        ));
+    }
+    Ok(())
+}
+
 /// What a new group is.
 pub struct NewGroup<'a> {
     pub name: &'a str,
@@ -60,13 +72,7 @@ pub fn create_group(
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<GroupRecord> {
-    validate_name(spec.name)?;
-    if store.group(spec.name)?.is_some() {
-        return Err(fail(
-            Exit::CantCreate,
-            format!("group {} already exists", spec.name),
-        ));
-    }
+    check_new_group(store, spec.name)?;
     check_server_passphrase(store, passphrase)?;
     // A group key is RSA: the server unwraps key-transport entries with it.
     let (key, cert) = generate(
@@ -103,13 +109,7 @@ pub fn create_group_in_token(
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<GroupRecord> {
-    validate_name(spec.name)?;
-    if store.group(spec.name)?.is_some() {
-        return Err(fail(
-            Exit::CantCreate,
-            format!("group {} already exists", spec.name),
-        ));
-    }
+    check_new_group(store, spec.name)?;
     let bits = key.modulus_len() * 8;
     if !crate::smime::identity::ALLOWED_BITS.contains(&bits) {
         return Err(fail(

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::Context;
 use crate::cli::secrets::TokenPinArgs;
 use crate::cli::{json, printable, read_input, write_stdout, Ask};
-use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
 use sealpost::group::store::{
     AuditRecord, GroupRecord, MemberRecord, MemberSelector, Role, SqliteStore, Store,
@@ -152,12 +152,8 @@ fn create_in_token(
         (None, Some(_)) => token::with_module_path(&uri, &module),
         _ => uri.text.clone(),
     };
-    if store.group(spec.name)?.is_some() {
-        return Err(fail(
-            Exit::CantCreate,
-            format!("group {} already exists", spec.name),
-        ));
-    }
+    // Before anything is made in the token.
+    admin::check_new_group(store, spec.name)?;
     let pin = args.pin.source(ctx.can_prompt())(&uri)?;
     let key = if args.generate {
         TokenKey::generate(&uri, &module, &pin, args.bits)?

@@ -307,6 +307,20 @@ pub fn unwrap_failure_entries(cert: &Certificate) -> Vec<Vec<u8>> {
     ]
 }
 
+/// Posts every [`unwrap_failure_entries`] entry for `group` as `m` on
+/// `raw`: all must get the same answer, byte for byte (status, headers
+/// that matter, body), `unwrap_failed`. No padding oracle.
+pub fn assert_unwrap_failures_answer_alike(raw: &mut Raw, cert: &Certificate, m: &Member) {
+    let answers: Vec<_> = unwrap_failure_entries(cert)
+        .iter()
+        .map(|entry| raw.post(&request(m, LIST, entry, now()).to_json()))
+        .collect();
+    assert_raw_refused(&answers[0], RefusalCode::UnwrapFailed);
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &answers[0], "entry {i} answered differently");
+    }
+}
+
 /// A request by `m` for `entry` of `group`, signed with `m`'s key, fresh nonce.
 pub fn request(m: &Member, group: &str, entry: &[u8], timestamp: u64) -> ReleaseRequest {
     sign_request(

@@ -9,12 +9,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use der::Encode;
-use sealpost::group::release::protocol::RefusalCode;
 use sealpost::smime::envelope::KeyTransport;
 
 use super::harness::{
-    assert_granted, assert_raw_refused, member, now, request, seal, unwrap_failure_entries,
-    Operator, LIST, PASSPHRASE,
+    assert_granted, assert_unwrap_failures_answer_alike, member, now, request, seal, Operator,
+    LIST, PASSPHRASE,
 };
 use super::server::{sealpost, serve_command, Served};
 use super::softhsm::{SoftHsm, KEY_FIXTURE, TOKEN};
@@ -116,14 +115,7 @@ fn a_group_key_in_softhsm_releases_and_the_store_holds_only_its_uri() {
     // answer, byte for byte (a token's own PKCS#1 mechanism would fail
     // some with CKR_ENCRYPTED_DATA_INVALID and others with a key).
     let mut raw = op.raw(&server);
-    let answers: Vec<_> = unwrap_failure_entries(&cert)
-        .iter()
-        .map(|entry| raw.post(&request(&bob, LIST, entry, now()).to_json()))
-        .collect();
-    assert_raw_refused(&answers[0], RefusalCode::UnwrapFailed);
-    for (i, answer) in answers.iter().enumerate() {
-        assert_eq!(answer, &answers[0], "entry {i} answered differently");
-    }
+    assert_unwrap_failures_answer_alike(&mut raw, &cert, &bob);
     let sealed = seal(&cert, KeyTransport::RsaPkcs1v15);
     let response = raw.post(&request(&bob, LIST, &sealed.entry, now()).to_json());
     assert_eq!(response.status, 200);
