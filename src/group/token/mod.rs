@@ -5,6 +5,13 @@
 //! (CKA_SENSITIVE false or CKA_EXTRACTABLE true), and `--generate` makes one
 //! with both set so.
 //!
+//! Where the key then is depends on the token: a hardware token or HSM (or
+//! a module reached through p11-kit's remoting) keeps it outside this
+//! process; SoftHSM2, which the tests use, is a library loaded into it, so
+//! there the key is in the server's memory after all (and encrypted under
+//! the PIN in its token directory at rest): it shows the protocol, not the
+//! isolation.
+//!
 //! # The unwrap, and why no padding oracle comes back with the token
 //!
 //! The token is asked only for the raw RSA operation (CKM_RSA_X_509,
