@@ -395,6 +395,22 @@ mod tests {
         }
     }
 
+    /// The vector's key as a signer.
+    fn vector_signer() -> BlindSigningKey {
+        BlindSigningKey::new(&Vector::load().private_key()).unwrap()
+    }
+
+    /// Blinds `msg` under `signer`'s key and has it signed: the blinded
+    /// message, the member's secret and the issuer's answer.
+    fn blind_signed(
+        signer: &BlindSigningKey,
+        msg: &PreparedMessage,
+    ) -> (Vec<u8>, BlindingSecret, Vec<u8>) {
+        let (blinded, secret) = signer.public().blind(&mut OsRng, msg).unwrap();
+        let answer = signer.blind_sign(&blinded).unwrap();
+        (blinded, secret, answer)
+    }
+
     fn other_key() -> rsa::RsaPrivateKey {
         rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../../../tests/data/alice.key.pem"))
             .unwrap()
@@ -429,42 +445,33 @@ mod tests {
 
     #[test]
     fn random_round_trip_and_fresh_values() {
-        let v = Vector::load();
-        let signer = BlindSigningKey::new(&v.private_key()).unwrap();
+        let signer = vector_signer();
         let public = signer.public();
         let msg = prepare(&mut OsRng, b"a pass body");
-        let (b1, s1) = public.blind(&mut OsRng, &msg).unwrap();
-        let (b2, s2) = public.blind(&mut OsRng, &msg).unwrap();
+        let (b1, s1, a1) = blind_signed(&signer, &msg);
+        let (b2, s2, a2) = blind_signed(&signer, &msg);
         // The same message blinds differently every time.
         assert_ne!(b1, b2);
-        let sig1 = public
-            .finalize(&msg, &signer.blind_sign(&b1).unwrap(), s1)
-            .unwrap();
-        let sig2 = public
-            .finalize(&msg, &signer.blind_sign(&b2).unwrap(), s2)
-            .unwrap();
-        public.verify(&msg, &sig1).unwrap();
-        public.verify(&msg, &sig2).unwrap();
+        for (secret, answer) in [(s1, a1), (s2, a2)] {
+            let sig = public.finalize(&msg, &answer, secret).unwrap();
+            public.verify(&msg, &sig).unwrap();
+        }
     }
 
     #[test]
     fn finalize_refuses_a_wrong_answer_and_verify_a_wrong_message() {
-        let v = Vector::load();
-        let signer = BlindSigningKey::new(&v.private_key()).unwrap();
+        let signer = vector_signer();
         let public = signer.public();
         let msg = prepare(&mut OsRng, b"pass");
-        let (blinded, secret) = public.blind(&mut OsRng, &msg).unwrap();
-        let mut answer = signer.blind_sign(&blinded).unwrap();
+        let (_, secret, mut answer) = blind_signed(&signer, &msg);
         answer[10] ^= 1;
         assert_eq!(
             public.finalize(&msg, &answer, secret).err(),
             Some(BlindError::Verify)
         );
 
-        let (blinded, secret) = public.blind(&mut OsRng, &msg).unwrap();
-        let sig = public
-            .finalize(&msg, &signer.blind_sign(&blinded).unwrap(), secret)
-            .unwrap();
+        let (_, secret, answer) = blind_signed(&signer, &msg);
+        let sig = public.finalize(&msg, &answer, secret).unwrap();
         let other = prepare(&mut OsRng, b"pass");
         assert_eq!(public.verify(&other, &sig), Err(BlindError::Verify));
         assert_eq!(public.verify(&msg, &sig[1..]), Err(BlindError::Length));
@@ -472,8 +479,7 @@ mod tests {
 
     #[test]
     fn blind_sign_range_checks_before_the_private_operation() {
-        let v = Vector::load();
-        let signer = BlindSigningKey::new(&v.private_key()).unwrap();
+        let signer = vector_signer();
         let k = signer.public().modulus_len();
         assert_eq!(
             signer.blind_sign(&vec![1u8; k - 1]),
@@ -507,11 +513,8 @@ mod tests {
                 .unwrap();
         let theirs = BlindPublicKey::new(&rsa::RsaPublicKey::from(&bob)).unwrap();
         let msg = prepare(&mut OsRng, b"pass");
-        let (blinded, secret) = signer.public().blind(&mut OsRng, &msg).unwrap();
-        let sig = signer
-            .public()
-            .finalize(&msg, &signer.blind_sign(&blinded).unwrap(), secret)
-            .unwrap();
+        let (_, secret, answer) = blind_signed(&signer, &msg);
+        let sig = signer.public().finalize(&msg, &answer, secret).unwrap();
         assert_eq!(theirs.verify(&msg, &sig), Err(BlindError::Verify));
     }
 

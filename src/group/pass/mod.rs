@@ -238,7 +238,7 @@ impl Period {
 }
 
 fn check_lifetime(lifetime: u64) -> Result<(), PassError> {
-    if (MIN_LIFETIME..=MAX_LIFETIME).contains(&lifetime) && lifetime % 3600 == 0 {
+    if (MIN_LIFETIME..=MAX_LIFETIME).contains(&lifetime) && lifetime.is_multiple_of(3600) {
         Ok(())
     } else {
         Err(PassError::Lifetime)
@@ -498,7 +498,8 @@ pub fn verify(
     if pass.issuer_key_id != issuer.id {
         return Err(PassError::WrongIssuer);
     }
-    if pass.not_before % lifetime != 0 || pass.not_after != pass.not_before.saturating_add(lifetime)
+    if !pass.not_before.is_multiple_of(lifetime)
+        || pass.not_after != pass.not_before.saturating_add(lifetime)
     {
         return Err(PassError::BadPeriod);
     }
