@@ -10,9 +10,11 @@
 //! Arithmetic, and why it is safe where it runs:
 //!
 //! - The issuer's private operation runs on a number the member chose, so
-//!   it is aws-lc's constant-time, blinded `RSA_sign_raw` (see [`super::raw`]);
+//!   it is aws-lc's constant-time, blinded `RSA_sign_raw` (see `raw.rs`);
 //!   the result is checked with the public operation before it leaves
-//!   (§4.3: a faulty CRT result would reveal a factor of `n`).
+//!   (§4.3: a faulty CRT result would reveal a factor of `n`). aws-lc runs
+//!   the same check inside; ours is the RFC's, kept so the guarantee does
+//!   not rest on a library detail.
 //! - The member's side (`r^e`, `r^-1`, two modular products) uses
 //!   num-bigint-dig, which is not constant-time. That is acceptable because
 //!   it involves no long-lived secret: `r` is fresh for every pass and used
@@ -25,7 +27,7 @@
 //!   accepted limit, as their exposure needs a memory read on the member's
 //!   machine, which holds the pass key itself anyway).
 //!
-//! May use: [`super::raw`] (the FFI), aws-lc-rs (PSS verification: public
+//! May use: `raw.rs` (the FFI), aws-lc-rs (PSS verification: public
 //! values only), num-bigint-dig, sha2.
 
 use aws_lc_rs::signature::{RsaPublicKeyComponents, RSA_PSS_2048_8192_SHA384};

@@ -37,7 +37,14 @@
 //! release answer stays today's standard `KeyTransRecipientInfo` (RSAES-OAEP
 //! to the pass key), which the member's existing decryption path opens with
 //! no new code, and so that the release request is signed with the same
-//! RSASSA-PSS the server already verifies.
+//! RSASSA-PSS the server already verifies. NOTE: not the member's own key
+//! inside a layer only the member opens: the server would have to know
+//! that key, which names the member. A fresh key per pass is also what
+//! keeps two periods' releases unlinkable to each other. The pass private
+//! key is the `rsa` crate's, wiped on drop; it only ever signs and decrypts
+//! on the member's machine, on inputs the member chose or the group server
+//! sent in answer (the unwrap goes through the constant-time
+//! `RsaUnwrapKey`, as every unwrap does).
 //!
 //! # Why fixed periods
 //!
@@ -93,12 +100,15 @@
 //! asked for. The only values both see are the group, the period and the
 //! key id, which every pass of the period shares; RSA blinding is perfect,
 //! so every issuance transcript is equally consistent with every pass
-//! (`tests::every_transcript_fits_every_pass`). Residual links are outside
-//! this module: timing (a release right after an issuance), network
-//! addresses, and a period with one member fetching.
+//! (`tests::every_transcript_fits_every_pass`). By design, the releases
+//! made with one pass are linkable to each other (one pseudonym per member
+//! per period: what rate limits and the audit count), never to the member
+//! nor to the same member's pass of another period. Residual links are
+//! outside this module: timing (a release right after an issuance),
+//! network addresses, and a period in which only one member fetches.
 //!
 //! May use: [`crate::error`]; the crypto crates (aws-lc-rs, aws-lc-sys
-//! through [`raw`] only, rsa, num-bigint-dig, der, spki, sha2).
+//! through `raw` only, rsa, num-bigint-dig, der, spki, sha2).
 
 pub mod blind;
 mod raw;
