@@ -17,7 +17,9 @@
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
-//! - [`admin`]: creating groups and managing members, for the CLI.
+//! - [`admin`]: creating groups and managing members, for the CLI;
+//! - [`pass`]: membership passes, blind-signed (RFC 9474) so a release can
+//!   name no member, even to the issuer (issue #17; core only, not yet wired).
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
@@ -30,6 +32,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod pass;
 pub mod release;
 pub mod server;
 pub mod service;
