@@ -48,6 +48,29 @@ pub(super) const PAGES: &[Page] = &[
         .setup(&[GROUP])],
     },
     Page {
+        command: "group show",
+        examples: &[Example::new(
+            "The list's address, members, and key generations",
+            "sealpost group show crypto-list",
+        )
+        .setup(&[GROUP])],
+    },
+    Page {
+        command: "group rotate-key",
+        examples: &[
+            Example::new(
+                "A new group key; mail to the old one is released for 90 more days",
+                "sealpost group rotate-key crypto-list",
+            )
+            .setup(&[GROUP]),
+            Example::new(
+                "Keep the old key for a week only",
+                "sealpost group rotate-key crypto-list --keep-old 7d",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
         command: "group add-member",
         examples: &[
             Example::new("Add bob as a member", "sealpost group add-member crypto-list bob.pem")
