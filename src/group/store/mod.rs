@@ -12,7 +12,11 @@
 //! at checkpoints, and a key released just before a crash could lose its
 //! audit row, which the server promises never happens.) Membership is read
 //! from the database on every request and never cached, so a `remove-member`
-//! run by another process applies to the very next request.
+//! run by another process applies to the very next request. A group's key
+//! generation (how many times `group rotate-key` replaced its key) is read
+//! per request too, one index lookup, so a rotation applies at the next
+//! request; the keys themselves are reloaded only when it changed. Retired
+//! keys stay in the store, sealed as the current one, after their window.
 //!
 //! The audit log is the only table requests grow. Its retention is the
 //! operator's: `group audit --prune AGE` deletes old rows, and `group serve

@@ -19,4 +19,5 @@ mod metrics;
 mod rate;
 mod refusals;
 mod releases;
+mod rotation;
 mod shutdown;
