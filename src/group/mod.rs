@@ -17,7 +17,8 @@
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
-//! - [`admin`]: creating groups and managing members, for the CLI.
+//! - [`admin`]: creating groups and managing members, for the CLI;
+//! - [`config`]: the server's config file (`group serve --config`).
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
@@ -25,6 +26,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod config;
 pub mod explode;
 pub mod http;
 pub mod keys;
