@@ -129,6 +129,19 @@ pub(super) const PAGES: &[Page] = &[
         .check(Check::Fails {
             status: 65,
             why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
+        }),
+        Example::new(
+            "From a config file (contrib/sealpost-group.toml), one setting overridden",
+            "sealpost group serve --config group.toml --burst 40",
+        )
+        .setup(&[
+            GROUP,
+            "touch server.pem server.key",
+            "printf 'listen = \"0.0.0.0:8443\"\\ntls_cert = \"server.pem\"\\ntls_key = \"server.key\"\\n' > group.toml",
+        ])
+        .check(Check::Fails {
+            status: 65,
+            why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
         })],
     },
     Page {

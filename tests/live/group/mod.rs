@@ -10,6 +10,7 @@ mod harness;
 pub(crate) mod server;
 
 mod audit;
+mod config;
 mod crash;
 mod health;
 mod hostile;
