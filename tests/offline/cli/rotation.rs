@@ -31,12 +31,7 @@ fn join(w: &World, cert: &str) {
 
 /// The stderr of bob's `decrypt --offline` of `message`.
 fn offline_decrypt(w: &World, message: &[u8]) -> String {
-    let out = w
-        .as_("bob")
-        .args(["decrypt", "--offline"])
-        .write_stdin(message.to_vec())
-        .output()
-        .unwrap();
+    let out = w.decrypt("bob", message, &["--offline"]);
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
