@@ -15,10 +15,10 @@
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`config`]: the server's config file (`group serve --config`);
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
-//! - [`admin`]: creating groups and managing members, for the CLI;
-//! - [`config`]: the server's config file (`group serve --config`).
+//! - [`admin`]: creating groups and managing members, for the CLI.
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
