@@ -190,6 +190,9 @@ _sealpost() {
             sealpost__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group,rotate-key)
+                cmd="sealpost__subcmd__group__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__group,rotate-secret)
                 cmd="sealpost__subcmd__group__subcmd__rotate__subcmd__secret"
                 ;;
@@ -198,6 +201,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group,serve)
                 cmd="sealpost__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__group,show)
+                cmd="sealpost__subcmd__group__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__help,add-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__add__subcmd__member"
@@ -223,6 +229,9 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group__subcmd__help,rotate-key)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__group__subcmd__help,rotate-secret)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret"
                 ;;
@@ -231,6 +240,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group__subcmd__help,serve)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__serve"
+                ;;
+            sealpost__subcmd__group__subcmd__help,show)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__help__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__fetch"
@@ -370,6 +382,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__help__subcmd__group,rotate-key)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__help__subcmd__group,rotate-secret)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret"
                 ;;
@@ -378,6 +393,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__group,serve)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__help__subcmd__group,show)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__show"
                 ;;
             sealpost__subcmd__help__subcmd__group__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__fetch"
@@ -1620,7 +1638,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1826,7 +1844,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert add-member remove-member members audit rotate-secret serve join secret help"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1951,6 +1969,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2008,6 +2040,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2109,6 +2155,44 @@ _sealpost() {
             fi
             case "${prev}" in
                 --fingerprint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__rotate__subcmd__key)
+            opts="-q -v -h -V --keep-old --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-old)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2320,12 +2404,16 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --log-format --metrics --store --pin-file --pin-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --config --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --log-format --metrics --store --pin-file --pin-fd --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2395,6 +2483,40 @@ _sealpost() {
                     return 0
                     ;;
                 --pin-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__show)
+            opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2730,7 +2852,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert add-member remove-member members audit rotate-secret serve join secret"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2841,6 +2963,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2898,6 +3034,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

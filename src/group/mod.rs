@@ -16,9 +16,12 @@
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`config`]: the server's config file (`group serve --config`);
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
-//! - [`admin`]: creating groups and managing members, for the CLI.
+//! - [`admin`]: creating groups and managing members, for the CLI;
+//! - [`pass`]: membership passes, blind-signed (RFC 9474) so a release can
+//!   name no member, even to the issuer (issue #17; core only, not yet wired).
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
@@ -26,11 +29,13 @@
 
 pub mod admin;
 pub mod audit;
+pub mod config;
 pub mod explode;
 pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod pass;
 pub mod release;
 pub mod server;
 pub mod service;

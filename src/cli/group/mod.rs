@@ -8,6 +8,7 @@ use super::Context;
 
 mod admin;
 mod join;
+mod keys;
 mod secret;
 mod serve;
 
@@ -26,6 +27,8 @@ pub struct GroupArgs {
 pub enum GroupCommand {
     Create(admin::CreateArgs),
     Cert(admin::CertArgs),
+    Show(keys::ShowArgs),
+    RotateKey(keys::RotateKeyArgs),
     AddMember(admin::AddMemberArgs),
     RemoveMember(admin::RemoveMemberArgs),
     Members(admin::MembersArgs),
@@ -40,6 +43,8 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         GroupCommand::Create(a) => admin::create(a, ctx),
         GroupCommand::Cert(a) => admin::cert(a, ctx),
+        GroupCommand::Show(a) => keys::show(a, ctx),
+        GroupCommand::RotateKey(a) => keys::rotate_key(a, ctx),
         GroupCommand::AddMember(a) => admin::add_member(a, ctx),
         GroupCommand::RemoveMember(a) => admin::remove_member(a, ctx),
         GroupCommand::Members(a) => admin::members(a, ctx),

@@ -10,6 +10,7 @@ mod harness;
 pub(crate) mod server;
 
 mod audit;
+mod config;
 mod crash;
 mod health;
 mod hostile;
@@ -20,5 +21,6 @@ mod metrics;
 mod rate;
 mod refusals;
 mod releases;
+mod rotation;
 mod shutdown;
 pub(crate) mod softhsm;
