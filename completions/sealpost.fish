@@ -537,11 +537,16 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 3072\t''
 4096\t''"
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l days -d 'Days the group certificate is valid' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l pkcs11 -d 'Use the RSA key in a PKCS#11 token that URI names, e.g. \'pkcs11:token=lists;object=list-key?pin-source=file:/etc/sealpost/pin\'' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l pkcs11-module -d 'The PKCS#11 module [default: module-path= in the URI, else SoftHSM2\'s or p11-kit\'s proxy]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l pin-file -d 'Read the PKCS#11 token PIN from the first line of FILE [otherwise: pin-source= in the URI, SEALPOST_PKCS11_PIN, or the terminal]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l pin-fd -d 'Read the PKCS#11 token PIN from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l passphrase-fd -d 'Read the keystore passphrase from file descriptor N (e.g. 3 with `3<file`)' -r
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l generate -d 'Generate the key in the token (--bits; CKA_SENSITIVE, never extractable) instead of using one already there'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -l json -d 'Machine-readable output: one JSON document on stdout (its shape: `man sealpost`, JSON OUTPUT)'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr'
@@ -651,6 +656,8 @@ complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen
 json\t'`{"time":RFC 3339,"level":"info"|"warning","message":MESSAGE}`'"
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l metrics -d 'Also serve Prometheus metrics (GET /metrics, plain HTTP) on this address, e.g. 127.0.0.1:9464; keep it off the members\' network' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l store -d 'The group store (SQLite) [default: KEYSTORE/groups.sqlite3]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l pin-file -d 'Read the PKCS#11 token PIN from the first line of FILE [otherwise: pin-source= in the URI, SEALPOST_PKCS11_PIN, or the terminal]' -r -F
+complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l pin-fd -d 'Read the PKCS#11 token PIN from file descriptor N' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l keystore -d 'Keystore directory [default: the platform data directory, e.g. ~/.local/share/sealpost]' -r -F
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l json-version -d 'Refuse to run unless this sealpost writes JSON schema VERSION (1, 1.0, 1.1 or 1.2)' -r
 complete -c sealpost -n "__fish_sealpost_using_subcommand group; and __fish_seen_subcommand_from serve" -l passphrase-file -d 'Read the keystore passphrase from the first line of FILE' -r -F

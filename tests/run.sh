@@ -46,6 +46,10 @@ if [ "$tier" = all ]; then
     need dovecot-pop3d /usr/lib/dovecot/pop3
     need dovecot-lmtpd /usr/lib/dovecot/lmtp
     need dnsmasq-base /usr/sbin/dnsmasq
+    # Group keys in a PKCS#11 token (tests/live/group/hsm.rs); pkcs11-tool
+    # comes with opensc, for reading the key's attributes as an operator would.
+    need softhsm2 /usr/lib/softhsm/libsofthsm2.so
+    need opensc pkcs11-tool
 fi
 
 if [ -n "$missing" ]; then

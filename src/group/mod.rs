@@ -9,6 +9,7 @@
 //! - [`store`]: groups, members and the audit log behind the [`store::Store`]
 //!   interface (SQLite by default);
 //! - [`keys`]: the RSA operations, with aws-lc-rs (constant-time);
+//! - [`token`]: a group key in a PKCS#11 token (an HSM), by RFC 7512 URI;
 //! - [`limits`]: replay protection and the per-member rate limit;
 //! - [`audit`]: the group-commit audit writer;
 //! - [`vault`]: the group secrets at rest;
@@ -40,4 +41,5 @@ pub mod server;
 pub mod service;
 pub mod shutdown;
 pub mod store;
+pub mod token;
 pub mod vault;

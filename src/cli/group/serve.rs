@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::admin::StoreArgs;
 use super::Context;
-use crate::cli::secrets::{read_secret, SecretSources};
+use crate::cli::secrets::{read_secret, SecretSources, TokenPinArgs};
 use crate::cli::{read_input, Ask, PASSPHRASE_ENV};
 use sealpost::error::{fail, fail_hint, Exit};
 use sealpost::group::config::{self, ServeConfig};
@@ -24,7 +24,8 @@ use sealpost::smime::privkey::Passphrase;
 ///
 /// Opens every group's private key with the server passphrase at start
 /// (groups created later are opened on their first request; a key rotated
-/// by `group rotate-key` is picked up at the next request), then answers
+/// by `group rotate-key` is picked up at the next request), a key in a
+/// PKCS#11 token by logging in with its PIN (read once), then answers
 /// release requests from current members. Every release and refusal is in
 /// the audit log (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
@@ -113,6 +114,9 @@ pub struct ServeArgs {
     pub metrics: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The PIN of tokens holding group keys (groups made with --pkcs11)
+    #[command(flatten)]
+    pub pin: TokenPinArgs,
 }
 
 /// The settings `group serve` runs with: each from its flag, else the
@@ -263,9 +267,10 @@ pub fn run(mut args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         rate: settings.rate_limit,
         burst: settings.burst,
     };
-    let service = Service::start(
+    let service = Service::start_with_pins(
         Arc::clone(&store) as Arc<dyn Store>,
         passphrase,
+        args.pin.source(ctx.can_prompt()),
         limits,
         sealpost::smime::certs::now().max(0) as u64,
     )?;

@@ -154,7 +154,9 @@ impl Service {
             .map_err(internal)?
             .pop()
             .ok_or(RefusalCode::NoSecret)?;
-        let content_key = key.unwrap(&ktri).map_err(|_| RefusalCode::UnwrapFailed)?;
+        let content_key = key
+            .unwrap(&ktri)
+            .map_err(super::release::unwrap_refusal)?;
         let secret_bytes = self
             .vault()?
             .unseal(&secret_purpose(group, &secret.id), &secret.sealed)

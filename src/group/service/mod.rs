@@ -71,9 +71,11 @@ use super::audit::AuditWriter;
 use super::keys::GroupKey;
 use super::limits::{NonceCache, RateLimiter};
 use super::store::{GroupRecord, Store};
+use super::token::{is_pkcs11_uri, module_path, PinSource, Pkcs11Uri, TokenKey};
 use super::vault::Vault;
 use crate::error::{fail, Exit};
 use crate::group::release::protocol::MAX_CLOCK_SKEW;
+use crate::group::token::default_pin;
 use crate::smime::privkey::Passphrase;
 use answer::{internal, Refused};
 use generations::{GroupKeys, Retired};
@@ -104,6 +106,8 @@ pub struct Service {
     /// Every group's key generations, reloaded when the store's generation
     /// differs (a rotation by the admin command).
     keys: RwLock<HashMap<String, Arc<GroupKeys>>>,
+    /// The PINs of tokens holding group keys.
+    pins: Arc<PinSource>,
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
@@ -111,8 +115,30 @@ pub struct Service {
     vault: Mutex<Option<Arc<Vault>>>,
 }
 
-/// Opens a group's private key with the server passphrase.
-pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<GroupKey> {
+/// Opens a group's private key: sealed with the server passphrase, or in
+/// the token its `pkcs11:` URI names, logged in with the PIN from `pins`.
+pub fn open_group_key(
+    group: &GroupRecord,
+    passphrase: &str,
+    pins: &PinSource,
+) -> anyhow::Result<GroupKey> {
+    if is_pkcs11_uri(&group.sealed_key) {
+        let uri = Pkcs11Uri::parse(&group.sealed_key)?;
+        let module = module_path(&uri, None)?;
+        let pin = pins(&uri)?;
+        let key = TokenKey::open(&uri, &module, &pin).map_err(|e| {
+            let exit = crate::error::classify(&e).0;
+            fail(
+                exit,
+                format!(
+                    "the key of group {}: {}",
+                    group.name,
+                    crate::error::single_line(&e)
+                ),
+            )
+        })?;
+        return GroupKey::in_token(key, &group.certificate);
+    }
     let key = crate::smime::privkey::open(
         &group.sealed_key,
         Some(passphrase),
@@ -127,11 +153,12 @@ fn load_keys(
     store: &dyn Store,
     group: &GroupRecord,
     passphrase: &str,
+    pins: &PinSource,
     now: u64,
 ) -> anyhow::Result<GroupKeys> {
     // Read before the keys: a rotation in between is seen at the next request.
     let generation = store.key_generation(&group.name)?;
-    let current = open_group_key(group, passphrase)?;
+    let current = open_group_key(group, passphrase, pins)?;
     let mut retired = Vec::new();
     for old in store.retired_keys(&group.name)? {
         let certificate = Certificate::from_der(&old.certificate).map_err(|e| {
@@ -146,7 +173,7 @@ fn load_keys(
                 sealed_key: old.sealed_key,
                 ..group.clone()
             };
-            Some(open_group_key(&record, passphrase)?)
+            Some(open_group_key(&record, passphrase, pins)?)
         } else {
             None
         };
@@ -173,9 +200,21 @@ impl Service {
         limits: Limits,
         now: u64,
     ) -> anyhow::Result<Service> {
+        Service::start_with_pins(store, passphrase, Arc::new(default_pin), limits, now)
+    }
+
+    /// [`Service::start`], with the PINs of tokens from `pins` (asked once
+    /// per group key in a token, at the start or on first use).
+    pub fn start_with_pins(
+        store: Arc<dyn Store>,
+        passphrase: Passphrase,
+        pins: Arc<PinSource>,
+        limits: Limits,
+        now: u64,
+    ) -> anyhow::Result<Service> {
         let mut keys = HashMap::new();
         for group in store.groups()? {
-            let generations = load_keys(&*store, &group, &passphrase, now)?;
+            let generations = load_keys(&*store, &group, &passphrase, &*pins, now)?;
             keys.insert(group.name, Arc::new(generations));
         }
         let nonces = NonceCache::default();
@@ -188,6 +227,7 @@ impl Service {
             store,
             passphrase,
             keys: RwLock::new(keys),
+            pins,
             nonces,
             limiter: RateLimiter::new(limits.rate, limits.burst),
             audit,
@@ -220,8 +260,10 @@ impl Service {
         let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let keys =
-            Arc::new(load_keys(&*self.store, &group, &self.passphrase, now).map_err(internal)?);
+        let keys = Arc::new(
+            load_keys(&*self.store, &group, &self.passphrase, &*self.pins, now)
+                .map_err(internal)?,
+        );
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())

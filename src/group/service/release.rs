@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use super::answer::{internal, Answer, Refused, Trail};
 use super::auth::Caller;
 use super::Service;
-use crate::group::keys::wrap_for;
+use crate::group::keys::{wrap_for, UnwrapError};
 use crate::group::release::protocol::{RefusalCode, ReleaseGrant, ReleaseRequest};
 use crate::group::store::Role;
 
@@ -96,6 +96,15 @@ impl Service {
         // By its recipient identifier: the entry names the one key to try.
         let key = keys.for_entry(k, now)?;
         self.admit(group, caller, now, instant, &mut trail.row)?;
-        key.unwrap(k).map_err(|_| RefusalCode::UnwrapFailed.into())
+        key.unwrap(k).map_err(unwrap_refusal)
+    }
+}
+
+/// The one refusal for a ciphertext that gives no key; a token failure is
+/// an internal error (logged, never shown), the same for any ciphertext.
+pub(super) fn unwrap_refusal(e: UnwrapError) -> Refused {
+    match e {
+        UnwrapError::Failed(_) => RefusalCode::UnwrapFailed.into(),
+        UnwrapError::Token(t) => internal(t.0),
     }
 }

@@ -47,7 +47,8 @@ pub struct GroupRecord {
     pub name: String,
     pub email: String,
     pub certificate: Vec<u8>,
-    /// Encrypted PKCS#8 PEM; never plaintext.
+    /// Encrypted PKCS#8 PEM (never plaintext), or an RFC 7512 `pkcs11:`
+    /// URI naming the key in a token ([`crate::group::token`]).
     pub sealed_key: String,
     pub created: i64,
 }
