@@ -37,7 +37,7 @@ use crate::error::{fail, Exit};
 /// Most bytes one GCM invocation covers (NIST SP 800-38D §5.2.1.1):
 /// 2^32 - 2 blocks of 16 bytes. aws-lc refuses more as well; checking first
 /// keeps the refusal ours.
-pub(super) const MAX_LEN: u64 = ((1 << 32) - 2) * 16;
+const MAX_LEN: u64 = ((1 << 32) - 2) * 16;
 /// Longest IV accepted: far above any CMS writer's (12), and a bound on what
 /// crosses into the library.
 const MAX_IV_LEN: usize = 256;
@@ -47,6 +47,18 @@ const PIECE: usize = 1 << 30;
 /// Scratch for [`AesGcm::authenticate`]: plaintext that is computed and
 /// never released.
 const SCRATCH: usize = 16 * 1024;
+
+/// `EVP_EncryptInit_ex` or `EVP_DecryptInit_ex`.
+type InitFn = unsafe extern "C" fn(
+    *mut ffi::EVP_CIPHER_CTX,
+    *const ffi::EVP_CIPHER,
+    *mut ffi::ENGINE,
+    *const u8,
+    *const u8,
+) -> c_int;
+/// `EVP_EncryptUpdate` or `EVP_DecryptUpdate`.
+type UpdateFn =
+    unsafe extern "C" fn(*mut ffi::EVP_CIPHER_CTX, *mut u8, *mut c_int, *const u8, c_int) -> c_int;
 
 /// Which way the context runs; fixed when it is made.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -103,18 +115,17 @@ impl AesGcm {
             broken: false,
             scratch: None,
         };
+        let init_ex: InitFn = match direction {
+            Direction::Seal => ffi::EVP_EncryptInit_ex,
+            Direction::Open => ffi::EVP_DecryptInit_ex,
+        };
         let init = |ctx: *mut ffi::EVP_CIPHER_CTX, key: *const u8, iv: *const u8| -> c_int {
-            // SAFETY: `ctx` is the live context made above; `cipher` is a
-            // static table or null (keep the one set); `key`, when not null,
-            // points to `key.len()` bytes, the cipher's key length; `iv`,
-            // when not null, to the IV length set just before.
-            unsafe {
-                let c = if key.is_null() { cipher } else { ptr::null() };
-                match direction {
-                    Direction::Seal => ffi::EVP_EncryptInit_ex(ctx, c, ptr::null_mut(), key, iv),
-                    Direction::Open => ffi::EVP_DecryptInit_ex(ctx, c, ptr::null_mut(), key, iv),
-                }
-            }
+            let c = if key.is_null() { cipher } else { ptr::null() };
+            // SAFETY: `ctx` is the live context made above; `c` is a static
+            // table or null (keep the one set); `key`, when not null, points
+            // to `key.len()` bytes, the cipher's key length; `iv`, when not
+            // null, to the IV length set just before.
+            unsafe { init_ex(ctx, c, ptr::null_mut(), key, iv) }
         };
         if init(gcm.ctx.as_ptr(), ptr::null(), ptr::null()) != 1 {
             return Err(backend("setting up the cipher"));
@@ -155,30 +166,17 @@ impl AesGcm {
         if len == 0 {
             return Ok(());
         }
+        let update: UpdateFn = match self.direction {
+            Direction::Seal => ffi::EVP_EncryptUpdate,
+            Direction::Open => ffi::EVP_DecryptUpdate,
+        };
         let mut written: c_int = 0;
         // SAFETY: the context is live and ours alone (`&mut self`); `input`
         // points to `len` readable bytes and `out` (unless null) to `len`
         // writable ones, either the same bytes (in place, which GCM allows)
         // or a separate buffer; GCM writes exactly `len` bytes, checked
         // below; `len` fits a c_int (at most PIECE).
-        let rc = unsafe {
-            match self.direction {
-                Direction::Seal => ffi::EVP_EncryptUpdate(
-                    self.ctx.as_ptr(),
-                    out,
-                    &mut written,
-                    input,
-                    len as c_int,
-                ),
-                Direction::Open => ffi::EVP_DecryptUpdate(
-                    self.ctx.as_ptr(),
-                    out,
-                    &mut written,
-                    input,
-                    len as c_int,
-                ),
-            }
-        };
+        let rc = unsafe { update(self.ctx.as_ptr(), out, &mut written, input, len as c_int) };
         if rc != 1 || usize::try_from(written) != Ok(len) {
             self.broken = true;
             return Err(());

@@ -74,6 +74,12 @@ fn params(key: &ContentKey, alg: &AlgorithmIdentifierOwned, authenticated: bool)
     })
 }
 
+/// The AEAD that opens content under `key` (GCM: aws-lc, decrypting).
+fn opening(cipher: ContentCipher, key: &ContentKey, nonce: &[u8], aad: &[u8]) -> Result<Box<Aead>> {
+    let aead = Aead::new(cipher, key.bytes(), nonce, aad, Direction::Open)?;
+    Ok(Box::new(aead))
+}
+
 /// Checks the received AEAD tag: present, of the length the parameters
 /// name, and right (compared in constant time).
 fn check_tag(aead: Box<Aead>, mac: Option<&[u8]>, icv_len: usize) -> Result<()> {
@@ -122,13 +128,7 @@ impl ContentVerifier {
                 nonce,
                 icv_len,
             } => VerifyState::Aead {
-                aead: Box::new(Aead::new(
-                    cipher,
-                    key.bytes(),
-                    &nonce,
-                    aad,
-                    Direction::Open,
-                )?),
+                aead: opening(cipher, key, &nonce, aad)?,
                 icv_len,
             },
             Params::Cbc { cipher, iv, block } => VerifyState::Cbc {
@@ -245,13 +245,7 @@ impl ContentDecryptor {
                 nonce,
                 icv_len,
             } => DecState::Aead {
-                aead: Box::new(Aead::new(
-                    cipher,
-                    key.bytes(),
-                    &nonce,
-                    aad,
-                    Direction::Open,
-                )?),
+                aead: opening(cipher, key, &nonce, aad)?,
                 icv_len,
                 recheck: true,
             },
