@@ -119,15 +119,22 @@ impl AesGcm {
             Direction::Seal => ffi::EVP_EncryptInit_ex,
             Direction::Open => ffi::EVP_DecryptInit_ex,
         };
-        let init = |ctx: *mut ffi::EVP_CIPHER_CTX, key: *const u8, iv: *const u8| -> c_int {
-            let c = if key.is_null() { cipher } else { ptr::null() };
+        // First the cipher alone, then (after any IV length) key and IV.
+        let init = |ctx: *mut ffi::EVP_CIPHER_CTX, key_at: *const u8, iv_at: *const u8| {
+            let c = if key_at.is_null() {
+                cipher
+            } else {
+                ptr::null()
+            };
             // SAFETY: `ctx` is the live context made above; `c` is a static
-            // table or null (keep the one set); `key`, when not null, points
-            // to `key.len()` bytes, the cipher's key length; `iv`, when not
-            // null, to the IV length set just before.
-            unsafe { init_ex(ctx, c, ptr::null_mut(), key, iv) }
+            // table or null (keep the one set); `key_at`, when not null, is
+            // `key`, whose length is the cipher's key length (chosen by it);
+            // `iv_at`, when not null, is `iv`, whose length was set just
+            // before (12 is the default).
+            unsafe { init_ex(ctx, c, ptr::null_mut(), key_at, iv_at) }
         };
         if init(gcm.ctx.as_ptr(), ptr::null(), ptr::null()) != 1 {
+            gcm.broke();
             return Err(backend("setting up the cipher"));
         }
         if iv.len() != 12 {
@@ -142,10 +149,12 @@ impl AesGcm {
                 )
             };
             if rc != 1 {
+                gcm.broke();
                 return Err(backend("setting the iv length"));
             }
         }
         if init(gcm.ctx.as_ptr(), key.as_ptr(), iv.as_ptr()) != 1 {
+            gcm.broke();
             return Err(backend("setting the key and iv"));
         }
         for piece in aad.chunks(PIECE) {
@@ -178,10 +187,18 @@ impl AesGcm {
         // below; `len` fits a c_int (at most PIECE).
         let rc = unsafe { update(self.ctx.as_ptr(), out, &mut written, input, len as c_int) };
         if rc != 1 || usize::try_from(written) != Ok(len) {
-            self.broken = true;
+            self.broke();
             return Err(());
         }
         Ok(())
+    }
+
+    /// Marks the context unusable after a failed call, and drops what
+    /// aws-lc queued for this thread, so no later caller reads it as its own.
+    fn broke(&mut self) {
+        self.broken = true;
+        // SAFETY: clears the calling thread's error queue; no arguments.
+        unsafe { ffi::ERR_clear_error() }
     }
 
     /// Counts `n` more bytes against GCM's limit, before any call.
@@ -256,7 +273,7 @@ impl AesGcm {
             }
         };
         if rc != 1 {
-            self.broken = true;
+            self.broke();
             return Err(());
         }
         Ok(tag)
@@ -289,7 +306,7 @@ impl AesGcm {
             }
         };
         if rc != 1 || written != 0 {
-            self.broken = true;
+            self.broke();
             return Err(());
         }
         Ok(())
