@@ -8,6 +8,7 @@ use super::Context;
 
 mod admin;
 mod join;
+mod key;
 mod secret;
 mod serve;
 
@@ -33,6 +34,7 @@ pub enum GroupCommand {
     RotateSecret(admin::RotateSecretArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
+    Key(key::KeyArgs),
     Secret(secret::SecretArgs),
 }
 
@@ -47,6 +49,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
+        GroupCommand::Key(a) => key::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
     }
 }
