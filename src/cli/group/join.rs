@@ -100,7 +100,14 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         None => None,
     };
     let ks = ctx.keystore_or_create()?;
-    let member = choose_member(ks.identities()?, args.member.as_deref())?;
+    // A member who holds the group key (`group key import`) has it as an
+    // identity too; it is the group, never the member.
+    let own: Vec<Identity> = ks
+        .identities()?
+        .into_iter()
+        .filter(|i| i.cert.fingerprint != cert.fingerprint)
+        .collect();
+    let member = choose_member(own, args.member.as_deref())?;
     let group = JoinedGroup {
         name: args.name.clone(),
         cert: cert.clone(),

@@ -186,6 +186,21 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
     // A second import of the same key is refused, not doubled.
     let again = import(&w, "bob", &file);
     assert_clean_failure(&again, 73);
+    // Joining again still finds bob as the member: the group's own identity
+    // is never a candidate (it made "2 own identities match" before).
+    let out = w
+        .as_("bob")
+        .args(["--json", "group", "join", "list", "--cert"])
+        .arg(w.path("list.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let joined = crate::json_document::document(&out.stdout, "group join");
+    assert_eq!(joined["member"]["fingerprint"], fingerprint("bob"));
 }
 
 #[test]
