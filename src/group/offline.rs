@@ -271,3 +271,74 @@ pub fn import_key(
     )?;
     ks.add_identity(&group.key, &group.cert, passphrase)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOB_CERT: &str = include_str!("../../tests/data/bob.cert.pem");
+    const BOB_KEY: &str = include_str!("../../tests/data/bob.key.pem");
+    const ALICE_CERT: &str = include_str!("../../tests/data/alice.cert.pem");
+    const ALICE_KEY: &str = include_str!("../../tests/data/alice.key.pem");
+    const CAROL_KEY: &str = include_str!("../../tests/data/carol.key.pem");
+
+    /// `payload` enveloped to bob with `cipher`, as PEM.
+    fn to_bob(payload: &str, cipher: ContentCipher) -> String {
+        let rng = &mut rand_core::OsRng;
+        let bob = parse_bundle(BOB_CERT.as_bytes()).unwrap().remove(0);
+        let cek = ContentKey::generate(cipher, rng).unwrap();
+        let content = cek.encrypt(payload.as_bytes(), rng).unwrap();
+        let der = seal_for(&content, &cek, &[&bob.cert], Default::default(), rng).unwrap();
+        pem_encode(EXPORT_LABEL, &der)
+    }
+
+    /// Opens `export` as bob.
+    fn open_as_bob(export: &str) -> anyhow::Result<GroupKey> {
+        let bob = parse_bundle(BOB_CERT.as_bytes()).unwrap().remove(0);
+        let key = privkey::open(BOB_KEY, None, "bob").unwrap();
+        let own = OwnKey {
+            cert: &bob.cert,
+            key: &key,
+        };
+        open_export(
+            &parse_export(export.as_bytes())?,
+            own,
+            &mut rand_core::OsRng,
+        )
+    }
+
+    fn message(e: anyhow::Error) -> String {
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn an_export_holds_one_rsa_certificate_and_its_own_key_in_an_authenticated_envelope() {
+        let good = format!("{ALICE_CERT}{ALICE_KEY}");
+        let opened = open_as_bob(&to_bob(&good, ContentCipher::Aes256Gcm)).unwrap();
+        assert!(opened.cert.matches_address("alice@example.org"));
+        // The same content in an EnvelopedData (CBC, no integrity) is refused
+        // before any key is used: altered ciphertext could still parse.
+        let cbc = to_bob(&good, ContentCipher::Aes256Cbc);
+        let err = message(open_as_bob(&cbc).err().unwrap());
+        assert!(err.contains("not an authenticated envelope"), "{err}");
+        // A key that is not the certificate's.
+        let wrong = to_bob(
+            &format!("{ALICE_CERT}{CAROL_KEY}"),
+            ContentCipher::Aes256Gcm,
+        );
+        let err = message(open_as_bob(&wrong).err().unwrap());
+        assert!(err.contains("does not belong"), "{err}");
+        // Two certificates, or none.
+        let two = to_bob(
+            &format!("{ALICE_CERT}{BOB_CERT}{ALICE_KEY}"),
+            ContentCipher::Aes256Gcm,
+        );
+        assert!(message(open_as_bob(&two).err().unwrap()).contains("one group certificate"));
+        let none = to_bob(ALICE_KEY, ContentCipher::Aes256Gcm);
+        let err = open_as_bob(&none).err().unwrap();
+        assert_eq!(crate::error::classify(&err).0, Exit::DataErr, "{err:#}");
+        // Oversized input is refused before it is parsed.
+        let big = "A".repeat(MAX_EXPORT + 1);
+        assert!(message(parse_export(big.as_bytes()).err().unwrap()).contains("larger"));
+    }
+}
