@@ -42,18 +42,16 @@ fn setup() -> (World, Vec<u8>) {
         .assert()
         .success();
     let composed = w.compose(&["list"], &[], &[], "offline reading\n");
-    let out = w
+    let message = w
         .as_("alice")
         .args(["encrypt", "--eml", "--no-self"])
         .write_stdin(composed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (w, out.stdout)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    (w, message)
 }
 
 /// The group server's operator: sealpost on op's keystore (and store), with
@@ -113,6 +111,24 @@ fn export_rows(w: &World) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `key list --json list@example.org` in bob's keystore.
+fn bobs_list_identities(w: &World) -> serde_json::Value {
+    let out = w
+        .as_("bob")
+        .args(["--json", "key", "list", &addr("list")])
+        .output()
+        .unwrap();
+    crate::json_document::document(&out.stdout, "key list")
+}
+
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn fingerprint(name: &str) -> String {
     let pem = std::fs::read(data(&format!("{name}.cert.pem"))).unwrap();
     sealpost::smime::certs::parse_bundle(&pem).unwrap()[0]
@@ -129,8 +145,8 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
     assert!(before.stdout.is_empty());
 
     let (out, file) = export(&w, "bob.cert.pem", "bob.group-key");
+    succeeded(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
     // The loud warning: everything, forever, unaudited, rotate to remove.
     for needle in [
         "warning: the private key of group list is now exported to bob@example.org",
@@ -153,19 +169,9 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
     assert_eq!(rows[0]["member"], addr("bob"));
     assert_eq!(rows[0]["outcome"], "exported");
 
-    let out = import(&w, "bob", &file);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&import(&w, "bob", &file));
     // The group key is an identity of bob's, sealed under his passphrase.
-    let out = w
-        .as_("bob")
-        .args(["--json", "key", "list", &addr("list")])
-        .output()
-        .unwrap();
-    let list = crate::json_document::document(&out.stdout, "key list");
+    let list = bobs_list_identities(&w);
     let idents = list["identities"].as_array().unwrap();
     assert_eq!(idents.len(), 1, "{list}");
     assert_eq!(idents[0]["passphrase_protected"], true);
@@ -177,11 +183,7 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
 
     // After: the same message opens with no server and no release.
     let after = decrypt_offline(&w, &message);
-    assert!(
-        after.status.success(),
-        "{}",
-        String::from_utf8_lossy(&after.stderr)
-    );
+    succeeded(&after);
     assert!(String::from_utf8_lossy(&after.stdout).contains("offline reading"));
     // A second import of the same key is refused, not doubled.
     let again = import(&w, "bob", &file);
@@ -194,11 +196,7 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
         .arg(w.path("list.pem"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let joined = crate::json_document::document(&out.stdout, "group join");
     assert_eq!(joined["member"]["fingerprint"], fingerprint("bob"));
 }
@@ -273,12 +271,7 @@ fn import_refuses_a_tampered_export_and_one_for_someone_else() {
     std::fs::write(&not_export, &message).unwrap();
     assert_clean_failure(&import(&w, "bob", &not_export), 65);
     // Nothing was stored: bob still cannot read the list offline.
-    let out = w
-        .as_("bob")
-        .args(["--json", "key", "list", &addr("list")])
-        .output()
-        .unwrap();
-    let list = crate::json_document::document(&out.stdout, "key list");
+    let list = bobs_list_identities(&w);
     assert!(list["identities"].as_array().unwrap().is_empty(), "{list}");
     assert!(!decrypt_offline(&w, &message).status.success());
 }
