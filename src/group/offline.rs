@@ -131,6 +131,26 @@ pub fn export_key(
     })
 }
 
+/// Which of `fingerprints` the group key was exported to, by the audit log:
+/// for `remove-member` to say that removing them takes a new key. Only as
+/// good as the log: rows pruned (`group audit --prune`) are forgotten.
+pub fn exported_to(
+    store: &dyn Store,
+    group: &str,
+    fingerprints: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let mut holders: Vec<String> = store
+        .audit(group, None)?
+        .into_iter()
+        .filter(|r| r.op == OP_KEY_EXPORT && r.outcome == EXPORTED)
+        .filter_map(|r| r.member_fingerprint)
+        .filter(|f| fingerprints.contains(&f.as_str()))
+        .collect();
+    holders.sort();
+    holders.dedup();
+    Ok(holders)
+}
+
 fn not_a_member(group: &str, cert: &CertInfo) -> anyhow::Error {
     fail_hint(
         Exit::NoUser,

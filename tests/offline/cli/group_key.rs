@@ -199,6 +199,21 @@ fn an_imported_group_key_decrypts_list_mail_with_no_server() {
     succeeded(&out);
     let joined = crate::json_document::document(&out.stdout, "group join");
     assert_eq!(joined["member"]["fingerprint"], fingerprint("bob"));
+    // Removing bob says what it does not undo.
+    let out = op(&w)
+        .args(["group", "remove-member", "list"])
+        .arg(addr("bob"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: the group key of list was exported to {}",
+            fingerprint("bob")
+        )) && stderr.contains("sealpost group rotate-key list"),
+        "{stderr}"
+    );
 }
 
 #[test]
