@@ -101,12 +101,12 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let ks = ctx.keystore_or_create()?;
     // A member who holds the group key (`group key import`) has it as an
-    // identity too; it is the group, never the member.
-    let own: Vec<Identity> = ks
-        .identities()?
-        .into_iter()
-        .filter(|i| i.cert.fingerprint != cert.fingerprint)
-        .collect();
+    // identity too: without --as it is not the member while another
+    // identity can be (an exploder joins as the list's own key, its only one).
+    let mut own = ks.identities()?;
+    if args.member.is_none() && own.iter().any(|i| i.cert.fingerprint != cert.fingerprint) {
+        own.retain(|i| i.cert.fingerprint != cert.fingerprint);
+    }
     let member = choose_member(own, args.member.as_deref())?;
     let group = JoinedGroup {
         name: args.name.clone(),
