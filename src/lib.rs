@@ -59,6 +59,7 @@
 //! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
 //! | `group/keys.rs`, `limits.rs` | the server's RSA; replay and rate limits                  |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
+//! | `group/offline.rs`      | the group key exported to one member, imported in their keystore (#17 option C) |
 //! | `group/metrics.rs`      | the server's Prometheus counters, histogram and text format        |
 //! | `group/shutdown.rs`     | SIGTERM/SIGINT through a self-pipe, for the server's graceful stop |
 
