@@ -193,6 +193,9 @@ _sealpost() {
             sealpost__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group,rotate-key)
+                cmd="sealpost__subcmd__group__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__group,rotate-secret)
                 cmd="sealpost__subcmd__group__subcmd__rotate__subcmd__secret"
                 ;;
@@ -201,6 +204,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group,serve)
                 cmd="sealpost__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__group,show)
+                cmd="sealpost__subcmd__group__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__help,add-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__add__subcmd__member"
@@ -229,6 +235,9 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__group__subcmd__help,rotate-key)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__group__subcmd__help,rotate-secret)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret"
                 ;;
@@ -237,6 +246,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group__subcmd__help,serve)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__serve"
+                ;;
+            sealpost__subcmd__group__subcmd__help,show)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__help__subcmd__key,export)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__export"
@@ -403,6 +415,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
+            sealpost__subcmd__help__subcmd__group,rotate-key)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__key"
+                ;;
             sealpost__subcmd__help__subcmd__group,rotate-secret)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret"
                 ;;
@@ -411,6 +426,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__group,serve)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__help__subcmd__group,show)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__show"
                 ;;
             sealpost__subcmd__help__subcmd__group__subcmd__key,export)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__export"
@@ -1659,7 +1677,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert add-member remove-member members audit rotate-secret serve join key secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1849,7 +1867,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert add-member remove-member members audit rotate-secret serve join key secret help"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2016,6 +2034,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__help__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2073,6 +2105,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2366,6 +2412,44 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__rotate__subcmd__key)
+            opts="-q -v -h -V --keep-old --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-old)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__rotate__subcmd__secret)
             opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2547,12 +2631,16 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__serve)
-            opts="-q -v -h -V --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --log-format --metrics --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --config --listen --tls-cert --tls-key --rate-limit --burst --max-connections --max-connections-per-address --idle-timeout --request-timeout --address-rate-limit --address-burst --audit-max-rows --min-free-space --log-format --metrics --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2613,6 +2701,40 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__show)
+            opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2949,7 +3071,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert add-member remove-member members audit rotate-secret serve join key secret"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3102,6 +3224,20 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__help__subcmd__group__subcmd__rotate__subcmd__secret)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3159,6 +3295,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -211,6 +211,17 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "group: string | null, rows: [AUDIT_ROW], pruned: {deleted: int, before: time} | null",
     ),
     (
+        "group rotate-key",
+        "group: string, generation: int, fingerprint: string, not_after: time, \
+         old_kept_until: time",
+    ),
+    (
+        "group show",
+        "group: string, email: string, created: time, members: int, \
+         keys: [{generation: int, fingerprint: string, created: time, not_after: time, \
+         state: string, retired_until: time | null}]",
+    ),
+    (
         "group rotate-secret",
         "group: string, key_id: string, created: time",
     ),

@@ -1,10 +1,12 @@
 //! Administering groups: creating a group (key pair, certificate, sealed
-//! private key), adding and removing members, and reading times for the
+//! private key), rotating its key, adding and removing members, and reading times for the
 //! audit listing. The CLI (`sealpost group …`) only wires these to I/O.
 
 use rand_core::CryptoRngCore;
 
-use super::store::{GroupRecord, MemberRecord, MemberSelector, Role, SecretRecord, Store};
+use super::store::{
+    GroupRecord, KeyRotation, MemberRecord, MemberSelector, Role, SecretRecord, Store,
+};
 use super::vault::{purpose, Vault};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
@@ -166,6 +168,26 @@ pub fn remove_members(
     Ok(removed)
 }
 
+/// Reads a duration such as `90s`, `15m`, `1h`, `2d` as seconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    match digits.parse::<i64>() {
+        Ok(n) if !digits.is_empty() => Some(n.saturating_mul(scale)),
+        _ => None,
+    }
+}
+
 /// Reads `--since`: an RFC 3339 time, or a duration back from `now` such as
 /// `90s`, `15m`, `1h`, `2d`.
 pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
@@ -174,26 +196,79 @@ pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
     {
         return Ok(t.unix_timestamp());
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let scale = match unit {
-        "s" => Some(1),
-        "m" => Some(60),
-        "h" => Some(3600),
-        "d" => Some(86_400),
-        _ => None,
-    };
-    match (digits.parse::<i64>(), scale) {
-        (Ok(n), Some(scale)) if !digits.is_empty() => Ok(now - n.saturating_mul(scale)),
-        _ => Err(fail(
+    match parse_duration(text) {
+        Some(seconds) => Ok(now - seconds),
+        None => Err(fail(
             Exit::Usage,
             format!(
                 "cannot read --since {text:?}: give an RFC 3339 time (2026-01-31T12:00:00Z) or a duration (90s, 15m, 1h, 2d)"
             ),
         )),
     }
+}
+
+/// How long `group rotate-key` keeps the old key by default: 90 days, long
+/// enough for mail in transit, queued, or read late from a mailbox.
+pub const DEFAULT_KEEP_OLD: &str = "90d";
+
+/// A group's key after a rotation.
+pub struct Rotated {
+    /// The group, with its new certificate and key.
+    pub group: GroupRecord,
+    /// The new key's generation (the group's first key is 1).
+    pub generation: i64,
+    /// Until when the replaced key is still used.
+    pub keep_until: UnixTime,
+}
+
+/// Rotates `group`'s key: a new key pair of the same size and a new
+/// certificate valid as long as the old one was, sealed under the same
+/// `passphrase`; the old key is retired and still opens messages
+/// encrypted to it for `keep_old` seconds. Senders must fetch the new
+/// certificate (`sealpost group cert`).
+pub fn rotate_key(
+    store: &dyn Store,
+    group: &str,
+    passphrase: &str,
+    keep_old: i64,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<Rotated> {
+    let record = existing_group(store, group)?;
+    check_passphrase(&record, passphrase)?;
+    let old = crate::smime::certs::CertInfo::from_der(&record.certificate)?;
+    let bits = old.rsa_bits.unwrap_or(3072);
+    let days = ((old.not_after - old.not_before) / 86_400).clamp(1, 36_500) as u32;
+    let (key, cert) = generate(
+        &NewIdentity {
+            email: &record.email,
+            name: Some(&format!("{} (sealpost group)", record.name)),
+            algorithm: KeyAlgorithm::Rsa(bits),
+            days,
+        },
+        now,
+        rng,
+    )?
+    .remove(0);
+    let sealed = crate::smime::privkey::seal(&key, Some(passphrase))?;
+    let keep_until = now.saturating_add(keep_old);
+    let rotation = KeyRotation {
+        old_certificate: record.certificate.clone(),
+        certificate: cert.der,
+        sealed_key: sealed.to_string(),
+        time: now,
+        keep_until,
+    };
+    let generation = store.rotate_group_key(group, &rotation)?;
+    Ok(Rotated {
+        group: GroupRecord {
+            certificate: rotation.certificate,
+            sealed_key: rotation.sealed_key,
+            ..record
+        },
+        generation,
+        keep_until,
+    })
 }
 
 /// The vault purpose of a group secret.
@@ -269,6 +344,8 @@ mod tests {
         );
         for bad in ["", "h", "1w", "yesterday", "-1h"] {
             assert!(parse_since(bad, 0).is_err(), "{bad}");
+            assert_eq!(parse_duration(bad), None, "{bad}");
         }
+        assert_eq!(parse_duration(DEFAULT_KEEP_OLD), Some(90 * 86_400));
     }
 }

@@ -15,6 +15,7 @@
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`config`]: the server's config file (`group serve --config`);
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
 //! - [`admin`]: creating groups and managing members, for the CLI;
@@ -29,6 +30,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod config;
 pub mod explode;
 pub mod http;
 pub mod keys;

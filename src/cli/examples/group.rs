@@ -52,6 +52,29 @@ pub(super) const PAGES: &[Page] = &[
         .setup(&[GROUP])],
     },
     Page {
+        command: "group show",
+        examples: &[Example::new(
+            "The list's address, members, and key generations",
+            "sealpost group show crypto-list",
+        )
+        .setup(&[GROUP])],
+    },
+    Page {
+        command: "group rotate-key",
+        examples: &[
+            Example::new(
+                "A new group key; mail to the old one is released for 90 more days",
+                "sealpost group rotate-key crypto-list",
+            )
+            .setup(&[GROUP]),
+            Example::new(
+                "Keep the old key for a week only",
+                "sealpost group rotate-key crypto-list --keep-old 7d",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
         command: "group add-member",
         examples: &[
             Example::new("Add bob as a member", "sealpost group add-member crypto-list bob.pem")
@@ -107,6 +130,19 @@ pub(super) const PAGES: &[Page] = &[
             "sealpost group serve --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key",
         )
         .setup(&[GROUP, "touch server.pem server.key"])
+        .check(Check::Fails {
+            status: 65,
+            why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
+        }),
+        Example::new(
+            "From a config file (contrib/sealpost-group.toml), one setting overridden",
+            "sealpost group serve --config group.toml --burst 40",
+        )
+        .setup(&[
+            GROUP,
+            "touch server.pem server.key",
+            "printf 'listen = \"0.0.0.0:8443\"\\ntls_cert = \"server.pem\"\\ntls_key = \"server.key\"\\n' > group.toml",
+        ])
         .check(Check::Fails {
             status: 65,
             why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",

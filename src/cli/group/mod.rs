@@ -8,7 +8,8 @@ use super::Context;
 
 mod admin;
 mod join;
-mod key;
+mod keys;
+mod offline;
 mod secret;
 mod serve;
 
@@ -27,6 +28,8 @@ pub struct GroupArgs {
 pub enum GroupCommand {
     Create(admin::CreateArgs),
     Cert(admin::CertArgs),
+    Show(keys::ShowArgs),
+    RotateKey(keys::RotateKeyArgs),
     AddMember(admin::AddMemberArgs),
     RemoveMember(admin::RemoveMemberArgs),
     Members(admin::MembersArgs),
@@ -34,7 +37,7 @@ pub enum GroupCommand {
     RotateSecret(admin::RotateSecretArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
-    Key(key::KeyArgs),
+    Key(offline::KeyArgs),
     Secret(secret::SecretArgs),
 }
 
@@ -42,6 +45,8 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         GroupCommand::Create(a) => admin::create(a, ctx),
         GroupCommand::Cert(a) => admin::cert(a, ctx),
+        GroupCommand::Show(a) => keys::show(a, ctx),
+        GroupCommand::RotateKey(a) => keys::rotate_key(a, ctx),
         GroupCommand::AddMember(a) => admin::add_member(a, ctx),
         GroupCommand::RemoveMember(a) => admin::remove_member(a, ctx),
         GroupCommand::Members(a) => admin::members(a, ctx),
@@ -49,7 +54,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
-        GroupCommand::Key(a) => key::run(a, ctx),
+        GroupCommand::Key(a) => offline::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
     }
 }

@@ -33,6 +33,8 @@
 //!   revoked, expired;
 //! - `auth`: who is asking (the signature), their registration and role,
 //!   and the clock, nonce and rate-limit checks every request ends with;
+//! - `generations`: a group's current and retired keys, and which one an
+//!   entry is for;
 //! - `health`: `GET /health`'s checks ([`Service::health`]), which name no
 //!   group;
 //! - `answer`: the refusal and audit plumbing: a refusal with its cause,
@@ -48,6 +50,7 @@ mod answer;
 mod auth;
 mod calls;
 mod deposits;
+mod generations;
 mod health;
 mod release;
 #[cfg(test)]
@@ -60,16 +63,20 @@ pub use health::{Check, Health};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use der::Decode;
 use rand_core::OsRng;
+use x509_cert::Certificate;
 
 use super::audit::AuditWriter;
 use super::keys::GroupKey;
 use super::limits::{NonceCache, RateLimiter};
 use super::store::{GroupRecord, Store};
 use super::vault::Vault;
+use crate::error::{fail, Exit};
 use crate::group::release::protocol::MAX_CLOCK_SKEW;
 use crate::smime::privkey::Passphrase;
 use answer::{internal, Refused};
+use generations::{GroupKeys, Retired};
 
 /// Per-member rate limit.
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +101,9 @@ pub struct Service {
     store: Arc<dyn Store>,
     /// Kept to open the keys of groups created after the start.
     passphrase: Passphrase,
-    keys: RwLock<HashMap<String, Arc<GroupKey>>>,
+    /// Every group's key generations, reloaded when the store's generation
+    /// differs (a rotation by the admin command).
+    keys: RwLock<HashMap<String, Arc<GroupKeys>>>,
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
@@ -112,6 +121,48 @@ pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<G
     GroupKey::new(key.rsa("a group key")?, &group.certificate)
 }
 
+/// Opens a group's current key and the retired keys still inside their
+/// keep-old window at `now` (the others keep only their certificate).
+fn load_keys(
+    store: &dyn Store,
+    group: &GroupRecord,
+    passphrase: &str,
+    now: u64,
+) -> anyhow::Result<GroupKeys> {
+    // Read before the keys: a rotation in between is seen at the next request.
+    let generation = store.key_generation(&group.name)?;
+    let current = open_group_key(group, passphrase)?;
+    let mut retired = Vec::new();
+    for old in store.retired_keys(&group.name)? {
+        let certificate = Certificate::from_der(&old.certificate).map_err(|e| {
+            fail(
+                Exit::DataErr,
+                format!("malformed retired certificate of group {}: {e}", group.name),
+            )
+        })?;
+        let key = if now < u64::try_from(old.expires).unwrap_or(0) {
+            let record = GroupRecord {
+                certificate: old.certificate,
+                sealed_key: old.sealed_key,
+                ..group.clone()
+            };
+            Some(open_group_key(&record, passphrase)?)
+        } else {
+            None
+        };
+        retired.push(Retired {
+            certificate,
+            key,
+            expires: old.expires,
+        });
+    }
+    Ok(GroupKeys {
+        generation,
+        current,
+        retired,
+    })
+}
+
 impl Service {
     /// Opens every group key (a wrong passphrase fails here, not on the first
     /// request), reloads the nonces consumed within the replay window before
@@ -124,8 +175,8 @@ impl Service {
     ) -> anyhow::Result<Service> {
         let mut keys = HashMap::new();
         for group in store.groups()? {
-            let key = open_group_key(&group, &passphrase)?;
-            keys.insert(group.name, Arc::new(key));
+            let generations = load_keys(&*store, &group, &passphrase, now)?;
+            keys.insert(group.name, Arc::new(generations));
         }
         let nonces = NonceCache::default();
         let since = now.saturating_sub(2 * MAX_CLOCK_SKEW) as i64;
@@ -149,26 +200,33 @@ impl Service {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// The key of `name`; a group created since the start is looked up in the
-    /// store and opened on first use.
-    fn group_key(&self, name: &str) -> Result<Option<Arc<GroupKey>>, Refused> {
-        if let Some(k) = self
+    /// The keys of `name`; a group created since the start is looked up in
+    /// the store and opened on first use, and a group whose key was rotated
+    /// since they were loaded is reloaded. The check is one indexed read of
+    /// the store per request, as membership is.
+    fn group_key(&self, name: &str, now: u64) -> Result<Option<Arc<GroupKeys>>, Refused> {
+        let cached = self
             .keys
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
-        {
-            return Ok(Some(Arc::clone(k)));
+            .cloned();
+        if let Some(keys) = cached {
+            let generation = self.store.key_generation(name).map_err(internal)?;
+            if generation == keys.generation {
+                return Ok(Some(keys));
+            }
         }
         let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let key = Arc::new(open_group_key(&group, &self.passphrase).map_err(internal)?);
+        let keys =
+            Arc::new(load_keys(&*self.store, &group, &self.passphrase, now).map_err(internal)?);
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(group.name, Arc::clone(&key));
-        Ok(Some(key))
+            .insert(group.name, Arc::clone(&keys));
+        Ok(Some(keys))
     }
 
     /// The vault, opened (or created) on first use with the kept passphrase.

@@ -10,6 +10,7 @@ mod harness;
 pub(crate) mod server;
 
 mod audit;
+mod config;
 mod crash;
 mod health;
 mod hostile;
@@ -19,4 +20,5 @@ mod metrics;
 mod rate;
 mod refusals;
 mod releases;
+mod rotation;
 mod shutdown;

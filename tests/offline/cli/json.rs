@@ -386,6 +386,16 @@ fn every_command_prints_one_document_of_its_documented_shape() {
         &["group", "remove-member", "list", &addr("bob")],
         b"",
     );
+    let rotated = r.run(
+        "op",
+        "group rotate-key",
+        &["group", "rotate-key", "list", "--keep-old", "1d"],
+        b"",
+    );
+    assert_eq!(rotated["generation"], 2);
+    let shown = r.run("op", "group show", &["group", "show", "list"], b"");
+    assert_eq!(shown["keys"][1]["state"], "retired");
+    assert!(shown["keys"][0]["retired_until"].is_null());
 
     // A member's side, and the exploder with members from a file.
     let pem_path = group_pem_path.display().to_string();

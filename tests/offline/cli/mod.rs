@@ -29,6 +29,8 @@ mod online;
 mod pipes;
 mod pki;
 mod recipients;
+mod rotation;
+mod serve_config;
 mod tamper;
 mod tty;
 mod verify;

@@ -52,6 +52,9 @@ pub enum RefusalCode {
     Expired,
     /// The depositor revoked the deposit; its key is gone.
     Revoked,
+    /// The message was encrypted to a group key that a rotation retired and
+    /// whose keep-old window (`group rotate-key --keep-old`) has passed.
+    KeyRetired,
 }
 
 impl RefusalCode {
@@ -74,6 +77,7 @@ impl RefusalCode {
         Self::UnknownDeposit,
         Self::Expired,
         Self::Revoked,
+        Self::KeyRetired,
     ];
 
     /// The HTTP status. Each refusal a client can cause has its own.
@@ -97,6 +101,7 @@ impl RefusalCode {
             Self::UnknownDeposit => 404,
             Self::Expired => 410,
             Self::Revoked => 410,
+            Self::KeyRetired => 410,
         }
     }
 
@@ -121,6 +126,7 @@ impl RefusalCode {
             Self::UnknownDeposit => "unknown_deposit",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::KeyRetired => "key_retired",
         }
     }
 
@@ -151,6 +157,9 @@ impl RefusalCode {
             Self::Revoked => {
                 "the sender revoked the deposited key; nobody can read the message any more"
             }
+            Self::KeyRetired => {
+                "the message is encrypted to a retired group key whose keep-old time has passed"
+            }
         }
     }
 
@@ -162,7 +171,8 @@ impl RefusalCode {
             | Self::NotAuthorized
             | Self::UnknownDeposit
             | Self::Expired
-            | Self::Revoked => Exit::NoPerm,
+            | Self::Revoked
+            | Self::KeyRetired => Exit::NoPerm,
             Self::NoSecret => Exit::Unavailable,
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config
