@@ -184,6 +184,9 @@ _sealpost() {
             sealpost__subcmd__group,join)
                 cmd="sealpost__subcmd__group__subcmd__join"
                 ;;
+            sealpost__subcmd__group,key)
+                cmd="sealpost__subcmd__group__subcmd__key"
+                ;;
             sealpost__subcmd__group,members)
                 cmd="sealpost__subcmd__group__subcmd__members"
                 ;;
@@ -223,6 +226,9 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,join)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__join"
                 ;;
+            sealpost__subcmd__group__subcmd__help,key)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__key"
+                ;;
             sealpost__subcmd__group__subcmd__help,members)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__members"
                 ;;
@@ -244,11 +250,35 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,show)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__show"
                 ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__key,export)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__export"
+                ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__key,import)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__import"
+                ;;
             sealpost__subcmd__group__subcmd__help__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__fetch"
                 ;;
             sealpost__subcmd__group__subcmd__help__subcmd__secret,list)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__list"
+                ;;
+            sealpost__subcmd__group__subcmd__key,export)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__export"
+                ;;
+            sealpost__subcmd__group__subcmd__key,help)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__key,import)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__import"
+                ;;
+            sealpost__subcmd__group__subcmd__key__subcmd__help,export)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__export"
+                ;;
+            sealpost__subcmd__group__subcmd__key__subcmd__help,help)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__key__subcmd__help,import)
+                cmd="sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__import"
                 ;;
             sealpost__subcmd__group__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__group__subcmd__secret__subcmd__fetch"
@@ -376,6 +406,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,join)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__join"
                 ;;
+            sealpost__subcmd__help__subcmd__group,key)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__key"
+                ;;
             sealpost__subcmd__help__subcmd__group,members)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__members"
                 ;;
@@ -396,6 +429,12 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__group,show)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__show"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__key,export)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__export"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__key,import)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__import"
                 ;;
             sealpost__subcmd__help__subcmd__group__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__fetch"
@@ -1638,7 +1677,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1844,7 +1883,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret help"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1930,6 +1969,48 @@ _sealpost() {
         sealpost__subcmd__group__subcmd__help__subcmd__join)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__key)
+            opts="export import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2090,6 +2171,168 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version export import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__export)
+            opts="-o -q -v -h -V --to --output --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__help)
+            opts="export import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__key__subcmd__import)
+            opts="-q -v -h -V --no-passphrase --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --keystore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2852,7 +3095,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join secret"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret serve join key secret"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2924,6 +3167,48 @@ _sealpost() {
         sealpost__subcmd__help__subcmd__group__subcmd__join)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__key)
+            opts="export import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -237,6 +237,15 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("group secret list", "group: string, key_ids: [string]"),
     (
+        "group key export",
+        "group: string, fingerprint: string, \
+         member: {address: string, fingerprint: string}, pem: string | null, file: string | null",
+    ),
+    (
+        "group key import",
+        "identity: IDENTITY, identities: [IDENTITY]",
+    ),
+    (
         "release",
         "released: bool, readable_by: string | null, group: string | null, \
          server: string | null, key_hash: string | null, file: string | null, \

@@ -20,6 +20,8 @@
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
 //! - [`admin`]: creating groups and managing members, for the CLI;
+//! - [`offline`]: the group key exported to a member who reads without
+//!   the server, and imported on their side (issue #17, option C);
 //! - [`pass`]: membership passes, blind-signed (RFC 9474) so a release can
 //!   name no member, even to the issuer (issue #17; core only, not yet wired).
 //!
@@ -35,6 +37,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod offline;
 pub mod pass;
 pub mod release;
 pub mod server;

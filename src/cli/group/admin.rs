@@ -315,6 +315,13 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
             args.name
         ));
     }
+    let fingerprints: Vec<&str> = removed.iter().map(|m| m.fingerprint.as_str()).collect();
+    for holder in sealpost::group::offline::exported_to(&store, &args.name, &fingerprints)? {
+        ctx.warn(format!(
+            "the group key of {} was exported to {holder} (group key export): they can still read list mail encrypted to it; run `sealpost group rotate-key {}`",
+            args.name, args.name
+        ));
+    }
     if !store.secrets(&args.name)?.is_empty() {
         ctx.note(format!(
             "the removed member may hold the current group secret: run `sealpost group rotate-secret {}` so that new mail is wrapped under one they do not have",

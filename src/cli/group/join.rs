@@ -103,7 +103,14 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         None => None,
     };
     let ks = ctx.keystore_or_create()?;
-    let member = choose_member(ks.identities()?, args.member.as_deref())?;
+    // A member who holds the group key (`group key import`) has it as an
+    // identity too: without --as it is not the member while another
+    // identity can be (an exploder joins as the list's own key, its only one).
+    let mut own = ks.identities()?;
+    if args.member.is_none() && own.iter().any(|i| i.cert.fingerprint != cert.fingerprint) {
+        own.retain(|i| i.cert.fingerprint != cert.fingerprint);
+    }
+    let member = choose_member(own, args.member.as_deref())?;
     let mut group = JoinedGroup {
         name: args.name.clone(),
         cert: cert.clone(),

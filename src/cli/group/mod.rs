@@ -9,6 +9,7 @@ use super::Context;
 mod admin;
 mod join;
 mod keys;
+mod offline;
 mod secret;
 mod serve;
 
@@ -36,6 +37,7 @@ pub enum GroupCommand {
     RotateSecret(admin::RotateSecretArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
+    Key(offline::KeyArgs),
     Secret(secret::SecretArgs),
 }
 
@@ -52,6 +54,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
+        GroupCommand::Key(a) => offline::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
     }
 }

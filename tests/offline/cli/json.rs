@@ -352,6 +352,20 @@ fn every_command_prints_one_document_of_its_documented_shape() {
     );
     let members = r.run("op", "group members", &["group", "members", "list"], b"");
     assert_eq!(members["members"][0]["address"], addr("bob"));
+    let exported = r.run(
+        "op",
+        "group key export",
+        &["group", "key", "export", "list", "--to", &bob_cert],
+        b"",
+    );
+    assert!(exported["file"].is_null());
+    let held = r.run(
+        "bob",
+        "group key import",
+        &["group", "key", "import", "-"],
+        exported["pem"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(held["identity"]["emails"][0], "list@example.org");
     r.run("op", "group audit", &["group", "audit", "list"], b"");
     let pruned = r.run(
         "op",

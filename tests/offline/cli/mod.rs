@@ -13,6 +13,7 @@ mod encrypt;
 mod examples;
 mod foreign;
 mod forger;
+mod group_key;
 mod habits;
 mod hostile;
 mod inspect;
