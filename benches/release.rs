@@ -28,23 +28,36 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::rsa::{
     OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey, OAEP_SHA256_MGF1SHA256,
 };
+use cms::enveloped_data::RecipientInfo;
 use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
+use sealpost::group::keys::GroupKey;
 use sealpost::group::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
 use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
 use sealpost::group::store::{SqliteStore, Store};
 use sealpost::smime::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
 use x509_cert::Certificate;
 
-use server::{admin, serve_command, tls_files, Served};
+use server::{admin, serve_command, tls_files, Served, TlsFiles};
 
 const PASSPHRASE: &str = "bench passphrase";
-/// `group serve` arguments: 64 clients on one address, so the per-address
-/// limits are lifted too.
-const SERVE: &[&str] = &[
+const GROUP: &str = "list";
+const MEMBERS: &[&str] = &["bob", "carol", "dave", "erin", "frank", "grace"];
+/// How long each measurement of the RSA limit runs.
+const LIMIT_TIME: Duration = Duration::from_millis(1500);
+/// Roughly how long each closed-loop level runs (its request count is set
+/// from the measured limit).
+const LEVEL_TIME: f64 = 2.0;
+/// The open loop: offered rate as a fraction of the limit, and duration.
+const OPEN_LOAD: f64 = 0.5;
+const OPEN_TIME: f64 = 3.0;
+
+/// `group serve` without the limits that would stop a benchmark: 64
+/// clients on one address, so the per-address limits are lifted too.
+const UNLIMITED: &[&str] = &[
     "-q",
     "--rate-limit",
     "1000000/s",
@@ -57,16 +70,6 @@ const SERVE: &[&str] = &[
     "--max-connections-per-address",
     "256",
 ];
-const GROUP: &str = "list";
-const MEMBERS: &[&str] = &["bob", "carol", "dave", "erin", "frank", "grace"];
-/// How long each measurement of the RSA limit runs.
-const LIMIT_TIME: Duration = Duration::from_millis(1500);
-/// Roughly how long each closed-loop level runs (its request count is set
-/// from the measured limit).
-const LEVEL_TIME: f64 = 2.0;
-/// The open loop: offered rate as a fraction of the limit, and duration.
-const OPEN_LOAD: f64 = 0.5;
-const OPEN_TIME: f64 = 3.0;
 
 struct Member {
     key: RsaPrivateKey,
@@ -107,6 +110,23 @@ fn seal(group_cert: &Certificate) -> Sealed {
 
 fn sealpost(keystore: &Path, args: &[&str]) -> Vec<u8> {
     admin(keystore, PASSPHRASE, args)
+}
+
+/// The benchmark's group in a new store (`extra`: how its key is made),
+/// with every member added; its certificate, DER.
+fn make_group(keystore: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut create = vec!["group", "create", GROUP, "--email", "list@example.org"];
+    create.extend_from_slice(extra);
+    sealpost(keystore, &create);
+    for name in MEMBERS {
+        let cert =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
+        sealpost(
+            keystore,
+            &["group", "add-member", GROUP, cert.to_str().unwrap()],
+        );
+    }
+    sealpost(keystore, &["group", "cert", GROUP, "--der"])
 }
 
 /// Private-key operations per second on `threads` threads, for LIMIT_TIME.
@@ -309,29 +329,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keystore");
     let tls = tls_files(&dir.path().join("tls"));
-    sealpost(
-        &keystore,
-        &[
-            "group",
-            "create",
-            GROUP,
-            "--email",
-            "list@example.org",
-            "--bits",
-            "3072",
-        ],
-    );
+    let group_cert = Certificate::from_der(&make_group(&keystore, &["--bits", "3072"])).unwrap();
     let members: Arc<Vec<Member>> = Arc::new(MEMBERS.iter().map(|n| member(n)).collect());
-    for name in MEMBERS {
-        let cert =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/{name}.cert.pem"));
-        sealpost(
-            &keystore,
-            &["group", "add-member", GROUP, cert.to_str().unwrap()],
-        );
-    }
-    let group_cert =
-        Certificate::from_der(&sealpost(&keystore, &["group", "cert", GROUP, "--der"])).unwrap();
     let messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&group_cert)).collect());
 
     // The group's own private key, opened as the server opens it.
@@ -387,7 +386,7 @@ fn main() {
         limit1 / rsa1
     );
 
-    let mut server = Served::start(serve_command(&keystore, PASSPHRASE, &tls, SERVE));
+    let mut server = Served::start(serve_command(&keystore, PASSPHRASE, &tls, UNLIMITED));
     let ca = std::fs::read(&tls.ca).unwrap();
     let client = ReleaseClient::new(Some(&ca), Duration::from_secs(30)).unwrap();
     let url: ServerUrl = server.url().parse().unwrap();
@@ -503,6 +502,15 @@ fn main() {
         run.failed + run.wrong
     );
     assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
+    token_rows(
+        &group_key,
+        &members,
+        &client,
+        &url,
+        &messages,
+        &tls,
+        dir.path(),
+    );
 
     let closed = |urls: &[ServerUrl], clients: usize| {
         let count = ((limit2 * LEVEL_TIME) as usize).max(clients * 10);
@@ -553,7 +561,7 @@ stores and replicas: closed loop as above, ratios to SQLite with one server at t
                     &keystore,
                     PASSPHRASE,
                     &tls,
-                    &[SERVE, &["--store", &db]].concat(),
+                    &[UNLIMITED, &["--store", &db]].concat(),
                 ))
             };
             let mut one = replica();
@@ -580,4 +588,216 @@ stores and replicas: closed loop as above, ratios to SQLite with one server at t
             two.stop();
         }
     }
+}
+
+/// The group key in memory against the same key in a PKCS#11 token
+/// (SoftHSM2, imported), in the same run: the unwrap alone, then releases
+/// over HTTPS at 8 clients from a second server whose group key is in the
+/// token; and the token path's time for a good key, a bad padding and a
+/// good padding around a length that is no key (no padding oracle: the
+/// failures must not differ). Skipped, saying so, without SoftHSM2.
+fn token_rows(
+    group_key: &RsaPrivateKey,
+    members: &Arc<Vec<Member>>,
+    client: &ReleaseClient,
+    memory_url: &ServerUrl,
+    memory_messages: &Arc<Vec<Sealed>>,
+    tls: &TlsFiles,
+    dir: &Path,
+) {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    println!(
+        "
+group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
+    );
+    if !Path::new(MODULE).exists() {
+        println!("  skipped: SoftHSM2 is not installed (apt-get install softhsm2)");
+        return;
+    }
+    let hsm = dir.join("softhsm");
+    std::fs::create_dir_all(hsm.join("tokens")).unwrap();
+    let conf = hsm.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            hsm.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    // Set before anything loads the module (C_Initialize reads it), while
+    // no other thread runs; the servers started below inherit it.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let pem = hsm.join("key.pem");
+    std::fs::write(
+        &pem,
+        group_key
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let util = |args: &[&str]| {
+        let ok = std::process::Command::new("softhsm2-util")
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "softhsm2-util {args:?}");
+    };
+    util(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "bench",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "123456",
+    ]);
+    util(&[
+        "--import",
+        pem.to_str().unwrap(),
+        "--token",
+        "bench",
+        "--label",
+        "list-key",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
+    ]);
+    std::fs::remove_file(&pem).unwrap();
+    let pin = hsm.join("pin");
+    std::fs::write(&pin, "1234\n").unwrap();
+    let uri = format!(
+        "pkcs11:token=bench;object=list-key?pin-source=file:{}",
+        pin.display()
+    );
+
+    // The unwrap alone: both GroupKeys on one certificate.
+    let keystore = dir.join("keystore-token");
+    let cert_der = make_group(&keystore, &["--pkcs11", &uri]);
+    let cert = Certificate::from_der(&cert_der).unwrap();
+    let parsed = sealpost::group::token::Pkcs11Uri::parse(&uri).unwrap();
+    let token_key = sealpost::group::token::TokenKey::open(&parsed, Path::new(MODULE), "1234")
+        .expect("the key in SoftHSM2");
+    let in_token = GroupKey::in_token(token_key, &cert_der).unwrap();
+    let in_memory = GroupKey::new(group_key, &cert_der).unwrap();
+    let ktri = |enc: Option<Vec<u8>>| {
+        let cek = ContentKey::from_bytes(ContentCipher::Aes256Gcm, &[7u8; 32]).unwrap();
+        let ri = key_trans_recipient(&cert, &cek, RecipientOptions::default(), &mut OsRng).unwrap();
+        let RecipientInfo::Ktri(mut k) = ri else {
+            unreachable!()
+        };
+        if let Some(enc) = enc {
+            k.enc_key = der::asn1::OctetString::new(enc).unwrap();
+        }
+        k
+    };
+    let good = ktri(None);
+    let memory_op = || assert_eq!(in_memory.unwrap(&good).unwrap().len(), 32);
+    let token_op = || assert_eq!(in_token.unwrap(&good).unwrap().len(), 32);
+    let (m1, m2) = (
+        private_ops_per_sec(1, &memory_op),
+        private_ops_per_sec(2, &memory_op),
+    );
+    let (t1, t2) = (
+        private_ops_per_sec(1, &token_op),
+        private_ops_per_sec(2, &token_op),
+    );
+    println!(
+        "  unwrap (RSA-{} OAEP SHA-256), ops/s:",
+        group_key.size() * 8
+    );
+    println!(
+        "  {:<44} {:>8} {:>8} {:>14}",
+        "", "1 thread", "2 threads", "token/memory"
+    );
+    println!("  {:<44} {:>8.0} {:>8.0}", "in memory (aws-lc-rs)", m1, m2);
+    println!(
+        "  {:<44} {:>8.0} {:>8.0} {:>13.2}x",
+        "in the token (CKM_RSA_X_509 + unpad here)",
+        t1,
+        t2,
+        t2 / m2
+    );
+
+    // The token path per outcome, interleaved so that drift hits all alike.
+    let public = rsa::RsaPublicKey::from(group_key);
+    let odd_length = public
+        .encrypt(&mut OsRng, rsa::Oaep::new::<sha2::Sha256>(), &[7u8; 20])
+        .unwrap();
+    let mut random = vec![0u8; group_key.size()];
+    OsRng.fill_bytes(&mut random);
+    random[0] = 0;
+    let cases = [
+        ("a good key", good.clone(), true),
+        ("bad padding (a random block)", ktri(Some(random)), false),
+        (
+            "good padding, 20 bytes (no key length)",
+            ktri(Some(odd_length)),
+            false,
+        ),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    for _ in 0..300 {
+        for (i, (_, k, ok)) in cases.iter().enumerate() {
+            let started = Instant::now();
+            let got = in_token.unwrap(k);
+            times[i].push(started.elapsed().as_secs_f64() * 1e6);
+            assert_eq!(got.is_ok(), *ok);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let medians: Vec<f64> = times.iter_mut().map(median).collect();
+    println!("  token unwrap by outcome, 300 each, interleaved: median us (vs the bad padding)");
+    for ((name, _, _), m) in cases.iter().zip(&medians) {
+        println!(
+            "  {:<44} {:>8.0} {:>+8.1}%",
+            name,
+            m,
+            100.0 * (m / medians[1] - 1.0)
+        );
+    }
+
+    // End to end: the same 8-client closed loop against both servers.
+    let server = Served::start(serve_command(&keystore, PASSPHRASE, tls, UNLIMITED));
+    let token_url: ServerUrl = server.url().parse().unwrap();
+    let token_messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&cert)).collect());
+    let warm = presign(32, 8, members, &token_messages);
+    drive(client, &token_url, warm, None, members, &token_messages);
+    println!("  releases over HTTPS, 8 clients, closed loop:");
+    println!(
+        "  {:<44} {:>11} {:>8} {:>8}",
+        "", "releases/s", "p50 ms", "p99 ms"
+    );
+    let mut rates = Vec::new();
+    for (name, url, messages, rate) in [
+        ("group key in memory", memory_url, memory_messages, m2),
+        ("group key in the token", &token_url, &token_messages, t2),
+    ] {
+        let count = ((rate * LEVEL_TIME) as usize).max(80);
+        let jobs = presign(count, 8, members, messages);
+        let run = drive(client, url, jobs, None, members, messages);
+        assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
+        println!(
+            "  {:<44} {:>11.0} {:>8.2} {:>8.2}",
+            name,
+            run.rate(),
+            ms(run.percentile(50)),
+            ms(run.percentile(99))
+        );
+        rates.push(run.rate());
+    }
+    println!(
+        "  token/memory: {:.2}x the releases per second",
+        rates[1] / rates[0]
+    );
+    let mut server = server;
+    server.stop();
 }

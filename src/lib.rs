@@ -58,7 +58,9 @@
 //! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
 //! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
 //! | `group/keys.rs`, `limits.rs` | the server's RSA; replay and rate limits                  |
+//! | `group/token/`          | a group key in a PKCS#11 token: RFC 7512 URIs, sessions, raw RSA |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
+//! | `group/offline.rs`      | the group key exported to one member, imported in their keystore (#17 option C) |
 //! | `group/metrics.rs`      | the server's Prometheus counters, histogram and text format        |
 //! | `group/shutdown.rs`     | SIGTERM/SIGINT through a self-pipe, for the server's graceful stop |
 

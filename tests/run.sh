@@ -49,6 +49,10 @@ if [ "$tier" = all ]; then
     # The group server's replica tests start a private cluster (initdb, pg_ctl).
     need postgresql /usr/lib/postgresql
     need util-linux runuser
+    # Group keys in a PKCS#11 token (tests/live/group/hsm.rs); pkcs11-tool
+    # comes with opensc, for reading the key's attributes as an operator would.
+    need softhsm2 /usr/lib/softhsm/libsofthsm2.so
+    need opensc pkcs11-tool
 fi
 
 if [ -n "$missing" ]; then

@@ -215,6 +215,24 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// An own identity in `--json` (`IDENTITY`): `key generate`, `key import`,
+/// `key list`, `group key import`.
+pub fn identity(ident: &sealpost::store::keystore::Identity) -> serde_json::Value {
+    serde_json::json!({
+        "fingerprint": ident.cert.fingerprint,
+        "emails": ident.cert.emails,
+        "subject": ident.cert.subject,
+        "serial": ident.cert.serial,
+        "not_before": time(ident.cert.not_before),
+        "not_after": time(ident.cert.not_after),
+        "expired": sealpost::smime::certs::now() > ident.cert.not_after,
+        "rsa_bits": ident.cert.rsa_bits,
+        "key_algorithm": ident.cert.key_kind.as_ref().map(|k| k.name()).ok(),
+        "passphrase_protected": ident.encrypted,
+        "key_file": ident.key_path,
+    })
+}
+
 /// An outbox entry in `--json`.
 pub fn outbox_entry(e: &sealpost::mail::outbox::Entry) -> serde_json::Value {
     serde_json::json!({

@@ -212,7 +212,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "group migrate",
-        "to: string, groups: int, members: int, secrets: int, deposits: int, audit_rows: int",
+        "to: string, groups: int, members: int, secrets: int, deposits: int, audit_rows: int, \
+         retired_keys: int",
+    ),
+    (
+        "group rotate-key",
+        "group: string, generation: int, fingerprint: string, not_after: time, \
+         old_kept_until: time",
+    ),
+    (
+        "group show",
+        "group: string, email: string, created: time, members: int, \
+         keys: [{generation: int, fingerprint: string, created: time, not_after: time, \
+         state: string, retired_until: time | null}]",
     ),
     (
         "group rotate-secret",
@@ -229,6 +241,15 @@ pub const COMMANDS: &[(&str, &str)] = &[
          secrets: [{key_id: string, created: time, current: bool}], new: int",
     ),
     ("group secret list", "group: string, key_ids: [string]"),
+    (
+        "group key export",
+        "group: string, fingerprint: string, \
+         member: {address: string, fingerprint: string}, pem: string | null, file: string | null",
+    ),
+    (
+        "group key import",
+        "identity: IDENTITY, identities: [IDENTITY]",
+    ),
     (
         "release",
         "released: bool, readable_by: string | null, group: string | null, \

@@ -287,22 +287,6 @@ fn problems_text(cert: &CertInfo) -> String {
         .join(", ")
 }
 
-fn identity_json(ident: &Identity) -> serde_json::Value {
-    json!({
-        "fingerprint": ident.cert.fingerprint,
-        "emails": ident.cert.emails,
-        "subject": ident.cert.subject,
-        "serial": ident.cert.serial,
-        "not_before": json::time(ident.cert.not_before),
-        "not_after": json::time(ident.cert.not_after),
-        "expired": certs::now() > ident.cert.not_after,
-        "rsa_bits": ident.cert.rsa_bits,
-        "key_algorithm": ident.cert.key_kind.as_ref().map(|k| k.name()).ok(),
-        "passphrase_protected": ident.encrypted,
-        "key_file": ident.key_path,
-    })
-}
-
 fn report_identity(
     ctx: &Context,
     ident: &Identity,
@@ -321,7 +305,7 @@ fn report_identities(
     command: &str,
 ) -> anyhow::Result<()> {
     if ctx.global.json {
-        let all: Vec<_> = idents.iter().map(identity_json).collect();
+        let all: Vec<_> = idents.iter().map(json::identity).collect();
         return ctx.print_json(
             command,
             json!({ "identity": all.first(), "identities": all }),
@@ -355,7 +339,7 @@ fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     if ctx.global.json {
         return ctx.print_json(
             "key list",
-            json!({ "identities": idents.iter().map(identity_json).collect::<Vec<_>>() }),
+            json!({ "identities": idents.iter().map(json::identity).collect::<Vec<_>>() }),
         );
     }
     let now = certs::now();

@@ -253,6 +253,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          caution applies as for SEALPOST_PASSPHRASE",
     ),
     (
+        "SEALPOST_PKCS11_PIN",
+        "the PIN of the PKCS#11 token holding a group key (group create --pkcs11, group \
+         serve); the same caution applies as for SEALPOST_PASSPHRASE",
+    ),
+    (
         "SEALPOST_GROUP_STORE",
         "the group server's store (SQLite file), like --store of the group subcommands",
     ),

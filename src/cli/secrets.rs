@@ -8,9 +8,11 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use sealpost::error::{fail, fail_hint, Exit};
+use sealpost::group::token::{PinSource, Pkcs11Uri, PIN_ENV};
 use sealpost::smime::privkey::Passphrase;
 use sealpost::store::account::Account;
 use zeroize::Zeroizing;
@@ -40,6 +42,53 @@ pub struct PasswordArgs {
     /// Read the account password from file descriptor N
     #[arg(long, value_name = "N")]
     pub password_fd: Option<i32>,
+}
+
+/// Where the PIN of a PKCS#11 token comes from (`group create --pkcs11`,
+/// `group serve`).
+#[derive(Debug, clap::Args, Clone)]
+pub struct TokenPinArgs {
+    /// Read the PKCS#11 token PIN from the first line of FILE [otherwise:
+    /// pin-source= in the URI, SEALPOST_PKCS11_PIN, or the terminal]
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_fd")]
+    pub pin_file: Option<PathBuf>,
+    /// Read the PKCS#11 token PIN from file descriptor N
+    #[arg(long, value_name = "N")]
+    pub pin_fd: Option<i32>,
+}
+
+impl TokenPinArgs {
+    /// The PIN for a token URI: --pin-file or --pin-fd (read once, then
+    /// kept for every token), else the URI's pin-source file, else
+    /// SEALPOST_PKCS11_PIN, else the terminal.
+    pub fn source(&self, can_prompt: bool) -> Arc<PinSource> {
+        let args = self.clone();
+        let kept: Mutex<Option<Passphrase>> = Mutex::new(None);
+        Arc::new(move |uri: &Pkcs11Uri| {
+            let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(pin) = kept.as_ref() {
+                return Ok(pin.clone());
+            }
+            let given = args.pin_file.is_some() || args.pin_fd.is_some();
+            let file = match (&args.pin_file, &uri.pin_source) {
+                (Some(f), _) => Some(f.as_path()),
+                (None, Some(f)) if !given => Some(f.as_path()),
+                _ => None,
+            };
+            let sources = SecretSources {
+                file,
+                fd: args.pin_fd,
+                env_var: Some(PIN_ENV),
+                flags: "--pin-file FILE or --pin-fd N",
+            };
+            let what = "PIN of the PKCS#11 token";
+            let pin = read_secret(&sources, what, Ask::Existing, can_prompt)?;
+            if given {
+                *kept = Some(pin.clone());
+            }
+            Ok(pin)
+        })
+    }
 }
 
 /// The account's password, from the sources in the order documented on

@@ -1,15 +1,18 @@
 //! Administering groups: creating a group (key pair, certificate, sealed
-//! private key), adding and removing members, and reading times for the
+//! private key), rotating its key, adding and removing members, and reading times for the
 //! audit listing. The CLI (`sealpost group …`) only wires these to I/O.
 
 use rand_core::CryptoRngCore;
 
-use super::store::{GroupRecord, MemberRecord, MemberSelector, Role, SecretRecord, Store};
+use super::store::{
+    GroupRecord, KeyRotation, MemberRecord, MemberSelector, Role, SecretRecord, Store,
+};
+use super::token::{is_pkcs11_uri, TokenKey};
 use super::vault::{purpose, Vault};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
 use crate::smime::certs::{normalize_address, parse_bundle, UnixTime};
-use crate::smime::identity::{generate, KeyAlgorithm, NewIdentity};
+use crate::smime::identity::{generate, self_signed_external_rsa, KeyAlgorithm, NewIdentity};
 use crate::smime::keyref::KEY_ID_LEN;
 
 /// Longest group name.
@@ -40,6 +43,18 @@ pub fn existing_group(store: &dyn Store, name: &str) -> anyhow::Result<GroupReco
     })
 }
 
+/// A valid name no group has yet.
+pub fn check_new_group(store: &dyn Store, name: &str) -> anyhow::Result<()> {
+    validate_name(name)?;
+    if store.group(name)?.is_some() {
+        return Err(fail(
+            Exit::CantCreate,
+            format!("group {name} already exists"),
+        ));
+    }
+    Ok(())
+}
+
 /// What a new group is.
 pub struct NewGroup<'a> {
     pub name: &'a str,
@@ -59,16 +74,8 @@ pub fn create_group(
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<GroupRecord> {
-    validate_name(spec.name)?;
-    if store.group(spec.name)?.is_some() {
-        return Err(fail(
-            Exit::CantCreate,
-            format!("group {} already exists", spec.name),
-        ));
-    }
-    if let Some(other) = store.groups()?.first() {
-        check_passphrase(other, passphrase)?;
-    }
+    check_new_group(store, spec.name)?;
+    check_server_passphrase(store, passphrase)?;
     // A group key is RSA: the server unwraps key-transport entries with it.
     let (key, cert) = generate(
         &NewIdentity {
@@ -87,6 +94,49 @@ pub fn create_group(
         email: cert.emails.first().cloned().unwrap_or_default(),
         certificate: cert.der,
         sealed_key: sealed.to_string(),
+        created: now,
+    };
+    store.create_group(&record)?;
+    Ok(record)
+}
+
+/// Creates a group whose private key is in a PKCS#11 token: the
+/// self-signed group certificate is signed by the token, and the store
+/// holds the key's `pkcs11:` URI (`uri`), never the key.
+pub fn create_group_in_token(
+    store: &dyn Store,
+    spec: &NewGroup<'_>,
+    key: &TokenKey,
+    uri: &str,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<GroupRecord> {
+    check_new_group(store, spec.name)?;
+    let bits = key.modulus_len() * 8;
+    if !crate::smime::identity::ALLOWED_BITS.contains(&bits) {
+        return Err(fail(
+            Exit::DataErr,
+            format!("the token's key has {bits} bits; a group key has 2048, 3072 or 4096"),
+        ));
+    }
+    let sign = |message: &[u8]| key.sign_sha256(message);
+    let cert = self_signed_external_rsa(
+        &key.public_key()?,
+        &sign,
+        &NewIdentity {
+            email: spec.email,
+            name: Some(&format!("{} (sealpost group)", spec.name)),
+            algorithm: KeyAlgorithm::Rsa(bits),
+            days: spec.days,
+        },
+        now,
+        rng,
+    )?;
+    let record = GroupRecord {
+        name: spec.name.to_string(),
+        email: cert.emails.first().cloned().unwrap_or_default(),
+        certificate: cert.der,
+        sealed_key: uri.to_string(),
         created: now,
     };
     store.create_group(&record)?;
@@ -166,6 +216,26 @@ pub fn remove_members(
     Ok(removed)
 }
 
+/// Reads a duration such as `90s`, `15m`, `1h`, `2d` as seconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    match digits.parse::<i64>() {
+        Ok(n) if !digits.is_empty() => Some(n.saturating_mul(scale)),
+        _ => None,
+    }
+}
+
 /// Reads `--since`: an RFC 3339 time, or a duration back from `now` such as
 /// `90s`, `15m`, `1h`, `2d`.
 pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
@@ -174,26 +244,88 @@ pub fn parse_since(text: &str, now: UnixTime) -> anyhow::Result<UnixTime> {
     {
         return Ok(t.unix_timestamp());
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let scale = match unit {
-        "s" => Some(1),
-        "m" => Some(60),
-        "h" => Some(3600),
-        "d" => Some(86_400),
-        _ => None,
-    };
-    match (digits.parse::<i64>(), scale) {
-        (Ok(n), Some(scale)) if !digits.is_empty() => Ok(now - n.saturating_mul(scale)),
-        _ => Err(fail(
+    match parse_duration(text) {
+        Some(seconds) => Ok(now - seconds),
+        None => Err(fail(
             Exit::Usage,
             format!(
                 "cannot read --since {text:?}: give an RFC 3339 time (2026-01-31T12:00:00Z) or a duration (90s, 15m, 1h, 2d)"
             ),
         )),
     }
+}
+
+/// How long `group rotate-key` keeps the old key by default: 90 days, long
+/// enough for mail in transit, queued, or read late from a mailbox.
+pub const DEFAULT_KEEP_OLD: &str = "90d";
+
+/// A group's key after a rotation.
+pub struct Rotated {
+    /// The group, with its new certificate and key.
+    pub group: GroupRecord,
+    /// The new key's generation (the group's first key is 1).
+    pub generation: i64,
+    /// Until when the replaced key is still used.
+    pub keep_until: UnixTime,
+}
+
+/// Rotates `group`'s key: a new key pair of the same size and a new
+/// certificate valid as long as the old one was, sealed under the same
+/// `passphrase`; the old key is retired and still opens messages
+/// encrypted to it for `keep_old` seconds. Senders must fetch the new
+/// certificate (`sealpost group cert`).
+pub fn rotate_key(
+    store: &dyn Store,
+    group: &str,
+    passphrase: &str,
+    keep_old: i64,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<Rotated> {
+    let record = existing_group(store, group)?;
+    if is_pkcs11_uri(&record.sealed_key) {
+        // A new key would have to be made in the token and named by a URI;
+        // until `rotate-key` takes one, say so rather than fail obscurely.
+        return Err(fail_hint(
+            Exit::Usage,
+            format!("group {group}'s key is in a PKCS#11 token: rotate-key cannot rotate it yet"),
+            "make a new group with `group create --pkcs11 URI --generate` and move the members",
+        ));
+    }
+    check_passphrase(&record, passphrase)?;
+    let old = crate::smime::certs::CertInfo::from_der(&record.certificate)?;
+    let bits = old.rsa_bits.unwrap_or(3072);
+    let days = ((old.not_after - old.not_before) / 86_400).clamp(1, 36_500) as u32;
+    let (key, cert) = generate(
+        &NewIdentity {
+            email: &record.email,
+            name: Some(&format!("{} (sealpost group)", record.name)),
+            algorithm: KeyAlgorithm::Rsa(bits),
+            days,
+        },
+        now,
+        rng,
+    )?
+    .remove(0);
+    let sealed = crate::smime::privkey::seal(&key, Some(passphrase))?;
+    let keep_until = now.saturating_add(keep_old);
+    let rotation = KeyRotation {
+        old_certificate: record.certificate.clone(),
+        certificate: cert.der,
+        sealed_key: sealed.to_string(),
+        time: now,
+        keep_until,
+    };
+    let generation = store.rotate_group_key(group, &rotation)?;
+    Ok(Rotated {
+        group: GroupRecord {
+            certificate: rotation.certificate,
+            sealed_key: rotation.sealed_key,
+            ..record
+        },
+        generation,
+        keep_until,
+    })
 }
 
 /// The vault purpose of a group secret.
@@ -212,8 +344,8 @@ pub fn rotate_secret(
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<SecretRecord> {
-    let record = existing_group(store, group)?;
-    check_passphrase(&record, passphrase)?;
+    existing_group(store, group)?;
+    check_server_passphrase(store, passphrase)?;
     let vault = Vault::open_or_create(store, passphrase, rng)?;
     let mut id = [0u8; KEY_ID_LEN];
     rng.fill_bytes(&mut id);
@@ -228,6 +360,19 @@ pub fn rotate_secret(
     };
     store.add_secret(group, &record)?;
     Ok(record)
+}
+
+/// [`check_passphrase`] with the first group whose key is sealed (a key in
+/// a token has no passphrase); nothing to check on a store without one.
+fn check_server_passphrase(store: &dyn Store, passphrase: &str) -> anyhow::Result<()> {
+    match store
+        .groups()?
+        .iter()
+        .find(|g| !is_pkcs11_uri(&g.sealed_key))
+    {
+        Some(group) => check_passphrase(group, passphrase),
+        None => Ok(()),
+    }
 }
 
 /// Fails unless `passphrase` opens `group`'s private key: the one check
@@ -269,6 +414,8 @@ mod tests {
         );
         for bad in ["", "h", "1w", "yesterday", "-1h"] {
             assert!(parse_since(bad, 0).is_err(), "{bad}");
+            assert_eq!(parse_duration(bad), None, "{bad}");
         }
+        assert_eq!(parse_duration(DEFAULT_KEEP_OLD), Some(90 * 86_400));
     }
 }

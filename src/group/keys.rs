@@ -9,6 +9,11 @@
 //! RUSTSEC-2023-0071), and aws-lc-rs is about 4 times faster per private
 //! operation (RSA-3072 OAEP against `rsa` with blinding, `cargo bench --bench
 //! release`), which is most of this server's cost.
+//!
+//! A group key may instead live in a PKCS#11 token ([`super::token`]): the
+//! token does the raw RSA operation and the padding is removed here in
+//! constant time, so that every failure is still the one [`UnwrapFailed`]
+//! (the token module says why its own padding mechanisms are not used).
 
 use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PSS_2048_8192_SHA256};
@@ -20,8 +25,11 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
+use super::token::{TokenFailed, TokenKey};
 use crate::error::{classify, fail, Exit};
-use crate::smime::envelope::{oaep_sha256_identifier, KeyTransportAlg, OaepHash, RsaUnwrapKey};
+use crate::smime::envelope::{
+    oaep_sha256_identifier, unpad, KeyTransportAlg, OaepHash, RawPadding, RsaUnwrapKey,
+};
 
 /// Content-key lengths a release may carry: AES-128, AES-192, AES-256.
 pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
@@ -29,12 +37,33 @@ pub const CONTENT_KEY_LENGTHS: [usize; 3] = [16, 24, 32];
 /// A group's certificate and private key, ready for unwrapping.
 pub struct GroupKey {
     pub certificate: Certificate,
-    key: RsaUnwrapKey,
+    key: PrivateHalf,
+}
+
+/// Where the private key is: in this process, or in a token.
+enum PrivateHalf {
+    Memory(RsaUnwrapKey),
+    Token(TokenKey),
 }
 
 /// The one answer for every failure to unwrap (no padding oracle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnwrapFailed;
+
+/// Why [`GroupKey::unwrap`] gave no key: the ciphertext (always the same
+/// [`UnwrapFailed`]), or the token holding the key (an internal error,
+/// whatever the ciphertext was).
+#[derive(Debug)]
+pub enum UnwrapError {
+    Failed(UnwrapFailed),
+    Token(TokenFailed),
+}
+
+impl From<UnwrapFailed> for UnwrapError {
+    fn from(e: UnwrapFailed) -> Self {
+        UnwrapError::Failed(e)
+    }
+}
 
 impl GroupKey {
     /// Loads a group key from the `rsa` crate's key (as [`crate::smime::privkey::open`]
@@ -44,36 +73,75 @@ impl GroupKey {
             .map_err(|e| fail(Exit::DataErr, format!("malformed group certificate: {e}")))?;
         let key = RsaUnwrapKey::new(key)
             .map_err(|e| fail(classify(&e).0, format!("group key rejected: {e}")))?;
-        Ok(GroupKey { certificate, key })
+        Ok(GroupKey {
+            certificate,
+            key: PrivateHalf::Memory(key),
+        })
+    }
+
+    /// A group key held in a token; the certificate must carry the token
+    /// key's public half.
+    pub fn in_token(key: TokenKey, certificate_der: &[u8]) -> anyhow::Result<GroupKey> {
+        let certificate = Certificate::from_der(certificate_der)
+            .map_err(|e| fail(Exit::DataErr, format!("malformed group certificate: {e}")))?;
+        let public = spki_der(&certificate).and_then(|der| {
+            use rsa::pkcs8::EncodePublicKey;
+            let token = key.public_key().ok()?.to_public_key_der().ok()?;
+            Some(token.as_bytes() == der.as_slice())
+        });
+        if public != Some(true) {
+            return Err(fail(
+                Exit::DataErr,
+                format!(
+                    "the key {} in the token is not the group certificate's",
+                    key.uri()
+                ),
+            ));
+        }
+        Ok(GroupKey {
+            certificate,
+            key: PrivateHalf::Token(key),
+        })
     }
 
     /// Recovers the content key from a KeyTransRecipientInfo addressed to
     /// this group. Every failure (an algorithm other than PKCS#1 v1.5, OAEP
     /// SHA-1 or OAEP SHA-256, bad padding, a length that is no content key)
     /// is the same [`UnwrapFailed`].
-    pub fn unwrap(&self, ktri: &KeyTransRecipientInfo) -> Result<Zeroizing<Vec<u8>>, UnwrapFailed> {
+    /// A token that fails is [`UnwrapError::Token`], never tied to the
+    /// ciphertext.
+    pub fn unwrap(&self, ktri: &KeyTransRecipientInfo) -> Result<Zeroizing<Vec<u8>>, UnwrapError> {
         let alg = KeyTransportAlg::parse(&ktri.key_enc_alg).map_err(|_| UnwrapFailed)?;
-        match alg {
-            KeyTransportAlg::Pkcs1v15
-            | KeyTransportAlg::Oaep {
+        let raw = match alg {
+            KeyTransportAlg::Pkcs1v15 => RawPadding::Pkcs1v15,
+            KeyTransportAlg::Oaep {
                 hash: OaepHash::Sha256,
                 mgf: OaepHash::Sha256,
-            }
-            | KeyTransportAlg::Oaep {
+            } => RawPadding::OaepSha256,
+            KeyTransportAlg::Oaep {
                 hash: OaepHash::Sha1,
                 mgf: OaepHash::Sha1,
-            } => {}
-            KeyTransportAlg::Oaep { .. } => return Err(UnwrapFailed),
+            } => RawPadding::OaepSha1,
+            KeyTransportAlg::Oaep { .. } => return Err(UnwrapFailed.into()),
+        };
+        let enc = ktri.enc_key.as_bytes();
+        match &self.key {
+            PrivateHalf::Memory(key) => {
+                let padding = alg.padding().ok_or(UnwrapFailed)?;
+                let out = key.decrypt(padding, enc).map_err(|_| UnwrapFailed)?;
+                if !CONTENT_KEY_LENGTHS.contains(&out.len()) {
+                    return Err(UnwrapFailed.into());
+                }
+                Ok(out)
+            }
+            PrivateHalf::Token(key) => {
+                let block = key
+                    .raw_decrypt(enc)
+                    .map_err(UnwrapError::Token)?
+                    .ok_or(UnwrapFailed)?;
+                Ok(unpad(&block, raw, &CONTENT_KEY_LENGTHS).ok_or(UnwrapFailed)?)
+            }
         }
-        let padding = alg.padding().ok_or(UnwrapFailed)?;
-        let out = self
-            .key
-            .decrypt(padding, ktri.enc_key.as_bytes())
-            .map_err(|_| UnwrapFailed)?;
-        if !CONTENT_KEY_LENGTHS.contains(&out.len()) {
-            return Err(UnwrapFailed);
-        }
-        Ok(out)
     }
 }
 
@@ -210,7 +278,10 @@ mod tests {
             k
         };
         for bad in [flipped, short, odd] {
-            assert_eq!(gk.unwrap(&bad), Err(UnwrapFailed));
+            assert!(matches!(
+                gk.unwrap(&bad),
+                Err(UnwrapError::Failed(UnwrapFailed))
+            ));
         }
     }
 

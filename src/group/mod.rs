@@ -9,15 +9,21 @@
 //! - [`store`]: groups, members and the audit log behind the [`store::Store`]
 //!   interface (SQLite by default);
 //! - [`keys`]: the RSA operations, with aws-lc-rs (constant-time);
+//! - [`token`]: a group key in a PKCS#11 token (an HSM), by RFC 7512 URI;
 //! - [`limits`]: replay protection and the per-member rate limit;
 //! - [`audit`]: the group-commit audit writer;
 //! - [`vault`]: the group secrets at rest;
 //! - [`service`]: the release checks and the signed calls, in the protocol's
 //!   order, and the audit row each known caller leaves;
 //! - [`server`]: HTTPS, HTTP/1.1 keep-alive, a thread per connection;
+//! - [`config`]: the server's config file (`group serve --config`);
 //! - [`metrics`]: the Prometheus counters and their text format;
 //! - [`shutdown`]: SIGTERM and SIGINT, for a graceful stop;
-//! - [`admin`]: creating groups and managing members, for the CLI.
+//! - [`admin`]: creating groups and managing members, for the CLI;
+//! - [`offline`]: the group key exported to a member who reads without
+//!   the server, and imported on their side (issue #17, option C);
+//! - [`pass`]: membership passes, blind-signed (RFC 9474) so a release can
+//!   name no member, even to the issuer (issue #17; core only, not yet wired).
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
@@ -25,14 +31,18 @@
 
 pub mod admin;
 pub mod audit;
+pub mod config;
 pub mod explode;
 pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod offline;
+pub mod pass;
 pub mod release;
 pub mod server;
 pub mod service;
 pub mod shutdown;
 pub mod store;
+pub mod token;
 pub mod vault;

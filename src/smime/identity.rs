@@ -28,7 +28,7 @@ use x509_cert::time::{Time, Validity};
 
 use crate::error::{fail, Exit};
 use crate::smime::certs::{validate_address, CertInfo, UnixTime};
-use crate::smime::privkey::signer::{CertSigner, RawSignature};
+use crate::smime::privkey::signer::{CertSigner, ExternalRsaSigner, RawSignature};
 use crate::smime::privkey::{Curve, KeyKind, PrivateKey};
 
 /// RSA sizes sealpost generates.
@@ -311,6 +311,94 @@ fn certificate(
     rng: &mut impl CryptoRngCore,
 ) -> anyhow::Result<CertInfo> {
     let email = validate_address(spec.email)?;
+    let base_name = spec.name.unwrap_or(&email);
+    // A certificate issued by our own signing key gets a name of its own, so
+    // that no path builder takes it for the self-signed one.
+    let common_name = match issuer {
+        Some(_) => format!("{base_name} (encryption)"),
+        None => base_name.to_owned(),
+    };
+    let spki = key.public_key_info()?;
+    let (signing_key, issuer) = match issuer {
+        Some((k, c)) => (
+            k,
+            Some((
+                c.cert.tbs_certificate.subject.clone(),
+                c.cert.tbs_certificate.subject_public_key_info.clone(),
+            )),
+        ),
+        None => (key, None),
+    };
+    let signer = CertSigner::new(signing_key)?.ok_or_else(|| {
+        fail(
+            Exit::Software,
+            format!(
+                "a {} key cannot sign a certificate",
+                signing_key.kind().name()
+            ),
+        )
+    })?;
+    build_certificate(
+        spki,
+        key.kind(),
+        issuer,
+        &signer,
+        common_name,
+        spec,
+        now,
+        rng,
+    )
+}
+
+/// A self-signed S/MIME certificate for an RSA key held elsewhere (a
+/// PKCS#11 token): `sign` makes the PKCS#1 v1.5 SHA-256 signature.
+pub fn self_signed_external_rsa(
+    public: &rsa::RsaPublicKey,
+    sign: &(dyn Fn(&[u8]) -> anyhow::Result<Vec<u8>> + '_),
+    spec: &NewIdentity<'_>,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<CertInfo> {
+    use rsa::pkcs8::EncodePublicKey;
+    use spki::der::Decode;
+    let email = validate_address(spec.email)?;
+    let der = public
+        .to_public_key_der()
+        .map_err(|e| fail(Exit::Software, format!("cannot encode the public key: {e}")))?;
+    let spki = spki::SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+        .map_err(|e| fail(Exit::Software, format!("cannot encode the public key: {e}")))?;
+    let signer = ExternalRsaSigner::new(spki.clone(), sign);
+    let common_name = spec.name.unwrap_or(&email).to_owned();
+    build_certificate(
+        spki,
+        KeyKind::Rsa,
+        None,
+        &signer,
+        common_name,
+        spec,
+        now,
+        rng,
+    )
+}
+
+/// The certificate for `spki` (a key of `kind`) signed by `signer`, whose
+/// subject and public key `issuer` gives (self-signed without one).
+#[allow(clippy::too_many_arguments)]
+fn build_certificate<S>(
+    spki: spki::SubjectPublicKeyInfoOwned,
+    kind: KeyKind,
+    issuer: Option<(Name, spki::SubjectPublicKeyInfoOwned)>,
+    signer: &S,
+    common_name: String,
+    spec: &NewIdentity<'_>,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<CertInfo>
+where
+    S: signature::Keypair + spki::DynSignatureAlgorithmIdentifier + signature::Signer<RawSignature>,
+    S::VerifyingKey: spki::EncodePublicKey,
+{
+    let email = validate_address(spec.email)?;
     if spec.days == 0 {
         return Err(fail(Exit::Usage, "--days must be at least 1"));
     }
@@ -319,13 +407,6 @@ fn certificate(
             Exit::Software,
             format!("cannot build certificate ({what}): {e}"),
         )
-    };
-    let base_name = spec.name.unwrap_or(&email);
-    // A certificate issued by our own signing key gets a name of its own, so
-    // that no path builder takes it for the self-signed one.
-    let common_name = match issuer {
-        Some(_) => format!("{base_name} (encryption)"),
-        None => base_name.to_owned(),
     };
     let subject = subject_name(&common_name, None)?;
     // Back-date by five minutes so that a peer with a slightly slow clock accepts it.
@@ -343,24 +424,10 @@ fn certificate(
     let mut serial = [0u8; 16];
     rng.fill_bytes(&mut serial);
     serial[0] = (serial[0] & 0x7f) | 0x40; // positive, and a full 16 bytes
-    let spki = key.public_key_info()?;
-    let (signing_key, issuer_name, issuer_spki) = match issuer {
-        Some((k, c)) => (
-            k,
-            Some(c.cert.tbs_certificate.subject.clone()),
-            c.cert.tbs_certificate.subject_public_key_info.clone(),
-        ),
-        None => (key, None, spki.clone()),
+    let (issuer_name, issuer_spki) = match issuer {
+        Some((name, spki)) => (Some(name), spki),
+        None => (None, spki.clone()),
     };
-    let signer = CertSigner::new(signing_key)?.ok_or_else(|| {
-        fail(
-            Exit::Software,
-            format!(
-                "a {} key cannot sign a certificate",
-                signing_key.kind().name()
-            ),
-        )
-    })?;
     let mut builder = CertificateBuilder::new(
         Profile::Manual {
             issuer: issuer_name,
@@ -369,7 +436,7 @@ fn certificate(
         validity,
         subject,
         spki.clone(),
-        &signer,
+        signer,
     )
     .map_err(|e| err("builder", &e))?;
     let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref()).map_err(|e| err("ski", &e))?;
@@ -381,7 +448,7 @@ fn certificate(
             path_len_constraint: None,
         })
         .map_err(|e| err("basicConstraints", &e))?;
-    SmimeUsage::new(key.kind(), &email)?.add_to(&mut builder, err)?;
+    SmimeUsage::new(kind, &email)?.add_to(&mut builder, err)?;
     builder
         .add_extension(&ski)
         .map_err(|e| err("subjectKeyIdentifier", &e))?;

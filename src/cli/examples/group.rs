@@ -5,6 +5,10 @@
 use super::setup::{BOB_PEM, GROUP, JOIN, LIST_KEY, LIST_MAIL, LIST_MAIL_TO_KEY, MESSAGE};
 use super::{Check, Example, Page};
 
+/// Alice, a member of her own crypto-list, with its key exported to her in my-list.key.
+const OWN_EXPORT: &str = "sealpost group add-member crypto-list \"$FIXTURES/alice.cert.pem\" \
+     && sealpost group key export crypto-list --to \"$FIXTURES/alice.cert.pem\" -o my-list.key";
+
 /// `group` and its subcommands, `release`, `revoke`, `explode`.
 pub(super) const PAGES: &[Page] = &[
     Page {
@@ -46,6 +50,29 @@ pub(super) const PAGES: &[Page] = &[
             "sealpost group cert crypto-list > list.pem",
         )
         .setup(&[GROUP])],
+    },
+    Page {
+        command: "group show",
+        examples: &[Example::new(
+            "The list's address, members, and key generations",
+            "sealpost group show crypto-list",
+        )
+        .setup(&[GROUP])],
+    },
+    Page {
+        command: "group rotate-key",
+        examples: &[
+            Example::new(
+                "A new group key; mail to the old one is released for 90 more days",
+                "sealpost group rotate-key crypto-list",
+            )
+            .setup(&[GROUP]),
+            Example::new(
+                "Keep the old key for a week only",
+                "sealpost group rotate-key crypto-list --keep-old 7d",
+            )
+            .setup(&[GROUP]),
+        ],
     },
     Page {
         command: "group add-member",
@@ -118,6 +145,19 @@ pub(super) const PAGES: &[Page] = &[
         .check(Check::Fails {
             status: 65,
             why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
+        }),
+        Example::new(
+            "From a config file (contrib/sealpost-group.toml), one setting overridden",
+            "sealpost group serve --config group.toml --burst 40",
+        )
+        .setup(&[
+            GROUP,
+            "touch server.pem server.key",
+            "printf 'listen = \"0.0.0.0:8443\"\\ntls_cert = \"server.pem\"\\ntls_key = \"server.key\"\\n' > group.toml",
+        ])
+        .check(Check::Fails {
+            status: 65,
+            why: "a server runs until stopped: the test gives it empty TLS files, so it stops at once",
         })],
     },
     Page {
@@ -161,6 +201,41 @@ pub(super) const PAGES: &[Page] = &[
         )
         .setup(&[JOIN, "sealpost group rotate-secret crypto-list", "sealpost group secret fetch crypto-list"])
         .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "group key",
+        examples: &[
+            Example::new(
+                "Give member bob the group key, to read offline (read the warning)",
+                "sealpost group key export crypto-list --to bob.pem -o bob-list.key",
+            )
+            .setup(&[GROUP, BOB_PEM, "sealpost group add-member crypto-list bob.pem"]),
+            Example::new(
+                "As the member: import it; list mail then opens with no server",
+                "sealpost group key import my-list.key && sealpost decrypt --offline list-mail.eml",
+            )
+            .setup(&[GROUP, OWN_EXPORT, LIST_MAIL]),
+        ],
+    },
+    Page {
+        command: "group key export",
+        examples: &[
+            Example::new(
+                "Wrap crypto-list's key to bob, a member, into bob-list.key",
+                "sealpost group key export crypto-list --to bob.pem -o bob-list.key",
+            )
+            .setup(&[GROUP, BOB_PEM, "sealpost group add-member crypto-list bob.pem"]),
+        ],
+    },
+    Page {
+        command: "group key import",
+        examples: &[
+            Example::new(
+                "Store the group key exported to you (sealed like your own key)",
+                "sealpost group key import my-list.key",
+            )
+            .setup(&[GROUP, OWN_EXPORT]),
+        ],
     },
     Page {
         command: "release",

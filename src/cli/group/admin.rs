@@ -9,12 +9,14 @@ use clap::Args;
 use serde_json::json;
 
 use super::Context;
+use crate::cli::secrets::TokenPinArgs;
 use crate::cli::{json, printable, read_input, write_stdout, Ask};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
 use sealpost::group::store::{
-    self as store, AuditRecord, Location, MemberRecord, MemberSelector, Role, Store,
+    self as store, AuditRecord, GroupRecord, Location, MemberRecord, MemberSelector, Role, Store,
 };
+use sealpost::group::token::{self, Pkcs11Uri, TokenKey};
 use sealpost::smime::certs::{format_time, now, pem_encode};
 
 /// Where the group store is; shared by every server-side subcommand.
@@ -66,6 +68,12 @@ impl StoreArgs {
 /// passphrase (the keystore passphrase sources: --passphrase-file,
 /// --passphrase-fd, SEALPOST_PASSPHRASE, or the terminal). Every group on a
 /// server shares that passphrase.
+///
+/// With --pkcs11 the private key is in a PKCS#11 token (an HSM) and never
+/// leaves it: the certificate is signed there, and the store holds only the
+/// RFC 7512 URI. The PIN comes from --pin-file, --pin-fd, pin-source= in
+/// the URI, SEALPOST_PKCS11_PIN, or the terminal; `group serve` needs it
+/// again at start.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The group's name (lower-case letters, digits, '.', '_', '-')
@@ -79,6 +87,20 @@ pub struct CreateArgs {
     /// Days the group certificate is valid
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub days: u32,
+    /// Use the RSA key in a PKCS#11 token that URI names, e.g.
+    /// 'pkcs11:token=lists;object=list-key?pin-source=file:/etc/sealpost/pin'
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
+    /// Generate the key in the token (--bits; CKA_SENSITIVE, never
+    /// extractable) instead of using one already there
+    #[arg(long, requires = "pkcs11")]
+    pub generate: bool,
+    /// The PKCS#11 module [default: module-path= in the URI, else SoftHSM2's
+    /// or p11-kit's proxy]
+    #[arg(long, value_name = "FILE", requires = "pkcs11")]
+    pub pkcs11_module: Option<PathBuf>,
+    #[command(flatten)]
+    pub pin: TokenPinArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -86,19 +108,24 @@ pub struct CreateArgs {
 pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
     admin::validate_name(&args.name)?;
     let store = args.store.open(ctx)?;
-    let ask = if store.groups()?.is_empty() {
-        Ask::New
-    } else {
-        Ask::Existing
-    };
-    let passphrase = ctx.passphrase(ask)?;
     let spec = NewGroup {
         name: &args.name,
         email: &args.email,
         bits: args.bits,
         days: args.days,
     };
-    let group = admin::create_group(&*store, &spec, passphrase, now(), &mut rand_core::OsRng)?;
+    let group = match &args.pkcs11 {
+        Some(uri) => create_in_token(&args, uri, &*store, &spec, ctx)?,
+        None => {
+            let ask = if store.groups()?.is_empty() {
+                Ask::New
+            } else {
+                Ask::Existing
+            };
+            let passphrase = ctx.passphrase(ask)?;
+            admin::create_group(&*store, &spec, passphrase, now(), &mut rand_core::OsRng)?
+        }
+    };
     let info = sealpost::smime::certs::CertInfo::from_der(&group.certificate)?;
     if ctx.global.json {
         return ctx.print_json(
@@ -120,6 +147,34 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
         group.name, group.name, group.name
     ));
     Ok(())
+}
+
+/// `group create --pkcs11`: the key found (or made) in the token, the
+/// store given the URI, with the module named when it came from the
+/// command line (so that `group serve` finds it).
+fn create_in_token(
+    args: &CreateArgs,
+    text: &str,
+    store: &dyn Store,
+    spec: &NewGroup<'_>,
+    ctx: &Context,
+) -> anyhow::Result<GroupRecord> {
+    let uri = Pkcs11Uri::parse(text)?;
+    let module = token::module_path(&uri, args.pkcs11_module.as_deref())?;
+    let stored = match (&uri.module_path, &args.pkcs11_module) {
+        (None, Some(_)) => token::with_module_path(&uri, &module),
+        _ => uri.text.clone(),
+    };
+    // Before anything is made in the token.
+    admin::check_new_group(store, spec.name)?;
+    let pin = args.pin.source(ctx.can_prompt())(&uri)?;
+    let key = if args.generate {
+        TokenKey::generate(&uri, &module, &pin, args.bits)?
+    } else {
+        TokenKey::open(&uri, &module, &pin)?
+    };
+    ctx.detail(format!("group key in the token: {stored}"));
+    admin::create_group_in_token(store, spec, &key, &stored, now(), &mut rand_core::OsRng)
 }
 
 /// Print a group's certificate (PEM), for senders and members
@@ -271,6 +326,13 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
             printable(&m.address),
             m.fingerprint,
             args.name
+        ));
+    }
+    let fingerprints: Vec<&str> = removed.iter().map(|m| m.fingerprint.as_str()).collect();
+    for holder in sealpost::group::offline::exported_to(&*store, &args.name, &fingerprints)? {
+        ctx.warn(format!(
+            "the group key of {} was exported to {holder} (group key export): they can still read list mail encrypted to it; run `sealpost group rotate-key {}`",
+            args.name, args.name
         ));
     }
     if !store.secrets(&args.name)?.is_empty() {

@@ -18,7 +18,10 @@ use super::super::{read_input, Context};
 /// certificate by asking the servers (in the order given, moving on when one
 /// is unreachable) to release the message's key to this member. The group
 /// certificate is also imported, so that mail to the list address can be
-/// encrypted. Joining again replaces the record.
+/// encrypted. Joining again replaces the record, except that a group
+/// certificate it held before is kept as an older one: after the server's
+/// `group rotate-key`, join again with the new certificate, and mail
+/// encrypted to the old one stays readable while the server keeps its key.
 #[derive(Debug, Args)]
 pub struct JoinArgs {
     /// The group's name on the server
@@ -101,15 +104,29 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         None => None,
     };
     let ks = ctx.keystore_or_create()?;
-    let member = choose_member(ks.identities()?, args.member.as_deref())?;
-    let group = JoinedGroup {
+    // A member who holds the group key (`group key import`) has it as an
+    // identity too: without --as it is not the member while another
+    // identity can be (an exploder joins as the list's own key, its only one).
+    let mut own = ks.identities()?;
+    if args.member.is_none() && own.iter().any(|i| i.cert.fingerprint != cert.fingerprint) {
+        own.retain(|i| i.cert.fingerprint != cert.fingerprint);
+    }
+    let member = choose_member(own, args.member.as_deref())?;
+    let mut group = JoinedGroup {
         name: args.name.clone(),
         cert: cert.clone(),
         servers: servers.clone(),
         ca_pem,
         member: member.cert.fingerprint.clone(),
+        older: Vec::new(),
     };
-    Memberships::new(ks.root()).join(&group)?;
+    let memberships = Memberships::new(ks.root());
+    // Joining again with a new certificate (the group's key was rotated)
+    // keeps the old ones: mail encrypted to them is still the group's.
+    if memberships.list()?.iter().any(|g| g.name == args.name) {
+        group.keep_older(&memberships.get(&args.name)?);
+    }
+    memberships.join(&group)?;
     ks.import_certificates(std::slice::from_ref(&cert))?;
     if ctx.global.json {
         return ctx.print_json(

@@ -61,12 +61,15 @@ pub fn run(args: MigrateArgs, ctx: &Context) -> anyhow::Result<()> {
                 "secrets": copied.secrets,
                 "deposits": copied.deposits,
                 "audit_rows": copied.audit,
+                "retired_keys": copied.retired_keys,
             }),
         );
     }
     let line = format!(
-        "copied {} groups, {} members, {} secrets, {} deposits, {} audit rows to {}\n",
+        "copied {} groups ({} retired keys), {} members, {} secrets, {} deposits, \
+         {} audit rows to {}\n",
         copied.groups,
+        copied.retired_keys,
         copied.members,
         copied.secrets,
         copied.deposits,

@@ -8,7 +8,9 @@ use super::Context;
 
 mod admin;
 mod join;
+mod keys;
 mod migrate;
+mod offline;
 mod secret;
 mod serve;
 
@@ -27,6 +29,8 @@ pub struct GroupArgs {
 pub enum GroupCommand {
     Create(admin::CreateArgs),
     Cert(admin::CertArgs),
+    Show(keys::ShowArgs),
+    RotateKey(keys::RotateKeyArgs),
     AddMember(admin::AddMemberArgs),
     RemoveMember(admin::RemoveMemberArgs),
     Members(admin::MembersArgs),
@@ -35,6 +39,7 @@ pub enum GroupCommand {
     Migrate(migrate::MigrateArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
+    Key(offline::KeyArgs),
     Secret(secret::SecretArgs),
 }
 
@@ -42,6 +47,8 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.command {
         GroupCommand::Create(a) => admin::create(a, ctx),
         GroupCommand::Cert(a) => admin::cert(a, ctx),
+        GroupCommand::Show(a) => keys::show(a, ctx),
+        GroupCommand::RotateKey(a) => keys::rotate_key(a, ctx),
         GroupCommand::AddMember(a) => admin::add_member(a, ctx),
         GroupCommand::RemoveMember(a) => admin::remove_member(a, ctx),
         GroupCommand::Members(a) => admin::members(a, ctx),
@@ -50,6 +57,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::Migrate(a) => migrate::run(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
+        GroupCommand::Key(a) => offline::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
     }
 }

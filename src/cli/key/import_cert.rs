@@ -86,7 +86,7 @@ pub fn run(args: ImportCertArgs, ctx: &Context) -> anyhow::Result<()> {
         return ctx.print_json(
             "key import-cert",
             json!({
-                "identities": installed.iter().map(super::identity_json).collect::<Vec<_>>(),
+                "identities": installed.iter().map(super::super::json::identity).collect::<Vec<_>>(),
                 "chain": chain.iter().map(|c| &c.fingerprint).collect::<Vec<_>>(),
             }),
         );

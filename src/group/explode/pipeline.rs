@@ -82,9 +82,17 @@ impl<'m> ListMail<'m> {
                 .find(|c| e.recipient_for(&c.cert).is_some())
                 .cloned()
         });
-        let entry = envelope
-            .as_ref()
-            .and_then(|e| list_entry(e, &group.name, &group.cert.cert));
+        // The entry for any of the group's certificates (older ones after
+        // a key rotation), else a deposit's.
+        let entry = envelope.as_ref().and_then(|e| {
+            group
+                .certs()
+                .find_map(|c| match list_entry(e, &group.name, &c.cert) {
+                    Some(ListEntry::Group(i)) => Some(ListEntry::Group(i)),
+                    _ => None,
+                })
+                .or_else(|| list_entry(e, &group.name, &group.cert.cert))
+        });
         let mode = match (wanted.reencrypt, own.is_some(), entry) {
             (true, true, _) => Mode::Reencrypt,
             (false, _, Some(ListEntry::Group(_))) if wanted.rewrap => Mode::Rewrap,

@@ -29,6 +29,37 @@ pub struct JoinedGroup {
     pub ca_pem: Option<Vec<u8>>,
     /// Fingerprint of the own identity that is the member.
     pub member: String,
+    /// Certificates the group had before a key rotation (`group rotate-key`
+    /// on the server), newest first: mail encrypted to them is still the
+    /// group's, released while the server keeps the old key.
+    pub older: Vec<CertInfo>,
+}
+
+/// The most older certificates a joined group keeps (a rotation a year
+/// for longer than any keep-old window).
+pub const MAX_OLDER_CERTIFICATES: usize = 16;
+
+impl JoinedGroup {
+    /// The current certificate, then the older ones.
+    pub fn certs(&self) -> impl Iterator<Item = &CertInfo> {
+        std::iter::once(&self.cert).chain(&self.older)
+    }
+
+    /// Keeps `previous`'s certificates (a re-join after a rotation) as
+    /// older ones, without the current one or repeats, at most
+    /// [`MAX_OLDER_CERTIFICATES`].
+    pub fn keep_older(&mut self, previous: &JoinedGroup) {
+        let mut older: Vec<CertInfo> = Vec::new();
+        for c in previous.certs().chain(&self.older) {
+            if c.fingerprint != self.cert.fingerprint
+                && older.iter().all(|o| o.fingerprint != c.fingerprint)
+            {
+                older.push(c.clone());
+            }
+        }
+        older.truncate(MAX_OLDER_CERTIFICATES);
+        self.older = older;
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +71,9 @@ struct Record {
     certificate: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ca: Option<String>,
+    /// PEM, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    older_certificates: Vec<String>,
 }
 
 /// Group names: what account names allow (they become file names).
@@ -75,6 +109,7 @@ impl Memberships {
                 .ca_pem
                 .as_ref()
                 .map(|pem| String::from_utf8_lossy(pem).into_owned()),
+            older_certificates: group.older.iter().map(CertInfo::to_pem).collect(),
         };
         let text = toml::to_string(&record).map_err(|e| {
             fail(
@@ -156,6 +191,21 @@ impl Memberships {
             .into_iter()
             .next()
             .ok_or_else(|| bad("no group certificate".into()))?;
+        let mut older = Vec::new();
+        for pem in record
+            .older_certificates
+            .iter()
+            .take(MAX_OLDER_CERTIFICATES)
+        {
+            let mut found = certs::parse_bundle(pem.as_bytes())
+                .map_err(|e| bad(crate::error::single_line(&e)))?;
+            if found.len() != 1 {
+                return Err(bad(
+                    "an older certificate entry is not one certificate".into()
+                ));
+            }
+            older.push(found.remove(0));
+        }
         let servers = record
             .servers
             .iter()
@@ -168,6 +218,7 @@ impl Memberships {
             servers,
             ca_pem: record.ca.map(String::into_bytes),
             member: record.member,
+            older,
         })
     }
 }
@@ -199,6 +250,7 @@ mod tests {
             ],
             ca_pem: Some(b"-----BEGIN CERTIFICATE-----\n".to_vec()),
             member: "ab".repeat(32),
+            older: Vec::new(),
         };
         m.join(&group).unwrap();
         let back = m.get("crypto-list").unwrap();

@@ -121,9 +121,11 @@ impl KeySource for KeystoreKeys<'_> {
                 KeyRefKind::Deposit => deposit = deposit.or(Some((group.clone(), index))),
             }
         }
-        let group_entry = groups
-            .iter()
-            .find_map(|g| envelope.recipient_for(&g.cert.cert).map(|i| (g.clone(), i)));
+        let group_entry = groups.iter().find_map(|g| {
+            g.certs()
+                .find_map(|c| envelope.recipient_for(&c.cert))
+                .map(|i| (g.clone(), i))
+        });
         let Some((group, index)) = group_entry.or(deposit) else {
             if let Some((group, id)) = missing_secret {
                 return Err(fail_hint(

@@ -16,16 +16,17 @@ use x509_cert::Certificate;
 
 use super::answer::{internal, json, Answer, Refused, Trail};
 use super::auth::Caller;
+use super::generations::GroupKeys;
 use super::Service;
 use crate::group::admin::secret_purpose;
-use crate::group::keys::{wrap_for, GroupKey};
+use crate::group::keys::wrap_for;
 use crate::group::release::calls::{
     MemberEntry, MembersAnswer, Op, RewrapAnswer, RewrapPayload, SecretEntry, SecretsAnswer,
     SignedCall,
 };
 use crate::group::release::protocol::{key_hash, RefusalCode};
 use crate::group::store::{AuditRecord, Role};
-use crate::smime::envelope::{check_ktri_version, kek_recipient_for_bytes, rid_matches};
+use crate::smime::envelope::kek_recipient_for_bytes;
 use crate::smime::keyref::{parse_id, KeyRef, KeyRefKind};
 
 /// A call that passed its gate: what was asked, by whom, of which group
@@ -33,7 +34,7 @@ use crate::smime::keyref::{parse_id, KeyRef, KeyRefKind};
 pub(super) struct Admitted<'a> {
     pub(super) call: &'a SignedCall,
     pub(super) caller: &'a Caller<'a>,
-    pub(super) key: &'a GroupKey,
+    pub(super) keys: &'a GroupKeys,
     pub(super) now: u64,
 }
 
@@ -105,14 +106,14 @@ impl Service {
             Op::Revoke => return self.revoke(&call, &caller, now, instant, trail),
         };
         // An unknown group answers as a group the caller is not registered in.
-        let key = self.group_key(&call.group)?.ok_or(unregistered)?;
+        let keys = self.group_key(&call.group, now)?.ok_or(unregistered)?;
         self.member_in_role(&call.group, &fingerprint, roles, trail)?
             .ok_or(unregistered)?;
         self.admit(&call.group, &caller, now, instant, &mut trail.row)?;
         let admitted = Admitted {
             call: &call,
             caller: &caller,
-            key: &key,
+            keys: &keys,
             now,
         };
         handler(self, &admitted, &mut trail.row)
@@ -142,24 +143,20 @@ impl Service {
         let payload: RewrapPayload = req.call.payload_as().map_err(|_| RefusalCode::Malformed)?;
         row.key_hash = Some(key_hash(&payload.recipient_info));
         let ktri = match RecipientInfo::from_der(&payload.recipient_info) {
-            Ok(RecipientInfo::Ktri(k))
-                if check_ktri_version(&k).is_ok() && rid_matches(&k.rid, &req.key.certificate) =>
-            {
-                k
-            }
+            Ok(RecipientInfo::Ktri(k)) => k,
             Ok(_) => return Err(RefusalCode::WrongGroup.into()),
             Err(_) => return Err(RefusalCode::Malformed.into()),
         };
+        let key = req.keys.for_entry(&ktri, req.now)?;
         let secret = self
             .store
             .secrets(group)
             .map_err(internal)?
             .pop()
             .ok_or(RefusalCode::NoSecret)?;
-        let content_key = req
-            .key
+        let content_key = key
             .unwrap(&ktri)
-            .map_err(|_| RefusalCode::UnwrapFailed)?;
+            .map_err(super::release::unwrap_refusal)?;
         let secret_bytes = self
             .vault()?
             .unseal(&secret_purpose(group, &secret.id), &secret.sealed)

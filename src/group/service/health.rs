@@ -85,8 +85,9 @@ impl Service {
     /// Every group's key opens (it is kept open, as a first request
     /// would), and the vault when the store has one.
     fn keys_usable<'a>(&self, groups: impl Iterator<Item = &'a str>) -> Check {
+        let now = crate::smime::certs::now().max(0) as u64;
         for name in groups {
-            match self.group_key(name) {
+            match self.group_key(name, now) {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(format!("group {name} vanished during the check")),
                 Err(refused) => return Err(refused.into_cause()),

@@ -33,6 +33,8 @@
 //!   revoked, expired;
 //! - `auth`: who is asking (the signature), their registration and role,
 //!   and the clock, nonce and rate-limit checks every request ends with;
+//! - `generations`: a group's current and retired keys, and which one an
+//!   entry is for;
 //! - `health`: `GET /health`'s checks ([`Service::health`]), which name no
 //!   group;
 //! - `answer`: the refusal and audit plumbing: a refusal with its cause,
@@ -48,6 +50,7 @@ mod answer;
 mod auth;
 mod calls;
 mod deposits;
+mod generations;
 mod health;
 mod release;
 #[cfg(test)]
@@ -60,16 +63,22 @@ pub use health::{Check, Health};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use der::Decode;
 use rand_core::OsRng;
+use x509_cert::Certificate;
 
 use super::audit::AuditWriter;
 use super::keys::GroupKey;
 use super::limits::{NonceCache, RateLimiter};
 use super::store::{GroupRecord, Store};
+use super::token::{is_pkcs11_uri, module_path, PinSource, Pkcs11Uri, TokenKey};
 use super::vault::Vault;
+use crate::error::{fail, Exit};
 use crate::group::release::protocol::MAX_CLOCK_SKEW;
+use crate::group::token::default_pin;
 use crate::smime::privkey::Passphrase;
 use answer::{internal, Refused};
+use generations::{GroupKeys, Retired};
 
 /// Per-member rate limit.
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +103,11 @@ pub struct Service {
     store: Arc<dyn Store>,
     /// Kept to open the keys of groups created after the start.
     passphrase: Passphrase,
-    keys: RwLock<HashMap<String, Arc<GroupKey>>>,
+    /// Every group's key generations, reloaded when the store's generation
+    /// differs (a rotation by the admin command).
+    keys: RwLock<HashMap<String, Arc<GroupKeys>>>,
+    /// The PINs of tokens holding group keys.
+    pins: Arc<PinSource>,
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
@@ -102,14 +115,79 @@ pub struct Service {
     vault: Mutex<Option<Arc<Vault>>>,
 }
 
-/// Opens a group's private key with the server passphrase.
-pub fn open_group_key(group: &GroupRecord, passphrase: &str) -> anyhow::Result<GroupKey> {
+/// Opens a group's private key: sealed with the server passphrase, or in
+/// the token its `pkcs11:` URI names, logged in with the PIN from `pins`.
+pub fn open_group_key(
+    group: &GroupRecord,
+    passphrase: &str,
+    pins: &PinSource,
+) -> anyhow::Result<GroupKey> {
+    if is_pkcs11_uri(&group.sealed_key) {
+        let uri = Pkcs11Uri::parse(&group.sealed_key)?;
+        let module = module_path(&uri, None)?;
+        let pin = pins(&uri)?;
+        let key = TokenKey::open(&uri, &module, &pin).map_err(|e| {
+            let exit = crate::error::classify(&e).0;
+            fail(
+                exit,
+                format!(
+                    "the key of group {}: {}",
+                    group.name,
+                    crate::error::single_line(&e)
+                ),
+            )
+        })?;
+        return GroupKey::in_token(key, &group.certificate);
+    }
     let key = crate::smime::privkey::open(
         &group.sealed_key,
         Some(passphrase),
         &format!("the private key of group {}", group.name),
     )?;
     GroupKey::new(key.rsa("a group key")?, &group.certificate)
+}
+
+/// Opens a group's current key and the retired keys still inside their
+/// keep-old window at `now` (the others keep only their certificate).
+fn load_keys(
+    store: &dyn Store,
+    group: &GroupRecord,
+    passphrase: &str,
+    pins: &PinSource,
+    now: u64,
+) -> anyhow::Result<GroupKeys> {
+    // Read before the keys: a rotation in between is seen at the next request.
+    let generation = store.key_generation(&group.name)?;
+    let current = open_group_key(group, passphrase, pins)?;
+    let mut retired = Vec::new();
+    for old in store.retired_keys(&group.name)? {
+        let certificate = Certificate::from_der(&old.certificate).map_err(|e| {
+            fail(
+                Exit::DataErr,
+                format!("malformed retired certificate of group {}: {e}", group.name),
+            )
+        })?;
+        let key = if now < u64::try_from(old.expires).unwrap_or(0) {
+            let record = GroupRecord {
+                certificate: old.certificate,
+                sealed_key: old.sealed_key,
+                ..group.clone()
+            };
+            Some(open_group_key(&record, passphrase, pins)?)
+        } else {
+            None
+        };
+        retired.push(Retired {
+            certificate,
+            key,
+            expires: old.expires,
+        });
+    }
+    Ok(GroupKeys {
+        generation,
+        current,
+        retired,
+    })
 }
 
 impl Service {
@@ -122,10 +200,22 @@ impl Service {
         limits: Limits,
         now: u64,
     ) -> anyhow::Result<Service> {
+        Service::start_with_pins(store, passphrase, Arc::new(default_pin), limits, now)
+    }
+
+    /// [`Service::start`], with the PINs of tokens from `pins` (asked once
+    /// per group key in a token, at the start or on first use).
+    pub fn start_with_pins(
+        store: Arc<dyn Store>,
+        passphrase: Passphrase,
+        pins: Arc<PinSource>,
+        limits: Limits,
+        now: u64,
+    ) -> anyhow::Result<Service> {
         let mut keys = HashMap::new();
         for group in store.groups()? {
-            let key = open_group_key(&group, &passphrase)?;
-            keys.insert(group.name, Arc::new(key));
+            let generations = load_keys(&*store, &group, &passphrase, &*pins, now)?;
+            keys.insert(group.name, Arc::new(generations));
         }
         let nonces = NonceCache::default();
         let since = now.saturating_sub(2 * MAX_CLOCK_SKEW) as i64;
@@ -137,6 +227,7 @@ impl Service {
             store,
             passphrase,
             keys: RwLock::new(keys),
+            pins,
             nonces,
             limiter: RateLimiter::new(limits.rate, limits.burst),
             audit,
@@ -149,26 +240,35 @@ impl Service {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// The key of `name`; a group created since the start is looked up in the
-    /// store and opened on first use.
-    fn group_key(&self, name: &str) -> Result<Option<Arc<GroupKey>>, Refused> {
-        if let Some(k) = self
+    /// The keys of `name`; a group created since the start is looked up in
+    /// the store and opened on first use, and a group whose key was rotated
+    /// since they were loaded is reloaded. The check is one indexed read of
+    /// the store per request, as membership is.
+    fn group_key(&self, name: &str, now: u64) -> Result<Option<Arc<GroupKeys>>, Refused> {
+        let cached = self
             .keys
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
-        {
-            return Ok(Some(Arc::clone(k)));
+            .cloned();
+        if let Some(keys) = cached {
+            let generation = self.store.key_generation(name).map_err(internal)?;
+            if generation == keys.generation {
+                return Ok(Some(keys));
+            }
         }
         let Some(group) = self.store.group(name).map_err(internal)? else {
             return Ok(None);
         };
-        let key = Arc::new(open_group_key(&group, &self.passphrase).map_err(internal)?);
+        let keys = Arc::new(
+            load_keys(&*self.store, &group, &self.passphrase, &*self.pins, now)
+                .map_err(internal)?,
+        );
         self.keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(group.name, Arc::clone(&key));
-        Ok(Some(key))
+            .insert(group.name, Arc::clone(&keys));
+        Ok(Some(keys))
     }
 
     /// The vault, opened (or created) on first use with the kept passphrase.

@@ -16,10 +16,9 @@ use zeroize::Zeroizing;
 use super::answer::{internal, Answer, Refused, Trail};
 use super::auth::Caller;
 use super::Service;
-use crate::group::keys::wrap_for;
+use crate::group::keys::{wrap_for, UnwrapError};
 use crate::group::release::protocol::{RefusalCode, ReleaseGrant, ReleaseRequest};
 use crate::group::store::Role;
-use crate::smime::envelope::{check_ktri_version, rid_matches};
 
 impl Service {
     /// Answers one request body received from `remote`. `now` is the Unix
@@ -75,7 +74,8 @@ impl Service {
     }
 
     /// A release of an entry for the group's key: to a member only, and
-    /// only of an entry made for this group's certificate.
+    /// only of an entry made for one of this group's certificates: the
+    /// current one, or a retired one inside its keep-old window.
     fn open_group_entry(
         &self,
         group: &str,
@@ -86,17 +86,25 @@ impl Service {
         trail: &mut Trail,
     ) -> Result<Zeroizing<Vec<u8>>, Refused> {
         // An unknown group answers as a group the caller is not in.
-        let key = self.group_key(group)?.ok_or(RefusalCode::NotMember)?;
+        let keys = self.group_key(group, now)?.ok_or(RefusalCode::NotMember)?;
         // Read now, never cached: a removal applies to the very next request.
         self.member_in_role(group, caller.fingerprint, &[Role::Member], trail)?
             .ok_or(RefusalCode::NotMember)?;
         let RecipientInfo::Ktri(k) = ri else {
             return Err(RefusalCode::WrongGroup.into());
         };
-        if check_ktri_version(k).is_err() || !rid_matches(&k.rid, &key.certificate) {
-            return Err(RefusalCode::WrongGroup.into());
-        }
+        // By its recipient identifier: the entry names the one key to try.
+        let key = keys.for_entry(k, now)?;
         self.admit(group, caller, now, instant, &mut trail.row)?;
-        key.unwrap(k).map_err(|_| RefusalCode::UnwrapFailed.into())
+        key.unwrap(k).map_err(unwrap_refusal)
+    }
+}
+
+/// The one refusal for a ciphertext that gives no key; a token failure is
+/// an internal error (logged, never shown), the same for any ciphertext.
+pub(super) fn unwrap_refusal(e: UnwrapError) -> Refused {
+    match e {
+        UnwrapError::Failed(_) => RefusalCode::UnwrapFailed.into(),
+        UnwrapError::Token(t) => internal(t.0),
     }
 }

@@ -501,3 +501,75 @@ fn only_known_signed_callers_are_audited() {
     assert!(a.audited && a.refusal.is_none());
     assert_eq!(w.store.audit("list", None).unwrap().len(), 1);
 }
+
+/// Issue 16: after `group rotate-key`, a running service releases messages
+/// to the old key until its keep-old window ends and to the new key, and
+/// matches each entry to its key by the recipient identifier.
+#[test]
+fn a_rotated_key_keeps_releasing_until_its_window_ends() {
+    let w = world();
+    let (bob, erin) = (who("bob"), who("erin"));
+    let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
+    let old_entry = w.group_entry(&cek);
+    assert_eq!(
+        granted_key(&w.release(&bob, &old_entry, NOW), &bob),
+        cek.bytes()
+    );
+
+    let rotated = admin::rotate_key(&*w.store, "list", PASS, 100, NOW as i64, &mut OsRng).unwrap();
+    assert_eq!(rotated.generation, 2);
+    let new_cert = Certificate::from_der(&rotated.group.certificate).unwrap();
+    assert_ne!(new_cert, w.group_cert);
+    let new_entry = key_trans_recipient(&new_cert, &cek, Default::default(), &mut OsRng).unwrap();
+    // The service started before the rotation picks it up at this request.
+    for entry in [&old_entry, &new_entry] {
+        assert_eq!(
+            granted_key(&w.release(&bob, entry, NOW + 1), &bob),
+            cek.bytes()
+        );
+    }
+    // The exploder's rewrap takes either key too.
+    admin::rotate_secret(&*w.store, "list", PASS, NOW as i64, &mut OsRng).unwrap();
+    for entry in [&old_entry, &new_entry] {
+        let payload = RewrapPayload {
+            recipient_info: entry.to_der().unwrap(),
+        };
+        let a = w.call(Op::Rewrap, &erin, &payload, NOW + 2);
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    }
+    // At the end of the window, the old key is refused; the new one is not.
+    let late = NOW + 100;
+    assert_eq!(
+        refused(&w.release(&bob, &old_entry, late)),
+        Some(RefusalCode::KeyRetired)
+    );
+    assert_eq!(
+        granted_key(&w.release(&bob, &new_entry, late), &bob),
+        cek.bytes()
+    );
+    // An entry for some other certificate still is the wrong group.
+    let stranger =
+        key_trans_recipient(&who("dave").cert, &cek, Default::default(), &mut OsRng).unwrap();
+    assert_eq!(
+        refused(&w.release(&bob, &stranger, late)),
+        Some(RefusalCode::WrongGroup)
+    );
+    // A service started after the window never opens the old key, and
+    // still tells its entries apart from a stranger's.
+    let restarted = Service::start(
+        Arc::clone(&w.store) as Arc<dyn Store>,
+        Zeroizing::new(PASS.to_string()),
+        Limits::default(),
+        late,
+    )
+    .unwrap();
+    let Ok(Some(keys)) = restarted.group_key("list", late) else {
+        panic!("no keys for list")
+    };
+    assert_eq!(keys.generation, 2);
+    assert!(keys.retired[0].key.is_none());
+    let RecipientInfo::Ktri(k) = &old_entry else {
+        unreachable!()
+    };
+    assert_eq!(keys.for_entry(k, late).err(), Some(RefusalCode::KeyRetired));
+}

@@ -23,6 +23,7 @@ pub struct Copied {
     pub deposits: usize,
     pub audit: usize,
     pub vault: usize,
+    pub retired_keys: usize,
 }
 
 /// The SQLite tables, read in full (a store the operator migrates fits in memory).
@@ -57,6 +58,7 @@ struct Tables {
         String,
     )>,
     vault: Vec<(Vec<u8>, Vec<u8>)>,
+    retired_keys: Vec<(String, i64, Vec<u8>, String, i64, i64, i64)>,
 }
 
 /// Every row `sql` selects, each made by `f`.
@@ -128,6 +130,22 @@ fn read(c: &mut Connection) -> rusqlite::Result<Tables> {
         vault: all(&tx, "SELECT sealed_key, check_value FROM vault", |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?,
+        retired_keys: all(
+            &tx,
+            "SELECT grp, generation, certificate, sealed_key, created, retired, expires \
+             FROM retired_keys ORDER BY grp, generation",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )?,
     };
     tx.finish()?;
     Ok(t)
@@ -153,6 +171,14 @@ pub fn sqlite_to_postgres(from: &SqliteStore, to: &PostgresStore) -> anyhow::Res
                 "INSERT INTO groups (name, email, certificate, sealed_key, created) \
                  VALUES ($1, $2, $3, $4, $5)",
                 &[&g.0, &g.1, &g.2, &g.3, &g.4],
+            )?;
+        }
+        for k in &t.retired_keys {
+            tx.execute(
+                "INSERT INTO retired_keys \
+                 (grp, generation, certificate, sealed_key, created, retired, expires) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&k.0, &k.1, &k.2, &k.3, &k.4, &k.5, &k.6],
             )?;
         }
         for m in &t.members {
@@ -219,5 +245,6 @@ pub fn sqlite_to_postgres(from: &SqliteStore, to: &PostgresStore) -> anyhow::Res
         deposits: t.deposits.len(),
         audit: t.audit.len(),
         vault: t.vault.len(),
+        retired_keys: t.retired_keys.len(),
     })
 }

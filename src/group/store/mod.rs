@@ -14,7 +14,11 @@
 //! at checkpoints, and a key released just before a crash could lose its
 //! audit row, which the server promises never happens.) Membership is read
 //! from the database on every request and never cached, so a `remove-member`
-//! run by another process applies to the very next request.
+//! run by another process applies to the very next request. A group's key
+//! generation (how many times `group rotate-key` replaced its key) is read
+//! per request too, one index lookup, so a rotation applies at the next
+//! request; the keys themselves are reloaded only when it changed. Retired
+//! keys stay in the store, sealed as the current one, after their window.
 //!
 //! The audit log is the only table requests grow. Its retention is the
 //! operator's: `group audit --prune AGE` deletes old rows, and `group serve
@@ -57,7 +61,8 @@ pub struct GroupRecord {
     pub name: String,
     pub email: String,
     pub certificate: Vec<u8>,
-    /// Encrypted PKCS#8 PEM; never plaintext.
+    /// Encrypted PKCS#8 PEM (never plaintext), or an RFC 7512 `pkcs11:`
+    /// URI naming the key in a token ([`crate::group::token`]).
     pub sealed_key: String,
     pub created: i64,
 }
@@ -157,6 +162,37 @@ pub struct DepositRecord {
     pub state: DepositState,
     /// When it was revoked or expired.
     pub ended: Option<i64>,
+}
+
+/// A group key that a rotation replaced: still used to release messages
+/// encrypted to it until `expires`, refused after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetiredKeyRecord {
+    /// 1 for the group's first key, counting up with each rotation.
+    pub generation: i64,
+    pub certificate: Vec<u8>,
+    /// Encrypted PKCS#8 PEM, as [`GroupRecord::sealed_key`].
+    pub sealed_key: String,
+    /// When it became the group's key.
+    pub created: i64,
+    /// When a rotation replaced it.
+    pub retired: i64,
+    /// The end of its keep-old window: from then on, refused.
+    pub expires: i64,
+}
+
+/// A rotation of a group's key: the new key, and how long the old one is kept.
+#[derive(Clone, Debug)]
+pub struct KeyRotation {
+    /// The certificate the rotation replaces; if the group's key is no
+    /// longer that one (another rotation came first), nothing changes.
+    pub old_certificate: Vec<u8>,
+    pub certificate: Vec<u8>,
+    /// Encrypted PKCS#8 PEM.
+    pub sealed_key: String,
+    pub time: i64,
+    /// Until when the old key stays usable.
+    pub keep_until: i64,
 }
 
 /// Which members to remove.
@@ -282,6 +318,17 @@ pub trait Store: Send + Sync {
     /// Deletes the keys of live deposits whose expiry is at or before `now`;
     /// returns how many.
     fn expire_deposits(&self, now: i64) -> anyhow::Result<usize>;
+
+    /// In one transaction: retires the group's current key (kept until
+    /// `rotation.keep_until`) and makes `rotation`'s key the current one;
+    /// returns the new key's generation. Fails, changing nothing, when the
+    /// current certificate is not `rotation.old_certificate`.
+    fn rotate_group_key(&self, group: &str, rotation: &KeyRotation) -> anyhow::Result<i64>;
+    /// A group's retired keys, oldest first.
+    fn retired_keys(&self, group: &str) -> anyhow::Result<Vec<RetiredKeyRecord>>;
+    /// The generation of the group's current key (1 until the first
+    /// rotation): read on every request, so it must be cheap.
+    fn key_generation(&self, group: &str) -> anyhow::Result<i64>;
 }
 
 /// Bytes available to an unprivileged writer on the file system holding

@@ -64,8 +64,8 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 
 use super::schema::{POSTGRES_SCHEMA, SCHEMA_VERSION};
 use super::{
-    AuditRecord, DepositRecord, DepositState, GroupRecord, MemberRecord, MemberSelector, Role,
-    SecretRecord, Store,
+    AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
+    MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::NONCE_LEN;
@@ -783,5 +783,95 @@ impl Store for PostgresStore {
             )
         })?;
         Ok(n as usize)
+    }
+
+    fn rotate_group_key(&self, group: &str, rotation: &KeyRotation) -> anyhow::Result<i64> {
+        let outcome = self.transaction(|tx| {
+            // FOR UPDATE: two rotations at once (from any machine) must not
+            // both retire the same key; the second waits, then sees the new one.
+            let Some(row) = tx.query_opt(
+                "SELECT certificate, sealed_key, created FROM groups WHERE name = $1 FOR UPDATE",
+                &[&group],
+            )?
+            else {
+                return Ok(None);
+            };
+            let certificate: Vec<u8> = row.get(0);
+            let sealed_key: String = row.get(1);
+            let group_created: i64 = row.get(2);
+            if certificate != rotation.old_certificate {
+                return Ok(Some(Err(())));
+            }
+            let row = tx.query_one(
+                "SELECT COALESCE(MAX(generation), 0) + 1, MAX(retired) FROM retired_keys \
+                 WHERE grp = $1",
+                &[&group],
+            )?;
+            let generation: i64 = row.get(0);
+            let since: Option<i64> = row.get(1);
+            tx.execute(
+                "INSERT INTO retired_keys \
+                 (grp, generation, certificate, sealed_key, created, retired, expires) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &group,
+                    &generation,
+                    &certificate,
+                    &sealed_key,
+                    &since.unwrap_or(group_created),
+                    &rotation.time,
+                    &rotation.keep_until,
+                ],
+            )?;
+            tx.execute(
+                "UPDATE groups SET certificate = $2, sealed_key = $3 WHERE name = $1",
+                &[&group, &rotation.certificate, &rotation.sealed_key],
+            )?;
+            Ok(Some(Ok(generation + 1)))
+        })?;
+        match outcome {
+            Some(Ok(generation)) => Ok(generation),
+            Some(Err(())) => Err(fail_hint(
+                Exit::TempFail,
+                format!("the key of group {group} was rotated by another process meanwhile"),
+                "check with `sealpost group show GROUP`, then run rotate-key again if needed",
+            )),
+            None => Err(fail(Exit::NoInput, format!("no group named {group}"))),
+        }
+    }
+
+    fn retired_keys(&self, group: &str) -> anyhow::Result<Vec<RetiredKeyRecord>> {
+        self.with(|c| {
+            c.client
+                .query(
+                    "SELECT generation, certificate, sealed_key, created, retired, expires \
+                     FROM retired_keys WHERE grp = $1 ORDER BY generation",
+                    &[&group],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(RetiredKeyRecord {
+                        generation: r.try_get(0)?,
+                        certificate: r.try_get(1)?,
+                        sealed_key: r.try_get(2)?,
+                        created: r.try_get(3)?,
+                        retired: r.try_get(4)?,
+                        expires: r.try_get(5)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn key_generation(&self, group: &str) -> anyhow::Result<i64> {
+        // Read on every request: the primary key's index answers it.
+        self.with(|c| {
+            c.client
+                .query_one(
+                    "SELECT COALESCE(MAX(generation), 0) + 1 FROM retired_keys WHERE grp = $1",
+                    &[&group],
+                )?
+                .try_get(0)
+        })
     }
 }

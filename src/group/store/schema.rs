@@ -2,7 +2,7 @@
 //! (`sqlite.rs` applies them in order, `PRAGMA user_version`), and
 //! PostgreSQL's at the current version (`postgres.rs`).
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE groups (
@@ -65,6 +65,22 @@ CREATE TABLE deposits (
     ended INTEGER
 );
 CREATE INDEX deposits_live_by_expiry ON deposits(expires) WHERE state = 'live';
+";
+
+/// Version 2 to 3: the retired keys of groups whose key was rotated. The
+/// current key stays in `groups`; a rotation moves it here with the time
+/// until which messages encrypted to it are still released.
+pub(super) const SCHEMA_3: &str = "
+CREATE TABLE retired_keys (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    generation INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    sealed_key TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    retired INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    PRIMARY KEY (grp, generation)
+);
 ";
 
 /// The PostgreSQL store's tables at [`SCHEMA_VERSION`]: SQLite's, with
@@ -136,4 +152,14 @@ CREATE TABLE nonces (
     until BIGINT NOT NULL
 );
 CREATE INDEX nonces_by_until ON nonces(until);
+CREATE TABLE retired_keys (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    generation BIGINT NOT NULL,
+    certificate BYTEA NOT NULL,
+    sealed_key TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    retired BIGINT NOT NULL,
+    expires BIGINT NOT NULL,
+    PRIMARY KEY (grp, generation)
+);
 ";

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_VERSION};
+use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_VERSION};
 use super::{
-    parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, MemberRecord,
-    MemberSelector, Role, SecretRecord, Store,
+    parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation,
+    MemberRecord, MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::NONCE_LEN;
@@ -106,6 +106,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
         }
         if version < 2 {
             tx.execute_batch(SCHEMA_2).map_err(err)?;
+        }
+        if version < 3 {
+            tx.execute_batch(SCHEMA_3).map_err(err)?;
         }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
@@ -459,6 +462,91 @@ impl Store for SqliteStore {
                  WHERE state = 'live' AND expires IS NOT NULL AND expires <= ?1",
                 [now],
             )
+        })
+    }
+
+    fn rotate_group_key(&self, group: &str, rotation: &KeyRotation) -> anyhow::Result<i64> {
+        let outcome = self.with(|c| {
+            // IMMEDIATE: two rotations at once must not both retire the same key.
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: Option<(Vec<u8>, String, i64)> = tx
+                .query_row(
+                    "SELECT certificate, sealed_key, created FROM groups WHERE name = ?1",
+                    [group],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((certificate, sealed_key, group_created)) = current else {
+                return Ok(None);
+            };
+            if certificate != rotation.old_certificate {
+                return Ok(Some(Err(())));
+            }
+            let (generation, since): (i64, Option<i64>) = tx.query_row(
+                "SELECT COALESCE(MAX(generation), 0) + 1, MAX(retired) FROM retired_keys \
+                 WHERE grp = ?1",
+                [group],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.execute(
+                "INSERT INTO retired_keys \
+                 (grp, generation, certificate, sealed_key, created, retired, expires) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    group,
+                    generation,
+                    certificate,
+                    sealed_key,
+                    since.unwrap_or(group_created),
+                    rotation.time,
+                    rotation.keep_until
+                ],
+            )?;
+            tx.execute(
+                "UPDATE groups SET certificate = ?2, sealed_key = ?3 WHERE name = ?1",
+                params![group, rotation.certificate, rotation.sealed_key],
+            )?;
+            tx.commit()?;
+            Ok(Some(Ok(generation + 1)))
+        })?;
+        match outcome {
+            Some(Ok(generation)) => Ok(generation),
+            Some(Err(())) => Err(fail_hint(
+                Exit::TempFail,
+                format!("the key of group {group} was rotated by another process meanwhile"),
+                "check with `sealpost group show GROUP`, then run rotate-key again if needed",
+            )),
+            None => Err(fail(Exit::NoInput, format!("no group named {group}"))),
+        }
+    }
+
+    fn retired_keys(&self, group: &str) -> anyhow::Result<Vec<RetiredKeyRecord>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT generation, certificate, sealed_key, created, retired, expires \
+                 FROM retired_keys WHERE grp = ?1 ORDER BY generation",
+            )?
+            .query_map([group], |r| {
+                Ok(RetiredKeyRecord {
+                    generation: r.get(0)?,
+                    certificate: r.get(1)?,
+                    sealed_key: r.get(2)?,
+                    created: r.get(3)?,
+                    retired: r.get(4)?,
+                    expires: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn key_generation(&self, group: &str) -> anyhow::Result<i64> {
+        // The primary key's index answers this without reading a row.
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT COALESCE(MAX(generation), 0) + 1 FROM retired_keys WHERE grp = ?1",
+            )?
+            .query_row([group], |r| r.get(0))
         })
     }
 }

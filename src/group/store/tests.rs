@@ -188,3 +188,102 @@ fn refuses_a_store_readable_by_others() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(SqliteStore::open(&path).is_err());
 }
+
+/// Issue 16: a rotation retires the current key with its keep-old window,
+/// in one step, and only when the caller saw the key it replaces.
+#[test]
+fn a_rotation_retires_the_current_key_and_counts_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("g.sqlite3")).unwrap();
+    store.create_group(&group("list")).unwrap();
+    store.create_group(&group("other")).unwrap();
+    assert_eq!(store.key_generation("list").unwrap(), 1);
+    let rotation = |old: &[u8], new: u8, time| KeyRotation {
+        old_certificate: old.to_vec(),
+        certificate: vec![0x30, new],
+        sealed_key: format!("sealed{new}"),
+        time,
+        keep_until: time + 100,
+    };
+    assert_eq!(
+        store
+            .rotate_group_key("list", &rotation(&[0x30, 0], 1, 10))
+            .unwrap(),
+        2
+    );
+    // A second rotation from the same (now retired) key changes nothing.
+    assert!(store
+        .rotate_group_key("list", &rotation(&[0x30, 0], 9, 15))
+        .is_err());
+    assert!(store
+        .rotate_group_key("nope", &rotation(&[0x30, 0], 9, 15))
+        .is_err());
+    assert_eq!(
+        store
+            .rotate_group_key("list", &rotation(&[0x30, 1], 2, 20))
+            .unwrap(),
+        3
+    );
+    let g = store.group("list").unwrap().unwrap();
+    assert_eq!(
+        (g.certificate, g.sealed_key),
+        (vec![0x30, 2], "sealed2".into())
+    );
+    let retired = store.retired_keys("list").unwrap();
+    let summary: Vec<_> = retired
+        .iter()
+        .map(|r| {
+            (
+                r.generation,
+                r.certificate.clone(),
+                r.created,
+                r.retired,
+                r.expires,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, vec![0x30, 0], 1, 10, 110),
+            (2, vec![0x30, 1], 10, 20, 120)
+        ]
+    );
+    assert_eq!(retired[0].sealed_key, "sealed");
+    assert_eq!(store.key_generation("list").unwrap(), 3);
+    assert_eq!(store.key_generation("other").unwrap(), 1);
+    assert!(store.retired_keys("other").unwrap().is_empty());
+}
+
+#[test]
+fn a_version_2_store_is_migrated_to_hold_retired_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("groups.sqlite3");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(SCHEMA).unwrap();
+        c.execute_batch(super::schema::SCHEMA_2).unwrap();
+        c.execute_batch("PRAGMA user_version = 2").unwrap();
+        c.execute(
+            "INSERT INTO groups VALUES ('list', 'l@x', x'3000', 'sealed', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.key_generation("list").unwrap(), 1);
+    let rotation = KeyRotation {
+        old_certificate: vec![0x30, 0],
+        certificate: vec![0x30, 1],
+        sealed_key: "new".into(),
+        time: 5,
+        keep_until: 6,
+    };
+    assert_eq!(store.rotate_group_key("list", &rotation).unwrap(), 2);
+    assert_eq!(store.retired_keys("list").unwrap()[0].created, 1);
+    let version: i64 = store
+        .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}

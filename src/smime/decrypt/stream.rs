@@ -112,7 +112,7 @@ impl<R: CryptoRngCore> crate::smime::envelope::ContentSink for VerifyPass<'_, R>
 
     fn content(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
         if let Some(v) = &mut self.verifier {
-            v.update(chunk);
+            v.update(chunk)?;
         }
         if self.peek.len() < PEEK {
             let take = (PEEK - self.peek.len()).min(chunk.len());

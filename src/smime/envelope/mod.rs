@@ -57,6 +57,7 @@ mod open;
 mod received;
 mod recipient;
 mod rewrite;
+mod rsa_unpad;
 mod rsa_unwrap;
 mod stream;
 mod types;
@@ -78,6 +79,7 @@ pub use recipient::{
     RecipientKind, RecipientOptions, RecipientSummary,
 };
 pub use rewrite::add_recipient;
+pub(crate) use rsa_unpad::{unpad, RawPadding};
 pub(crate) use rsa_unwrap::RsaUnwrapKey;
 pub use stream::{
     content_chunk_header, envelope_prefix, envelope_suffix, walk, ContentDecryptor,

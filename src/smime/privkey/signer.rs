@@ -114,3 +114,45 @@ impl signature::Signer<RawSignature> for CertSigner<'_> {
         Ok(RawSignature(bytes.into()))
     }
 }
+
+/// An RSA key held elsewhere (a PKCS#11 token) that signs PKCS#1 v1.5
+/// with SHA-256 through `sign`, for the certificate builders.
+pub struct ExternalRsaSigner<'a> {
+    public: PublicHalf,
+    sign: &'a (dyn Fn(&[u8]) -> anyhow::Result<Vec<u8>> + 'a),
+}
+
+impl<'a> ExternalRsaSigner<'a> {
+    pub fn new(
+        public: SubjectPublicKeyInfoOwned,
+        sign: &'a (dyn Fn(&[u8]) -> anyhow::Result<Vec<u8>> + 'a),
+    ) -> Self {
+        Self {
+            public: PublicHalf(public),
+            sign,
+        }
+    }
+}
+
+impl signature::Keypair for ExternalRsaSigner<'_> {
+    type VerifyingKey = PublicHalf;
+    fn verifying_key(&self) -> PublicHalf {
+        self.public.clone()
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for ExternalRsaSigner<'_> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        Ok(AlgorithmIdentifierOwned {
+            oid: SHA_256_WITH_RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        })
+    }
+}
+
+impl signature::Signer<RawSignature> for ExternalRsaSigner<'_> {
+    fn try_sign(&self, msg: &[u8]) -> Result<RawSignature, signature::Error> {
+        let bytes = (self.sign)(msg).map_err(|_| signature::Error::new())?;
+        Ok(RawSignature(bytes.into()))
+    }
+}

@@ -5,6 +5,7 @@
 
 use crate::common::{assert_clean_failure, run_tool};
 use crate::group::server;
+use crate::group::softhsm::SoftHsm;
 use crate::world::{addr, World};
 use server::{serve_command, tls_files, Served, TlsFiles};
 
@@ -13,6 +14,8 @@ const LIST: &str = "list@example.org";
 /// The group server's keystore and store, as the list operator runs it.
 struct Operator<'w> {
     world: &'w World,
+    /// The token holding the group key, for the processes that open it.
+    hsm: Option<&'w SoftHsm>,
 }
 
 impl Operator<'_> {
@@ -21,6 +24,9 @@ impl Operator<'_> {
         cmd.env("SEALPOST_KEYSTORE", self.world.keystore("operator"))
             .env("SEALPOST_PASSPHRASE", "operator passphrase")
             .write_stdin("");
+        if let Some(hsm) = self.hsm {
+            cmd.env("SOFTHSM2_CONF", hsm.conf());
+        }
         cmd
     }
 
@@ -36,7 +42,11 @@ impl Operator<'_> {
 
     fn serve(&self, tls: &TlsFiles) -> Served {
         let keystore = self.world.keystore("operator");
-        Served::start(serve_command(&keystore, "operator passphrase", tls, &[]))
+        let mut cmd = serve_command(&keystore, "operator passphrase", tls, &[]);
+        if let Some(hsm) = self.hsm {
+            hsm.env(&mut cmd);
+        }
+        Served::start(cmd)
     }
 }
 
@@ -51,10 +61,21 @@ struct List {
 const BODY: &str = "Minutes of the meeting.\nNothing decided.\n";
 
 fn list() -> List {
+    list_with(None)
+}
+
+/// [`list`], its group key in `hsm`'s token when given.
+fn list_with(hsm: Option<&SoftHsm>) -> List {
     let world = World::new();
     let tls = tls_files(&world.path("tls"));
-    let op = Operator { world: &world };
-    op.run(&["group", "create", "list", "--email", LIST, "--bits", "2048"]);
+    let op = Operator { world: &world, hsm };
+    let key = match hsm {
+        Some(hsm) => vec!["--pkcs11".to_string(), hsm.uri()],
+        None => vec!["--bits".to_string(), "2048".to_string()],
+    };
+    let mut create = vec!["group", "create", "list", "--email", LIST];
+    create.extend(key.iter().map(String::as_str));
+    op.run(&create);
     let list_pem = world.path("list.pem");
     std::fs::write(&list_pem, op.run(&["group", "cert", "list"])).unwrap();
     for member in ["bob", "carol"] {
@@ -136,7 +157,11 @@ fn members_decrypt_through_the_group_server_and_removal_is_immediate() {
     assert!(err.contains("--offline"), "{err}");
 
     // Removal takes effect on carol's very next request; bob still reads.
-    Operator { world: w }.run(&["group", "remove-member", "list", &addr("carol")]);
+    Operator {
+        world: w,
+        hsm: None,
+    }
+    .run(&["group", "remove-member", "list", &addr("carol")]);
     let out = w.decrypt("carol", &l.message, &[]);
     let err = assert_clean_failure(&out, 77);
     assert!(err.contains("not a member"), "{err}");
@@ -268,4 +293,18 @@ fn foreign_mail_to_the_group_opens_via_release() {
         let out = w.decrypt("carol", &message, &[]);
         assert!(plaintext_body(&out).contains(BODY), "openssl {extra:?}");
     }
+}
+
+/// Issue 16 item 2: the group key in a PKCS#11 token (SoftHSM2); a member
+/// decrypts the list's message through the server as with a key in memory.
+#[test]
+fn a_member_decrypts_through_a_server_whose_group_key_is_in_a_token() {
+    let hsm = SoftHsm::new();
+    let l = list_with(Some(&hsm));
+    let out = l.world.decrypt("bob", &l.message, &[]);
+    assert!(plaintext_body(&out).contains(BODY), "bob could not read it");
+    // Dave, who joined but is no member, still cannot.
+    let out = l.world.decrypt("dave", &l.message, &[]);
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Nothing decided"));
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use cms::enveloped_data::{KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo};
 use der::{Decode, Encode};
 use rand_core::{OsRng, RngCore};
+use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
 use sealpost::group::http::Response;
@@ -301,6 +302,60 @@ pub fn entry_with_key(cert: &Certificate, transport: KeyTransport, enc_key: Vec<
     };
     ktri.enc_key = der::asn1::OctetString::new(enc_key).unwrap();
     RecipientInfo::Ktri(ktri).to_der().unwrap()
+}
+
+/// Entries addressed to the group `cert` that no group key opens, each
+/// failing a different check (random blocks with either leading byte,
+/// a short key, correct padding around a length that is no AES key, a
+/// flipped bit): a padding oracle would answer them differently.
+pub fn unwrap_failure_entries(cert: &Certificate) -> Vec<Vec<u8>> {
+    let modulus = 256;
+    let random = |top: u8| {
+        let mut bytes = vec![0u8; modulus];
+        OsRng.fill_bytes(&mut bytes);
+        bytes[0] = top;
+        bytes
+    };
+    let flipped = |transport| {
+        let sealed = seal(cert, transport);
+        let mut der = sealed.entry;
+        let last = der.len() - 1;
+        der[last - 40] ^= 0x04; // inside the encrypted key, the entry's last field
+        der
+    };
+    let group_public = rsa::RsaPublicKey::from_public_key_der(
+        &der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap(),
+    )
+    .unwrap();
+    // Correct PKCS#1 v1.5 padding around 20 bytes: no AES key length.
+    let odd_length = group_public
+        .encrypt(&mut OsRng, rsa::Pkcs1v15Encrypt, &[7u8; 20])
+        .unwrap();
+    vec![
+        entry_with_key(cert, KeyTransport::RsaPkcs1v15, random(0x00)),
+        entry_with_key(cert, KeyTransport::RsaPkcs1v15, random(0xff)),
+        entry_with_key(cert, KeyTransport::RsaOaepSha256, random(0x00)),
+        entry_with_key(cert, KeyTransport::RsaOaepSha256, random(0xff)),
+        entry_with_key(cert, KeyTransport::RsaPkcs1v15, random(0x00)[1..].to_vec()),
+        entry_with_key(cert, KeyTransport::RsaPkcs1v15, odd_length.clone()),
+        entry_with_key(cert, KeyTransport::RsaOaepSha256, odd_length),
+        flipped(KeyTransport::RsaPkcs1v15),
+        flipped(KeyTransport::RsaOaepSha256),
+    ]
+}
+
+/// Posts every [`unwrap_failure_entries`] entry for `group` as `m` on
+/// `raw`: all must get the same answer, byte for byte (status, headers
+/// that matter, body), `unwrap_failed`. No padding oracle.
+pub fn assert_unwrap_failures_answer_alike(raw: &mut Raw, cert: &Certificate, m: &Member) {
+    let answers: Vec<_> = unwrap_failure_entries(cert)
+        .iter()
+        .map(|entry| raw.post(&request(m, LIST, entry, now()).to_json()))
+        .collect();
+    assert_raw_refused(&answers[0], RefusalCode::UnwrapFailed);
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &answers[0], "entry {i} answered differently");
+    }
 }
 
 /// A request by `m` for `entry` of `group`, signed with `m`'s key, fresh nonce.

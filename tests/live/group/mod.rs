@@ -10,9 +10,11 @@ mod harness;
 pub(crate) mod server;
 
 mod audit;
+mod config;
 mod crash;
 mod health;
 mod hostile;
+mod hsm;
 mod load;
 mod log_format;
 mod metrics;
@@ -20,4 +22,6 @@ mod rate;
 mod refusals;
 mod releases;
 mod replicas;
+mod rotation;
 mod shutdown;
+pub(crate) mod softhsm;

@@ -209,6 +209,9 @@ fn migrate_copies_an_sqlite_store_once() {
             &sealed,
         );
     }
+    // A rotated key: the retired one must come along and keep releasing.
+    sqlite.run_json("group rotate-key", &["group", "rotate-key", LIST]);
+    let cert = sqlite.group_cert(LIST);
     let file = sqlite.keystore().join("groups.sqlite3");
     let from = format!("sqlite:{}", file.display());
     let copied = sqlite.run_json(
@@ -220,11 +223,14 @@ fn migrate_copies_an_sqlite_store_once() {
         (Some(1), Some(2))
     );
     assert_eq!(copied["audit_rows"].as_u64(), Some(1));
+    assert_eq!(copied["retired_keys"].as_u64(), Some(1));
 
     let pg_op = Operator::on_store(&url);
     assert_eq!(pg_op.members(LIST), sqlite.members(LIST));
     assert_eq!(pg_op.audit(LIST), sqlite.audit(LIST));
     assert_eq!(pg_op.group_cert(LIST), cert);
+    let show = |op: &Operator| op.run_json("group show", &["group", "show", LIST])["keys"].clone();
+    assert_eq!(show(&pg_op), show(&sqlite));
 
     // A second run copies nothing and says so.
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_sealpost"))
@@ -236,8 +242,9 @@ fn migrate_copies_an_sqlite_store_once() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds"));
     assert_eq!(pg_op.audit(LIST).len(), sqlite.audit(LIST).len());
 
-    // The migrated store serves (the sealed group key came along), and
-    // new audit rows continue after the copied ids.
+    // The migrated store serves (the sealed group key came along, and the
+    // retired one: this message is encrypted to it), and new audit rows
+    // continue after the copied ids.
     let server = pg_op.serve(SERVE);
     let req = request(&bob, LIST, &sealed.entry, now());
     assert_granted(

@@ -63,7 +63,7 @@ pub fn tls_files(dir: &Path) -> TlsFiles {
 }
 
 /// `sealpost` on the group store in `keystore`, the passphrase in the environment.
-fn sealpost(keystore: &Path, passphrase: &str) -> Command {
+pub fn sealpost(keystore: &Path, passphrase: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealpost"));
     cmd.env("SEALPOST_KEYSTORE", keystore)
         .env("SEALPOST_PASSPHRASE", passphrase)

@@ -354,6 +354,20 @@ fn every_command_prints_one_document_of_its_documented_shape() {
     );
     let members = r.run("op", "group members", &["group", "members", "list"], b"");
     assert_eq!(members["members"][0]["address"], addr("bob"));
+    let exported = r.run(
+        "op",
+        "group key export",
+        &["group", "key", "export", "list", "--to", &bob_cert],
+        b"",
+    );
+    assert!(exported["file"].is_null());
+    let held = r.run(
+        "bob",
+        "group key import",
+        &["group", "key", "import", "-"],
+        exported["pem"].as_str().unwrap().as_bytes(),
+    );
+    assert_eq!(held["identity"]["emails"][0], "list@example.org");
     r.run("op", "group audit", &["group", "audit", "list"], b"");
     let pruned = r.run(
         "op",
@@ -374,6 +388,16 @@ fn every_command_prints_one_document_of_its_documented_shape() {
         &["group", "remove-member", "list", &addr("bob")],
         b"",
     );
+    let rotated = r.run(
+        "op",
+        "group rotate-key",
+        &["group", "rotate-key", "list", "--keep-old", "1d"],
+        b"",
+    );
+    assert_eq!(rotated["generation"], 2);
+    let shown = r.run("op", "group show", &["group", "show", "list"], b"");
+    assert_eq!(shown["keys"][1]["state"], "retired");
+    assert!(shown["keys"][0]["retired_until"].is_null());
 
     // A member's side, and the exploder with members from a file.
     let pem_path = group_pem_path.display().to_string();

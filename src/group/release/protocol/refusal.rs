@@ -56,6 +56,9 @@ pub enum RefusalCode {
     Expired,
     /// The depositor revoked the deposit; its key is gone.
     Revoked,
+    /// The message was encrypted to a group key that a rotation retired and
+    /// whose keep-old window (`group rotate-key --keep-old`) has passed.
+    KeyRetired,
 }
 
 impl RefusalCode {
@@ -79,6 +82,7 @@ impl RefusalCode {
         Self::UnknownDeposit,
         Self::Expired,
         Self::Revoked,
+        Self::KeyRetired,
     ];
 
     /// The HTTP status. Each refusal a client can cause has its own.
@@ -103,6 +107,7 @@ impl RefusalCode {
             Self::UnknownDeposit => 404,
             Self::Expired => 410,
             Self::Revoked => 410,
+            Self::KeyRetired => 410,
         }
     }
 
@@ -128,6 +133,7 @@ impl RefusalCode {
             Self::UnknownDeposit => "unknown_deposit",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::KeyRetired => "key_retired",
         }
     }
 
@@ -159,6 +165,9 @@ impl RefusalCode {
             Self::Revoked => {
                 "the sender revoked the deposited key; nobody can read the message any more"
             }
+            Self::KeyRetired => {
+                "the message is encrypted to a retired group key whose keep-old time has passed"
+            }
         }
     }
 
@@ -170,7 +179,8 @@ impl RefusalCode {
             | Self::NotAuthorized
             | Self::UnknownDeposit
             | Self::Expired
-            | Self::Revoked => Exit::NoPerm,
+            | Self::Revoked
+            | Self::KeyRetired => Exit::NoPerm,
             Self::NoSecret => Exit::Unavailable,
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config

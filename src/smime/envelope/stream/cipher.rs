@@ -1,33 +1,33 @@
 //! The cipher modes the streaming encryptor and decryptors share: the two
-//! AEADs built from their parts, AES-GCM (CTR32 from inc32(J0) plus GHASH,
-//! NIST SP 800-38D) and ChaCha20-Poly1305 (RFC 8439 §2.8), behind [`Aead`];
-//! and CBC over whole blocks, chained from chunk to chunk by the caller.
+//! AEADs behind [`Aead`] — AES-GCM from aws-lc (`aws_gcm`, the one
+//! place with `unsafe`) and ChaCha20-Poly1305 built from its parts (RFC 8439
+//! §2.8) — and CBC over whole blocks, chained from chunk to chunk by the
+//! caller.
 
-use aes_gcm::aes::cipher::{BlockEncrypt, KeyInit as _};
-use aes_gcm::aes::{Aes128, Aes192, Aes256};
 use anyhow::Result;
 use chacha20::ChaCha20;
 use ctr::cipher::{KeyIvInit as _, StreamCipher as _};
-use ghash::universal_hash::consts::U16;
-use ghash::universal_hash::UniversalHash;
-use ghash::GHash;
+use poly1305::universal_hash::consts::U16;
+use poly1305::universal_hash::{KeyInit as _, UniversalHash};
 use poly1305::Poly1305;
-use zeroize::{Zeroize, Zeroizing};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
-use super::{failed, GCM_NONCE_LEN};
+use super::aws_gcm::AesGcm;
+pub(super) use super::aws_gcm::Direction;
+use super::failed;
 use crate::error::{fail, Exit};
 use crate::smime::envelope::content::{ContentCipher, CHACHA_NONCE_LEN};
 
-/// Most ciphertext bytes either AEAD covers with a 12-byte nonce: GCM's
-/// 2^32 - 2 blocks of 16 bytes, ChaCha20's 2^32 - 1 blocks of 64 (block 0
-/// makes the Poly1305 key). Past these the counter would wrap; such
-/// ciphertext is refused, never decrypted with a repeated keystream.
-const GCM_MAX_LEN: u64 = ((1 << 32) - 2) * 16;
+/// Most ciphertext bytes ChaCha20 covers with a 12-byte nonce: 2^32 - 1
+/// blocks of 64 (block 0 makes the Poly1305 key). Past this the counter
+/// would wrap; such ciphertext is refused, never decrypted with a repeated
+/// keystream. (GCM's limit is checked in `aws_gcm`.)
 const CHACHA_MAX_LEN: u64 = ((1 << 32) - 1) * 64;
 
-/// A universal hash (GHASH, Poly1305) over ciphertext arriving in pieces of
+/// A universal hash (Poly1305) over ciphertext arriving in pieces of
 /// any length: whole blocks go straight through, the rest waits, and the
-/// last partial block is zero-padded, as both GCM and RFC 8439 pad it.
+/// last partial block is zero-padded, as RFC 8439 pads it.
 struct Absorber<H> {
     hash: H,
     /// Ciphertext bytes not yet hashed (less than one block).
@@ -79,87 +79,6 @@ impl<H: UniversalHash<BlockSize = U16>> Absorber<H> {
         self.hash.update_padded(&lengths(self.len));
         let mut tag = [0u8; 16];
         tag.copy_from_slice(&self.hash.finalize());
-        Ok(tag)
-    }
-}
-
-pub(super) enum Ctr {
-    A128(ctr::Ctr32BE<Aes128>),
-    A192(ctr::Ctr32BE<Aes192>),
-    A256(ctr::Ctr32BE<Aes256>),
-}
-
-impl Ctr {
-    fn apply(&mut self, buf: &mut [u8]) {
-        match self {
-            Ctr::A128(c) => c.apply_keystream(buf),
-            Ctr::A192(c) => c.apply_keystream(buf),
-            Ctr::A256(c) => c.apply_keystream(buf),
-        }
-    }
-}
-
-/// AES-GCM over a stream (96-bit nonce): CTR32 keystream from inc32(J0) and
-/// GHASH over AAD, ciphertext and lengths.
-pub(super) struct Gcm {
-    ctr: Ctr,
-    ghash: Absorber<GHash>,
-    /// E(K, J0), XORed into the GHASH result.
-    mask: Zeroizing<[u8; 16]>,
-    aad_bits: u64,
-}
-
-impl Gcm {
-    fn new(cipher: ContentCipher, key: &[u8], nonce: &[u8], aad: &[u8]) -> Result<Gcm> {
-        let bad = || fail(Exit::Software, "gcm key or nonce has the wrong length");
-        if nonce.len() != GCM_NONCE_LEN {
-            return Err(bad());
-        }
-        let mut j0 = [0u8; 16];
-        j0[..12].copy_from_slice(nonce);
-        j0[15] = 1;
-        let mut h = Zeroizing::new([0u8; 16]);
-        macro_rules! init {
-            ($aes:ty, $variant:ident) => {{
-                let aes = <$aes>::new_from_slice(key).map_err(|_| bad())?;
-                let mut block = (*h).into();
-                aes.encrypt_block(&mut block);
-                h.copy_from_slice(&block);
-                block.zeroize();
-                Ctr::$variant(ctr::Ctr32BE::<$aes>::new_from_slices(key, &j0).map_err(|_| bad())?)
-            }};
-        }
-        let mut ctr = match cipher {
-            ContentCipher::Aes128Gcm => init!(Aes128, A128),
-            ContentCipher::Aes192Gcm => init!(Aes192, A192),
-            ContentCipher::Aes256Gcm => init!(Aes256, A256),
-            _ => return Err(bad()),
-        };
-        // The first keystream block, E(K, J0), masks the tag; the data
-        // starts at inc32(J0).
-        let mut mask = Zeroizing::new([0u8; 16]);
-        ctr.apply(&mut *mask);
-        let mut ghash = GHash::new(&(*h).into());
-        ghash.update_padded(aad);
-        Ok(Gcm {
-            ctr,
-            ghash: Absorber::new(ghash),
-            mask,
-            aad_bits: (aad.len() as u64) * 8,
-        })
-    }
-
-    fn tag(self) -> Result<[u8; 16]> {
-        let aad_bits = self.aad_bits;
-        let mut tag = self.ghash.finish(GCM_MAX_LEN, |ct_len| {
-            let mut lengths = [0u8; 16];
-            lengths[..8].copy_from_slice(&aad_bits.to_be_bytes());
-            lengths[8..].copy_from_slice(&(ct_len * 8).to_be_bytes());
-            lengths
-        })?;
-        for (t, m) in tag.iter_mut().zip(self.mask.iter()) {
-            *t ^= m;
-        }
         Ok(tag)
     }
 }
@@ -217,58 +136,115 @@ impl ChaChaPoly {
 }
 
 /// An AEAD over a stream: AES-GCM or ChaCha20-Poly1305, chosen by cipher.
-// Both variants are large (key schedules, hash state); the encryptor and
-// decryptors box the whole `Aead` once, so boxing a variant gains nothing.
+// ChaCha20-Poly1305's state is large (key, hash state) beside GCM's pointer;
+// the encryptor and decryptors box the whole `Aead` once, so boxing a
+// variant gains nothing.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum Aead {
-    Gcm(Gcm),
+    Gcm(AesGcm),
     ChaCha(ChaChaPoly),
 }
 
+fn gcm_too_large() -> anyhow::Error {
+    fail(Exit::DataErr, "content too large for aes-gcm")
+}
+
 impl Aead {
-    pub(super) fn new(cipher: ContentCipher, key: &[u8], nonce: &[u8], aad: &[u8]) -> Result<Aead> {
+    /// An AEAD for `direction` (GCM runs one way only; ChaCha20-Poly1305
+    /// ignores it). The nonce lengths accepted are the parsers' business
+    /// (`content::aead_parameters`); GCM here takes any the library does.
+    pub(super) fn new(
+        cipher: ContentCipher,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        direction: Direction,
+    ) -> Result<Aead> {
         Ok(match cipher {
             ContentCipher::ChaCha20Poly1305 => Aead::ChaCha(ChaChaPoly::new(key, nonce, aad)?),
-            _ => Aead::Gcm(Gcm::new(cipher, key, nonce, aad)?),
+            ContentCipher::Aes128Gcm | ContentCipher::Aes192Gcm | ContentCipher::Aes256Gcm
+                if key.len() == cipher.key_len() =>
+            {
+                Aead::Gcm(AesGcm::new(key, nonce, aad, direction)?)
+            }
+            _ => {
+                return Err(fail(
+                    Exit::Software,
+                    "gcm key or nonce has the wrong length",
+                ))
+            }
         })
     }
 
-    /// Feeds ciphertext to the MAC; any chunking gives the same result.
-    pub(super) fn absorb(&mut self, ct: &[u8]) {
+    /// Opening, pass one: feeds ciphertext to the MAC alone; no plaintext
+    /// leaves (GCM decrypts into a scratch buffer it wipes). Any chunking
+    /// gives the same result; past the cipher's limit, the uniform failure.
+    pub(super) fn authenticate(&mut self, ct: &[u8]) -> Result<()> {
         match self {
-            Aead::Gcm(g) => g.ghash.absorb(ct),
-            Aead::ChaCha(c) => c.poly.absorb(ct),
+            Aead::Gcm(g) => g.authenticate(ct).map_err(|()| failed()),
+            Aead::ChaCha(c) => {
+                c.poly.absorb(ct);
+                Ok(())
+            }
         }
     }
 
-    /// Decrypts without hashing: for ciphertext whose tag was checked.
+    /// Opening, pass two when the MAC was checked in pass one over bytes
+    /// nobody else could change: decrypts without hashing (GCM's hash runs
+    /// inside aws-lc's stitched loop anyway and is never checked).
     pub(super) fn keystream(&mut self, buf: &mut [u8]) -> Result<()> {
         match self {
-            Aead::Gcm(g) => {
-                g.ctr.apply(buf);
-                Ok(())
-            }
+            Aead::Gcm(g) => g.update(buf).map_err(|()| failed()),
             Aead::ChaCha(c) => c.apply(buf),
         }
     }
 
+    /// Sealing: encrypts `buf` in place and hashes the ciphertext.
     pub(super) fn encrypt(&mut self, buf: &mut [u8]) -> Result<()> {
-        self.keystream(buf)?;
-        self.absorb(buf);
-        Ok(())
+        match self {
+            Aead::Gcm(g) => g.update(buf).map_err(|()| gcm_too_large()),
+            Aead::ChaCha(c) => {
+                c.apply(buf)?;
+                c.poly.absorb(buf);
+                Ok(())
+            }
+        }
     }
 
+    /// Opening: hashes the ciphertext in `buf` and decrypts it in place.
     pub(super) fn decrypt(&mut self, buf: &mut [u8]) -> Result<()> {
-        self.absorb(buf);
-        self.keystream(buf)
+        match self {
+            Aead::Gcm(g) => g.update(buf).map_err(|()| failed()),
+            Aead::ChaCha(c) => {
+                c.poly.absorb(buf);
+                c.apply(buf)
+            }
+        }
     }
 
-    /// The 16-byte tag; the uniform decryption failure for ciphertext longer
-    /// than the cipher covers.
+    /// Sealing: the 16-byte tag.
     pub(super) fn tag(self) -> Result<[u8; 16]> {
         match self {
-            Aead::Gcm(g) => g.tag(),
+            Aead::Gcm(g) => g
+                .tag()
+                .map_err(|()| fail(Exit::Software, "aes-gcm tag failed")),
             Aead::ChaCha(c) => c.tag(),
+        }
+    }
+
+    /// Opening: `Ok` only if `mac` (of the length the parameters name,
+    /// checked by the caller) is the tag of the ciphertext, compared in
+    /// constant time; otherwise the uniform decryption failure.
+    pub(super) fn verify(self, mac: &[u8]) -> Result<()> {
+        match self {
+            Aead::Gcm(g) => g.verify(mac).map_err(|()| failed()),
+            Aead::ChaCha(c) => {
+                let tag = c.tag()?;
+                match tag.get(..mac.len()) {
+                    Some(t) if bool::from(t.ct_eq(mac)) => Ok(()),
+                    _ => Err(failed()),
+                }
+            }
         }
     }
 }

@@ -7,10 +7,9 @@
 use anyhow::Result;
 use der::asn1::OctetString;
 use spki::AlgorithmIdentifierOwned;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::cipher::{cbc_blocks, Aead};
+use super::cipher::{cbc_blocks, Aead, Direction};
 use super::{failed, malformed};
 use crate::error::{fail, Exit};
 use crate::smime::envelope::content::{
@@ -75,20 +74,22 @@ fn params(key: &ContentKey, alg: &AlgorithmIdentifierOwned, authenticated: bool)
     })
 }
 
-/// Compares a computed AEAD tag with the received one in constant time.
-fn check_tag(computed: Result<[u8; 16]>, mac: Option<&[u8]>, icv_len: usize) -> Result<()> {
-    let computed = computed?;
+/// The AEAD that opens content under `key` (GCM: aws-lc, decrypting).
+fn opening(cipher: ContentCipher, key: &ContentKey, nonce: &[u8], aad: &[u8]) -> Result<Box<Aead>> {
+    let aead = Aead::new(cipher, key.bytes(), nonce, aad, Direction::Open)?;
+    Ok(Box::new(aead))
+}
+
+/// Checks the received AEAD tag: present, of the length the parameters
+/// name, and right (compared in constant time).
+fn check_tag(aead: Box<Aead>, mac: Option<&[u8]>, icv_len: usize) -> Result<()> {
     let mac = mac.ok_or_else(|| malformed("authenticated envelope: no tag"))?;
     if mac.len() != icv_len {
         return Err(malformed(
             "authenticated envelope: tag length does not match its parameters",
         ));
     }
-    if bool::from(computed[..icv_len].ct_eq(mac)) {
-        Ok(())
-    } else {
-        Err(failed())
-    }
+    aead.verify(mac)
 }
 
 enum VerifyState {
@@ -127,7 +128,7 @@ impl ContentVerifier {
                 nonce,
                 icv_len,
             } => VerifyState::Aead {
-                aead: Box::new(Aead::new(cipher, key.bytes(), &nonce, aad)?),
+                aead: opening(cipher, key, &nonce, aad)?,
                 icv_len,
             },
             Params::Cbc { cipher, iv, block } => VerifyState::Cbc {
@@ -141,10 +142,11 @@ impl ContentVerifier {
         }))
     }
 
-    /// Feeds ciphertext.
-    pub fn update(&mut self, ct: &[u8]) {
+    /// Feeds ciphertext; past the cipher's limit, the uniform decryption
+    /// failure.
+    pub fn update(&mut self, ct: &[u8]) -> Result<()> {
         match &mut self.0 {
-            VerifyState::Aead { aead, .. } => aead.absorb(ct),
+            VerifyState::Aead { aead, .. } => aead.authenticate(ct)?,
             VerifyState::Cbc {
                 block, tail, len, ..
             } => {
@@ -161,13 +163,14 @@ impl ContentVerifier {
                 }
             }
         }
+        Ok(())
     }
 
     /// Checks the tag (`mac`, AEAD) or the padding (CBC). `DataErr` with the
     /// uniform decryption failure message if it does not hold.
     pub fn finish(self, mac: Option<&[u8]>) -> Result<()> {
         match self.0 {
-            VerifyState::Aead { aead, icv_len } => check_tag(aead.tag(), mac, icv_len),
+            VerifyState::Aead { aead, icv_len } => check_tag(aead, mac, icv_len),
             VerifyState::Cbc {
                 cipher,
                 key,
@@ -242,7 +245,7 @@ impl ContentDecryptor {
                 nonce,
                 icv_len,
             } => DecState::Aead {
-                aead: Box::new(Aead::new(cipher, key.bytes(), &nonce, aad)?),
+                aead: opening(cipher, key, &nonce, aad)?,
                 icv_len,
                 recheck: true,
             },
@@ -320,7 +323,7 @@ impl ContentDecryptor {
                 icv_len,
                 recheck,
             } => match recheck {
-                true => check_tag(aead.tag(), mac, icv_len),
+                true => check_tag(aead, mac, icv_len),
                 false => Ok(()),
             },
             DecState::Cbc {

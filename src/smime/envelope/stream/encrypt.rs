@@ -9,7 +9,7 @@ use rand_core::CryptoRngCore;
 use spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
-use super::cipher::{cbc_blocks, Aead};
+use super::cipher::{cbc_blocks, Aead, Direction};
 use super::{GCM_NONCE_LEN, GCM_TAG_LEN};
 use crate::error::{fail, Exit};
 use crate::smime::envelope::content::{ContentCipher, ContentKey, CHACHA_NONCE_LEN};
@@ -97,7 +97,7 @@ impl ContentKey {
     pub(crate) fn encryptor_with(&self, iv: &[u8]) -> Result<ContentEncryptor> {
         let cipher = self.cipher();
         let (params, state) = if cipher.is_authenticated() {
-            let aead = Aead::new(cipher, self.bytes(), iv, &[])?;
+            let aead = Aead::new(cipher, self.bytes(), iv, &[], Direction::Seal)?;
             // RFC 8103 §2: the nonce alone; RFC 5084 §3.2: nonce and tag length.
             let params = if cipher == ContentCipher::ChaCha20Poly1305 {
                 Any::new(Tag::OctetString, iv.to_vec())?

@@ -6,13 +6,12 @@
 //! [`ContentEncryptor`] encrypts content in chunks of any size and produces
 //! exactly the ciphertext (and AEAD tag) that
 //! [`ContentKey::encrypt`](super::ContentKey::encrypt) produces for the same
-//! key and IV/nonce. AES-GCM is built from its parts (NIST SP
-//! 800-38D): the `aes` block cipher (AES-NI when the CPU has it) in CTR32
-//! mode starting at inc32(J0), and GHASH over the ciphertext.
-//! ChaCha20-Poly1305 likewise (RFC 8439 §2.8): the `chacha20` keystream from
-//! block 1, and `poly1305` keyed by block 0 over the ciphertext; it is
-//! checked against the RFC's test vector. CBC chains its IV from chunk to
-//! chunk.
+//! key and IV/nonce. AES-GCM is aws-lc's (through `aws-lc-sys`'s EVP
+//! interface, in `aws_gcm`: aws-lc-rs has no streaming AEAD), checked
+//! against the aes-gcm crate's one-shot output. ChaCha20-Poly1305 is built
+//! from its parts (RFC 8439 §2.8): the `chacha20` keystream from block 1,
+//! and `poly1305` keyed by block 0 over the ciphertext; it is checked
+//! against the RFC's test vector. CBC chains its IV from chunk to chunk.
 //!
 //! Opening is split in two so that nothing is released before it is
 //! authenticated: [`ContentVerifier`] runs over the ciphertext once and
@@ -37,8 +36,8 @@
 //!
 //! # Parts
 //!
-//! `cipher` holds the cipher modes (GCM and ChaCha20-Poly1305 from their
-//! parts, CBC),
+//! `cipher` holds the cipher modes (GCM, ChaCha20-Poly1305 from its parts,
+//! CBC), `aws_gcm` the safe wrapper of aws-lc's GCM (the only `unsafe`),
 //! `encrypt` the encryptor, `decrypt` the verifier and decryptor, `frame`
 //! the DER/BER writer and `walk` the DER/BER reader; this module re-exports
 //! their public items and holds what they share.
@@ -59,6 +58,7 @@ fn malformed(what: &str) -> anyhow::Error {
     fail(Exit::DataErr, format!("malformed {what}"))
 }
 
+mod aws_gcm;
 mod cipher;
 mod decrypt;
 mod encrypt;

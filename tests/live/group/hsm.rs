@@ -1,0 +1,214 @@
+//! Issue 16 item 2: a group key in a PKCS#11 token (SoftHSM2 in a
+//! temporary directory), end to end over HTTPS: `group create --pkcs11`
+//! with a key already in the token and with `--generate`, releases with
+//! every key transport, the one answer for every unwrap failure with the
+//! token in the loop, a wrong PIN refused at start, and what the store and
+//! the token hold.
+
+use std::process::Command;
+use std::time::Duration;
+
+use der::Encode;
+use sealpost::smime::envelope::KeyTransport;
+
+use super::harness::{
+    assert_granted, assert_unwrap_failures_answer_alike, member, now, request, seal, Operator,
+    LIST, PASSPHRASE,
+};
+use super::server::{sealpost, serve_command, Served};
+use super::softhsm::{SoftHsm, KEY_FIXTURE, TOKEN};
+
+/// `sealpost ARGS` on the operator's store with the token's configuration.
+fn with_token(op: &Operator, hsm: &SoftHsm, args: &[&str]) -> std::process::Output {
+    let mut cmd = sealpost(&op.keystore(), PASSPHRASE);
+    hsm.env(&mut cmd).args(args).output().unwrap()
+}
+
+fn create_in_token(op: &Operator, hsm: &SoftHsm, extra: &[&str]) {
+    let email = format!("{LIST}@lists.example");
+    let mut args = vec!["group", "create", LIST, "--email", &email];
+    args.extend_from_slice(extra);
+    let out = with_token(op, hsm, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["bob", "carol"] {
+        op.add_member(LIST, &member(name));
+    }
+}
+
+fn serve(op: &Operator, hsm: &SoftHsm, extra: &[&str]) -> Command {
+    let mut cmd = serve_command(&op.keystore(), PASSPHRASE, &op.tls, extra);
+    hsm.env(&mut cmd);
+    cmd
+}
+
+/// The `Access:` line of the token's private key, as pkcs11-tool shows it.
+fn private_key_access(hsm: &SoftHsm, label: &str) -> String {
+    let objects = hsm.objects();
+    // Each piece after a split starts with a private key object; it ends
+    // where the next object (a public key, say) begins.
+    let block = objects
+        .split("Private Key Object")
+        .skip(1)
+        .map(|b| b.split(" Object;").next().unwrap_or_default())
+        .find(|b| b.contains(&format!("label:      {label}")))
+        .unwrap_or_else(|| panic!("no private key {label} in the token: {objects}"));
+    block
+        .lines()
+        .find(|l| l.trim_start().starts_with("Access:"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The key stays in the token: sensitive, and not extractable ("never
+/// extractable" is the stronger flag a key made in the token has).
+fn assert_stays_in_token(access: &str) {
+    assert!(access.contains("sensitive"), "{access}");
+    assert!(
+        !access
+            .replace("never extractable", "")
+            .contains("extractable"),
+        "{access}"
+    );
+}
+
+#[test]
+fn a_group_key_in_softhsm_releases_and_the_store_holds_only_its_uri() {
+    let hsm = SoftHsm::new();
+    let op = Operator::new();
+    create_in_token(&op, &hsm, &["--pkcs11", &hsm.uri()]);
+    let cert = op.group_cert(LIST);
+
+    // The certificate carries the token key's public half, and is signed by it.
+    let fixture = member(KEY_FIXTURE);
+    assert_eq!(
+        cert.tbs_certificate.subject_public_key_info,
+        fixture.cert.tbs_certificate.subject_public_key_info
+    );
+    // The store holds the URI and no private key, sealed or not.
+    let store = op.store_files();
+    let holds = |needle: &[u8]| store.windows(needle.len()).any(|w| w == needle);
+    assert!(holds(hsm.uri().as_bytes()));
+    assert!(!holds(b"PRIVATE KEY"), "a PEM private key in the store");
+    let grace_d = {
+        use rsa::traits::PrivateKeyParts;
+        fixture.key.d().to_bytes_be()
+    };
+    assert!(!holds(&grace_d[..32]), "the private exponent in the store");
+    assert_stays_in_token(&private_key_access(&hsm, super::softhsm::KEY_LABEL));
+
+    let server = Served::start(serve(&op, &hsm, &[]));
+    let bob = member("bob");
+    let mut conn = op.connect(&server);
+    for transport in [KeyTransport::RsaOaepSha256, KeyTransport::RsaPkcs1v15] {
+        let sealed = seal(&cert, transport);
+        let answer = conn
+            .release(&request(&bob, LIST, &sealed.entry, now()))
+            .unwrap();
+        assert_granted(&answer, &bob, &sealed);
+    }
+
+    // With the token in the loop, every unwrap failure still has one
+    // answer, byte for byte (a token's own PKCS#1 mechanism would fail
+    // some with CKR_ENCRYPTED_DATA_INVALID and others with a key).
+    let mut raw = op.raw(&server);
+    assert_unwrap_failures_answer_alike(&mut raw, &cert, &bob);
+    let sealed = seal(&cert, KeyTransport::RsaPkcs1v15);
+    let response = raw.post(&request(&bob, LIST, &sealed.entry, now()).to_json());
+    assert_eq!(response.status, 200);
+    // The server's log names no key material and no PIN.
+    let mut server = server;
+    let log = server.stop().join("\n");
+    assert!(!log.contains(super::softhsm::PIN), "{log}");
+}
+
+#[test]
+fn group_create_generate_makes_a_key_that_never_leaves_the_token() {
+    let hsm = SoftHsm::new();
+    let op = Operator::new();
+    let uri = format!("pkcs11:token={TOKEN};object=made-here;id=%b2");
+    let pin = hsm.pin_file();
+    create_in_token(
+        &op,
+        &hsm,
+        &[
+            "--pkcs11",
+            &uri,
+            "--generate",
+            "--bits",
+            "2048",
+            "--pin-file",
+            pin.to_str().unwrap(),
+        ],
+    );
+    let access = private_key_access(&hsm, "made-here");
+    assert_stays_in_token(&access);
+    assert!(access.contains("never extractable"), "{access}");
+    // A second --generate for the same label is refused, the key kept.
+    let again = with_token(
+        &op,
+        &hsm,
+        &[
+            "group",
+            "create",
+            "other",
+            "--email",
+            "other@lists.example",
+            "--pkcs11",
+            &uri,
+            "--generate",
+            "--pin-file",
+            pin.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(again.status.code(), Some(73), "{again:?}");
+
+    // The URI has no pin-source: serve reads the PIN from --pin-file.
+    let server = Served::start(serve(&op, &hsm, &["--pin-file", pin.to_str().unwrap()]));
+    let cert = op.group_cert(LIST);
+    let bob = member("bob");
+    let sealed = seal(&cert, KeyTransport::RsaOaepSha256);
+    let answer = op
+        .connect(&server)
+        .release(&request(&bob, LIST, &sealed.entry, now()))
+        .unwrap();
+    assert_granted(&answer, &bob, &sealed);
+    assert_eq!(
+        cert.tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap()
+            .len(),
+        294,
+        "an RSA-2048 public key"
+    );
+}
+
+#[test]
+fn a_wrong_token_pin_stops_the_server_at_start_with_exit_77() {
+    let hsm = SoftHsm::new();
+    let op = Operator::new();
+    create_in_token(&op, &hsm, &["--pkcs11", &hsm.uri()]);
+    // --pin-file takes precedence over the URI's pin-source.
+    let wrong = hsm.wrong_pin_file();
+    let mut cmd = serve(&op, &hsm, &["--pin-file", wrong.to_str().unwrap()]);
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("sealpost: error:") && first.contains("wrong PIN"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("0000-0000"),
+        "the PIN in an error: {stderr}"
+    );
+    // The right PIN (the URI's pin-source) starts it.
+    let mut server = Served::start(serve(&op, &hsm, &[]));
+    assert!(server.wait_exit(Duration::from_millis(200)).is_none());
+}
