@@ -770,7 +770,14 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     let token_url: ServerUrl = server.url().parse().unwrap();
     let token_messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&cert)).collect());
     let warm = presign(32, 8, members, &token_messages);
-    drive(client, &token_url, warm, None, members, &token_messages);
+    drive(
+        client,
+        std::slice::from_ref(&token_url),
+        warm,
+        None,
+        members,
+        &token_messages,
+    );
     println!("  releases over HTTPS, 8 clients, closed loop:");
     println!(
         "  {:<44} {:>11} {:>8} {:>8}",
@@ -783,7 +790,14 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     ] {
         let count = ((rate * LEVEL_TIME) as usize).max(80);
         let jobs = presign(count, 8, members, messages);
-        let run = drive(client, url, jobs, None, members, messages);
+        let run = drive(
+            client,
+            std::slice::from_ref(url),
+            jobs,
+            None,
+            members,
+            messages,
+        );
         assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
         println!(
             "  {:<44} {:>11.0} {:>8.2} {:>8.2}",

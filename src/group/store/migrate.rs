@@ -58,6 +58,7 @@ struct Tables {
         String,
     )>,
     vault: Vec<(Vec<u8>, Vec<u8>)>,
+    #[allow(clippy::type_complexity)]
     retired_keys: Vec<(String, i64, Vec<u8>, String, i64, i64, i64)>,
 }
 

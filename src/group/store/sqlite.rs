@@ -11,8 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_VERSION};
 use super::{
-    parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation,
-    MemberRecord, MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
+    parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
+    MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::NONCE_LEN;
