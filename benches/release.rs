@@ -9,7 +9,15 @@
 //! Requests are signed before each timed phase (the members' RSA-2048
 //! signatures would otherwise compete with the server for the cores); each
 //! has its own nonce. Run: `cargo bench --bench release`.
+//!
+//! Then the stores side by side (issue 16): the same closed loop on the
+//! SQLite store, on PostgreSQL (a private cluster on loopback, the store
+//! copied over with `group migrate`) with one replica, and with two
+//! replicas sharing the clients, as ratios to SQLite. Skipped with a
+//! printed reason when the PostgreSQL binaries are absent.
 
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 #[path = "../tests/live/group/server.rs"]
 mod server;
 
@@ -220,7 +228,7 @@ impl Run {
 /// next request as soon as the last is answered (a closed loop).
 fn drive(
     client: &ReleaseClient,
-    url: &ServerUrl,
+    urls: &[ServerUrl],
     jobs: Vec<Vec<Job>>,
     interval: Option<Duration>,
     members: &Arc<Vec<Member>>,
@@ -233,7 +241,9 @@ fn drive(
         .into_iter()
         .enumerate()
         .map(|(c, jobs)| {
-            let (client, url, barrier) = (client.clone(), url.clone(), Arc::clone(&barrier));
+            // Client c talks to server c mod n (replicas behind a balancer).
+            let url = urls[c % urls.len()].clone();
+            let (client, barrier) = (client.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 let mut conn = client.connect(&url).unwrap();
                 barrier.wait();
@@ -382,7 +392,14 @@ fn main() {
     let url: ServerUrl = server.url().parse().unwrap();
     // Warm up: connections, the store's pages, the server's first threads.
     let warm = presign(64, 8, &members, &messages);
-    drive(&client, &url, warm, None, &members, &messages);
+    drive(
+        &client,
+        std::slice::from_ref(&url),
+        warm,
+        None,
+        &members,
+        &messages,
+    );
 
     println!("\nclosed loop: each client a thread with one request outstanding, one keep-alive HTTPS connection");
     println!(
@@ -403,7 +420,14 @@ fn main() {
         let rate_guess = if clients == 1 { limit1 } else { limit2 };
         let count = ((rate_guess * LEVEL_TIME) as usize).max(clients * 10);
         let jobs = presign(count, clients, &members, &messages);
-        let run = drive(&client, &url, jobs, None, &members, &messages);
+        let run = drive(
+            &client,
+            std::slice::from_ref(&url),
+            jobs,
+            None,
+            &members,
+            &messages,
+        );
         println!(
             "  {:>7} {:>8} {:>11.0} {:>8.0}% {:>10.0}% {:>8.2} {:>8.2} {:>9.2} {:>15.2} {:>7}",
             clients,
@@ -455,7 +479,14 @@ fn main() {
     let count = (offered * OPEN_TIME) as usize;
     let jobs = presign(count, clients, &members, &messages);
     let interval = Duration::from_secs_f64(clients as f64 / offered);
-    let run = drive(&client, &url, jobs, Some(interval), &members, &messages);
+    let run = drive(
+        &client,
+        std::slice::from_ref(&url),
+        jobs,
+        Some(interval),
+        &members,
+        &messages,
+    );
     println!(
         "\nopen loop: {clients} clients each sending every {:.1} ms, offered {:.0} releases/s ({:.0}% of the limit), latency from the scheduled send",
         ms(interval),
@@ -480,7 +511,83 @@ fn main() {
         &tls,
         dir.path(),
     );
+
+    let closed = |urls: &[ServerUrl], clients: usize| {
+        let count = ((limit2 * LEVEL_TIME) as usize).max(clients * 10);
+        let jobs = presign(count, clients, &members, &messages);
+        let run = drive(&client, urls, jobs, None, &members, &messages);
+        assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
+        run
+    };
+    println!(
+        "
+stores and replicas: closed loop as above, ratios to SQLite with one server at the same clients"
+    );
+    println!(
+        "  {:<34} {:>7} {:>11} {:>9} {:>10} {:>8} {:>8}",
+        "store", "clients", "releases/s", "vs limit", "vs SQLite", "p50 ms", "p99 ms"
+    );
+    let row = |name: &str, clients: usize, run: &Run, reference: f64| {
+        println!(
+            "  {:<34} {:>7} {:>11.0} {:>8.0}% {:>9.2}x {:>8.2} {:>8.2}",
+            name,
+            clients,
+            run.rate(),
+            100.0 * run.rate() / limit2,
+            run.rate() / reference,
+            ms(run.percentile(50)),
+            ms(run.percentile(99)),
+        );
+    };
+    let levels = [8, 64];
+    let mut sqlite_rates = Vec::new();
+    for clients in levels {
+        let run = closed(std::slice::from_ref(&url), clients);
+        row("SQLite, 1 server", clients, &run, run.rate());
+        sqlite_rates.push(run.rate());
+    }
     server.stop();
+    match postgres::Postgres::start("the PostgreSQL rows") {
+        None => println!("  (PostgreSQL rows skipped: no binaries)"),
+        Some(pg) => {
+            let db = pg.database("bench");
+            let from = format!("sqlite:{}", keystore.join("groups.sqlite3").display());
+            sealpost(
+                &keystore,
+                &["group", "migrate", "--from", &from, "--to", &db],
+            );
+            let replica = || {
+                Served::start(serve_command(
+                    &keystore,
+                    PASSPHRASE,
+                    &tls,
+                    &[UNLIMITED, &["--store", &db]].concat(),
+                ))
+            };
+            let mut one = replica();
+            let one_url: ServerUrl = one.url().parse().unwrap();
+            closed(std::slice::from_ref(&one_url), 8); // warm up
+            for (clients, reference) in levels.into_iter().zip(&sqlite_rates) {
+                let run = closed(std::slice::from_ref(&one_url), clients);
+                row("PostgreSQL, 1 replica", clients, &run, *reference);
+            }
+            let mut two = replica();
+            let urls: Vec<ServerUrl> = vec![one_url, two.url().parse().unwrap()];
+            closed(&urls, 8);
+            for (clients, reference) in levels.into_iter().zip(&sqlite_rates) {
+                let run = closed(&urls, clients);
+                row("PostgreSQL, 2 replicas", clients, &run, *reference);
+            }
+            println!(
+                "  (all on this one machine: two replicas share its {} cores and the RSA limit, so their row\n   \
+                 shows what sharing a database costs, not what a second machine adds; on two machines each\n   \
+                 replica has its own limit and the database's commits are the shared part)",
+                std::thread::available_parallelism().map_or(0, |n| n.get())
+            );
+            one.stop();
+            two.stop();
+        }
+    }
 }
 
 /// The group key in memory against the same key in a PKCS#11 token
@@ -663,7 +770,14 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     let token_url: ServerUrl = server.url().parse().unwrap();
     let token_messages: Arc<Vec<Sealed>> = Arc::new((0..16).map(|_| seal(&cert)).collect());
     let warm = presign(32, 8, members, &token_messages);
-    drive(client, &token_url, warm, None, members, &token_messages);
+    drive(
+        client,
+        std::slice::from_ref(&token_url),
+        warm,
+        None,
+        members,
+        &token_messages,
+    );
     println!("  releases over HTTPS, 8 clients, closed loop:");
     println!(
         "  {:<44} {:>11} {:>8} {:>8}",
@@ -676,7 +790,14 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     ] {
         let count = ((rate * LEVEL_TIME) as usize).max(80);
         let jobs = presign(count, 8, members, messages);
-        let run = drive(client, url, jobs, None, members, messages);
+        let run = drive(
+            client,
+            std::slice::from_ref(url),
+            jobs,
+            None,
+            members,
+            messages,
+        );
         assert_eq!(run.failed + run.wrong, 0, "failed or wrong releases");
         println!(
             "  {:<44} {:>11.0} {:>8.2} {:>8.2}",

@@ -46,6 +46,9 @@ if [ "$tier" = all ]; then
     need dovecot-pop3d /usr/lib/dovecot/pop3
     need dovecot-lmtpd /usr/lib/dovecot/lmtp
     need dnsmasq-base /usr/sbin/dnsmasq
+    # The group server's replica tests start a private cluster (initdb, pg_ctl).
+    need postgresql /usr/lib/postgresql
+    need util-linux runuser
     # Group keys in a PKCS#11 token (tests/live/group/hsm.rs); pkcs11-tool
     # comes with opensc, for reading the key's attributes as an operator would.
     need softhsm2 /usr/lib/softhsm/libsofthsm2.so

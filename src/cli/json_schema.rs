@@ -211,6 +211,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "group: string | null, rows: [AUDIT_ROW], pruned: {deleted: int, before: time} | null",
     ),
     (
+        "group migrate",
+        "to: string, groups: int, members: int, secrets: int, deposits: int, audit_rows: int, \
+         retired_keys: int",
+    ),
+    (
         "group rotate-key",
         "group: string, generation: int, fingerprint: string, not_after: time, \
          old_kept_until: time",

@@ -8,12 +8,17 @@ use std::sync::Arc;
 use std::thread;
 
 use super::store::{AuditRecord, Store};
+use crate::error::{classify, fail, Exit};
 
 /// Most rows in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Why a batch was not committed: the message, and whether the store was
+/// unreachable ([`Exit::TempFail`]: the server answers 503, not 500).
+type Failed = (String, bool);
+
 /// A row and where to say whether it was committed (or why not).
-type Job = (AuditRecord, SyncSender<Result<(), String>>);
+type Job = (AuditRecord, SyncSender<Result<(), Failed>>);
 
 /// A handle for submitting rows; cheap to share between threads.
 pub struct AuditWriter {
@@ -31,12 +36,23 @@ impl AuditWriter {
     }
 
     /// Appends `row` and waits until it is committed; the error says why
-    /// it could not be (a store error names the store and the SQLite error).
-    pub fn record(&self, row: AuditRecord) -> Result<(), String> {
-        let stopped = || "the audit writer has stopped".to_string();
+    /// it could not be (a store error names the store and the database
+    /// error, and keeps its class).
+    pub fn record(&self, row: AuditRecord) -> anyhow::Result<()> {
+        let stopped = || ("the audit writer has stopped".to_string(), false);
         let (done_tx, done_rx) = mpsc::sync_channel(1);
-        self.tx.send((row, done_tx)).map_err(|_| stopped())?;
-        done_rx.recv().unwrap_or_else(|_| Err(stopped()))
+        let outcome = match self.tx.send((row, done_tx)) {
+            Ok(()) => done_rx.recv().unwrap_or_else(|_| Err(stopped())),
+            Err(_) => Err(stopped()),
+        };
+        outcome.map_err(|(message, unavailable)| {
+            let exit = if unavailable {
+                Exit::TempFail
+            } else {
+                Exit::IoErr
+            };
+            fail(exit, message)
+        })
     }
 }
 
@@ -57,7 +73,9 @@ fn write_loop(store: &dyn Store, rx: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcome = store.append_audit(&rows).map_err(|e| format!("{e:#}"));
+        let outcome = store
+            .append_audit(&rows)
+            .map_err(|e| (format!("{e:#}"), classify(&e).0 == Exit::TempFail));
         for done in waiters.drain(..) {
             let _ = done.send(outcome.clone());
         }

@@ -33,7 +33,8 @@ pub struct ServeConfig {
     pub listen: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
-    pub store: Option<PathBuf>,
+    /// An SQLite file (PATH or sqlite:PATH) or a postgres:// URL.
+    pub store: Option<String>,
     /// The file holding the server passphrase (first line).
     pub passphrase_file: Option<PathBuf>,
     pub metrics: Option<String>,

@@ -1,6 +1,11 @@
 //! Replay protection (nonces seen within the clock-skew window) and the
 //! per-member rate limit (a token bucket). Both are in memory; the nonces
 //! are also in the audit log, from which a restarted server reloads them.
+//! With several replicas on PostgreSQL, the nonce cache only spares the
+//! database a round trip for this process's own replays: the store's
+//! `consume_nonce` is the record all replicas share. The rate limit stays
+//! per process (per replica): see [`crate::group::store`]'s PostgreSQL
+//! backend for the rule.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

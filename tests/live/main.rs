@@ -15,6 +15,8 @@ mod common;
 mod help_examples;
 #[path = "../support/json_document.rs"]
 mod json_document;
+#[path = "../support/postgres.rs"]
+mod postgres;
 #[allow(dead_code)]
 #[path = "../support/world.rs"]
 mod world;

@@ -124,6 +124,18 @@ pub(super) const PAGES: &[Page] = &[
         .setup(&[GROUP])],
     },
     Page {
+        command: "group migrate",
+        examples: &[Example::new(
+            "Copy an SQLite store into PostgreSQL, for replicas (stop the server first)",
+            "sealpost group migrate --from sqlite:groups.sqlite3 --to postgres://sealpost@db.example.org/groups",
+        )
+        .setup(&[GROUP])
+        .check(Check::Fails {
+            status: 66,
+            why: "the test has neither that SQLite file in its directory nor a database",
+        })],
+    },
+    Page {
         command: "group serve",
         examples: &[Example::new(
             "Serve key releases on port 8443 (runs until stopped)",

@@ -2,6 +2,7 @@
 //! audit`: administering the group server's store.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::builder::TypedValueParser;
 use clap::Args;
@@ -13,7 +14,7 @@ use crate::cli::{json, printable, read_input, write_stdout, Ask};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
 use sealpost::group::store::{
-    AuditRecord, GroupRecord, MemberRecord, MemberSelector, Role, SqliteStore, Store,
+    self as store, AuditRecord, GroupRecord, Location, MemberRecord, MemberSelector, Role, Store,
 };
 use sealpost::group::token::{self, Pkcs11Uri, TokenKey};
 use sealpost::smime::certs::{format_time, now, pem_encode};
@@ -21,30 +22,42 @@ use sealpost::smime::certs::{format_time, now, pem_encode};
 /// Where the group store is; shared by every server-side subcommand.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The group store (SQLite) [default: KEYSTORE/groups.sqlite3]
-    #[arg(long = "store", value_name = "PATH", env = "SEALPOST_GROUP_STORE")]
-    pub path: Option<PathBuf>,
+    /// The group store: an SQLite file (PATH or sqlite:PATH), or a
+    /// PostgreSQL database shared by several servers (postgres://USER@HOST/DB)
+    /// [default: KEYSTORE/groups.sqlite3]
+    // hide_env_values: a database URL may hold a password; --help must not show it.
+    #[arg(
+        long = "store",
+        value_name = "PATH|URL",
+        env = "SEALPOST_GROUP_STORE",
+        hide_env_values = true
+    )]
+    pub location: Option<String>,
 }
 
 impl StoreArgs {
-    pub fn open(&self, ctx: &Context) -> anyhow::Result<SqliteStore> {
-        let path = match &self.path {
-            Some(p) => p.clone(),
-            None => {
-                let dir = match &ctx.global.keystore {
-                    Some(dir) => dir.clone(),
-                    None => sealpost::store::keystore::default_dir().ok_or_else(|| {
-                        fail_hint(
-                            Exit::Config,
-                            "cannot determine a default group store (no home directory)",
-                            "give one with --store PATH or SEALPOST_GROUP_STORE",
-                        )
-                    })?,
-                };
-                dir.join(sealpost::group::store::DEFAULT_FILE)
-            }
+    /// Where the store is: --store, or the keystore's SQLite file.
+    pub fn location(&self, ctx: &Context) -> anyhow::Result<Location> {
+        if let Some(text) = &self.location {
+            return Ok(Location::parse(text));
+        }
+        let dir = match &ctx.global.keystore {
+            Some(dir) => dir.clone(),
+            None => sealpost::store::keystore::default_dir().ok_or_else(|| {
+                fail_hint(
+                    Exit::Config,
+                    "cannot determine a default group store (no home directory)",
+                    "give one with --store PATH or SEALPOST_GROUP_STORE",
+                )
+            })?,
         };
-        SqliteStore::open(&path)
+        Ok(Location::Sqlite(
+            dir.join(sealpost::group::store::DEFAULT_FILE),
+        ))
+    }
+
+    pub fn open(&self, ctx: &Context) -> anyhow::Result<Arc<dyn Store>> {
+        store::open(&self.location(ctx)?)
     }
 }
 
@@ -102,7 +115,7 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
         days: args.days,
     };
     let group = match &args.pkcs11 {
-        Some(uri) => create_in_token(&args, uri, &store, &spec, ctx)?,
+        Some(uri) => create_in_token(&args, uri, &*store, &spec, ctx)?,
         None => {
             let ask = if store.groups()?.is_empty() {
                 Ask::New
@@ -110,7 +123,7 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
                 Ask::Existing
             };
             let passphrase = ctx.passphrase(ask)?;
-            admin::create_group(&store, &spec, passphrase, now(), &mut rand_core::OsRng)?
+            admin::create_group(&*store, &spec, passphrase, now(), &mut rand_core::OsRng)?
         }
     };
     let info = sealpost::smime::certs::CertInfo::from_der(&group.certificate)?;
@@ -142,7 +155,7 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
 fn create_in_token(
     args: &CreateArgs,
     text: &str,
-    store: &SqliteStore,
+    store: &dyn Store,
     spec: &NewGroup<'_>,
     ctx: &Context,
 ) -> anyhow::Result<GroupRecord> {
@@ -177,7 +190,7 @@ pub struct CertArgs {
 
 pub fn cert(args: CertArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    let group = existing_group(&store, &args.name)?;
+    let group = existing_group(&*store, &args.name)?;
     if ctx.global.json {
         // The certificate goes into the document instead of onto stdout.
         use base64::Engine;
@@ -242,7 +255,7 @@ fn member_json(m: &MemberRecord) -> serde_json::Value {
 pub fn add_member(args: AddMemberArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     let data = read_input(&args.cert_file)?;
-    let (member, added) = admin::add_member(&store, &args.name, &data, args.role, now())?;
+    let (member, added) = admin::add_member(&*store, &args.name, &data, args.role, now())?;
     if ctx.global.json {
         return ctx.print_json(
             "group add-member",
@@ -299,7 +312,7 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
             ))
         }
     };
-    let removed = admin::remove_members(&store, &args.name, &which)?;
+    let removed = admin::remove_members(&*store, &args.name, &which)?;
     if ctx.global.json {
         let removed: Vec<_> = removed.iter().map(member_json).collect();
         return ctx.print_json(
@@ -316,7 +329,7 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
         ));
     }
     let fingerprints: Vec<&str> = removed.iter().map(|m| m.fingerprint.as_str()).collect();
-    for holder in sealpost::group::offline::exported_to(&store, &args.name, &fingerprints)? {
+    for holder in sealpost::group::offline::exported_to(&*store, &args.name, &fingerprints)? {
         ctx.warn(format!(
             "the group key of {} was exported to {holder} (group key export): they can still read list mail encrypted to it; run `sealpost group rotate-key {}`",
             args.name, args.name
@@ -341,7 +354,7 @@ pub struct MembersArgs {
 
 pub fn members(args: MembersArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    existing_group(&store, &args.name)?;
+    existing_group(&*store, &args.name)?;
     let members = store.members(&args.name)?;
     if ctx.global.json {
         let members: Vec<_> = members.iter().map(member_json).collect();
@@ -407,7 +420,7 @@ fn audit_json(r: &AuditRecord) -> serde_json::Value {
 pub fn audit(args: AuditArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
     if let Some(name) = &args.name {
-        existing_group(&store, name)?;
+        existing_group(&*store, name)?;
     }
     if let Some(age) = &args.prune {
         let before = admin::parse_since(age, now())?;
@@ -486,10 +499,15 @@ pub struct RotateSecretArgs {
 
 pub fn rotate_secret(args: RotateSecretArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    existing_group(&store, &args.name)?;
+    existing_group(&*store, &args.name)?;
     let passphrase = ctx.passphrase(Ask::Existing)?;
-    let secret =
-        admin::rotate_secret(&store, &args.name, passphrase, now(), &mut rand_core::OsRng)?;
+    let secret = admin::rotate_secret(
+        &*store,
+        &args.name,
+        passphrase,
+        now(),
+        &mut rand_core::OsRng,
+    )?;
     if ctx.global.json {
         return ctx.print_json(
             "group rotate-secret",

@@ -29,10 +29,11 @@ pub struct JoinArgs {
     /// The group certificate (PEM or DER; - for stdin), as `sealpost group cert` prints it
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
-    /// A release server, https://HOST[:PORT]; repeat for failover, tried in order
-    /// (none: for an exploder whose members come from a file, or a list
-    /// re-encrypted by its exploder)
-    #[arg(long = "server", value_name = "URL")]
+    /// A release server, https://HOST[:PORT]; several (URL1,URL2,… or the
+    /// option repeated) are the group's replicas, tried in order: the next
+    /// when one is unreachable or answers 503 (none: for an exploder whose
+    /// members come from a file, or a list re-encrypted by its exploder)
+    #[arg(long = "server", value_name = "URL", value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Trust this CA (PEM) for the servers besides the system roots
     #[arg(long, value_name = "FILE")]

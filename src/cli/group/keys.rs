@@ -8,7 +8,6 @@ use super::Context;
 use crate::cli::{json, write_stdout, Ask};
 use sealpost::error::{fail, Exit};
 use sealpost::group::admin::{self, existing_group, DEFAULT_KEEP_OLD};
-use sealpost::group::store::Store;
 use sealpost::smime::certs::{format_time, now, CertInfo};
 
 /// Replace a group's key: a new key pair and group certificate
@@ -37,10 +36,10 @@ fn parse_keep_old(text: &str) -> Result<i64, String> {
 
 pub fn rotate_key(args: RotateKeyArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    existing_group(&store, &args.name)?;
+    existing_group(&*store, &args.name)?;
     let passphrase = ctx.passphrase(Ask::Existing)?;
     let rotated = admin::rotate_key(
-        &store,
+        &*store,
         &args.name,
         passphrase,
         args.keep_old,
@@ -107,7 +106,7 @@ impl KeyRow {
 
 pub fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    let group = existing_group(&store, &args.name)?;
+    let group = existing_group(&*store, &args.name)?;
     let members = store.members(&args.name)?.len();
     let retired = store.retired_keys(&args.name)?;
     let current = CertInfo::from_der(&group.certificate)?;

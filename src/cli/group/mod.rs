@@ -9,6 +9,7 @@ use super::Context;
 mod admin;
 mod join;
 mod keys;
+mod migrate;
 mod offline;
 mod secret;
 mod serve;
@@ -35,6 +36,7 @@ pub enum GroupCommand {
     Members(admin::MembersArgs),
     Audit(admin::AuditArgs),
     RotateSecret(admin::RotateSecretArgs),
+    Migrate(migrate::MigrateArgs),
     Serve(serve::ServeArgs),
     Join(join::JoinArgs),
     Key(offline::KeyArgs),
@@ -52,6 +54,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::Members(a) => admin::members(a, ctx),
         GroupCommand::Audit(a) => admin::audit(a, ctx),
         GroupCommand::RotateSecret(a) => admin::rotate_secret(a, ctx),
+        GroupCommand::Migrate(a) => migrate::run(a, ctx),
         GroupCommand::Serve(a) => serve::run(a, ctx),
         GroupCommand::Join(a) => join::run(a, ctx),
         GroupCommand::Key(a) => offline::run(a, ctx),

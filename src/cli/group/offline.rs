@@ -100,7 +100,7 @@ fn export(args: ExportArgs, ctx: &Context) -> anyhow::Result<()> {
     let member_cert = read_bounded(&args.to, "member certificate")?;
     let passphrase = ctx.passphrase(Ask::Existing)?;
     let made = offline::export_key(
-        &store,
+        &*store,
         &args.name,
         &member_cert,
         passphrase,

@@ -17,7 +17,7 @@ use sealpost::group::release::protocol::MAX_CLOCK_SKEW;
 use sealpost::group::server::{tls_config, Server, ServerOptions};
 use sealpost::group::service::{Limits, Service};
 use sealpost::group::shutdown::StopSignal;
-use sealpost::group::store::{free_space, SqliteStore, Store};
+use sealpost::group::store::{self as store, free_space, Location};
 use sealpost::smime::privkey::Passphrase;
 
 /// Serve key releases over HTTPS (POST /v1/release)
@@ -162,8 +162,8 @@ impl ServeArgs {
         let rate =
             |v: Option<String>| v.map(|v| config::parse_rate(&v).unwrap_or(f64::MIN_POSITIVE));
         let small = |v: Option<u64>| v.map(|v| u32::try_from(v).unwrap_or(u32::MAX));
-        if self.store.path.is_none() {
-            self.store.path = file.store;
+        if self.store.location.is_none() {
+            self.store.location = file.store;
         }
         Ok(Settings {
             listen: required(self.listen.take(), file.listen, "listen")?,
@@ -242,21 +242,35 @@ impl LogFormat {
 
 pub fn run(mut args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    let store = Arc::new(args.store.open(ctx)?);
+    let location = args.store.location(ctx)?;
+    let store = store::open(&location)?;
+    // The free-space checks watch the SQLite file's file system; a shared
+    // database's disk is watched where the database runs.
+    let store_dir = match &location {
+        Location::Sqlite(path) => Some(
+            path.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf(),
+        ),
+        Location::Postgres(_) => None,
+    };
     let min_free = settings.min_free_space.saturating_mul(1 << 20);
-    let free = store_free_space(&store)?;
-    if free < min_free {
-        return Err(fail_hint(
-            Exit::IoErr,
-            format!(
-                "only {} MiB free for the group store {} (--min-free-space {} MiB): \
-                 the audit log could not be written",
-                free >> 20,
-                store.path().display(),
-                settings.min_free_space
-            ),
-            "free some space, or prune the audit log with `sealpost group audit --prune 90d`",
-        ));
+    if let Some(dir) = &store_dir {
+        let free = store_free_space(dir)?;
+        if free < min_free {
+            return Err(fail_hint(
+                Exit::IoErr,
+                format!(
+                    "only {} MiB free for the group store in {} (--min-free-space {} MiB): \
+                     the audit log could not be written",
+                    free >> 20,
+                    dir.display(),
+                    settings.min_free_space
+                ),
+                "free some space, or prune the audit log with `sealpost group audit --prune 90d`",
+            ));
+        }
     }
     let tls = tls_config(
         &read_input(&settings.tls_cert)?,
@@ -268,7 +282,7 @@ pub fn run(mut args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         burst: settings.burst,
     };
     let service = Service::start_with_pins(
-        Arc::clone(&store) as Arc<dyn Store>,
+        Arc::clone(&store),
         passphrase,
         args.pin.source(ctx.can_prompt()),
         limits,
@@ -290,34 +304,37 @@ pub fn run(mut args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         address_rate: settings.address_rate_limit,
         address_burst: settings.address_burst,
     };
-    let disk_store = Arc::clone(&store);
-    let disk_check = move || match store_free_space(&disk_store) {
-        Ok(free) if free < min_free => Err(format!(
+    let disk_dir = store_dir.clone();
+    let disk_check = move || match disk_dir.as_deref().map(store_free_space) {
+        Some(Ok(free)) if free < min_free => Err(format!(
             "only {} MiB free for the group store (--min-free-space {} MiB)",
             free >> 20,
             min_free >> 20
         )),
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!("{e:#}")),
+        Some(Err(e)) => Err(format!("{e:#}")),
+        _ => Ok(()),
     };
     let max_rows = settings.audit_max_rows;
     let housekeeping = move || {
+        let now = sealpost::smime::certs::now();
         // Rows younger than twice the clock skew hold nonces a restart reloads.
-        let keep_since = sealpost::smime::certs::now() - 2 * MAX_CLOCK_SKEW as i64;
+        let keep_since = now - 2 * MAX_CLOCK_SKEW as i64;
         if max_rows > 0 {
             if let Err(e) = store.trim_audit(max_rows, keep_since) {
                 format.warn(&format!("audit retention: {e:#}"));
             }
         }
-        match store_free_space(&store) {
-            Ok(free) if free < min_free => format.warn(&format!(
-                "only {} MiB free for the group store {}; \
+        if let Err(e) = store.prune_nonces(now) {
+            format.warn(&format!("nonce retention: {e:#}"));
+        }
+        match store_dir.as_deref().map(store_free_space) {
+            Some(Ok(free)) if free < min_free => format.warn(&format!(
+                "only {} MiB free for the group store; \
                  when it is full every release fails (prune with `sealpost group audit --prune AGE`)",
                 free >> 20,
-                store.path().display()
             )),
-            Ok(_) => {}
-            Err(e) => format.warn(&format!("cannot read the store's free space: {e}")),
+            Some(Err(e)) => format.warn(&format!("cannot read the store's free space: {e:#}")),
+            _ => {}
         }
     };
     let mut server = Server::bind(&settings.listen, tls, Arc::new(service), options, log)?
@@ -370,13 +387,8 @@ fn server_passphrase(ctx: &Context, config_file: Option<&Path>) -> anyhow::Resul
     }
 }
 
-/// Free bytes on the file system of the store.
-fn store_free_space(store: &SqliteStore) -> anyhow::Result<u64> {
-    let dir = store
-        .path()
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+/// Free bytes on the file system of the store's directory.
+fn store_free_space(dir: &std::path::Path) -> anyhow::Result<u64> {
     free_space(dir).map_err(|e| {
         fail(
             Exit::IoErr,

@@ -6,6 +6,7 @@
 //! May use: the store's audit row, the protocol's refusals.
 
 use super::Service;
+use crate::error::{classify, Exit};
 use crate::group::release::protocol::{Refusal, RefusalCode};
 use crate::group::store::{AuditRecord, RELEASED};
 
@@ -86,13 +87,29 @@ impl From<RefusalCode> for Refused {
     }
 }
 
+/// How long a client is told to wait when the store is unreachable.
+pub(super) const STORE_RETRY_AFTER: u64 = 2;
+
 /// An internal failure, keeping its cause for the log (never for the
 /// client). The causes are store and key-handling errors, which name files
-/// and operations, never key bytes.
-pub(super) fn internal(cause: impl std::fmt::Display) -> Refused {
+/// and operations, never key bytes. A store error that means the database
+/// is unreachable ([`Exit::TempFail`], see [`crate::group::store`]) is
+/// [`RefusalCode::Unavailable`] instead: 503 with `Retry-After`.
+///
+/// NOTE: the cause is looked at as an `anyhow::Error` when it is one, so
+/// that every `map_err(internal)` after a store call classifies without
+/// each call site knowing about databases.
+pub(super) fn internal(cause: impl std::fmt::Display + 'static) -> Refused {
+    let unavailable = (&cause as &dyn std::any::Any)
+        .downcast_ref::<anyhow::Error>()
+        .is_some_and(|e| classify(e).0 == Exit::TempFail);
     Refused {
-        code: RefusalCode::Internal,
-        retry_after: None,
+        code: if unavailable {
+            RefusalCode::Unavailable
+        } else {
+            RefusalCode::Internal
+        },
+        retry_after: unavailable.then_some(STORE_RETRY_AFTER),
         cause: Some(cause.to_string()),
     }
 }
@@ -147,7 +164,7 @@ impl Service {
             (false, result) => result,
             (true, result) => match self.audit.record(row.clone()) {
                 Ok(()) => result,
-                Err(e) => Err(internal(format_args!("audit log: {e}"))),
+                Err(e) => Err(internal(e.context("audit log"))),
             },
         };
         match result {

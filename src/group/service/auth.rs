@@ -76,6 +76,23 @@ impl Service {
         if !self.nonces.insert(caller.nonce, caller.timestamp, now) {
             return Err(RefusalCode::Replay.into());
         }
+        // This process's cache refuses its own replays without a round
+        // trip; the store refuses those seen by other replicas (with
+        // PostgreSQL, a unique key in the database).
+        let until = caller.timestamp.saturating_add(MAX_CLOCK_SKEW);
+        let clock = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+        match self
+            .store
+            .consume_nonce(&caller.nonce, clock(until), clock(now))
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(RefusalCode::Replay.into()),
+            Err(e) => {
+                // Not consumed anywhere: the request may be retried.
+                self.nonces.forget(&caller.nonce);
+                return Err(internal(e));
+            }
+        }
         row.nonce_used = true;
         if let Err(wait) = self
             .limiter
@@ -83,6 +100,9 @@ impl Service {
         {
             // Not processed: the same signed request may be retried later.
             self.nonces.forget(&caller.nonce);
+            // If giving it back fails, a retry of these very bytes is a
+            // replay; a client signs each attempt anew anyway.
+            let _ = self.store.release_nonce(&caller.nonce);
             row.nonce_used = false;
             return Err(Refused::retry_after(RefusalCode::RateLimited, Some(wait)));
         }

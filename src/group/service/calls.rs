@@ -154,9 +154,7 @@ impl Service {
             .map_err(internal)?
             .pop()
             .ok_or(RefusalCode::NoSecret)?;
-        let content_key = key
-            .unwrap(&ktri)
-            .map_err(super::release::unwrap_refusal)?;
+        let content_key = key.unwrap(&ktri).map_err(super::release::unwrap_refusal)?;
         let secret_bytes = self
             .vault()?
             .unseal(&secret_purpose(group, &secret.id), &secret.sealed)

@@ -2,9 +2,11 @@
 //! private key), members (certificates, each in a role), group secrets,
 //! key deposits, and the audit log.
 //!
-//! [`Store`] is the interface the server and the admin commands use, so that
-//! another backend (a replicated database) can be added without touching
-//! them; [`SqliteStore`] is the embedded default.
+//! [`Store`] is the interface the server and the admin commands use;
+//! [`SqliteStore`] is the embedded default (one server process on one
+//! file), [`PostgresStore`] the shared database of several replicas
+//! (`postgres.rs` says what it shares and how it fails). [`open`] picks one
+//! from a `--store` value.
 //!
 //! The SQLite file is in WAL mode with `synchronous=FULL`: a committed
 //! transaction has been fsynced, so after `kill -9` or a power cut no group,
@@ -24,16 +26,28 @@
 //! whose nonce is still inside the replay window). Deleted pages are reused,
 //! so the file stops growing; it does not shrink.
 //!
-//! The records and the [`Store`] interface are here; the SQLite backend is
-//! in `sqlite.rs`, its tables in `schema.rs`.
+//! Replays: a nonce is consumed through [`Store::consume_nonce`] before a
+//! key is unwrapped. With SQLite, one server process owns the file: its
+//! in-memory cache (reloaded from the audit log at start) is the record,
+//! and the store accepts every nonce the cache did. With PostgreSQL the
+//! database is the record, so a replay on another replica is refused.
+//!
+//! The records and the [`Store`] interface are here; the backends are in
+//! `sqlite.rs` and `postgres.rs`, their tables in `schema.rs`, the copy
+//! from one to the other (`group migrate`) in `migrate.rs`.
 
+mod migrate;
+mod postgres;
 mod schema;
 mod sqlite;
 
+pub use migrate::{sqlite_to_postgres, Copied};
+pub use postgres::{is_postgres_url, PostgresStore};
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::group::release::protocol::NONCE_LEN;
 
@@ -214,6 +228,39 @@ pub struct AuditRecord {
     pub nonce_used: bool,
 }
 
+/// Where a store is: a `--store` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (`PATH` or `sqlite:PATH`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database URL (`postgres://…` or `postgresql://…`).
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(text: &str) -> Location {
+        if is_postgres_url(text) {
+            Location::Postgres(text.to_string())
+        } else {
+            Location::Sqlite(PathBuf::from(text.strip_prefix("sqlite:").unwrap_or(text)))
+        }
+    }
+}
+
+/// Opens the store at `location`, creating its schema if needed.
+pub fn open(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match location {
+        Location::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+        Location::Postgres(url) => Arc::new(PostgresStore::open(url)?),
+    })
+}
+
+/// A nonce as the audit log stores it (hex); anything else is no nonce.
+fn parse_nonce(text: Option<String>) -> Option<[u8; NONCE_LEN]> {
+    text.and_then(|t| hex::decode(t).ok())
+        .and_then(|b| b.try_into().ok())
+}
+
 /// The outcome string of a successful release.
 pub const RELEASED: &str = "released";
 
@@ -240,6 +287,15 @@ pub trait Store: Send + Sync {
     fn audit(&self, group: &str, since: Option<i64>) -> anyhow::Result<Vec<AuditRecord>>;
     /// Consumed nonces recorded at or after `since`, with their row's time.
     fn used_nonces(&self, since: i64) -> anyhow::Result<Vec<([u8; NONCE_LEN], i64)>>;
+    /// Consumes `nonce` for a request about to be processed at `now`, to
+    /// be refused until `until`; false when a request already consumed it
+    /// (a replay). See the module docs for what each backend shares.
+    fn consume_nonce(&self, nonce: &[u8; NONCE_LEN], until: i64, now: i64) -> anyhow::Result<bool>;
+    /// Gives back a nonce whose request was not processed (rate limited),
+    /// so that the same signed request may be retried.
+    fn release_nonce(&self, nonce: &[u8; NONCE_LEN]) -> anyhow::Result<()>;
+    /// Forgets consumed nonces whose time ended before `now`; returns how many.
+    fn prune_nonces(&self, now: i64) -> anyhow::Result<usize>;
     /// Deletes audit rows older than `before` (of `group` only, when given);
     /// returns how many.
     fn prune_audit(&self, before: i64, group: Option<&str>) -> anyhow::Result<usize>;

@@ -1,5 +1,6 @@
-//! The tables of the SQLite store, as created by each schema version;
-//! `sqlite.rs` applies them in order (`PRAGMA user_version`).
+//! The tables of the stores: SQLite's as created by each schema version
+//! (`sqlite.rs` applies them in order, `PRAGMA user_version`), and
+//! PostgreSQL's at the current version (`postgres.rs`).
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 3;
 
@@ -78,6 +79,87 @@ CREATE TABLE retired_keys (
     created INTEGER NOT NULL,
     retired INTEGER NOT NULL,
     expires INTEGER NOT NULL,
+    PRIMARY KEY (grp, generation)
+);
+";
+
+/// The PostgreSQL store's tables at [`SCHEMA_VERSION`]: SQLite's, with
+/// PostgreSQL's types, plus `nonces` (the replay record every replica
+/// shares) and `sealpost_schema` (the version, as `user_version` is in
+/// SQLite). `secrets.seq` orders secrets created in the same second, as
+/// SQLite's rowid does.
+pub(super) const POSTGRES_SCHEMA: &str = "
+CREATE TABLE sealpost_schema (version BIGINT NOT NULL);
+CREATE TABLE groups (
+    name TEXT PRIMARY KEY NOT NULL,
+    email TEXT NOT NULL,
+    certificate BYTEA NOT NULL,
+    sealed_key TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE TABLE members (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    fingerprint TEXT NOT NULL,
+    address TEXT NOT NULL,
+    certificate BYTEA NOT NULL,
+    added BIGINT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'member',
+    PRIMARY KEY (grp, fingerprint)
+);
+CREATE INDEX members_by_address ON members(grp, address);
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    time BIGINT NOT NULL,
+    grp TEXT,
+    member_fingerprint TEXT,
+    member_address TEXT,
+    key_hash TEXT,
+    outcome TEXT NOT NULL,
+    remote TEXT,
+    nonce TEXT,
+    nonce_used BOOLEAN NOT NULL DEFAULT FALSE,
+    op TEXT NOT NULL DEFAULT 'release'
+);
+CREATE INDEX audit_by_group ON audit(grp, time);
+CREATE INDEX audit_used_nonces ON audit(time) WHERE nonce_used;
+CREATE TABLE vault (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sealed_key BYTEA NOT NULL,
+    check_value BYTEA NOT NULL
+);
+CREATE TABLE secrets (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    id TEXT NOT NULL,
+    sealed BYTEA NOT NULL,
+    created BIGINT NOT NULL,
+    seq BIGSERIAL,
+    PRIMARY KEY (grp, id)
+);
+CREATE TABLE deposits (
+    id TEXT PRIMARY KEY NOT NULL,
+    grp TEXT NOT NULL REFERENCES groups(name),
+    depositor TEXT NOT NULL,
+    readers TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    expires BIGINT,
+    sealed_kek BYTEA,
+    state TEXT NOT NULL,
+    ended BIGINT
+);
+CREATE INDEX deposits_live_by_expiry ON deposits(expires) WHERE state = 'live';
+CREATE TABLE nonces (
+    nonce BYTEA PRIMARY KEY NOT NULL,
+    until BIGINT NOT NULL
+);
+CREATE INDEX nonces_by_until ON nonces(until);
+CREATE TABLE retired_keys (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    generation BIGINT NOT NULL,
+    certificate BYTEA NOT NULL,
+    sealed_key TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    retired BIGINT NOT NULL,
+    expires BIGINT NOT NULL,
     PRIMARY KEY (grp, generation)
 );
 ";

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_VERSION};
 use super::{
-    AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
+    parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
     MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 use crate::error::{fail, fail_hint, Exit};
@@ -166,11 +166,6 @@ fn deposit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DepositRecord> {
         state: DepositState::parse(&state),
         ended: r.get(8)?,
     })
-}
-
-fn parse_nonce(text: Option<String>) -> Option<[u8; NONCE_LEN]> {
-    text.and_then(|t| hex::decode(t).ok())
-        .and_then(|b| b.try_into().ok())
 }
 
 const GROUP_COLUMNS: &str = "name, email, certificate, sealed_key, created";
@@ -338,6 +333,20 @@ impl Store for SqliteStore {
             .into_iter()
             .filter_map(|(n, t)| parse_nonce(n).map(|n| (n, t)))
             .collect())
+    }
+
+    // One server process per file: its in-memory cache, reloaded from the
+    // audit log at start, is the replay record (the module docs).
+    fn consume_nonce(&self, _: &[u8; NONCE_LEN], _: i64, _: i64) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+
+    fn release_nonce(&self, _: &[u8; NONCE_LEN]) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn prune_nonces(&self, _: i64) -> anyhow::Result<usize> {
+        Ok(0)
     }
 
     fn prune_audit(&self, before: i64, group: Option<&str>) -> anyhow::Result<usize> {

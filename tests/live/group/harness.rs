@@ -29,6 +29,19 @@ use x509_cert::Certificate;
 use super::server::{admin, serve_command, tls_files, Served, TlsFiles};
 
 pub const PASSPHRASE: &str = "group server passphrase";
+/// `group serve` arguments lifting the per-member and per-address rate
+/// limits, for many clients on one loopback address.
+pub const UNLIMITED: &[&str] = &[
+    "--rate-limit",
+    "100000/s",
+    "--burst",
+    "100000",
+    "--address-rate-limit",
+    "100000/s",
+    "--address-burst",
+    "100000",
+];
+
 /// The group most tests use; bob and carol are its members, dave is not.
 pub const LIST: &str = "list";
 
@@ -75,17 +88,41 @@ pub fn now() -> u64 {
     sealpost::smime::certs::now() as u64
 }
 
-/// The group server's side: a keystore directory holding the store, and TLS files.
+/// The group server's side: a keystore directory holding the store (or a
+/// PostgreSQL URL), and TLS files.
 pub struct Operator {
     pub dir: tempfile::TempDir,
     pub tls: TlsFiles,
+    /// `--store` for every command, when not the keystore's SQLite file.
+    pub store: Option<String>,
 }
 
 impl Operator {
     pub fn new() -> Operator {
         let dir = tempfile::tempdir().unwrap();
         let tls = tls_files(&dir.path().join("tls"));
-        Operator { dir, tls }
+        Operator {
+            dir,
+            tls,
+            store: None,
+        }
+    }
+
+    /// An operator whose commands and servers use the store at `url`.
+    pub fn on_store(url: &str) -> Operator {
+        Operator {
+            store: Some(url.to_string()),
+            ..Operator::new()
+        }
+    }
+
+    /// `args` with `--store URL` appended when the operator has one.
+    fn with_store<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        if let Some(url) = &self.store {
+            all.extend(["--store", url.as_str()]);
+        }
+        all
     }
 
     pub fn keystore(&self) -> PathBuf {
@@ -105,7 +142,7 @@ impl Operator {
 
     /// Runs `sealpost ARGS` on the store (a separate process), returning stdout.
     pub fn run(&self, args: &[&str]) -> Vec<u8> {
-        admin(&self.keystore(), PASSPHRASE, args)
+        admin(&self.keystore(), PASSPHRASE, &self.with_store(args))
     }
 
     /// The document of `sealpost --json ARGS` (`command`), checked against
@@ -155,7 +192,7 @@ impl Operator {
             &self.keystore(),
             PASSPHRASE,
             &self.tls,
-            extra,
+            &self.with_store(extra),
         ))
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sealpost::smime::envelope::KeyTransport;
 
-use super::harness::{assert_granted, member, now, request, seal, List, LIST};
+use super::harness::{assert_granted, member, now, request, seal, List, LIST, UNLIMITED};
 
 const CLIENTS: usize = 32;
 const PER_CLIENT: usize = 10;
@@ -17,16 +17,7 @@ const MESSAGES: usize = 8;
 #[test]
 fn concurrent_keep_alive_clients_get_only_correct_releases() {
     // 32 clients on one address: lift the per-address limits too.
-    let l = List::start(&[
-        "--rate-limit",
-        "100000/s",
-        "--burst",
-        "100000",
-        "--address-rate-limit",
-        "100000/s",
-        "--address-burst",
-        "100000",
-    ]);
+    let l = List::start(UNLIMITED);
     let names = ["bob", "carol", "erin", "frank"];
     for name in &names[2..] {
         l.op.add_member(LIST, &member(name));

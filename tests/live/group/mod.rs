@@ -21,6 +21,7 @@ mod metrics;
 mod rate;
 mod refusals;
 mod releases;
+mod replicas;
 mod rotation;
 mod shutdown;
 pub(crate) mod softhsm;

@@ -27,6 +27,8 @@ const CHECKED_WITH_SERVERS: &[&str] = &[
     "cert trust",
     "cert untrust",
     "cert crl import",
+    // tests/live/group/replicas.rs, against a PostgreSQL cluster.
+    "group migrate",
 ];
 
 /// Runs commands as people of a [`World`], checking every document and

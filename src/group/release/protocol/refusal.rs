@@ -40,6 +40,10 @@ pub enum RefusalCode {
     MethodNotAllowed,
     /// A fault on the server (storage, a bug); the request may be retried.
     Internal,
+    /// The server's store cannot be reached for now (a database restart);
+    /// nothing was released or recorded, and `Retry-After` says when to
+    /// try again (here or on another of the group's servers).
+    Unavailable,
     /// The certificate is known to the group but not in the role the call
     /// needs (an exploder's for `members`/`rewrap`, a member's or sender's
     /// for `deposit`, the depositor's for `revoke`).
@@ -72,6 +76,7 @@ impl RefusalCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Internal,
+        Self::Unavailable,
         Self::NotAuthorized,
         Self::NoSecret,
         Self::UnknownDeposit,
@@ -96,6 +101,7 @@ impl RefusalCode {
             Self::UnwrapFailed => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::Unavailable => 503,
             Self::NotAuthorized => 403,
             Self::NoSecret => 424,
             Self::UnknownDeposit => 404,
@@ -121,6 +127,7 @@ impl RefusalCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
             Self::NotAuthorized => "not_authorized",
             Self::NoSecret => "no_secret",
             Self::UnknownDeposit => "unknown_deposit",
@@ -150,6 +157,7 @@ impl RefusalCode {
             Self::NotFound => "no such endpoint on the server",
             Self::MethodNotAllowed => "wrong method for the endpoint",
             Self::Internal => "the server failed internally",
+            Self::Unavailable => "the server's store is unreachable for now; try again later",
             Self::NotAuthorized => "the certificate is not authorized for this request",
             Self::NoSecret => "the group has no group secret yet",
             Self::UnknownDeposit => "no such key deposit on the server",
@@ -177,7 +185,9 @@ impl RefusalCode {
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config
             }
-            Self::Stale | Self::RateLimited | Self::Internal | Self::Replay => Exit::TempFail,
+            Self::Stale | Self::RateLimited | Self::Internal | Self::Unavailable | Self::Replay => {
+                Exit::TempFail
+            }
             Self::UnwrapFailed => Exit::DataErr,
             Self::Malformed | Self::TooLarge => Exit::Software,
         }
@@ -190,6 +200,7 @@ impl RefusalCode {
         matches!(
             self,
             Self::Internal
+                | Self::Unavailable
                 | Self::RateLimited
                 | Self::NotFound
                 | Self::MethodNotAllowed
