@@ -305,11 +305,12 @@ mod tests {
 
     #[test]
     fn only_the_versions_written_are_accepted() {
-        assert_eq!(parse_version("1").unwrap(), "1.2");
-        assert_eq!(parse_version("1.0").unwrap(), "1.2");
-        assert_eq!(parse_version("1.1").unwrap(), "1.2");
-        assert_eq!(parse_version("1.2").unwrap(), "1.2");
-        assert!(parse_version("2").unwrap_err().contains("1.2"));
+        assert_eq!(parse_version("1").unwrap(), "1.3");
+        assert_eq!(parse_version("1.0").unwrap(), "1.3");
+        assert_eq!(parse_version("1.1").unwrap(), "1.3");
+        assert_eq!(parse_version("1.2").unwrap(), "1.3");
+        assert_eq!(parse_version("1.3").unwrap(), "1.3");
+        assert!(parse_version("2").unwrap_err().contains("1.3"));
     }
 
     #[test]

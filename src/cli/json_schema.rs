@@ -13,7 +13,7 @@
 
 /// The schema version every document carries as `schema_version`. A minor
 /// bump only adds members; a major bump removes or changes one.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// What `--json-version` accepts: the versions this sealpost writes.
 /// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
@@ -24,8 +24,10 @@ pub const SCHEMA_VERSION: &str = "1.2";
 /// generate` or `key import` made: an Ed25519 identity is two), the `key
 /// csr` and `key import-cert` documents, `key_format`/`key_file` in `key
 /// export`, and a signer's `signature_algorithm` (`ECDSA P-256/SHA-256`,
-/// `Ed25519`). A script written for 1.0 reads 1.2 unchanged.
-pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2"];
+/// `Ed25519`); 1.3 the group server's documents `group rotate-key`, `group
+/// show`, `group migrate`, `group key export` and `group key import`. A
+/// script written for 1.0 reads 1.3 unchanged.
+pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2", "1.3"];
 
 /// Shapes used by several commands, referred to by name.
 pub const DEFINITIONS: &[(&str, &str)] = &[
@@ -280,7 +282,7 @@ pub const EXEMPT: &[(&str, &str)] = &[
 ];
 
 /// The error object, the last line on stderr of a failed run with `--json`:
-/// `{"schema_version": "1.2", "error": ERROR}`. `exit_name` is the name of
+/// `{"schema_version": "1.3", "error": ERROR}`. `exit_name` is the name of
 /// the exit status as the EXIT STATUS table gives it (e.g. `DataErr` for 65).
 pub const ERROR: &str = "{message: string, hint: string | null, exit_code: int, exit_name: string}";
 

@@ -475,7 +475,7 @@ fn errors_close_stderr_as_one_json_line_with_the_exit_status() {
         version["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("1.2"),
+            .contains("1.3"),
         "{version}"
     );
     error(
