@@ -181,6 +181,22 @@ pub struct RetiredKeyRecord {
     pub expires: i64,
 }
 
+/// What a backend's rotation transaction found: `None` no such group,
+/// `Some(Err(()))` the current key was no longer the one the rotation
+/// replaces (another rotation won), else the new generation.
+fn rotation_outcome(group: &str, outcome: Option<Result<i64, ()>>) -> anyhow::Result<i64> {
+    use crate::error::{fail, fail_hint, Exit};
+    match outcome {
+        Some(Ok(generation)) => Ok(generation),
+        Some(Err(())) => Err(fail_hint(
+            Exit::TempFail,
+            format!("the key of group {group} was rotated by another process meanwhile"),
+            "check with `sealpost group show GROUP`, then run rotate-key again if needed",
+        )),
+        None => Err(fail(Exit::NoInput, format!("no group named {group}"))),
+    }
+}
+
 /// A rotation of a group's key: the new key, and how long the old one is kept.
 #[derive(Clone, Debug)]
 pub struct KeyRotation {

@@ -829,15 +829,7 @@ impl Store for PostgresStore {
             )?;
             Ok(Some(Ok(generation + 1)))
         })?;
-        match outcome {
-            Some(Ok(generation)) => Ok(generation),
-            Some(Err(())) => Err(fail_hint(
-                Exit::TempFail,
-                format!("the key of group {group} was rotated by another process meanwhile"),
-                "check with `sealpost group show GROUP`, then run rotate-key again if needed",
-            )),
-            None => Err(fail(Exit::NoInput, format!("no group named {group}"))),
-        }
+        super::rotation_outcome(group, outcome)
     }
 
     fn retired_keys(&self, group: &str) -> anyhow::Result<Vec<RetiredKeyRecord>> {
