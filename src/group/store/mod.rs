@@ -5,7 +5,7 @@
 //! [`Store`] is the interface the server and the admin commands use;
 //! [`SqliteStore`] is the embedded default (one server process on one
 //! file), [`PostgresStore`] the shared database of several replicas
-//! (`postgres.rs` says what it shares and how it fails). [`open`] picks one
+//! (`postgres/` says what it shares and how it fails). [`open`] picks one
 //! from a `--store` value.
 //!
 //! The SQLite file is in WAL mode with `synchronous=FULL`: a committed
@@ -33,7 +33,7 @@
 //! database is the record, so a replay on another replica is refused.
 //!
 //! The records and the [`Store`] interface are here; the backends are in
-//! `sqlite.rs` and `postgres.rs`, their tables in `schema.rs`, the copy
+//! `sqlite.rs` and `postgres/`, their tables in `schema.rs`, the copy
 //! from one to the other (`group migrate`) in `migrate.rs`.
 
 mod migrate;

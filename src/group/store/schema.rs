@@ -1,6 +1,6 @@
 //! The tables of the stores: SQLite's as created by each schema version
 //! (`sqlite.rs` applies them in order, `PRAGMA user_version`), and
-//! PostgreSQL's at the current version (`postgres.rs`).
+//! PostgreSQL's at the current version (`postgres/`).
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: i64 = 3;
 
