@@ -215,7 +215,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (
         "group migrate",
         "to: string, groups: int, members: int, secrets: int, deposits: int, audit_rows: int, \
-         retired_keys: int",
+         retired_keys: int, anonymous_groups: int",
     ),
     (
         "group rotate-key",

@@ -364,7 +364,7 @@ pub fn rotate_secret(
 
 /// [`check_passphrase`] with the first group whose key is sealed (a key in
 /// a token has no passphrase); nothing to check on a store without one.
-fn check_server_passphrase(store: &dyn Store, passphrase: &str) -> anyhow::Result<()> {
+pub(crate) fn check_server_passphrase(store: &dyn Store, passphrase: &str) -> anyhow::Result<()> {
     match store
         .groups()?
         .iter()

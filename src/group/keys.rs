@@ -152,11 +152,14 @@ fn spki_der(cert: &Certificate) -> Option<Vec<u8>> {
 /// Whether `signature` is a valid RSASSA-PSS (SHA-256, MGF1-SHA-256,
 /// 32-byte salt) signature over `message` by the key of `cert`.
 pub fn verify_pss(cert: &Certificate, message: &[u8], signature: &[u8]) -> bool {
-    let Some(spki) = spki_der(cert) else {
-        return false;
-    };
+    spki_der(cert).is_some_and(|spki| verify_pss_key(&spki, message, signature))
+}
+
+/// [`verify_pss`] with a bare public key (SubjectPublicKeyInfo DER): a
+/// membership pass's key.
+pub fn verify_pss_key(spki: &[u8], message: &[u8], signature: &[u8]) -> bool {
     // aws-lc-rs reads a SubjectPublicKeyInfo as well as a bare RSAPublicKey.
-    UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, &spki)
+    UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, spki)
         .verify(message, signature)
         .is_ok()
 }
@@ -165,27 +168,40 @@ pub fn verify_pss(cert: &Certificate, message: &[u8], signature: &[u8]) -> bool 
 /// SHA-256 with the parameters written out, as `envelope::key_trans_recipient`
 /// writes them) wrapping `content_key`, DER.
 pub fn wrap_for(cert: &Certificate, content_key: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let no_key = || {
+    let spki = spki_der(cert).ok_or_else(|| {
         fail(
             Exit::DataErr,
             "the member certificate has no usable RSA key",
         )
-    };
-    let public = spki_der(cert)
-        .and_then(|der| PublicEncryptingKey::from_der(&der).ok())
-        .ok_or_else(no_key)?;
+    })?;
+    let tbs = &cert.tbs_certificate;
+    let rid = RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+        issuer: tbs.issuer.clone(),
+        serial_number: tbs.serial_number.clone(),
+    });
+    wrap_to_key(&spki, rid, content_key)
+}
+
+/// A KeyTransRecipientInfo for a bare RSA key (SubjectPublicKeyInfo DER,
+/// a membership pass's key), named by `rid`, wrapping `content_key`, DER.
+pub fn wrap_to_key(
+    spki: &[u8],
+    rid: RecipientIdentifier,
+    content_key: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    let no_key = || fail(Exit::DataErr, "the recipient has no usable RSA key");
+    let public = PublicEncryptingKey::from_der(spki).map_err(|_| no_key())?;
     let public = OaepPublicEncryptingKey::new(public).map_err(|_| no_key())?;
     let mut enc = vec![0u8; public.ciphertext_size()];
     let enc = public
         .encrypt(&OAEP_SHA256_MGF1SHA256, content_key, &mut enc, None)
-        .map_err(|_| fail(Exit::DataErr, "cannot wrap the content key to the member"))?;
-    let tbs = &cert.tbs_certificate;
+        .map_err(|_| fail(Exit::DataErr, "cannot wrap the content key"))?;
     let ri = RecipientInfo::Ktri(KeyTransRecipientInfo {
-        version: CmsVersion::V0,
-        rid: RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: tbs.issuer.clone(),
-            serial_number: tbs.serial_number.clone(),
-        }),
+        version: match rid {
+            RecipientIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V0,
+            RecipientIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V2,
+        },
+        rid,
         key_enc_alg: oaep_sha256_identifier()?,
         enc_key: OctetString::new(enc.to_vec())?,
     });

@@ -23,13 +23,17 @@
 //! - [`offline`]: the group key exported to a member who reads without
 //!   the server, and imported on their side (issue #17, option C);
 //! - [`pass`]: membership passes, blind-signed (RFC 9474) so a release can
-//!   name no member, even to the issuer (issue #17; core only, not yet wired).
+//!   name no member, even to the issuer (issue #17): the core, with no I/O;
+//! - [`anonymous`]: making a group anonymous and withdrawing its passes;
+//!   the server's side of passes is in [`service`], the member's in
+//!   [`release`].
 //!
 //! May use: every lower wing ([`crate::error`], [`crate::smime`],
 //! [`crate::store`], [`crate::mail`]: its TLS connect). Only the CLI builds on
 //! it (`tests/offline/architecture.rs` checks).
 
 pub mod admin;
+pub mod anonymous;
 pub mod audit;
 pub mod config;
 pub mod explode;

@@ -94,6 +94,7 @@ use super::store::AuditRecord;
 use crate::error::{fail, Exit};
 use crate::group::http::{self, ReadError};
 use crate::group::release::calls::Op;
+use crate::group::release::protocol::pass::{PASS_KEY_PATH, PASS_RELEASE_PATH};
 use crate::group::release::protocol::{Refusal, RefusalCode, MAX_REQUEST_BODY, RELEASE_PATH};
 
 /// How the server listens.
@@ -502,7 +503,8 @@ impl Shared {
             let mut release = false;
             let (answer, keep_alive) = match read {
                 Ok(req) => {
-                    release = req.path.split('?').next() == Some(RELEASE_PATH);
+                    let path = req.path.split('?').next();
+                    release = path == Some(RELEASE_PATH) || path == Some(PASS_RELEASE_PATH);
                     let answer = self.route(&req, &remote, peer.ip());
                     (
                         answer,
@@ -575,7 +577,8 @@ impl Shared {
         let path = req.path.split('?').next().unwrap_or_default();
         let op = Op::from_path(path);
         let health = path == HEALTH_PATH;
-        let known = path == RELEASE_PATH || op.is_some() || health;
+        let passes = [PASS_KEY_PATH, PASS_RELEASE_PATH].contains(&path);
+        let known = path == RELEASE_PATH || op.is_some() || health || passes;
         let method = if health { "GET" } else { "POST" };
         if !known || req.method != method {
             // Not a request the server knows: nothing to audit.
@@ -593,20 +596,17 @@ impl Shared {
         if health {
             return self.health();
         }
+        let now = crate::smime::certs::now() as u64;
         let answer = match op {
-            Some(op) => self.service.handle_call(
-                op,
-                &req.body,
-                remote,
-                crate::smime::certs::now() as u64,
-                Instant::now(),
-            ),
-            None => self.service.handle(
-                &req.body,
-                remote,
-                crate::smime::certs::now() as u64,
-                Instant::now(),
-            ),
+            Some(op) => self
+                .service
+                .handle_call(op, &req.body, remote, now, Instant::now()),
+            None if path == PASS_KEY_PATH => self.service.handle_pass_key(&req.body, remote, now),
+            None if path == PASS_RELEASE_PATH => {
+                self.service
+                    .handle_pass_release(&req.body, remote, now, Instant::now())
+            }
+            None => self.service.handle(&req.body, remote, now, Instant::now()),
         };
         self.log_refusal(&answer);
         answer

@@ -13,6 +13,7 @@ use crate::cli::secrets::TokenPinArgs;
 use crate::cli::{json, printable, read_input, write_stdout, Ask};
 use sealpost::error::{fail_hint, Exit};
 use sealpost::group::admin::{self, existing_group, NewGroup};
+use sealpost::group::anonymous;
 use sealpost::group::store::{
     self as store, AuditRecord, GroupRecord, Location, MemberRecord, MemberSelector, Role, Store,
 };
@@ -101,6 +102,20 @@ pub struct CreateArgs {
     pub pkcs11_module: Option<PathBuf>,
     #[command(flatten)]
     pub pin: TokenPinArgs,
+    /// Make the group anonymous: members read its mail with membership
+    /// passes, and the server's audit names no member for a release
+    /// (`group set NAME anonymous=on` later does the same)
+    #[arg(long)]
+    pub anonymous: bool,
+    /// With --anonymous: how long a pass lasts (its period), whole hours
+    /// from 1h to 7d
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "anonymous",
+        default_value = "24h"
+    )]
+    pub pass_lifetime: String,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -126,6 +141,19 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
             admin::create_group(&*store, &spec, passphrase, now(), &mut rand_core::OsRng)?
         }
     };
+    if args.anonymous {
+        let settings = [
+            "anonymous=on".to_string(),
+            format!("pass-lifetime={}", args.pass_lifetime),
+        ];
+        anonymous::set_anonymous(
+            &*store,
+            &group.name,
+            anonymous::parse_settings(&settings)?,
+            &mut || Ok(ctx.passphrase(Ask::Existing)?.to_string()),
+            &mut rand_core::OsRng,
+        )?;
+    }
     let info = sealpost::smime::certs::CertInfo::from_der(&group.certificate)?;
     if ctx.global.json {
         return ctx.print_json(
@@ -135,12 +163,16 @@ pub fn create(args: CreateArgs, ctx: &Context) -> anyhow::Result<()> {
                 "email": group.email,
                 "fingerprint": info.fingerprint,
                 "not_after": json::time(info.not_after),
+                "anonymous": args.anonymous,
             }),
         );
     }
     ctx.note(format!(
-        "created group {} <{}>, certificate {}",
-        group.name, group.email, info.fingerprint
+        "created group {} <{}>, certificate {}{}",
+        group.name,
+        group.email,
+        info.fingerprint,
+        if args.anonymous { ", anonymous" } else { "" }
     ));
     ctx.note(format!(
         "senders import it with: sealpost group cert {} > {}.pem && sealpost cert import {}.pem",
@@ -296,6 +328,11 @@ pub struct RemoveMemberArgs {
     /// One certificate's SHA-256 fingerprint (hex, colons allowed)
     #[arg(long, value_name = "FP")]
     pub fingerprint: Option<String>,
+    /// In an anonymous group: withdraw every membership pass issued so far
+    /// (the removed member's among them), instead of letting them run to
+    /// the end of their period; current members fetch new ones by themselves
+    #[arg(long)]
+    pub now: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -313,11 +350,30 @@ pub fn remove_member(args: RemoveMemberArgs, ctx: &Context) -> anyhow::Result<()
         }
     };
     let removed = admin::remove_members(&*store, &args.name, &which)?;
+    let withdrawn = args.now && anonymous::withdraw_passes(&*store, &args.name)?;
     if ctx.global.json {
         let removed: Vec<_> = removed.iter().map(member_json).collect();
         return ctx.print_json(
             "group remove-member",
-            json!({ "group": args.name, "removed": removed }),
+            json!({ "group": args.name, "removed": removed, "passes_withdrawn": withdrawn }),
+        );
+    }
+    if withdrawn {
+        ctx.note(format!(
+            "every membership pass of group {} was withdrawn; current members fetch new ones",
+            args.name
+        ));
+    } else if args.now {
+        ctx.note(format!(
+            "group {} is not anonymous: it has no passes to withdraw",
+            args.name
+        ));
+    } else if store
+        .pass_issuer(&args.name)?
+        .is_some_and(|issuer| issuer.enabled)
+    {
+        ctx.note(
+            "the removed member's membership pass works until its period ends; `--now` withdraws every pass at once",
         );
     }
     for m in &removed {

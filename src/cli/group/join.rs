@@ -119,12 +119,15 @@ pub fn run(args: JoinArgs, ctx: &Context) -> anyhow::Result<()> {
         ca_pem,
         member: member.cert.fingerprint.clone(),
         older: Vec::new(),
+        anonymous: false,
     };
     let memberships = Memberships::new(ks.root());
     // Joining again with a new certificate (the group's key was rotated)
     // keeps the old ones: mail encrypted to them is still the group's.
     if memberships.list()?.iter().any(|g| g.name == args.name) {
-        group.keep_older(&memberships.get(&args.name)?);
+        let previous = memberships.get(&args.name)?;
+        group.keep_older(&previous);
+        group.anonymous = previous.anonymous;
     }
     memberships.join(&group)?;
     ks.import_certificates(std::slice::from_ref(&cert))?;

@@ -62,14 +62,16 @@ pub fn run(args: MigrateArgs, ctx: &Context) -> anyhow::Result<()> {
                 "deposits": copied.deposits,
                 "audit_rows": copied.audit,
                 "retired_keys": copied.retired_keys,
+                "anonymous_groups": copied.pass_issuers,
             }),
         );
     }
     let line = format!(
-        "copied {} groups ({} retired keys), {} members, {} secrets, {} deposits, \
-         {} audit rows to {}\n",
+        "copied {} groups ({} retired keys, {} anonymous), {} members, {} secrets, \
+         {} deposits, {} audit rows to {}\n",
         copied.groups,
         copied.retired_keys,
+        copied.pass_issuers,
         copied.members,
         copied.secrets,
         copied.deposits,

@@ -11,6 +11,7 @@ mod join;
 mod keys;
 mod migrate;
 mod offline;
+mod pass;
 mod secret;
 mod serve;
 
@@ -41,6 +42,8 @@ pub enum GroupCommand {
     Join(join::JoinArgs),
     Key(offline::KeyArgs),
     Secret(secret::SecretArgs),
+    Pass(pass::PassArgs),
+    Set(pass::SetArgs),
 }
 
 pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -59,5 +62,7 @@ pub fn run(args: GroupArgs, ctx: &Context) -> anyhow::Result<()> {
         GroupCommand::Join(a) => join::run(a, ctx),
         GroupCommand::Key(a) => offline::run(a, ctx),
         GroupCommand::Secret(a) => secret::run(a, ctx),
+        GroupCommand::Pass(a) => pass::run(a, ctx),
+        GroupCommand::Set(a) => pass::set(a, ctx),
     }
 }

@@ -5,8 +5,9 @@
 //! issuer that checked membership cannot later tell whose pass it sees.
 //!
 //! This module is the pure core: no I/O, randomness and the clock come in as
-//! arguments. Wiring it into the server and the CLI is the next step; the
-//! protocol it is built for follows.
+//! arguments. The server's side is `crate::group::service` (`passes.rs`),
+//! the member's `crate::group::release::passes`, the wire format
+//! `crate::group::release::protocol::pass`; the protocol follows.
 //!
 //! # The pass
 //!
@@ -58,7 +59,7 @@
 //! any other window ([`PassError::BadPeriod`]), so a member cannot pick a
 //! distinguishing one, nor a long one.
 //!
-//! # Protocol, end to end (to be wired next)
+//! # Protocol, end to end
 //!
 //! Issuing key: one RSA-3072 blind-signing key per group per period,
 //! published by the group server (unauthenticated GET, the same answer for
@@ -111,6 +112,7 @@
 //! through `raw` only, rsa, num-bigint-dig, der, spki, sha2).
 
 pub mod blind;
+pub mod derive;
 mod raw;
 
 use der::asn1::OctetString;
@@ -260,6 +262,8 @@ fn check_lifetime(lifetime: u64) -> Result<(), PassError> {
 pub struct IssuerPublicKey {
     key: BlindPublicKey,
     id: [u8; 32],
+    /// PKCS#1 `RSAPublicKey` DER: what is published and hashed into `id`.
+    der: Vec<u8>,
 }
 
 impl IssuerPublicKey {
@@ -271,7 +275,25 @@ impl IssuerPublicKey {
         Ok(IssuerPublicKey {
             key: blind,
             id: Sha256::digest(der.as_bytes()).into(),
+            der: der.as_bytes().to_vec(),
         })
+    }
+
+    /// From the published PKCS#1 `RSAPublicKey` DER (strict: it must
+    /// re-encode to the same bytes, so that the id is the one published).
+    pub fn from_pkcs1_der(der: &[u8]) -> Result<IssuerPublicKey, PassError> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        let key = rsa::RsaPublicKey::from_pkcs1_der(der).map_err(|_| PassError::Malformed)?;
+        let public = IssuerPublicKey::new(&key)?;
+        if public.der != der {
+            return Err(PassError::Malformed);
+        }
+        Ok(public)
+    }
+
+    /// The PKCS#1 `RSAPublicKey` DER.
+    pub fn to_pkcs1_der(&self) -> &[u8] {
+        &self.der
     }
 
     /// The key id a pass names (public; the same for every member).
@@ -421,6 +443,11 @@ pub struct Pass {
 }
 
 impl Pass {
+    /// A stored pass, parsed strictly ([`Self::parse`]); not verified.
+    pub fn from_der(der: &[u8]) -> Result<Pass, PassError> {
+        Pass::parse(der)
+    }
+
     /// Strict parsing: bounded, DER, canonical, version 1, an RSA-2048/3072
     /// pass key. No signature check (that is [`verify`]).
     fn parse(der: &[u8]) -> Result<Pass, PassError> {

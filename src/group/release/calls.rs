@@ -45,15 +45,18 @@ pub enum Op {
     Deposit,
     /// The depositor deletes a deposit's key.
     Revoke,
+    /// A member has a membership pass blind-signed (issue #17).
+    Pass,
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 6] = [
         Op::Members,
         Op::Rewrap,
         Op::Secrets,
         Op::Deposit,
         Op::Revoke,
+        Op::Pass,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Op {
             Op::Secrets => "secrets",
             Op::Deposit => "deposit",
             Op::Revoke => "revoke",
+            Op::Pass => "pass",
         }
     }
 

@@ -133,7 +133,11 @@ pub fn sign_call(
 }
 
 /// RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) over `bytes`.
-fn sign(key: &RsaPrivateKey, bytes: &[u8], rng: &mut impl CryptoRngCore) -> Result<Vec<u8>> {
+pub(crate) fn sign(
+    key: &RsaPrivateKey,
+    bytes: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>> {
     let signer = BlindedSigningKey::<Sha256>::new(key.clone());
     let signature = signer
         .try_sign_with_rng(rng, bytes)
@@ -278,14 +282,32 @@ pub fn release_with_failover(
     servers: &[ServerUrl],
     make_request: &mut dyn FnMut() -> Result<ReleaseRequest>,
 ) -> Result<(ReleaseGrant, ServerUrl)> {
-    let (body, server) = with_failover(client, servers, "key release", group, &mut |conn| {
-        let reply = conn.post(RELEASE_PATH, &make_request()?.to_json(), MAX_ANSWER)?;
-        if let Reply::Ok(body) = &reply {
-            // A server answering nonsense is a failed attempt: try the next.
-            ReleaseGrant::from_json(body).map_err(|e| anyhow::anyhow!("bad answer: {e}"))?;
-        }
-        Ok(reply)
-    })?;
+    release_noting_refusal(client, group, servers, make_request, &mut None)
+}
+
+/// [`release_with_failover`], noting in `refusal` the code of the last
+/// refusal (a caller that reacts to one, e.g. `pass_required`).
+pub fn release_noting_refusal(
+    client: &ReleaseClient,
+    group: &str,
+    servers: &[ServerUrl],
+    make_request: &mut dyn FnMut() -> Result<ReleaseRequest>,
+    refusal: &mut Option<RefusalCode>,
+) -> Result<(ReleaseGrant, ServerUrl)> {
+    let (body, server) = post_with_failover(
+        client,
+        servers,
+        "key release",
+        group,
+        RELEASE_PATH,
+        &mut || Ok(make_request()?.to_json()),
+        &|body| {
+            ReleaseGrant::from_json(body)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("bad answer: {e}"))
+        },
+        refusal,
+    )?;
     let grant = ReleaseGrant::from_json(&body)
         .map_err(|e| fail(Exit::Software, format!("{server}: bad answer: {e}")))?;
     Ok((grant, server))
@@ -299,21 +321,59 @@ pub fn call_with_failover<T: serde::de::DeserializeOwned>(
     group: &str,
     servers: &[ServerUrl],
     make_call: &mut dyn FnMut() -> Result<SignedCall>,
+    refusal: &mut Option<RefusalCode>,
 ) -> Result<(T, ServerUrl)> {
     let what = format!("{} request", op.as_str());
     let mut answer = None;
-    let (_, server) = with_failover(client, servers, &what, group, &mut |conn| {
-        let reply = conn.call(&make_call()?)?;
-        if let Reply::Ok(body) = &reply {
-            answer = Some(
-                serde_json::from_slice::<T>(body)
-                    .map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
-            );
-        }
-        Ok(reply)
-    })?;
+    let (_, server) = with_failover(
+        client,
+        servers,
+        &what,
+        group,
+        &mut |conn| {
+            let reply = conn.call(&make_call()?)?;
+            if let Reply::Ok(body) = &reply {
+                answer = Some(
+                    serde_json::from_slice::<T>(body)
+                        .map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
+                );
+            }
+            Ok(reply)
+        },
+        refusal,
+    )?;
     let answer = answer.ok_or_else(|| fail(Exit::Software, "an answer went missing"))?;
     Ok((answer, server))
+}
+
+/// Posts `body` to `path` on each server in turn until one answers 200,
+/// as [`release_with_failover`] does: the answer and who gave it. `check`
+/// parses the answer (a server answering nonsense is a failed attempt).
+#[allow(clippy::too_many_arguments)]
+pub fn post_with_failover(
+    client: &ReleaseClient,
+    servers: &[ServerUrl],
+    what: &str,
+    group: &str,
+    path: &str,
+    make_body: &mut dyn FnMut() -> Result<Vec<u8>>,
+    check: &dyn Fn(&[u8]) -> Result<()>,
+    refusal: &mut Option<RefusalCode>,
+) -> Result<(Vec<u8>, ServerUrl)> {
+    with_failover(
+        client,
+        servers,
+        what,
+        group,
+        &mut |conn| {
+            let reply = conn.post(path, &make_body()?, MAX_ANSWER)?;
+            if let Reply::Ok(body) = &reply {
+                check(body)?;
+            }
+            Ok(reply)
+        },
+        refusal,
+    )
 }
 
 fn with_failover(
@@ -322,6 +382,7 @@ fn with_failover(
     what: &str,
     group: &str,
     attempt: &mut dyn FnMut(&mut Connection) -> Result<Reply>,
+    refusal: &mut Option<RefusalCode>,
 ) -> Result<(Vec<u8>, ServerUrl)> {
     let mut failures = Vec::new();
     let mut exit = Exit::Unavailable;
@@ -338,6 +399,7 @@ fn with_failover(
                 ..
             }) => {
                 failures.push(format!("{server}: {message} ({status})"));
+                *refusal = code;
                 match code {
                     Some(code) if !code.try_next_server() => {
                         exit = code.exit();

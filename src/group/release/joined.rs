@@ -33,6 +33,10 @@ pub struct JoinedGroup {
     /// on the server), newest first: mail encrypted to them is still the
     /// group's, released while the server keeps the old key.
     pub older: Vec<CertInfo>,
+    /// Whether the group is anonymous (its keys are released to membership
+    /// passes only): learned from `group pass fetch` or the server's
+    /// `pass_required`, so that no identity release is even tried.
+    pub anonymous: bool,
 }
 
 /// The most older certificates a joined group keeps (a rotation a year
@@ -74,6 +78,8 @@ struct Record {
     /// PEM, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     older_certificates: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    anonymous: bool,
 }
 
 /// Group names: what account names allow (they become file names).
@@ -110,6 +116,7 @@ impl Memberships {
                 .as_ref()
                 .map(|pem| String::from_utf8_lossy(pem).into_owned()),
             older_certificates: group.older.iter().map(CertInfo::to_pem).collect(),
+            anonymous: group.anonymous,
         };
         let text = toml::to_string(&record).map_err(|e| {
             fail(
@@ -219,6 +226,7 @@ impl Memberships {
             ca_pem: record.ca.map(String::into_bytes),
             member: record.member,
             older,
+            anonymous: record.anonymous,
         })
     }
 }
@@ -251,6 +259,7 @@ mod tests {
             ca_pem: Some(b"-----BEGIN CERTIFICATE-----\n".to_vec()),
             member: "ab".repeat(32),
             older: Vec::new(),
+            anonymous: true,
         };
         m.join(&group).unwrap();
         let back = m.get("crypto-list").unwrap();

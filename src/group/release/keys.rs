@@ -13,6 +13,10 @@ use crate::smime::envelope::{ContentKey, Envelope};
 use crate::store::keystore::{Identity, Keystore};
 
 use super::joined::{JoinedGroup, Memberships};
+use super::passes::{
+    fetch_pass, obtain_with_pass, withdrawn_again, HeldPass, PassRefusal, PassStore,
+};
+use super::protocol::RefusalCode;
 use super::secrets::{open_secret, SecretStore};
 use super::{obtain, Released};
 use crate::smime::keyref::{KeyRef, KeyRefKind};
@@ -152,30 +156,145 @@ impl KeySource for KeystoreKeys<'_> {
                 hint,
             ));
         }
+        self.release_from_server(envelope, index, group).map(Some)
+    }
+}
+
+impl KeystoreKeys<'_> {
+    /// The content key of the message's entry at `index`, released by
+    /// `group`'s server: to a membership pass when the group is anonymous
+    /// (known from the joined record, or from the server's
+    /// `pass_required`), else to the member's identity.
+    fn release_from_server(
+        &mut self,
+        envelope: &Envelope,
+        index: usize,
+        mut group: JoinedGroup,
+    ) -> anyhow::Result<ContentKey> {
+        let now = crate::smime::certs::now() as u64;
+        if group.anonymous {
+            if let Some(cek) = self.release_with_pass(envelope, index, &group, now)? {
+                return Ok(cek);
+            }
+            // The group releases to identities again.
+            group.anonymous = false;
+            Memberships::new(self.ks.root()).join(&group)?;
+        }
         let (member, key) = self.member_of(&group)?;
         self.caller.progress(&format!(
             "asking the server of group {} to release the key",
             group.name
         ));
-        let (cek, released) = obtain(
+        let mut refusal = None;
+        let outcome = obtain(
             envelope,
             index,
             &group,
             &member.cert.cert,
             &key,
-            crate::smime::certs::now() as u64,
+            now,
             &mut rand_core::OsRng,
-        )?;
-        self.released.push((group.name, released));
-        Ok(Some(cek))
+            &mut refusal,
+        );
+        match outcome {
+            Ok((cek, released)) => {
+                self.released.push((group.name, released));
+                Ok(cek)
+            }
+            Err(e) if refusal == Some(RefusalCode::PassRequired) => {
+                self.caller.progress(&format!(
+                    "group {} is anonymous: using a membership pass",
+                    group.name
+                ));
+                group.anonymous = true;
+                Memberships::new(self.ks.root()).join(&group)?;
+                self.release_with_pass(envelope, index, &group, now)?
+                    .ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
-}
 
-impl KeystoreKeys<'_> {
-    /// The own identity recorded as `group`'s member, and its unlocked key.
-    pub fn member_of(&mut self, group: &JoinedGroup) -> anyhow::Result<(Identity, RsaPrivateKey)> {
-        let member = self
-            .identities
+    /// A release with the current pass (fetched first when none is held,
+    /// and once more when the server withdrew it); `None` when the group is
+    /// not anonymous any more.
+    fn release_with_pass(
+        &mut self,
+        envelope: &Envelope,
+        index: usize,
+        group: &JoinedGroup,
+        now: u64,
+    ) -> anyhow::Result<Option<ContentKey>> {
+        let store = PassStore::new(self.ks.root());
+        for attempt in 0..2 {
+            let held = match store.current(&group.name, now)? {
+                Some(held) => held,
+                None => self.fetch_pass(group, now)?,
+            };
+            let passphrase = if held.sealed() {
+                Some(self.caller.passphrase()?)
+            } else {
+                None
+            };
+            let pass_key = held.key(passphrase)?;
+            let member = self.member_identity(group)?;
+            self.caller.progress(&format!(
+                "asking the server of group {} to release the key to a membership pass",
+                group.name
+            ));
+            let outcome = obtain_with_pass(
+                envelope,
+                index,
+                group,
+                &held.pass,
+                &pass_key,
+                &member.cert.cert,
+                now,
+                &mut rand_core::OsRng,
+            )?;
+            match outcome {
+                Ok((cek, released)) => {
+                    self.released.push((group.name.clone(), released));
+                    return Ok(Some(cek));
+                }
+                Err(PassRefusal::NotAnonymous) => return Ok(None),
+                Err(PassRefusal::Withdrawn) if attempt == 0 => store.forget(&group.name)?,
+                Err(PassRefusal::Withdrawn) => return Err(withdrawn_again(&group.name)),
+            }
+        }
+        Err(withdrawn_again(&group.name))
+    }
+
+    /// Fetches a pass for `group` as its member and stores it (its key
+    /// sealed as the member's own key is); marks the group anonymous.
+    pub fn fetch_pass(&mut self, group: &JoinedGroup, now: u64) -> anyhow::Result<HeldPass> {
+        let (member, key) = self.member_of(group)?;
+        self.caller.progress(&format!(
+            "fetching a membership pass for group {}",
+            group.name
+        ));
+        let (pass, pass_key, _) =
+            fetch_pass(group, &member.cert.cert, &key, now, &mut rand_core::OsRng)?;
+        let passphrase = if member.encrypted {
+            Some(self.caller.passphrase()?)
+        } else {
+            None
+        };
+        let store = PassStore::new(self.ks.root());
+        store.save(&pass, &pass_key, passphrase)?;
+        if !group.anonymous {
+            let mut marked = group.clone();
+            marked.anonymous = true;
+            Memberships::new(self.ks.root()).join(&marked)?;
+        }
+        store
+            .current(&group.name, now)?
+            .ok_or_else(|| fail(Exit::Software, "the pass just stored is not current"))
+    }
+
+    /// The own identity recorded as `group`'s member (not unlocked).
+    fn member_identity(&self, group: &JoinedGroup) -> anyhow::Result<Identity> {
+        self.identities
             .iter()
             .find(|i| i.cert.fingerprint == group.member)
             .cloned()
@@ -188,7 +307,12 @@ impl KeystoreKeys<'_> {
                     ),
                     "join the group again with `sealpost group join ... --as ADDR`",
                 )
-            })?;
+            })
+    }
+
+    /// The own identity recorded as `group`'s member, and its unlocked key.
+    pub fn member_of(&mut self, group: &JoinedGroup) -> anyhow::Result<(Identity, RsaPrivateKey)> {
+        let member = self.member_identity(group)?;
         // A group re-wraps to its members by key transport: RSA only.
         let key = self
             .unlock(&member.cert.fingerprint)?

@@ -10,6 +10,7 @@ pub mod client;
 pub mod deposit;
 pub mod joined;
 pub mod keys;
+pub mod passes;
 pub mod protocol;
 pub mod secrets;
 
@@ -23,7 +24,7 @@ use rsa::RsaPrivateKey;
 
 use crate::error::{fail, Exit};
 use crate::smime::envelope::{ContentKey, Envelope};
-use client::{release_with_failover, ReleaseClient, ServerUrl};
+use client::{release_noting_refusal, ReleaseClient, ServerUrl};
 use joined::JoinedGroup;
 
 /// How long to wait for a release server's connection and answer.
@@ -42,7 +43,9 @@ pub struct Released {
 
 /// Asks `group`'s servers for the content key in the message's entry at
 /// `index` (which names the group certificate), as the member `member_cert`
-/// with `member_key`, and unwraps the answer.
+/// with `member_key`, and unwraps the answer. A refusal's code is noted in
+/// `refusal` (`pass_required`: the group is anonymous).
+#[allow(clippy::too_many_arguments)]
 pub fn obtain(
     envelope: &Envelope,
     index: usize,
@@ -51,21 +54,28 @@ pub fn obtain(
     member_key: &RsaPrivateKey,
     now: u64,
     rng: &mut impl CryptoRngCore,
+    refusal: &mut Option<protocol::RefusalCode>,
 ) -> Result<(ContentKey, Released)> {
     let entry = envelope.recipient_info_der(index)?;
     let cert_der = der::Encode::to_der(member_cert)
         .map_err(|_| fail(Exit::Software, "cannot encode the member certificate"))?;
     let client = ReleaseClient::new(group.ca_pem.as_deref(), DEFAULT_TIMEOUT)?;
-    let (grant, server) = release_with_failover(&client, &group.name, &group.servers, &mut || {
-        client::sign_request(
-            &group.name,
-            entry.clone(),
-            cert_der.clone(),
-            member_key,
-            now,
-            &mut *rng,
-        )
-    })?;
+    let (grant, server) = release_noting_refusal(
+        &client,
+        &group.name,
+        &group.servers,
+        &mut || {
+            client::sign_request(
+                &group.name,
+                entry.clone(),
+                cert_der.clone(),
+                member_key,
+                now,
+                &mut *rng,
+            )
+        },
+        refusal,
+    )?;
     let granted = RecipientInfo::from_der(&grant.recipient_info).map_err(|_| {
         fail(
             Exit::DataErr,
@@ -109,17 +119,24 @@ pub fn call<T: serde::de::DeserializeOwned>(
     let cert_der = der::Encode::to_der(cert)
         .map_err(|_| fail(Exit::Software, "cannot encode the certificate"))?;
     let client = ReleaseClient::new(group.ca_pem.as_deref(), DEFAULT_TIMEOUT)?;
-    client::call_with_failover(&client, op, &group.name, &group.servers, &mut || {
-        client::sign_call(
-            op,
-            &group.name,
-            payload.clone(),
-            cert_der.clone(),
-            key,
-            now,
-            &mut *rng,
-        )
-    })
+    client::call_with_failover(
+        &client,
+        op,
+        &group.name,
+        &group.servers,
+        &mut || {
+            client::sign_call(
+                op,
+                &group.name,
+                payload.clone(),
+                cert_der.clone(),
+                key,
+                now,
+                &mut *rng,
+            )
+        },
+        &mut None,
+    )
 }
 
 /// Returns the message `input` (S/MIME, PEM or bare DER/BER CMS, as

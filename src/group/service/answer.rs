@@ -167,6 +167,23 @@ impl Service {
                 Err(e) => Err(internal(e.context("audit log"))),
             },
         };
+        built(row, audited, result)
+    }
+
+    /// An answer from public data (the pass-key lookup): never audited,
+    /// whoever asks and whatever the outcome.
+    pub(super) fn answer_public(&self, trail: Trail, result: Result<Vec<u8>, Refused>) -> Answer {
+        let mut row = trail.row;
+        row.outcome = match &result {
+            Ok(_) => "answered".to_string(),
+            Err(r) => r.code.as_str().to_string(),
+        };
+        built(row, false, result)
+    }
+}
+
+fn built(row: AuditRecord, audited: bool, result: Result<Vec<u8>, Refused>) -> Answer {
+    {
         match result {
             Ok(body) => Answer {
                 status: 200,

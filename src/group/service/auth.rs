@@ -70,42 +70,67 @@ impl Service {
         instant: Instant,
         row: &mut AuditRecord,
     ) -> Result<(), Refused> {
-        if now.abs_diff(caller.timestamp) > MAX_CLOCK_SKEW {
+        let admission = Admission {
+            who: caller.fingerprint,
+            timestamp: caller.timestamp,
+            nonce: caller.nonce,
+        };
+        self.admit_as(group, admission, now, instant, row)
+    }
+
+    /// [`Self::admit`] for whoever `admission.who` names: a certificate's
+    /// fingerprint, or a pass (`pass:` and its id).
+    pub(super) fn admit_as(
+        &self,
+        group: &str,
+        admission: Admission<'_>,
+        now: u64,
+        instant: Instant,
+        row: &mut AuditRecord,
+    ) -> Result<(), Refused> {
+        let Admission {
+            who,
+            timestamp,
+            nonce,
+        } = admission;
+        if now.abs_diff(timestamp) > MAX_CLOCK_SKEW {
             return Err(RefusalCode::Stale.into());
         }
-        if !self.nonces.insert(caller.nonce, caller.timestamp, now) {
+        if !self.nonces.insert(nonce, timestamp, now) {
             return Err(RefusalCode::Replay.into());
         }
         // This process's cache refuses its own replays without a round
         // trip; the store refuses those seen by other replicas (with
         // PostgreSQL, a unique key in the database).
-        let until = caller.timestamp.saturating_add(MAX_CLOCK_SKEW);
+        let until = timestamp.saturating_add(MAX_CLOCK_SKEW);
         let clock = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
-        match self
-            .store
-            .consume_nonce(&caller.nonce, clock(until), clock(now))
-        {
+        match self.store.consume_nonce(&nonce, clock(until), clock(now)) {
             Ok(true) => {}
             Ok(false) => return Err(RefusalCode::Replay.into()),
             Err(e) => {
                 // Not consumed anywhere: the request may be retried.
-                self.nonces.forget(&caller.nonce);
+                self.nonces.forget(&nonce);
                 return Err(internal(e));
             }
         }
         row.nonce_used = true;
-        if let Err(wait) = self
-            .limiter
-            .check(&format!("{group}\0{}", caller.fingerprint), instant)
-        {
+        if let Err(wait) = self.limiter.check(&format!("{group}\0{who}"), instant) {
             // Not processed: the same signed request may be retried later.
-            self.nonces.forget(&caller.nonce);
+            self.nonces.forget(&nonce);
             // If giving it back fails, a retry of these very bytes is a
             // replay; a client signs each attempt anew anyway.
-            let _ = self.store.release_nonce(&caller.nonce);
+            let _ = self.store.release_nonce(&nonce);
             row.nonce_used = false;
             return Err(Refused::retry_after(RefusalCode::RateLimited, Some(wait)));
         }
         Ok(())
     }
+}
+
+/// Who a request is admitted as (the rate limit's key) and its replay
+/// protection.
+pub(super) struct Admission<'a> {
+    pub(super) who: &'a str,
+    pub(super) timestamp: u64,
+    pub(super) nonce: [u8; NONCE_LEN],
 }

@@ -95,6 +95,7 @@ impl Service {
                 Service::rewrap,
             ),
             Op::Secrets => (&[Role::Member], RefusalCode::NotMember, Service::secrets),
+            Op::Pass => (&[Role::Member], RefusalCode::NotMember, Service::pass),
             Op::Deposit => (
                 &[Role::Member, Role::Sender],
                 RefusalCode::NotAuthorized,

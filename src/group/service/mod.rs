@@ -35,6 +35,8 @@
 //!   and the clock, nonce and rate-limit checks every request ends with;
 //! - `generations`: a group's current and retired keys, and which one an
 //!   entry is for;
+//! - `passes`: anonymous release (issue #17): the public issuing keys, the
+//!   issuance of membership passes, and releases to a pass;
 //! - `health`: `GET /health`'s checks ([`Service::health`]), which name no
 //!   group;
 //! - `answer`: the refusal and audit plumbing: a refusal with its cause,
@@ -52,6 +54,7 @@ mod calls;
 mod deposits;
 mod generations;
 mod health;
+mod passes;
 mod release;
 #[cfg(test)]
 mod tests;
@@ -59,6 +62,7 @@ mod tests;
 pub use answer::Answer;
 pub use deposits::{MAX_DEPOSIT_LIFETIME, MAX_DEPOSIT_READERS};
 pub use health::{Check, Health};
+pub use passes::{seed_purpose, RENEW_AHEAD};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -111,8 +115,10 @@ pub struct Service {
     nonces: NonceCache,
     limiter: RateLimiter,
     audit: AuditWriter,
-    /// Opened on first need (group secrets, deposits).
+    /// Opened on first need (group secrets, deposits, pass seeds).
     vault: Mutex<Option<Arc<Vault>>>,
+    /// The pass-issuing keys derived so far (anonymous groups).
+    issuers: Mutex<passes::IssuerCache>,
 }
 
 /// Opens a group's private key: sealed with the server passphrase, or in
@@ -232,6 +238,7 @@ impl Service {
             limiter: RateLimiter::new(limits.rate, limits.burst),
             audit,
             vault: Mutex::new(None),
+            issuers: Mutex::new(passes::IssuerCache::default()),
         })
     }
 

@@ -87,6 +87,14 @@ impl Service {
     ) -> Result<Zeroizing<Vec<u8>>, Refused> {
         // An unknown group answers as a group the caller is not in.
         let keys = self.group_key(group, now)?.ok_or(RefusalCode::NotMember)?;
+        // An anonymous group's keys go to passes only; refused before the
+        // member is looked up, so nothing links this member to the message.
+        if self.requires_pass(group)? {
+            // Not even the operator's log line pairs this member with the key.
+            trail.row.member_fingerprint = None;
+            trail.row.key_hash = None;
+            return Err(RefusalCode::PassRequired.into());
+        }
         // Read now, never cached: a removal applies to the very next request.
         self.member_in_role(group, caller.fingerprint, &[Role::Member], trail)?
             .ok_or(RefusalCode::NotMember)?;

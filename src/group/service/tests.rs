@@ -26,6 +26,9 @@ use crate::smime::envelope::{
 };
 use crate::smime::keyref::{parse_id, KeyRef, KeyRefKind, KEY_ID_LEN};
 
+/// Anonymous release (issue #17): passes issued, used, refused.
+mod passes;
+
 const PASS: &str = "server passphrase";
 const NOW: u64 = 1_800_000_000;
 

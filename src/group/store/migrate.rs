@@ -24,6 +24,7 @@ pub struct Copied {
     pub audit: usize,
     pub vault: usize,
     pub retired_keys: usize,
+    pub pass_issuers: usize,
 }
 
 /// The SQLite tables, read in full (a store the operator migrates fits in memory).
@@ -60,6 +61,8 @@ struct Tables {
     vault: Vec<(Vec<u8>, Vec<u8>)>,
     #[allow(clippy::type_complexity)]
     retired_keys: Vec<(String, i64, Vec<u8>, String, i64, i64, i64)>,
+    pass_issuers: Vec<(String, bool, i64, i64, Vec<u8>)>,
+    pass_issued: Vec<(String, String, String, i64)>,
 }
 
 /// Every row `sql` selects, each made by `f`.
@@ -147,6 +150,16 @@ fn read(c: &mut Connection) -> rusqlite::Result<Tables> {
                 ))
             },
         )?,
+        pass_issuers: all(
+            &tx,
+            "SELECT grp, enabled, lifetime, epoch, sealed_seed FROM pass_issuers ORDER BY grp",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?,
+        pass_issued: all(
+            &tx,
+            "SELECT grp, key_id, member, until FROM pass_issued ORDER BY grp",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?,
     };
     tx.finish()?;
     Ok(t)
@@ -180,6 +193,19 @@ pub fn sqlite_to_postgres(from: &SqliteStore, to: &PostgresStore) -> anyhow::Res
                  (grp, generation, certificate, sealed_key, created, retired, expires) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[&k.0, &k.1, &k.2, &k.3, &k.4, &k.5, &k.6],
+            )?;
+        }
+        for p in &t.pass_issuers {
+            tx.execute(
+                "INSERT INTO pass_issuers (grp, enabled, lifetime, epoch, sealed_seed) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&p.0, &p.1, &p.2, &p.3, &p.4],
+            )?;
+        }
+        for p in &t.pass_issued {
+            tx.execute(
+                "INSERT INTO pass_issued (grp, key_id, member, until) VALUES ($1, $2, $3, $4)",
+                &[&p.0, &p.1, &p.2, &p.3],
             )?;
         }
         for m in &t.members {
@@ -247,5 +273,6 @@ pub fn sqlite_to_postgres(from: &SqliteStore, to: &PostgresStore) -> anyhow::Res
         audit: t.audit.len(),
         vault: t.vault.len(),
         retired_keys: t.retired_keys.len(),
+        pass_issuers: t.pass_issuers.len(),
     })
 }

@@ -181,6 +181,19 @@ pub struct RetiredKeyRecord {
     pub expires: i64,
 }
 
+/// An anonymous group's pass issuance (issue #17).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PassIssuerRecord {
+    /// Whether the group issues passes and releases to them only.
+    pub enabled: bool,
+    /// The pass lifetime (the period), seconds.
+    pub lifetime: i64,
+    /// Bumped by `remove-member --now`: every issuing key changes.
+    pub epoch: i64,
+    /// The seed the issuing keys derive from, sealed by the vault.
+    pub sealed_seed: Vec<u8>,
+}
+
 /// What a backend's rotation transaction found: `None` no such group,
 /// `Some(Err(()))` the current key was no longer the one the rotation
 /// replaces (another rotation won), else the new generation.
@@ -345,6 +358,27 @@ pub trait Store: Send + Sync {
     /// The generation of the group's current key (1 until the first
     /// rotation): read on every request, so it must be cheap.
     fn key_generation(&self, group: &str) -> anyhow::Result<i64>;
+
+    /// The group's pass issuance, if it was ever made anonymous.
+    fn pass_issuer(&self, group: &str) -> anyhow::Result<Option<PassIssuerRecord>>;
+    /// Creates or replaces the group's pass issuance.
+    fn set_pass_issuer(&self, group: &str, issuer: &PassIssuerRecord) -> anyhow::Result<()>;
+    /// Adds one to the epoch (in one statement, whoever else bumps it);
+    /// false when the group has no pass issuance.
+    fn bump_pass_epoch(&self, group: &str) -> anyhow::Result<bool>;
+    /// Records that `member` (an address) got a pass under `key_id`, kept
+    /// until `until`; false when one was recorded already (in the database,
+    /// so that no replica issues a second). Forgets records ended by `now`.
+    fn record_pass_issuance(
+        &self,
+        group: &str,
+        key_id: &str,
+        member: &str,
+        until: i64,
+        now: i64,
+    ) -> anyhow::Result<bool>;
+    /// Takes back a record whose pass was not issued after all.
+    fn forget_pass_issuance(&self, group: &str, key_id: &str, member: &str) -> anyhow::Result<()>;
 }
 
 /// Bytes available to an unprivileged writer on the file system holding

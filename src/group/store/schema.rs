@@ -2,7 +2,7 @@
 //! (`sqlite.rs` applies them in order, `PRAGMA user_version`), and
 //! PostgreSQL's at the current version (`postgres/`).
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE groups (
@@ -83,7 +83,50 @@ CREATE TABLE retired_keys (
 );
 ";
 
-/// The PostgreSQL store's tables at [`SCHEMA_VERSION`]: SQLite's, with
+/// Version 3 to 4: anonymous groups (issue #17). A row per group that
+/// issues membership passes: whether it does now, the pass lifetime, the
+/// epoch (bumped by `remove-member --now`, which replaces every issuing
+/// key) and the seed the issuing keys derive from, sealed by the vault;
+/// and the passes issued, one per member address and issuing key (kept
+/// until the period ends).
+pub(super) const SCHEMA_4: &str = "
+CREATE TABLE pass_issuers (
+    grp TEXT PRIMARY KEY NOT NULL REFERENCES groups(name),
+    enabled INTEGER NOT NULL,
+    lifetime INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    sealed_seed BLOB NOT NULL
+);
+CREATE TABLE pass_issued (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    key_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY (grp, key_id, member)
+);
+CREATE INDEX pass_issued_by_until ON pass_issued(until);
+";
+
+/// PostgreSQL's step from version 3 to 4 (as [`SCHEMA_4`]).
+pub(super) const POSTGRES_SCHEMA_4: &str = "
+CREATE TABLE pass_issuers (
+    grp TEXT PRIMARY KEY NOT NULL REFERENCES groups(name),
+    enabled BOOLEAN NOT NULL,
+    lifetime BIGINT NOT NULL,
+    epoch BIGINT NOT NULL,
+    sealed_seed BYTEA NOT NULL
+);
+CREATE TABLE pass_issued (
+    grp TEXT NOT NULL REFERENCES groups(name),
+    key_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    until BIGINT NOT NULL,
+    PRIMARY KEY (grp, key_id, member)
+);
+CREATE INDEX pass_issued_by_until ON pass_issued(until);
+";
+
+/// The PostgreSQL store's tables at version 3 (then [`POSTGRES_SCHEMA_4`]): SQLite's, with
 /// PostgreSQL's types, plus `nonces` (the replay record every replica
 /// shares) and `sealpost_schema` (the version, as `user_version` is in
 /// SQLite). `secrets.seq` orders secrets created in the same second, as

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_VERSION};
+use super::schema::{SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_VERSION};
 use super::{
     parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
-    MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
+    MemberSelector, PassIssuerRecord, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::NONCE_LEN;
@@ -109,6 +109,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> anyhow::Result<()> {
         }
         if version < 3 {
             tx.execute_batch(SCHEMA_3).map_err(err)?;
+        }
+        if version < 4 {
+            tx.execute_batch(SCHEMA_4).map_err(err)?;
         }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(err)?;
@@ -539,6 +542,79 @@ impl Store for SqliteStore {
                 "SELECT COALESCE(MAX(generation), 0) + 1 FROM retired_keys WHERE grp = ?1",
             )?
             .query_row([group], |r| r.get(0))
+        })
+    }
+
+    fn pass_issuer(&self, group: &str) -> anyhow::Result<Option<PassIssuerRecord>> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT enabled, lifetime, epoch, sealed_seed FROM pass_issuers WHERE grp = ?1",
+            )?
+            .query_row([group], |r| {
+                Ok(PassIssuerRecord {
+                    enabled: r.get(0)?,
+                    lifetime: r.get(1)?,
+                    epoch: r.get(2)?,
+                    sealed_seed: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    fn set_pass_issuer(&self, group: &str, issuer: &PassIssuerRecord) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO pass_issuers (grp, enabled, lifetime, epoch, sealed_seed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    group,
+                    issuer.enabled,
+                    issuer.lifetime,
+                    issuer.epoch,
+                    issuer.sealed_seed
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn bump_pass_epoch(&self, group: &str) -> anyhow::Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE pass_issuers SET epoch = epoch + 1 WHERE grp = ?1",
+                [group],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    fn record_pass_issuance(
+        &self,
+        group: &str,
+        key_id: &str,
+        member: &str,
+        until: i64,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        self.with(|c| {
+            c.execute("DELETE FROM pass_issued WHERE until <= ?1", [now])?;
+            c.execute(
+                "INSERT OR IGNORE INTO pass_issued (grp, key_id, member, until) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![group, key_id, member, until],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    fn forget_pass_issuance(&self, group: &str, key_id: &str, member: &str) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM pass_issued WHERE grp = ?1 AND key_id = ?2 AND member = ?3",
+                [group, key_id, member],
+            )
+            .map(|_| ())
         })
     }
 }

@@ -71,6 +71,8 @@ pub use kek::{
 };
 pub use oids::ID_AUTH_ENVELOPED_DATA;
 pub use open::{open, Envelope, EnvelopeKind, KeyMatch, OwnKey};
+#[cfg(test)]
+pub(crate) use recipient::unwrap_ktri_bytes;
 pub(crate) use recipient::{
     check_ktri_version, oaep_sha256_identifier, rid_matches, KeyTransportAlg, OaepHash,
 };

@@ -300,6 +300,35 @@ impl Envelope {
         unwrap_ktri(ktri, key, cipher, rng)
     }
 
+    /// [`Self::unwrap_granted`] for an entry made for a bare key (a
+    /// membership pass's), named by the subject key identifier `ski`.
+    pub fn unwrap_granted_to_key(
+        &self,
+        granted: &RecipientInfo,
+        ski: &[u8],
+        key: &RsaPrivateKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<ContentKey> {
+        let RecipientInfo::Ktri(ktri) = granted else {
+            return Err(fail(
+                Exit::DataErr,
+                "the release answer is not a key transport entry",
+            ));
+        };
+        let named = matches!(&ktri.rid,
+            cms::enveloped_data::RecipientIdentifier::SubjectKeyIdentifier(id)
+                if id.0.as_bytes() == ski);
+        if !named {
+            return Err(fail(
+                Exit::DataErr,
+                "the release answer is not addressed to our pass",
+            ));
+        }
+        let cipher = self.cipher()?;
+        check_ktri_version(ktri)?;
+        unwrap_ktri(ktri, key, cipher, rng)
+    }
+
     /// The `NoUser` error for a message none of our keys opens, naming the
     /// recipients it is for.
     pub fn no_key_error(&self) -> anyhow::Error {

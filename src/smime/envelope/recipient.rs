@@ -387,7 +387,7 @@ pub fn unwrap_key_bytes(
     unwrap_ktri_bytes(ktri, key, want, rng)
 }
 
-fn unwrap_ktri_bytes(
+pub(crate) fn unwrap_ktri_bytes(
     ktri: &KeyTransRecipientInfo,
     key: &RsaPrivateKey,
     want: usize,

@@ -40,9 +40,9 @@ impl Operator<'_> {
         out.stdout
     }
 
-    fn serve(&self, tls: &TlsFiles) -> Served {
+    fn serve(&self, tls: &TlsFiles, extra: &[&str]) -> Served {
         let keystore = self.world.keystore("operator");
-        let mut cmd = serve_command(&keystore, "operator passphrase", tls, &[]);
+        let mut cmd = serve_command(&keystore, "operator passphrase", tls, extra);
         if let Some(hsm) = self.hsm {
             hsm.env(&mut cmd);
         }
@@ -61,11 +61,12 @@ struct List {
 const BODY: &str = "Minutes of the meeting.\nNothing decided.\n";
 
 fn list() -> List {
-    list_with(None)
+    list_with(None, &[], &[])
 }
 
-/// [`list`], its group key in `hsm`'s token when given.
-fn list_with(hsm: Option<&SoftHsm>) -> List {
+/// [`list`], its group key in `hsm`'s token when given, `create` added to
+/// `group create` and `serve` to `group serve`.
+fn list_with(hsm: Option<&SoftHsm>, create_extra: &[&str], serve: &[&str]) -> List {
     let world = World::new();
     let tls = tls_files(&world.path("tls"));
     let op = Operator { world: &world, hsm };
@@ -75,6 +76,7 @@ fn list_with(hsm: Option<&SoftHsm>) -> List {
     };
     let mut create = vec!["group", "create", "list", "--email", LIST];
     create.extend(key.iter().map(String::as_str));
+    create.extend(create_extra);
     op.run(&create);
     let list_pem = world.path("list.pem");
     std::fs::write(&list_pem, op.run(&["group", "cert", "list"])).unwrap();
@@ -88,7 +90,7 @@ fn list_with(hsm: Option<&SoftHsm>) -> List {
                 .unwrap(),
         ]);
     }
-    let server = op.serve(&tls);
+    let server = op.serve(&tls, serve);
     for who in ["bob", "carol", "dave"] {
         world
             .as_(who)
@@ -300,11 +302,122 @@ fn foreign_mail_to_the_group_opens_via_release() {
 #[test]
 fn a_member_decrypts_through_a_server_whose_group_key_is_in_a_token() {
     let hsm = SoftHsm::new();
-    let l = list_with(Some(&hsm));
+    let l = list_with(Some(&hsm), &[], &[]);
     let out = l.world.decrypt("bob", &l.message, &[]);
     assert!(plaintext_body(&out).contains(BODY), "bob could not read it");
     // Dave, who joined but is no member, still cannot.
     let out = l.world.decrypt("dave", &l.message, &[]);
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Nothing decided"));
+}
+
+/// The fingerprint of a fixture's certificate, as the server names it.
+fn fingerprint(who: &str) -> String {
+    let pem = std::fs::read(crate::common::data(&format!("{who}.cert.pem"))).unwrap();
+    sealpost::smime::certs::parse_bundle(&pem)
+        .unwrap()
+        .remove(0)
+        .fingerprint
+}
+
+/// Issue 17 end to end: an anonymous list over HTTPS. Members read with
+/// passes fetched on their own; the audit log and the server's log pair no
+/// member with a message; one pass per member per period; `remove-member
+/// --now` withdraws every pass, and only the removed member stays out.
+#[test]
+fn anonymous_members_read_with_passes_and_the_server_learns_no_reader() {
+    let mut l = list_with(None, &["--anonymous"], &["-v"]);
+    let w = &l.world;
+    let op = Operator {
+        world: w,
+        hsm: None,
+    };
+    for member in ["bob", "carol"] {
+        let out = w.decrypt(member, &l.message, &["-v"]);
+        assert!(plaintext_body(&out).contains(BODY), "{member}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("membership pass"), "{stderr}");
+    }
+    // Read again: the pass held is used, nothing is issued twice.
+    assert!(plaintext_body(&w.decrypt("bob", &l.message, &[])).contains(BODY));
+    // One pass per member per period.
+    let out = w
+        .as_("bob")
+        .args(["group", "pass", "fetch", "list"])
+        .output()
+        .unwrap();
+    let err = assert_clean_failure(&out, 75);
+    assert!(err.contains("already issued"), "{err}");
+    // dave joined, but the server issues him nothing.
+    let out = w.decrypt("dave", &l.message, &[]);
+    let err = assert_clean_failure(&out, 77);
+    assert!(err.contains("not a member"), "{err}");
+
+    let audit = |op: &Operator| -> Vec<serde_json::Value> {
+        let out = op.run(&["--json", "group", "audit", "list"]);
+        crate::json_document::document(&out, "group audit")["rows"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let rows = audit(&op);
+    let releases: Vec<_> = rows.iter().filter(|r| r["op"] == "pass-release").collect();
+    assert_eq!(releases.len(), 3, "{rows:#?}");
+    let identities = [
+        addr("bob"),
+        addr("carol"),
+        fingerprint("bob"),
+        fingerprint("carol"),
+    ];
+    for r in &releases {
+        assert_eq!(r["outcome"], "released");
+        assert!(r["member"].is_null(), "{r}");
+        assert!(
+            r["fingerprint"].as_str().unwrap().starts_with("pass:"),
+            "{r}"
+        );
+        let text = r.to_string();
+        assert!(
+            identities.iter().all(|id| !text.contains(id.as_str())),
+            "{r}"
+        );
+    }
+    // The issuer's rows name the members, but no message: their key_hash is
+    // the period's issuing key, the same for both.
+    let issued: Vec<_> = rows
+        .iter()
+        .filter(|r| r["op"] == "pass" && r["outcome"] == "released")
+        .collect();
+    assert_eq!(issued.len(), 2, "{rows:#?}");
+    assert_eq!(issued[0]["key_hash"], issued[1]["key_hash"]);
+    let message_hashes: Vec<_> = releases.iter().map(|r| &r["key_hash"]).collect();
+    assert!(issued
+        .iter()
+        .all(|r| !message_hashes.contains(&&r["key_hash"])));
+    // No identity release was ever granted or even audited.
+    assert!(rows.iter().all(|r| r["op"] != "release"), "{rows:#?}");
+
+    // Removal with --now: every pass dies at once; bob fetches a new one by
+    // himself, carol cannot.
+    op.run(&["group", "remove-member", "list", &addr("carol"), "--now"]);
+    let out = w.decrypt("carol", &l.message, &[]);
+    let err = assert_clean_failure(&out, 77);
+    assert!(err.contains("not a member"), "{err}");
+    assert!(plaintext_body(&w.decrypt("bob", &l.message, &[])).contains(BODY));
+
+    // The server's log: every line that names a message names no member.
+    let message_hashes: Vec<String> = message_hashes
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
+    let log = l.server.stop();
+    for line in &log {
+        if message_hashes.iter().any(|h| line.contains(h.as_str())) {
+            assert!(line.contains("member=-"), "{line}");
+            assert!(
+                identities.iter().all(|id| !line.contains(id.as_str())),
+                "{line}"
+            );
+        }
+    }
 }

@@ -27,6 +27,7 @@
 //! The constants, the request and the grant are here; the refusal
 //! vocabulary (codes, statuses, exit codes, failover) is in `refusal.rs`.
 
+pub mod pass;
 mod refusal;
 
 pub use refusal::{Refusal, RefusalCode};

@@ -59,6 +59,18 @@ pub enum RefusalCode {
     /// The message was encrypted to a group key that a rotation retired and
     /// whose keep-old window (`group rotate-key --keep-old`) has passed.
     KeyRetired,
+    /// The group does not issue membership passes (it is not anonymous,
+    /// or it does not exist: the same answer for both).
+    NotAnonymous,
+    /// The group is anonymous: its keys are released to passes only.
+    PassRequired,
+    /// A pass was already issued to this member for this period.
+    PassIssued,
+    /// The pass is malformed, forged, or for another group.
+    BadPass,
+    /// The pass is outside its period, or its issuing key was replaced
+    /// (`group remove-member --now`): fetch a new one.
+    PassExpired,
 }
 
 impl RefusalCode {
@@ -83,6 +95,11 @@ impl RefusalCode {
         Self::Expired,
         Self::Revoked,
         Self::KeyRetired,
+        Self::NotAnonymous,
+        Self::PassRequired,
+        Self::PassIssued,
+        Self::BadPass,
+        Self::PassExpired,
     ];
 
     /// The HTTP status. Each refusal a client can cause has its own.
@@ -108,6 +125,11 @@ impl RefusalCode {
             Self::Expired => 410,
             Self::Revoked => 410,
             Self::KeyRetired => 410,
+            Self::NotAnonymous => 404,
+            Self::PassRequired => 403,
+            Self::PassIssued => 409,
+            Self::BadPass => 401,
+            Self::PassExpired => 401,
         }
     }
 
@@ -134,6 +156,11 @@ impl RefusalCode {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
             Self::KeyRetired => "key_retired",
+            Self::NotAnonymous => "not_anonymous",
+            Self::PassRequired => "pass_required",
+            Self::PassIssued => "pass_issued",
+            Self::BadPass => "bad_pass",
+            Self::PassExpired => "pass_expired",
         }
     }
 
@@ -168,6 +195,13 @@ impl RefusalCode {
             Self::KeyRetired => {
                 "the message is encrypted to a retired group key whose keep-old time has passed"
             }
+            Self::NotAnonymous => "the group does not issue membership passes",
+            Self::PassRequired => {
+                "the group is anonymous: its keys are released to membership passes only"
+            }
+            Self::PassIssued => "a membership pass was already issued to you for this period",
+            Self::BadPass => "the membership pass is not valid for this group",
+            Self::PassExpired => "the membership pass has expired or was withdrawn",
         }
     }
 
@@ -180,7 +214,10 @@ impl RefusalCode {
             | Self::UnknownDeposit
             | Self::Expired
             | Self::Revoked
-            | Self::KeyRetired => Exit::NoPerm,
+            | Self::KeyRetired
+            | Self::BadPass => Exit::NoPerm,
+            Self::NotAnonymous | Self::PassRequired => Exit::Config,
+            Self::PassIssued | Self::PassExpired => Exit::TempFail,
             Self::NoSecret => Exit::Unavailable,
             Self::UnknownGroup | Self::WrongGroup | Self::NotFound | Self::MethodNotAllowed => {
                 Exit::Config

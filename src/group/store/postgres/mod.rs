@@ -63,7 +63,7 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::schema::{POSTGRES_SCHEMA, SCHEMA_VERSION};
+use super::schema::{POSTGRES_SCHEMA, POSTGRES_SCHEMA_4, SCHEMA_VERSION};
 use crate::error::{fail, fail_hint, Exit};
 
 /// How long a new connection may take before the store counts as unreachable.
@@ -308,14 +308,17 @@ impl PostgresStore {
                 .get(0);
             if !exists {
                 tx.batch_execute(POSTGRES_SCHEMA)?;
-                tx.execute(
-                    "INSERT INTO sealpost_schema (version) VALUES ($1)",
-                    &[&SCHEMA_VERSION],
-                )?;
+                tx.execute("INSERT INTO sealpost_schema (version) VALUES (3)", &[])?;
             }
-            let version: i64 = tx
+            let mut version: i64 = tx
                 .query_one("SELECT max(version) FROM sealpost_schema", &[])?
                 .get(0);
+            // The upgrades, in order, as the SQLite backend applies them.
+            if version == 3 {
+                tx.batch_execute(POSTGRES_SCHEMA_4)?;
+                tx.execute("UPDATE sealpost_schema SET version = 4", &[])?;
+                version = 4;
+            }
             tx.commit()?;
             Ok(version)
         })()
@@ -330,8 +333,6 @@ impl PostgresStore {
                 "upgrade sealpost",
             ));
         }
-        // Versions below the current one would be upgraded here, in order,
-        // as the SQLite backend does; version 2 is the first on PostgreSQL.
         Ok(())
     }
 

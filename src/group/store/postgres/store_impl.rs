@@ -8,7 +8,7 @@ use crate::error::{fail, Exit};
 use crate::group::release::protocol::NONCE_LEN;
 use crate::group::store::{
     parse_nonce, AuditRecord, DepositRecord, DepositState, GroupRecord, KeyRotation, MemberRecord,
-    MemberSelector, RetiredKeyRecord, Role, SecretRecord, Store,
+    MemberSelector, PassIssuerRecord, RetiredKeyRecord, Role, SecretRecord, Store,
 };
 
 fn group_row(r: &Row) -> Result<GroupRecord, postgres::Error> {
@@ -493,6 +493,84 @@ impl Store for PostgresStore {
                     &[&group],
                 )?
                 .try_get(0)
+        })
+    }
+
+    fn pass_issuer(&self, group: &str) -> anyhow::Result<Option<PassIssuerRecord>> {
+        self.with(|c| {
+            c.client
+                .query_opt(
+                    "SELECT enabled, lifetime, epoch, sealed_seed FROM pass_issuers WHERE grp = $1",
+                    &[&group],
+                )?
+                .map(|r| {
+                    Ok(PassIssuerRecord {
+                        enabled: r.try_get(0)?,
+                        lifetime: r.try_get(1)?,
+                        epoch: r.try_get(2)?,
+                        sealed_seed: r.try_get(3)?,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn set_pass_issuer(&self, group: &str, issuer: &PassIssuerRecord) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.client.execute(
+                "INSERT INTO pass_issuers (grp, enabled, lifetime, epoch, sealed_seed) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (grp) DO UPDATE SET \
+                 enabled = EXCLUDED.enabled, lifetime = EXCLUDED.lifetime, \
+                 epoch = EXCLUDED.epoch, sealed_seed = EXCLUDED.sealed_seed",
+                &[
+                    &group,
+                    &issuer.enabled,
+                    &issuer.lifetime,
+                    &issuer.epoch,
+                    &issuer.sealed_seed,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn bump_pass_epoch(&self, group: &str) -> anyhow::Result<bool> {
+        self.with(|c| {
+            let n = c.client.execute(
+                "UPDATE pass_issuers SET epoch = epoch + 1 WHERE grp = $1",
+                &[&group],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn record_pass_issuance(
+        &self,
+        group: &str,
+        key_id: &str,
+        member: &str,
+        until: i64,
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        self.with(|c| {
+            c.client
+                .execute("DELETE FROM pass_issued WHERE until <= $1", &[&now])?;
+            let n = c.client.execute(
+                "INSERT INTO pass_issued (grp, key_id, member, until) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&group, &key_id, &member, &until],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn forget_pass_issuance(&self, group: &str, key_id: &str, member: &str) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.client.execute(
+                "DELETE FROM pass_issued WHERE grp = $1 AND key_id = $2 AND member = $3",
+                &[&group, &key_id, &member],
+            )?;
+            Ok(())
         })
     }
 }
