@@ -198,13 +198,7 @@ pub fn with_module_path(uri: &Pkcs11Uri, module: &Path) -> String {
     let mut text = uri.text.clone();
     text.push(if text.contains('?') { '&' } else { '?' });
     text.push_str("module-path=");
-    for b in module.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(b) {
-            text.push(*b as char);
-        } else {
-            text.push_str(&format!("%{b:02X}"));
-        }
-    }
+    text.push_str(&uri::encode(module.as_os_str().as_encoded_bytes()));
     text
 }
 

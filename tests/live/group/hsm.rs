@@ -2,8 +2,8 @@
 //! temporary directory), end to end over HTTPS: `group create --pkcs11`
 //! with a key already in the token and with `--generate`, releases with
 //! every key transport, the one answer for every unwrap failure with the
-//! token in the loop, a wrong PIN refused at start, and what the store and
-//! the token hold.
+//! token in the loop, a wrong PIN refused at start, what the store and
+//! the token hold, and `group rotate-key` making the new key in the token.
 
 use std::process::Command;
 use std::time::Duration;
@@ -11,9 +11,11 @@ use std::time::Duration;
 use der::Encode;
 use sealpost::smime::envelope::KeyTransport;
 
+use sealpost::group::release::protocol::RefusalCode;
+
 use super::harness::{
-    assert_granted, assert_unwrap_failures_answer_alike, member, now, request, seal, Operator,
-    LIST, PASSPHRASE,
+    assert_granted, assert_refused, assert_unwrap_failures_answer_alike, member, now, request,
+    seal, Operator, LIST, PASSPHRASE,
 };
 use super::server::{sealpost, serve_command, Served};
 use super::softhsm::{SoftHsm, KEY_FIXTURE, TOKEN};
@@ -211,4 +213,110 @@ fn a_wrong_token_pin_stops_the_server_at_start_with_exit_77() {
     // The right PIN (the URI's pin-source) starts it.
     let mut server = Served::start(serve(&op, &hsm, &[]));
     assert!(server.wait_exit(Duration::from_millis(200)).is_none());
+}
+
+#[test]
+fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_window() {
+    let hsm = SoftHsm::new();
+    let op = Operator::new();
+    create_in_token(&op, &hsm, &["--pkcs11", &hsm.uri()]);
+    let old_cert = op.group_cert(LIST);
+    let mut server = Served::start(serve(&op, &hsm, &[]));
+    let bob = member("bob");
+    let old = seal(&old_cert, KeyTransport::RsaOaepSha256);
+    assert_granted(
+        &op.connect(&server)
+            .release(&request(&bob, LIST, &old.entry, now()))
+            .unwrap(),
+        &bob,
+        &old,
+    );
+
+    // The PIN from the URI's pin-source, as for create; no passphrase asked.
+    let keep_old = 4;
+    let out = with_token(
+        &op,
+        &hsm,
+        &[
+            "--json",
+            "group",
+            "rotate-key",
+            LIST,
+            "--keep-old",
+            &format!("{keep_old}s"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated_at = now();
+    let rotated = crate::json_document::document(&out.stdout, "group rotate-key");
+    assert_eq!(rotated["generation"], 2);
+
+    // A new key pair, made in the same token and never leaving it; the
+    // store holds its URI beside the retired one's, and no key.
+    let access = private_key_access(&hsm, "list-key-g2");
+    assert_stays_in_token(&access);
+    assert!(access.contains("never extractable"), "{access}");
+    let new_cert = op.group_cert(LIST);
+    assert_ne!(
+        new_cert.tbs_certificate.subject_public_key_info,
+        old_cert.tbs_certificate.subject_public_key_info
+    );
+    let store = op.store_files();
+    let holds = |needle: &[u8]| store.windows(needle.len()).any(|w| w == needle);
+    assert!(holds(hsm.uri().as_bytes()), "the retired key's URI is kept");
+    assert!(holds(
+        format!("pkcs11:token={TOKEN};object=list-key-g2;id=%").as_bytes()
+    ));
+    assert!(!holds(b"PRIVATE KEY"), "a PEM private key in the store");
+
+    // The running server: old and new mail at its next request.
+    let new = seal(&new_cert, KeyTransport::RsaPkcs1v15);
+    let mut conn = op.connect(&server);
+    for sealed in [&old, &new] {
+        let answer = conn
+            .release(&request(&bob, LIST, &sealed.entry, now()))
+            .unwrap();
+        assert_granted(&answer, &bob, sealed);
+    }
+    // A second rotation names generation 3 after the same stem.
+    let again = with_token(
+        &op,
+        &hsm,
+        &["group", "rotate-key", LIST, "--keep-old", "1h"],
+    );
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_stays_in_token(&private_key_access(&hsm, "list-key-g3"));
+    let newest = seal(&op.group_cert(LIST), KeyTransport::RsaOaepSha256);
+    assert_granted(
+        &conn
+            .release(&request(&bob, LIST, &newest.entry, now()))
+            .unwrap(),
+        &bob,
+        &newest,
+    );
+
+    // After the first window: the first key is refused, the others open.
+    while now() < rotated_at + keep_old + 1 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let answer = conn
+        .release(&request(&bob, LIST, &old.entry, now()))
+        .unwrap();
+    assert_refused(&answer, RefusalCode::KeyRetired);
+    for sealed in [&new, &newest] {
+        let answer = conn
+            .release(&request(&bob, LIST, &sealed.entry, now()))
+            .unwrap();
+        assert_granted(&answer, &bob, sealed);
+    }
+    let log = server.stop().join("\n");
+    assert!(!log.contains(super::softhsm::PIN), "{log}");
 }
