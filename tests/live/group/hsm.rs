@@ -320,3 +320,67 @@ fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_
     let log = server.stop().join("\n");
     assert!(!log.contains(super::softhsm::PIN), "{log}");
 }
+
+/// `GET /health` on `server`: the status and the document.
+fn health(op: &Operator, server: &Served) -> (u16, serde_json::Value) {
+    let response = op
+        .raw(server)
+        .send(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    (
+        response.status,
+        serde_json::from_slice(&response.body).unwrap(),
+    )
+}
+
+/// Polls `/health` (whose answer is kept 2 s) until it is `status`.
+fn health_becomes(op: &Operator, server: &Served, status: u16) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (now_status, body) = health(op, server);
+        if now_status == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "health stayed {now_status}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn health_probes_the_token_key_fails_when_it_is_gone_and_recovers_when_it_is_back() {
+    let hsm = SoftHsm::new();
+    let op = Operator::new();
+    create_in_token(&op, &hsm, &["--pkcs11", &hsm.uri()]);
+    let mut server = Served::start(serve(&op, &hsm, &["-v"]));
+    assert_eq!(health(&op, &server).0, 200);
+
+    // The key object deleted from the token by another process: the open
+    // session and handle are not enough, the check asks the token.
+    hsm.delete_private_key(super::softhsm::KEY_LABEL);
+    let body = health_becomes(&op, &server, 503);
+    assert_eq!(body["failing"], serde_json::json!(["keys"]), "{body}");
+    assert_eq!(body["checks"]["store"], "ok");
+
+    // The key imported again: health recovers without a restart (the
+    // failed key was dropped and is opened afresh), and releases work.
+    hsm.import_key();
+    health_becomes(&op, &server, 200);
+    let bob = member("bob");
+    let sealed = seal(&op.group_cert(LIST), KeyTransport::RsaOaepSha256);
+    assert_granted(
+        &op.connect(&server)
+            .release(&request(&bob, LIST, &sealed.entry, now()))
+            .unwrap(),
+        &bob,
+        &sealed,
+    );
+    // The cause is the operator's: in the log, not in the answer.
+    let log = server.stop().join("\n");
+    assert!(
+        log.contains("health: keys failing") && log.contains("no longer in the token"),
+        "{log}"
+    );
+    assert!(!log.contains(super::softhsm::PIN), "{log}");
+}

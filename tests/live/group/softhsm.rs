@@ -52,8 +52,14 @@ impl SoftHsm {
             "--so-pin",
             "12345678",
         ]);
+        hsm.import_key();
+        hsm
+    }
+
+    /// Imports the fixture key as [`KEY_LABEL`] (id a1), as an operator would.
+    pub fn import_key(&self) {
         let key = super::harness::data(&format!("{KEY_FIXTURE}.key.pem"));
-        hsm.util(&[
+        self.util(&[
             "--import",
             key.to_str().unwrap(),
             "--token",
@@ -65,7 +71,30 @@ impl SoftHsm {
             "--pin",
             PIN,
         ]);
-        hsm
+    }
+
+    /// Deletes the private key labelled `label` from the token (another
+    /// process, as an operator's mistake would).
+    pub fn delete_private_key(&self, label: &str) {
+        let out = self
+            .env(&mut Command::new("pkcs11-tool"))
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                TOKEN,
+                "--login",
+                "--pin",
+                PIN,
+            ])
+            .args(["--delete-object", "--type", "privkey", "--label", label])
+            .output()
+            .expect("pkcs11-tool (Debian opensc) is needed");
+        assert!(
+            out.status.success(),
+            "pkcs11-tool --delete-object: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn conf(&self) -> PathBuf {
