@@ -392,7 +392,17 @@ pub fn rotate_key_in_token(
     let pin = pins(&uri)?;
     let key = TokenKey::generate(&uri, &module, &pin, bits)?;
     let cert = certificate_in_token(&key, &record.name, &record.email, days, now, rng)?;
-    retire(store, record, cert.der, uri.text, keep_old, now)
+    let made = uri.text.clone();
+    retire(store, record, cert.der, uri.text, keep_old, now).map_err(|e| {
+        // The key was made but is not the group's: the operator may delete it.
+        fail(
+            crate::error::classify(&e).0,
+            format!(
+                "{}; the key made for it stays in the token, unused: {made}",
+                crate::error::single_line(&e)
+            ),
+        )
+    })
 }
 
 /// The label a rotated key's is made from: the first key's (`list-key`

@@ -39,6 +39,12 @@
 //! login per token (login state is per application in PKCS#11, so the
 //! sessions opened afterwards share it), and a few sessions per key, each
 //! behind a mutex (a session is one operation at a time), taken in turn.
+//! `GET /health` asks the token on one of them whether the key is still
+//! there ([`TokenKey::probe`]: a search, no private operation).
+//!
+//! `group rotate-key` makes the next key in the same token
+//! ([`TokenKey::generate`] under [`Pkcs11Uri::naming`]); the retired key
+//! stays there, named by its own URI in the store, for its window.
 //!
 //! NOTE: the `cryptoki` crate 0.12 (Parsec's, maintained, Apache-2.0): safe
 //! wrappers over the C API loaded at run time with libloading, so sealpost

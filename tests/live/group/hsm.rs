@@ -23,7 +23,10 @@ use super::softhsm::{SoftHsm, KEY_FIXTURE, TOKEN};
 /// `sealpost ARGS` on the operator's store with the token's configuration.
 fn with_token(op: &Operator, hsm: &SoftHsm, args: &[&str]) -> std::process::Output {
     let mut cmd = sealpost(&op.keystore(), PASSPHRASE);
-    hsm.env(&mut cmd).args(args).output().unwrap()
+    hsm.env(&mut cmd)
+        .args(op.with_store(args))
+        .output()
+        .unwrap()
 }
 
 fn create_in_token(op: &Operator, hsm: &SoftHsm, extra: &[&str]) {
@@ -42,7 +45,7 @@ fn create_in_token(op: &Operator, hsm: &SoftHsm, extra: &[&str]) {
 }
 
 fn serve(op: &Operator, hsm: &SoftHsm, extra: &[&str]) -> Command {
-    let mut cmd = serve_command(&op.keystore(), PASSPHRASE, &op.tls, extra);
+    let mut cmd = serve_command(&op.keystore(), PASSPHRASE, &op.tls, &op.with_store(extra));
     hsm.env(&mut cmd);
     cmd
 }
@@ -217,11 +220,43 @@ fn a_wrong_token_pin_stops_the_server_at_start_with_exit_77() {
 
 #[test]
 fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_window() {
+    rotate_in_token(&Operator::new(), |op| {
+        let db = rusqlite::Connection::open(op.keystore().join("groups.sqlite3")).unwrap();
+        let mut keys = db
+            .prepare("SELECT sealed_key FROM groups UNION ALL SELECT sealed_key FROM retired_keys")
+            .unwrap();
+        let keys = keys.query_map([], |row| row.get(0)).unwrap();
+        keys.map(Result::unwrap).collect()
+    });
+}
+
+#[test]
+fn rotate_key_in_a_token_on_postgresql() {
+    let Some(pg) = crate::postgres::Postgres::start("rotate_key_in_a_token_on_postgresql") else {
+        return;
+    };
+    let url = pg.database("groups");
+    rotate_in_token(&Operator::on_store(&url), |op| {
+        let url = op.store.as_deref().unwrap();
+        let mut db = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        db.query(
+            "SELECT sealed_key FROM groups UNION ALL SELECT sealed_key FROM retired_keys",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+    });
+}
+
+/// `group rotate-key` of a token-held key on `op`'s store, whose key
+/// columns (current and retired) `stored_keys` reads.
+fn rotate_in_token(op: &Operator, stored_keys: impl Fn(&Operator) -> Vec<String>) {
     let hsm = SoftHsm::new();
-    let op = Operator::new();
-    create_in_token(&op, &hsm, &["--pkcs11", &hsm.uri()]);
+    create_in_token(op, &hsm, &["--pkcs11", &hsm.uri()]);
     let old_cert = op.group_cert(LIST);
-    let mut server = Served::start(serve(&op, &hsm, &[]));
+    let mut server = Served::start(serve(op, &hsm, &[]));
     let bob = member("bob");
     let old = seal(&old_cert, KeyTransport::RsaOaepSha256);
     assert_granted(
@@ -232,20 +267,17 @@ fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_
         &old,
     );
 
-    // The PIN from the URI's pin-source, as for create; no passphrase asked.
+    // The PIN from the URI's pin-source, as for create; no passphrase
+    // (none in the environment, no terminal to ask on).
     let keep_old = 4;
-    let out = with_token(
-        &op,
-        &hsm,
-        &[
-            "--json",
-            "group",
-            "rotate-key",
-            LIST,
-            "--keep-old",
-            &format!("{keep_old}s"),
-        ],
-    );
+    let mut rotate = sealpost(&op.keystore(), PASSPHRASE);
+    let keep = format!("{keep_old}s");
+    let out = hsm
+        .env(&mut rotate)
+        .env_remove("SEALPOST_PASSPHRASE")
+        .args(op.with_store(&["--json", "group", "rotate-key", LIST, "--keep-old", &keep]))
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -265,13 +297,11 @@ fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_
         new_cert.tbs_certificate.subject_public_key_info,
         old_cert.tbs_certificate.subject_public_key_info
     );
-    let store = op.store_files();
-    let holds = |needle: &[u8]| store.windows(needle.len()).any(|w| w == needle);
-    assert!(holds(hsm.uri().as_bytes()), "the retired key's URI is kept");
-    assert!(holds(
-        format!("pkcs11:token={TOKEN};object=list-key-g2;id=%").as_bytes()
-    ));
-    assert!(!holds(b"PRIVATE KEY"), "a PEM private key in the store");
+    let keys = stored_keys(op);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let new_prefix = format!("pkcs11:token={TOKEN};object=list-key-g2;id=%");
+    assert!(keys[0].starts_with(&new_prefix), "{keys:?}");
+    assert_eq!(keys[1], hsm.uri(), "the retired key keeps its URI");
 
     // The running server: old and new mail at its next request.
     let new = seal(&new_cert, KeyTransport::RsaPkcs1v15);
@@ -283,11 +313,7 @@ fn rotate_key_makes_the_new_key_in_the_token_and_the_old_one_releases_until_its_
         assert_granted(&answer, &bob, sealed);
     }
     // A second rotation names generation 3 after the same stem.
-    let again = with_token(
-        &op,
-        &hsm,
-        &["group", "rotate-key", LIST, "--keep-old", "1h"],
-    );
+    let again = with_token(op, &hsm, &["group", "rotate-key", LIST, "--keep-old", "1h"]);
     assert!(
         again.status.success(),
         "{}",
