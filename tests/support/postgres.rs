@@ -190,6 +190,13 @@ impl Postgres {
         format!("postgres://{USER}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A URL for `db` over the server's Unix socket (the driver reads a
+    /// percent-encoded path as the socket directory).
+    pub fn socket_url(&self, db: &str) -> String {
+        let dir = self.home().display().to_string().replace('/', "%2F");
+        format!("postgres://{USER}@{dir}:{}/{db}", self.port)
+    }
+
     /// Creates database `name` and returns its URL.
     pub fn database(&self, name: &str) -> String {
         let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)

@@ -121,4 +121,9 @@ fn postgres_over_tls_checks_the_server_as_sslmode_says() {
     let (code, stderr) = refused(&op, &url);
     assert_eq!(code, Some(75), "{stderr}");
     assert!(stderr.contains("server does not support TLS"), "{stderr}");
+    // The default goes on without TLS where there is none: over TCP, and
+    // over a Unix socket (where PostgreSQL never offers it).
+    let op = Operator::on_store(&plain.url("groups"));
+    op.create_group(LIST);
+    served(&op, &plain.socket_url("groups"));
 }
