@@ -2490,13 +2490,21 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__rotate__subcmd__key)
-            opts="-q -v -h -V --keep-old --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --keep-old --pin-file --pin-fd --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --keep-old)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-fd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -7,7 +7,7 @@ use rand_core::CryptoRngCore;
 use super::store::{
     GroupRecord, KeyRotation, MemberRecord, MemberSelector, Role, SecretRecord, Store,
 };
-use super::token::{is_pkcs11_uri, TokenKey};
+use super::token::{is_pkcs11_uri, module_path, PinSource, Pkcs11Uri, TokenKey};
 use super::vault::{purpose, Vault};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::release::protocol::{is_group_name, MAX_GROUP_NAME};
@@ -119,19 +119,7 @@ pub fn create_group_in_token(
             format!("the token's key has {bits} bits; a group key has 2048, 3072 or 4096"),
         ));
     }
-    let sign = |message: &[u8]| key.sign_sha256(message);
-    let cert = self_signed_external_rsa(
-        &key.public_key()?,
-        &sign,
-        &NewIdentity {
-            email: spec.email,
-            name: Some(&format!("{} (sealpost group)", spec.name)),
-            algorithm: KeyAlgorithm::Rsa(bits),
-            days: spec.days,
-        },
-        now,
-        rng,
-    )?;
+    let cert = certificate_in_token(key, spec.name, spec.email, spec.days, now, rng)?;
     let record = GroupRecord {
         name: spec.name.to_string(),
         email: cert.emails.first().cloned().unwrap_or_default(),
@@ -141,6 +129,30 @@ pub fn create_group_in_token(
     };
     store.create_group(&record)?;
     Ok(record)
+}
+
+/// A group certificate for the token's key, signed in the token.
+fn certificate_in_token(
+    key: &TokenKey,
+    group: &str,
+    email: &str,
+    days: u32,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<crate::smime::certs::CertInfo> {
+    let sign = |message: &[u8]| key.sign_sha256(message);
+    self_signed_external_rsa(
+        &key.public_key()?,
+        &sign,
+        &NewIdentity {
+            email,
+            name: Some(&format!("{group} (sealpost group)")),
+            algorithm: KeyAlgorithm::Rsa(key.modulus_len() * 8),
+            days,
+        },
+        now,
+        rng,
+    )
 }
 
 /// Adds the certificate in `data` (PEM or DER, exactly one) in `role`;
@@ -284,18 +296,14 @@ pub fn rotate_key(
 ) -> anyhow::Result<Rotated> {
     let record = existing_group(store, group)?;
     if is_pkcs11_uri(&record.sealed_key) {
-        // A new key would have to be made in the token and named by a URI;
-        // until `rotate-key` takes one, say so rather than fail obscurely.
         return Err(fail_hint(
             Exit::Usage,
-            format!("group {group}'s key is in a PKCS#11 token: rotate-key cannot rotate it yet"),
-            "make a new group with `group create --pkcs11 URI --generate` and move the members",
+            format!("group {group}'s key is in a PKCS#11 token, not sealed"),
+            "rotate it with the token's PIN (group rotate-key --pin-file FILE)",
         ));
     }
     check_passphrase(&record, passphrase)?;
-    let old = crate::smime::certs::CertInfo::from_der(&record.certificate)?;
-    let bits = old.rsa_bits.unwrap_or(3072);
-    let days = ((old.not_after - old.not_before) / 86_400).clamp(1, 36_500) as u32;
+    let (bits, days) = key_shape(&record)?;
     let (key, cert) = generate(
         &NewIdentity {
             email: &record.email,
@@ -308,15 +316,36 @@ pub fn rotate_key(
     )?
     .remove(0);
     let sealed = crate::smime::privkey::seal(&key, Some(passphrase))?;
+    retire(store, record, cert.der, sealed.to_string(), keep_old, now)
+}
+
+/// The old key's size in bits, and how many days its certificate was valid
+/// (the new one's shape).
+fn key_shape(record: &GroupRecord) -> anyhow::Result<(usize, u32)> {
+    let old = crate::smime::certs::CertInfo::from_der(&record.certificate)?;
+    let days = ((old.not_after - old.not_before) / 86_400).clamp(1, 36_500) as u32;
+    Ok((old.rsa_bits.unwrap_or(3072), days))
+}
+
+/// Makes `certificate` and `key` (sealed, or a token URI) the group's
+/// current key in the store, retiring `record`'s for `keep_old` seconds.
+fn retire(
+    store: &dyn Store,
+    record: GroupRecord,
+    certificate: Vec<u8>,
+    key: String,
+    keep_old: i64,
+    now: UnixTime,
+) -> anyhow::Result<Rotated> {
     let keep_until = now.saturating_add(keep_old);
     let rotation = KeyRotation {
         old_certificate: record.certificate.clone(),
-        certificate: cert.der,
-        sealed_key: sealed.to_string(),
+        certificate,
+        sealed_key: key,
         time: now,
         keep_until,
     };
-    let generation = store.rotate_group_key(group, &rotation)?;
+    let generation = store.rotate_group_key(&record.name, &rotation)?;
     Ok(Rotated {
         group: GroupRecord {
             certificate: rotation.certificate,
@@ -326,6 +355,70 @@ pub fn rotate_key(
         generation,
         keep_until,
     })
+}
+
+/// [`rotate_key`] for a group whose key is in a PKCS#11 token: the new key
+/// pair is generated in the same token (sensitive, never extractable, the
+/// old key's size), under a URI that differs from the old one only in
+/// `object=` (the old label's stem, `-g` and the new generation: readable
+/// in `pkcs11-tool --list-objects`) and `id=` (16 random bytes: unique even
+/// when a rotation that failed after the generation left a key with the
+/// same label behind). Its certificate is signed in the token. The retired
+/// key keeps its URI in the store, so a server opens it, as before, while
+/// its window lasts. `pins` gives the token's PIN, as for `group create`.
+pub fn rotate_key_in_token(
+    store: &dyn Store,
+    group: &str,
+    pins: &PinSource,
+    keep_old: i64,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<Rotated> {
+    let record = existing_group(store, group)?;
+    if !is_pkcs11_uri(&record.sealed_key) {
+        return Err(fail(
+            Exit::Usage,
+            format!("group {group}'s key is sealed in the store, not in a PKCS#11 token"),
+        ));
+    }
+    let old_uri = Pkcs11Uri::parse(&record.sealed_key)?;
+    let (bits, days) = key_shape(&record)?;
+    let generation = store.key_generation(group)? + 1;
+    let label = format!("{}-g{generation}", label_stem(old_uri.object.as_deref()));
+    let mut id = [0u8; 16];
+    rng.fill_bytes(&mut id);
+    let uri = old_uri.naming(&label, &id)?;
+    let module = module_path(&uri, None)?;
+    let pin = pins(&uri)?;
+    let key = TokenKey::generate(&uri, &module, &pin, bits)?;
+    let cert = certificate_in_token(&key, &record.name, &record.email, days, now, rng)?;
+    let made = uri.text.clone();
+    retire(store, record, cert.der, uri.text, keep_old, now).map_err(|e| {
+        // The key was made but is not the group's: the operator may delete it.
+        fail(
+            crate::error::classify(&e).0,
+            format!(
+                "{}; the key made for it stays in the token, unused: {made}",
+                crate::error::single_line(&e)
+            ),
+        )
+    })
+}
+
+/// The label a rotated key's is made from: the first key's (`list-key`
+/// for `list-key-g3`), or `sealpost-group` for a key named by id alone.
+fn label_stem(label: Option<&str>) -> &str {
+    let Some(label) = label else {
+        return "sealpost-group";
+    };
+    match label.rsplit_once("-g") {
+        Some((stem, n))
+            if !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            stem
+        }
+        _ => label,
+    }
 }
 
 /// The vault purpose of a group secret.
@@ -397,6 +490,15 @@ fn check_passphrase(group: &GroupRecord, passphrase: &str) -> anyhow::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotated_token_key_is_labelled_after_the_first_ones_stem() {
+        assert_eq!(label_stem(Some("list-key")), "list-key");
+        assert_eq!(label_stem(Some("list-key-g12")), "list-key");
+        assert_eq!(label_stem(Some("big-gun")), "big-gun");
+        assert_eq!(label_stem(Some("-g2")), "-g2");
+        assert_eq!(label_stem(None), "sealpost-group");
+    }
 
     #[test]
     fn names_and_times() {

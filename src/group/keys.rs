@@ -104,6 +104,15 @@ impl GroupKey {
         })
     }
 
+    /// Whether the private key can still be used: always for a key in
+    /// memory; for a key in a token, [`TokenKey::probe`].
+    pub fn probe(&self) -> Result<(), String> {
+        match &self.key {
+            PrivateHalf::Memory(_) => Ok(()),
+            PrivateHalf::Token(key) => key.probe(),
+        }
+    }
+
     /// Recovers the content key from a KeyTransRecipientInfo addressed to
     /// this group. Every failure (an algorithm other than PKCS#1 v1.5, OAEP
     /// SHA-1 or OAEP SHA-256, bad padding, a length that is no content key)

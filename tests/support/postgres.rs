@@ -24,7 +24,14 @@ pub struct Postgres {
     bin: PathBuf,
     pub port: u16,
     as_root: bool,
+    /// Server options beyond the port and socket (`-c ssl=on …`).
+    extra: String,
 }
+
+/// The password of [`USER`] over TLS, where [`Postgres::start_tls`] asks
+/// for SCRAM (so that a test sees the password kept out of messages, and
+/// the channel binding checked).
+pub const TLS_PASSWORD: &str = "pg-secret-7f3a";
 
 /// The newest `/usr/lib/postgresql/*/bin` with `initdb` and `pg_ctl`.
 fn binaries() -> Option<PathBuf> {
@@ -71,6 +78,7 @@ impl Postgres {
             bin,
             port: free_port(),
             as_root,
+            extra: String::new(),
         };
         std::fs::create_dir(pg.home()).unwrap();
         if as_root {
@@ -95,6 +103,55 @@ impl Postgres {
         );
         pg.resume();
         Some(pg)
+    }
+
+    /// A cluster that speaks TLS with `cert` and `key` (PEM; their CA is
+    /// the test's) and asks for the password by SCRAM over TLS; plain
+    /// connections (the helpers' own) stay trusted.
+    pub fn start_tls(test: &str, cert: &Path, key: &Path) -> Option<Postgres> {
+        let mut pg = Postgres::start(test)?;
+        pg.stop();
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = pg.home().join(name);
+            std::fs::copy(from, &to).unwrap();
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if pg.as_root {
+                let status = Command::new("chown")
+                    .arg("postgres")
+                    .arg(&to)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+        }
+        std::fs::write(
+            pg.data().join("pg_hba.conf"),
+            "local all all trust\n\
+             hostnossl all all 127.0.0.1/32 trust\n\
+             hostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        pg.extra = format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            pg.home().join("server.crt").display(),
+            pg.home().join("server.key").display()
+        );
+        pg.resume();
+        let mut client = postgres::Client::connect(&pg.url("postgres"), postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("ALTER ROLE {USER} PASSWORD '{TLS_PASSWORD}'"))
+            .unwrap();
+        Some(pg)
+    }
+
+    /// A URL for `db` as `host` (resolved to 127.0.0.1 whatever it is:
+    /// `hostaddr`), with the password and then `params`.
+    pub fn tls_url(&self, host: &str, db: &str, params: &str) -> String {
+        format!(
+            "postgres://{USER}:{TLS_PASSWORD}@{host}:{}/{db}?hostaddr=127.0.0.1{}{params}",
+            self.port,
+            if params.is_empty() { "" } else { "&" }
+        )
     }
 
     fn home(&self) -> PathBuf {
@@ -133,6 +190,13 @@ impl Postgres {
         format!("postgres://{USER}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A URL for `db` over the server's Unix socket (the driver reads a
+    /// percent-encoded path as the socket directory).
+    pub fn socket_url(&self, db: &str) -> String {
+        let dir = self.home().display().to_string().replace('/', "%2F");
+        format!("postgres://{USER}@{dir}:{}/{db}", self.port)
+    }
+
     /// Creates database `name` and returns its URL.
     pub fn database(&self, name: &str) -> String {
         let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
@@ -161,9 +225,10 @@ impl Postgres {
     /// Starts the server (again) on the same port and waits until it accepts connections.
     pub fn resume(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200{}",
             self.port,
-            self.home().display()
+            self.home().display(),
+            self.extra
         );
         let log = self.home().join("log");
         self.run(

@@ -24,7 +24,12 @@ use sealpost::smime::certs::{format_time, now, pem_encode};
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The group store: an SQLite file (PATH or sqlite:PATH), or a
-    /// PostgreSQL database shared by several servers (postgres://USER@HOST/DB)
+    /// PostgreSQL database shared by several servers (postgres://USER@HOST/DB).
+    /// TLS to PostgreSQL as libpq's sslmode says: prefer (the default, as in
+    /// libpq: encrypted if offered, certificate unchecked), disable, require,
+    /// verify-ca, verify-full (checks the chain and the host name: use it
+    /// over any network), with sslrootcert=FILE for a private CA, e.g.
+    /// postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=/etc/ca.pem
     /// [default: KEYSTORE/groups.sqlite3]
     // hide_env_values: a database URL may hold a password; --help must not show it.
     #[arg(

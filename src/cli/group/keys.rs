@@ -5,9 +5,11 @@ use serde_json::json;
 
 use super::admin::StoreArgs;
 use super::Context;
+use crate::cli::secrets::TokenPinArgs;
 use crate::cli::{json, write_stdout, Ask};
 use sealpost::error::{fail, Exit};
 use sealpost::group::admin::{self, existing_group, DEFAULT_KEEP_OLD};
+use sealpost::group::token::is_pkcs11_uri;
 use sealpost::smime::certs::{format_time, now, CertInfo};
 
 /// Replace a group's key: a new key pair and group certificate
@@ -18,6 +20,12 @@ use sealpost::smime::certs::{format_time, now, CertInfo};
 /// retired, not deleted: a running server still releases messages
 /// encrypted to it for --keep-old (at its next request; no restart), then
 /// refuses them (`key_retired`). Needs the server passphrase.
+///
+/// A key in a PKCS#11 token is replaced by a new key pair generated in the
+/// same token (never extractable), labelled after the old one with -gN for
+/// generation N and given a fresh random id; the retired key stays in the
+/// token and is used for its window. Needs the token's PIN (as for
+/// `group create --pkcs11`), not the passphrase.
 #[derive(Debug, Args)]
 pub struct RotateKeyArgs {
     pub name: String,
@@ -25,6 +33,8 @@ pub struct RotateKeyArgs {
     /// duration such as 90d, 12h, 30m (0s: refuse them at once)
     #[arg(long, value_name = "DURATION", default_value = DEFAULT_KEEP_OLD, value_parser = parse_keep_old)]
     pub keep_old: i64,
+    #[command(flatten)]
+    pub pin: TokenPinArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -36,16 +46,28 @@ fn parse_keep_old(text: &str) -> Result<i64, String> {
 
 pub fn rotate_key(args: RotateKeyArgs, ctx: &Context) -> anyhow::Result<()> {
     let store = args.store.open(ctx)?;
-    existing_group(&*store, &args.name)?;
-    let passphrase = ctx.passphrase(Ask::Existing)?;
-    let rotated = admin::rotate_key(
-        &*store,
-        &args.name,
-        passphrase,
-        args.keep_old,
-        now(),
-        &mut rand_core::OsRng,
-    )?;
+    let group = existing_group(&*store, &args.name)?;
+    let rotated = if is_pkcs11_uri(&group.sealed_key) {
+        let pins = args.pin.source(ctx.can_prompt());
+        admin::rotate_key_in_token(
+            &*store,
+            &args.name,
+            &*pins,
+            args.keep_old,
+            now(),
+            &mut rand_core::OsRng,
+        )?
+    } else {
+        let passphrase = ctx.passphrase(Ask::Existing)?;
+        admin::rotate_key(
+            &*store,
+            &args.name,
+            passphrase,
+            args.keep_old,
+            now(),
+            &mut rand_core::OsRng,
+        )?
+    };
     let info = CertInfo::from_der(&rotated.group.certificate)?;
     if ctx.global.json {
         return ctx.print_json(
@@ -66,6 +88,12 @@ pub fn rotate_key(args: RotateKeyArgs, ctx: &Context) -> anyhow::Result<()> {
         info.fingerprint,
         format_time(rotated.keep_until)
     ));
+    if is_pkcs11_uri(&rotated.group.sealed_key) {
+        ctx.detail(format!(
+            "new group key in the token: {}",
+            rotated.group.sealed_key
+        ));
+    }
     ctx.note(format!(
         "give senders the new certificate: sealpost group cert {} > {}.pem",
         args.name, args.name

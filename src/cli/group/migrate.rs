@@ -21,7 +21,8 @@ pub struct MigrateArgs {
     /// The SQLite store: sqlite:PATH (or PATH)
     #[arg(long, value_name = "sqlite:PATH")]
     pub from: String,
-    /// The PostgreSQL database: postgres://USER@HOST:PORT/DB
+    /// The PostgreSQL database: postgres://USER@HOST:PORT/DB (TLS as
+    /// --store's: ?sslmode=verify-full&sslrootcert=FILE)
     #[arg(long, value_name = "URL")]
     pub to: String,
 }

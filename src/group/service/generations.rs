@@ -40,6 +40,16 @@ pub struct GroupKeys {
 }
 
 impl GroupKeys {
+    /// [`GroupKey::probe`] for the current key and every retired key still
+    /// held open.
+    pub fn probe(&self) -> Result<(), String> {
+        self.current.probe()?;
+        self.retired
+            .iter()
+            .filter_map(|r| r.key.as_ref())
+            .try_for_each(GroupKey::probe)
+    }
+
     /// The key that opens `ktri` at `now`: `wrong_group` when the entry names
     /// none of the group's certificates, `key_retired` when it names a
     /// retired one whose window has passed.

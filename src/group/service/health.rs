@@ -1,12 +1,16 @@
 //! The server's health for `GET /health` (issue 16): the store answers,
-//! every group key opens (and the vault, once one exists), and the caller's
-//! own checks (the store's free disk space) pass.
+//! every group key opens and, when it is in a PKCS#11 token, the token
+//! still answers and still holds it (one C_FindObjects per key and check),
+//! the vault opens once one exists, and the caller's own checks (the
+//! store's free disk space) pass.
 //!
 //! The answer names the checks and nothing else: never a group, a count of
 //! groups, or an error's text. Whoever can reach the port may ask, and a
 //! caller who is not a member must not learn the group list (issue 11);
 //! error texts carry group names and paths. The causes go to the operator's
 //! log ([`Health::causes`]).
+
+use std::sync::Arc;
 
 use super::Service;
 
@@ -83,14 +87,27 @@ impl Service {
     }
 
     /// Every group's key opens (it is kept open, as a first request
-    /// would), and the vault when the store has one.
+    /// would) and answers (a key in a token is looked up in the token
+    /// again: [`GroupKeys::probe`](super::generations::GroupKeys::probe)),
+    /// and the vault when the store has one. A group whose token key
+    /// failed the probe is dropped from the open keys, so that the next
+    /// check or request opens it afresh: once the token is back, with the
+    /// key, health recovers without a restart.
     fn keys_usable<'a>(&self, groups: impl Iterator<Item = &'a str>) -> Check {
         let now = crate::smime::certs::now().max(0) as u64;
         for name in groups {
-            match self.group_key(name, now) {
-                Ok(Some(_)) => {}
+            let keys = match self.group_key(name, now) {
+                Ok(Some(keys)) => keys,
                 Ok(None) => return Err(format!("group {name} vanished during the check")),
                 Err(refused) => return Err(refused.into_cause()),
+            };
+            if let Err(cause) = keys.probe() {
+                let mut open = self.keys.write().unwrap_or_else(|p| p.into_inner());
+                // Not a newer load another thread made meanwhile.
+                if open.get(name).is_some_and(|k| Arc::ptr_eq(k, &keys)) {
+                    open.remove(name);
+                }
+                return Err(format!("group {name}: {cause}"));
             }
         }
         let has_vault = self.store.vault().map_err(|e| format!("{e:#}"))?.is_some();

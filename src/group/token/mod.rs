@@ -39,6 +39,12 @@
 //! login per token (login state is per application in PKCS#11, so the
 //! sessions opened afterwards share it), and a few sessions per key, each
 //! behind a mutex (a session is one operation at a time), taken in turn.
+//! `GET /health` asks the token on one of them whether the key is still
+//! there ([`TokenKey::probe`]: a search, no private operation).
+//!
+//! `group rotate-key` makes the next key in the same token
+//! ([`TokenKey::generate`] under [`Pkcs11Uri::naming`]); the retired key
+//! stays there, named by its own URI in the store, for its window.
 //!
 //! NOTE: the `cryptoki` crate 0.12 (Parsec's, maintained, Apache-2.0): safe
 //! wrappers over the C API loaded at run time with libloading, so sealpost
@@ -198,13 +204,7 @@ pub fn with_module_path(uri: &Pkcs11Uri, module: &Path) -> String {
     let mut text = uri.text.clone();
     text.push(if text.contains('?') { '&' } else { '?' });
     text.push_str("module-path=");
-    for b in module.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(b) {
-            text.push(*b as char);
-        } else {
-            text.push_str(&format!("%{b:02X}"));
-        }
-    }
+    text.push_str(&uri::encode(module.as_os_str().as_encoded_bytes()));
     text
 }
 
@@ -282,8 +282,8 @@ fn logged_in_session(ctx: &Pkcs11, slot: Slot, pin: &str, rw: bool) -> anyhow::R
     }
 }
 
-/// The RSA private key the URI names, exactly one.
-fn find_key(session: &Session, uri: &Pkcs11Uri) -> anyhow::Result<ObjectHandle> {
+/// What a search for the RSA private key the URI names matches.
+fn key_template(uri: &Pkcs11Uri) -> Vec<Attribute> {
     let mut template = vec![
         Attribute::Class(ObjectClass::PRIVATE_KEY),
         Attribute::KeyType(KeyType::RSA),
@@ -294,8 +294,13 @@ fn find_key(session: &Session, uri: &Pkcs11Uri) -> anyhow::Result<ObjectHandle> 
     if let Some(id) = &uri.id {
         template.push(Attribute::Id(id.clone()));
     }
+    template
+}
+
+/// The RSA private key the URI names, exactly one.
+fn find_key(session: &Session, uri: &Pkcs11Uri) -> anyhow::Result<ObjectHandle> {
     let keys = session
-        .find_objects(&template)
+        .find_objects(&key_template(uri))
         .map_err(|e| p11("searching the PKCS#11 token", e))?;
     match keys.len() {
         1 => Ok(keys[0]),
@@ -362,6 +367,9 @@ fn key_facts(session: &Session, key: ObjectHandle) -> anyhow::Result<KeyFacts> {
 pub struct TokenKey {
     uri: String,
     key: ObjectHandle,
+    /// The search that found `key` (the URI's label and id), repeated by
+    /// [`TokenKey::probe`].
+    template: Vec<Attribute>,
     /// Big-endian, without leading zeros: its length is the block length.
     modulus: Vec<u8>,
     exponent: Vec<u8>,
@@ -395,6 +403,7 @@ impl TokenKey {
         Ok(TokenKey {
             uri: uri.text.clone(),
             key,
+            template: key_template(uri),
             modulus: facts.modulus,
             exponent: facts.exponent,
             sessions: sessions.into_iter().map(Mutex::new).collect(),
@@ -475,6 +484,24 @@ impl TokenKey {
     fn session(&self) -> std::sync::MutexGuard<'_, Session> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.sessions.len();
         self.sessions[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the token still answers and still holds this key: the
+    /// search that found it, run again on one of the key's sessions
+    /// (C_FindObjects: no private operation, no PIN, no key material;
+    /// the token reads its object store as it would for a new session),
+    /// must still find the same object. For `GET /health`; the error is
+    /// the operator's log line.
+    pub fn probe(&self) -> Result<(), String> {
+        let found = self
+            .session()
+            .find_objects(&self.template)
+            .map_err(|e| p11(&format!("probing {}", self.uri), e).to_string())?;
+        if found.contains(&self.key) {
+            Ok(())
+        } else {
+            Err(format!("the key {} is no longer in the token", self.uri))
+        }
     }
 
     /// A PKCS#1 v1.5 SHA-256 signature over `message`, made in the token.

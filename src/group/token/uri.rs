@@ -102,6 +102,31 @@ impl Pkcs11Uri {
         Ok(uri)
     }
 
+    /// The same token, module and PIN source, naming another key:
+    /// `object=LABEL;id=ID` in place of the old ones (for a key made by
+    /// `group rotate-key`).
+    pub fn naming(&self, label: &str, id: &[u8]) -> anyhow::Result<Pkcs11Uri> {
+        let rest = &self.text[7..];
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let mut attrs: Vec<String> = path
+            .split(';')
+            .filter(|a| !a.is_empty() && !a.starts_with("object=") && !a.starts_with("id="))
+            .map(str::to_string)
+            .collect();
+        attrs.push(format!("object={}", encode(label.as_bytes())));
+        let id: String = id.iter().map(|b| format!("%{b:02x}")).collect();
+        attrs.push(format!("id={id}"));
+        let mut text = format!("pkcs11:{}", attrs.join(";"));
+        if let Some(query) = query {
+            text.push('?');
+            text.push_str(query);
+        }
+        Pkcs11Uri::parse(&text)
+    }
+
     fn set_path(&mut self, name: &str, value: &str) -> anyhow::Result<()> {
         let text = || decode_text(name, value);
         match name {
@@ -180,6 +205,20 @@ fn once<T>(slot: &mut Option<T>, name: &str, value: T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Percent-encoding of everything but RFC 3986's unreserved characters
+/// and `/` (paths stay readable).
+pub fn encode(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(b) {
+            text.push(*b as char);
+        } else {
+            text.push_str(&format!("%{b:02X}"));
+        }
+    }
+    text
+}
+
 /// Percent-decoding (RFC 3986 §2.1): `%` and two hex digits, nothing else.
 fn decode(name: &str, value: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = value.as_bytes();
@@ -223,6 +262,23 @@ fn decode_text(name: &str, value: &str) -> anyhow::Result<String> {
 mod tests {
     use super::*;
     use crate::error::classify;
+
+    #[test]
+    fn naming_another_key_keeps_the_token_module_and_pin_source() {
+        let uri = Pkcs11Uri::parse(
+            "pkcs11:token=lists;object=list-key;id=%a1?pin-source=file:/p&module-path=/m.so",
+        )
+        .unwrap();
+        let next = uri.naming("list key-g2", &[0xb2, 0x07]).unwrap();
+        assert_eq!(
+            next.text,
+            "pkcs11:token=lists;object=list%20key-g2;id=%b2%07?pin-source=file:/p&module-path=/m.so"
+        );
+        assert_eq!(next.object.as_deref(), Some("list key-g2"));
+        assert_eq!(next.id.as_deref(), Some(&[0xb2, 0x07][..]));
+        assert_eq!(next.pin_source, uri.pin_source);
+        assert_eq!(next.module_path, uri.module_path);
+    }
 
     #[test]
     fn reads_every_supported_attribute_percent_decoded() {

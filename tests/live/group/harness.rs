@@ -117,7 +117,7 @@ impl Operator {
     }
 
     /// `args` with `--store URL` appended when the operator has one.
-    fn with_store<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+    pub fn with_store<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = args.to_vec();
         if let Some(url) = &self.store {
             all.extend(["--store", url.as_str()]);

@@ -25,3 +25,4 @@ mod replicas;
 mod rotation;
 mod shutdown;
 pub(crate) mod softhsm;
+mod store_tls;

@@ -52,8 +52,14 @@ impl SoftHsm {
             "--so-pin",
             "12345678",
         ]);
+        hsm.import_key();
+        hsm
+    }
+
+    /// Imports the fixture key as [`KEY_LABEL`] (id a1), as an operator would.
+    pub fn import_key(&self) {
         let key = super::harness::data(&format!("{KEY_FIXTURE}.key.pem"));
-        hsm.util(&[
+        self.util(&[
             "--import",
             key.to_str().unwrap(),
             "--token",
@@ -65,7 +71,17 @@ impl SoftHsm {
             "--pin",
             PIN,
         ]);
-        hsm
+    }
+
+    /// Deletes the private key labelled `label` from the token (another
+    /// process, as an operator's mistake would).
+    pub fn delete_private_key(&self, label: &str) {
+        let out = self.pkcs11_tool(&["--delete-object", "--type", "privkey", "--label", label]);
+        assert!(
+            out.status.success(),
+            "pkcs11-tool --delete-object: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn conf(&self) -> PathBuf {
@@ -106,11 +122,9 @@ impl SoftHsm {
         );
     }
 
-    /// `pkcs11-tool --list-objects` on the token, logged in: what an
-    /// operator sees of the key's protection.
-    pub fn objects(&self) -> String {
-        let out = self
-            .env(&mut Command::new("pkcs11-tool"))
+    /// `pkcs11-tool ARGS` on the token, logged in.
+    fn pkcs11_tool(&self, args: &[&str]) -> std::process::Output {
+        self.env(&mut Command::new("pkcs11-tool"))
             .args([
                 "--module",
                 MODULE,
@@ -120,9 +134,15 @@ impl SoftHsm {
                 "--pin",
                 PIN,
             ])
-            .arg("--list-objects")
+            .args(args)
             .output()
-            .expect("pkcs11-tool (Debian opensc) is needed");
+            .expect("pkcs11-tool (Debian opensc) is needed")
+    }
+
+    /// `pkcs11-tool --list-objects` on the token, logged in: what an
+    /// operator sees of the key's protection.
+    pub fn objects(&self) -> String {
+        let out = self.pkcs11_tool(&["--list-objects"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }

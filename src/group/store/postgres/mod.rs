@@ -37,9 +37,13 @@
 //! tokio-postgres, which it runs on a private current-thread runtime per
 //! connection): the server is thread-per-connection by design
 //! ([`crate::group::server`]), and sqlx would bring an async runtime and
-//! its macros into code that never awaits. Connections are plain TCP or a
-//! Unix socket (`NoTls`): run the database on loopback, a socket, or a
-//! private network; a URL asking for `sslmode=require` fails to connect.
+//! its macros into code that never awaits.
+//!
+//! Connections are TCP or a Unix socket, with TLS as the URL's `sslmode`
+//! and `sslrootcert` say (libpq's meanings; the default is libpq's
+//! `prefer`, which does not check the server's certificate: over any
+//! network, say `sslmode=verify-full`). The table of modes, and why the
+//! TLS adapter is sealpost's own, are in `tls.rs`.
 //!
 //! # Nonces and rate limits
 //!
@@ -61,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, Config, NoTls, Row, Statement};
+use postgres::{Client, Config, Row, Statement};
 
 use super::schema::{POSTGRES_SCHEMA, POSTGRES_SCHEMA_4, SCHEMA_VERSION};
 use crate::error::{fail, fail_hint, Exit};
@@ -81,6 +85,8 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 /// The PostgreSQL backend: a database URL and a pool of connections.
 pub struct PostgresStore {
     config: Config,
+    /// TLS as the URL asks (`sslmode`, `sslrootcert`).
+    tls: tls::Connector,
     /// The URL without its password, for messages.
     shown: String,
     pool: Mutex<Pool>,
@@ -162,14 +168,17 @@ fn unreachable(e: &postgres::Error) -> bool {
 impl PostgresStore {
     /// Connects to the database at `url` and creates or checks its schema.
     pub fn open(url: &str) -> anyhow::Result<PostgresStore> {
-        let mut config = Config::from_str(url).map_err(|e| {
+        let url = tls::split_url(url)?;
+        let mut config = Config::from_str(&url.url).map_err(|e| {
             // The driver's message never repeats the URL (or its password).
             fail_hint(
                 Exit::Usage,
                 format!("bad PostgreSQL URL: {e}"),
-                "write it as postgres://USER@HOST:PORT/DATABASE",
+                "write it as postgres://USER@HOST:PORT/DATABASE[?sslmode=verify-full&sslrootcert=FILE]",
             )
         })?;
+        let (tls, mode) = tls::Connector::new(url.mode, url.root.as_deref())?;
+        config.ssl_mode(mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -179,6 +188,7 @@ impl PostgresStore {
         let store = PostgresStore {
             shown: shown(&config),
             config,
+            tls,
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
         };
@@ -208,7 +218,10 @@ impl PostgresStore {
     }
 
     fn connect(&self) -> anyhow::Result<Conn> {
-        let client = self.config.connect(NoTls).map_err(|e| self.error(&e))?;
+        let client = self
+            .config
+            .connect(self.tls.clone())
+            .map_err(|e| self.error(&e))?;
         Ok(Conn {
             client,
             statements: HashMap::new(),
@@ -380,3 +393,4 @@ fn shown(config: &Config) -> String {
 }
 
 mod store_impl;
+mod tls;
