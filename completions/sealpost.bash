@@ -193,6 +193,9 @@ _sealpost() {
             sealpost__subcmd__group,migrate)
                 cmd="sealpost__subcmd__group__subcmd__migrate"
                 ;;
+            sealpost__subcmd__group,pass)
+                cmd="sealpost__subcmd__group__subcmd__pass"
+                ;;
             sealpost__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
@@ -207,6 +210,9 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group,serve)
                 cmd="sealpost__subcmd__group__subcmd__serve"
+                ;;
+            sealpost__subcmd__group,set)
+                cmd="sealpost__subcmd__group__subcmd__set"
                 ;;
             sealpost__subcmd__group,show)
                 cmd="sealpost__subcmd__group__subcmd__show"
@@ -238,6 +244,9 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,migrate)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__migrate"
                 ;;
+            sealpost__subcmd__group__subcmd__help,pass)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__pass"
+                ;;
             sealpost__subcmd__group__subcmd__help,remove-member)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member"
                 ;;
@@ -253,6 +262,9 @@ _sealpost() {
             sealpost__subcmd__group__subcmd__help,serve)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__serve"
                 ;;
+            sealpost__subcmd__group__subcmd__help,set)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__set"
+                ;;
             sealpost__subcmd__group__subcmd__help,show)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__show"
                 ;;
@@ -261,6 +273,12 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group__subcmd__help__subcmd__key,import)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__key__subcmd__import"
+                ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__pass,fetch)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__pass__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__help__subcmd__pass,show)
+                cmd="sealpost__subcmd__group__subcmd__help__subcmd__pass__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__help__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__group__subcmd__help__subcmd__secret__subcmd__fetch"
@@ -285,6 +303,24 @@ _sealpost() {
                 ;;
             sealpost__subcmd__group__subcmd__key__subcmd__help,import)
                 cmd="sealpost__subcmd__group__subcmd__key__subcmd__help__subcmd__import"
+                ;;
+            sealpost__subcmd__group__subcmd__pass,fetch)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__pass,help)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__pass,show)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__show"
+                ;;
+            sealpost__subcmd__group__subcmd__pass__subcmd__help,fetch)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__fetch"
+                ;;
+            sealpost__subcmd__group__subcmd__pass__subcmd__help,help)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__help"
+                ;;
+            sealpost__subcmd__group__subcmd__pass__subcmd__help,show)
+                cmd="sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__show"
                 ;;
             sealpost__subcmd__group__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__group__subcmd__secret__subcmd__fetch"
@@ -421,6 +457,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,migrate)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__migrate"
                 ;;
+            sealpost__subcmd__help__subcmd__group,pass)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__pass"
+                ;;
             sealpost__subcmd__help__subcmd__group,remove-member)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member"
                 ;;
@@ -436,6 +475,9 @@ _sealpost() {
             sealpost__subcmd__help__subcmd__group,serve)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__serve"
                 ;;
+            sealpost__subcmd__help__subcmd__group,set)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__set"
+                ;;
             sealpost__subcmd__help__subcmd__group,show)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__show"
                 ;;
@@ -444,6 +486,12 @@ _sealpost() {
                 ;;
             sealpost__subcmd__help__subcmd__group__subcmd__key,import)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__key__subcmd__import"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__pass,fetch)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__pass__subcmd__fetch"
+                ;;
+            sealpost__subcmd__help__subcmd__group__subcmd__pass,show)
+                cmd="sealpost__subcmd__help__subcmd__group__subcmd__pass__subcmd__show"
                 ;;
             sealpost__subcmd__help__subcmd__group__subcmd__secret,fetch)
                 cmd="sealpost__subcmd__help__subcmd__group__subcmd__secret__subcmd__fetch"
@@ -1686,7 +1734,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group)
-            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret help"
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret pass set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1830,7 +1878,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__create)
-            opts="-q -v -h -V --email --bits --days --pkcs11 --generate --pkcs11-module --pin-file --pin-fd --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --email --bits --days --pkcs11 --generate --pkcs11-module --pin-file --pin-fd --anonymous --pass-lifetime --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1864,6 +1912,10 @@ _sealpost() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pass-lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1892,7 +1944,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help)
-            opts="create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret help"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret pass set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2059,6 +2111,48 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__pass)
+            opts="fetch show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__pass__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__pass__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__help__subcmd__remove__subcmd__member)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2144,6 +2238,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__group__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2451,8 +2559,154 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__group__subcmd__pass)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version fetch show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__fetch)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__help)
+            opts="fetch show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__pass__subcmd__show)
+            opts="-q -v -h -V --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__group__subcmd__remove__subcmd__member)
-            opts="-q -v -h -V --fingerprint --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            opts="-q -v -h -V --fingerprint --now --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2795,6 +3049,40 @@ _sealpost() {
                     return 0
                     ;;
                 --pin-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keystore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --json-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__group__subcmd__set)
+            opts="-q -v -h -V --store --keystore --json --json-version --quiet --verbose --passphrase-file --passphrase-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3164,7 +3452,7 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group)
-            opts="create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret"
+            opts="create cert show rotate-key add-member remove-member members audit rotate-secret migrate serve join key secret pass set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3317,6 +3605,48 @@ _sealpost() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__pass)
+            opts="fetch show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__pass__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__pass__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sealpost__subcmd__help__subcmd__group__subcmd__remove__subcmd__member)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3402,6 +3732,20 @@ _sealpost() {
             return 0
             ;;
         sealpost__subcmd__help__subcmd__group__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sealpost__subcmd__help__subcmd__group__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -1,13 +1,19 @@
 //! Key release and signed-call JSON, both directions: what the group
 //! server reads from anyone (release requests, signed calls and their
 //! payloads) and what the client reads from a server (grants, refusals,
-//! call answers). Whatever parses must round-trip through our encoder.
+//! call answers), and anonymous release's: the pass-key lookup and its
+//! answer, the issuance payload, the release with a pass, and the pass's
+//! DER. Whatever parses must round-trip through our encoder.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sealpost::group::release::calls::{
     DepositAnswer, DepositPayload, MembersAnswer, MembersPayload, Op, RevokeAnswer, RevokePayload,
     RewrapAnswer, RewrapPayload, SecretsAnswer, SecretsPayload, SignedCall,
+};
+use sealpost::group::pass::Pass;
+use sealpost::group::release::protocol::pass::{
+    PassAnswer, PassKeyAnswer, PassKeyRequest, PassPayload, PassReleaseRequest,
 };
 use sealpost::group::release::protocol::{Refusal, ReleaseGrant, ReleaseRequest};
 
@@ -49,5 +55,17 @@ fuzz_target!(|data: &[u8]| {
     answer::<DepositAnswer>(body);
     answer::<RevokeAnswer>(body);
     answer::<DepositPayload>(body);
+    if let Ok(req) = PassReleaseRequest::from_json(body) {
+        let _ = req.signed_bytes();
+        assert_eq!(PassReleaseRequest::from_json(&req.to_json()).ok(), Some(req));
+    }
+    let _ = PassKeyRequest::from_json(body);
+    answer::<PassKeyAnswer>(body);
+    answer::<PassPayload>(body);
+    answer::<PassAnswer>(body);
+    if let Ok(pass) = Pass::from_der(body) {
+        assert_eq!(pass.to_der(), body);
+        let _ = (pass.id(), pass.window(), pass.group());
+    }
     let _ = Op::from_path(&String::from_utf8_lossy(body));
 });

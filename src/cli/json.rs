@@ -305,12 +305,10 @@ mod tests {
 
     #[test]
     fn only_the_versions_written_are_accepted() {
-        assert_eq!(parse_version("1").unwrap(), "1.3");
-        assert_eq!(parse_version("1.0").unwrap(), "1.3");
-        assert_eq!(parse_version("1.1").unwrap(), "1.3");
-        assert_eq!(parse_version("1.2").unwrap(), "1.3");
-        assert_eq!(parse_version("1.3").unwrap(), "1.3");
-        assert!(parse_version("2").unwrap_err().contains("1.3"));
+        for accepted in ["1", "1.0", "1.1", "1.2", "1.3", "1.4"] {
+            assert_eq!(parse_version(accepted).unwrap(), "1.4");
+        }
+        assert!(parse_version("2").unwrap_err().contains("1.4"));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 /// The schema version every document carries as `schema_version`. A minor
 /// bump only adds members; a major bump removes or changes one.
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "1.4";
 
 /// What `--json-version` accepts: the versions this sealpost writes.
 /// 1.1 added the signature verdicts (`verdict`) and the `verify`, `cert
@@ -25,9 +25,12 @@ pub const SCHEMA_VERSION: &str = "1.3";
 /// csr` and `key import-cert` documents, `key_format`/`key_file` in `key
 /// export`, and a signer's `signature_algorithm` (`ECDSA P-256/SHA-256`,
 /// `Ed25519`); 1.3 the group server's documents `group rotate-key`, `group
-/// show`, `group migrate`, `group key export` and `group key import`. A
-/// script written for 1.0 reads 1.3 unchanged.
-pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2", "1.3"];
+/// show`, `group migrate`, `group key export` and `group key import`; 1.4
+/// anonymous groups: the `group pass fetch`, `group pass show` and `group
+/// set` documents, `anonymous` in `group create`, `passes_withdrawn` in
+/// `group remove-member`, `anonymous_groups` in `group migrate`. A script
+/// written for 1.0 reads 1.4 unchanged.
+pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2", "1.3", "1.4"];
 
 /// Shapes used by several commands, referred to by name.
 pub const DEFINITIONS: &[(&str, &str)] = &[
@@ -196,7 +199,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "group create",
-        "group: string, email: string, fingerprint: string, not_after: time",
+        "group: string, email: string, fingerprint: string, not_after: time, anonymous: bool",
     ),
     (
         "group cert",
@@ -206,7 +209,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "group add-member",
         "group: string, member: MEMBER, new: bool",
     ),
-    ("group remove-member", "group: string, removed: [MEMBER]"),
+    (
+        "group remove-member",
+        "group: string, removed: [MEMBER], passes_withdrawn: bool",
+    ),
     ("group members", "group: string, members: [MEMBER]"),
     (
         "group audit",
@@ -243,6 +249,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
          secrets: [{key_id: string, created: time, current: bool}], new: int",
     ),
     ("group secret list", "group: string, key_ids: [string]"),
+    (
+        "group pass fetch",
+        "group: string, pass: {id: string, not_before: time, not_after: time}",
+    ),
+    (
+        "group pass show",
+        "group: string, pass: {id: string, not_before: time, not_after: time} | null",
+    ),
+    (
+        "group set",
+        "group: string, anonymous: bool, pass_lifetime: int",
+    ),
     (
         "group key export",
         "group: string, fingerprint: string, \

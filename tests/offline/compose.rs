@@ -256,7 +256,7 @@ fn json_output_describes_the_message() {
             .write_stdin("hi\n"),
     );
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["schema_version"], "1.3");
+    assert_eq!(v["schema_version"], "1.4");
     assert_eq!(v["command"], "compose");
     let message = v["message"].as_str().unwrap();
     assert_eq!(v["bytes"].as_u64().unwrap() as usize, message.len());

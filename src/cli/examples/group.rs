@@ -9,6 +9,9 @@ use super::{Check, Example, Page};
 const OWN_EXPORT: &str = "sealpost group add-member crypto-list \"$FIXTURES/alice.cert.pem\" \
      && sealpost group key export crypto-list --to \"$FIXTURES/alice.cert.pem\" -o my-list.key";
 
+/// The operator makes crypto-list anonymous.
+const ANONYMOUS: &str = "sealpost group set crypto-list anonymous=on";
+
 /// `group` and its subcommands, `release`, `revoke`, `explode`.
 pub(super) const PAGES: &[Page] = &[
     Page {
@@ -94,6 +97,11 @@ pub(super) const PAGES: &[Page] = &[
                 "sealpost group remove-member crypto-list bob@example.org",
             )
             .setup(&[GROUP, "sealpost group add-member crypto-list \"$FIXTURES/bob.cert.pem\""]),
+            Example::new(
+                "In an anonymous list: and withdraw every membership pass at once",
+                "sealpost group remove-member crypto-list bob@example.org --now",
+            )
+            .setup(&[GROUP, ANONYMOUS, "sealpost group add-member crypto-list \"$FIXTURES/bob.cert.pem\""]),
         ],
     },
     Page {
@@ -200,6 +208,53 @@ pub(super) const PAGES: &[Page] = &[
             "sealpost group secret list crypto-list",
         )
         .setup(&[JOIN, "sealpost group rotate-secret crypto-list", "sealpost group secret fetch crypto-list"])
+        .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "group set",
+        examples: &[
+            Example::new(
+                "Make crypto-list anonymous: members read with membership passes",
+                "sealpost group set crypto-list anonymous=on",
+            )
+            .setup(&[GROUP]),
+            Example::new(
+                "Passes that last 6 hours instead of 24",
+                "sealpost group set crypto-list anonymous=on pass-lifetime=6h",
+            )
+            .setup(&[GROUP]),
+        ],
+    },
+    Page {
+        command: "group pass",
+        examples: &[
+            Example::new(
+                "Fetch this period's pass for an anonymous list (decrypt does it by itself)",
+                "sealpost group pass fetch crypto-list",
+            )
+            .setup(&[JOIN, ANONYMOUS])
+            .check(Check::WithGroupServer),
+            Example::new("The pass held now, and until when", "sealpost group pass show crypto-list")
+                .setup(&[JOIN, ANONYMOUS, "sealpost group pass fetch crypto-list"])
+                .check(Check::WithGroupServer),
+        ],
+    },
+    Page {
+        command: "group pass fetch",
+        examples: &[Example::new(
+            "Fetch crypto-list's pass for this period (one per member and period)",
+            "sealpost group pass fetch crypto-list",
+        )
+        .setup(&[JOIN, ANONYMOUS])
+        .check(Check::WithGroupServer)],
+    },
+    Page {
+        command: "group pass show",
+        examples: &[Example::new(
+            "The pass held for crypto-list, if one is valid now",
+            "sealpost group pass show crypto-list",
+        )
+        .setup(&[JOIN, ANONYMOUS, "sealpost group pass fetch crypto-list"])
         .check(Check::WithGroupServer)],
     },
     Page {

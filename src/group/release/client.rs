@@ -133,7 +133,7 @@ pub fn sign_call(
 }
 
 /// RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) over `bytes`.
-pub(crate) fn sign(
+pub fn sign(
     key: &RsaPrivateKey,
     bytes: &[u8],
     rng: &mut impl CryptoRngCore,

@@ -287,3 +287,55 @@ fn a_version_2_store_is_migrated_to_hold_retired_keys() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
+
+#[test]
+fn a_version_3_store_is_migrated_to_hold_anonymous_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("groups.sqlite3");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(SCHEMA).unwrap();
+        c.execute_batch(super::schema::SCHEMA_2).unwrap();
+        c.execute_batch(super::schema::SCHEMA_3).unwrap();
+        c.execute_batch("PRAGMA user_version = 3").unwrap();
+        c.execute(
+            "INSERT INTO groups VALUES ('list', 'l@x', x'3000', 'sealed', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.pass_issuer("list").unwrap(), None);
+    assert!(!store.bump_pass_epoch("list").unwrap());
+    let issuer = PassIssuerRecord {
+        enabled: true,
+        lifetime: 3600,
+        epoch: 0,
+        sealed_seed: vec![1, 2, 3],
+    };
+    store.set_pass_issuer("list", &issuer).unwrap();
+    assert!(store.bump_pass_epoch("list").unwrap());
+    assert_eq!(store.pass_issuer("list").unwrap().unwrap().epoch, 1);
+    // One pass per member and key, forgotten when its time is over.
+    assert!(store
+        .record_pass_issuance("list", "k1", "bob@x", 100, 10)
+        .unwrap());
+    assert!(!store
+        .record_pass_issuance("list", "k1", "bob@x", 100, 20)
+        .unwrap());
+    assert!(store
+        .record_pass_issuance("list", "k2", "bob@x", 100, 20)
+        .unwrap());
+    store.forget_pass_issuance("list", "k2", "bob@x").unwrap();
+    assert!(store
+        .record_pass_issuance("list", "k2", "bob@x", 100, 20)
+        .unwrap());
+    assert!(store
+        .record_pass_issuance("list", "k1", "bob@x", 200, 100)
+        .unwrap());
+    let version: i64 = store
+        .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}

@@ -332,6 +332,14 @@ fn anonymous_members_read_with_passes_and_the_server_learns_no_reader() {
         world: w,
         hsm: None,
     };
+    // bob fetches his pass by hand, carol's decrypt fetches hers.
+    let out = w
+        .as_("bob")
+        .args(["--json", "group", "pass", "fetch", "list"])
+        .output()
+        .unwrap();
+    let fetched = crate::json_document::document(&out.stdout, "group pass fetch");
+    assert_eq!(fetched["pass"]["id"].as_str().unwrap().len(), 64);
     for member in ["bob", "carol"] {
         let out = w.decrypt(member, &l.message, &["-v"]);
         assert!(plaintext_body(&out).contains(BODY), "{member}");

@@ -9,6 +9,7 @@ mod harness;
 /// Also the mail tests' (mailing lists) and key release's as users run it.
 pub(crate) mod server;
 
+mod anonymous;
 mod audit;
 mod config;
 mod crash;

@@ -22,6 +22,8 @@ use crate::json_document::{document, error, schema};
 const CHECKED_WITH_SERVERS: &[&str] = &[
     "release",
     "group secret fetch",
+    // tests/live/cli/release.rs, the anonymous list.
+    "group pass fetch",
     "revoke",
     "verify",
     "cert trust",
@@ -413,6 +415,23 @@ fn every_command_prints_one_document_of_its_documented_shape() {
         &["group", "secret", "list", "list"],
         b"",
     );
+    let shown = r.run(
+        "bob",
+        "group pass show",
+        &["group", "pass", "show", "list"],
+        b"",
+    );
+    assert!(shown["pass"].is_null());
+    let set = r.run(
+        "op",
+        "group set",
+        &["group", "set", "list", "anonymous=on", "pass-lifetime=6h"],
+        b"",
+    );
+    assert_eq!(
+        (&set["anonymous"], &set["pass_lifetime"]),
+        (&true.into(), &21600.into())
+    );
     let members_file = r.world.path("members.txt");
     std::fs::write(
         &members_file,
@@ -475,7 +494,7 @@ fn errors_close_stderr_as_one_json_line_with_the_exit_status() {
         version["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("1.3"),
+            .contains("1.4"),
         "{version}"
     );
     error(
