@@ -10,6 +10,11 @@
 //! signatures would otherwise compete with the server for the cores); each
 //! has its own nonce. Run: `cargo bench --bench release`.
 //!
+//! Then anonymous release (issue 17): the same closed loop at 8 clients
+//! with membership passes instead of identities, as a ratio to the
+//! identity releases measured just before on the same server, with what a
+//! pass costs to fetch and the issuing key's derivation once per period.
+//!
 //! Then the stores side by side (issue 16): the same closed loop on the
 //! SQLite store, on PostgreSQL (a private cluster on loopback, the store
 //! copied over with `group migrate`) with one replica, and with two
@@ -36,6 +41,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use sealpost::group::keys::GroupKey;
 use sealpost::group::release::client::{sign_request, Answer, ReleaseClient, ServerUrl};
+use sealpost::group::release::protocol::pass::PassReleaseRequest;
 use sealpost::group::release::protocol::{key_hash, ReleaseRequest};
 use sealpost::group::store::{SqliteStore, Store};
 use sealpost::smime::envelope::{key_trans_recipient, ContentCipher, ContentKey, RecipientOptions};
@@ -152,8 +158,18 @@ fn private_ops_per_sec(threads: usize, op: &(dyn Fn() + Sync)) -> f64 {
 
 /// One request to send: the signed request and which message it is for.
 struct Job {
-    request: ReleaseRequest,
+    request: Signed,
     message: usize,
+}
+
+/// A release request as signed: by a member, or by a membership pass's key
+/// (kept to open a sample of the grants).
+enum Signed {
+    Identity(ReleaseRequest),
+    Pass {
+        request: PassReleaseRequest,
+        key: Arc<RsaPrivateKey>,
+    },
 }
 
 /// `count` requests spread over `clients` (round robin over the members and
@@ -172,7 +188,10 @@ fn presign(count: usize, clients: usize, members: &[Member], messages: &[Sealed]
             &mut OsRng,
         )
         .unwrap();
-        Job { request, message }
+        Job {
+            request: Signed::Identity(request),
+            message,
+        }
     };
     let halves: Vec<Vec<(usize, Job)>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..2)
@@ -263,7 +282,10 @@ fn drive(
                     if !conn.is_open() {
                         conn = client.connect(&url).unwrap();
                     }
-                    let answer = conn.release(&job.request);
+                    let answer = match &job.request {
+                        Signed::Identity(request) => conn.release(request),
+                        Signed::Pass { request, .. } => conn.release_with_pass(request),
+                    };
                     out.push((job, answer.ok(), due.elapsed()));
                 }
                 (out, Instant::now())
@@ -294,13 +316,20 @@ fn drive(
             if grant.key_hash != key_hash(&sealed.entry) {
                 run.wrong += 1;
             } else if i % 32 == 0 {
-                // Open a sample with the member's own key (RSA-2048, slow).
+                // Open a sample with the member's own key, or the pass's
+                // (RSA-2048, slow).
                 run.opened += 1;
-                let signer = members
-                    .iter()
-                    .find(|m| m.cert_der == job.request.certificate)
-                    .unwrap();
-                if open_grant(&grant.recipient_info, &signer.key)
+                let key = match &job.request {
+                    Signed::Identity(request) => {
+                        &members
+                            .iter()
+                            .find(|m| m.cert_der == request.certificate)
+                            .unwrap()
+                            .key
+                    }
+                    Signed::Pass { key, .. } => &**key,
+                };
+                if open_grant(&grant.recipient_info, key)
                     != Some(sealed.content_key.clone())
                 {
                     run.wrong += 1;
@@ -546,6 +575,16 @@ stores and replicas: closed loop as above, ratios to SQLite with one server at t
         row("SQLite, 1 server", clients, &run, run.rate());
         sqlite_rates.push(run.rate());
     }
+    pass_rows(
+        &keystore,
+        &tls,
+        &client,
+        &url,
+        &members,
+        &messages,
+        limit2,
+        sqlite_rates[0],
+    );
     server.stop();
     match postgres::Postgres::start("the PostgreSQL rows") {
         None => println!("  (PostgreSQL rows skipped: no binaries)"),
@@ -814,4 +853,129 @@ group key in memory vs in a PKCS#11 token (SoftHSM2), same key, same run"
     );
     let mut server = server;
     server.stop();
+}
+
+/// Anonymous release (issue 17) on the running server: the group made
+/// anonymous, a pass fetched per member (timed), then the closed loop at 8
+/// clients with pass releases, as a ratio to `identity_rate` (identity
+/// releases at 8 clients, measured just before on the same server); and
+/// the issuing key's derivation. The group is made non-anonymous again.
+#[allow(clippy::too_many_arguments)]
+fn pass_rows(
+    keystore: &Path,
+    tls: &TlsFiles,
+    client: &ReleaseClient,
+    url: &ServerUrl,
+    members: &Arc<Vec<Member>>,
+    messages: &Arc<Vec<Sealed>>,
+    limit2: f64,
+    identity_rate: f64,
+) {
+    use sealpost::group::pass::derive::issuing_key;
+    use sealpost::group::pass::{Period, DEFAULT_LIFETIME};
+    use sealpost::group::release::client::sign;
+    use sealpost::group::release::joined::JoinedGroup;
+    use sealpost::group::release::passes::fetch_pass;
+
+    sealpost(keystore, &["group", "set", GROUP, "anonymous=on"]);
+    let cert_der = sealpost(keystore, &["group", "cert", GROUP, "--der"]);
+    let group = JoinedGroup {
+        name: GROUP.into(),
+        cert: sealpost::smime::certs::CertInfo::from_der(&cert_der).unwrap(),
+        servers: vec![url.clone()],
+        ca_pem: Some(std::fs::read(&tls.ca).unwrap()),
+        member: String::new(),
+        older: Vec::new(),
+        anonymous: true,
+    };
+    let now = sealpost::smime::certs::now() as u64;
+    let mut fetch_times = Vec::new();
+    let mut passes = Vec::new();
+    for m in members.iter() {
+        let cert = Certificate::from_der(&m.cert_der).unwrap();
+        let start = Instant::now();
+        let (pass, key, _) = fetch_pass(&group, &cert, &m.key, now, &mut OsRng).unwrap();
+        fetch_times.push(start.elapsed());
+        passes.push((pass, Arc::new(key)));
+    }
+    let count = ((limit2 * LEVEL_TIME) as usize).max(80);
+    let clients = 8;
+    let sign_one = |i: usize| {
+        let (pass, key) = &passes[i % passes.len()];
+        let message = i % messages.len();
+        let mut request = PassReleaseRequest {
+            group: GROUP.into(),
+            recipient_info: messages[message].entry.clone(),
+            pass: pass.to_der().to_vec(),
+            timestamp: now,
+            nonce: rand::random(),
+            signature: Vec::new(),
+        };
+        request.signature = sign(key, &request.signed_bytes(), &mut OsRng).unwrap();
+        Job {
+            request: Signed::Pass {
+                request,
+                key: Arc::clone(key),
+            },
+            message,
+        }
+    };
+    let mut jobs: Vec<Vec<Job>> = (0..clients).map(|_| Vec::new()).collect();
+    for i in 0..count {
+        jobs[i % clients].push(sign_one(i));
+    }
+    let run = drive(
+        client,
+        std::slice::from_ref(url),
+        jobs,
+        None,
+        members,
+        messages,
+    );
+    assert_eq!(run.failed + run.wrong, 0, "failed or wrong pass releases");
+    assert!(run.opened > 0);
+    let seed = [7u8; 32];
+    let period = Period::containing(now, DEFAULT_LIFETIME).unwrap();
+    let start = Instant::now();
+    for epoch in 0..3 {
+        issuing_key(&seed, GROUP, epoch, period).unwrap();
+    }
+    let derivation = start.elapsed() / 3;
+    let fetch_mean = fetch_times.iter().sum::<Duration>() / fetch_times.len() as u32;
+    println!(
+        "\nanonymous release (issue 17): closed loop at {clients} clients on the same server, ratio to identity release"
+    );
+    println!(
+        "  {:<46} {:>11} {:>9} {:>12} {:>8} {:>8}",
+        "release", "releases/s", "vs limit", "vs identity", "p50 ms", "p99 ms"
+    );
+    println!(
+        "  {:<46} {:>11.0} {:>8.0}% {:>11.2}x {:>8} {:>8}",
+        "identity (member certificate), measured above",
+        identity_rate,
+        100.0 * identity_rate / limit2,
+        1.0,
+        "",
+        ""
+    );
+    println!(
+        "  {:<46} {:>11.0} {:>8.0}% {:>11.2}x {:>8.2} {:>8.2}",
+        "membership pass (RSA-2048 pass key)",
+        run.rate(),
+        100.0 * run.rate() / limit2,
+        run.rate() / identity_rate,
+        ms(run.percentile(50)),
+        ms(run.percentile(99)),
+    );
+    println!(
+        "  pass fetch, per member and period: {:.0} ms mean over {} (pass key RSA-2048 generated by the member,\n   \
+         blinding, the public key lookup and the signed issuance call)",
+        ms(fetch_mean),
+        fetch_times.len()
+    );
+    println!(
+        "  issuing key derivation (RSA-3072 from the seed), once per period and replica: {:.0} ms mean over 3",
+        ms(derivation)
+    );
+    sealpost(keystore, &["group", "set", GROUP, "anonymous=off"]);
 }

@@ -16,6 +16,7 @@ use rsa::RsaPrivateKey;
 use sha2::Sha256;
 
 use super::calls::{Op, SignedCall};
+use super::protocol::pass::{PassReleaseRequest, PASS_RELEASE_PATH};
 use super::protocol::{
     Refusal, RefusalCode, ReleaseGrant, ReleaseRequest, NONCE_LEN, RELEASE_PATH,
 };
@@ -220,22 +221,14 @@ impl Connection {
     /// Sends one request and reads the answer. `Err` is a transport or
     /// protocol failure (the request may or may not have been processed).
     pub fn release(&mut self, request: &ReleaseRequest) -> Result<Answer> {
-        match self.post(RELEASE_PATH, &request.to_json(), MAX_ANSWER)? {
-            Reply::Ok(body) => Ok(Answer::Granted(
-                ReleaseGrant::from_json(&body).map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
-            )),
-            Reply::Refused {
-                status,
-                code,
-                message,
-                retry_after,
-            } => Ok(Answer::Refused {
-                status,
-                code,
-                message,
-                retry_after,
-            }),
-        }
+        let reply = self.post(RELEASE_PATH, &request.to_json(), MAX_ANSWER)?;
+        grant_or_refusal(reply)
+    }
+
+    /// [`Self::release`] with a membership pass (anonymous release).
+    pub fn release_with_pass(&mut self, request: &PassReleaseRequest) -> Result<Answer> {
+        let reply = self.post(PASS_RELEASE_PATH, &request.to_json(), MAX_ANSWER)?;
+        grant_or_refusal(reply)
     }
 
     /// Sends one call and reads the answer, as [`Self::release`] does.
@@ -265,6 +258,25 @@ impl Connection {
                 .unwrap_or_else(|| format!("http status {}", response.status)),
             retry_after: response.retry_after,
         })
+    }
+}
+
+fn grant_or_refusal(reply: Reply) -> Result<Answer> {
+    match reply {
+        Reply::Ok(body) => Ok(Answer::Granted(
+            ReleaseGrant::from_json(&body).map_err(|e| anyhow::anyhow!("bad answer: {e}"))?,
+        )),
+        Reply::Refused {
+            status,
+            code,
+            message,
+            retry_after,
+        } => Ok(Answer::Refused {
+            status,
+            code,
+            message,
+            retry_after,
+        }),
     }
 }
 
