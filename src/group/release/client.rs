@@ -134,11 +134,7 @@ pub fn sign_call(
 }
 
 /// RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) over `bytes`.
-pub fn sign(
-    key: &RsaPrivateKey,
-    bytes: &[u8],
-    rng: &mut impl CryptoRngCore,
-) -> Result<Vec<u8>> {
+pub fn sign(key: &RsaPrivateKey, bytes: &[u8], rng: &mut impl CryptoRngCore) -> Result<Vec<u8>> {
     let signer = BlindedSigningKey::<Sha256>::new(key.clone());
     let signature = signer
         .try_sign_with_rng(rng, bytes)

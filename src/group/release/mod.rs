@@ -3,7 +3,8 @@
 //! groups ([`joined`]), and [`obtain`], which turns a message's group entry
 //! into the content key. On top of them, the member's policy: the key source
 //! that asks the group server when no own key opens a message ([`keys`]),
-//! and key deposits made while encrypting ([`deposit`]).
+//! membership passes for anonymous groups ([`passes`]), and key deposits
+//! made while encrypting ([`deposit`]).
 
 pub mod calls;
 pub mod client;
@@ -76,23 +77,10 @@ pub fn obtain(
         },
         refusal,
     )?;
-    let granted = RecipientInfo::from_der(&grant.recipient_info).map_err(|_| {
-        fail(
-            Exit::DataErr,
-            format!("{server} answered a malformed recipient entry"),
-        )
-    })?;
+    let granted = granted_entry(&grant.recipient_info, &server)?;
     let content_key = envelope
         .unwrap_granted(&granted, member_cert, member_key, rng)
-        .map_err(|e| {
-            fail(
-                Exit::DataErr,
-                format!(
-                    "the key released by {server} does not open the message: {}",
-                    crate::error::single_line(&e)
-                ),
-            )
-        })?;
+        .map_err(|e| does_not_open(&server, &e))?;
     Ok((
         content_key,
         Released {
@@ -101,6 +89,27 @@ pub fn obtain(
             key_hash: grant.key_hash,
         },
     ))
+}
+
+/// The entry a server granted, parsed.
+fn granted_entry(der: &[u8], server: &ServerUrl) -> Result<RecipientInfo> {
+    RecipientInfo::from_der(der).map_err(|_| {
+        fail(
+            Exit::DataErr,
+            format!("{server} answered a malformed recipient entry"),
+        )
+    })
+}
+
+/// The error for a granted entry that does not open the message.
+fn does_not_open(server: &ServerUrl, e: &anyhow::Error) -> anyhow::Error {
+    fail(
+        Exit::DataErr,
+        format!(
+            "the key released by {server} does not open the message: {}",
+            crate::error::single_line(e)
+        ),
+    )
 }
 
 /// Makes a signed call `op` with `payload` to `group`'s servers (in

@@ -309,23 +309,10 @@ pub fn obtain_with_pass(
     };
     let grant = ReleaseGrant::from_json(&body)
         .map_err(|e| fail(Exit::Software, format!("{server}: bad answer: {e}")))?;
-    let granted = RecipientInfo::from_der(&grant.recipient_info).map_err(|_| {
-        fail(
-            Exit::DataErr,
-            format!("{server} answered a malformed recipient entry"),
-        )
-    })?;
+    let granted = super::granted_entry(&grant.recipient_info, &server)?;
     let content_key = envelope
         .unwrap_granted_to_key(&granted, &held.id(), pass_key, rng)
-        .map_err(|e| {
-            fail(
-                Exit::DataErr,
-                format!(
-                    "the key released by {server} does not open the message: {}",
-                    crate::error::single_line(&e)
-                ),
-            )
-        })?;
+        .map_err(|e| super::does_not_open(&server, &e))?;
     let own_entry = wrap_for(member_cert, content_key.bytes())?;
     let granted = RecipientInfo::from_der(&own_entry)
         .map_err(|_| fail(Exit::Software, "cannot re-wrap the content key"))?;

@@ -69,6 +69,16 @@ type IssuerSlot = (String, i64, u64, u64, [u8; 32]);
 #[derive(Default)]
 pub(super) struct IssuerCache {
     keys: HashMap<IssuerSlot, Arc<Issuer>>,
+    /// How many keys were derived since the start (each an RSA key
+    /// generation: a live key must never be derived twice).
+    derived: u64,
+}
+
+impl IssuerCache {
+    #[cfg(test)]
+    pub(super) fn derived(&self) -> u64 {
+        self.derived
+    }
 }
 
 impl Service {
@@ -86,12 +96,13 @@ impl Service {
         Ok(self.anonymous(group)?.is_some())
     }
 
-    /// The issuing key of `period` for the group `record` describes.
+    /// The issuing key of `period` for the group `record` describes, at `now`.
     fn issuer(
         &self,
         group: &str,
         record: &PassIssuerRecord,
         period: Period,
+        now: u64,
     ) -> Result<Arc<Issuer>, Refused> {
         let seed_hash: [u8; 32] = Sha256::digest(&record.sealed_seed).into();
         let lifetime = period.end() - period.start();
@@ -117,12 +128,12 @@ impl Service {
         );
         let epoch = u64::try_from(record.epoch).map_err(|_| internal("a negative pass epoch"))?;
         let issuer = Arc::new(issuing_key(&seed, group, epoch, period).map_err(internal)?);
-        // Keys of periods that ended are dropped as new ones come.
-        let now_start = period.start();
-        cache
-            .keys
-            .retain(|k, _| k.2.saturating_add(k.3) > now_start);
+        // Keys of periods that ended are dropped as new ones come (by the
+        // clock, not by the period asked for: the current and the next
+        // period's keys are both live in the hour before a boundary).
+        cache.keys.retain(|k, _| k.2.saturating_add(k.3) > now);
         cache.keys.insert(slot, Arc::clone(&issuer));
+        cache.derived += 1;
         Ok(issuer)
     }
 
@@ -151,7 +162,7 @@ impl Service {
                 .ok_or(RefusalCode::NotAnonymous)?;
             let mut keys = Vec::new();
             for period in Self::issuing_periods(&record, now)? {
-                let issuer = self.issuer(&req.group, &record, period)?;
+                let issuer = self.issuer(&req.group, &record, period, now)?;
                 keys.push(PublishedKey {
                     not_before: period.start(),
                     not_after: period.end(),
@@ -181,7 +192,7 @@ impl Service {
         row.key_hash = Some(payload.key_id.clone());
         let mut found = None;
         for period in Self::issuing_periods(&record, req.now)? {
-            let issuer = self.issuer(group, &record, period)?;
+            let issuer = self.issuer(group, &record, period, req.now)?;
             if hex::encode(issuer.public().id()) == payload.key_id {
                 found = Some((period, issuer));
             }
@@ -260,7 +271,7 @@ impl Service {
             .ok_or(RefusalCode::NotAnonymous)?;
         let lifetime = record.lifetime.unsigned_abs();
         let period = Period::containing(now, lifetime).map_err(internal)?;
-        let issuer = self.issuer(&req.group, &record, period)?;
+        let issuer = self.issuer(&req.group, &record, period, now)?;
         let pass = pass::verify(&req.pass, &req.group, issuer.public(), lifetime, now).map_err(
             |e| match e {
                 PassError::Expired | PassError::NotYetValid | PassError::WrongIssuer => {

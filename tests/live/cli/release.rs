@@ -346,8 +346,19 @@ fn anonymous_members_read_with_passes_and_the_server_learns_no_reader() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("membership pass"), "{stderr}");
     }
-    // Read again: the pass held is used, nothing is issued twice.
+    // Read again: the pass held is used, nothing is issued twice. And
+    // `release` leaves an entry for bob's own key (the pass key's would be
+    // useless once the period ends): readable offline from then on.
     assert!(plaintext_body(&w.decrypt("bob", &l.message, &[])).contains(BODY));
+    let released = w.path("anonymous-released.eml");
+    w.as_("bob")
+        .args(["release", "-o"])
+        .arg(&released)
+        .write_stdin(l.message.clone())
+        .assert()
+        .success();
+    let released = std::fs::read(&released).unwrap();
+    assert!(plaintext_body(&w.decrypt("bob", &released, &["--offline"])).contains(BODY));
     // One pass per member per period.
     let out = w
         .as_("bob")
@@ -370,7 +381,7 @@ fn anonymous_members_read_with_passes_and_the_server_learns_no_reader() {
     };
     let rows = audit(&op);
     let releases: Vec<_> = rows.iter().filter(|r| r["op"] == "pass-release").collect();
-    assert_eq!(releases.len(), 3, "{rows:#?}");
+    assert_eq!(releases.len(), 4, "{rows:#?}");
     let identities = [
         addr("bob"),
         addr("carol"),

@@ -131,6 +131,10 @@ fn one_pass_per_member_and_period_and_releases_name_no_member() {
     assert_eq!(next.status, 200);
     let (again, _) = w.fetch_for(&bob, period.end() - 50, true);
     assert_eq!(refused(&again), Some(RefusalCode::PassIssued));
+    // Both keys stay derived in that hour: a lookup does not evict the
+    // other (an unauthenticated caller could otherwise make the server
+    // generate two RSA keys per request). This period's and the next.
+    assert_eq!(w.service.issuers.lock().unwrap().derived(), 2);
 
     for pass in [&bobs, &carols] {
         let a = w.release_with(pass.to_der(), &entry, NOW + 5);
