@@ -27,7 +27,8 @@ pub const SCHEMA_VERSION: &str = "1.4";
 /// `Ed25519`); 1.3 the group server's documents `group rotate-key`, `group
 /// show`, `group migrate`, `group key export` and `group key import`; 1.4
 /// anonymous groups: the `group pass fetch`, `group pass show` and `group
-/// set` documents, `anonymous` in `group create`, `passes_withdrawn` in
+/// set` documents, `anonymous` in `group create` and `group show` (with
+/// `pass_lifetime`), `passes_withdrawn` in
 /// `group remove-member`, `anonymous_groups` in `group migrate`. A script
 /// written for 1.0 reads 1.4 unchanged.
 pub const ACCEPTED_VERSIONS: &[&str] = &["1", "1.0", "1.1", "1.2", "1.3", "1.4"];
@@ -232,7 +233,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "group show",
         "group: string, email: string, created: time, members: int, \
          keys: [{generation: int, fingerprint: string, created: time, not_after: time, \
-         state: string, retired_until: time | null}]",
+         state: string, retired_until: time | null}], anonymous: bool, pass_lifetime: int | null",
     ),
     (
         "group rotate-secret",

@@ -160,6 +160,7 @@ pub fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<()> {
             retired_until: Some(r.expires),
         });
     }
+    let anonymous = store.pass_issuer(&args.name)?.filter(|p| p.enabled);
     let t = now();
     if ctx.global.json {
         let keys: Vec<_> = keys
@@ -183,14 +184,20 @@ pub fn show(args: ShowArgs, ctx: &Context) -> anyhow::Result<()> {
                 "created": json::time(group.created),
                 "members": members,
                 "keys": keys,
+                "anonymous": anonymous.is_some(),
+                "pass_lifetime": anonymous.as_ref().map(|p| p.lifetime),
             }),
         );
     }
     let mut out = format!(
-        "group {} <{}>, created {}, {members} registered certificates\n",
+        "group {} <{}>, created {}, {members} registered certificates{}\n",
         group.name,
         group.email,
-        format_time(group.created)
+        format_time(group.created),
+        match &anonymous {
+            Some(p) => format!(", anonymous (passes of {} h)", p.lifetime / 3600),
+            None => String::new(),
+        }
     );
     for k in &keys {
         let state = match k.retired_until {

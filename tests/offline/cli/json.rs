@@ -399,6 +399,7 @@ fn every_command_prints_one_document_of_its_documented_shape() {
     assert_eq!(rotated["generation"], 2);
     let shown = r.run("op", "group show", &["group", "show", "list"], b"");
     assert_eq!(shown["keys"][1]["state"], "retired");
+    assert_eq!(shown["anonymous"], false);
     assert!(shown["keys"][0]["retired_until"].is_null());
 
     // A member's side, and the exploder with members from a file.

@@ -80,18 +80,22 @@ impl World {
     }
 
     fn release_with(&self, pass: &[u8], entry: &RecipientInfo, now: u64) -> Answer {
-        let mut req = PassReleaseRequest {
-            group: "list".into(),
-            recipient_info: entry.to_der().unwrap(),
-            pass: pass.to_vec(),
-            timestamp: now,
-            nonce: rand::random(),
-            signature: Vec::new(),
-        };
-        req.signature = sign(&pass_key(), &req.signed_bytes(), &mut OsRng).unwrap();
-        self.service
-            .handle_pass_release(&req.to_json(), "test", now, Instant::now())
+        pass_release(&self.service, pass, entry, now)
     }
+}
+
+/// A release with `pass` (signed by the module's pass key) from `service`.
+fn pass_release(service: &Service, pass: &[u8], entry: &RecipientInfo, now: u64) -> Answer {
+    let mut req = PassReleaseRequest {
+        group: "list".into(),
+        recipient_info: entry.to_der().unwrap(),
+        pass: pass.to_vec(),
+        timestamp: now,
+        nonce: rand::random(),
+        signature: Vec::new(),
+    };
+    req.signature = sign(&pass_key(), &req.signed_bytes(), &mut OsRng).unwrap();
+    service.handle_pass_release(&req.to_json(), "test", now, Instant::now())
 }
 
 /// The content key of a release to a pass, opened with the pass key.
@@ -301,4 +305,42 @@ fn strangers_and_non_anonymous_groups_are_refused_from_memory() {
         .handle_pass_release(b"{\"version\":1}", "test", NOW, Instant::now());
     assert_eq!(refused(&a), Some(RefusalCode::Malformed));
     assert_eq!(w.store.audit("list", None).unwrap().len(), before);
+}
+
+#[test]
+fn the_rate_limit_counts_per_pass() {
+    let w = anonymous_world();
+    let (bob, carol) = (who("bob"), who("carol"));
+    let cek = ContentKey::generate(ContentCipher::Aes256Gcm, &mut OsRng).unwrap();
+    let entry = w.group_entry(&cek);
+    let (_, bobs) = w.fetch(&bob, NOW);
+    let (_, carols) = w.fetch(&carol, NOW);
+    // A second server on the same store, with a burst of two per caller.
+    let limited = Service::start(
+        Arc::clone(&w.store) as Arc<dyn Store>,
+        Zeroizing::new(PASS.to_string()),
+        Limits {
+            rate: 0.001,
+            burst: 2,
+        },
+        NOW,
+    )
+    .unwrap();
+    let bobs = bobs.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            pass_release(&limited, bobs.to_der(), &entry, NOW).status,
+            200
+        );
+    }
+    assert_eq!(
+        refused(&pass_release(&limited, bobs.to_der(), &entry, NOW)),
+        Some(RefusalCode::RateLimited)
+    );
+    // Another pass is another caller.
+    let carols = carols.unwrap();
+    assert_eq!(
+        pass_release(&limited, carols.to_der(), &entry, NOW).status,
+        200
+    );
 }
