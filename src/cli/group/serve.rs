@@ -26,8 +26,10 @@ use sealpost::smime::privkey::Passphrase;
 /// (groups created later are opened on their first request; a key rotated
 /// by `group rotate-key` is picked up at the next request), a key in a
 /// PKCS#11 token by logging in with its PIN (read once), then answers
-/// release requests from current members. Every release and refusal is in
-/// the audit log (`sealpost group audit`) before the answer is sent. Prints
+/// release requests from current members (for an anonymous group, from
+/// membership passes: POST /v1/pass-key, /v1/pass, /v1/pass-release).
+/// Every release and every refusal of a known caller is in the audit log
+/// (`sealpost group audit`) before the answer is sent. Prints
 /// `listening on ADDR` on stderr once ready; with -v, one line per refusal.
 ///
 /// Every option can also be set in a config file (--config FILE, TOML): the
