@@ -32,7 +32,7 @@ use super::protocol::pass::{
     PassAnswer, PassKeyAnswer, PassKeyRequest, PassPayload, PassReleaseRequest, PASS_KEY_PATH,
     PASS_RELEASE_PATH,
 };
-use super::protocol::{RefusalCode, ReleaseGrant, NONCE_LEN};
+use super::protocol::{RefusalCode, ReleaseGrant, MAX_CLOCK_SKEW, NONCE_LEN};
 use super::{calls::Op, Released, DEFAULT_TIMEOUT};
 use crate::error::{fail, fail_hint, Exit};
 use crate::group::keys::wrap_for;
@@ -102,8 +102,9 @@ impl PassStore {
         Ok(path)
     }
 
-    /// The held pass of `group` valid at `now`, if any; passes whose period
-    /// ended are deleted on the way.
+    /// The held pass of `group` valid at `now` (or beginning within the
+    /// allowed clock skew), if any; passes whose period ended are deleted
+    /// on the way.
     pub fn current(&self, group: &str, now: u64) -> Result<Option<HeldPass>> {
         let dir = self.group_dir(group)?;
         let entries = match std::fs::read_dir(&dir) {
@@ -133,8 +134,16 @@ impl PassStore {
             let (not_before, not_after) = held.pass.window();
             if now >= not_after {
                 fsutil::durable_remove(&path)?;
-            } else if now >= not_before {
-                found = Some(held);
+            } else if now.saturating_add(MAX_CLOCK_SKEW) >= not_before {
+                // Valid now, or (a clock a little behind the server's, at a
+                // boundary) from within the allowed skew; the one valid now
+                // is preferred.
+                let better = found
+                    .as_ref()
+                    .is_none_or(|f: &HeldPass| f.pass.window().0 > now);
+                if better {
+                    found = Some(held);
+                }
             }
         }
         Ok(found)
@@ -202,11 +211,18 @@ pub fn fetch_pass(
         &mut None,
     )?;
     let keys = parse_pass_keys(&body)?;
-    let period = Period::containing(now, keys.lifetime).map_err(|e| e.into_error())?;
-    let published = keys
-        .keys
-        .iter()
-        .find(|k| k.not_before == period.start() && k.not_after == period.end())
+    // The period containing now, or (a clock a little behind the server's,
+    // at a boundary) the one beginning within the allowed skew.
+    let (period, published) = [now, now.saturating_add(MAX_CLOCK_SKEW)]
+        .into_iter()
+        .find_map(|t| {
+            let period = Period::containing(t, keys.lifetime).ok()?;
+            let key = keys
+                .keys
+                .iter()
+                .find(|k| k.not_before == period.start() && k.not_after == period.end())?;
+            Some((period, key))
+        })
         .ok_or_else(|| {
             fail(
                 Exit::DataErr,
@@ -333,4 +349,74 @@ pub fn withdrawn_again(group: &str) -> anyhow::Error {
         format!("the server of group {group} refused a membership pass it had just issued"),
         format!("check your membership with the list's operator; then `sealpost group pass fetch {group}`"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::pass::Issuer;
+    use rand_core::OsRng;
+
+    /// A pass for the period of `lifetime` containing `at`, and its key.
+    fn pass_at(issuer: &Issuer, key: &RsaPrivateKey, at: u64, lifetime: u64) -> Pass {
+        let period = Period::containing(at, lifetime).unwrap();
+        let request =
+            PassRequest::new(&mut OsRng, "list", issuer.public(), period, key.as_ref()).unwrap();
+        let signature = issuer.issue(request.blinded()).unwrap();
+        request.finish(issuer.public(), &signature).unwrap()
+    }
+
+    #[test]
+    fn the_pass_valid_now_is_found_and_ended_ones_are_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PassStore::new(dir.path());
+        let issuer = Issuer::new(&pass::generate_pass_key(&mut OsRng).unwrap()).unwrap();
+        let key = pass::generate_pass_key(&mut OsRng).unwrap();
+        let hour = 3600;
+        let now = 1_800_000_000 - 1_800_000_000 % hour + hour - 60; // a minute before a boundary
+        assert!(store.current("list", now).unwrap().is_none());
+        let this = pass_at(&issuer, &key, now, hour);
+        let next = pass_at(&issuer, &key, now + hour, hour);
+        let old = pass_at(&issuer, &key, now - hour, hour);
+        for p in [&this, &next, &old] {
+            store.save(p, &key, None).unwrap();
+        }
+        let found = store.current("list", now).unwrap().unwrap();
+        assert_eq!(found.pass.window(), this.window());
+        assert!(!found.sealed());
+        assert_eq!(found.key(None).unwrap(), key);
+        let file = dir
+            .path()
+            .join(format!("passes/list/{}.pem", old.window().0));
+        assert!(!file.exists(), "the ended pass is deleted");
+        // Past the boundary by the clock, the next one; a minute before it,
+        // with this one gone (withdrawn), the next one too: a clock behind
+        // the server's by less than the allowed skew.
+        assert_eq!(
+            store
+                .current("list", now + 120)
+                .unwrap()
+                .unwrap()
+                .pass
+                .window(),
+            next.window()
+        );
+        let this_file = dir
+            .path()
+            .join(format!("passes/list/{}.pem", this.window().0));
+        assert!(!this_file.exists());
+        assert_eq!(
+            store.current("list", now).unwrap().unwrap().pass.window(),
+            next.window()
+        );
+        // A pass beginning beyond the skew is not offered.
+        assert!(store.current("list", now - 2 * hour).unwrap().is_none());
+        // Sealed under a passphrase, it needs it.
+        store.forget("list").unwrap();
+        store.save(&this, &key, Some("pw")).unwrap();
+        let held = store.current("list", now).unwrap().unwrap();
+        assert!(held.sealed());
+        assert!(held.key(Some("wrong")).is_err());
+        assert_eq!(held.key(Some("pw")).unwrap(), key);
+    }
 }
