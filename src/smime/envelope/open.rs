@@ -5,7 +5,9 @@ use std::fmt;
 
 use anyhow::Result;
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::enveloped_data::{EncryptedContentInfo, KekRecipientInfo, RecipientInfo};
+use cms::enveloped_data::{
+    EncryptedContentInfo, KekRecipientInfo, RecipientIdentifier, RecipientInfo,
+};
 use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rand_core::CryptoRngCore;
@@ -283,21 +285,13 @@ impl Envelope {
         key: &RsaPrivateKey,
         rng: &mut impl CryptoRngCore,
     ) -> Result<ContentKey> {
-        let RecipientInfo::Ktri(ktri) = granted else {
-            return Err(fail(
-                Exit::DataErr,
-                "the release answer is not a key transport entry",
-            ));
-        };
-        if !rid_matches(&ktri.rid, cert) {
-            return Err(fail(
-                Exit::DataErr,
-                "the release answer is not addressed to our certificate",
-            ));
-        }
-        let cipher = self.cipher()?;
-        check_ktri_version(ktri)?;
-        unwrap_ktri(ktri, key, cipher, rng)
+        self.unwrap_granted_named(
+            granted,
+            &|rid| rid_matches(rid, cert),
+            "our certificate",
+            key,
+            rng,
+        )
     }
 
     /// [`Self::unwrap_granted`] for an entry made for a bare key (a
@@ -309,19 +303,30 @@ impl Envelope {
         key: &RsaPrivateKey,
         rng: &mut impl CryptoRngCore,
     ) -> Result<ContentKey> {
+        let names_ski = |rid: &RecipientIdentifier| matches!(rid, RecipientIdentifier::SubjectKeyIdentifier(id) if id.0.as_bytes() == ski);
+        self.unwrap_granted_named(granted, &names_ski, "our pass", key, rng)
+    }
+
+    /// A granted key-transport entry whose identifier `names` accepts
+    /// (`whom` says whose, for the error), opened with `key`.
+    fn unwrap_granted_named(
+        &self,
+        granted: &RecipientInfo,
+        names: &dyn Fn(&RecipientIdentifier) -> bool,
+        whom: &str,
+        key: &RsaPrivateKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<ContentKey> {
         let RecipientInfo::Ktri(ktri) = granted else {
             return Err(fail(
                 Exit::DataErr,
                 "the release answer is not a key transport entry",
             ));
         };
-        let named = matches!(&ktri.rid,
-            cms::enveloped_data::RecipientIdentifier::SubjectKeyIdentifier(id)
-                if id.0.as_bytes() == ski);
-        if !named {
+        if !names(&ktri.rid) {
             return Err(fail(
                 Exit::DataErr,
-                "the release answer is not addressed to our pass",
+                format!("the release answer is not addressed to {whom}"),
             ));
         }
         let cipher = self.cipher()?;
