@@ -52,15 +52,17 @@
 //! | `mail/fetch/`           | IMAP/POP3 clients, UID/UIDL journal, resumable sync in durable batches, `--exec`, lock, spool |
 //! | `mail/maildir.rs`       | durable Maildir delivery with stable, idempotent names            |
 //! | `mail/srv.rs`           | server discovery from DNS SRV records (RFC 6186), stub resolver   |
-//! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), key deposits |
+//! | `group/release/`        | key release: protocol, signed calls, HTTPS client, joined groups, held secrets, the member's key source (`keys.rs`), membership passes held and used (`passes.rs`), key deposits |
 //! | `group/http.rs`         | minimal, bounded HTTP/1.1 framing (JSON bodies, keep-alive)       |
 //! | `group/explode/`        | the list exploder: its mode, members, rewrap, re-encryption, queued copies |
-//! | `group/store.rs`, `vault.rs`, `audit.rs` | the server's SQLite store, secrets at rest, audit log |
-//! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
+//! | `group/store/`, `vault.rs`, `audit.rs` | the server's store (SQLite, or PostgreSQL with TLS), secrets at rest, audit log |
+//! | `group/service/`        | the server's decisions: the release path, the signed calls (a gate and a function per kind), deposits, membership passes (`passes.rs`), who may ask (signature, role, clock, nonce, rate), refusals and the audit row |
 //! | `group/keys.rs`, `limits.rs` | the server's RSA; replay and rate limits                  |
 //! | `group/token/`          | a group key in a PKCS#11 token: RFC 7512 URIs, sessions, raw RSA |
 //! | `group/server.rs`, `admin.rs` | the HTTPS server; creating groups and members             |
 //! | `group/offline.rs`      | the group key exported to one member, imported in their keystore (#17 option C) |
+//! | `group/pass/`           | membership passes: RFC 9474 blind signatures, the pass format, issuing keys derived per period |
+//! | `group/anonymous.rs`    | making a group anonymous, withdrawing its passes                  |
 //! | `group/metrics.rs`      | the server's Prometheus counters, histogram and text format        |
 //! | `group/shutdown.rs`     | SIGTERM/SIGINT through a self-pipe, for the server's graceful stop |
 
