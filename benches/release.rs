@@ -946,7 +946,7 @@ fn pass_rows(
     );
     println!(
         "  {:<46} {:>11.0} {:>8.0}% {:>11.2}x {:>8} {:>8}",
-        "identity (member certificate), the closed loop above",
+        "identity (the 8-client closed loop above)",
         identity_rate,
         100.0 * identity_rate / limit2,
         1.0,
