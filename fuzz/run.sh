@@ -51,12 +51,17 @@ coverage_of() {
 }
 
 # One libFuzzer run of target $1 for $2 seconds; appends its log to $3.
+# Each run gets a private TMPDIR, removed afterwards: a target that writes
+# files (config) cannot clean up after workers libFuzzer kills.
 fuzz_once() {
-    nice -n 19 "$BIN_DIR/$1" "fuzz/corpus/$1" "fuzz/seeds/$1" \
+    local scratch
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/sealpost-fuzz-$1.XXXXXX")
+    TMPDIR=$scratch nice -n 19 "$BIN_DIR/$1" "fuzz/corpus/$1" "fuzz/seeds/$1" \
         -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
         -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
         -max_total_time="$2" \
         -artifact_prefix="fuzz/artifacts/$1/" >>"$3" 2>&1 || true
+    rm -rf "$scratch"
 }
 
 for t in "${TARGETS[@]}"; do
