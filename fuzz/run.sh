@@ -50,6 +50,11 @@ coverage_of() {
     grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p'
 }
 
+# The executions ("#N") of the last status line of a libFuzzer log, or 0.
+executions_of() {
+    grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/^#\([0-9]*\).*/\1/p' | grep . || echo 0
+}
+
 # One libFuzzer run of target $1 for $2 seconds; appends its log to $3.
 # Each run gets a private TMPDIR, removed afterwards: a target that writes
 # files (config) cannot clean up after workers libFuzzer kills.
@@ -69,6 +74,7 @@ for t in "${TARGETS[@]}"; do
     log="fuzz/artifacts/$t/run.log"
     : >"$log"
     start=$(date +%s)
+    executions=0
     if [ -n "$PLATEAU" ]; then
         echo "== $t: until a ${ROUND_SECONDS} s round adds no coverage, at most $CAP_MINUTES min (log: $log)"
         before=-1
@@ -78,6 +84,7 @@ for t in "${TARGETS[@]}"; do
             : >"$round_log"
             fuzz_once "$t" "$ROUND_SECONDS" "$round_log"
             cat "$round_log" >>"$log"
+            executions=$((executions + $(executions_of "$round_log")))
             rounds=$((rounds + 1))
             now=$(coverage_of "$round_log")
             echo "   round $rounds: cov ${now:-?} (was $before)"
@@ -96,10 +103,12 @@ for t in "${TARGETS[@]}"; do
         echo "== $t: $SECONDS_PER_TARGET s (log: $log)"
         verdict="fixed time"
         fuzz_once "$t" "$SECONDS_PER_TARGET" "$log"
+        executions=$(executions_of "$log")
     fi
     took=$(( $(date +%s) - start ))
-    # The last status line: executions, coverage, features, corpus.
+    # The last status line: coverage, features, corpus (its "#N" counts
+    # the last round only; executions= counts every round).
     last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
     findings=$(find "fuzz/artifacts/$t" -type f ! -name run.log ! -name round.log | wc -l)
-    echo "$(date -u +%FT%TZ) $t ${took}s ($verdict) findings=$findings $last" | tee -a fuzz/runs.log
+    echo "$(date -u +%FT%TZ) $t ${took}s ($verdict) findings=$findings executions=$executions $last" | tee -a fuzz/runs.log
 done
