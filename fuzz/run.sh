@@ -45,14 +45,21 @@ if [ ! -d fuzz/seeds ]; then
     "$BIN_DIR/gen_seeds"
 fi
 
-# The coverage figure ("cov: N") of the last status line of a libFuzzer log.
-coverage_of() {
-    grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p'
+# The last status line of a libFuzzer log ("#N: cov: …"), or nothing.
+last_status_line() {
+    grep -E '^#[0-9]+' "$1" | tail -1 || true
 }
 
-# The executions ("#N") of the last status line of a libFuzzer log, or 0.
+# Its coverage figure ("cov: N"), or nothing.
+coverage_of() {
+    last_status_line "$1" | sed -n 's/.*cov: \([0-9]*\).*/\1/p'
+}
+
+# Its executions ("#N"), or 0.
 executions_of() {
-    grep -E '^#[0-9]+' "$1" | tail -1 | sed -n 's/^#\([0-9]*\).*/\1/p' | grep . || echo 0
+    local n
+    n=$(last_status_line "$1" | sed -n 's/^#\([0-9]*\).*/\1/p')
+    echo "${n:-0}"
 }
 
 # One libFuzzer run of target $1 for $2 seconds; appends its log to $3.
@@ -108,7 +115,7 @@ for t in "${TARGETS[@]}"; do
     took=$(( $(date +%s) - start ))
     # The last status line: coverage, features, corpus (its "#N" counts
     # the last round only; executions= counts every round).
-    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+    last=$(last_status_line "$log")
     findings=$(find "fuzz/artifacts/$t" -type f ! -name run.log ! -name round.log | wc -l)
     echo "$(date -u +%FT%TZ) $t ${took}s ($verdict) findings=$findings executions=$executions $last" | tee -a fuzz/runs.log
 done
