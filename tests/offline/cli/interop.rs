@@ -356,9 +356,11 @@ impl Gpgsm {
         // gpgsm 2.2 reads only 3DES-protected PKCS#12. gpgsm 2.2.40 also
         // fails to decrypt about one in 75 of the files openssl writes
         // (measured: 4 of 300; each failing file fails every time, and
-        // openssl reads it): the salt decides, so export again.
+        // openssl reads it): the salt decides, so export again, up to
+        // EXPORTS times (all failing by chance: about 1e-15).
+        const EXPORTS: u32 = 8;
         let p12 = w.path("bob-gpgsm.p12");
-        for attempt in 1..=8 {
+        for attempt in 1..=EXPORTS {
             tool(
                 "openssl",
                 &[
@@ -387,7 +389,7 @@ impl Gpgsm {
                 break;
             }
             assert!(
-                attempt < 8,
+                attempt < EXPORTS,
                 "gpgsm --import: {}",
                 String::from_utf8_lossy(&import.stderr)
             );
