@@ -51,6 +51,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-fuzz/target}
 # The sanitized SQLite inside the main crate trips the ODR check (as in cargo fuzz).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_odr_violation=0}
 FUZZ_FLAGS=(-a)  # debug assertions: integer overflow is a finding too
+# What counts as a finding, for fuzzing and for minimizing alike.
+LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10)
 
 nice -n 19 cargo +nightly fuzz build "${FUZZ_FLAGS[@]}"
 TRIPLE=$(rustc +nightly -vV | sed -n 's/^host: //p')
@@ -69,8 +71,7 @@ if [ -n "$KEEP" ]; then
         mkdir "$minimal/$t"
         # The smallest subset of the corpus with the same coverage.
         nice -n 19 "$BIN_DIR/$t" -merge=1 "$minimal/$t" "fuzz/corpus/$t" \
-            -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-            >"$minimal/merge.log" 2>&1 ||
+            "${LIMITS[@]}" >"$minimal/merge.log" 2>&1 ||
             { tail -20 "$minimal/merge.log" >&2; echo "$t: merge failed" >&2; exit 1; }
         tar -C "$minimal" --sort=name --owner=0 --group=0 --numeric-owner \
             --mtime=@0 -cJf "fuzz/kept/$t.tar.xz" "$t"
@@ -110,8 +111,7 @@ fuzz_once() {
     fi
     TMPDIR=$scratch nice -n 19 "$BIN_DIR/$1" "fuzz/corpus/$1" "fuzz/seeds/$1" \
         "${dict[@]}" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-        -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-        -max_total_time="$2" \
+        "${LIMITS[@]}" -max_total_time="$2" \
         -artifact_prefix="fuzz/artifacts/$1/" >>"$3" 2>&1 || true
     rm -rf "$scratch"
 }
